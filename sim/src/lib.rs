@@ -1,0 +1,1 @@
+//! feedlab-sim (to be written).

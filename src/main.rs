@@ -1,0 +1,3 @@
+//! The `feedlab` command line.
+
+fn main() {}

@@ -1,0 +1,88 @@
+//! The `BlobStore` seam: where photo and video bytes live.
+//!
+//! Blobs are content-addressed: a [`BlobKey`] is the BLAKE3 hash of the
+//! bytes, so the same bytes are stored once. Every backend must pass
+//! [`conformance::test_suite`].
+
+pub mod conformance;
+pub mod local;
+
+use std::fmt;
+use std::ops::Range;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::error::{Error, Result};
+
+pub use local::LocalBlobStore;
+
+/// The content address of a blob: 64 lowercase hex chars of BLAKE3.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlobKey(String);
+
+impl BlobKey {
+    /// The key of `data` (its BLAKE3 hash).
+    pub fn of(data: &[u8]) -> Self {
+        BlobKey(blake3::hash(data).to_hex().to_string())
+    }
+
+    /// Parse a key from its hex form; rejects anything that is not exactly
+    /// 64 lowercase hex digits (so a key can never be a path).
+    pub fn parse(s: &str) -> Result<Self> {
+        let ok = s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if ok {
+            Ok(BlobKey(s.to_owned()))
+        } else {
+            Err(Error::InvalidInput(format!("not a blob key: {s:?}")))
+        }
+    }
+
+    /// The hex form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for BlobKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What [`BlobStore::head`] tells about a stored blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobMeta {
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// A store of immutable, content-addressed byte objects.
+///
+/// Contract, checked by [`conformance::test_suite`]:
+/// - `put` returns only once the bytes are durable; putting the same key
+///   again is a cheap no-op; a key that is not the hash of the data is
+///   rejected with [`Error::InvalidInput`];
+/// - `get` returns the whole blob, or exactly the bytes of a range
+///   `start..end` (end exclusive, clamped to the size); a range starting at
+///   or past the end is [`Error::RangeNotSatisfiable`]; an absent key is
+///   [`Error::NotFound`];
+/// - bytes are verified on read; corrupt bytes are never returned;
+/// - `delete` is idempotent.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// A short backend name for reports (`"local"`, `"s3"`).
+    fn backend(&self) -> &'static str;
+
+    /// Store `data` under `key` durably.
+    async fn put(&self, key: &BlobKey, data: Bytes) -> Result<()>;
+
+    /// Read the blob, or a byte range of it.
+    async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<Bytes>;
+
+    /// Size of the blob, or `None` if absent.
+    async fn head(&self, key: &BlobKey) -> Result<Option<BlobMeta>>;
+
+    /// Remove the blob (all replicas). Absent keys are fine.
+    async fn delete(&self, key: &BlobKey) -> Result<()>;
+}

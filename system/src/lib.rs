@@ -1,0 +1,17 @@
+//! `feedlab-system`: the reference photo service.
+//!
+//! Layers, bottom up:
+//! - seams: [`meta::MetaStore`] (ordered KV) and [`blob::BlobStore`] (bytes);
+//! - pure policies shared with the simulator: [`policy`] and [`id`];
+//! - [`tables`]: key layouts of the metadata tables on the ordered KV;
+//! - [`shards`]: one store per physical shard with bounded concurrency;
+//! - [`service`]: upload, feed, follow, search, fan-out materializer;
+//! - [`http`]: the read and write routers.
+
+pub mod blob;
+pub mod error;
+pub mod id;
+pub mod meta;
+pub mod policy;
+
+pub use error::{Error, Result};

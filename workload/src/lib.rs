@@ -1,0 +1,1 @@
+//! feedlab-workload (to be written).
