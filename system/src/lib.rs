@@ -10,8 +10,13 @@
 
 pub mod blob;
 pub mod error;
+pub mod http;
 pub mod id;
 pub mod meta;
 pub mod policy;
+pub mod service;
+pub mod shards;
+pub mod tables;
 
 pub use error::{Error, Result};
+pub use service::{Service, ServiceConfig};

@@ -1,0 +1,162 @@
+//! HTTP: a write router and a read router on two listeners.
+//!
+//! Uploads are slow and must not starve reads (design §3, the seed's "split
+//! reads and writes"), so each router has its own listener and its own
+//! concurrency limit. Both serve `/healthz`, `/metrics` and `/openapi.json`.
+//! Every error is JSON `{ "code", "message" }` ([`error::ApiError`]).
+//!
+//! Entry points: [`write_router`], [`read_router`] (for `oneshot` tests) and
+//! [`serve`] (both listeners with graceful shutdown).
+
+pub mod error;
+mod read;
+mod write;
+
+use std::future::Future;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower::limit::ConcurrencyLimitLayer;
+
+pub use error::{ApiError, ApiResult};
+
+use crate::policy::UserId;
+use crate::service::Service;
+
+/// The OpenAPI 3 description of both routers.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// The authenticated caller, from `Authorization: Bearer <token>`.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller(pub UserId);
+
+impl FromRequestParts<Service> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, svc: &Service) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or(crate::Error::Unauthorized)?;
+        let value = header.to_str().map_err(|_| crate::Error::Unauthorized)?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .ok_or(crate::Error::Unauthorized)?;
+        Ok(Caller(svc.authenticate(token.trim()).await?))
+    }
+}
+
+/// Parse a decimal id from a path segment: 1–20 ASCII digits, no sign, no
+/// overflow. Anything else (`..`, `%2F`, letters) is a 400.
+pub fn parse_id(what: &str, s: &str) -> ApiResult<u64> {
+    if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::bad(format!("{what} must be a decimal id, got {s:?}")));
+    }
+    s.parse()
+        .map_err(|_| ApiError::bad(format!("{what} is out of range: {s:?}")))
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn metrics(State(svc): State<Service>) -> ApiResult<Response> {
+    let text = svc.render_metrics()?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        text,
+    )
+        .into_response())
+}
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        OPENAPI,
+    )
+        .into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::no_route()
+}
+
+async fn record(router: &'static str, svc: Service, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let t0 = Instant::now();
+    let res = next.run(req).await;
+    let m = svc.metrics();
+    m.http_seconds
+        .with_label_values(&[router, &route])
+        .observe(t0.elapsed().as_secs_f64());
+    m.http_requests
+        .with_label_values(&[router, &route, res.status().as_str()])
+        .inc();
+    res
+}
+
+fn common(router: Router<Service>, name: &'static str, svc: Service, limit: usize) -> Router {
+    router
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(|| async { ApiError::bad_method() })
+        .layer(middleware::from_fn_with_state(
+            svc.clone(),
+            move |State(s): State<Service>, req: Request, next: Next| record(name, s, req, next),
+        ))
+        .layer(ConcurrencyLimitLayer::new(limit))
+        .with_state(svc)
+}
+
+/// The write router: create users, upload and delete photos, follow and
+/// unfollow.
+pub fn write_router(svc: Service) -> Router {
+    let limit = svc.config().write_concurrency;
+    common(write::routes(&svc), "write", svc, limit)
+}
+
+/// The read router: photo bytes and metadata, a user's photos, feed,
+/// long-poll updates, search.
+pub fn read_router(svc: Service) -> Router {
+    let limit = svc.config().read_concurrency;
+    common(read::routes(), "read", svc, limit)
+}
+
+/// Serve both routers until `shutdown` resolves, then finish in-flight
+/// requests and drain the materializer.
+pub async fn serve(
+    write: TcpListener,
+    read: TcpListener,
+    svc: Service,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let w = axum::serve(write, write_router(svc.clone())).with_graceful_shutdown(stop(rx.clone()));
+    let r = axum::serve(read, read_router(svc.clone())).with_graceful_shutdown(stop(rx));
+    let (a, b) = tokio::join!(w.into_future(), r.into_future());
+    svc.shutdown().await;
+    a.and(b)
+}

@@ -1,0 +1,145 @@
+//! Service configuration: every knob of `feedlab serve` and of a scenario's
+//! `[system]` table, with the seed design's defaults.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::policy::{FanoutConfig, PartitionerConfig};
+
+/// Configuration of one [`super::Service`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Root of the embedded stores (`meta/shard-NNN`, `blobs/rN`).
+    pub data_dir: PathBuf,
+    /// Fan-out strategy and its knobs.
+    pub fanout: FanoutConfig,
+    /// Sharding strategy and shard count.
+    pub sharding: PartitionerConfig,
+    /// Entries kept per pre-generated timeline.
+    pub timeline_cap: usize,
+    /// Default and maximum feed size.
+    pub feed_limit: usize,
+    /// Largest accepted photo, bytes.
+    pub photo_limit: u64,
+    /// Largest accepted video, bytes.
+    pub video_limit: u64,
+    /// Metadata cache capacity, rows.
+    pub cache_entries: usize,
+    /// Concurrent operations admitted per shard.
+    pub shard_concurrency: usize,
+    /// Blob replicas of the local backend.
+    pub blob_replicas: usize,
+    /// Materializer worker tasks.
+    pub materializer_workers: usize,
+    /// Materializer queue capacity (overflow stays in the outbox).
+    pub materializer_queue: usize,
+    /// Tasks taken per materializer batch.
+    pub materializer_batch: usize,
+    /// Popularity weight of the ranker (0 = recency only).
+    pub popularity_weight: f64,
+    /// Most followees one user may have.
+    pub max_followees: u64,
+    /// Concurrent requests admitted by the write router.
+    pub write_concurrency: usize,
+    /// Concurrent requests admitted by the read router.
+    pub read_concurrency: usize,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            data_dir: PathBuf::from("feedlab-data"),
+            fanout: FanoutConfig::default(),
+            sharding: PartitionerConfig::default(),
+            timeline_cap: 500,
+            feed_limit: 100,
+            photo_limit: 20 * 1024 * 1024,
+            video_limit: 500 * 1024 * 1024,
+            cache_entries: 100_000,
+            shard_concurrency: 16,
+            blob_replicas: 2,
+            materializer_workers: 4,
+            materializer_queue: 65_536,
+            materializer_batch: 64,
+            popularity_weight: 0.0,
+            max_followees: 7_500,
+            write_concurrency: 256,
+            read_concurrency: 1024,
+        }
+    }
+}
+
+impl ServiceConfig {
+    /// Reject values the service cannot run with.
+    pub fn validate(&self) -> Result<()> {
+        let positive = [
+            ("timeline-cap", self.timeline_cap),
+            ("feed-limit", self.feed_limit),
+            ("shard-concurrency", self.shard_concurrency),
+            ("blob-replicas", self.blob_replicas),
+            ("materializer-workers", self.materializer_workers),
+            ("materializer-queue", self.materializer_queue),
+            ("materializer-batch", self.materializer_batch),
+            ("write-concurrency", self.write_concurrency),
+            ("read-concurrency", self.read_concurrency),
+        ];
+        for (name, v) in positive {
+            if v == 0 {
+                return Err(Error::InvalidInput(format!("{name} must be at least 1")));
+            }
+        }
+        if !(self.popularity_weight.is_finite() && self.popularity_weight >= 0.0) {
+            return Err(Error::InvalidInput(
+                "popularity-weight must be a finite number ≥ 0".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct Layout {
+    sharding: String,
+    shards: usize,
+    logical_partitions: u32,
+    vnodes: u32,
+}
+
+/// Record the shard layout on first open; refuse a different one later.
+pub(crate) fn check_layout(dir: &Path, cfg: &ServiceConfig) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let path = super::layout_path(dir);
+    let want = Layout {
+        sharding: format!("{:?}", cfg.sharding.kind).to_lowercase(),
+        shards: cfg.sharding.shards,
+        logical_partitions: cfg.sharding.logical_partitions,
+        vnodes: cfg.sharding.vnodes,
+    };
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let have: Layout = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Corrupt(format!("{}: {e}", path.display())))?;
+            if have != want {
+                return Err(Error::InvalidInput(format!(
+                    "{} was created with sharding {} over {} shards; this run asks for {} over {} (use a new --data dir)",
+                    dir.display(),
+                    have.sharding,
+                    have.shards,
+                    want.sharding,
+                    want.shards
+                )));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let bytes = serde_json::to_vec_pretty(&want)
+                .map_err(|e| Error::Internal(format!("layout: {e}")))?;
+            std::fs::write(&path, bytes)?;
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,183 @@
+//! The home feed: candidates from the pre-generated timeline and from the
+//! followees the fan-out policy serves by pull, merged and ranked.
+//!
+//! - push: the reader's timeline only;
+//! - pull: the newest `limit` photos of every followee, merged;
+//! - hybrid and rate: the timeline plus the followees whose edge the
+//!   [`crate::policy::FanoutStrategy`] marks `Pull` for this reader.
+//!
+//! Rows that no longer exist (deleted photos) are dropped before ranking, so
+//! the feed never points at a missing photo.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{Service, now_ms};
+use crate::error::{Error, Result};
+use crate::id::{EPOCH_MS, PhotoId};
+use crate::meta::{Direction, KeyRange};
+use crate::policy::{AuthorStats, Candidate, EdgeMode, FanoutKind, FollowerStats, ShardKey, UserId};
+use crate::tables::{self, PhotoRow, UserStats};
+
+/// Longest long-poll wait accepted.
+pub const MAX_WAIT: Duration = Duration::from_secs(30);
+const DAY_MS: f64 = 86_400_000.0;
+
+/// Per-day rates of a user's counters (an account younger than a day counts
+/// as one day old, so a new account is not mistaken for a heavy user).
+pub fn rates(s: &UserStats, now_ms: u64) -> (f64, f64) {
+    let days = (now_ms.saturating_sub(s.since_ms) as f64 / DAY_MS).max(1.0);
+    (s.posts as f64 / days, s.feed_reads as f64 / days)
+}
+
+impl Service {
+    /// Followees of `reader` whose photos must be pulled at read time.
+    async fn pulled_followees(&self, reader: UserId) -> Result<Vec<UserId>> {
+        let kind = self.inner.fanout.kind();
+        if kind == FanoutKind::Push {
+            return Ok(Vec::new());
+        }
+        let followees = self.followees(reader).await?;
+        if kind == FanoutKind::Pull || followees.is_empty() {
+            return Ok(followees);
+        }
+        let now = now_ms();
+        let me = FollowerStats {
+            reads_per_day: rates(&self.stats(reader).await?, now).1,
+        };
+        let stats = self.stats_many(&followees).await?;
+        Ok(followees
+            .into_iter()
+            .zip(stats)
+            .filter(|(_, s)| {
+                let author = AuthorStats {
+                    followers: s.followers,
+                    posts_per_day: rates(s, now).0,
+                };
+                self.inner.fanout.edge_mode(&author, &me) == EdgeMode::Pull
+            })
+            .map(|(f, _)| f)
+            .collect())
+    }
+
+    /// Counters of many users, one `batch_get` per shard, in order.
+    pub async fn stats_many(&self, users: &[UserId]) -> Result<Vec<UserStats>> {
+        let mut by_shard: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (i, &u) in users.iter().enumerate() {
+            by_shard
+                .entry(self.inner.shards.index_of(ShardKey::User(u)))
+                .or_default()
+                .push(i);
+        }
+        let reads = by_shard.into_iter().map(|(s, idx)| {
+            let keys: Vec<Vec<u8>> = idx.iter().map(|&i| tables::stats(users[i])).collect();
+            async move { (idx, self.inner.shards.get(s).batch_get(&keys).await) }
+        });
+        let mut out = vec![UserStats::default(); users.len()];
+        for (idx, got) in futures::future::join_all(reads).await {
+            for (&i, v) in idx.iter().zip(got?) {
+                if let Some(b) = v {
+                    out[i] = tables::decode(&b)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Candidate photo ids for `reader`'s feed (unranked, may hold deleted
+    /// photos).
+    async fn candidates(&self, reader: UserId, per_source: usize) -> Result<Vec<PhotoId>> {
+        let mut ids = Vec::new();
+        if self.inner.fanout.kind() != FanoutKind::Pull {
+            let shard = self.inner.shards.of(ShardKey::User(reader));
+            let range = KeyRange::prefix(&tables::timeline_prefix(reader));
+            for (k, _) in shard.scan(&range, Direction::Reverse, per_source).await? {
+                ids.push(PhotoId(tables::trailing_id(&k)?));
+            }
+        }
+        let pulled = self.pulled_followees(reader).await?;
+        let scans = pulled
+            .iter()
+            .map(|&f| self.user_photo_ids(f, per_source, None));
+        for r in futures::future::join_all(scans).await {
+            ids.extend(r?);
+        }
+        Ok(ids)
+    }
+
+    /// `reader`'s home feed: the top `limit` photos (1..=feed-limit) of the
+    /// people they follow, ranked by recency and the popularity weight.
+    pub async fn feed(&self, reader: UserId, limit: usize) -> Result<Vec<Arc<PhotoRow>>> {
+        let max = self.inner.cfg.feed_limit;
+        if !(1..=max).contains(&limit) {
+            return Err(Error::InvalidInput(format!("limit must be 1–{max}")));
+        }
+        let weighted = self.inner.cfg.popularity_weight > 0.0;
+        // With recency only, the newest `limit` (plus slack for deletions)
+        // of each source suffice; a popularity weight may lift older photos.
+        let per_source = if weighted {
+            self.inner.cfg.timeline_cap
+        } else {
+            limit + 16
+        };
+        let mut ids = self.candidates(reader, per_source).await?;
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids.dedup();
+        if !weighted {
+            ids.truncate(per_source);
+        }
+        let rows = self.photos(&ids).await?;
+        let views = if weighted {
+            self.inner.materializer.views(self, &ids).await?
+        } else {
+            HashMap::new()
+        };
+        let cands: Vec<Candidate> = rows
+            .iter()
+            .map(|r| Candidate {
+                photo: r.id,
+                views: views.get(&r.id).copied().unwrap_or(0),
+            })
+            .collect();
+        let now = now_ms().saturating_sub(EPOCH_MS);
+        let top = self.inner.ranker.top(cands, limit, now);
+        let by_id: HashMap<PhotoId, Arc<PhotoRow>> = rows.into_iter().map(|r| (r.id, r)).collect();
+        self.inner.materializer.count_read(reader);
+        Ok(top.iter().filter_map(|c| by_id.get(&c.photo).cloned()).collect())
+    }
+
+    /// Long-poll: feed entries newer than `since`, waiting up to `wait` for
+    /// at least one. Woken by the materializer when it writes this reader's
+    /// timeline; pulled authors are re-checked every 500 ms.
+    pub async fn feed_updates(
+        &self,
+        reader: UserId,
+        since: PhotoId,
+        wait: Duration,
+    ) -> Result<Vec<Arc<PhotoRow>>> {
+        if wait > MAX_WAIT {
+            return Err(Error::InvalidInput(format!(
+                "wait must be at most {} s",
+                MAX_WAIT.as_secs()
+            )));
+        }
+        let deadline = Instant::now() + wait;
+        let notify = self.inner.materializer.subscribe(reader);
+        loop {
+            let woken = notify.notified();
+            let fresh: Vec<_> = self
+                .feed(reader, self.inner.cfg.feed_limit)
+                .await?
+                .into_iter()
+                .filter(|r| r.id > since)
+                .collect();
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !fresh.is_empty() || left.is_zero() {
+                return Ok(fresh);
+            }
+            let tick = left.min(Duration::from_millis(500));
+            let _ = tokio::time::timeout(tick, woken).await;
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The reference photo service: the operations behind the HTTP routers.
+//!
+//! [`Service`] is a cheap-to-clone handle (an `Arc` inside, like mini-redis's
+//! `Db`). It owns the sharded metadata stores, the blob store, the id
+//! generator, the metadata cache and the fan-out materializer. The HTTP layer
+//! ([`crate::http`]) only parses, authenticates and maps errors; every rule
+//! of the product lives here:
+//!
+//! - [`users`]: accounts, bearer tokens, follow and unfollow;
+//! - [`photos`]: upload (validate → hash → durable blob → metadata → ack →
+//!   fan-out enqueue), download, delete, a user's photos;
+//! - [`search`]: title search (AND of terms, newest first);
+//! - [`feed`]: the ranked home feed and its long-poll;
+//! - [`materializer`]: push fan-out, backfill on follow, purge on unfollow,
+//!   outbox recovery after a crash.
+
+pub mod cache;
+pub mod config;
+pub mod feed;
+pub mod materializer;
+pub mod media;
+pub mod metrics;
+pub mod photos;
+pub mod search;
+pub mod users;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::blob::{BlobStore, LocalBlobStore};
+use crate::error::{Error, Result};
+use crate::id::IdGenerator;
+use crate::meta::{FjallStore, MetaStore};
+use crate::policy::{FanoutStrategy, Partitioner, Ranker};
+use crate::shards::ShardSet;
+
+pub use cache::MetaCache;
+pub use config::ServiceConfig;
+pub use materializer::Materializer;
+pub use metrics::Metrics;
+
+/// Unix time in ms (the service's wall clock; the simulator never calls it).
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+pub(crate) struct Inner {
+    pub(crate) cfg: ServiceConfig,
+    pub(crate) shards: ShardSet,
+    pub(crate) blobs: Arc<dyn BlobStore>,
+    pub(crate) ids: IdGenerator,
+    pub(crate) fanout: FanoutStrategy,
+    pub(crate) ranker: Ranker,
+    pub(crate) cache: MetaCache,
+    pub(crate) metrics: Metrics,
+    pub(crate) materializer: Materializer,
+    pub(crate) blob_locks: Vec<tokio::sync::Mutex<()>>,
+    pub(crate) next_user: tokio::sync::Mutex<(u64, u64)>,
+}
+
+/// Handle to a running service. Clone freely; all clones share state.
+#[derive(Clone)]
+pub struct Service {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Service {
+    /// Open the embedded stores under `cfg.data_dir` (fjall per shard, local
+    /// replicated blobs) and start the materializer. The shard layout is
+    /// recorded on first open; reopening with a different sharding or shard
+    /// count is refused rather than silently misplacing data.
+    pub async fn open_embedded(cfg: ServiceConfig) -> Result<Service> {
+        let dir = cfg.data_dir.clone();
+        config::check_layout(&dir, &cfg)?;
+        let mut metas: Vec<Arc<dyn MetaStore>> = Vec::new();
+        for i in 0..cfg.sharding.shards {
+            let path = dir.join("meta").join(format!("shard-{i:03}"));
+            let store = tokio::task::spawn_blocking(move || FjallStore::open(&path))
+                .await
+                .map_err(|e| Error::Internal(format!("open task: {e}")))??;
+            metas.push(Arc::new(store));
+        }
+        let blobs = LocalBlobStore::open(&dir.join("blobs"), cfg.blob_replicas)?;
+        Service::with_stores(cfg, metas, Arc::new(blobs)).await
+    }
+
+    /// Build on caller-supplied stores (one meta store per shard). Starts the
+    /// materializer and replays any fan-out left in the outbox.
+    pub async fn with_stores(
+        cfg: ServiceConfig,
+        metas: Vec<Arc<dyn MetaStore>>,
+        blobs: Arc<dyn BlobStore>,
+    ) -> Result<Service> {
+        cfg.validate()?;
+        let partitioner = Partitioner::new(cfg.sharding.clone())?;
+        let shards = ShardSet::new(metas, partitioner, cfg.shard_concurrency)?;
+        let fanout = FanoutStrategy::new(cfg.fanout.clone())?;
+        let metrics = Metrics::new()?;
+        let (materializer, rx) = Materializer::new(cfg.materializer_queue);
+        let inner = Arc::new(Inner {
+            ranker: Ranker {
+                popularity_weight: cfg.popularity_weight,
+            },
+            cache: MetaCache::new(cfg.cache_entries),
+            ids: IdGenerator::new(),
+            blob_locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
+            next_user: tokio::sync::Mutex::new((0, 0)),
+            cfg,
+            shards,
+            blobs,
+            fanout,
+            metrics,
+            materializer,
+        });
+        let svc = Service { inner };
+        materializer::start(svc.clone(), rx);
+        Ok(svc)
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &ServiceConfig {
+        &self.inner.cfg
+    }
+
+    /// The shards, for counters and reports.
+    pub fn shards(&self) -> &ShardSet {
+        &self.inner.shards
+    }
+
+    /// The blob store.
+    pub fn blobs(&self) -> &Arc<dyn BlobStore> {
+        &self.inner.blobs
+    }
+
+    /// Prometheus metrics of this service.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The metadata cache.
+    pub fn cache(&self) -> &MetaCache {
+        &self.inner.cache
+    }
+
+    /// Wait until every queued fan-out, backfill and purge has been applied.
+    pub async fn drain(&self) {
+        self.drain_materializer().await;
+    }
+
+    /// Stop the materializer workers after the queue drains (for shutdown).
+    pub async fn shutdown(&self) {
+        self.drain_materializer().await;
+        self.inner.materializer.close();
+    }
+}
+
+/// Open the data directory's layout file path (for tools and tests).
+pub fn layout_path(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("layout.json")
+}

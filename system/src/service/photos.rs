@@ -1,0 +1,245 @@
+//! Upload, download, delete and per-user listing of photos and videos.
+//!
+//! Upload order (design §3): validate → content hash → durable blob put →
+//! durable metadata → acknowledge → fan-out enqueue. The photo row, its
+//! title postings, its blob reference and its fan-out outbox entry go to
+//! the photo's shard in one atomic batch, so a search hit or a fan-out can
+//! never reference a photo row that does not exist, and no row can point at
+//! a blob that was not durable first. A crash anywhere leaves at worst an
+//! unreferenced blob.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::media;
+use super::{Service, now_ms};
+use crate::blob::BlobKey;
+use crate::error::{Error, Result};
+use crate::id::PhotoId;
+use crate::meta::{Direction, KeyRange, WriteBatch};
+use crate::policy::{ShardKey, UserId};
+use crate::tables::{self, PhotoRow};
+
+/// Longest accepted title, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+
+impl Service {
+    fn blob_lock(&self, key: &BlobKey) -> &tokio::sync::Mutex<()> {
+        let b = key.as_str().as_bytes();
+        let i = (b[0] as usize) << 8 | b[1] as usize;
+        &self.inner.blob_locks[i % self.inner.blob_locks.len()]
+    }
+
+    /// Store an upload by `owner` and acknowledge it. `declared` is the
+    /// request's Content-Type. Returns the new photo row once blob and
+    /// metadata are durable; fan-out runs after the return.
+    pub async fn upload(
+        &self,
+        owner: UserId,
+        title: &str,
+        declared: Option<&str>,
+        body: Bytes,
+    ) -> Result<PhotoRow> {
+        let cfg = &self.inner.cfg;
+        if title.chars().count() > MAX_TITLE_CHARS {
+            return Err(Error::InvalidInput(format!(
+                "title longer than {MAX_TITLE_CHARS} characters"
+            )));
+        }
+        if title.chars().any(char::is_control) {
+            return Err(Error::InvalidInput("title has control characters".into()));
+        }
+        let (mime, _kind) = media::validate(&body, declared, cfg.photo_limit, cfg.video_limit)?;
+        let key = if body.len() > 1 << 20 {
+            let b = body.clone();
+            tokio::task::spawn_blocking(move || BlobKey::of(&b))
+                .await
+                .map_err(|e| Error::Internal(format!("hash task: {e}")))?
+        } else {
+            BlobKey::of(&body)
+        };
+        let size = body.len() as u64;
+        let pid = self.inner.ids.next(
+            self.inner
+                .shards
+                .partitioner()
+                .logical_for_photo(owner, rand::random()),
+        );
+        let row = PhotoRow {
+            id: pid,
+            owner,
+            title: title.to_owned(),
+            content_type: mime.to_owned(),
+            size,
+            blob: key.to_string(),
+            created_ms: now_ms(),
+        };
+        let photo_shard = self.inner.shards.index_of(ShardKey::Photo(pid));
+        let owner_shard = self.inner.shards.index_of(ShardKey::User(owner));
+        let mut b = WriteBatch::new();
+        b.put(tables::photo(pid), tables::encode(&row)?);
+        for term in tables::terms(title) {
+            b.put(tables::title_posting(&term, pid), Vec::new());
+        }
+        b.put(tables::blob_ref(key.as_str(), pid), Vec::new());
+        b.put(tables::outbox(pid), owner.to_be_bytes().to_vec());
+        if photo_shard == owner_shard {
+            b.put(tables::user_photo(owner, pid), Vec::new());
+        }
+        {
+            // Held across put + reference so a concurrent delete of the same
+            // bytes cannot remove the blob between the two.
+            let _g = self.blob_lock(&key).lock().await;
+            self.inner.blobs.put(&key, body).await?;
+            self.inner.shards.get(photo_shard).write(b).await?;
+        }
+        if photo_shard != owner_shard {
+            let mut b = WriteBatch::new();
+            b.put(tables::user_photo(owner, pid), Vec::new());
+            self.inner.shards.get(owner_shard).write(b).await?;
+        }
+        self.inner.metrics.uploads.inc();
+        self.inner.metrics.upload_bytes.inc_by(size);
+        let row = Arc::new(row);
+        self.inner.cache.put_photo(row.clone());
+        self.inner.materializer.fanout(pid, owner);
+        Ok(Arc::unwrap_or_clone(row))
+    }
+
+    /// The photo row, from the cache or its shard.
+    pub async fn photo(&self, pid: PhotoId) -> Result<Arc<PhotoRow>> {
+        if let Some(r) = self.inner.cache.photo(pid) {
+            return Ok(r);
+        }
+        let bytes = self
+            .inner
+            .shards
+            .of(ShardKey::Photo(pid))
+            .get(&tables::photo(pid))
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("photo {}", pid.0)))?;
+        let row = Arc::new(tables::decode::<PhotoRow>(&bytes)?);
+        self.inner.cache.put_photo(row.clone());
+        Ok(row)
+    }
+
+    /// Rows of many photos, in order; missing photos are dropped. Reads
+    /// the cache first, then one `batch_get` per shard for the rest.
+    pub async fn photos(&self, ids: &[PhotoId]) -> Result<Vec<Arc<PhotoRow>>> {
+        let mut slots: Vec<Option<Arc<PhotoRow>>> = ids.iter().map(|&id| self.inner.cache.photo(id)).collect();
+        let mut by_shard: Vec<Vec<usize>> = vec![Vec::new(); self.inner.shards.len()];
+        for (i, slot) in slots.iter().enumerate() {
+            if slot.is_none() {
+                by_shard[self.inner.shards.index_of(ShardKey::Photo(ids[i]))].push(i);
+            }
+        }
+        let reads = by_shard.iter().enumerate().filter(|(_, v)| !v.is_empty()).map(|(s, idx)| {
+            let keys: Vec<Vec<u8>> = idx.iter().map(|&i| tables::photo(ids[i])).collect();
+            async move { (idx, self.inner.shards.get(s).batch_get(&keys).await) }
+        });
+        for (idx, got) in futures::future::join_all(reads).await {
+            for (&i, v) in idx.iter().zip(got?) {
+                if let Some(b) = v {
+                    let row = Arc::new(tables::decode::<PhotoRow>(&b)?);
+                    self.inner.cache.put_photo(row.clone());
+                    slots[i] = Some(row);
+                }
+            }
+        }
+        Ok(slots.into_iter().flatten().collect())
+    }
+
+    /// The photo's bytes, or a range of them, with its row. Counts a view.
+    pub async fn photo_bytes(
+        &self,
+        pid: PhotoId,
+        range: Option<Range<u64>>,
+    ) -> Result<(Arc<PhotoRow>, Bytes)> {
+        let row = self.photo(pid).await?;
+        let key = BlobKey::parse(&row.blob)?;
+        let bytes = match self.inner.blobs.get(&key, range).await {
+            Err(Error::NotFound(_)) => {
+                return Err(Error::Internal(format!(
+                    "photo {} references missing blob {key}",
+                    pid.0
+                )));
+            }
+            other => other?,
+        };
+        self.inner.materializer.count_view(pid);
+        Ok((row, bytes))
+    }
+
+    /// Up to `limit` of `uid`'s photos, newest first, older than `before`
+    /// if given.
+    pub async fn user_photos(
+        &self,
+        uid: UserId,
+        limit: usize,
+        before: Option<PhotoId>,
+    ) -> Result<Vec<Arc<PhotoRow>>> {
+        let ids = self.user_photo_ids(uid, limit, before).await?;
+        self.photos(&ids).await
+    }
+
+    /// Ids of `uid`'s newest `limit` photos (older than `before` if given).
+    pub async fn user_photo_ids(
+        &self,
+        uid: UserId,
+        limit: usize,
+        before: Option<PhotoId>,
+    ) -> Result<Vec<PhotoId>> {
+        let prefix = tables::user_photos_prefix(uid);
+        let mut range = KeyRange::prefix(&prefix);
+        if let Some(b) = before {
+            range.end = Some(tables::user_photo(uid, b));
+        }
+        let rows = self
+            .inner
+            .shards
+            .of(ShardKey::User(uid))
+            .scan(&range, Direction::Reverse, limit)
+            .await?;
+        rows.iter()
+            .map(|(k, _)| tables::trailing_id(k).map(PhotoId))
+            .collect()
+    }
+
+    /// Delete a photo. Only its owner may ([`Error::Forbidden`]). References
+    /// go first (user_photos, then the row with its postings in one batch),
+    /// the blob last and only when no other photo shares its bytes.
+    pub async fn delete_photo(&self, actor: UserId, pid: PhotoId) -> Result<()> {
+        let row = self.photo(pid).await?;
+        if row.owner != actor {
+            return Err(Error::Forbidden(format!(
+                "photo {} belongs to user {}",
+                pid.0, row.owner
+            )));
+        }
+        let mut b = WriteBatch::new();
+        b.delete(tables::user_photo(row.owner, pid));
+        self.inner.shards.of(ShardKey::User(row.owner)).write(b).await?;
+        let mut b = WriteBatch::new();
+        b.delete(tables::photo(pid));
+        for term in tables::terms(&row.title) {
+            b.delete(tables::title_posting(&term, pid));
+        }
+        b.delete(tables::blob_ref(&row.blob, pid));
+        b.delete(tables::outbox(pid));
+        b.delete(tables::views(pid));
+        self.inner.shards.of(ShardKey::Photo(pid)).write(b).await?;
+        self.inner.cache.remove_photo(pid);
+        let key = BlobKey::parse(&row.blob)?;
+        let _g = self.blob_lock(&key).lock().await;
+        let prefix = tables::blob_ref_prefix(key.as_str());
+        for shard in self.inner.shards.all() {
+            let refs = shard.scan(&KeyRange::prefix(&prefix), Direction::Forward, 1).await?;
+            if !refs.is_empty() {
+                return Ok(());
+            }
+        }
+        self.inner.blobs.delete(&key).await
+    }
+}

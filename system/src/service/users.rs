@@ -1,0 +1,257 @@
+//! Accounts, bearer tokens, follow and unfollow.
+//!
+//! A token is `"<user id>.<32 hex>"`; the user row stores only the BLAKE3 of
+//! the secret part, so tokens resolve on the user's own shard without a
+//! global index. Follow and unfollow are idempotent: the follower-side edge
+//! is flipped with `cas`, and only the caller that flips it updates counters
+//! and enqueues the timeline backfill or purge.
+
+use std::sync::Arc;
+
+use rand::RngCore;
+use serde::Serialize;
+
+use super::{Service, now_ms};
+use crate::error::{Error, Result};
+use crate::meta::{CasOutcome, WriteBatch};
+use crate::policy::{ShardKey, UserId};
+use crate::tables::{self, UserRow, UserStats};
+
+const ID_BLOCK: u64 = 1000;
+const ID_COUNTER: &[u8] = b"n/users";
+
+/// What `POST /v1/users` returns.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewUser {
+    /// The new user's id.
+    pub id: UserId,
+    /// The bearer token; shown once.
+    pub token: String,
+}
+
+/// The outcome of a follow or unfollow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FollowChange {
+    /// True if this call changed the graph; false if it already held.
+    pub changed: bool,
+}
+
+impl Service {
+    async fn allocate_user_id(&self) -> Result<UserId> {
+        let mut block = self.inner.next_user.lock().await;
+        if block.0 >= block.1 {
+            let shard = self.inner.shards.get(0);
+            loop {
+                let cur = shard.get(ID_COUNTER).await?;
+                let start = match &cur {
+                    Some(v) => tables::decode_u64(v)?,
+                    None => 1,
+                };
+                let end = start + ID_BLOCK;
+                let out = shard
+                    .cas(ID_COUNTER, cur.as_deref(), Some(end.to_be_bytes().to_vec()))
+                    .await?;
+                if out == CasOutcome::Swapped {
+                    *block = (start, end);
+                    break;
+                }
+            }
+        }
+        let id = block.0;
+        block.0 += 1;
+        Ok(id)
+    }
+
+    /// Create a user; returns its id and bearer token. Name 1–64 and e-mail
+    /// 3–128 characters, the e-mail with one `@`.
+    pub async fn create_user(&self, name: &str, email: &str) -> Result<NewUser> {
+        let name = name.trim();
+        let email = email.trim();
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(Error::InvalidInput("name must be 1–64 characters".into()));
+        }
+        if email.chars().count() < 3 || email.chars().count() > 128 || email.matches('@').count() != 1
+        {
+            return Err(Error::InvalidInput(
+                "email must be 3–128 characters with one @".into(),
+            ));
+        }
+        let id = self.allocate_user_id().await?;
+        let mut secret = [0u8; 16];
+        rand::rng().fill_bytes(&mut secret);
+        let secret = hex::encode(secret);
+        let now = now_ms();
+        let row = UserRow {
+            id,
+            name: name.to_owned(),
+            email: email.to_owned(),
+            created_ms: now,
+            token_hash: blake3::hash(secret.as_bytes()).to_hex().to_string(),
+        };
+        let stats = UserStats {
+            since_ms: now,
+            ..UserStats::default()
+        };
+        let mut b = WriteBatch::new();
+        b.put(tables::user(id), tables::encode(&row)?);
+        b.put(tables::stats(id), tables::encode(&stats)?);
+        self.inner.shards.of(ShardKey::User(id)).write(b).await?;
+        Ok(NewUser {
+            id,
+            token: format!("{id}.{secret}"),
+        })
+    }
+
+    /// The user row, from the cache or its shard.
+    pub async fn user(&self, id: UserId) -> Result<Arc<UserRow>> {
+        if let Some(u) = self.inner.cache.user(id) {
+            return Ok(u);
+        }
+        let bytes = self
+            .inner
+            .shards
+            .of(ShardKey::User(id))
+            .get(&tables::user(id))
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("user {id}")))?;
+        let row = Arc::new(tables::decode::<UserRow>(&bytes)?);
+        self.inner.cache.put_user(row.clone());
+        Ok(row)
+    }
+
+    /// Resolve a bearer token to its user, or [`Error::Unauthorized`].
+    pub async fn authenticate(&self, token: &str) -> Result<UserId> {
+        let (id, secret) = token.split_once('.').ok_or(Error::Unauthorized)?;
+        let id: UserId = id.parse().map_err(|_| Error::Unauthorized)?;
+        let row = match self.user(id).await {
+            Ok(r) => r,
+            Err(Error::NotFound(_)) => return Err(Error::Unauthorized),
+            Err(e) => return Err(e),
+        };
+        let want = blake3::Hash::from_hex(&row.token_hash)
+            .map_err(|_| Error::Corrupt(format!("token hash of user {id}")))?;
+        // blake3::Hash equality is constant-time.
+        if blake3::hash(secret.as_bytes()) == want {
+            Ok(id)
+        } else {
+            Err(Error::Unauthorized)
+        }
+    }
+
+    /// The user's counters (zeroes if the row is missing).
+    pub async fn stats(&self, id: UserId) -> Result<UserStats> {
+        match self
+            .inner
+            .shards
+            .of(ShardKey::User(id))
+            .get(&tables::stats(id))
+            .await?
+        {
+            Some(b) => tables::decode(&b),
+            None => Ok(UserStats::default()),
+        }
+    }
+
+    /// Apply `f` to the user's counters with a cas retry loop.
+    pub(crate) async fn update_stats(&self, id: UserId, f: impl Fn(&mut UserStats)) -> Result<()> {
+        let shard = self.inner.shards.of(ShardKey::User(id));
+        let key = tables::stats(id);
+        loop {
+            let cur = shard.get(&key).await?;
+            let mut s: UserStats = match &cur {
+                Some(b) => tables::decode(b)?,
+                None => UserStats::default(),
+            };
+            f(&mut s);
+            let new = tables::encode(&s)?;
+            if shard.cas(&key, cur.as_deref(), Some(new)).await? == CasOutcome::Swapped {
+                return Ok(());
+            }
+        }
+    }
+
+    /// `actor` asks that `follower` follow `leader`. Only the follower may
+    /// change their own follows ([`Error::Forbidden`]); following yourself is
+    /// [`Error::InvalidInput`]; an unknown leader is [`Error::NotFound`].
+    pub async fn follow(&self, actor: UserId, follower: UserId, leader: UserId) -> Result<FollowChange> {
+        self.check_edge(actor, follower, leader).await?;
+        let stats = self.stats(follower).await?;
+        let fshard = self.inner.shards.of(ShardKey::User(follower));
+        let edge = tables::follows(follower, leader);
+        if fshard.get(&edge).await?.is_some() {
+            return Ok(FollowChange { changed: false });
+        }
+        if stats.following >= self.inner.cfg.max_followees {
+            return Err(Error::Conflict(format!(
+                "user {follower} already follows the maximum of {} users",
+                self.inner.cfg.max_followees
+            )));
+        }
+        // Leader side first: a crash in between leaves a harmless extra
+        // follower row that the next follow call completes.
+        let mut b = WriteBatch::new();
+        b.put(tables::followers(leader, follower), Vec::new());
+        self.inner.shards.of(ShardKey::User(leader)).write(b).await?;
+        if fshard.cas(&edge, None, Some(Vec::new())).await? != CasOutcome::Swapped {
+            return Ok(FollowChange { changed: false });
+        }
+        self.update_stats(leader, |s| s.followers += 1).await?;
+        self.update_stats(follower, |s| s.following += 1).await?;
+        self.inner.materializer.backfill(follower, leader);
+        Ok(FollowChange { changed: true })
+    }
+
+    /// `actor` asks that `follower` stop following `leader`; idempotent.
+    pub async fn unfollow(&self, actor: UserId, follower: UserId, leader: UserId) -> Result<FollowChange> {
+        self.check_edge(actor, follower, leader).await?;
+        let fshard = self.inner.shards.of(ShardKey::User(follower));
+        let edge = tables::follows(follower, leader);
+        if fshard.cas(&edge, Some(&[]), None).await? != CasOutcome::Swapped {
+            return Ok(FollowChange { changed: false });
+        }
+        let mut b = WriteBatch::new();
+        b.delete(tables::followers(leader, follower));
+        self.inner.shards.of(ShardKey::User(leader)).write(b).await?;
+        self.update_stats(leader, |s| s.followers = s.followers.saturating_sub(1))
+            .await?;
+        self.update_stats(follower, |s| s.following = s.following.saturating_sub(1))
+            .await?;
+        self.inner.materializer.purge(follower, leader);
+        Ok(FollowChange { changed: true })
+    }
+
+    async fn check_edge(&self, actor: UserId, follower: UserId, leader: UserId) -> Result<()> {
+        if actor != follower {
+            return Err(Error::Forbidden(format!(
+                "user {actor} cannot change the follows of user {follower}"
+            )));
+        }
+        if follower == leader {
+            return Err(Error::InvalidInput("a user cannot follow themselves".into()));
+        }
+        self.user(leader).await?;
+        Ok(())
+    }
+
+    /// Everyone `uid` follows, in id order.
+    pub async fn followees(&self, uid: UserId) -> Result<Vec<UserId>> {
+        let rows = self
+            .inner
+            .shards
+            .of(ShardKey::User(uid))
+            .scan_all(&tables::follows_prefix(uid), 1024)
+            .await?;
+        rows.iter().map(|(k, _)| tables::trailing_id(k)).collect()
+    }
+
+    /// Everyone following `uid`, in id order.
+    pub async fn followers_of(&self, uid: UserId) -> Result<Vec<UserId>> {
+        let rows = self
+            .inner
+            .shards
+            .of(ShardKey::User(uid))
+            .scan_all(&tables::followers_prefix(uid), 4096)
+            .await?;
+        rows.iter().map(|(k, _)| tables::trailing_id(k)).collect()
+    }
+}

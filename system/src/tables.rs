@@ -1,0 +1,281 @@
+//! Key layouts of the metadata tables on the ordered KV.
+//!
+//! The [`crate::meta::MetaStore`] knows nothing of photos; each table here
+//! is a one-byte tag followed by big-endian ids, so a prefix scan reads one
+//! wide row and a reverse scan reads it newest first (photo ids sort by
+//! time). Which physical shard holds a row is the [`crate::policy::Partitioner`]'s
+//! call; the comment on each table names the shard key.
+//!
+//! | tag | table | key | value | shard |
+//! |---|---|---|---|---|
+//! | `u` | users | uid | [`UserRow`] JSON | user |
+//! | `s` | user stats | uid | [`UserStats`] JSON | user |
+//! | `f` | follows | uid, leader | empty | user (follower) |
+//! | `F` | followers | leader, uid | empty | user (leader) |
+//! | `p` | user_photos | uid, pid | empty | user (owner) |
+//! | `T` | timelines | uid, pid | author uid | user (reader) |
+//! | `P` | photos | pid | [`PhotoRow`] JSON | photo |
+//! | `t` | title index | term, 0, pid | empty | photo |
+//! | `b` | blob refs | blob key, pid | empty | photo |
+//! | `o` | fan-out outbox | pid | empty | photo |
+//! | `v` | views | pid | u64 BE | photo |
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::id::PhotoId;
+use crate::policy::UserId;
+
+/// A user's profile row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    /// The user's id.
+    pub id: UserId,
+    /// Display name.
+    pub name: String,
+    /// E-mail address.
+    pub email: String,
+    /// Creation time, Unix ms.
+    pub created_ms: u64,
+    /// BLAKE3 hex of the bearer token's secret part.
+    pub token_hash: String,
+}
+
+/// Counters kept per user (derived data; buffered writes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct UserStats {
+    /// Followers right now.
+    pub followers: u64,
+    /// Followees right now.
+    pub following: u64,
+    /// Photos ever uploaded.
+    pub posts: u64,
+    /// Feed reads ever served.
+    pub feed_reads: u64,
+    /// Account creation, Unix ms (the base of the per-day rates).
+    pub since_ms: u64,
+}
+
+/// A photo's metadata row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoRow {
+    /// The photo's id.
+    pub id: PhotoId,
+    /// Uploader.
+    pub owner: UserId,
+    /// Title as given.
+    pub title: String,
+    /// Media type detected from the magic bytes.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Content address of the bytes in the blob store.
+    pub blob: String,
+    /// Upload time, Unix ms.
+    pub created_ms: u64,
+}
+
+const USER: u8 = b'u';
+const STATS: u8 = b's';
+const FOLLOWS: u8 = b'f';
+const FOLLOWERS: u8 = b'F';
+const USER_PHOTOS: u8 = b'p';
+const TIMELINE: u8 = b'T';
+const PHOTO: u8 = b'P';
+const TITLE: u8 = b't';
+const BLOB_REF: u8 = b'b';
+const OUTBOX: u8 = b'o';
+const VIEWS: u8 = b'v';
+
+fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let len = 1 + parts.iter().map(|p| p.len()).sum::<usize>();
+    let mut k = Vec::with_capacity(len);
+    k.push(tag);
+    for p in parts {
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+/// `u/uid`.
+pub fn user(uid: UserId) -> Vec<u8> {
+    key(USER, &[&uid.to_be_bytes()])
+}
+
+/// `s/uid`.
+pub fn stats(uid: UserId) -> Vec<u8> {
+    key(STATS, &[&uid.to_be_bytes()])
+}
+
+/// `f/uid/leader`: `uid` follows `leader`.
+pub fn follows(uid: UserId, leader: UserId) -> Vec<u8> {
+    key(FOLLOWS, &[&uid.to_be_bytes(), &leader.to_be_bytes()])
+}
+
+/// Prefix of everyone `uid` follows.
+pub fn follows_prefix(uid: UserId) -> Vec<u8> {
+    key(FOLLOWS, &[&uid.to_be_bytes()])
+}
+
+/// `F/leader/uid`: `uid` follows `leader`.
+pub fn followers(leader: UserId, uid: UserId) -> Vec<u8> {
+    key(FOLLOWERS, &[&leader.to_be_bytes(), &uid.to_be_bytes()])
+}
+
+/// Prefix of everyone following `leader`.
+pub fn followers_prefix(leader: UserId) -> Vec<u8> {
+    key(FOLLOWERS, &[&leader.to_be_bytes()])
+}
+
+/// `p/uid/pid`.
+pub fn user_photo(uid: UserId, pid: PhotoId) -> Vec<u8> {
+    key(USER_PHOTOS, &[&uid.to_be_bytes(), &pid.0.to_be_bytes()])
+}
+
+/// Prefix of `uid`'s photos (reverse scan = newest first).
+pub fn user_photos_prefix(uid: UserId) -> Vec<u8> {
+    key(USER_PHOTOS, &[&uid.to_be_bytes()])
+}
+
+/// `T/uid/pid`, value = author.
+pub fn timeline(uid: UserId, pid: PhotoId) -> Vec<u8> {
+    key(TIMELINE, &[&uid.to_be_bytes(), &pid.0.to_be_bytes()])
+}
+
+/// Prefix of `uid`'s timeline.
+pub fn timeline_prefix(uid: UserId) -> Vec<u8> {
+    key(TIMELINE, &[&uid.to_be_bytes()])
+}
+
+/// `P/pid`.
+pub fn photo(pid: PhotoId) -> Vec<u8> {
+    key(PHOTO, &[&pid.0.to_be_bytes()])
+}
+
+/// `t/term\0pid`.
+pub fn title_posting(term: &str, pid: PhotoId) -> Vec<u8> {
+    key(TITLE, &[term.as_bytes(), &[0], &pid.0.to_be_bytes()])
+}
+
+/// Prefix of one term's postings (reverse scan = newest first).
+pub fn title_prefix(term: &str) -> Vec<u8> {
+    key(TITLE, &[term.as_bytes(), &[0]])
+}
+
+/// `b/blobkey/pid`: `pid` references the blob.
+pub fn blob_ref(blob: &str, pid: PhotoId) -> Vec<u8> {
+    key(BLOB_REF, &[blob.as_bytes(), &pid.0.to_be_bytes()])
+}
+
+/// Prefix of every reference to one blob.
+pub fn blob_ref_prefix(blob: &str) -> Vec<u8> {
+    key(BLOB_REF, &[blob.as_bytes()])
+}
+
+/// `o/pid`: fan-out of `pid` not yet finished.
+pub fn outbox(pid: PhotoId) -> Vec<u8> {
+    key(OUTBOX, &[&pid.0.to_be_bytes()])
+}
+
+/// Prefix of the whole outbox.
+pub fn outbox_prefix() -> Vec<u8> {
+    vec![OUTBOX]
+}
+
+/// `v/pid`.
+pub fn views(pid: PhotoId) -> Vec<u8> {
+    key(VIEWS, &[&pid.0.to_be_bytes()])
+}
+
+/// The trailing 8-byte big-endian id of a key (the last path element of
+/// follows, followers, user_photos, timeline, title and blob-ref keys).
+pub fn trailing_id(key: &[u8]) -> Result<u64> {
+    let tail = key
+        .len()
+        .checked_sub(8)
+        .map(|at| &key[at..])
+        .ok_or_else(|| Error::Corrupt(format!("key too short: {key:?}")))?;
+    let mut b = [0u8; 8];
+    b.copy_from_slice(tail);
+    Ok(u64::from_be_bytes(b))
+}
+
+/// Decode a u64 stored big-endian (timeline author, view counter).
+pub fn decode_u64(v: &[u8]) -> Result<u64> {
+    let b: [u8; 8] = v
+        .try_into()
+        .map_err(|_| Error::Corrupt(format!("expected 8 bytes, got {}", v.len())))?;
+    Ok(u64::from_be_bytes(b))
+}
+
+/// Serialize a row as JSON.
+pub fn encode<T: Serialize>(row: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(row).map_err(|e| Error::Internal(format!("encode row: {e}")))
+}
+
+/// Parse a row stored as JSON.
+pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| Error::Corrupt(format!("decode row: {e}")))
+}
+
+/// Split a title into search terms: lowercase, alphanumeric runs, each at
+/// most 64 bytes, deduplicated, at most 16 terms.
+pub fn terms(title: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in title.split(|c: char| !c.is_alphanumeric()) {
+        if word.is_empty() {
+            continue;
+        }
+        let mut w = word.to_lowercase();
+        if w.len() > 64 {
+            let mut cut = 64;
+            while !w.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            w.truncate(cut);
+        }
+        if !out.contains(&w) {
+            out.push(w);
+        }
+        if out.len() == 16 {
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newest_first_order_follows_photo_id() {
+        let a = user_photo(7, PhotoId(100));
+        let b = user_photo(7, PhotoId(200));
+        assert!(a < b);
+        assert!(a.starts_with(&user_photos_prefix(7)));
+        assert!(!user_photo(8, PhotoId(1)).starts_with(&user_photos_prefix(7)));
+        assert_eq!(trailing_id(&b).expect("id"), 200);
+    }
+
+    #[test]
+    fn title_terms_do_not_collide_by_prefix() {
+        let cat = title_prefix("cat");
+        assert!(!title_posting("cats", PhotoId(1)).starts_with(&cat));
+        assert!(title_posting("cat", PhotoId(1)).starts_with(&cat));
+    }
+
+    #[test]
+    fn terms_are_normalised() {
+        assert_eq!(terms("Sunset, over the SEA! sunset"), vec!["sunset", "over", "the", "sea"]);
+        assert!(terms("  ..  ").is_empty());
+        let long = "é".repeat(100);
+        assert!(terms(&long)[0].len() <= 64);
+    }
+
+    #[test]
+    fn short_keys_are_corrupt_not_panics() {
+        assert!(trailing_id(b"abc").is_err());
+        assert!(decode_u64(b"abc").is_err());
+    }
+}
