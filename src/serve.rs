@@ -1,0 +1,128 @@
+//! `feedlab serve`: the reference service on embedded stores.
+//!
+//! Prints one line to stdout once both listeners are bound —
+//! `feedlab serve: write=ADDR read=ADDR` — so scripts and tests that bind
+//! port 0 can find the service. SIGTERM or Ctrl-C shut it down gracefully:
+//! in-flight requests finish and the fan-out queue drains.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use feedlab_system::policy::{FanoutKind, ShardingKind};
+use feedlab_system::{Service, ServiceConfig};
+use tokio::net::TcpListener;
+
+/// Flags of `feedlab serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Data directory (created if missing).
+    #[arg(long, default_value = "feedlab-data")]
+    data: PathBuf,
+    /// Listen address of the write router.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    write_addr: String,
+    /// Listen address of the read router.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    read_addr: String,
+    /// Fan-out strategy: push, pull, hybrid or rate.
+    #[arg(long, default_value = "hybrid")]
+    fanout: FanoutKind,
+    /// Hybrid: authors with at least this many followers are pulled.
+    #[arg(long, default_value_t = 10_000)]
+    hybrid_threshold: u64,
+    /// Sharding strategy: user, photo, logical or consistent.
+    #[arg(long, default_value = "user")]
+    sharding: ShardingKind,
+    /// Physical shards (each its own store).
+    #[arg(long, default_value_t = 8)]
+    shards: usize,
+    /// Entries kept per pre-generated timeline.
+    #[arg(long, default_value_t = 500)]
+    timeline_cap: usize,
+    /// Default and largest feed size.
+    #[arg(long, default_value_t = 100)]
+    feed_limit: usize,
+    /// Largest photo, bytes.
+    #[arg(long, default_value_t = 20 * 1024 * 1024)]
+    photo_limit: u64,
+    /// Largest video, bytes.
+    #[arg(long, default_value_t = 500 * 1024 * 1024)]
+    video_limit: u64,
+    /// Blob replicas (local blob store).
+    #[arg(long, default_value_t = 2)]
+    replicas: usize,
+    /// Metadata cache capacity, rows.
+    #[arg(long, default_value_t = 100_000)]
+    cache_entries: usize,
+    /// Concurrent operations per shard.
+    #[arg(long, default_value_t = 16)]
+    shard_concurrency: usize,
+    /// Popularity weight of the feed ranker (0 = recency only).
+    #[arg(long, default_value_t = 0.0)]
+    popularity_weight: f64,
+}
+
+impl ServeArgs {
+    fn config(&self) -> ServiceConfig {
+        let mut c = ServiceConfig {
+            data_dir: self.data.clone(),
+            timeline_cap: self.timeline_cap,
+            feed_limit: self.feed_limit,
+            photo_limit: self.photo_limit,
+            video_limit: self.video_limit,
+            blob_replicas: self.replicas,
+            cache_entries: self.cache_entries,
+            shard_concurrency: self.shard_concurrency,
+            popularity_weight: self.popularity_weight,
+            ..ServiceConfig::default()
+        };
+        c.fanout.kind = self.fanout;
+        c.fanout.hybrid_threshold = self.hybrid_threshold;
+        c.sharding.kind = self.sharding;
+        c.sharding.shards = self.shards;
+        c
+    }
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        #[cfg(unix)]
+        {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: finishing requests and draining fan-out");
+}
+
+/// Open the stores, bind both listeners, serve until a signal.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let cfg = args.config();
+    let svc = Service::open_embedded(cfg)
+        .await
+        .with_context(|| format!("opening data directory {}", args.data.display()))?;
+    let write = TcpListener::bind(&args.write_addr)
+        .await
+        .with_context(|| format!("binding --write-addr {}", args.write_addr))?;
+    let read = TcpListener::bind(&args.read_addr)
+        .await
+        .with_context(|| format!("binding --read-addr {}", args.read_addr))?;
+    let (w, r) = (write.local_addr()?, read.local_addr()?);
+    tracing::info!(write = %w, read = %r, fanout = %args.fanout, sharding = %args.sharding, "feedlab serve listening");
+    println!("feedlab serve: write={w} read={r}");
+    std::io::stdout().flush()?;
+    feedlab_system::http::serve(write, read, svc, shutdown_signal()).await?;
+    Ok(())
+}
