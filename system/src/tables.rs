@@ -10,14 +10,14 @@
 //! |---|---|---|---|---|
 //! | `u` | users | uid | [`UserRow`] JSON | user |
 //! | `s` | user stats | uid | [`UserStats`] JSON | user |
-//! | `f` | follows | uid, leader | empty | user (follower) |
-//! | `F` | followers | leader, uid | empty | user (leader) |
-//! | `p` | user_photos | uid, pid | empty | user (owner) |
+//! | `f` | follows | uid, leader | [`MARK`] | user (follower) |
+//! | `F` | followers | leader, uid | [`MARK`] | user (leader) |
+//! | `p` | user_photos | uid, pid | [`MARK`] | user (owner) |
 //! | `T` | timelines | uid, pid | author uid | user (reader) |
 //! | `P` | photos | pid | [`PhotoRow`] JSON | photo |
-//! | `t` | title index | term, 0, pid | empty | photo |
-//! | `b` | blob refs | blob key, pid | empty | photo |
-//! | `o` | fan-out outbox | pid | empty | photo |
+//! | `t` | title index | term, 0, pid | [`MARK`] | photo |
+//! | `b` | blob refs | blob key, pid | [`MARK`] | photo |
+//! | `o` | fan-out outbox | pid | author uid | photo |
 //! | `v` | views | pid | u64 BE | photo |
 
 use serde::{Deserialize, Serialize};
@@ -74,6 +74,10 @@ pub struct PhotoRow {
     /// Upload time, Unix ms.
     pub created_ms: u64,
 }
+
+/// The value of rows whose key says everything (edges, postings): one
+/// byte, because some backends (TiKV) reject empty values.
+pub const MARK: &[u8] = &[1];
 
 const USER: u8 = b'u';
 const STATS: u8 = b's';

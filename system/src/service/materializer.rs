@@ -227,10 +227,10 @@ async fn background(svc: Service) {
             _ = tick.tick() => {}
             _ = closed.wait_for(|c| *c) => return,
         }
-        if n % 2 == 0 {
-            if let Err(e) = sweep(&svc).await {
-                tracing::warn!(error = %e, "outbox sweep failed");
-            }
+        if n.is_multiple_of(2)
+            && let Err(e) = sweep(&svc).await
+        {
+            tracing::warn!(error = %e, "outbox sweep failed");
         }
         if let Err(e) = apply::flush_counters(&svc).await {
             tracing::warn!(error = %e, "counter flush failed");

@@ -81,12 +81,12 @@ impl Service {
         let mut b = WriteBatch::new();
         b.put(tables::photo(pid), tables::encode(&row)?);
         for term in tables::terms(title) {
-            b.put(tables::title_posting(&term, pid), Vec::new());
+            b.put(tables::title_posting(&term, pid), tables::MARK);
         }
-        b.put(tables::blob_ref(key.as_str(), pid), Vec::new());
+        b.put(tables::blob_ref(key.as_str(), pid), tables::MARK);
         b.put(tables::outbox(pid), owner.to_be_bytes().to_vec());
         if photo_shard == owner_shard {
-            b.put(tables::user_photo(owner, pid), Vec::new());
+            b.put(tables::user_photo(owner, pid), tables::MARK);
         }
         {
             // Held across put + reference so a concurrent delete of the same
@@ -97,7 +97,7 @@ impl Service {
         }
         if photo_shard != owner_shard {
             let mut b = WriteBatch::new();
-            b.put(tables::user_photo(owner, pid), Vec::new());
+            b.put(tables::user_photo(owner, pid), tables::MARK);
             self.inner.shards.get(owner_shard).write(b).await?;
         }
         self.inner.metrics.uploads.inc();

@@ -190,9 +190,9 @@ impl Service {
         // Leader side first: a crash in between leaves a harmless extra
         // follower row that the next follow call completes.
         let mut b = WriteBatch::new();
-        b.put(tables::followers(leader, follower), Vec::new());
+        b.put(tables::followers(leader, follower), tables::MARK);
         self.inner.shards.of(ShardKey::User(leader)).write(b).await?;
-        if fshard.cas(&edge, None, Some(Vec::new())).await? != CasOutcome::Swapped {
+        if fshard.cas(&edge, None, Some(tables::MARK.to_vec())).await? != CasOutcome::Swapped {
             return Ok(FollowChange { changed: false });
         }
         self.update_stats(leader, |s| s.followers += 1).await?;
@@ -206,7 +206,7 @@ impl Service {
         self.check_edge(actor, follower, leader).await?;
         let fshard = self.inner.shards.of(ShardKey::User(follower));
         let edge = tables::follows(follower, leader);
-        if fshard.cas(&edge, Some(&[]), None).await? != CasOutcome::Swapped {
+        if fshard.cas(&edge, Some(tables::MARK), None).await? != CasOutcome::Swapped {
             return Ok(FollowChange { changed: false });
         }
         let mut b = WriteBatch::new();
