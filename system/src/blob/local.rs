@@ -1,7 +1,346 @@
-//! Local replicated `BlobStore` backend.
+//! Local replicated `BlobStore` backend: N replica directories on disk.
 //!
-//! STUB: to be written (helper B).
+//! Layout: `root/r{i}/ab/cd/<key>` for replica `i`, where `ab` and `cd` are
+//! the key's first two pairs of hex digits, so no directory holds more than
+//! a 1/65536 share of the blobs. Each file is the blob's bytes plus an
+//! integrity trailer ([`super::format`]).
+//!
+//! - `put` writes every replica that lacks a well-formed copy, concurrently,
+//!   through temp file → fsync → rename → fsync dir (and fsyncs the fan-out
+//!   parents the first time a directory is used), and returns only when all
+//!   are durable. Same bytes are stored once per replica (dedup).
+//! - `get` reads replica 0 first and falls back to the next replica when a
+//!   copy is missing, truncated or fails its checksums (logged with
+//!   `tracing::warn!`); corrupt bytes are never returned. Repair of the bad
+//!   copy is left to [`LocalBlobStore::scrub`] (see `scrub.rs`).
+//! - `put`, `delete` and scrub's repair of a key are serialized by a striped
+//!   per-key lock, so a repair can never resurrect a concurrently deleted
+//!   blob. Reads take no lock (rename is atomic).
+//!
+//! One process owns a root at a time.
 
-/// Blob store over N local replica directories.
-#[derive(Debug)]
-pub struct LocalBlobStore {}
+use std::fmt;
+use std::fs::File;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tokio::sync::{Mutex, MutexGuard};
+
+use super::replica;
+use super::{BlobKey, BlobMeta, BlobStore, format};
+use crate::error::{Error, Result};
+
+pub use super::scrub::ScrubReport;
+
+/// Number of stripes of the per-key lock.
+const LOCK_STRIPES: usize = 256;
+/// Fan-out directories per replica (4 hex digits).
+const FANOUT_DIRS: usize = 1 << 16;
+
+/// Blob store over N local replica directories; cheap to clone (shared).
+#[derive(Clone)]
+pub struct LocalBlobStore {
+    pub(super) inner: Arc<Inner>,
+}
+
+/// State shared by all clones of a [`LocalBlobStore`].
+pub(super) struct Inner {
+    root: PathBuf,
+    replicas: usize,
+    locks: Vec<Mutex<()>>,
+    /// One bit per (replica, fan-out dir): set once the directory and its
+    /// entries in the parents are known durable.
+    durable_dirs: Vec<AtomicU64>,
+}
+
+impl fmt::Debug for LocalBlobStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalBlobStore")
+            .field("root", &self.inner.root)
+            .field("replicas", &self.inner.replicas)
+            .finish()
+    }
+}
+
+/// The first 4 hex digits of a key as a number (its fan-out directory).
+fn prefix16(key: &BlobKey) -> usize {
+    usize::from_str_radix(&key.as_str()[..4], 16).expect("a BlobKey is 64 hex digits")
+}
+
+/// Run blocking file I/O off the async runtime.
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(format!("blob I/O task failed: {e}")))?
+}
+
+impl LocalBlobStore {
+    /// Open (creating if needed) a store at `root` with `replicas` replica
+    /// directories `root/r0 .. root/r{replicas-1}`. `replicas` must be ≥ 1
+    /// (the service default is 2). Blocking; call before serving.
+    pub fn open(root: &Path, replicas: usize) -> Result<Self> {
+        if replicas == 0 {
+            return Err(Error::InvalidInput("a blob store needs ≥ 1 replica".into()));
+        }
+        let existed = root.exists();
+        std::fs::create_dir_all(root)?;
+        if !existed && let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
+            replica::sync_dir(parent)?;
+        }
+        for i in 0..replicas {
+            std::fs::create_dir_all(root.join(format!("r{i}")))?;
+        }
+        replica::sync_dir(root)?;
+        let inner = Inner {
+            root: root.to_path_buf(),
+            replicas,
+            locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            durable_dirs: (0..replicas * FANOUT_DIRS / 64)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+        };
+        Ok(LocalBlobStore {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    /// Number of replicas every blob is written to.
+    pub fn replicas(&self) -> usize {
+        self.inner.replicas
+    }
+
+    /// Where replica `replica`'s copy of `key` lives (whether or not it
+    /// exists). For tests and operators; do not write there directly.
+    pub fn replica_path(&self, replica: usize, key: &BlobKey) -> PathBuf {
+        self.inner.replica_path(replica, key)
+    }
+}
+
+impl Inner {
+    pub(super) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub(super) fn replicas(&self) -> usize {
+        self.replicas
+    }
+
+    pub(super) fn replica_root(&self, replica: usize) -> PathBuf {
+        self.root.join(format!("r{replica}"))
+    }
+
+    fn fanout_dir(&self, replica: usize, key: &BlobKey) -> PathBuf {
+        let k = key.as_str();
+        self.replica_root(replica).join(&k[..2]).join(&k[2..4])
+    }
+
+    pub(super) fn replica_path(&self, replica: usize, key: &BlobKey) -> PathBuf {
+        self.fanout_dir(replica, key).join(key.as_str())
+    }
+
+    /// Lock `key`'s stripe (serializes put, delete and repair of a key).
+    pub(super) async fn lock(&self, key: &BlobKey) -> MutexGuard<'_, ()> {
+        self.locks[prefix16(key) % LOCK_STRIPES].lock().await
+    }
+
+    /// The fan-out directory of `key` on `replica`, created and made
+    /// durable (entries fsynced in both parents) on first use.
+    fn ensure_dir(&self, replica: usize, key: &BlobKey) -> Result<PathBuf> {
+        let dir = self.fanout_dir(replica, key);
+        let bit = replica * FANOUT_DIRS + prefix16(key);
+        let (word, mask) = (&self.durable_dirs[bit / 64], 1u64 << (bit % 64));
+        if word.load(Ordering::Acquire) & mask != 0 {
+            return Ok(dir);
+        }
+        std::fs::create_dir_all(&dir)?;
+        let mid = dir.parent().expect("fan-out dir has a parent");
+        replica::sync_dir(mid)?;
+        replica::sync_dir(&self.replica_root(replica))?;
+        word.fetch_or(mask, Ordering::Release);
+        Ok(dir)
+    }
+
+    /// (Re)create `replica`'s root directory durably and forget which of its
+    /// fan-out directories were known durable (after the replica was wiped).
+    pub(super) fn reset_replica(&self, replica: usize) -> Result<()> {
+        std::fs::create_dir_all(self.replica_root(replica))?;
+        replica::sync_dir(&self.root)?;
+        let words = FANOUT_DIRS / 64;
+        for w in &self.durable_dirs[replica * words..(replica + 1) * words] {
+            w.store(0, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// Durably write `key` on `replica` with `fill` (see
+    /// [`replica::write_durable`]). If the directory vanished under us (a
+    /// wiped replica), rebuild the replica root and retry once.
+    pub(super) fn write_replica(
+        &self,
+        replica: usize,
+        key: &BlobKey,
+        fill: impl Fn(&mut File) -> Result<()>,
+    ) -> Result<()> {
+        let dir = self.ensure_dir(replica, key)?;
+        match replica::write_durable(&dir, key, &fill) {
+            Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                tracing::warn!(replica, "blob replica directory vanished; recreating it");
+                self.reset_replica(replica)?;
+                let dir = self.ensure_dir(replica, key)?;
+                replica::write_durable(&dir, key, &fill)
+            }
+            other => other,
+        }
+    }
+
+    /// True when `replica` holds a well-formed copy of `len` bytes (footer
+    /// only; data bytes are verified by reads and scrub).
+    fn has_copy(&self, replica: usize, key: &BlobKey, len: u64) -> bool {
+        matches!(replica::open(&self.replica_path(replica, key)),
+                 Ok((_, f)) if f.data_len == len)
+    }
+
+    /// Try each replica in order until one succeeds; see [`Failures`].
+    fn first_good<T>(
+        &self,
+        key: &BlobKey,
+        what: &str,
+        mut read: impl FnMut(&Path) -> Result<T>,
+    ) -> Result<T> {
+        let mut failures = Failures::default();
+        for i in 0..self.replicas {
+            match read(&self.replica_path(i, key)) {
+                Ok(v) => {
+                    failures.warn_fallback(key, what, i);
+                    return Ok(v);
+                }
+                Err(e @ Error::RangeNotSatisfiable { .. }) => return Err(e),
+                Err(e) => failures.0.push((i, e)),
+            }
+        }
+        Err(failures.into_error(key, what))
+    }
+}
+
+/// Replica failures seen while serving one read.
+#[derive(Default)]
+struct Failures(Vec<(usize, Error)>);
+
+impl Failures {
+    fn warn_fallback(&self, key: &BlobKey, what: &str, served_by: usize) {
+        for (i, e) in &self.0 {
+            tracing::warn!(%key, replica = i, served_by, "blob {what}: replica failed, fell back: {e}");
+        }
+    }
+
+    /// NotFound if no replica has the file; else Corrupt if any copy was
+    /// bad; else the first I/O error.
+    fn into_error(self, key: &BlobKey, what: &str) -> Error {
+        if self.0.iter().all(|(_, e)| matches!(e, Error::NotFound(_))) {
+            return Error::NotFound(format!("blob {key}"));
+        }
+        for (i, e) in &self.0 {
+            tracing::warn!(%key, replica = i, "blob {what}: replica failed, none left: {e}");
+        }
+        if self.0.iter().any(|(_, e)| matches!(e, Error::Corrupt(_))) {
+            return Error::Corrupt(format!("blob {key}: no replica has a good copy"));
+        }
+        let first_io = self
+            .0
+            .into_iter()
+            .find(|(_, e)| !matches!(e, Error::NotFound(_)));
+        first_io.map_or_else(|| Error::Internal("unreachable".into()), |(_, e)| e)
+    }
+}
+
+#[async_trait]
+impl BlobStore for LocalBlobStore {
+    fn backend(&self) -> &'static str {
+        "local"
+    }
+
+    async fn put(&self, key: &BlobKey, data: Bytes) -> Result<()> {
+        let (k, d) = (key.clone(), data.clone());
+        let trailer = blocking(move || {
+            if BlobKey::of(&d) != k {
+                return Err(Error::InvalidInput(format!(
+                    "key {k} is not the BLAKE3 of the data"
+                )));
+            }
+            Ok(Bytes::from(format::trailer(&d)))
+        })
+        .await?;
+        let _guard = self.inner.lock(key).await;
+        let (inner, k, len) = (self.inner.clone(), key.clone(), data.len() as u64);
+        let missing: Vec<usize> = blocking(move || {
+            Ok((0..inner.replicas)
+                .filter(|&i| !inner.has_copy(i, &k, len))
+                .collect())
+        })
+        .await?;
+        let writes = missing.into_iter().map(|i| {
+            let (inner, key, data, trailer) = (
+                self.inner.clone(),
+                key.clone(),
+                data.clone(),
+                trailer.clone(),
+            );
+            blocking(move || {
+                inner.write_replica(i, &key, |f| {
+                    std::io::Write::write_all(f, &data)?;
+                    std::io::Write::write_all(f, &trailer)?;
+                    Ok(())
+                })
+            })
+        });
+        // Wait for every write (even after a failure) before unlocking.
+        futures::future::join_all(writes)
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<Bytes> {
+        let (inner, key) = (self.inner.clone(), key.clone());
+        blocking(move || match range {
+            None => inner.first_good(&key, "get", |p| replica::read_full(p, &key)),
+            Some(r) => inner.first_good(&key, "range get", |p| replica::read_range(p, r.clone())),
+        })
+        .await
+    }
+
+    async fn head(&self, key: &BlobKey) -> Result<Option<BlobMeta>> {
+        let (inner, key) = (self.inner.clone(), key.clone());
+        let res = blocking(move || inner.first_good(&key, "head", replica::open)).await;
+        match res {
+            Ok((_, footer)) => Ok(Some(BlobMeta {
+                size: footer.data_len,
+            })),
+            Err(Error::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn delete(&self, key: &BlobKey) -> Result<()> {
+        let _guard = self.inner.lock(key).await;
+        let (inner, key) = (self.inner.clone(), key.clone());
+        blocking(move || {
+            let results: Vec<Result<bool>> = (0..inner.replicas)
+                .map(|i| replica::remove_durable(&inner.replica_path(i, &key)))
+                .collect();
+            results.into_iter().try_for_each(|r| r.map(|_| ()))
+        })
+        .await
+    }
+}

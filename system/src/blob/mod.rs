@@ -5,7 +5,10 @@
 //! [`conformance::test_suite`].
 
 pub mod conformance;
+pub mod format;
 pub mod local;
+mod replica;
+mod scrub;
 
 use std::fmt;
 use std::ops::Range;
@@ -15,7 +18,7 @@ use bytes::Bytes;
 
 use crate::error::{Error, Result};
 
-pub use local::LocalBlobStore;
+pub use local::{LocalBlobStore, ScrubReport};
 
 /// The content address of a blob: 64 lowercase hex chars of BLAKE3.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
