@@ -77,7 +77,9 @@ async fn uploader(http: reqwest::Client, url: String, user: User, seed: u64, ack
             .await;
         match res {
             Ok(r) if r.status() == 201 => {
-                let Ok(v) = r.json::<serde_json::Value>().await else { return };
+                let Ok(v) = r.json::<serde_json::Value>().await else {
+                    return;
+                };
                 let id = v["id"].as_str().unwrap_or_default().to_owned();
                 acked.lock().expect("lock").insert(id, (user.id, data));
             }
@@ -86,12 +88,23 @@ async fn uploader(http: reqwest::Client, url: String, user: User, seed: u64, ack
     }
 }
 
-async fn verify(http: &reqwest::Client, s: &Server, users: &[User], acked: &Acked) -> anyhow::Result<()> {
+async fn verify(
+    http: &reqwest::Client,
+    s: &Server,
+    users: &[User],
+    acked: &Acked,
+) -> anyhow::Result<()> {
     let snapshot = acked.lock().expect("lock").clone();
     for (id, (_, data)) in &snapshot {
-        let r = http.get(format!("{}/v1/photos/{id}", s.read)).send().await?;
+        let r = http
+            .get(format!("{}/v1/photos/{id}", s.read))
+            .send()
+            .await?;
         if r.status() != 200 {
-            bail!("acknowledged photo {id} answers {} after restart", r.status());
+            bail!(
+                "acknowledged photo {id} answers {} after restart",
+                r.status()
+            );
         }
         let got = r.bytes().await?;
         if got.as_ref() != data.as_slice() {
@@ -118,9 +131,15 @@ async fn verify(http: &reqwest::Client, s: &Server, users: &[User], acked: &Acke
     listed.extend(search["items"].as_array().cloned().unwrap_or_default());
     for item in listed {
         let id = item["id"].as_str().context("item id")?;
-        let r = http.get(format!("{}/v1/photos/{id}", s.read)).send().await?;
+        let r = http
+            .get(format!("{}/v1/photos/{id}", s.read))
+            .send()
+            .await?;
         if r.status() != 200 {
-            bail!("feed or search lists photo {id}, which answers {}", r.status());
+            bail!(
+                "feed or search lists photo {id}, which answers {}",
+                r.status()
+            );
         }
     }
     Ok(())
@@ -149,7 +168,10 @@ async fn acknowledged_uploads_survive_kill_9() -> anyhow::Result<()> {
     // users 1 and 2 follow user 0; user 0 follows user 1.
     for (a, b) in [(1, 0), (2, 0), (0, 1)] {
         let r = http
-            .put(format!("{}/v1/users/{}/following/{}", s.write, users[a].id, users[b].id))
+            .put(format!(
+                "{}/v1/users/{}/following/{}",
+                s.write, users[a].id, users[b].id
+            ))
             .bearer_auth(&users[a].token)
             .send()
             .await?;
@@ -162,7 +184,13 @@ async fn acknowledged_uploads_survive_kill_9() -> anyhow::Result<()> {
             .enumerate()
             .map(|(i, u)| {
                 let seed = SEED ^ ((cycle * 10 + i) as u64);
-                tokio::spawn(uploader(http.clone(), s.write.clone(), u.clone(), seed, acked.clone()))
+                tokio::spawn(uploader(
+                    http.clone(),
+                    s.write.clone(),
+                    u.clone(),
+                    seed,
+                    acked.clone(),
+                ))
             })
             .collect();
         let before = acked.lock().expect("lock").len();
@@ -173,12 +201,20 @@ async fn acknowledged_uploads_survive_kill_9() -> anyhow::Result<()> {
             t.await?;
         }
         let after = acked.lock().expect("lock").len();
-        eprintln!("cycle {cycle}: {} uploads acknowledged before kill -9 (seed {SEED})", after - before);
+        eprintln!(
+            "cycle {cycle}: {} uploads acknowledged before kill -9 (seed {SEED})",
+            after - before
+        );
         s = start(dir.path())?;
-        verify(&http, &s, &users, &acked).await.with_context(|| format!("cycle {cycle}, seed {SEED}"))?;
+        verify(&http, &s, &users, &acked)
+            .await
+            .with_context(|| format!("cycle {cycle}, seed {SEED}"))?;
     }
     let total = acked.lock().expect("lock").len();
-    assert!(total >= CYCLES, "too few uploads acknowledged ({total}) to test anything");
+    assert!(
+        total >= CYCLES,
+        "too few uploads acknowledged ({total}) to test anything"
+    );
     // Fan-out of every acknowledged upload by user 0 reaches user 1's feed
     // (replayed from the outbox after each kill).
     let want: Vec<String> = acked

@@ -271,7 +271,10 @@ mod tests {
 
     #[test]
     fn terms_are_normalised() {
-        assert_eq!(terms("Sunset, over the SEA! sunset"), vec!["sunset", "over", "the", "sea"]);
+        assert_eq!(
+            terms("Sunset, over the SEA! sunset"),
+            vec!["sunset", "over", "the", "sea"]
+        );
         assert!(terms("  ..  ").is_empty());
         let long = "é".repeat(100);
         assert!(terms(&long)[0].len() <= 64);

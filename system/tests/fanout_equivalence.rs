@@ -34,7 +34,10 @@ async fn run(kind: FanoutKind, dir: &std::path::Path) -> anyhow::Result<Outcome>
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let mut users = Vec::new();
     for i in 0..USERS {
-        users.push(svc.create_user(&format!("u{i}"), &format!("u{i}@x.test")).await?);
+        users.push(
+            svc.create_user(&format!("u{i}"), &format!("u{i}@x.test"))
+                .await?,
+        );
     }
     let id = |i: usize| users[i].id;
     let mut follows: BTreeSet<(usize, usize)> = BTreeSet::new();
@@ -56,7 +59,11 @@ async fn run(kind: FanoutKind, dir: &std::path::Path) -> anyhow::Result<Outcome>
             let row = svc.upload(id(owner), &title, None, body.into()).await?;
             photos.push((owner, row.id, title));
         }
-        let gone: Vec<_> = follows.iter().copied().filter(|_| rng.random_bool(0.1)).collect();
+        let gone: Vec<_> = follows
+            .iter()
+            .copied()
+            .filter(|_| rng.random_bool(0.1))
+            .collect();
         for (a, b) in gone {
             follows.remove(&(a, b));
             svc.unfollow(id(a), id(a), id(b)).await?;
@@ -68,12 +75,23 @@ async fn run(kind: FanoutKind, dir: &std::path::Path) -> anyhow::Result<Outcome>
     svc.drain().await;
     let mut out = Vec::new();
     for reader in 0..USERS {
-        let leaders: BTreeSet<usize> =
-            follows.iter().filter(|(a, _)| *a == reader).map(|(_, b)| *b).collect();
-        let mut expect: Vec<&(usize, PhotoId, String)> =
-            photos.iter().filter(|(o, _, _)| leaders.contains(o)).collect();
-        expect.sort_by(|x, y| y.1.cmp(&x.1));
-        let titles = |n: usize| expect.iter().take(n).map(|p| p.2.clone()).collect::<Vec<_>>();
+        let leaders: BTreeSet<usize> = follows
+            .iter()
+            .filter(|(a, _)| *a == reader)
+            .map(|(_, b)| *b)
+            .collect();
+        let mut expect: Vec<&(usize, PhotoId, String)> = photos
+            .iter()
+            .filter(|(o, _, _)| leaders.contains(o))
+            .collect();
+        expect.sort_by_key(|p| std::cmp::Reverse(p.1));
+        let titles = |n: usize| {
+            expect
+                .iter()
+                .take(n)
+                .map(|p| p.2.clone())
+                .collect::<Vec<_>>()
+        };
         let all = svc.feed(id(reader), 100).await?;
         let top = svc.feed(id(reader), 5).await?;
         out.push((
@@ -96,10 +114,16 @@ async fn every_strategy_serves_the_oracle_feed() -> anyhow::Result<()> {
         let mut nonempty = 0;
         for (reader, (got, want, top, top_want)) in outcome.iter().enumerate() {
             assert_eq!(got, want, "{kind}: feed of reader {reader} (seed {SEED})");
-            assert_eq!(top, top_want, "{kind}: top 5 of reader {reader} (seed {SEED})");
+            assert_eq!(
+                top, top_want,
+                "{kind}: top 5 of reader {reader} (seed {SEED})"
+            );
             nonempty += usize::from(!got.is_empty());
         }
-        assert!(nonempty > USERS / 2, "{kind}: too few readers have a feed to compare");
+        assert!(
+            nonempty > USERS / 2,
+            "{kind}: too few readers have a feed to compare"
+        );
         results.insert(kind, outcome);
     }
     let push: Vec<_> = results[&FanoutKind::Push].iter().map(|o| &o.0).collect();

@@ -33,7 +33,9 @@ impl BlobKey {
     /// Parse a key from its hex form; rejects anything that is not exactly
     /// 64 lowercase hex digits (so a key can never be a path).
     pub fn parse(s: &str) -> Result<Self> {
-        let ok = s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let ok = s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if ok {
             Ok(BlobKey(s.to_owned()))
         } else {

@@ -101,7 +101,11 @@ impl From<JsonRejection> for ApiError {
             _ => "invalid_json",
         };
         ApiError {
-            status: if status.is_client_error() { status } else { StatusCode::BAD_REQUEST },
+            status: if status.is_client_error() {
+                status
+            } else {
+                StatusCode::BAD_REQUEST
+            },
             code,
             message: r.body_text(),
         }
@@ -112,7 +116,11 @@ impl From<BytesRejection> for ApiError {
     fn from(r: BytesRejection) -> Self {
         let status = r.status();
         ApiError {
-            status: if status.is_client_error() { status } else { StatusCode::BAD_REQUEST },
+            status: if status.is_client_error() {
+                status
+            } else {
+                StatusCode::BAD_REQUEST
+            },
             code: if status == StatusCode::PAYLOAD_TOO_LARGE {
                 "payload_too_large"
             } else {

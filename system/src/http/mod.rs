@@ -57,7 +57,9 @@ impl FromRequestParts<Service> for Caller {
 /// overflow. Anything else (`..`, `%2F`, letters) is a 400.
 pub fn parse_id(what: &str, s: &str) -> ApiResult<u64> {
     if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::bad(format!("{what} must be a decimal id, got {s:?}")));
+        return Err(ApiError::bad(format!(
+            "{what} must be a decimal id, got {s:?}"
+        )));
     }
     s.parse()
         .map_err(|_| ApiError::bad(format!("{what} is out of range: {s:?}")))
@@ -81,7 +83,10 @@ async fn metrics(State(svc): State<Service>) -> ApiResult<Response> {
 
 async fn openapi() -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         OPENAPI,
     )
         .into_response()

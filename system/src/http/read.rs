@@ -91,7 +91,9 @@ fn byte_range(headers: &HeaderMap, size: u64) -> ApiResult<Option<std::ops::Rang
     let Some(v) = headers.get(header::RANGE) else {
         return Ok(None);
     };
-    let s = v.to_str().map_err(|_| ApiError::bad("Range header is not ASCII"))?;
+    let s = v
+        .to_str()
+        .map_err(|_| ApiError::bad("Range header is not ASCII"))?;
     let unsatisfiable = || ApiError::from(Error::RangeNotSatisfiable { size });
     let parsed = http_range_header::parse_range_header(s).map_err(|_| unsatisfiable())?;
     let ranges = parsed.validate(size).map_err(|_| unsatisfiable())?;
@@ -127,7 +129,11 @@ async fn photo_bytes(
         other => other?,
     };
     let (row, bytes) = svc.photo_bytes(pid, range.clone()).await?;
-    let status = if range.is_some() { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
+    let status = if range.is_some() {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
     let mut res = Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, &row.content_type)
@@ -171,9 +177,15 @@ async fn user_photos(
     if !(1..=100).contains(&limit) {
         return Err(ApiError::bad("limit must be 1–100"));
     }
-    let before = q.before.as_deref().map(|b| parse_id("before", b)).transpose()?;
+    let before = q
+        .before
+        .as_deref()
+        .map(|b| parse_id("before", b))
+        .transpose()?;
     svc.user(uid).await?;
-    Ok(items(&svc.user_photos(uid, limit, before.map(PhotoId)).await?))
+    Ok(items(
+        &svc.user_photos(uid, limit, before.map(PhotoId)).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -205,7 +217,12 @@ async fn feed_updates(
     q: Result<Query<UpdatesQuery>, QueryRejection>,
 ) -> ApiResult<Json<Items>> {
     let Query(q) = q?;
-    let since = q.since.as_deref().map(|s| parse_id("since", s)).transpose()?.unwrap_or(0);
+    let since = q
+        .since
+        .as_deref()
+        .map(|s| parse_id("since", s))
+        .transpose()?
+        .unwrap_or(0);
     let wait = Duration::from_secs(q.wait.unwrap_or(25));
     Ok(items(&svc.feed_updates(me, PhotoId(since), wait).await?))
 }

@@ -41,7 +41,10 @@ async fn create_user(
     body: Result<Json<NewUserBody>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<NewUser>)> {
     let Json(b) = body?;
-    Ok((StatusCode::CREATED, Json(svc.create_user(&b.name, &b.email).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(svc.create_user(&b.name, &b.email).await?),
+    ))
 }
 
 #[derive(Deserialize)]

@@ -171,8 +171,12 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn batch_get(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>>;
 
     /// Up to `limit` entries of `range` in `direction` order.
-    async fn scan(&self, range: &KeyRange, direction: Direction, limit: usize)
-    -> Result<Vec<Entry>>;
+    async fn scan(
+        &self,
+        range: &KeyRange,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<Entry>>;
 
     /// Apply all ops of `batch` atomically.
     async fn write(&self, batch: WriteBatch) -> Result<()>;

@@ -87,7 +87,11 @@ impl MetaCache {
     /// hits / (hits + misses), or 0 before any lookup.
     pub fn hit_ratio(&self) -> f64 {
         let (h, m) = (self.hits(), self.misses());
-        if h + m == 0 { 0.0 } else { h as f64 / (h + m) as f64 }
+        if h + m == 0 {
+            0.0
+        } else {
+            h as f64 / (h + m) as f64
+        }
     }
 }
 

@@ -17,7 +17,9 @@ use super::{Service, now_ms};
 use crate::error::{Error, Result};
 use crate::id::{EPOCH_MS, PhotoId};
 use crate::meta::{Direction, KeyRange};
-use crate::policy::{AuthorStats, Candidate, EdgeMode, FanoutKind, FollowerStats, ShardKey, UserId};
+use crate::policy::{
+    AuthorStats, Candidate, EdgeMode, FanoutKind, FollowerStats, ShardKey, UserId,
+};
 use crate::tables::{self, PhotoRow, UserStats};
 
 /// Longest long-poll wait accepted.
@@ -144,7 +146,10 @@ impl Service {
         let top = self.inner.ranker.top(cands, limit, now);
         let by_id: HashMap<PhotoId, Arc<PhotoRow>> = rows.into_iter().map(|r| (r.id, r)).collect();
         self.inner.materializer.count_read(reader);
-        Ok(top.iter().filter_map(|c| by_id.get(&c.photo).cloned()).collect())
+        Ok(top
+            .iter()
+            .filter_map(|c| by_id.get(&c.photo).cloned())
+            .collect())
     }
 
     /// Long-poll: feed entries newer than `since`, waiting up to `wait` for

@@ -214,7 +214,10 @@ async fn worker(svc: Service, rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver
         if let Err(e) = apply::apply(&svc, batch).await {
             tracing::warn!(error = %e, "materializer batch failed; the outbox sweeper will retry");
         }
-        svc.inner.materializer.pending.fetch_sub(n, Ordering::SeqCst);
+        svc.inner
+            .materializer
+            .pending
+            .fetch_sub(n, Ordering::SeqCst);
     }
 }
 

@@ -49,7 +49,12 @@ pub fn validate(
             ))
         })?;
     if let Some(d) = declared {
-        let d = d.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let d = d
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if !d.is_empty() && d != "application/octet-stream" && d != mime {
             return Err(Error::UnsupportedMedia(format!(
                 "Content-Type says {d} but the bytes are {mime}"
@@ -74,7 +79,7 @@ pub fn sample_body(mime: &str, len: usize, fill: u8) -> Vec<u8> {
         "image/gif" => b"GIF89a",
         "image/webp" => b"RIFF\0\0\0\0WEBPVP8 ",
         "video/mp4" => b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom",
-        "video/webm" => b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01",
+        "video/webm" => b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08\x42\x82\x84webm\x42\x87\x81\x04\x42\x85\x81\x02",
         _ => b"\xff\xd8\xff\xe0\0\x10JFIF\0",
     };
     let mut v = head.to_vec();
@@ -111,6 +116,9 @@ mod tests {
             validate(&png, None, 10, 100),
             Err(Error::PayloadTooLarge { limit: 10 })
         ));
-        assert!(matches!(validate(b"", None, 10, 10), Err(Error::InvalidInput(_))));
+        assert!(matches!(
+            validate(b"", None, 10, 10),
+            Err(Error::InvalidInput(_))
+        ));
     }
 }

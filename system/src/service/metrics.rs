@@ -84,8 +84,7 @@ impl Metrics {
             fanout_seconds: reg(
                 &r,
                 HistogramVec::new(
-                    HistogramOpts::new("fanout_seconds", "ack to fan-out applied")
-                        .buckets(buckets),
+                    HistogramOpts::new("fanout_seconds", "ack to fan-out applied").buckets(buckets),
                     &["task"],
                 )
                 .map_err(err)?,
@@ -142,8 +141,7 @@ impl super::Service {
         m.cache
             .with_label_values(&["miss"])
             .set(self.inner.cache.misses() as i64);
-        m.fanout_queue
-            .set(self.inner.materializer.pending() as i64);
+        m.fanout_queue.set(self.inner.materializer.pending() as i64);
         m.render()
     }
 }

@@ -128,17 +128,22 @@ impl Service {
     /// Rows of many photos, in order; missing photos are dropped. Reads
     /// the cache first, then one `batch_get` per shard for the rest.
     pub async fn photos(&self, ids: &[PhotoId]) -> Result<Vec<Arc<PhotoRow>>> {
-        let mut slots: Vec<Option<Arc<PhotoRow>>> = ids.iter().map(|&id| self.inner.cache.photo(id)).collect();
+        let mut slots: Vec<Option<Arc<PhotoRow>>> =
+            ids.iter().map(|&id| self.inner.cache.photo(id)).collect();
         let mut by_shard: Vec<Vec<usize>> = vec![Vec::new(); self.inner.shards.len()];
         for (i, slot) in slots.iter().enumerate() {
             if slot.is_none() {
                 by_shard[self.inner.shards.index_of(ShardKey::Photo(ids[i]))].push(i);
             }
         }
-        let reads = by_shard.iter().enumerate().filter(|(_, v)| !v.is_empty()).map(|(s, idx)| {
-            let keys: Vec<Vec<u8>> = idx.iter().map(|&i| tables::photo(ids[i])).collect();
-            async move { (idx, self.inner.shards.get(s).batch_get(&keys).await) }
-        });
+        let reads = by_shard
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(s, idx)| {
+                let keys: Vec<Vec<u8>> = idx.iter().map(|&i| tables::photo(ids[i])).collect();
+                async move { (idx, self.inner.shards.get(s).batch_get(&keys).await) }
+            });
         for (idx, got) in futures::future::join_all(reads).await {
             for (&i, v) in idx.iter().zip(got?) {
                 if let Some(b) = v {
@@ -220,7 +225,11 @@ impl Service {
         }
         let mut b = WriteBatch::new();
         b.delete(tables::user_photo(row.owner, pid));
-        self.inner.shards.of(ShardKey::User(row.owner)).write(b).await?;
+        self.inner
+            .shards
+            .of(ShardKey::User(row.owner))
+            .write(b)
+            .await?;
         let mut b = WriteBatch::new();
         b.delete(tables::photo(pid));
         for term in tables::terms(&row.title) {
@@ -235,7 +244,9 @@ impl Service {
         let _g = self.blob_lock(&key).lock().await;
         let prefix = tables::blob_ref_prefix(key.as_str());
         for shard in self.inner.shards.all() {
-            let refs = shard.scan(&KeyRange::prefix(&prefix), Direction::Forward, 1).await?;
+            let refs = shard
+                .scan(&KeyRange::prefix(&prefix), Direction::Forward, 1)
+                .await?;
             if !refs.is_empty() {
                 return Ok(());
             }

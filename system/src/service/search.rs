@@ -20,7 +20,9 @@ pub const MAX_POSTINGS_SCANNED: usize = 20_000;
 const PAGE: usize = 256;
 
 async fn search_shard(shard: &Shard, terms: &[String], limit: usize) -> Result<Vec<PhotoId>> {
-    let (first, rest) = terms.split_first().ok_or_else(|| Error::Internal("no terms".into()))?;
+    let (first, rest) = terms
+        .split_first()
+        .ok_or_else(|| Error::Internal("no terms".into()))?;
     let mut range = KeyRange::prefix(&tables::title_prefix(first));
     let mut found = Vec::new();
     let mut scanned = 0;
@@ -33,12 +35,20 @@ async fn search_shard(shard: &Shard, terms: &[String], limit: usize) -> Result<V
             .collect::<Result<_>>()?;
         let mut ok = vec![true; ids.len()];
         for term in rest {
-            let keys: Vec<Vec<u8>> = ids.iter().map(|&id| tables::title_posting(term, id)).collect();
+            let keys: Vec<Vec<u8>> = ids
+                .iter()
+                .map(|&id| tables::title_posting(term, id))
+                .collect();
             for (slot, v) in ok.iter_mut().zip(shard.batch_get(&keys).await?) {
                 *slot &= v.is_some();
             }
         }
-        found.extend(ids.iter().zip(&ok).filter(|(_, ok)| **ok).map(|(id, _)| *id));
+        found.extend(
+            ids.iter()
+                .zip(&ok)
+                .filter(|(_, ok)| **ok)
+                .map(|(id, _)| *id),
+        );
         match page.last() {
             Some((k, _)) if page.len() == PAGE => range.end = Some(k.clone()),
             _ => break,

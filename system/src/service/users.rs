@@ -70,7 +70,9 @@ impl Service {
         if name.is_empty() || name.chars().count() > 64 {
             return Err(Error::InvalidInput("name must be 1–64 characters".into()));
         }
-        if email.chars().count() < 3 || email.chars().count() > 128 || email.matches('@').count() != 1
+        if email.chars().count() < 3
+            || email.chars().count() > 128
+            || email.matches('@').count() != 1
         {
             return Err(Error::InvalidInput(
                 "email must be 3–128 characters with one @".into(),
@@ -173,7 +175,12 @@ impl Service {
     /// `actor` asks that `follower` follow `leader`. Only the follower may
     /// change their own follows ([`Error::Forbidden`]); following yourself is
     /// [`Error::InvalidInput`]; an unknown leader is [`Error::NotFound`].
-    pub async fn follow(&self, actor: UserId, follower: UserId, leader: UserId) -> Result<FollowChange> {
+    pub async fn follow(
+        &self,
+        actor: UserId,
+        follower: UserId,
+        leader: UserId,
+    ) -> Result<FollowChange> {
         self.check_edge(actor, follower, leader).await?;
         let stats = self.stats(follower).await?;
         let fshard = self.inner.shards.of(ShardKey::User(follower));
@@ -191,7 +198,11 @@ impl Service {
         // follower row that the next follow call completes.
         let mut b = WriteBatch::new();
         b.put(tables::followers(leader, follower), tables::MARK);
-        self.inner.shards.of(ShardKey::User(leader)).write(b).await?;
+        self.inner
+            .shards
+            .of(ShardKey::User(leader))
+            .write(b)
+            .await?;
         if fshard.cas(&edge, None, Some(tables::MARK.to_vec())).await? != CasOutcome::Swapped {
             return Ok(FollowChange { changed: false });
         }
@@ -202,7 +213,12 @@ impl Service {
     }
 
     /// `actor` asks that `follower` stop following `leader`; idempotent.
-    pub async fn unfollow(&self, actor: UserId, follower: UserId, leader: UserId) -> Result<FollowChange> {
+    pub async fn unfollow(
+        &self,
+        actor: UserId,
+        follower: UserId,
+        leader: UserId,
+    ) -> Result<FollowChange> {
         self.check_edge(actor, follower, leader).await?;
         let fshard = self.inner.shards.of(ShardKey::User(follower));
         let edge = tables::follows(follower, leader);
@@ -211,7 +227,11 @@ impl Service {
         }
         let mut b = WriteBatch::new();
         b.delete(tables::followers(leader, follower));
-        self.inner.shards.of(ShardKey::User(leader)).write(b).await?;
+        self.inner
+            .shards
+            .of(ShardKey::User(leader))
+            .write(b)
+            .await?;
         self.update_stats(leader, |s| s.followers = s.followers.saturating_sub(1))
             .await?;
         self.update_stats(follower, |s| s.following = s.following.saturating_sub(1))
@@ -227,7 +247,9 @@ impl Service {
             )));
         }
         if follower == leader {
-            return Err(Error::InvalidInput("a user cannot follow themselves".into()));
+            return Err(Error::InvalidInput(
+                "a user cannot follow themselves".into(),
+            ));
         }
         self.user(leader).await?;
         Ok(())

@@ -52,7 +52,12 @@ async fn plan_fanout(svc: &Service, pid: PhotoId, author: UserId, plan: &mut Pla
     Ok(())
 }
 
-async fn plan_backfill(svc: &Service, follower: UserId, author: UserId, plan: &mut Plan) -> Result<()> {
+async fn plan_backfill(
+    svc: &Service,
+    follower: UserId,
+    author: UserId,
+    plan: &mut Plan,
+) -> Result<()> {
     if !svc.pushes() {
         return Ok(());
     }
@@ -66,18 +71,30 @@ async fn plan_backfill(svc: &Service, follower: UserId, author: UserId, plan: &m
         reads_per_day: rates(&f, now).1,
     };
     if svc.inner.fanout.edge_mode(&astats, &fstats) == EdgeMode::Push {
-        for pid in svc.user_photo_ids(author, svc.inner.cfg.timeline_cap, None).await? {
+        for pid in svc
+            .user_photo_ids(author, svc.inner.cfg.timeline_cap, None)
+            .await?
+        {
             plan.inserts.push((follower, pid, author));
         }
     }
     Ok(())
 }
 
-async fn plan_purge(svc: &Service, follower: UserId, author: UserId, plan: &mut Plan) -> Result<()> {
+async fn plan_purge(
+    svc: &Service,
+    follower: UserId,
+    author: UserId,
+    plan: &mut Plan,
+) -> Result<()> {
     let shard = svc.inner.shards.of(ShardKey::User(follower));
-    for (k, v) in shard.scan_all(&tables::timeline_prefix(follower), 1024).await? {
+    for (k, v) in shard
+        .scan_all(&tables::timeline_prefix(follower), 1024)
+        .await?
+    {
         if tables::decode_u64(&v)? == author {
-            plan.deletes.push((follower, PhotoId(tables::trailing_id(&k)?)));
+            plan.deletes
+                .push((follower, PhotoId(tables::trailing_id(&k)?)));
         }
     }
     Ok(())
@@ -104,7 +121,9 @@ pub(super) async fn apply(svc: &Service, tasks: Vec<Task>) -> Result<()> {
                 }
                 r
             }
-            Task::Backfill { follower, author } => plan_backfill(svc, follower, author, &mut plan).await,
+            Task::Backfill { follower, author } => {
+                plan_backfill(svc, follower, author, &mut plan).await
+            }
             Task::Purge { follower, author } => plan_purge(svc, follower, author, &mut plan).await,
         };
         if let Err(e) = r {
@@ -126,7 +145,10 @@ pub(super) async fn apply(svc: &Service, tasks: Vec<Task>) -> Result<()> {
             .delete(tables::timeline(f, pid));
     }
     let writes = batches.into_iter().map(|(s, b)| shards.get(s).write(b));
-    let result = futures::future::join_all(writes).await.into_iter().collect::<Result<Vec<()>>>();
+    let result = futures::future::join_all(writes)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<()>>>();
     if let Err(e) = result {
         let mut inflight = m.inflight.lock();
         for (pid, _) in &plan.done {
@@ -137,7 +159,10 @@ pub(super) async fn apply(svc: &Service, tasks: Vec<Task>) -> Result<()> {
         }
         return Err(e);
     }
-    svc.inner.metrics.timeline_writes.inc_by(plan.inserts.len() as u64);
+    svc.inner
+        .metrics
+        .timeline_writes
+        .inc_by(plan.inserts.len() as u64);
     let touched: HashSet<UserId> = plan.inserts.iter().map(|&(f, _, _)| f).collect();
     trim(svc, &plan.inserts).await?;
     m.wake(touched.into_iter());
