@@ -1,2 +1,195 @@
-//! Criterion benches (to be written).
-fn main() {}
+//! Criterion benches of the reference service (`cargo bench --bench system`).
+//!
+//! - `id/next`: photo-id generation;
+//! - `timeline/batched_insert`: timeline rows written in per-shard batches
+//!   of 1,000, the materializer's write path (goal ≥ 500k inserts/s);
+//! - `fanout/push_drain`: end to end, uploads by an author with 2,000
+//!   followers until the materializer has drained;
+//! - `feed/push` vs `feed/pull`: a reader following 200 authors;
+//! - upload p50/p99 of 200 KB with 2 replicas next to this machine's
+//!   write+fsync p50/p99 of 200 KB, measured in the same run and printed as
+//!   a ratio (criterion reports means; the tail needs a histogram).
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use feedlab_system::id::{IdGenerator, PhotoId};
+use feedlab_system::meta::{FjallStore, MetaStore, WriteBatch};
+use feedlab_system::policy::FanoutKind;
+use feedlab_system::service::media::sample_body;
+use feedlab_system::{Service, ServiceConfig, tables};
+use hdrhistogram::Histogram;
+use tokio::runtime::Runtime;
+
+fn rt() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn bench_ids(c: &mut Criterion) {
+    let ids = IdGenerator::new();
+    let mut g = c.benchmark_group("id");
+    g.throughput(Throughput::Elements(1));
+    let mut shard = 0u16;
+    g.bench_function("next", |b| {
+        b.iter(|| {
+            shard = (shard + 1) & 0x1fff;
+            ids.next(shard)
+        })
+    });
+    g.finish();
+}
+
+fn bench_timeline_inserts(c: &mut Criterion) {
+    let rt = rt();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn MetaStore> = Arc::new(FjallStore::open(dir.path()).expect("open"));
+    let mut g = c.benchmark_group("timeline");
+    g.throughput(Throughput::Elements(1_000));
+    let mut n: u64 = 0;
+    g.bench_function("batched_insert", |b| {
+        b.iter(|| {
+            let mut batch = WriteBatch::buffered();
+            for i in 0..1_000u64 {
+                n += 1;
+                let pid = PhotoId(n);
+                batch.put(tables::timeline(i % 5_000, pid), 42u64.to_be_bytes().to_vec());
+            }
+            rt.block_on(store.write(batch)).expect("write");
+        })
+    });
+    g.finish();
+}
+
+async fn service(kind: FanoutKind, dir: &std::path::Path) -> Service {
+    let mut cfg = ServiceConfig {
+        data_dir: dir.to_path_buf(),
+        ..ServiceConfig::default()
+    };
+    cfg.fanout.kind = kind;
+    cfg.fanout.hybrid_threshold = u64::MAX;
+    Service::open_embedded(cfg).await.expect("open service")
+}
+
+fn bench_fanout(c: &mut Criterion) {
+    let rt = rt();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (svc, author) = rt.block_on(async {
+        let svc = service(FanoutKind::Push, dir.path()).await;
+        let author = svc.create_user("author", "a@x.test").await.expect("user").id;
+        for i in 0..2_000 {
+            let f = svc.create_user("f", &format!("f{i}@x.test")).await.expect("user").id;
+            svc.follow(f, f, author).await.expect("follow");
+        }
+        svc.drain().await;
+        (svc, author)
+    });
+    let mut g = c.benchmark_group("fanout");
+    g.throughput(Throughput::Elements(10 * 2_000));
+    let mut k = 0u8;
+    g.bench_function("push_drain", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                for _ in 0..10 {
+                    k = k.wrapping_add(1);
+                    let body = sample_body("image/png", 2_000, k);
+                    svc.upload(author, "bench", None, body.into()).await.expect("upload");
+                }
+                svc.drain().await;
+            })
+        })
+    });
+    g.finish();
+}
+
+fn bench_feed(c: &mut Criterion) {
+    let rt = rt();
+    let mut g = c.benchmark_group("feed");
+    for kind in [FanoutKind::Push, FanoutKind::Pull] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (svc, reader) = rt.block_on(async {
+            let svc = service(kind, dir.path()).await;
+            let reader = svc.create_user("reader", "r@x.test").await.expect("user").id;
+            for a in 0..200 {
+                let author = svc.create_user("a", &format!("a{a}@x.test")).await.expect("user").id;
+                svc.follow(reader, reader, author).await.expect("follow");
+                for p in 0..5u8 {
+                    let body = sample_body("image/png", 600 + a, p);
+                    svc.upload(author, "photo", None, body.into()).await.expect("upload");
+                }
+            }
+            svc.drain().await;
+            (svc, reader)
+        });
+        g.bench_with_input(BenchmarkId::from_parameter(kind), &kind, |b, _| {
+            b.iter(|| rt.block_on(svc.feed(reader, 100)).expect("feed"))
+        });
+    }
+    g.finish();
+}
+
+fn ms(h: &Histogram<u64>, q: f64) -> f64 {
+    h.value_at_quantile(q) as f64 / 1_000.0
+}
+
+fn bench_upload_vs_fsync(c: &mut Criterion) {
+    let rt = rt();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let svc = rt.block_on(service(FanoutKind::Hybrid, dir.path()));
+    let owner = rt.block_on(svc.create_user("u", "u@x.test")).expect("user").id;
+    let mut up = Histogram::<u64>::new(3).expect("hist");
+    let mut fs = Histogram::<u64>::new(3).expect("hist");
+    let fsync_dir = dir.path().join("fsync");
+    std::fs::create_dir_all(&fsync_dir).expect("mkdir");
+    for i in 0..300u32 {
+        let mut body = sample_body("image/jpeg", 200_000, 0);
+        body[100..104].copy_from_slice(&i.to_le_bytes());
+        let t = Instant::now();
+        rt.block_on(svc.upload(owner, "p", None, body.clone().into())).expect("upload");
+        up.record(t.elapsed().as_micros() as u64).expect("record");
+        let t = Instant::now();
+        let mut f = std::fs::File::create(fsync_dir.join(i.to_string())).expect("create");
+        f.write_all(&body).expect("write");
+        f.sync_all().expect("fsync");
+        fs.record(t.elapsed().as_micros() as u64).expect("record");
+    }
+    println!(
+        "upload_200k_2_replicas: p50 {:.2} ms p99 {:.2} ms | write+fsync_200k: p50 {:.2} ms p99 {:.2} ms | p99 ratio {:.2}",
+        ms(&up, 0.5),
+        ms(&up, 0.99),
+        ms(&fs, 0.5),
+        ms(&fs, 0.99),
+        ms(&up, 0.99) / ms(&fs, 0.99).max(0.001)
+    );
+    let mut g = c.benchmark_group("upload");
+    g.throughput(Throughput::Bytes(200_000));
+    let mut i = 1_000u32;
+    g.bench_function("200k_2_replicas", |b| {
+        b.iter(|| {
+            i += 1;
+            let mut body = sample_body("image/jpeg", 200_000, 0);
+            body[100..104].copy_from_slice(&i.to_le_bytes());
+            rt.block_on(svc.upload(owner, "p", None, body.into())).expect("upload")
+        })
+    });
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = bench_ids, bench_timeline_inserts, bench_fanout, bench_feed, bench_upload_vs_fsync
+}
+criterion_main!(benches);
