@@ -119,12 +119,12 @@ fn common(router: Router<Service>, name: &'static str, svc: Service, limit: usiz
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
-        .fallback(not_found)
-        .method_not_allowed_fallback(|| async { ApiError::bad_method() })
-        .layer(middleware::from_fn_with_state(
+        .route_layer(middleware::from_fn_with_state(
             svc.clone(),
             move |State(s): State<Service>, req: Request, next: Next| record(name, s, req, next),
         ))
+        .fallback(not_found)
+        .method_not_allowed_fallback(|| async { ApiError::bad_method() })
         .layer(ConcurrencyLimitLayer::new(limit))
         .with_state(svc)
 }
