@@ -1,0 +1,2 @@
+//! Benchmarks of the workload model (filled in below).
+fn main() {}
