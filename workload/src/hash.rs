@@ -79,6 +79,33 @@ pub fn unit_open(bits: u64) -> f64 {
     ((bits >> 12) as f64 + 0.5) * (1.0 / (1u64 << 52) as f64)
 }
 
+/// A SplitMix64 generator: a tiny seeded stream of uniforms for per-user draws that need a
+/// variable number of random numbers (e.g. a Poisson count), far cheaper to seed than ChaCha.
+#[derive(Debug, Clone)]
+pub struct SplitMix {
+    state: u64,
+}
+
+impl SplitMix {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self { state: seed }
+    }
+
+    /// The next 64 random bits.
+    #[inline]
+    pub fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        splitmix64(self.state)
+    }
+
+    /// The next uniform in (0, 1).
+    #[inline]
+    pub fn unit(&mut self) -> f64 {
+        unit_open(self.next_u64())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

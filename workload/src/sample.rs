@@ -5,15 +5,14 @@
 //! sum of many rare independent edges, hence Poisson), seeded by `(seed, user)` so the same user
 //! always gets the same count. The followee count is the planned out-degree.
 
-use std::collections::HashSet;
 use std::io::Write;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Poisson};
 
 use crate::error::{Result, config};
-use crate::hash::{mix, streams};
+use crate::hash::{SplitMix, mix, streams};
+use crate::math::poisson;
 use crate::population::Population;
 
 /// One sampled user, as written to the population CSV.
@@ -30,15 +29,11 @@ pub struct SampleRow {
 }
 
 impl Population {
-    /// The realized follower count of `id`: `Poisson(expected_followers(id))`, seeded by
-    /// `(seed, id)`.
+    /// The realized follower count of `id`: `Poisson(expected_followers(id))`, drawn from a
+    /// SplitMix64 stream seeded by `(seed, id)`.
     pub fn realized_followers(&self, id: u64) -> u64 {
-        let lambda = self.expected_followers(id);
-        let mut rng = ChaCha8Rng::seed_from_u64(mix(self.seed(), streams::FOLLOWERS, id));
-        match Poisson::new(lambda) {
-            Ok(p) => p.sample(&mut rng) as u64,
-            Err(_) => lambda.round() as u64,
-        }
+        let mut rng = SplitMix::new(mix(self.seed(), streams::FOLLOWERS, id));
+        poisson(self.expected_followers(id), || rng.unit())
     }
 
     /// `n` distinct users drawn uniformly (seeded by the population seed), in id order, with
@@ -63,16 +58,16 @@ impl Population {
             return Err(config("sample", format!("cannot sample {n} of {users} users")));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(mix(self.seed(), streams::SAMPLE, n));
-        let mut ids: Vec<u64> = if n.saturating_mul(2) <= users {
-            let mut set = HashSet::with_capacity(n as usize);
-            let mut ids = Vec::with_capacity(n as usize);
+        if n.saturating_mul(2) <= users {
+            // Draw with replacement, drop repeats, top up; symmetric in ids, so uniform.
+            let mut ids: Vec<u64> = Vec::with_capacity(n as usize);
             while (ids.len() as u64) < n {
-                let id = rng.random_range(0..users);
-                if set.insert(id) {
-                    ids.push(id);
-                }
+                let missing = n - ids.len() as u64;
+                ids.extend((0..missing).map(|_| rng.random_range(0..users)));
+                sort_uniform(&mut ids, users);
+                ids.dedup();
             }
-            ids
+            Ok(ids)
         } else {
             // Selection sampling (Knuth's algorithm S): one pass, exact count.
             let mut ids = Vec::with_capacity(n as usize);
@@ -86,11 +81,42 @@ impl Population {
                     needed -= 1;
                 }
             }
-            ids
-        };
-        ids.sort_unstable();
-        Ok(ids)
+            Ok(ids)
+        }
     }
+}
+
+/// Sorts ids drawn uniformly from `0..users` in linear expected time: a counting pass into `n`
+/// equal-width buckets, then an insertion sort that only has to fix order inside buckets.
+fn sort_uniform(ids: &mut [u64], users: u64) {
+    let n = ids.len();
+    if n < 2 {
+        return;
+    }
+    let bucket = |x: u64| ((u128::from(x) * n as u128) / u128::from(users.max(1))) as usize;
+    let mut next = vec![0usize; n + 1];
+    for &x in ids.iter() {
+        next[bucket(x).min(n - 1) + 1] += 1;
+    }
+    for i in 1..=n {
+        next[i] += next[i - 1];
+    }
+    let mut out = vec![0u64; n];
+    for &x in ids.iter() {
+        let b = bucket(x).min(n - 1);
+        out[next[b]] = x;
+        next[b] += 1;
+    }
+    for i in 1..n {
+        let x = out[i];
+        let mut j = i;
+        while j > 0 && out[j - 1] > x {
+            out[j] = out[j - 1];
+            j -= 1;
+        }
+        out[j] = x;
+    }
+    ids.copy_from_slice(&out);
 }
 
 /// Writes `rows` as CSV with the header `user_id,followers,followees,daily_active`
