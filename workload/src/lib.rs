@@ -4,6 +4,8 @@
 //!   pure functions of `(seed, user id)`; [`FollowSampler`] and [`FollowGraph`] give its Chung–Lu
 //!   follow graph; [`scaled`] materializes the live sub-population; [`Population::sample_users`]
 //!   and [`write_csv`] back `feedlab population --sample N`.
+//! - [`TrafficConfig`], [`Workload`] and [`OpStream`]: daily rates, the diurnal curve and a
+//!   seeded non-homogeneous Poisson stream of [`PlannedOp`]s.
 //! - [`fit`]: power-law fits (Clauset–Shalizi–Newman) used to check the realized distributions.
 //!
 //! Everything random is seeded; equal seeds and configs give equal outputs.
@@ -15,12 +17,20 @@ pub mod math;
 pub mod powerlaw;
 
 mod graph;
+mod ops;
 mod population;
 mod sample;
 mod sampler;
+mod stream;
+mod traffic;
+mod words;
 
 pub use error::{Error, Result};
 pub use graph::{FollowGraph, FollowerIndex, scaled};
 pub use population::{Population, PopulationConfig, UserAttrs};
 pub use sample::{SampleRow, write_csv};
+pub use ops::{OpKind, Payload, PlannedOp, UploadSpec};
 pub use sampler::{DEFAULT_THRESHOLD, FollowSampler, SamplerStats};
+pub use stream::{Actors, OpStream, Workload};
+pub use traffic::{DAY_SECS, Diurnal, TrafficConfig};
+pub use words::Vocabulary;

@@ -193,6 +193,11 @@ impl Population {
         self.config.users as f64 / self.full_users as f64
     }
 
+    /// Expected number of daily-active users: `users × daily_active_full / users_full`.
+    pub fn expected_daily_active(&self) -> f64 {
+        self.active_fraction * self.config.users as f64
+    }
+
     /// The follower-weight distribution (after the cap fixed point).
     pub fn weight_dist(&self) -> &DiscretePowerLaw {
         &self.weights
