@@ -6,6 +6,8 @@
 //!   and [`write_csv`] back `feedlab population --sample N`.
 //! - [`TrafficConfig`], [`Workload`] and [`OpStream`]: daily rates, the diurnal curve and a
 //!   seeded non-homogeneous Poisson stream of [`PlannedOp`]s.
+//! - [`Driver`]: the open-loop, coordinated-omission-corrected driver over any [`Target`], with
+//!   per-kind hdrhistograms, drops, a per-second series and feed-freshness probes ([`RunStats`]).
 //! - [`fit`]: power-law fits (Clauset–Shalizi–Newman) used to check the realized distributions.
 //!
 //! Everything random is seeded; equal seeds and configs give equal outputs.
@@ -16,21 +18,31 @@ pub mod hash;
 pub mod math;
 pub mod powerlaw;
 
+mod driver;
 mod graph;
 mod ops;
 mod population;
 mod sample;
 mod sampler;
+mod stats;
 mod stream;
 mod traffic;
 mod words;
 
+pub use driver::{
+    Driver, DriverConfig, FollowerOf, FreshnessProbe, OpError, OpOutcome, Progress, ProgressFn,
+    Target,
+};
 pub use error::{Error, Result};
 pub use graph::{FollowGraph, FollowerIndex, scaled};
 pub use population::{Population, PopulationConfig, UserAttrs};
 pub use sample::{SampleRow, write_csv};
 pub use ops::{OpKind, Payload, PlannedOp, UploadSpec};
 pub use sampler::{DEFAULT_THRESHOLD, FollowSampler, SamplerStats};
+pub use stats::{
+    FreshnessStats, FreshnessSummary, KindStats, OpSummary, RunStats, SERIES_WINDOW_SECS,
+    SecondPoint,
+};
 pub use stream::{Actors, OpStream, Workload};
 pub use traffic::{DAY_SECS, Diurnal, TrafficConfig};
 pub use words::Vocabulary;
