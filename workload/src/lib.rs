@@ -8,6 +8,7 @@
 //!   seeded non-homogeneous Poisson stream of [`PlannedOp`]s.
 //! - [`Driver`]: the open-loop, coordinated-omission-corrected driver over any [`Target`], with
 //!   per-kind hdrhistograms, drops, a per-second series and feed-freshness probes ([`RunStats`]).
+//! - [`HttpTarget`]: a [`Target`] for the service's HTTP API (write and read routers).
 //! - [`fit`]: power-law fits (Clauset–Shalizi–Newman) used to check the realized distributions.
 //!
 //! Everything random is seeded; equal seeds and configs give equal outputs.
@@ -18,8 +19,10 @@ pub mod hash;
 pub mod math;
 pub mod powerlaw;
 
+mod body;
 mod driver;
 mod graph;
+mod http;
 mod ops;
 mod population;
 mod sample;
@@ -33,10 +36,12 @@ pub use driver::{
     Driver, DriverConfig, FollowerOf, FreshnessProbe, OpError, OpOutcome, Progress, ProgressFn,
     Target,
 };
+pub use body::{content_type, upload_body};
 pub use error::{Error, Result};
 pub use graph::{FollowGraph, FollowerIndex, scaled};
 pub use population::{Population, PopulationConfig, UserAttrs};
 pub use sample::{SampleRow, write_csv};
+pub use http::{Endpoint, HttpConfig, HttpTarget, ServiceUser, UserDirectory, feed_ids};
 pub use ops::{OpKind, Payload, PlannedOp, UploadSpec};
 pub use sampler::{DEFAULT_THRESHOLD, FollowSampler, SamplerStats};
 pub use stats::{
