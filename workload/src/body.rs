@@ -10,19 +10,22 @@ use crate::ops::UploadSpec;
 
 /// JFIF header: SOI, APP0 segment "JFIF\0" v1.1, no thumbnail.
 const JPEG_HEAD: [u8; 20] = [
-    0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0x01, 0x01, 0x00, 0x00,
-    0x01, 0x00, 0x01, 0x00, 0x00,
+    0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0x01, 0x01, 0x00, 0x00, 0x01,
+    0x00, 0x01, 0x00, 0x00,
 ];
 /// A 32-byte `ftyp` box: major brand isom, compatible isom/iso2/avc1/mp41.
 const MP4_HEAD: [u8; 32] = [
-    0x00, 0x00, 0x00, 0x20, b'f', b't', b'y', b'p', b'i', b's', b'o', b'm', 0x00, 0x00, 0x02,
-    0x00, b'i', b's', b'o', b'm', b'i', b's', b'o', b'2', b'a', b'v', b'c', b'1', b'm', b'p',
-    b'4', b'1',
+    0x00, 0x00, 0x00, 0x20, b'f', b't', b'y', b'p', b'i', b's', b'o', b'm', 0x00, 0x00, 0x02, 0x00,
+    b'i', b's', b'o', b'm', b'i', b's', b'o', b'2', b'a', b'v', b'c', b'1', b'm', b'p', b'4', b'1',
 ];
 
 /// The MIME type of an upload: `video/mp4` for videos, `image/jpeg` for photos.
 pub fn content_type(spec: &UploadSpec) -> &'static str {
-    if spec.video { "video/mp4" } else { "image/jpeg" }
+    if spec.video {
+        "video/mp4"
+    } else {
+        "image/jpeg"
+    }
 }
 
 /// The body of an upload: `max(spec.bytes, header + 2)` bytes, header first; a JPEG ends with

@@ -6,7 +6,8 @@
 //! - [`approx_mle`]: the closed-form approximation `α̂ = 1 + n / Σ ln(xᵢ / (x_min − ½))`, good for
 //!   `x_min ≳ 6`.
 //! - [`csn_fit`]: chooses `x_min` by minimizing the Kolmogorov–Smirnov distance between the data
-//!   above it and the fitted law (over log-spaced candidates), then fits α exactly there.
+//!   above it and the fitted law (over candidates spaced by 8%, each with at least `min_tail`
+//!   values), then fits α exactly there.
 
 use crate::math::power_sum;
 
@@ -68,7 +69,9 @@ pub fn approx_mle(values: &[u64], x_min: u64) -> Option<f64> {
     let (n, s) = values
         .iter()
         .filter(|&&x| x >= x_min)
-        .fold((0u64, 0.0f64), |(n, s), &x| (n + 1, s + (x as f64 / base).ln()));
+        .fold((0u64, 0.0f64), |(n, s), &x| {
+            (n + 1, s + (x as f64 / base).ln())
+        });
     (n >= 2 && s > 0.0).then(|| 1.0 + n as f64 / s)
 }
 
@@ -76,7 +79,7 @@ pub fn approx_mle(values: &[u64], x_min: u64) -> Option<f64> {
 /// values above each) and fits α exactly there. `None` if no candidate has enough values.
 pub fn csn_fit(values: &[u64], min_tail: u64) -> Option<PowerLawFit> {
     let mut sorted: Vec<u64> = values.iter().copied().filter(|&x| x > 0).collect();
-    sorted.sort_unstable();
+    radix_sort(&mut sorted);
     // Distinct values with counts, plus suffix counts and suffix sums of ln x.
     let mut distinct: Vec<(u64, u64)> = Vec::new();
     for x in sorted {
@@ -100,7 +103,7 @@ pub fn csn_fit(values: &[u64], min_tail: u64) -> Option<PowerLawFit> {
         if suf_n[i] < min_tail.max(2) {
             break;
         }
-        if xm < 2 || (xm as f64) < last_candidate * 1.04 {
+        if xm < 2 || (xm as f64) < last_candidate * 1.08 {
             continue;
         }
         last_candidate = xm as f64;
@@ -112,12 +115,15 @@ pub fn csn_fit(values: &[u64], min_tail: u64) -> Option<PowerLawFit> {
         }
         let alpha = 1.0 + n / denom;
         let model = |x: f64| 1.0 - ((x + 0.5) / base).powf(1.0 - alpha);
+        let bound = best.map_or(f64::INFINITY, |b| b.ks);
         let (mut ks, mut cum) = (0.0f64, 0.0f64);
-        for j in i..m {
-            let (v, c) = distinct[j];
+        for &(v, c) in &distinct[i..] {
             ks = ks.max((cum / n - model(v as f64 - 1.0)).abs());
             cum += c as f64;
             ks = ks.max((cum / n - model(v as f64)).abs());
+            if ks >= bound {
+                break; // cannot beat the best candidate
+            }
         }
         if best.is_none_or(|b| ks < b.ks) {
             best = Some(PowerLawFit {
@@ -131,6 +137,36 @@ pub fn csn_fit(values: &[u64], min_tail: u64) -> Option<PowerLawFit> {
     let mut fit = best?;
     fit.alpha = discrete_mle(values, fit.x_min, None)?;
     Some(fit)
+}
+
+/// LSD radix sort with 11-bit digits, only as many passes as the largest value needs (linear
+/// time and sequential memory access; much faster than a comparison sort for a million values
+/// in unoptimized test builds).
+fn radix_sort(v: &mut Vec<u64>) {
+    const BITS: u32 = 11;
+    const BUCKETS: usize = 1 << BITS;
+    let max = v.iter().copied().max().unwrap_or(0);
+    let passes = (64 - max.leading_zeros()).div_ceil(BITS);
+    let mut buf = vec![0u64; v.len()];
+    for pass in 0..passes {
+        let shift = pass * BITS;
+        let mut start = [0usize; BUCKETS];
+        for &x in v.iter() {
+            start[((x >> shift) as usize) & (BUCKETS - 1)] += 1;
+        }
+        let mut acc = 0;
+        for s in start.iter_mut() {
+            let c = *s;
+            *s = acc;
+            acc += c;
+        }
+        for &x in v.iter() {
+            let d = ((x >> shift) as usize) & (BUCKETS - 1);
+            buf[start[d]] = x;
+            start[d] += 1;
+        }
+        std::mem::swap(v, &mut buf);
+    }
 }
 
 #[cfg(test)]
@@ -148,11 +184,24 @@ mod tests {
             let exact = discrete_mle(&xs, 1, None).expect("fit");
             assert!((exact - alpha).abs() < 0.03, "alpha {alpha}: exact {exact}");
             let above = approx_mle(&xs, 6).expect("fit");
-            assert!((above - alpha).abs() < 0.15, "alpha {alpha}: approx {above}");
+            assert!(
+                (above - alpha).abs() < 0.15,
+                "alpha {alpha}: approx {above}"
+            );
             let csn = csn_fit(&xs, 500).expect("fit");
-            assert!((csn.alpha - alpha).abs() < 0.1, "alpha {alpha}: csn {csn:?}");
+            assert!(
+                (csn.alpha - alpha).abs() < 0.1,
+                "alpha {alpha}: csn {csn:?}"
+            );
         }
         assert!(discrete_mle(&[5], 1, None).is_none());
+        let mut v: Vec<u64> = (0..10_000u64)
+            .map(|i| crate::hash::splitmix64(i) >> (i % 60))
+            .collect();
+        let mut expected = v.clone();
+        expected.sort_unstable();
+        radix_sort(&mut v);
+        assert_eq!(v, expected);
         assert!(csn_fit(&[1, 2, 3], 100).is_none());
     }
 }

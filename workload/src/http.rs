@@ -76,12 +76,19 @@ impl UserDirectory {
 
     /// Records the account of population user `index`.
     pub fn insert(&self, index: u64, user: ServiceUser) {
-        self.users.write().unwrap_or_else(|e| e.into_inner()).insert(index, user);
+        self.users
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(index, user);
     }
 
     /// The account of population user `index`.
     pub fn get(&self, index: u64) -> Option<ServiceUser> {
-        self.users.read().unwrap_or_else(|e| e.into_inner()).get(&index).cloned()
+        self.users
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&index)
+            .cloned()
     }
 
     /// Number of accounts.
@@ -184,7 +191,11 @@ impl HttpTarget {
     }
 
     /// Builds the request for `endpoint`, authorized with `token` if given.
-    pub fn request(&self, endpoint: Endpoint, token: Option<&str>) -> std::result::Result<Request, OpError> {
+    pub fn request(
+        &self,
+        endpoint: Endpoint,
+        token: Option<&str>,
+    ) -> std::result::Result<Request, OpError> {
         let (w, r) = (&self.cfg.write_base, &self.cfg.read_base);
         let c = &self.client;
         let b = match endpoint {
@@ -201,7 +212,9 @@ impl HttpTarget {
                 .header(header::CONTENT_TYPE, content_type)
                 .body(body),
             Endpoint::DeletePhoto(id) => c.delete(format!("{w}/v1/photos/{id}")),
-            Endpoint::Follow(u, l) => c.request(Method::PUT, format!("{w}/v1/users/{u}/following/{l}")),
+            Endpoint::Follow(u, l) => {
+                c.request(Method::PUT, format!("{w}/v1/users/{u}/following/{l}"))
+            }
             Endpoint::Unfollow(u, l) => c.delete(format!("{w}/v1/users/{u}/following/{l}")),
             Endpoint::Photo(id) => c.get(format!("{r}/v1/photos/{id}")),
             Endpoint::PhotoMeta(id) => c.get(format!("{r}/v1/photos/{id}/meta")),
@@ -218,11 +231,16 @@ impl HttpTarget {
             Some(t) => b.bearer_auth(t),
             None => b,
         };
-        b.build().map_err(|e| OpError::new("request", e.to_string()))
+        b.build()
+            .map_err(|e| OpError::new("request", e.to_string()))
     }
 
     /// Sends `endpoint`; a non-2xx status is `http_<status>`. Returns the body.
-    pub async fn call(&self, endpoint: Endpoint, token: Option<&str>) -> std::result::Result<Vec<u8>, OpError> {
+    pub async fn call(
+        &self,
+        endpoint: Endpoint,
+        token: Option<&str>,
+    ) -> std::result::Result<Vec<u8>, OpError> {
         let req = self.request(endpoint, token)?;
         let resp = self.client.execute(req).await.map_err(|e| transport(&e))?;
         let status = resp.status();
@@ -235,13 +253,19 @@ impl HttpTarget {
     }
 
     /// Creates a service account for population user `index` and records it in the directory.
-    pub async fn create_user(&self, index: u64, name: &str, email: &str) -> std::result::Result<ServiceUser, OpError> {
+    pub async fn create_user(
+        &self,
+        index: u64,
+        name: &str,
+        email: &str,
+    ) -> std::result::Result<ServiceUser, OpError> {
         let ep = Endpoint::CreateUser {
             name: name.to_string(),
             email: email.to_string(),
         };
         let body = self.call(ep, None).await?;
-        let v: Value = serde_json::from_slice(&body).map_err(|e| OpError::new("decode", e.to_string()))?;
+        let v: Value =
+            serde_json::from_slice(&body).map_err(|e| OpError::new("decode", e.to_string()))?;
         let (Some(id), Some(token)) = (id_of(&v), v.get("token").and_then(Value::as_str)) else {
             return Err(OpError::new("decode", "user response lacks id or token"));
         };
@@ -260,7 +284,11 @@ impl HttpTarget {
     }
 
     fn photo_for(&self, user: u64, pick: u64) -> std::result::Result<String, OpError> {
-        if let Some(ids) = self.last_feed.lock().unwrap_or_else(|e| e.into_inner()).get(&user)
+        if let Some(ids) = self
+            .last_feed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&user)
             && !ids.is_empty()
         {
             return Ok(ids[(pick % ids.len() as u64) as usize].clone());
@@ -327,8 +355,10 @@ impl Target for HttpTarget {
         };
         match op.payload {
             Payload::Upload(_) => {
-                let v: Value = serde_json::from_slice(&body).map_err(|e| OpError::new("decode", e.to_string()))?;
-                let id = id_of(&v).ok_or_else(|| OpError::new("decode", "upload response lacks id"))?;
+                let v: Value = serde_json::from_slice(&body)
+                    .map_err(|e| OpError::new("decode", e.to_string()))?;
+                let id =
+                    id_of(&v).ok_or_else(|| OpError::new("decode", "upload response lacks id"))?;
                 let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
                 if recent.len() == RECENT {
                     recent.pop_front();
@@ -337,8 +367,12 @@ impl Target for HttpTarget {
                 outcome.id = Some(id);
             }
             Payload::Feed { .. } => {
-                let ids = feed_ids(&body).ok_or_else(|| OpError::new("decode", "unreadable feed page"))?;
-                self.last_feed.lock().unwrap_or_else(|e| e.into_inner()).insert(op.user, ids);
+                let ids = feed_ids(&body)
+                    .ok_or_else(|| OpError::new("decode", "unreadable feed page"))?;
+                self.last_feed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(op.user, ids);
             }
             _ => {}
         }
@@ -355,7 +389,9 @@ impl Target for HttpTarget {
             return Err(OpError::unsupported());
         };
         let account = self.account(follower)?;
-        let body = self.call(Endpoint::Feed(self.cfg.probe_limit), Some(&account.token)).await?;
+        let body = self
+            .call(Endpoint::Feed(self.cfg.probe_limit), Some(&account.token))
+            .await?;
         let ids = feed_ids(&body).ok_or_else(|| OpError::new("decode", "unreadable feed page"))?;
         Ok(ids.iter().any(|x| x == id))
     }

@@ -32,17 +32,17 @@ mod stream;
 mod traffic;
 mod words;
 
+pub use body::{content_type, upload_body};
 pub use driver::{
     Driver, DriverConfig, FollowerOf, FreshnessProbe, OpError, OpOutcome, Progress, ProgressFn,
     Target,
 };
-pub use body::{content_type, upload_body};
 pub use error::{Error, Result};
 pub use graph::{FollowGraph, FollowerIndex, scaled};
-pub use population::{Population, PopulationConfig, UserAttrs};
-pub use sample::{SampleRow, write_csv};
 pub use http::{Endpoint, HttpConfig, HttpTarget, ServiceUser, UserDirectory, feed_ids};
 pub use ops::{OpKind, Payload, PlannedOp, UploadSpec};
+pub use population::{Population, PopulationConfig, UserAttrs};
+pub use sample::{SampleRow, write_csv};
 pub use sampler::{DEFAULT_THRESHOLD, FollowSampler, SamplerStats};
 pub use stats::{
     FreshnessStats, FreshnessSummary, KindStats, OpSummary, RunStats, SERIES_WINDOW_SECS,

@@ -43,9 +43,7 @@ pub fn power_sum(s: f64, a: u64, b: Option<u64>) -> f64 {
             } else {
                 (bf.powf(1.0 - s) - m.powf(1.0 - s)) / (1.0 - s)
             };
-            sum + integral
-                + 0.5 * (m.powf(-s) + bf.powf(-s))
-                + em_corrections(s, m)
+            sum + integral + 0.5 * (m.powf(-s) + bf.powf(-s)) + em_corrections(s, m)
                 - em_corrections(s, bf)
         }
     }
@@ -207,7 +205,10 @@ mod tests {
             for &(a, b) in &[(1u64, 10u64), (1, 5_000), (3, 200_000), (17, 17)] {
                 let exact = direct(s, a, b);
                 let got = power_sum(s, a, Some(b));
-                assert!((got - exact).abs() / exact < 1e-10, "s={s} a={a} b={b}: {got} vs {exact}");
+                assert!(
+                    (got - exact).abs() / exact < 1e-10,
+                    "s={s} a={a} b={b}: {got} vs {exact}"
+                );
             }
         }
     }
@@ -215,7 +216,10 @@ mod tests {
     #[test]
     fn zeta_known_values() {
         let z2 = hurwitz_zeta(2.0, 1);
-        assert!((z2 - std::f64::consts::PI.powi(2) / 6.0).abs() < 1e-12, "{z2}");
+        assert!(
+            (z2 - std::f64::consts::PI.powi(2) / 6.0).abs() < 1e-12,
+            "{z2}"
+        );
         let z3 = hurwitz_zeta(3.0, 1);
         assert!((z3 - 1.202_056_903_159_594).abs() < 1e-12, "{z3}");
         assert!((hurwitz_zeta(2.0, 2) - (z2 - 1.0)).abs() < 1e-12);
@@ -227,10 +231,15 @@ mod tests {
         for &lambda in &[0.5, 7.0, 35.0, 1_000.0, 2e6] {
             let mut rng = crate::hash::SplitMix::new(lambda as u64 + 1);
             let n = 20_000;
-            let xs: Vec<f64> = (0..n).map(|_| poisson(lambda, || rng.unit()) as f64).collect();
+            let xs: Vec<f64> = (0..n)
+                .map(|_| poisson(lambda, || rng.unit()) as f64)
+                .collect();
             let mean = xs.iter().sum::<f64>() / n as f64;
             let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-            assert!((mean - lambda).abs() < 5.0 * (lambda / n as f64).sqrt(), "{lambda}: {mean}");
+            assert!(
+                (mean - lambda).abs() < 5.0 * (lambda / n as f64).sqrt(),
+                "{lambda}: {mean}"
+            );
             assert!((var / lambda - 1.0).abs() < 0.06, "{lambda}: var {var}");
         }
         let exact: f64 = (1..=20).map(|i| (i as f64).ln()).sum();
@@ -243,7 +252,10 @@ mod tests {
         assert!((norm_inv(0.5)).abs() < 1e-9);
         for &p in &[1e-6, 0.01, 0.2, 0.7, 0.99, 1.0 - 1e-6] {
             let back = norm_cdf(norm_inv(p));
-            assert!((back - p).abs() / p.min(1.0 - p) < 1e-5, "p={p} back={back}");
+            assert!(
+                (back - p).abs() / p.min(1.0 - p) < 1e-5,
+                "p={p} back={back}"
+            );
         }
     }
 }

@@ -146,7 +146,8 @@ impl Population {
         let (alpha, x_min) = (config.alpha, config.min_followers);
         let mut cap = (max_expected as u64).max(x_min);
         for _ in 0..64 {
-            let mean_w = power_sum(alpha - 1.0, x_min, Some(cap)) / power_sum(alpha, x_min, Some(cap));
+            let mean_w =
+                power_sum(alpha - 1.0, x_min, Some(cap)) / power_sum(alpha, x_min, Some(cap));
             let per_weight = followees.mean / mean_w;
             let next = ((max_expected / per_weight).floor() as u64).clamp(x_min, u32::MAX as u64);
             if next == cap {
@@ -266,7 +267,10 @@ fn lognormal_mean_one(sigma: f64, u: f64) -> f64 {
 
 fn validate(c: &PopulationConfig) -> Result<()> {
     if c.users < 2 || c.users > u64::from(u32::MAX) {
-        return Err(config("users", format!("must be in 2..=2^32-1, got {}", c.users)));
+        return Err(config(
+            "users",
+            format!("must be in 2..=2^32-1, got {}", c.users),
+        ));
     }
     if c.daily_active > c.users {
         return Err(config("daily-active", "must not exceed `users`"));
@@ -275,7 +279,10 @@ fn validate(c: &PopulationConfig) -> Result<()> {
         return Err(config("max-followees", "must be in 1..users"));
     }
     if !(c.mean_followees > 0.0 && c.mean_followees < c.max_followees as f64) {
-        return Err(config("mean-followees", "must be positive and below `max-followees`"));
+        return Err(config(
+            "mean-followees",
+            "must be positive and below `max-followees`",
+        ));
     }
     if !(c.followee_sigma >= 0.01 && c.followee_sigma <= 5.0) {
         return Err(config("followee-sigma", "must be in [0.01, 5]"));
@@ -303,7 +310,10 @@ struct FolloweeDist {
 
 impl FolloweeDist {
     fn new(mean: f64, sigma: f64, cap: u64) -> Result<Self> {
-        let (mut lo, mut hi) = (mean.ln() - 12.0 * sigma - 12.0, (cap as f64).ln() + 12.0 * sigma);
+        let (mut lo, mut hi) = (
+            mean.ln() - 12.0 * sigma - 12.0,
+            (cap as f64).ln() + 12.0 * sigma,
+        );
         for _ in 0..60 {
             let mid = 0.5 * (lo + hi);
             if rounded_capped_mean(mid, sigma, cap) < mean {
@@ -315,7 +325,10 @@ impl FolloweeDist {
         let mu = 0.5 * (lo + hi);
         let got = rounded_capped_mean(mu, sigma, cap);
         if (got - mean).abs() > 1e-6 * mean.max(1.0) {
-            return Err(config("mean-followees", format!("unreachable with the cap (got {got})")));
+            return Err(config(
+                "mean-followees",
+                format!("unreachable with the cap (got {got})"),
+            ));
         }
         Ok(Self {
             mu,
@@ -327,7 +340,11 @@ impl FolloweeDist {
 
     fn count(&self, u: f64) -> u64 {
         let x = (self.mu + self.sigma * norm_inv(u)).exp().round();
-        if x >= self.cap as f64 { self.cap } else { x as u64 }
+        if x >= self.cap as f64 {
+            self.cap
+        } else {
+            x as u64
+        }
     }
 }
 
@@ -354,7 +371,10 @@ mod tests {
         let c = p.followers_per_weight();
         assert!(c > 20.0 && c < 60.0, "followers per weight {c}");
         let cap_followers = p.weight_dist().cap() as f64 * c;
-        assert!(cap_followers <= 50_000_000.0 && cap_followers > 49_000_000.0, "{cap_followers}");
+        assert!(
+            cap_followers <= 50_000_000.0 && cap_followers > 49_000_000.0,
+            "{cap_followers}"
+        );
         assert!((p.mean_followees() - 200.0).abs() < 1e-3);
         let s = p.scaled().expect("valid");
         assert_eq!(s.users(), 30_000);

@@ -172,11 +172,19 @@ mod tests {
         for (i, &c) in counts.iter().enumerate() {
             let p = d.pmf(i as u64 + 1);
             let sd = (n as f64 * p * (1.0 - p)).sqrt();
-            assert!((c as f64 - n as f64 * p).abs() < 5.0 * sd, "k={} c={c} p={p}", i + 1);
+            assert!(
+                (c as f64 - n as f64 * p).abs() < 5.0 * sd,
+                "k={} c={c} p={p}",
+                i + 1
+            );
         }
         let p = d.survival(2000);
         let sd = (n as f64 * p).sqrt();
-        assert!((above as f64 - n as f64 * p).abs() < 5.0 * sd + 1.0, "tail {above} vs {}", n as f64 * p);
+        assert!(
+            (above as f64 - n as f64 * p).abs() < 5.0 * sd + 1.0,
+            "tail {above} vs {}",
+            n as f64 * p
+        );
     }
 
     #[test]

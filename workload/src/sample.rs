@@ -55,16 +55,34 @@ impl Population {
     pub fn sample_ids(&self, n: u64) -> Result<Vec<u64>> {
         let users = self.users();
         if n > users {
-            return Err(config("sample", format!("cannot sample {n} of {users} users")));
+            return Err(config(
+                "sample",
+                format!("cannot sample {n} of {users} users"),
+            ));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(mix(self.seed(), streams::SAMPLE, n));
         if n.saturating_mul(2) <= users {
-            // Draw with replacement, drop repeats, top up; symmetric in ids, so uniform.
-            let mut ids: Vec<u64> = Vec::with_capacity(n as usize);
+            // Sorted i.i.d. uniform ids from exponential spacings (the order statistics of n
+            // uniforms), then drop repeats and top up; symmetric in ids, so a uniform n-subset.
+            let mut cum = Vec::with_capacity(n as usize);
+            let mut acc = 0.0f64;
+            for _ in 0..n {
+                acc += -(1.0 - rng.random::<f64>()).ln();
+                cum.push(acc);
+            }
+            let scale = users as f64 / (acc - (1.0 - rng.random::<f64>()).ln());
+            let mut ids: Vec<u64> = cum
+                .iter()
+                .map(|c| ((c * scale) as u64).min(users - 1))
+                .collect();
+            drop(cum);
+            ids.dedup();
             while (ids.len() as u64) < n {
                 let missing = n - ids.len() as u64;
-                ids.extend((0..missing).map(|_| rng.random_range(0..users)));
-                sort_uniform(&mut ids, users);
+                let mut extra: Vec<u64> =
+                    (0..missing).map(|_| rng.random_range(0..users)).collect();
+                extra.sort_unstable();
+                ids = merge_sorted(&ids, &extra);
                 ids.dedup();
             }
             Ok(ids)
@@ -86,37 +104,22 @@ impl Population {
     }
 }
 
-/// Sorts ids drawn uniformly from `0..users` in linear expected time: a counting pass into `n`
-/// equal-width buckets, then an insertion sort that only has to fix order inside buckets.
-fn sort_uniform(ids: &mut [u64], users: u64) {
-    let n = ids.len();
-    if n < 2 {
-        return;
-    }
-    let bucket = |x: u64| ((u128::from(x) * n as u128) / u128::from(users.max(1))) as usize;
-    let mut next = vec![0usize; n + 1];
-    for &x in ids.iter() {
-        next[bucket(x).min(n - 1) + 1] += 1;
-    }
-    for i in 1..=n {
-        next[i] += next[i - 1];
-    }
-    let mut out = vec![0u64; n];
-    for &x in ids.iter() {
-        let b = bucket(x).min(n - 1);
-        out[next[b]] = x;
-        next[b] += 1;
-    }
-    for i in 1..n {
-        let x = out[i];
-        let mut j = i;
-        while j > 0 && out[j - 1] > x {
-            out[j] = out[j - 1];
-            j -= 1;
+/// Merges two ascending slices into one ascending vector.
+fn merge_sorted(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] <= b[j] {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
         }
-        out[j] = x;
     }
-    ids.copy_from_slice(&out);
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// Writes `rows` as CSV with the header `user_id,followers,followees,daily_active`
@@ -125,7 +128,11 @@ pub fn write_csv<W: Write>(rows: &[SampleRow], writer: W) -> Result<()> {
     let mut w = std::io::BufWriter::new(writer);
     writeln!(w, "user_id,followers,followees,daily_active")?;
     for r in rows {
-        writeln!(w, "{},{},{},{}", r.user_id, r.followers, r.followees, r.daily_active)?;
+        writeln!(
+            w,
+            "{},{},{},{}",
+            r.user_id, r.followers, r.followees, r.daily_active
+        )?;
     }
     w.flush()?;
     Ok(())
@@ -154,7 +161,10 @@ mod tests {
         write_csv(&rows, &mut buf).expect("write");
         let text = String::from_utf8(buf).expect("utf8");
         let mut lines = text.lines();
-        assert_eq!(lines.next(), Some("user_id,followers,followees,daily_active"));
+        assert_eq!(
+            lines.next(),
+            Some("user_id,followers,followees,daily_active")
+        );
         let first = lines.next().expect("a row");
         assert_eq!(first.split(',').count(), 4);
         assert_eq!(text.lines().count(), 51);

@@ -162,18 +162,29 @@ impl RunStats {
             count: k.count(),
             errors: k.error_count(),
             dropped: k.dropped,
-            rate_per_s: if secs > 0.0 { k.count() as f64 / secs } else { 0.0 },
+            rate_per_s: if secs > 0.0 {
+                k.count() as f64 / secs
+            } else {
+                0.0
+            },
             p50_ms: ms(&k.latency, 0.5),
             p90_ms: ms(&k.latency, 0.9),
             p99_ms: ms(&k.latency, 0.99),
             p999_ms: ms(&k.latency, 0.999),
-            max_ms: if k.latency.is_empty() { 0.0 } else { k.latency.max() as f64 / 1_000.0 },
+            max_ms: if k.latency.is_empty() {
+                0.0
+            } else {
+                k.latency.max() as f64 / 1_000.0
+            },
         }
     }
 
     /// Summaries of all kinds, keyed by [`OpKind::name`] (the summary.json `ops` object).
     pub fn ops_summary(&self) -> BTreeMap<&'static str, OpSummary> {
-        OpKind::ALL.iter().map(|&k| (k.name(), self.summary(k))).collect()
+        OpKind::ALL
+            .iter()
+            .map(|&k| (k.name(), self.summary(k)))
+            .collect()
     }
 
     /// Freshness summary.
@@ -264,7 +275,10 @@ impl Collector {
     }
 
     pub(crate) fn error(&mut self, kind: OpKind, at: Duration, code: &str) {
-        *self.kinds[kind.index()].errors.entry(code.to_string()).or_default() += 1;
+        *self.kinds[kind.index()]
+            .errors
+            .entry(code.to_string())
+            .or_default() += 1;
         self.point(kind, at, Update::Error);
     }
 
@@ -323,13 +337,21 @@ mod tests {
     fn summaries_and_series_reflect_records() {
         let mut c = Collector::new();
         for i in 0..100u64 {
-            c.ok(OpKind::Feed, Duration::from_millis(i * 10), Duration::from_millis(i + 1));
+            c.ok(
+                OpKind::Feed,
+                Duration::from_millis(i * 10),
+                Duration::from_millis(i + 1),
+            );
         }
         c.error(OpKind::Feed, Duration::from_millis(5), "http_503");
         c.dropped(OpKind::Upload, Duration::from_millis(1_500));
         c.compact(1_000);
         // A late completion for a frozen second still counts.
-        c.ok(OpKind::Feed, Duration::from_millis(20), Duration::from_secs(3));
+        c.ok(
+            OpKind::Feed,
+            Duration::from_millis(20),
+            Duration::from_secs(3),
+        );
         let stats = c.finish(Duration::from_secs(2));
         let s = stats.summary(OpKind::Feed);
         assert_eq!((s.count, s.errors, s.dropped), (101, 1, 0));
@@ -337,11 +359,23 @@ mod tests {
         assert!((s.p50_ms - 51.0).abs() < 0.1, "{s:?}");
         assert!((s.max_ms - 3_000.0).abs() < 3.0, "{s:?}");
         assert_eq!(stats.summary(OpKind::Upload).dropped, 1);
-        let feed_points: Vec<_> = stats.series().iter().filter(|p| p.kind == OpKind::Feed).collect();
+        let feed_points: Vec<_> = stats
+            .series()
+            .iter()
+            .filter(|p| p.kind == OpKind::Feed)
+            .collect();
         assert_eq!(feed_points.len(), 1);
         assert_eq!((feed_points[0].count, feed_points[0].errors), (101, 1));
-        assert!((feed_points[0].p99_ms - 100.0).abs() < 2.0, "{:?}", feed_points[0]);
+        assert!(
+            (feed_points[0].p99_ms - 100.0).abs() < 2.0,
+            "{:?}",
+            feed_points[0]
+        );
         assert_eq!(stats.ops_summary().len(), OpKind::COUNT);
-        assert!(serde_json::to_value(s).expect("json")["p999_ms"].as_f64().is_some());
+        assert!(
+            serde_json::to_value(s).expect("json")["p999_ms"]
+                .as_f64()
+                .is_some()
+        );
     }
 }

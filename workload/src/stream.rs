@@ -36,7 +36,9 @@ impl Actors {
     /// Scans the population for daily-active users (in parallel; the result is in id order).
     pub fn build(population: &Population) -> Result<Self> {
         let n = population.users();
-        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(16) as u64;
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |t| t.get())
+            .min(16) as u64;
         let chunk = n.div_ceil(threads);
         let ids: Vec<u32> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..threads)
@@ -108,7 +110,12 @@ impl Workload {
     }
 
     /// The operations of a run of `duration` (wall time) under `traffic`, seeded by `seed`.
-    pub fn ops(&self, traffic: &TrafficConfig, seed: u64, duration: Duration) -> Result<OpStream<'_>> {
+    pub fn ops(
+        &self,
+        traffic: &TrafficConfig,
+        seed: u64,
+        duration: Duration,
+    ) -> Result<OpStream<'_>> {
         OpStream::new(self, traffic, seed, duration)
     }
 }
@@ -151,7 +158,11 @@ impl<'a> OpStream<'a> {
         Ok(Self {
             workload,
             rng: ChaCha8Rng::seed_from_u64(mix(seed, streams::OPS, 0)),
-            kinds: (total > 0.0).then(|| WeightedIndex::new(rates)).transpose().ok().flatten(),
+            kinds: (total > 0.0)
+                .then(|| WeightedIndex::new(rates))
+                .transpose()
+                .ok()
+                .flatten(),
             lambda_max: total / DAY_SECS * traffic.speedup * diurnal.peak(),
             diurnal,
             start_hour: traffic.start_hour,
@@ -185,7 +196,8 @@ impl<'a> OpStream<'a> {
                 } else {
                     (&self.photo, t.photo_max_bytes)
                 };
-                let bytes = (dist.sample(&mut self.rng).round() as u64).clamp(t.photo_min_bytes.max(1), max);
+                let bytes = (dist.sample(&mut self.rng).round() as u64)
+                    .clamp(t.photo_min_bytes.max(1), max);
                 let title = self.vocab.phrase(&mut self.rng, t.title_max_words);
                 Payload::Upload(UploadSpec {
                     bytes,
@@ -194,7 +206,9 @@ impl<'a> OpStream<'a> {
                     content_seed: self.rng.random(),
                 })
             }
-            OpKind::Feed => Payload::Feed { limit: t.feed_limit },
+            OpKind::Feed => Payload::Feed {
+                limit: t.feed_limit,
+            },
             OpKind::PhotoGet => Payload::PhotoGet {
                 pick: self.rng.random(),
             },

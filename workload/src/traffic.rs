@@ -111,10 +111,19 @@ impl TrafficConfig {
     pub fn validate(&self) -> Result<()> {
         let rates = [
             ("uploads-per-day", self.uploads_per_day),
-            ("feed-reads-per-active-per-day", self.feed_reads_per_active_per_day),
+            (
+                "feed-reads-per-active-per-day",
+                self.feed_reads_per_active_per_day,
+            ),
             ("views-per-feed", self.views_per_feed),
-            ("searches-per-active-per-day", self.searches_per_active_per_day),
-            ("follows-per-active-per-day", self.follows_per_active_per_day),
+            (
+                "searches-per-active-per-day",
+                self.searches_per_active_per_day,
+            ),
+            (
+                "follows-per-active-per-day",
+                self.follows_per_active_per_day,
+            ),
             ("unfollow-fraction", self.unfollow_fraction),
             ("photo-sigma", self.photo_sigma),
             ("video-sigma", self.video_sigma),
@@ -129,13 +138,22 @@ impl TrafficConfig {
         }
         let min = self.photo_min_bytes.max(1);
         if !(min <= self.photo_mean_bytes && self.photo_mean_bytes <= self.photo_max_bytes) {
-            return Err(config("photo-mean-bytes", "needs photo-min ≤ mean ≤ photo-max"));
+            return Err(config(
+                "photo-mean-bytes",
+                "needs photo-min ≤ mean ≤ photo-max",
+            ));
         }
         if !(min <= self.video_mean_bytes && self.video_mean_bytes <= self.video_max_bytes) {
-            return Err(config("video-mean-bytes", "needs photo-min ≤ mean ≤ video-max"));
+            return Err(config(
+                "video-mean-bytes",
+                "needs photo-min ≤ mean ≤ video-max",
+            ));
         }
         if self.title_vocabulary == 0 || self.title_max_words == 0 || self.query_max_words == 0 {
-            return Err(config("title-vocabulary", "vocabulary and word counts must be ≥ 1"));
+            return Err(config(
+                "title-vocabulary",
+                "vocabulary and word counts must be ≥ 1",
+            ));
         }
         if !(self.title_zipf >= 0.0 && self.title_zipf.is_finite()) {
             return Err(config("title-zipf", "must be a finite number ≥ 0"));
@@ -143,7 +161,10 @@ impl TrafficConfig {
         if !(self.diurnal_peak >= 1.0 && self.diurnal_peak <= 100.0) {
             return Err(config("diurnal-peak", "must be in [1, 100]"));
         }
-        for (key, h) in [("peak-hour", self.peak_hour), ("start-hour", self.start_hour)] {
+        for (key, h) in [
+            ("peak-hour", self.peak_hour),
+            ("start-hour", self.start_hour),
+        ] {
             if !(0.0..24.0).contains(&h) {
                 return Err(config(key, "must be in [0, 24)"));
             }
@@ -224,7 +245,9 @@ impl Diurnal {
 fn raised_cos_mean(k: f64) -> f64 {
     const N: usize = 4096;
     (0..N)
-        .map(|i| (0.5 * (1.0 + (std::f64::consts::TAU * (i as f64 + 0.5) / N as f64).cos())).powf(k))
+        .map(|i| {
+            (0.5 * (1.0 + (std::f64::consts::TAU * (i as f64 + 0.5) / N as f64).cos())).powf(k)
+        })
         .sum::<f64>()
         / N as f64
 }
@@ -238,9 +261,16 @@ mod tests {
         for &p in &[1.0, 1.5, 2.0, 3.0, 8.0] {
             let d = Diurnal::new(p, 20.0);
             let n = 24_000;
-            let mean = (0..n).map(|i| d.factor(i as f64 * 24.0 / n as f64)).sum::<f64>() / n as f64;
+            let mean = (0..n)
+                .map(|i| d.factor(i as f64 * 24.0 / n as f64))
+                .sum::<f64>()
+                / n as f64;
             assert!((mean - 1.0).abs() < 1e-3, "peak {p}: mean {mean}");
-            assert!((d.factor(20.0) - p).abs() < 1e-9, "peak {p}: {}", d.factor(20.0));
+            assert!(
+                (d.factor(20.0) - p).abs() < 1e-9,
+                "peak {p}: {}",
+                d.factor(20.0)
+            );
             assert!((0..n).all(|i| d.factor(i as f64 * 24.0 / n as f64) >= -1e-12));
         }
     }
@@ -252,8 +282,8 @@ mod tests {
         t.speedup = 0.0;
         let e = t.validate().expect_err("invalid").to_string();
         assert!(e.contains("speedup"), "{e}");
-        let parsed: TrafficConfig = toml::from_str("speedup = 100.0\nvideo-fraction = 0.5")
-            .expect("parses");
+        let parsed: TrafficConfig =
+            toml::from_str("speedup = 100.0\nvideo-fraction = 0.5").expect("parses");
         assert_eq!(parsed.speedup, 100.0);
         assert!(toml::from_str::<TrafficConfig>("speed-up = 1.0").is_err());
     }

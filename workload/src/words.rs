@@ -11,8 +11,8 @@ use rand_distr::{Distribution, Zipf};
 use crate::error::{Result, config};
 
 const SYLLABLES: [&str; 20] = [
-    "ba", "ce", "di", "fo", "gu", "ha", "ji", "ko", "lu", "ma", "ne", "pi", "ro", "su", "ta",
-    "ve", "wi", "xo", "yu", "za",
+    "ba", "ce", "di", "fo", "gu", "ha", "ji", "ko", "lu", "ma", "ne", "pi", "ro", "su", "ta", "ve",
+    "wi", "xo", "yu", "za",
 ];
 
 /// A Zipf-weighted vocabulary of synthetic words.
@@ -76,7 +76,11 @@ mod tests {
     fn words_are_distinct_and_popularity_is_skewed() {
         let words: std::collections::HashSet<String> = (0..5_000).map(Vocabulary::word).collect();
         assert_eq!(words.len(), 5_000);
-        assert!(words.iter().all(|w| w.chars().all(|c| c.is_ascii_lowercase())));
+        assert!(
+            words
+                .iter()
+                .all(|w| w.chars().all(|c| c.is_ascii_lowercase()))
+        );
         let v = Vocabulary::new(1_000, 1.0).expect("valid");
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let draws: Vec<u32> = (0..20_000).map(|_| v.draw(&mut rng)).collect();

@@ -48,7 +48,9 @@ async fn open_loop_sees_the_stall_closed_loop_hides_it() {
         gate: RwLock::new(()),
     });
     let run = Duration::from_secs(10);
-    let ops: Vec<PlannedOp> = (0..10_000u64).map(|i| feed_op(i, Duration::from_millis(i))).collect();
+    let ops: Vec<PlannedOp> = (0..10_000u64)
+        .map(|i| feed_op(i, Duration::from_millis(i)))
+        .collect();
 
     let staller = {
         let target = target.clone();
@@ -67,7 +69,8 @@ async fn open_loop_sees_the_stall_closed_loop_hides_it() {
             while Instant::now() < end {
                 let sent = Instant::now();
                 target.execute(&op).await.expect("fake target succeeds");
-                h.record(sent.elapsed().as_micros() as u64).expect("in range");
+                h.record(sent.elapsed().as_micros() as u64)
+                    .expect("in range");
             }
             h
         })
@@ -82,16 +85,31 @@ async fn open_loop_sees_the_stall_closed_loop_hides_it() {
     staller.await.expect("staller");
 
     let open = stats.summary(OpKind::Feed);
-    eprintln!("open loop: {open:?}; closed loop: n={} p99={} us", closed.len(), closed.value_at_quantile(0.99));
+    eprintln!(
+        "open loop: {open:?}; closed loop: n={} p99={} us",
+        closed.len(),
+        closed.value_at_quantile(0.99)
+    );
     assert_eq!(open.count + open.errors + open.dropped, 10_000);
     assert_eq!(open.dropped, 0);
     assert!(open.p99_ms >= 500.0, "open-loop p99 {} ms", open.p99_ms);
     let closed_p99_ms = closed.value_at_quantile(0.99) as f64 / 1_000.0;
-    assert!(closed.len() > 1_000, "closed loop ran {} requests", closed.len());
-    assert!(closed_p99_ms < open.p99_ms / 10.0, "closed p99 {closed_p99_ms} vs open {}", open.p99_ms);
+    assert!(
+        closed.len() > 1_000,
+        "closed loop ran {} requests",
+        closed.len()
+    );
+    assert!(
+        closed_p99_ms < open.p99_ms / 10.0,
+        "closed p99 {closed_p99_ms} vs open {}",
+        open.p99_ms
+    );
     assert!(closed_p99_ms < 50.0, "closed p99 {closed_p99_ms}");
     let stall_second: Vec<_> = stats.series().iter().filter(|p| p.second == 5).collect();
-    assert!(stall_second.iter().any(|p| p.p99_ms >= 500.0), "{stall_second:?}");
+    assert!(
+        stall_second.iter().any(|p| p.p99_ms >= 500.0),
+        "{stall_second:?}"
+    );
 }
 
 /// Fails every third op, takes 50 ms per op, and makes uploads visible 30 ms after the ack.
@@ -108,7 +126,10 @@ impl Target for Flaky {
             return Err(OpError::new("http_503", "overloaded"));
         }
         let id = format!("p{}", op.seq);
-        self.acked.lock().expect("lock").insert(id.clone(), Instant::now());
+        self.acked
+            .lock()
+            .expect("lock")
+            .insert(id.clone(), Instant::now());
         Ok(OpOutcome {
             id: Some(id),
             bytes: 0,
@@ -171,7 +192,10 @@ async fn drops_errors_and_freshness_are_accounted() {
     let s = stats.summary(OpKind::Upload);
     assert_eq!(s.count + s.errors + s.dropped, 200, "{s:?}");
     assert!(s.dropped > 60 && s.dropped < 180, "{s:?}");
-    assert_eq!(stats.kind(OpKind::Upload).errors.get("http_503").copied(), Some(s.errors));
+    assert_eq!(
+        stats.kind(OpKind::Upload).errors.get("http_503").copied(),
+        Some(s.errors)
+    );
     assert!(s.errors > 0);
     let f = stats.freshness_summary();
     assert_eq!(f.probed, s.count);

@@ -22,21 +22,47 @@ fn same_seed_gives_identical_op_stream() {
     let w = workload(42);
     let traffic = fast_traffic();
     let long = Duration::from_secs(3_600);
-    let a: Vec<_> = w.ops(&traffic, 7, long).expect("stream").take(100_000).collect();
-    let b: Vec<_> = w.ops(&traffic, 7, long).expect("stream").take(100_000).collect();
+    let a: Vec<_> = w
+        .ops(&traffic, 7, long)
+        .expect("stream")
+        .take(100_000)
+        .collect();
+    let b: Vec<_> = w
+        .ops(&traffic, 7, long)
+        .expect("stream")
+        .take(100_000)
+        .collect();
     assert_eq!(a.len(), 100_000, "stream long enough");
     assert!(a == b, "same seed, different streams");
-    let c: Vec<_> = w.ops(&traffic, 8, long).expect("stream").take(100_000).collect();
+    let c: Vec<_> = w
+        .ops(&traffic, 8, long)
+        .expect("stream")
+        .take(100_000)
+        .collect();
     assert!(a != c, "different seeds, same stream");
     let other_population = workload(43);
-    let d: Vec<_> = other_population.ops(&traffic, 7, long).expect("stream").take(1_000).collect();
+    let d: Vec<_> = other_population
+        .ops(&traffic, 7, long)
+        .expect("stream")
+        .take(1_000)
+        .collect();
     assert!(a[..1_000] != d[..], "different populations, same stream");
     // `at` is rounded to whole nanoseconds, so op 50,000 itself may or may not make the cut.
     let short_end = a[50_000].at;
     let short: Vec<_> = w.ops(&traffic, 7, short_end).expect("stream").collect();
-    assert!((50_000..=50_001).contains(&short.len()), "{} ops", short.len());
-    assert!(short[..] == a[..short.len()], "a shorter run is not a prefix");
-    assert!(a.windows(2).all(|p| p[0].at <= p[1].at && p[1].seq == p[0].seq + 1));
+    assert!(
+        (50_000..=50_001).contains(&short.len()),
+        "{} ops",
+        short.len()
+    );
+    assert!(
+        short[..] == a[..short.len()],
+        "a shorter run is not a prefix"
+    );
+    assert!(
+        a.windows(2)
+            .all(|p| p[0].at <= p[1].at && p[1].seq == p[0].seq + 1)
+    );
 }
 
 /// Over one model day the op count and the kind mix match the configured daily rates (times the
@@ -50,11 +76,22 @@ fn one_model_day_matches_daily_rates() {
     let rates = traffic.daily_rates(w.graph().population());
     let total: f64 = rates.iter().sum();
     let n = ops.len() as f64;
-    assert!((n - total).abs() < 5.0 * total.sqrt(), "{n} ops vs {total} expected");
-    for kind in [OpKind::Feed, OpKind::PhotoGet, OpKind::Upload, OpKind::Search] {
+    assert!(
+        (n - total).abs() < 5.0 * total.sqrt(),
+        "{n} ops vs {total} expected"
+    );
+    for kind in [
+        OpKind::Feed,
+        OpKind::PhotoGet,
+        OpKind::Upload,
+        OpKind::Search,
+    ] {
         let got = ops.iter().filter(|o| o.kind == kind).count() as f64;
         let want = rates[kind.index()];
-        assert!((got - want).abs() < 5.0 * want.sqrt() + 2.0, "{kind:?}: {got} vs {want}");
+        assert!(
+            (got - want).abs() < 5.0 * want.sqrt() + 2.0,
+            "{kind:?}: {got} vs {want}"
+        );
     }
     // Peak at 20:00 (run starts there): first model hour vs the hour 12 h later.
     let hour = day.as_secs_f64() / 24.0;
@@ -64,7 +101,10 @@ fn one_model_day_matches_daily_rates() {
             .count() as f64
     };
     let (near_peak, near_trough) = (count_in(0.0), count_in(11.5 * hour));
-    assert!(near_peak > 8.0 * near_trough.max(1.0), "peak {near_peak}, trough {near_trough}");
+    assert!(
+        near_peak > 8.0 * near_trough.max(1.0),
+        "peak {near_peak}, trough {near_trough}"
+    );
     let actives: std::collections::HashSet<u64> =
         w.actors().ids().iter().map(|&u| u64::from(u)).collect();
     assert!(ops.iter().all(|o| actives.contains(&o.user)));
@@ -79,7 +119,10 @@ fn payloads_respect_limits() {
         video_fraction: 0.2,
         ..TrafficConfig::default()
     };
-    let ops: Vec<_> = w.ops(&traffic, 9, Duration::from_secs(10)).expect("stream").collect();
+    let ops: Vec<_> = w
+        .ops(&traffic, 9, Duration::from_secs(10))
+        .expect("stream")
+        .collect();
     let mut uploads = 0;
     let mut videos = 0;
     for op in &ops {
@@ -87,7 +130,11 @@ fn payloads_respect_limits() {
             Payload::Upload(u) => {
                 uploads += 1;
                 videos += usize::from(u.video);
-                let max = if u.video { traffic.video_max_bytes } else { traffic.photo_max_bytes };
+                let max = if u.video {
+                    traffic.video_max_bytes
+                } else {
+                    traffic.photo_max_bytes
+                };
                 assert!(u.bytes >= traffic.photo_min_bytes && u.bytes <= max);
                 let words = u.title.split(' ').count() as u32;
                 assert!(words >= 1 && words <= traffic.title_max_words);
