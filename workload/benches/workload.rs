@@ -96,6 +96,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         live.users(),
         t.elapsed().as_secs_f64()
     );
+    let index = live.follower_index();
+    let in_degrees: Vec<u64> = (0..live.users()).map(|u| index.in_degree(u)).collect();
+    if let Some(fit) = feedlab_workload::fit::csn_fit(&in_degrees, 200) {
+        println!(
+            "scaled graph in-degree tail: alpha {:.3} above x_min {} ({} users), max in-degree {}",
+            fit.alpha,
+            fit.x_min,
+            fit.n_tail,
+            in_degrees.iter().max().copied().unwrap_or(0)
+        );
+        let cap = live.population().config().max_followers;
+        let truncated = feedlab_workload::fit::discrete_mle(&in_degrees, fit.x_min, Some(cap));
+        println!("  same tail fitted as truncated at max-followers {cap}: alpha {truncated:.3?}");
+    }
     let live = Workload::new(live)?;
     let fast = TrafficConfig {
         speedup: 10_000.0,

@@ -102,6 +102,17 @@ pub struct FreshnessProbe {
     pub follower_of: FollowerOf,
 }
 
+impl std::fmt::Debug for FreshnessProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FreshnessProbe")
+            .field("fraction", &self.fraction)
+            .field("seed", &self.seed)
+            .field("poll_every", &self.poll_every)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Periodic progress report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
@@ -147,6 +158,19 @@ impl Default for DriverConfig {
             progress: None,
             progress_every: Duration::from_secs(1),
         }
+    }
+}
+
+impl std::fmt::Debug for DriverConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DriverConfig")
+            .field("max_in_flight", &self.max_in_flight)
+            .field("duration", &self.duration)
+            .field("drain_timeout", &self.drain_timeout)
+            .field("freshness", &self.freshness)
+            .field("progress", &self.progress.is_some())
+            .field("progress_every", &self.progress_every)
+            .finish()
     }
 }
 
