@@ -1,1 +1,53 @@
-//! feedlab-workload (to be written).
+//! feedlab-workload: the workload model and the open-loop driver.
+//!
+//! - [`Population`]: a parametric population (300M users by default) whose user attributes are
+//!   pure functions of `(seed, user id)`; [`FollowSampler`] and [`FollowGraph`] give its Chung–Lu
+//!   follow graph; [`scaled`] materializes the live sub-population; [`Population::sample_users`]
+//!   and [`write_csv`] back `feedlab population --sample N`.
+//! - [`TrafficConfig`], [`Workload`] and [`OpStream`]: daily rates, the diurnal curve and a
+//!   seeded non-homogeneous Poisson stream of [`PlannedOp`]s.
+//! - [`Driver`]: the open-loop, coordinated-omission-corrected driver over any [`Target`], with
+//!   per-kind hdrhistograms, drops, a per-second series and feed-freshness probes ([`RunStats`]).
+//! - [`HttpTarget`]: a [`Target`] for the service's HTTP API (write and read routers).
+//! - [`fit`]: power-law fits (Clauset–Shalizi–Newman) used to check the realized distributions.
+//!
+//! Everything random is seeded; equal seeds and configs give equal outputs.
+
+pub mod error;
+pub mod fit;
+pub mod hash;
+pub mod math;
+pub mod powerlaw;
+
+mod body;
+mod driver;
+mod graph;
+mod http;
+mod ops;
+mod population;
+mod sample;
+mod sampler;
+mod stats;
+mod stream;
+mod traffic;
+mod words;
+
+pub use body::{content_type, upload_body};
+pub use driver::{
+    Driver, DriverConfig, FollowerOf, FreshnessProbe, OpError, OpOutcome, Progress, ProgressFn,
+    Target,
+};
+pub use error::{Error, Result};
+pub use graph::{FollowGraph, FollowerIndex, scaled};
+pub use http::{Endpoint, HttpConfig, HttpTarget, ServiceUser, UserDirectory, feed_ids};
+pub use ops::{OpKind, Payload, PlannedOp, UploadSpec};
+pub use population::{Population, PopulationConfig, UserAttrs};
+pub use sample::{SampleRow, write_csv};
+pub use sampler::{DEFAULT_THRESHOLD, FollowSampler, SamplerStats};
+pub use stats::{
+    FreshnessStats, FreshnessSummary, KindStats, OpSummary, RunStats, SERIES_WINDOW_SECS,
+    SecondPoint,
+};
+pub use stream::{Actors, OpStream, Workload};
+pub use traffic::{DAY_SECS, Diurnal, TrafficConfig};
+pub use words::Vocabulary;

@@ -1,0 +1,328 @@
+//! The open-loop driver: starts every planned op at its intended time, whatever the target is
+//! doing, and measures latency from that intended time (coordinated omission corrected).
+//!
+//! For each op the driver sleeps until `run start + op.at`, then starts it on its own task if
+//! fewer than `max_in_flight` ops are running; otherwise the op is counted as `dropped` for its
+//! kind (never silently skipped). A slow target therefore shows up as high latency for the ops
+//! that waited and as drops, rather than as a lower request rate, which is what a closed-loop
+//! client would report. Results are [`RunStats`].
+//!
+//! Freshness: for a seeded fraction of acknowledged uploads the driver asks
+//! [`FreshnessProbe::follower_of`] for a follower, then polls [`Target::probe_visible`] every
+//! `poll_every` until the upload is visible (recording ack → visible) or `timeout` passes. Probe
+//! tasks release their in-flight slot first, so probing never causes drops.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep, sleep_until};
+
+use crate::hash::{mix, streams, unit_open};
+use crate::ops::{OpKind, PlannedOp};
+use crate::stats::{Collector, RunStats};
+
+/// What a successful op returned (enough to probe an upload's visibility).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpOutcome {
+    /// Service id of what was created (the photo id of an upload), if any.
+    pub id: Option<String>,
+    /// Response body bytes received.
+    pub bytes: u64,
+}
+
+/// A failed op: a short stable code (e.g. `http_503`, `timeout`) and a human message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpError {
+    /// Short code; errors are counted per (kind, code).
+    pub code: String,
+    /// Details for logs.
+    pub message: String,
+}
+
+impl OpError {
+    /// An error with `code` and `message`.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The code a target returns from an operation it does not implement.
+    pub fn unsupported() -> Self {
+        Self::new("unsupported", "not supported by this target")
+    }
+}
+
+impl std::fmt::Display for OpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for OpError {}
+
+/// Something the driver sends operations to: the HTTP service, an in-process service, a fake.
+#[async_trait]
+pub trait Target: Send + Sync {
+    /// Performs `op`; must not panic on failure but return an [`OpError`].
+    async fn execute(&self, op: &PlannedOp) -> Result<OpOutcome, OpError>;
+
+    /// Whether the upload `upload` (acknowledged with `outcome`) is visible in `follower`'s feed.
+    /// The default says the target cannot tell (`unsupported`).
+    async fn probe_visible(
+        &self,
+        _upload: &PlannedOp,
+        _outcome: &OpOutcome,
+        _follower: u64,
+    ) -> Result<bool, OpError> {
+        Err(OpError::unsupported())
+    }
+}
+
+/// Chooses the follower whose feed is probed: `(uploader, random pick) → follower`.
+pub type FollowerOf = Arc<dyn Fn(u64, u64) -> Option<u64> + Send + Sync>;
+
+/// Feed-freshness probing settings.
+#[derive(Clone)]
+pub struct FreshnessProbe {
+    /// Fraction of acknowledged uploads probed, chosen by a hash of `(seed, op.seq)`.
+    pub fraction: f64,
+    /// Seed of the selection.
+    pub seed: u64,
+    /// Poll interval (default 10 ms); also the resolution of the measurement.
+    pub poll_every: Duration,
+    /// Give up after this long (counted as a timeout).
+    pub timeout: Duration,
+    /// Picks the follower to probe (e.g. from [`crate::FollowerIndex`]); `None` skips the probe.
+    pub follower_of: FollowerOf,
+}
+
+impl std::fmt::Debug for FreshnessProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FreshnessProbe")
+            .field("fraction", &self.fraction)
+            .field("seed", &self.seed)
+            .field("poll_every", &self.poll_every)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Periodic progress report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Time since the run started.
+    pub elapsed: Duration,
+    /// Ops started so far.
+    pub issued: u64,
+    /// Ops finished (success or error).
+    pub completed: u64,
+    /// Ops dropped at the concurrency limit.
+    pub dropped: u64,
+}
+
+/// Callback receiving [`Progress`] about once per `progress_every`.
+pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// Driver settings.
+#[derive(Clone)]
+pub struct DriverConfig {
+    /// Most ops running at once; beyond it ops are dropped. Default 500.
+    pub max_in_flight: usize,
+    /// Stop issuing at this offset and use it as the rate denominator; `None` runs the whole
+    /// stream and uses the elapsed issuing time.
+    pub duration: Option<Duration>,
+    /// After the last op starts, wait at most this long for running ops; the rest are counted
+    /// as errors with code `unfinished`. Default 30 s.
+    pub drain_timeout: Duration,
+    /// Optional freshness probing of uploads.
+    pub freshness: Option<FreshnessProbe>,
+    /// Optional progress callback.
+    pub progress: Option<ProgressFn>,
+    /// Interval between progress reports. Default 1 s.
+    pub progress_every: Duration,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        Self {
+            max_in_flight: 500,
+            duration: None,
+            drain_timeout: Duration::from_secs(30),
+            freshness: None,
+            progress: None,
+            progress_every: Duration::from_secs(1),
+        }
+    }
+}
+
+impl std::fmt::Debug for DriverConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DriverConfig")
+            .field("max_in_flight", &self.max_in_flight)
+            .field("duration", &self.duration)
+            .field("drain_timeout", &self.drain_timeout)
+            .field("freshness", &self.freshness)
+            .field("progress", &self.progress.is_some())
+            .field("progress_every", &self.progress_every)
+            .finish()
+    }
+}
+
+struct Shared {
+    collector: Mutex<Collector>,
+    completed: AtomicU64,
+    in_flight: [AtomicU64; OpKind::COUNT],
+    probing: AtomicU64,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Collector> {
+        self.collector.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The open-loop driver; see the module docs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Driver;
+
+impl Driver {
+    /// Runs `ops` (ordered by `at`) against `target` and returns the statistics.
+    pub async fn run<I, T>(ops: I, target: Arc<T>, cfg: DriverConfig) -> RunStats
+    where
+        I: IntoIterator<Item = PlannedOp>,
+        T: Target + ?Sized + 'static,
+    {
+        let start = Instant::now();
+        let shared = Arc::new(Shared {
+            collector: Mutex::new(Collector::new()),
+            completed: AtomicU64::new(0),
+            in_flight: std::array::from_fn(|_| AtomicU64::new(0)),
+            probing: AtomicU64::new(0),
+        });
+        let slots = Arc::new(Semaphore::new(cfg.max_in_flight.max(1)));
+        let mut tasks = JoinSet::new();
+        let (mut issued, mut dropped) = (0u64, 0u64);
+        let mut next_tick = start + cfg.progress_every.max(Duration::from_millis(10));
+        let mut last_at = Duration::ZERO;
+        for op in ops {
+            if cfg.duration.is_some_and(|d| op.at >= d) {
+                break;
+            }
+            let intended = start + op.at;
+            while next_tick <= intended {
+                sleep_until(next_tick).await;
+                tick(&cfg, &shared, start, issued, dropped);
+                next_tick += cfg.progress_every.max(Duration::from_millis(10));
+            }
+            sleep_until(intended).await;
+            while tasks.try_join_next().is_some() {}
+            last_at = op.at;
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                shared.lock().dropped(op.kind, op.at);
+                dropped += 1;
+                continue;
+            };
+            issued += 1;
+            shared.in_flight[op.kind.index()].fetch_add(1, Ordering::Relaxed);
+            let (target, shared, probe) = (target.clone(), shared.clone(), cfg.freshness.clone());
+            tasks.spawn(async move {
+                let result = target.execute(&op).await;
+                let done = Instant::now();
+                {
+                    let mut c = shared.lock();
+                    match &result {
+                        Ok(_) => c.ok(op.kind, op.at, done.saturating_duration_since(intended)),
+                        Err(e) => c.error(op.kind, op.at, &e.code),
+                    }
+                }
+                shared.in_flight[op.kind.index()].fetch_sub(1, Ordering::Relaxed);
+                shared.completed.fetch_add(1, Ordering::Relaxed);
+                drop(permit);
+                if let (Ok(outcome), Some(probe)) = (result, probe) {
+                    freshness(&*target, &shared, &probe, &op, &outcome, done).await;
+                }
+            });
+        }
+        let issue_end = start.elapsed();
+        let deadline = Instant::now() + cfg.drain_timeout;
+        loop {
+            tokio::select! {
+                next = tasks.join_next() => if next.is_none() { break },
+                _ = sleep_until(deadline) => {
+                    tasks.abort_all();
+                    while tasks.join_next().await.is_some() {}
+                    let mut c = shared.lock();
+                    for kind in OpKind::ALL {
+                        for _ in 0..shared.in_flight[kind.index()].load(Ordering::Relaxed) {
+                            c.error(kind, last_at, "unfinished");
+                        }
+                    }
+                    c.freshness().timeouts += shared.probing.load(Ordering::Relaxed);
+                    break;
+                }
+            }
+        }
+        tick(&cfg, &shared, start, issued, dropped);
+        let duration = cfg.duration.unwrap_or(issue_end);
+        let collector = std::mem::replace(&mut *shared.lock(), Collector::new());
+        collector.finish(duration)
+    }
+}
+
+fn tick(cfg: &DriverConfig, shared: &Shared, start: Instant, issued: u64, dropped: u64) {
+    let elapsed = start.elapsed();
+    shared.lock().compact(elapsed.as_secs());
+    if let Some(report) = &cfg.progress {
+        report(&Progress {
+            elapsed,
+            issued,
+            completed: shared.completed.load(Ordering::Relaxed),
+            dropped,
+        });
+    }
+}
+
+async fn freshness<T: Target + ?Sized>(
+    target: &T,
+    shared: &Shared,
+    probe: &FreshnessProbe,
+    op: &PlannedOp,
+    outcome: &OpOutcome,
+    acked: Instant,
+) {
+    let bits = mix(probe.seed, streams::PROBE, op.seq);
+    if op.kind != OpKind::Upload || unit_open(bits) >= probe.fraction {
+        return;
+    }
+    let Some(follower) = (probe.follower_of)(op.user, bits) else {
+        return;
+    };
+    shared.lock().freshness().probed += 1;
+    shared.probing.fetch_add(1, Ordering::Relaxed);
+    loop {
+        match target.probe_visible(op, outcome, follower).await {
+            Ok(true) => {
+                shared.lock().fresh(acked.elapsed());
+                break;
+            }
+            Ok(false) => {}
+            Err(e) if e.code == "unsupported" => {
+                shared.lock().freshness().unsupported += 1;
+                break;
+            }
+            Err(_) => shared.lock().freshness().probe_errors += 1,
+        }
+        if acked.elapsed() >= probe.timeout {
+            shared.lock().freshness().timeouts += 1;
+            break;
+        }
+        sleep(probe.poll_every).await;
+    }
+    shared.probing.fetch_sub(1, Ordering::Relaxed);
+}

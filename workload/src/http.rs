@@ -1,0 +1,398 @@
+//! [`HttpTarget`]: executes planned ops against the reference service's stable HTTP API.
+//!
+//! Writes (POST, PUT, DELETE) go to `write_base`, reads (GET) to `read_base`, matching the
+//! service's two routers. Every request but user creation carries `Authorization: Bearer` with
+//! the acting user's token from a [`UserDirectory`] (population id → service id and token),
+//! which a setup step fills (e.g. with [`HttpTarget::create_user`]) and may share.
+//!
+//! Ops name population ids; the target maps them. A photo fetch resolves its `pick` against the
+//! user's last feed page, else against the most recent uploads seen by this target, else fails
+//! with `no_photo`. Feed pages are read leniently: an array at the top level or under `items`,
+//! `photos` or `feed`, whose elements are ids or objects with an `id` (number or string).
+//! Error codes: `http_<status>`, `timeout`, `connect`, `transport`, `decode`, `no_user`,
+//! `no_photo`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::{Client, Method, Request, header};
+use serde_json::Value;
+
+use crate::body::{content_type, upload_body};
+use crate::driver::{OpError, OpOutcome, Target};
+use crate::error::{Error, Result};
+use crate::ops::{Payload, PlannedOp};
+
+/// How many recent upload ids the target remembers for photo fetches.
+const RECENT: usize = 4_096;
+
+/// Where the service listens and how long to wait.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Base URL of the write router, e.g. `http://127.0.0.1:8081`.
+    pub write_base: String,
+    /// Base URL of the read router, e.g. `http://127.0.0.1:8080`.
+    pub read_base: String,
+    /// Per-request timeout (reported as `timeout`). Default 30 s.
+    pub timeout: Duration,
+    /// Feed page size used by freshness probes. Default 50.
+    pub probe_limit: u32,
+}
+
+impl HttpConfig {
+    /// Config with the given bases and default timeout and probe limit.
+    pub fn new(write_base: impl Into<String>, read_base: impl Into<String>) -> Self {
+        Self {
+            write_base: write_base.into().trim_end_matches('/').to_string(),
+            read_base: read_base.into().trim_end_matches('/').to_string(),
+            timeout: Duration::from_secs(30),
+            probe_limit: 50,
+        }
+    }
+}
+
+/// A service account: its id in the service and its bearer token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceUser {
+    /// The service's user id (as it appears in URLs).
+    pub id: String,
+    /// Bearer token.
+    pub token: String,
+}
+
+/// Population id → service account; shared between setup and the target.
+#[derive(Debug, Default)]
+pub struct UserDirectory {
+    users: RwLock<HashMap<u64, ServiceUser>>,
+}
+
+impl UserDirectory {
+    /// An empty directory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records the account of population user `index`.
+    pub fn insert(&self, index: u64, user: ServiceUser) {
+        self.users
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(index, user);
+    }
+
+    /// The account of population user `index`.
+    pub fn get(&self, index: u64) -> Option<ServiceUser> {
+        self.users
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&index)
+            .cloned()
+    }
+
+    /// Number of accounts.
+    pub fn len(&self) -> usize {
+        self.users.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether there are no accounts.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One call of the service API, with service ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /v1/users` with JSON `{name, email}` (no auth).
+    CreateUser {
+        /// Display name.
+        name: String,
+        /// E-mail address.
+        email: String,
+    },
+    /// `POST /v1/photos?title=…`, raw body with its content type.
+    Upload {
+        /// Title.
+        title: String,
+        /// MIME type.
+        content_type: String,
+        /// Body bytes.
+        body: Vec<u8>,
+    },
+    /// `DELETE /v1/photos/{id}`.
+    DeletePhoto(String),
+    /// `PUT /v1/users/{user}/following/{leader}`.
+    Follow(String, String),
+    /// `DELETE /v1/users/{user}/following/{leader}`.
+    Unfollow(String, String),
+    /// `GET /v1/photos/{id}` (bytes).
+    Photo(String),
+    /// `GET /v1/photos/{id}/meta`.
+    PhotoMeta(String),
+    /// `GET /v1/users/{id}/photos`.
+    UserPhotos(String),
+    /// `GET /v1/feed?limit=`.
+    Feed(u32),
+    /// `GET /v1/feed/updates?since=&wait=` (`wait` in ms).
+    FeedUpdates {
+        /// Cursor from a previous page.
+        since: String,
+        /// Long-poll wait in milliseconds.
+        wait_ms: u64,
+    },
+    /// `GET /v1/search?q=&limit=`.
+    Search(String, u32),
+}
+
+/// The HTTP target; see the module docs.
+#[derive(Debug)]
+pub struct HttpTarget {
+    client: Client,
+    cfg: HttpConfig,
+    users: std::sync::Arc<UserDirectory>,
+    recent: Mutex<VecDeque<String>>,
+    last_feed: Mutex<HashMap<u64, Vec<String>>>,
+}
+
+fn transport(e: &reqwest::Error) -> OpError {
+    let code = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else if e.is_decode() {
+        "decode"
+    } else {
+        "transport"
+    };
+    OpError::new(code, e.to_string())
+}
+
+impl HttpTarget {
+    /// A target for `cfg` using the accounts in `users`.
+    pub fn new(cfg: HttpConfig, users: std::sync::Arc<UserDirectory>) -> Result<Self> {
+        let client = Client::builder()
+            .timeout(cfg.timeout)
+            .build()
+            .map_err(|e| Error::Http(e.to_string()))?;
+        Ok(Self {
+            client,
+            cfg,
+            users,
+            recent: Mutex::new(VecDeque::with_capacity(RECENT)),
+            last_feed: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The account directory.
+    pub fn users(&self) -> &std::sync::Arc<UserDirectory> {
+        &self.users
+    }
+
+    /// Builds the request for `endpoint`, authorized with `token` if given.
+    pub fn request(
+        &self,
+        endpoint: Endpoint,
+        token: Option<&str>,
+    ) -> std::result::Result<Request, OpError> {
+        let (w, r) = (&self.cfg.write_base, &self.cfg.read_base);
+        let c = &self.client;
+        let b = match endpoint {
+            Endpoint::CreateUser { name, email } => c
+                .post(format!("{w}/v1/users"))
+                .json(&serde_json::json!({ "name": name, "email": email })),
+            Endpoint::Upload {
+                title,
+                content_type,
+                body,
+            } => c
+                .post(format!("{w}/v1/photos"))
+                .query(&[("title", title)])
+                .header(header::CONTENT_TYPE, content_type)
+                .body(body),
+            Endpoint::DeletePhoto(id) => c.delete(format!("{w}/v1/photos/{id}")),
+            Endpoint::Follow(u, l) => {
+                c.request(Method::PUT, format!("{w}/v1/users/{u}/following/{l}"))
+            }
+            Endpoint::Unfollow(u, l) => c.delete(format!("{w}/v1/users/{u}/following/{l}")),
+            Endpoint::Photo(id) => c.get(format!("{r}/v1/photos/{id}")),
+            Endpoint::PhotoMeta(id) => c.get(format!("{r}/v1/photos/{id}/meta")),
+            Endpoint::UserPhotos(u) => c.get(format!("{r}/v1/users/{u}/photos")),
+            Endpoint::Feed(limit) => c.get(format!("{r}/v1/feed")).query(&[("limit", limit)]),
+            Endpoint::FeedUpdates { since, wait_ms } => c
+                .get(format!("{r}/v1/feed/updates"))
+                .query(&[("since", since.as_str()), ("wait", &wait_ms.to_string())]),
+            Endpoint::Search(q, limit) => c
+                .get(format!("{r}/v1/search"))
+                .query(&[("q", q.as_str()), ("limit", &limit.to_string())]),
+        };
+        let b = match token {
+            Some(t) => b.bearer_auth(t),
+            None => b,
+        };
+        b.build()
+            .map_err(|e| OpError::new("request", e.to_string()))
+    }
+
+    /// Sends `endpoint`; a non-2xx status is `http_<status>`. Returns the body.
+    pub async fn call(
+        &self,
+        endpoint: Endpoint,
+        token: Option<&str>,
+    ) -> std::result::Result<Vec<u8>, OpError> {
+        let req = self.request(endpoint, token)?;
+        let resp = self.client.execute(req).await.map_err(|e| transport(&e))?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(|e| transport(&e))?;
+        if !status.is_success() {
+            let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+            return Err(OpError::new(format!("http_{}", status.as_u16()), text));
+        }
+        Ok(body.to_vec())
+    }
+
+    /// Creates a service account for population user `index` and records it in the directory.
+    pub async fn create_user(
+        &self,
+        index: u64,
+        name: &str,
+        email: &str,
+    ) -> std::result::Result<ServiceUser, OpError> {
+        let ep = Endpoint::CreateUser {
+            name: name.to_string(),
+            email: email.to_string(),
+        };
+        let body = self.call(ep, None).await?;
+        let v: Value =
+            serde_json::from_slice(&body).map_err(|e| OpError::new("decode", e.to_string()))?;
+        let (Some(id), Some(token)) = (id_of(&v), v.get("token").and_then(Value::as_str)) else {
+            return Err(OpError::new("decode", "user response lacks id or token"));
+        };
+        let user = ServiceUser {
+            id,
+            token: token.to_string(),
+        };
+        self.users.insert(index, user.clone());
+        Ok(user)
+    }
+
+    fn account(&self, index: u64) -> std::result::Result<ServiceUser, OpError> {
+        self.users
+            .get(index)
+            .ok_or_else(|| OpError::new("no_user", format!("no service account for user {index}")))
+    }
+
+    fn photo_for(&self, user: u64, pick: u64) -> std::result::Result<String, OpError> {
+        if let Some(ids) = self
+            .last_feed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&user)
+            && !ids.is_empty()
+        {
+            return Ok(ids[(pick % ids.len() as u64) as usize].clone());
+        }
+        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.is_empty() {
+            return Err(OpError::new("no_photo", "no photo known yet"));
+        }
+        Ok(recent[(pick % recent.len() as u64) as usize].clone())
+    }
+
+    /// Maps a planned op to its endpoint (resolving population ids and picks).
+    pub fn endpoint_for(&self, op: &PlannedOp) -> std::result::Result<Endpoint, OpError> {
+        Ok(match &op.payload {
+            Payload::Upload(spec) => Endpoint::Upload {
+                title: spec.title.clone(),
+                content_type: content_type(spec).to_string(),
+                body: upload_body(spec),
+            },
+            Payload::Feed { limit } => Endpoint::Feed(*limit),
+            Payload::PhotoGet { pick } => Endpoint::Photo(self.photo_for(op.user, *pick)?),
+            Payload::Search { query, limit } => Endpoint::Search(query.clone(), *limit),
+            Payload::Follow { leader } => {
+                Endpoint::Follow(self.account(op.user)?.id, self.account(*leader)?.id)
+            }
+            Payload::Unfollow { leader } => {
+                Endpoint::Unfollow(self.account(op.user)?.id, self.account(*leader)?.id)
+            }
+        })
+    }
+}
+
+/// The `id` field of a JSON object, as a string (numbers are formatted).
+fn id_of(v: &Value) -> Option<String> {
+    match v.get("id").unwrap_or(v) {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Photo ids of a feed page (see the module docs for the accepted shapes).
+pub fn feed_ids(body: &[u8]) -> Option<Vec<String>> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let list = match &v {
+        Value::Array(a) => a,
+        Value::Object(o) => ["items", "photos", "feed"]
+            .iter()
+            .find_map(|k| o.get(*k).and_then(Value::as_array))?,
+        _ => return None,
+    };
+    Some(list.iter().filter_map(id_of).collect())
+}
+
+#[async_trait]
+impl Target for HttpTarget {
+    async fn execute(&self, op: &PlannedOp) -> std::result::Result<OpOutcome, OpError> {
+        let account = self.account(op.user)?;
+        let endpoint = self.endpoint_for(op)?;
+        let body = self.call(endpoint, Some(&account.token)).await?;
+        let mut outcome = OpOutcome {
+            id: None,
+            bytes: body.len() as u64,
+        };
+        match op.payload {
+            Payload::Upload(_) => {
+                let v: Value = serde_json::from_slice(&body)
+                    .map_err(|e| OpError::new("decode", e.to_string()))?;
+                let id =
+                    id_of(&v).ok_or_else(|| OpError::new("decode", "upload response lacks id"))?;
+                let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+                if recent.len() == RECENT {
+                    recent.pop_front();
+                }
+                recent.push_back(id.clone());
+                outcome.id = Some(id);
+            }
+            Payload::Feed { .. } => {
+                let ids = feed_ids(&body)
+                    .ok_or_else(|| OpError::new("decode", "unreadable feed page"))?;
+                self.last_feed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(op.user, ids);
+            }
+            _ => {}
+        }
+        Ok(outcome)
+    }
+
+    async fn probe_visible(
+        &self,
+        _upload: &PlannedOp,
+        outcome: &OpOutcome,
+        follower: u64,
+    ) -> std::result::Result<bool, OpError> {
+        let Some(id) = &outcome.id else {
+            return Err(OpError::unsupported());
+        };
+        let account = self.account(follower)?;
+        let body = self
+            .call(Endpoint::Feed(self.cfg.probe_limit), Some(&account.token))
+            .await?;
+        let ids = feed_ids(&body).ok_or_else(|| OpError::new("decode", "unreadable feed page"))?;
+        Ok(ids.iter().any(|x| x == id))
+    }
+}

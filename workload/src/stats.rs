@@ -1,0 +1,381 @@
+//! Run statistics: one latency histogram per op kind, error and drop counts, a per-second time
+//! series, and the feed-freshness histogram.
+//!
+//! Latencies are microseconds, recorded with 3 significant figures over 1 µs – 1 h (values
+//! outside are clamped). The per-second series buckets an op by its *intended* start second;
+//! each (second, kind) cell keeps a small 2-significant-figure histogram until the run has moved
+//! [`SERIES_WINDOW_SECS`] past it, then is frozen to its count and p99 (later completions still
+//! add to its counts, not its p99), which bounds memory on long runs.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::ops::OpKind;
+
+/// Seconds after which a per-second cell is frozen.
+pub const SERIES_WINDOW_SECS: u64 = 120;
+/// Largest recordable latency in µs (one hour).
+const MAX_US: u64 = 3_600_000_000;
+
+fn new_histogram(sigfig: u8) -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_US, sigfig).expect("static histogram bounds are valid")
+}
+
+fn micros(d: Duration) -> u64 {
+    (d.as_micros().min(u128::from(MAX_US)) as u64).max(1)
+}
+
+fn ms(h: &Histogram<u64>, q: f64) -> f64 {
+    if h.is_empty() {
+        0.0
+    } else {
+        h.value_at_quantile(q) as f64 / 1_000.0
+    }
+}
+
+/// Everything measured for one op kind.
+#[derive(Debug, Clone)]
+pub struct KindStats {
+    /// Latency of successful ops in µs, measured from the intended start.
+    pub latency: Histogram<u64>,
+    /// Failed ops by error code.
+    pub errors: BTreeMap<String, u64>,
+    /// Ops that could not start because `max_in_flight` ops were running.
+    pub dropped: u64,
+}
+
+impl KindStats {
+    fn new() -> Self {
+        Self {
+            latency: new_histogram(3),
+            errors: BTreeMap::new(),
+            dropped: 0,
+        }
+    }
+
+    /// Successful ops.
+    pub fn count(&self) -> u64 {
+        self.latency.len()
+    }
+
+    /// Failed ops, all codes.
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+/// The summary.json `ops.<kind>` fields (design.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct OpSummary {
+    /// Successful ops.
+    pub count: u64,
+    /// Failed ops.
+    pub errors: u64,
+    /// Ops not started (concurrency limit).
+    pub dropped: u64,
+    /// Successful ops per second of run duration.
+    pub rate_per_s: f64,
+    /// Latency percentiles and maximum in milliseconds (from the intended start).
+    pub p50_ms: f64,
+    /// 90th percentile.
+    pub p90_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// 99.9th percentile.
+    pub p999_ms: f64,
+    /// Maximum.
+    pub max_ms: f64,
+}
+
+/// Feed freshness: time from an upload's acknowledgement until a follower's feed shows it.
+#[derive(Debug, Clone)]
+pub struct FreshnessStats {
+    /// Ack → visible, µs (resolution: the probe's poll interval).
+    pub latency: Histogram<u64>,
+    /// Uploads probed.
+    pub probed: u64,
+    /// Probes that gave up at the timeout.
+    pub timeouts: u64,
+    /// Probe calls that failed (other than "unsupported").
+    pub probe_errors: u64,
+    /// Probes abandoned because the target does not support probing.
+    pub unsupported: u64,
+}
+
+/// The summary.json `fanout.freshness_*` fields and counts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FreshnessSummary {
+    /// Uploads probed.
+    pub probed: u64,
+    /// Probes that saw the photo.
+    pub visible: u64,
+    /// Probes that timed out.
+    pub timeouts: u64,
+    /// Median ack → visible, ms.
+    pub freshness_p50_ms: f64,
+    /// 99th percentile ack → visible, ms.
+    pub freshness_p99_ms: f64,
+}
+
+/// One (second, kind) point of the time series.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SecondPoint {
+    /// Second of the run (by intended start).
+    pub second: u64,
+    /// Op kind.
+    pub kind: OpKind,
+    /// Successful ops.
+    pub count: u64,
+    /// Failed ops.
+    pub errors: u64,
+    /// Dropped ops.
+    pub dropped: u64,
+    /// p99 latency of the successful ops of this second, ms.
+    pub p99_ms: f64,
+}
+
+/// The result of a driver run.
+#[derive(Debug, Clone)]
+pub struct RunStats {
+    /// Run duration used for rates.
+    pub duration: Duration,
+    kinds: Vec<KindStats>,
+    /// Feed freshness measurements.
+    pub freshness: FreshnessStats,
+    series: Vec<SecondPoint>,
+}
+
+impl RunStats {
+    /// Statistics of one kind.
+    pub fn kind(&self, kind: OpKind) -> &KindStats {
+        &self.kinds[kind.index()]
+    }
+
+    /// The summary.json fields of one kind.
+    pub fn summary(&self, kind: OpKind) -> OpSummary {
+        let k = self.kind(kind);
+        let secs = self.duration.as_secs_f64();
+        OpSummary {
+            count: k.count(),
+            errors: k.error_count(),
+            dropped: k.dropped,
+            rate_per_s: if secs > 0.0 {
+                k.count() as f64 / secs
+            } else {
+                0.0
+            },
+            p50_ms: ms(&k.latency, 0.5),
+            p90_ms: ms(&k.latency, 0.9),
+            p99_ms: ms(&k.latency, 0.99),
+            p999_ms: ms(&k.latency, 0.999),
+            max_ms: if k.latency.is_empty() {
+                0.0
+            } else {
+                k.latency.max() as f64 / 1_000.0
+            },
+        }
+    }
+
+    /// Summaries of all kinds, keyed by [`OpKind::name`] (the summary.json `ops` object).
+    pub fn ops_summary(&self) -> BTreeMap<&'static str, OpSummary> {
+        OpKind::ALL
+            .iter()
+            .map(|&k| (k.name(), self.summary(k)))
+            .collect()
+    }
+
+    /// Freshness summary.
+    pub fn freshness_summary(&self) -> FreshnessSummary {
+        let f = &self.freshness;
+        FreshnessSummary {
+            probed: f.probed,
+            visible: f.latency.len(),
+            timeouts: f.timeouts,
+            freshness_p50_ms: ms(&f.latency, 0.5),
+            freshness_p99_ms: ms(&f.latency, 0.99),
+        }
+    }
+
+    /// The per-second series, ordered by second then kind.
+    pub fn series(&self) -> &[SecondPoint] {
+        &self.series
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Update {
+    Ok(u64),
+    Error,
+    Dropped,
+}
+
+#[derive(Debug)]
+struct Cell {
+    hist: Histogram<u64>,
+    errors: u64,
+    dropped: u64,
+}
+
+/// Mutable accumulator behind the driver's lock.
+#[derive(Debug)]
+pub(crate) struct Collector {
+    kinds: Vec<KindStats>,
+    freshness: FreshnessStats,
+    open: BTreeMap<(u64, usize), Cell>,
+    closed: BTreeMap<(u64, usize), SecondPoint>,
+}
+
+impl Collector {
+    pub(crate) fn new() -> Self {
+        Self {
+            kinds: OpKind::ALL.iter().map(|_| KindStats::new()).collect(),
+            freshness: FreshnessStats {
+                latency: new_histogram(3),
+                probed: 0,
+                timeouts: 0,
+                probe_errors: 0,
+                unsupported: 0,
+            },
+            open: BTreeMap::new(),
+            closed: BTreeMap::new(),
+        }
+    }
+
+    fn point(&mut self, kind: OpKind, at: Duration, update: Update) {
+        let key = (at.as_secs(), kind.index());
+        if let Some(p) = self.closed.get_mut(&key) {
+            match update {
+                Update::Ok(_) => p.count += 1,
+                Update::Error => p.errors += 1,
+                Update::Dropped => p.dropped += 1,
+            }
+            return;
+        }
+        let cell = self.open.entry(key).or_insert_with(|| Cell {
+            hist: Histogram::new(2).expect("2 significant figures are valid"),
+            errors: 0,
+            dropped: 0,
+        });
+        match update {
+            Update::Ok(us) => {
+                let _ = cell.hist.record(us);
+            }
+            Update::Error => cell.errors += 1,
+            Update::Dropped => cell.dropped += 1,
+        }
+    }
+
+    pub(crate) fn ok(&mut self, kind: OpKind, at: Duration, latency: Duration) {
+        let us = micros(latency);
+        let _ = self.kinds[kind.index()].latency.record(us);
+        self.point(kind, at, Update::Ok(us));
+    }
+
+    pub(crate) fn error(&mut self, kind: OpKind, at: Duration, code: &str) {
+        *self.kinds[kind.index()]
+            .errors
+            .entry(code.to_string())
+            .or_default() += 1;
+        self.point(kind, at, Update::Error);
+    }
+
+    pub(crate) fn dropped(&mut self, kind: OpKind, at: Duration) {
+        self.kinds[kind.index()].dropped += 1;
+        self.point(kind, at, Update::Dropped);
+    }
+
+    pub(crate) fn freshness(&mut self) -> &mut FreshnessStats {
+        &mut self.freshness
+    }
+
+    pub(crate) fn fresh(&mut self, latency: Duration) {
+        let _ = self.freshness.latency.record(micros(latency));
+    }
+
+    /// Freezes the cells of seconds before `now_secs − SERIES_WINDOW_SECS`.
+    pub(crate) fn compact(&mut self, now_secs: u64) {
+        let limit = now_secs.saturating_sub(SERIES_WINDOW_SECS);
+        while let Some(entry) = self.open.first_entry() {
+            if entry.key().0 >= limit {
+                break;
+            }
+            let ((second, k), cell) = entry.remove_entry();
+            self.closed.insert((second, k), freeze(second, k, &cell));
+        }
+    }
+
+    pub(crate) fn finish(mut self, duration: Duration) -> RunStats {
+        self.compact(u64::MAX);
+        RunStats {
+            duration,
+            kinds: self.kinds,
+            freshness: self.freshness,
+            series: self.closed.into_values().collect(),
+        }
+    }
+}
+
+fn freeze(second: u64, k: usize, cell: &Cell) -> SecondPoint {
+    SecondPoint {
+        second,
+        kind: OpKind::ALL[k],
+        count: cell.hist.len(),
+        errors: cell.errors,
+        dropped: cell.dropped,
+        p99_ms: ms(&cell.hist, 0.99),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_and_series_reflect_records() {
+        let mut c = Collector::new();
+        for i in 0..100u64 {
+            c.ok(
+                OpKind::Feed,
+                Duration::from_millis(i * 10),
+                Duration::from_millis(i + 1),
+            );
+        }
+        c.error(OpKind::Feed, Duration::from_millis(5), "http_503");
+        c.dropped(OpKind::Upload, Duration::from_millis(1_500));
+        c.compact(1_000);
+        // A late completion for a frozen second still counts.
+        c.ok(
+            OpKind::Feed,
+            Duration::from_millis(20),
+            Duration::from_secs(3),
+        );
+        let stats = c.finish(Duration::from_secs(2));
+        let s = stats.summary(OpKind::Feed);
+        assert_eq!((s.count, s.errors, s.dropped), (101, 1, 0));
+        assert!((s.rate_per_s - 50.5).abs() < 1e-9);
+        assert!((s.p50_ms - 51.0).abs() < 0.1, "{s:?}");
+        assert!((s.max_ms - 3_000.0).abs() < 3.0, "{s:?}");
+        assert_eq!(stats.summary(OpKind::Upload).dropped, 1);
+        let feed_points: Vec<_> = stats
+            .series()
+            .iter()
+            .filter(|p| p.kind == OpKind::Feed)
+            .collect();
+        assert_eq!(feed_points.len(), 1);
+        assert_eq!((feed_points[0].count, feed_points[0].errors), (101, 1));
+        assert!(
+            (feed_points[0].p99_ms - 100.0).abs() < 2.0,
+            "{:?}",
+            feed_points[0]
+        );
+        assert_eq!(stats.ops_summary().len(), OpKind::COUNT);
+        assert!(
+            serde_json::to_value(s).expect("json")["p999_ms"]
+                .as_f64()
+                .is_some()
+        );
+    }
+}

@@ -1,0 +1,352 @@
+//! HttpTarget tests. The reference service's HTTP API is not written yet, so these check the
+//! requests the target builds and run it end to end against a small mock server that speaks
+//! the planned API (201 + JSON ids, bearer auth, separate write and read ports).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use feedlab_workload::{
+    Endpoint, HttpConfig, HttpTarget, OpKind, Payload, PlannedOp, ServiceUser, Target, UploadSpec,
+    UserDirectory, feed_ids,
+};
+
+fn target(write: &str, read: &str) -> HttpTarget {
+    HttpTarget::new(HttpConfig::new(write, read), Arc::new(UserDirectory::new())).expect("client")
+}
+
+fn header(req: &reqwest::Request, name: &str) -> String {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Writes go to the write base, reads to the read base, with the documented paths, query
+/// strings (URL-encoded), bearer token and content type.
+#[test]
+fn requests_follow_the_api() {
+    let t = target("http://w.test:81/", "http://r.test:82");
+    let up = t
+        .request(
+            Endpoint::Upload {
+                title: "sunset & sea".into(),
+                content_type: "image/jpeg".into(),
+                body: vec![0xFF, 0xD8, 0xFF, 1],
+            },
+            Some("tok"),
+        )
+        .expect("request");
+    assert_eq!(up.method(), reqwest::Method::POST);
+    assert_eq!(
+        up.url().as_str(),
+        "http://w.test:81/v1/photos?title=sunset+%26+sea"
+    );
+    assert_eq!(header(&up, "authorization"), "Bearer tok");
+    assert_eq!(header(&up, "content-type"), "image/jpeg");
+    let body = up.body().and_then(|b| b.as_bytes()).expect("buffered body");
+    assert_eq!(&body[..3], &[0xFF, 0xD8, 0xFF]);
+
+    let cases: Vec<(Endpoint, &str, &str)> = vec![
+        (
+            Endpoint::DeletePhoto("7".into()),
+            "DELETE",
+            "http://w.test:81/v1/photos/7",
+        ),
+        (
+            Endpoint::Follow("1".into(), "2".into()),
+            "PUT",
+            "http://w.test:81/v1/users/1/following/2",
+        ),
+        (
+            Endpoint::Unfollow("1".into(), "2".into()),
+            "DELETE",
+            "http://w.test:81/v1/users/1/following/2",
+        ),
+        (
+            Endpoint::Photo("9".into()),
+            "GET",
+            "http://r.test:82/v1/photos/9",
+        ),
+        (
+            Endpoint::PhotoMeta("9".into()),
+            "GET",
+            "http://r.test:82/v1/photos/9/meta",
+        ),
+        (
+            Endpoint::UserPhotos("3".into()),
+            "GET",
+            "http://r.test:82/v1/users/3/photos",
+        ),
+        (
+            Endpoint::Feed(20),
+            "GET",
+            "http://r.test:82/v1/feed?limit=20",
+        ),
+        (
+            Endpoint::FeedUpdates {
+                since: "c1".into(),
+                wait_ms: 500,
+            },
+            "GET",
+            "http://r.test:82/v1/feed/updates?since=c1&wait=500",
+        ),
+        (
+            Endpoint::Search("baba ce".into(), 5),
+            "GET",
+            "http://r.test:82/v1/search?q=baba+ce&limit=5",
+        ),
+    ];
+    for (ep, method, url) in cases {
+        let req = t.request(ep, Some("tok")).expect("request");
+        assert_eq!(req.method().as_str(), method);
+        assert_eq!(req.url().as_str(), url);
+        assert_eq!(header(&req, "authorization"), "Bearer tok");
+    }
+    let create = t
+        .request(
+            Endpoint::CreateUser {
+                name: "a".into(),
+                email: "a@x".into(),
+            },
+            None,
+        )
+        .expect("request");
+    assert_eq!(create.url().as_str(), "http://w.test:81/v1/users");
+    assert_eq!(header(&create, "authorization"), "");
+    let json: serde_json::Value =
+        serde_json::from_slice(create.body().and_then(|b| b.as_bytes()).expect("body"))
+            .expect("json");
+    assert_eq!(json["email"], "a@x");
+}
+
+/// Ops are mapped with service ids; missing accounts and photos give `no_user` / `no_photo`.
+#[test]
+fn ops_map_population_ids_to_service_ids() {
+    let t = target("http://w.test", "http://r.test");
+    t.users().insert(
+        5,
+        ServiceUser {
+            id: "u5".into(),
+            token: "t5".into(),
+        },
+    );
+    let follow = PlannedOp {
+        seq: 0,
+        at: Duration::ZERO,
+        kind: OpKind::Follow,
+        user: 5,
+        payload: Payload::Follow { leader: 6 },
+    };
+    assert_eq!(
+        t.endpoint_for(&follow).expect_err("no leader").code,
+        "no_user"
+    );
+    t.users().insert(
+        6,
+        ServiceUser {
+            id: "u6".into(),
+            token: "t6".into(),
+        },
+    );
+    assert_eq!(
+        t.endpoint_for(&follow).expect("mapped"),
+        Endpoint::Follow("u5".into(), "u6".into())
+    );
+    let get = PlannedOp {
+        payload: Payload::PhotoGet { pick: 3 },
+        kind: OpKind::PhotoGet,
+        ..follow
+    };
+    assert_eq!(
+        t.endpoint_for(&get).expect_err("nothing known").code,
+        "no_photo"
+    );
+    assert_eq!(
+        feed_ids(br#"{"items":[{"id":12},{"id":"13"}]}"#),
+        Some(vec!["12".into(), "13".into()])
+    );
+    assert_eq!(feed_ids(br#"[1,2]"#), Some(vec!["1".into(), "2".into()]));
+    assert_eq!(feed_ids(b"nope"), None);
+}
+
+#[derive(Default)]
+struct Mock {
+    log: Mutex<Vec<String>>,
+    photos: Mutex<Vec<String>>,
+}
+
+async fn serve(mock: Arc<Mock>) -> String {
+    let app = Router::new().fallback(
+        move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let mock = mock.clone();
+            async move { handle(&mock, method, uri, headers, body) }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+fn handle(mock: &Mock, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    mock.log
+        .lock()
+        .expect("lock")
+        .push(format!("{method} {uri} {auth}"));
+    let path = uri.path();
+    if method == Method::POST && path == "/v1/users" {
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let id = v["name"].as_str().unwrap_or("?").to_string();
+        return (
+            StatusCode::CREATED,
+            format!(r#"{{"id":"{id}","token":"tok-{id}"}}"#),
+        )
+            .into_response();
+    }
+    if !auth.starts_with("Bearer tok-") {
+        return (StatusCode::UNAUTHORIZED, r#"{"code":"unauthorized"}"#).into_response();
+    }
+    match (method.as_str(), path) {
+        ("POST", "/v1/photos") => {
+            let jpeg = headers
+                .get("content-type")
+                .is_some_and(|v| v == "image/jpeg");
+            if !jpeg || !body.starts_with(&[0xFF, 0xD8, 0xFF]) {
+                return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}").into_response();
+            }
+            let mut photos = mock.photos.lock().expect("lock");
+            let id = 1_000 + photos.len() as u64;
+            photos.push(id.to_string());
+            (
+                StatusCode::CREATED,
+                format!(r#"{{"id":{id},"bytes":{}}}"#, body.len()),
+            )
+                .into_response()
+        }
+        ("GET", "/v1/feed") => {
+            let items: Vec<String> = mock
+                .photos
+                .lock()
+                .expect("lock")
+                .iter()
+                .map(|p| format!(r#"{{"id":{p}}}"#))
+                .collect();
+            (
+                StatusCode::OK,
+                format!(r#"{{"items":[{}]}}"#, items.join(",")),
+            )
+                .into_response()
+        }
+        ("GET", p) if p.starts_with("/v1/photos/") => {
+            (StatusCode::OK, vec![7u8; 321]).into_response()
+        }
+        ("GET", "/v1/search") => {
+            (StatusCode::SERVICE_UNAVAILABLE, r#"{"code":"overloaded"}"#).into_response()
+        }
+        ("PUT", p) if p.contains("/following/") => StatusCode::NO_CONTENT.into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// End to end against the mock: accounts are created, an upload is acknowledged with its id,
+/// the feed caches ids for a later photo fetch, follows use service ids on the write port,
+/// non-2xx statuses become `http_<status>` codes, and the freshness probe finds the upload.
+#[tokio::test]
+async fn executes_ops_against_a_mock_service() {
+    let (write_mock, read_mock) = (Arc::new(Mock::default()), Arc::new(Mock::default()));
+    let (write, read) = (
+        serve(write_mock.clone()).await,
+        serve(read_mock.clone()).await,
+    );
+    let t = target(&write, &read);
+    for i in 0..2u64 {
+        let u = t
+            .create_user(i, &format!("n{i}"), &format!("n{i}@x"))
+            .await
+            .expect("created");
+        assert_eq!(
+            u,
+            ServiceUser {
+                id: format!("n{i}"),
+                token: format!("tok-n{i}")
+            }
+        );
+    }
+    let op = |kind, payload| PlannedOp {
+        seq: 1,
+        at: Duration::ZERO,
+        kind,
+        user: 0,
+        payload,
+    };
+    let upload = op(
+        OpKind::Upload,
+        Payload::Upload(UploadSpec {
+            bytes: 2_000,
+            video: false,
+            title: "baba".into(),
+            content_seed: 1,
+        }),
+    );
+    let acked = t.execute(&upload).await.expect("upload");
+    assert_eq!(acked.id.as_deref(), Some("1000"));
+    // The read side of this mock has its own photo list; share the id through it.
+    read_mock.photos.lock().expect("lock").push("1000".into());
+    t.execute(&op(OpKind::Feed, Payload::Feed { limit: 20 }))
+        .await
+        .expect("feed");
+    let got = t
+        .execute(&op(OpKind::PhotoGet, Payload::PhotoGet { pick: 5 }))
+        .await
+        .expect("photo");
+    assert_eq!(got.bytes, 321);
+    t.execute(&op(OpKind::Follow, Payload::Follow { leader: 1 }))
+        .await
+        .expect("follow");
+    let err = t
+        .execute(&op(
+            OpKind::Search,
+            Payload::Search {
+                query: "baba".into(),
+                limit: 5,
+            },
+        ))
+        .await
+        .expect_err("mock search is down");
+    assert_eq!(err.code, "http_503");
+    assert!(t.probe_visible(&upload, &acked, 1).await.expect("probe"));
+
+    let writes = write_mock.log.lock().expect("lock").clone();
+    assert!(
+        writes
+            .iter()
+            .any(|l| l.starts_with("POST /v1/photos?title=baba Bearer tok-n0")),
+        "{writes:?}"
+    );
+    assert!(
+        writes
+            .iter()
+            .any(|l| l.starts_with("PUT /v1/users/n0/following/n1 Bearer tok-n0"))
+    );
+    let reads = read_mock.log.lock().expect("lock").clone();
+    assert!(
+        reads.iter().any(|l| l.starts_with("GET /v1/photos/1000 ")),
+        "{reads:?}"
+    );
+    assert!(
+        reads.iter().any(|l| l.ends_with("Bearer tok-n1")),
+        "probe reads as the follower"
+    );
+}
