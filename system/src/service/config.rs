@@ -8,12 +8,38 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::policy::{FanoutConfig, PartitionerConfig};
 
+/// Which metadata store backs the shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MetaBackend {
+    /// fjall, one database per shard under the data directory.
+    #[default]
+    Embedded,
+    /// TiKV through `tikv-client` (not built yet).
+    Tikv,
+}
+
+/// Which object store holds the photo bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BlobBackend {
+    /// Replicated directories under the data directory.
+    #[default]
+    Local,
+    /// An S3-compatible server through the `minio` crate (not built yet).
+    S3,
+}
+
 /// Configuration of one [`super::Service`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ServiceConfig {
     /// Root of the embedded stores (`meta/shard-NNN`, `blobs/rN`).
     pub data_dir: PathBuf,
+    /// Metadata backend.
+    pub meta: MetaBackend,
+    /// Blob backend.
+    pub blob: BlobBackend,
     /// Fan-out strategy and its knobs.
     pub fanout: FanoutConfig,
     /// Sharding strategy and shard count.
@@ -52,6 +78,8 @@ impl Default for ServiceConfig {
     fn default() -> Self {
         ServiceConfig {
             data_dir: PathBuf::from("feedlab-data"),
+            meta: MetaBackend::Embedded,
+            blob: BlobBackend::Local,
             fanout: FanoutConfig::default(),
             sharding: PartitionerConfig::default(),
             timeline_cap: 500,

@@ -36,7 +36,7 @@ use crate::policy::{FanoutStrategy, Partitioner, Ranker};
 use crate::shards::ShardSet;
 
 pub use cache::MetaCache;
-pub use config::ServiceConfig;
+pub use config::{BlobBackend, MetaBackend, ServiceConfig};
 pub use materializer::Materializer;
 pub use metrics::Metrics;
 
@@ -74,6 +74,11 @@ impl Service {
     /// recorded on first open; reopening with a different sharding or shard
     /// count is refused rather than silently misplacing data.
     pub async fn open_embedded(cfg: ServiceConfig) -> Result<Service> {
+        if cfg.meta != MetaBackend::Embedded || cfg.blob != BlobBackend::Local {
+            return Err(Error::InvalidInput(
+                "only meta = \"embedded\" and blob = \"local\" are built so far".into(),
+            ));
+        }
         let dir = cfg.data_dir.clone();
         config::check_layout(&dir, &cfg)?;
         let mut metas: Vec<Arc<dyn MetaStore>> = Vec::new();
