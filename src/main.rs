@@ -4,6 +4,8 @@
 //! sets up logging and maps errors to an exit code.
 
 mod serve;
+#[allow(dead_code)]
+mod spec;
 
 use clap::{Parser, Subcommand};
 

@@ -1,0 +1,85 @@
+//! `RunSpec`: one fully resolved variant of a scenario, ready to execute.
+//!
+//! This is the contract between the scenario loader (`scenario.rs`, which
+//! parses TOML, applies `[[variants]]` and `--set` overrides) and the
+//! executors (`run.rs` live, `sim` later). Everything an executor needs is
+//! here, already validated; executors never read scenario files.
+
+use std::path::PathBuf;
+
+use feedlab_system::ServiceConfig;
+use feedlab_workload::{PopulationConfig, TrafficConfig};
+use serde::{Deserialize, Serialize};
+
+/// Live run against the reference service, or the discrete-event simulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// The workload driver against a real service.
+    #[default]
+    Live,
+    /// The discrete-event simulator at full scale.
+    Sim,
+}
+
+/// Driver knobs of a live run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct DriverSettings {
+    /// Most ops in flight; beyond it ops are counted as dropped.
+    pub max_in_flight: usize,
+    /// Fraction of uploads probed for feed freshness.
+    pub freshness_sample: f64,
+    /// Longest a freshness probe waits, seconds.
+    pub freshness_timeout_s: f64,
+}
+
+impl Default for DriverSettings {
+    fn default() -> Self {
+        DriverSettings {
+            max_in_flight: 256,
+            freshness_sample: 0.1,
+            freshness_timeout_s: 10.0,
+        }
+    }
+}
+
+/// Where a live run sends its traffic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TargetSettings {
+    /// Write router base URL of an existing deployment; `None` starts the
+    /// reference service in-process on loopback.
+    pub write_url: Option<String>,
+    /// Read router base URL (defaults to `write_url`).
+    pub read_url: Option<String>,
+    /// The feed p99 target, ms (the yardstick: 200).
+    pub feed_p99_ms: f64,
+}
+
+/// One resolved variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    /// Scenario name (file stem unless the file names it).
+    pub scenario: String,
+    /// Variant name (`"default"` when the scenario has no variants).
+    pub variant: String,
+    /// Seed of the population, the op stream and every random choice.
+    pub seed: u64,
+    /// Live or sim.
+    pub mode: Mode,
+    /// Measured run length, seconds of wall time (live) or model time (sim).
+    pub duration_s: f64,
+    /// The service under test (its `data_dir` is replaced by the executor).
+    pub system: ServiceConfig,
+    /// The modelled population.
+    pub population: PopulationConfig,
+    /// The traffic mix and rates.
+    pub traffic: TrafficConfig,
+    /// Driver knobs.
+    pub driver: DriverSettings,
+    /// Target and yardstick.
+    pub target: TargetSettings,
+    /// Calibration file for the simulator, if any.
+    pub calibration: Option<PathBuf>,
+}
