@@ -1,8 +1,9 @@
 //! Criterion benches of the reference service (`cargo bench --bench system`).
 //!
 //! - `id/next`: photo-id generation;
-//! - `timeline/batched_insert`: timeline rows written in per-shard batches
-//!   of 1,000, the materializer's write path (goal ≥ 500k inserts/s);
+//! - `timeline/batched_insert_8_shards`: timeline rows written in per-shard
+//!   batches of 1,000 to 8 shards at once, the materializer's write path
+//!   (goal ≥ 500k inserts/s);
 //! - `fanout/push_drain`: end to end, uploads by an author with 2,000
 //!   followers until the materializer has drained;
 //! - `feed/push` vs `feed/pull`: a reader following 200 authors;
@@ -22,6 +23,8 @@ use feedlab_system::service::media::sample_body;
 use feedlab_system::{Service, ServiceConfig, tables};
 use hdrhistogram::Histogram;
 use tokio::runtime::Runtime;
+
+const SHARDS: usize = 8;
 
 fn rt() -> Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -48,19 +51,29 @@ fn bench_ids(c: &mut Criterion) {
 fn bench_timeline_inserts(c: &mut Criterion) {
     let rt = rt();
     let dir = tempfile::tempdir().expect("tempdir");
-    let store: Arc<dyn MetaStore> = Arc::new(FjallStore::open(dir.path()).expect("open"));
+    let shards: Vec<Arc<dyn MetaStore>> = (0..SHARDS)
+        .map(|i| {
+            let s = FjallStore::open(&dir.path().join(i.to_string())).expect("open");
+            Arc::new(s) as Arc<dyn MetaStore>
+        })
+        .collect();
     let mut g = c.benchmark_group("timeline");
-    g.throughput(Throughput::Elements(1_000));
+    g.throughput(Throughput::Elements(SHARDS as u64 * 1_000));
     let mut n: u64 = 0;
-    g.bench_function("batched_insert", |b| {
+    // The materializer's write path: one buffered batch of 1,000 timeline
+    // rows per shard, all shards written concurrently.
+    g.bench_function("batched_insert_8_shards", |b| {
         b.iter(|| {
-            let mut batch = WriteBatch::buffered();
-            for i in 0..1_000u64 {
-                n += 1;
-                let pid = PhotoId(n);
-                batch.put(tables::timeline(i % 5_000, pid), 42u64.to_be_bytes().to_vec());
-            }
-            rt.block_on(store.write(batch)).expect("write");
+            let writes = shards.iter().map(|store| {
+                let mut batch = WriteBatch::buffered();
+                for i in 0..1_000u64 {
+                    n += 1;
+                    batch.put(tables::timeline(i % 5_000, PhotoId(n)), 42u64.to_be_bytes().to_vec());
+                }
+                store.write(batch)
+            });
+            let done = rt.block_on(futures::future::join_all(writes));
+            done.into_iter().collect::<Result<Vec<()>, _>>().expect("write");
         })
     });
     g.finish();
