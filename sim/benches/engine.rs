@@ -1,0 +1,2 @@
+//! Criterion benches (written below).
+fn main() {}

@@ -1,0 +1,158 @@
+//! The pending-event queue: an implicit d-ary min-heap keyed by `(time, seq)`.
+//!
+//! Why not `std::collections::BinaryHeap`: its `push` writes the new element at
+//! the end and immediately reads it back for sift-up, and `pop` does the same
+//! with the element it moves to the root. With a small event type the write
+//! and the read differ in width, which defeats store-to-load forwarding and
+//! cost about a third of the engine's time in profiles. This heap keeps the
+//! moving element in registers ("hole" technique) and writes it once, at its
+//! final slot. It is 4-ary: shallower than a binary heap, and a node's
+//! children share one or two cache lines.
+//!
+//! Ordering contract: `pop` returns the entry with the smallest `(time, seq)`;
+//! the engine makes `seq` unique and increasing, so equal times pop in
+//! insertion order (stable tie-breaking).
+
+use crate::engine::SimTime;
+
+/// Children per node.
+const ARITY: usize = 4;
+
+/// One queued event with its ordering key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entry<E> {
+    /// Due time.
+    pub time: SimTime,
+    /// Insertion sequence number (tie-breaker).
+    pub seq: u64,
+    /// The event.
+    pub event: E,
+}
+
+impl<E> Entry<E> {
+    #[inline(always)]
+    fn before(&self, other: &Self) -> bool {
+        (self.time, self.seq) < (other.time, other.seq)
+    }
+}
+
+/// A d-ary min-heap of [`Entry`] values.
+#[derive(Debug, Clone)]
+pub(crate) struct EventHeap<E> {
+    v: Vec<Entry<E>>,
+}
+
+impl<E: Copy> EventHeap<E> {
+    /// An empty heap with room for `cap` entries.
+    pub fn with_capacity(cap: usize) -> Self {
+        EventHeap {
+            v: Vec::with_capacity(cap),
+        }
+    }
+
+    /// Number of entries.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.v.len()
+    }
+
+    /// Drop every entry.
+    pub fn clear(&mut self) {
+        self.v.clear();
+    }
+
+    /// The smallest entry, if any.
+    #[inline]
+    pub fn peek(&self) -> Option<&Entry<E>> {
+        self.v.first()
+    }
+
+    /// Insert `e`.
+    #[inline(always)]
+    pub fn push(&mut self, e: Entry<E>) {
+        let mut i = self.v.len();
+        // Reserve the slot; it is overwritten below if `e` moves up.
+        self.v.push(e);
+        while i > 0 {
+            let parent = (i - 1) / ARITY;
+            let p = self.v[parent];
+            if !e.before(&p) {
+                break;
+            }
+            self.v[i] = p;
+            i = parent;
+        }
+        self.v[i] = e;
+    }
+
+    /// Remove and return the smallest entry.
+    #[inline(always)]
+    pub fn pop(&mut self) -> Option<Entry<E>> {
+        let last = self.v.pop()?;
+        let n = self.v.len();
+        if n == 0 {
+            return Some(last);
+        }
+        let top = self.v[0];
+        // Sift the hole at the root down, carrying `last`.
+        let mut i = 0;
+        loop {
+            let first = i * ARITY + 1;
+            if first >= n {
+                break;
+            }
+            let end = (first + ARITY).min(n);
+            let mut best = first;
+            let mut best_e = self.v[first];
+            for c in first + 1..end {
+                let ce = self.v[c];
+                if ce.before(&best_e) {
+                    best = c;
+                    best_e = ce;
+                }
+            }
+            if !best_e.before(&last) {
+                break;
+            }
+            self.v[i] = best_e;
+            i = best;
+        }
+        self.v[i] = last;
+        Some(top)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    #[test]
+    fn pops_sorted_by_time_then_seq() {
+        let mut rng = crate::engine::rng_stream(7, 0);
+        let mut h = EventHeap::with_capacity(0);
+        let mut all = Vec::new();
+        for seq in 0..5_000u64 {
+            let time = rng.random_range(0..500u64);
+            h.push(Entry {
+                time,
+                seq,
+                event: seq as u32,
+            });
+            all.push((time, seq));
+            // Interleave pops to exercise partial heaps.
+            if seq % 7 == 0 {
+                let e = h.pop().expect("non-empty");
+                let pos = all.iter().position(|&k| k == (e.time, e.seq));
+                let min = *all.iter().min().expect("non-empty");
+                assert_eq!((e.time, e.seq), min);
+                all.swap_remove(pos.expect("popped entry was pushed"));
+            }
+        }
+        all.sort_unstable();
+        let rest: Vec<(u64, u64)> =
+            std::iter::from_fn(|| h.pop().map(|e| (e.time, e.seq))).collect();
+        assert_eq!(rest, all);
+        assert_eq!(h.len(), 0);
+    }
+}
