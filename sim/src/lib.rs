@@ -16,7 +16,7 @@
 //!   [`join`] (fan-in of k sub-requests), [`ratequeue`] (the rate-limited
 //!   batching materializer);
 //! - [`stats`]: time averages and delay histograms;
-//! - validation: [`theory`] (Erlang C) and [`mmc`] (the M/M/c model).
+//! - validation: [`theory`] (Erlang C) and [`mod@mmc`] (the M/M/c model).
 
 pub mod dist;
 pub mod engine;
