@@ -5,7 +5,7 @@
 //! reads a wall clock.
 //!
 //! Events are a caller-chosen `Copy` type `E` (normally a small enum of at most
-//! 16 bytes). They sit in a binary min-heap ([`crate::queue`]) keyed by
+//! 16 bytes). They sit in a binary min-heap (private module `queue`) keyed by
 //! `(time, seq)`, where `seq`
 //! is a per-engine insertion counter: two events due at the same instant pop in
 //! the order they were scheduled (stable tie-breaking), which keeps runs

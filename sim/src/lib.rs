@@ -23,7 +23,7 @@ pub mod engine;
 pub mod error;
 pub mod join;
 pub mod mmc;
-pub mod queue;
+mod queue;
 pub mod ratequeue;
 pub mod station;
 pub mod stats;

@@ -8,13 +8,18 @@
 //! moving element in registers ("hole" technique) and writes it once, at its
 //! final slot. `pop` uses Floyd's variant: the hole goes down to a leaf along
 //! the smaller children without comparing against the displaced last element
-//! (which usually belongs near the bottom), then that element sifts up.
+//! (which usually belongs near the bottom), then that element sifts up. The
+//! child choice is branch-free while the heap is cache-resident and a
+//! predicted branch beyond that (see `pop`).
 //!
-//! Measured alternatives (user cycles per hold step at 16 / 1k / 100k / 1M
-//! pending events, `benches/engine.rs`): this heap 143 / 276 / 586 / 1262; the
-//! same as a 4-ary heap 137 / 301 / 690 / 1440; a 128-bit radix heap
-//! 408 / 525 / 563 / 567 (flat, but 4× slower on the small queues that a
-//! station model has). `ARITY` is a constant so the choice can be revisited.
+//! Measured (user cycles per hold step, i.e. one pop + one push, at 16 / 1k /
+//! 100k / 1M pending events; `benches/engine.rs` has the same model):
+//! - this heap: 130 / 202 / 547 / 1359;
+//! - `std::collections::BinaryHeap`: 158 / 195 / 1071 / 3387;
+//! - the branchy variant alone: 143 / 276 / 586 / 1262; a 4-ary heap:
+//!   137 / 301 / 690 / 1440;
+//! - a 128-bit radix heap: 408 / 525 / 563 / 567 (flat, but 3–4× slower on
+//!   the small queues of a station model, so not used).
 //!
 //! Ordering contract: `pop` returns the entry with the smallest `(time, seq)`;
 //! the engine makes `seq` unique and increasing, so equal times pop in
@@ -22,8 +27,8 @@
 
 use crate::engine::SimTime;
 
-/// Children per node.
-const ARITY: usize = 2;
+/// Up to this many entries `pop` chooses children without branching.
+const BRANCH_FREE_MAX: usize = 1 << 13;
 
 /// One queued event with its ordering key.
 #[derive(Debug, Clone, Copy)]
@@ -37,13 +42,19 @@ pub(crate) struct Entry<E> {
 }
 
 impl<E> Entry<E> {
+    /// `(time, seq)` as one integer, for branch-free comparison.
+    #[inline(always)]
+    fn key(&self) -> u128 {
+        (u128::from(self.time) << 64) | u128::from(self.seq)
+    }
+
     #[inline(always)]
     fn before(&self, other: &Self) -> bool {
         (self.time, self.seq) < (other.time, other.seq)
     }
 }
 
-/// A d-ary (here binary) min-heap of [`Entry`] values.
+/// A binary min-heap of [`Entry`] values.
 #[derive(Debug, Clone)]
 pub(crate) struct EventHeap<E> {
     v: Vec<Entry<E>>,
@@ -81,7 +92,7 @@ impl<E: Copy> EventHeap<E> {
         // Reserve the slot; it is overwritten below if `e` moves up.
         self.v.push(e);
         while i > 0 {
-            let parent = (i - 1) / ARITY;
+            let parent = (i - 1) / 2;
             let p = self.v[parent];
             if !e.before(&p) {
                 break;
@@ -101,38 +112,38 @@ impl<E: Copy> EventHeap<E> {
             return Some(last);
         }
         let top = self.v[0];
-        // Floyd: move the hole to a leaf along the smallest children without
+        // Floyd: move the hole to a leaf along the smaller children without
         // comparing against `last` (it usually belongs near the bottom), then
         // sift `last` up from there.
         let mut i = 0;
-        loop {
-            let first = i * ARITY + 1;
-            if first + ARITY <= n {
-                // Full set of children.
-                let mut best = first;
-                for c in first + 1..first + ARITY {
-                    if self.v[c].before(&self.v[best]) {
-                        best = c;
-                    }
+        let mut child = 1;
+        if n <= BRANCH_FREE_MAX {
+            // Cache-resident heap: pick the child arithmetically; which one
+            // is smaller is unpredictable, so a branch would often miss.
+            while child + 1 < n {
+                child += usize::from(self.v[child + 1].key() < self.v[child].key());
+                self.v[i] = self.v[child];
+                i = child;
+                child = 2 * i + 1;
+            }
+        } else {
+            // Large heap: a predicted branch lets the CPU start loading the
+            // next level before the compare resolves, hiding cache misses.
+            while child + 1 < n {
+                if self.v[child + 1].before(&self.v[child]) {
+                    child += 1;
                 }
-                self.v[i] = self.v[best];
-                i = best;
-            } else {
-                if first < n {
-                    let mut best = first;
-                    for c in first + 1..n {
-                        if self.v[c].before(&self.v[best]) {
-                            best = c;
-                        }
-                    }
-                    self.v[i] = self.v[best];
-                    i = best;
-                }
-                break;
+                self.v[i] = self.v[child];
+                i = child;
+                child = 2 * i + 1;
             }
         }
+        if child + 1 == n {
+            self.v[i] = self.v[child];
+            i = child;
+        }
         while i > 0 {
-            let parent = (i - 1) / ARITY;
+            let parent = (i - 1) / 2;
             let p = self.v[parent];
             if !last.before(&p) {
                 break;
@@ -177,5 +188,36 @@ mod tests {
             std::iter::from_fn(|| h.pop().map(|e| (e.time, e.seq))).collect();
         assert_eq!(rest, all);
         assert_eq!(h.len(), 0);
+    }
+
+    #[test]
+    fn large_heap_pops_sorted_on_both_code_paths() {
+        let mut rng = crate::engine::rng_stream(8, 0);
+        let mut h = EventHeap::with_capacity(0);
+        let n = 3 * BRANCH_FREE_MAX as u64;
+        for seq in 0..n {
+            let time = rng.random_range(0..n / 4);
+            h.push(Entry {
+                time,
+                seq,
+                event: (),
+            });
+        }
+        let mut prev = (0, 0);
+        let mut count = 0;
+        while let Some(e) = h.pop() {
+            assert!((e.time, e.seq) > prev || count == 0, "{prev:?} then {e:?}");
+            prev = (e.time, e.seq);
+            count += 1;
+            // Refill a little while large, to mix pushes into big-heap pops.
+            if count % 3 == 0 && h.len() > BRANCH_FREE_MAX {
+                h.push(Entry {
+                    time: prev.0 + rng.random_range(0..n / 4),
+                    seq: n + count,
+                    event: (),
+                });
+            }
+        }
+        assert!(count > n);
     }
 }
