@@ -68,12 +68,17 @@ fn bench_timeline_inserts(c: &mut Criterion) {
                 let mut batch = WriteBatch::buffered();
                 for i in 0..1_000u64 {
                     n += 1;
-                    batch.put(tables::timeline(i % 5_000, PhotoId(n)), 42u64.to_be_bytes().to_vec());
+                    batch.put(
+                        tables::timeline(i % 5_000, PhotoId(n)),
+                        42u64.to_be_bytes().to_vec(),
+                    );
                 }
                 store.write(batch)
             });
             let done = rt.block_on(futures::future::join_all(writes));
-            done.into_iter().collect::<Result<Vec<()>, _>>().expect("write");
+            done.into_iter()
+                .collect::<Result<Vec<()>, _>>()
+                .expect("write");
         })
     });
     g.finish();
@@ -94,9 +99,17 @@ fn bench_fanout(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (svc, author) = rt.block_on(async {
         let svc = service(FanoutKind::Push, dir.path()).await;
-        let author = svc.create_user("author", "a@x.test").await.expect("user").id;
+        let author = svc
+            .create_user("author", "a@x.test")
+            .await
+            .expect("user")
+            .id;
         for i in 0..2_000 {
-            let f = svc.create_user("f", &format!("f{i}@x.test")).await.expect("user").id;
+            let f = svc
+                .create_user("f", &format!("f{i}@x.test"))
+                .await
+                .expect("user")
+                .id;
             svc.follow(f, f, author).await.expect("follow");
         }
         svc.drain().await;
@@ -111,7 +124,9 @@ fn bench_fanout(c: &mut Criterion) {
                 for _ in 0..10 {
                     k = k.wrapping_add(1);
                     let body = sample_body("image/png", 2_000, k);
-                    svc.upload(author, "bench", None, body.into()).await.expect("upload");
+                    svc.upload(author, "bench", None, body.into())
+                        .await
+                        .expect("upload");
                 }
                 svc.drain().await;
             })
@@ -127,13 +142,23 @@ fn bench_feed(c: &mut Criterion) {
         let dir = tempfile::tempdir().expect("tempdir");
         let (svc, reader) = rt.block_on(async {
             let svc = service(kind, dir.path()).await;
-            let reader = svc.create_user("reader", "r@x.test").await.expect("user").id;
+            let reader = svc
+                .create_user("reader", "r@x.test")
+                .await
+                .expect("user")
+                .id;
             for a in 0..200 {
-                let author = svc.create_user("a", &format!("a{a}@x.test")).await.expect("user").id;
+                let author = svc
+                    .create_user("a", &format!("a{a}@x.test"))
+                    .await
+                    .expect("user")
+                    .id;
                 svc.follow(reader, reader, author).await.expect("follow");
                 for p in 0..5u8 {
                     let body = sample_body("image/png", 600 + a, p);
-                    svc.upload(author, "photo", None, body.into()).await.expect("upload");
+                    svc.upload(author, "photo", None, body.into())
+                        .await
+                        .expect("upload");
                 }
             }
             svc.drain().await;
@@ -154,7 +179,10 @@ fn bench_upload_vs_fsync(c: &mut Criterion) {
     let rt = rt();
     let dir = tempfile::tempdir().expect("tempdir");
     let svc = rt.block_on(service(FanoutKind::Hybrid, dir.path()));
-    let owner = rt.block_on(svc.create_user("u", "u@x.test")).expect("user").id;
+    let owner = rt
+        .block_on(svc.create_user("u", "u@x.test"))
+        .expect("user")
+        .id;
     let mut up = Histogram::<u64>::new(3).expect("hist");
     let mut fs = Histogram::<u64>::new(3).expect("hist");
     let fsync_dir = dir.path().join("fsync");
@@ -163,7 +191,8 @@ fn bench_upload_vs_fsync(c: &mut Criterion) {
         let mut body = sample_body("image/jpeg", 200_000, 0);
         body[100..104].copy_from_slice(&i.to_le_bytes());
         let t = Instant::now();
-        rt.block_on(svc.upload(owner, "p", None, body.clone().into())).expect("upload");
+        rt.block_on(svc.upload(owner, "p", None, body.clone().into()))
+            .expect("upload");
         up.record(t.elapsed().as_micros() as u64).expect("record");
         let t = Instant::now();
         let mut f = std::fs::File::create(fsync_dir.join(i.to_string())).expect("create");
@@ -187,7 +216,8 @@ fn bench_upload_vs_fsync(c: &mut Criterion) {
             i += 1;
             let mut body = sample_body("image/jpeg", 200_000, 0);
             body[100..104].copy_from_slice(&i.to_le_bytes());
-            rt.block_on(svc.upload(owner, "p", None, body.into())).expect("upload")
+            rt.block_on(svc.upload(owner, "p", None, body.into()))
+                .expect("upload")
         })
     });
     g.finish();
