@@ -23,7 +23,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
-use tower::limit::ConcurrencyLimitLayer;
+use tower::limit::GlobalConcurrencyLimitLayer;
 
 pub use error::{ApiError, ApiResult};
 
@@ -96,6 +96,39 @@ async fn not_found() -> ApiError {
     ApiError::no_route()
 }
 
+/// Reject a query string whose percent-decoding is not UTF-8 (400). The
+/// query extractor would otherwise replace the bad bytes with U+FFFD and, for
+/// instance, store a title the client never sent.
+async fn strict_query(req: Request, next: Next) -> Response {
+    if req.uri().query().is_some_and(|q| !query_is_utf8(q)) {
+        return ApiError::bad("the query string is not valid UTF-8 once percent-decoded")
+            .into_response();
+    }
+    next.run(req).await
+}
+
+/// Whether `q` percent-decodes to UTF-8 (`&` and `=` are ASCII, so checking
+/// the whole string checks every key and value).
+fn query_is_utf8(q: &str) -> bool {
+    let hex = |b: Option<&u8>| b.and_then(|&b| (b as char).to_digit(16));
+    let b = q.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match (b[i], hex(b.get(i + 1)), hex(b.get(i + 2))) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h << 4 | l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&out).is_ok()
+}
+
 async fn record(router: &'static str, svc: Service, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
@@ -119,13 +152,16 @@ fn common(router: Router<Service>, name: &'static str, svc: Service, limit: usiz
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
-        .route_layer(middleware::from_fn_with_state(
+        .fallback(not_found)
+        .method_not_allowed_fallback(|| async { ApiError::bad_method() })
+        .layer(middleware::from_fn(strict_query))
+        .layer(middleware::from_fn_with_state(
             svc.clone(),
             move |State(s): State<Service>, req: Request, next: Next| record(name, s, req, next),
         ))
-        .fallback(not_found)
-        .method_not_allowed_fallback(|| async { ApiError::bad_method() })
-        .layer(ConcurrencyLimitLayer::new(limit))
+        // `Router::layer` wraps each route separately: a global limit shares
+        // one semaphore between them, so `limit` bounds the whole router.
+        .layer(GlobalConcurrencyLimitLayer::new(limit))
         .with_state(svc)
 }
 

@@ -23,6 +23,9 @@ use crate::id::PhotoId;
 use crate::service::Service;
 use crate::tables::PhotoRow;
 
+/// Cache policy of photo bytes: content-addressed, so cacheable forever.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
 pub(super) fn routes() -> Router<Service> {
     Router::new()
         .route("/v1/photos/{id}", get(photo_bytes))
@@ -95,7 +98,13 @@ fn byte_range(headers: &HeaderMap, size: u64) -> ApiResult<Option<std::ops::Rang
         .to_str()
         .map_err(|_| ApiError::bad("Range header is not ASCII"))?;
     let unsatisfiable = || ApiError::from(Error::RangeNotSatisfiable { size });
-    let parsed = http_range_header::parse_range_header(s).map_err(|_| unsatisfiable())?;
+    let mut parsed = http_range_header::parse_range_header(s).map_err(|_| unsatisfiable())?;
+    // RFC 9110 §14.1.3: a suffix longer than the object selects all of it.
+    for r in &mut parsed.ranges {
+        if let http_range_header::StartPosition::FromLast(n) = &mut r.start {
+            *n = (*n).min(size);
+        }
+    }
     let ranges = parsed.validate(size).map_err(|_| unsatisfiable())?;
     match ranges.as_slice() {
         [r] => Ok(Some(*r.start()..*r.end() + 1)),
@@ -116,7 +125,15 @@ async fn photo_bytes(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
     {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+        // RFC 9110 §15.4.5: a 304 carries the Cache-Control a 200 would.
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [
+                (header::ETAG, etag.as_str()),
+                (header::CACHE_CONTROL, IMMUTABLE),
+            ],
+        )
+            .into_response());
     }
     let range = match byte_range(&headers, row.size) {
         Err(e) if e.status == StatusCode::RANGE_NOT_SATISFIABLE => {
@@ -138,7 +155,7 @@ async fn photo_bytes(
         .status(status)
         .header(header::CONTENT_TYPE, &row.content_type)
         .header(header::ETAG, &etag)
-        .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable")
+        .header(header::CACHE_CONTROL, IMMUTABLE)
         .header(header::ACCEPT_RANGES, "bytes");
     if let Some(r) = &range {
         res = res.header(

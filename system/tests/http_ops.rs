@@ -1,0 +1,289 @@
+//! HTTP tests of the operational endpoints and the routers' edges:
+//! `/healthz`, `/metrics` (Prometheus text with HTTP and per-shard
+//! counters), `/openapi.json` (valid, and in step with the routes the code
+//! registers), unknown routes (404 JSON) and wrong methods (405 JSON).
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode, header};
+use common::*;
+
+const SOURCES: &[&str] = &[
+    include_str!("../src/http/write.rs"),
+    include_str!("../src/http/read.rs"),
+    include_str!("../src/http/mod.rs"),
+];
+
+/// `(path, methods)` of every `.route("path", method(..)...)` call in `src`.
+fn routes_in(src: &str) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut rest = src;
+    while let Some(i) = rest.find(".route(") {
+        rest = &rest[i + ".route(".len()..];
+        let mut depth = 1;
+        let end = rest
+            .char_indices()
+            .find(|&(_, c)| {
+                depth += match c {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                depth == 0
+            })
+            .map(|(j, _)| j)
+            .expect("balanced .route(");
+        let args = &rest[..end];
+        let path = args.split('"').nth(1).expect("a path literal").to_owned();
+        let methods = ["get", "post", "put", "delete", "patch"]
+            .into_iter()
+            .filter(|m| {
+                args.match_indices(&format!("{m}(")).any(|(k, _)| {
+                    k == 0 || !args[..k].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                })
+            })
+            .map(str::to_owned)
+            .collect();
+        out.push((path, methods));
+    }
+    out
+}
+
+#[tokio::test]
+async fn openapi_documents_every_registered_route_and_nothing_else() -> anyhow::Result<()> {
+    let env = env().await?;
+    let mut docs = Vec::new();
+    for router in [&env.write, &env.read] {
+        let r = call(router, get("/openapi.json", None)).await;
+        r.expect(StatusCode::OK);
+        assert!(
+            r.header(header::CONTENT_TYPE)
+                .starts_with("application/json")
+        );
+        docs.push(r.json());
+    }
+    assert_eq!(docs[0], docs[1], "both routers serve the same document");
+    let doc = &docs[0];
+    assert!(doc["openapi"].as_str().unwrap_or("").starts_with("3."));
+    let paths = doc["paths"].as_object().expect("paths object");
+    let registered: Vec<(String, Vec<String>)> =
+        SOURCES.iter().flat_map(|s| routes_in(s)).collect();
+    assert!(
+        registered.len() >= 11,
+        "parsed the route tables: {registered:?}"
+    );
+    for (path, methods) in &registered {
+        assert!(!methods.is_empty(), "no method parsed for {path}");
+        for m in methods {
+            assert!(
+                paths.get(path).and_then(|p| p.get(m)).is_some(),
+                "{m} {path} is not in openapi.json"
+            );
+        }
+    }
+    // And every documented operation is served (not a 404 route miss or 405).
+    for (path, ops) in paths {
+        for (m, _) in ops.as_object().expect("path item") {
+            assert!(
+                registered.iter().any(|(p, ms)| p == path && ms.contains(m)),
+                "{m} {path} is documented but not registered"
+            );
+            let uri = path.replace("{id}", "1").replace("{leader}", "2");
+            let method: Method = m.to_uppercase().parse()?;
+            let router = if method == Method::GET {
+                &env.read
+            } else {
+                &env.write
+            };
+            let r = call(router, req(method, &uri, None, Body::empty())).await;
+            assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{m} {uri}");
+            if r.status == StatusCode::NOT_FOUND {
+                assert_ne!(r.json()["message"], "no such route", "{m} {uri}");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn healthz_and_metrics_on_both_routers() -> anyhow::Result<()> {
+    let env = env().await?;
+    let a = create_user(&env, "alice").await;
+    create_user(&env, "bob").await;
+    let v = upload_png(&env, &a, "counted", 100, 1).await;
+    call(
+        &env.read,
+        get(&format!("/v1/photos/{}/meta", pid(&v)), None),
+    )
+    .await
+    .expect(StatusCode::OK);
+    call(&env.read, get("/v1/photos/abc/meta", None))
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "invalid_input");
+    for (name, router) in [("write", &env.write), ("read", &env.read)] {
+        let r = call(router, get("/healthz", None)).await;
+        assert_eq!(r.expect(StatusCode::OK).body.as_ref(), b"ok");
+        let r = call(router, get("/metrics", None)).await;
+        r.expect(StatusCode::OK);
+        assert!(
+            r.header(header::CONTENT_TYPE).starts_with("text/plain"),
+            "{name}"
+        );
+        let text = std::str::from_utf8(&r.body)?;
+        let value = |family: &str, labels: &[&str]| -> Option<f64> {
+            text.lines()
+                .filter(|l| l.starts_with(&format!("{family}{{")))
+                .find(|l| labels.iter().all(|x| l.contains(x)))
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|v| v.parse().ok())
+        };
+        assert!(text.contains("# TYPE feedlab_http_requests_total counter"));
+        let users = value(
+            "feedlab_http_requests_total",
+            &["router=\"write\"", "route=\"/v1/users\"", "status=\"201\""],
+        );
+        assert_eq!(users, Some(2.0), "two users created, on {name}");
+        let meta = ["router=\"read\"", "route=\"/v1/photos/{id}/meta\""];
+        assert_eq!(
+            value(
+                "feedlab_http_requests_total",
+                &[meta[0], meta[1], "status=\"200\""]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                "feedlab_http_requests_total",
+                &[meta[0], meta[1], "status=\"400\""]
+            ),
+            Some(1.0)
+        );
+        for shard in 0..3 {
+            let s = format!("shard=\"{shard}\"");
+            for kind in ["read", "write"] {
+                let v = value("feedlab_shard_ops", &[&s, &format!("kind=\"{kind}\"")]);
+                assert!(v.is_some(), "no feedlab_shard_ops for shard {shard} {kind}");
+            }
+        }
+        let writes: f64 = (0..3)
+            .filter_map(|i| {
+                value(
+                    "feedlab_shard_ops",
+                    &[&format!("shard=\"{i}\""), "kind=\"write\""],
+                )
+            })
+            .sum();
+        assert!(
+            writes >= 3.0,
+            "two users and an upload were written: {writes}"
+        );
+        let uploads = text
+            .lines()
+            .find_map(|l| l.strip_prefix("feedlab_uploads_total "));
+        assert_eq!(uploads, Some("1"), "one upload counted");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_json_and_wrong_methods_405_json() -> anyhow::Result<()> {
+    let env = env().await?;
+    let cases = [
+        (true, Method::GET, "/nope", StatusCode::NOT_FOUND),
+        (false, Method::GET, "/nope", StatusCode::NOT_FOUND),
+        (false, Method::GET, "/v1", StatusCode::NOT_FOUND),
+        (
+            false,
+            Method::GET,
+            "/v1/photos/1/meta/extra",
+            StatusCode::NOT_FOUND,
+        ),
+        (false, Method::POST, "/v1/photos", StatusCode::NOT_FOUND),
+        (
+            false,
+            Method::PUT,
+            "/v1/users/1/following/2",
+            StatusCode::NOT_FOUND,
+        ),
+        (true, Method::GET, "/v1/feed", StatusCode::NOT_FOUND),
+        (true, Method::GET, "/v1/search?q=x", StatusCode::NOT_FOUND),
+        (
+            true,
+            Method::GET,
+            "/v1/users",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            true,
+            Method::GET,
+            "/v1/photos",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            true,
+            Method::GET,
+            "/v1/photos/1",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            true,
+            Method::PATCH,
+            "/v1/photos/1",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            true,
+            Method::POST,
+            "/v1/users/1/following/2",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            false,
+            Method::DELETE,
+            "/v1/photos/1",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            false,
+            Method::POST,
+            "/v1/feed",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            false,
+            Method::PUT,
+            "/v1/search",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            true,
+            Method::POST,
+            "/healthz",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            false,
+            Method::DELETE,
+            "/metrics",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+    ];
+    for (is_write, method, uri, status) in cases {
+        let router = if is_write { &env.write } else { &env.read };
+        let r = call(router, req(method.clone(), uri, None, Body::empty())).await;
+        assert_eq!(
+            r.status,
+            status,
+            "{method} {uri} on {}",
+            if is_write { "write" } else { "read" }
+        );
+        let code = if status == StatusCode::NOT_FOUND {
+            "not_found"
+        } else {
+            "method_not_allowed"
+        };
+        r.expect_error(status, code);
+    }
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! `http::serve` on real listeners (`127.0.0.1:0`), driven over TCP by
+//! reqwest: both routers answer on their own ports, errors keep their JSON
+//! shape on the wire, and the shutdown future stops both listeners.
+
+mod common;
+
+use axum::http::{StatusCode, header};
+use common::*;
+use serde_json::Value;
+
+/// A reqwest response, buffered and put through the suite's checks.
+async fn fetch(rb: reqwest::RequestBuilder) -> anyhow::Result<Resp> {
+    let res = rb.send().await?;
+    let what = res.url().to_string();
+    let (status, headers) = (res.status(), res.headers().clone());
+    let body = res.bytes().await?;
+    Ok(checked(
+        &what,
+        Resp {
+            status,
+            headers,
+            body,
+        },
+    ))
+}
+
+#[tokio::test]
+async fn serve_answers_on_real_listeners_and_shuts_down() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let svc = feedlab_system::Service::open_embedded(config(
+        &dir,
+        feedlab_system::policy::FanoutKind::Push,
+    ))
+    .await?;
+    let wl = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let rl = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let (w, r) = (
+        format!("http://{}", wl.local_addr()?),
+        format!("http://{}", rl.local_addr()?),
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(feedlab_system::http::serve(wl, rl, svc.clone(), async {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::builder().no_proxy().build()?;
+
+    let mk = |name: &str| serde_json::json!({ "name": name, "email": format!("{name}@x.test") });
+    let a = fetch(http.post(format!("{w}/v1/users")).json(&mk("alice"))).await?;
+    let a: Value = serde_json::from_slice(&a.expect(StatusCode::CREATED).body)?;
+    let b = fetch(http.post(format!("{w}/v1/users")).json(&mk("bob"))).await?;
+    let b: Value = serde_json::from_slice(&b.expect(StatusCode::CREATED).body)?;
+    let (ta, tb) = (
+        a["token"].as_str().unwrap_or(""),
+        b["token"].as_str().unwrap_or(""),
+    );
+    let follow = fetch(
+        http.put(format!("{w}/v1/users/{}/following/{}", b["id"], a["id"]))
+            .bearer_auth(tb),
+    )
+    .await?;
+    assert_eq!(follow.expect(StatusCode::OK).json()["changed"], true);
+
+    let body = patterned_png(2048);
+    let up = fetch(
+        http.post(format!("{w}/v1/photos?title=over%20the%20wire"))
+            .bearer_auth(ta)
+            .header(header::CONTENT_TYPE, "image/png")
+            .body(body.clone()),
+    )
+    .await?;
+    let photo = pid(&up.expect(StatusCode::CREATED).json());
+    let got = fetch(
+        http.get(format!("{r}/v1/photos/{photo}"))
+            .header(header::RANGE, "bytes=100-199"),
+    )
+    .await?;
+    got.expect(StatusCode::PARTIAL_CONTENT);
+    assert_eq!(got.body.as_ref(), &body[100..200]);
+    assert_eq!(got.header(header::CONTENT_RANGE), "bytes 100-199/2048");
+    svc.drain().await;
+    let feed = fetch(http.get(format!("{r}/v1/feed")).bearer_auth(tb)).await?;
+    assert_eq!(item_ids(&feed), vec![photo.clone()]);
+    let s = fetch(http.get(format!("{r}/v1/search?q=wire"))).await?;
+    assert_eq!(item_ids(&s), vec![photo]);
+
+    // Errors over the wire are JSON too, with the right status.
+    fetch(http.get(format!("{r}/v1/feed")))
+        .await?
+        .expect_error(StatusCode::UNAUTHORIZED, "unauthorized");
+    fetch(http.get(format!("{r}/no/such/route")))
+        .await?
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    fetch(http.get(format!("{w}/v1/users")))
+        .await?
+        .expect_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    let big = fetch(http.post(format!("{w}/v1/photos")).bearer_auth(ta).body(
+        feedlab_system::service::media::sample_body("image/png", PHOTO_LIMIT as usize + 1, 0),
+    ))
+    .await?;
+    big.expect_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    let h = fetch(http.get(format!("{r}/healthz"))).await?;
+    assert_eq!(h.expect(StatusCode::OK).body.as_ref(), b"ok");
+
+    let _ = stop.send(());
+    server.await??;
+    assert!(
+        http.get(format!("{r}/healthz")).send().await.is_err(),
+        "read listener closed"
+    );
+    assert!(
+        http.get(format!("{w}/healthz")).send().await.is_err(),
+        "write listener closed"
+    );
+    Ok(())
+}
