@@ -3,9 +3,13 @@
 //! Each subcommand lives in its own module; `main` only parses arguments,
 //! sets up logging and maps errors to an exit code.
 
+mod gate;
 mod serve;
 #[allow(dead_code)]
 mod spec;
+mod summary;
+
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -22,9 +26,12 @@ struct Cli {
 enum Command {
     /// Run the reference photo service (write and read routers).
     Serve(serve::ServeArgs),
+    /// Compare a run with a baseline: print a table, write JUnit XML, exit 1
+    /// on a breach (2 on unusable input).
+    Gate(gate::GateArgs),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -33,8 +40,26 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let rt = tokio::runtime::Runtime::new()?;
     match cli.command {
-        Command::Serve(args) => rt.block_on(serve::run(args)),
+        Command::Serve(args) => {
+            let served = tokio::runtime::Runtime::new()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(serve::run(args)));
+            match served {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("Error: {e:?}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Gate(args) => match gate::run(args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
     }
 }
