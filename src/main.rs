@@ -3,6 +3,8 @@
 //! Each subcommand lives in its own module; `main` only parses arguments,
 //! sets up logging and maps errors to an exit code.
 
+mod report;
+mod run;
 mod serve;
 #[allow(dead_code)]
 mod spec;
@@ -22,6 +24,10 @@ struct Cli {
 enum Command {
     /// Run the reference photo service (write and read routers).
     Serve(serve::ServeArgs),
+    /// Run one scenario live against the reference service.
+    Run(run::RunArgs),
+    /// Run variants side by side (one scenario's variants, or several files).
+    Compare(run::CompareArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,5 +42,7 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     match cli.command {
         Command::Serve(args) => rt.block_on(serve::run(args)),
+        Command::Run(args) => rt.block_on(run::run(args)),
+        Command::Compare(args) => rt.block_on(run::compare(args)),
     }
 }
