@@ -93,7 +93,10 @@ pub struct RunOptions {
 
 /// Run `spec` live and write `out/<variant>/summary.json`; see the module
 /// docs. The data directory is deleted afterwards.
-#[allow(dead_code, reason = "the library entry point; the CLI goes through run_all")]
+#[allow(
+    dead_code,
+    reason = "the library entry point; the CLI goes through run_all"
+)]
 pub async fn run_variant(spec: &RunSpec, out: &Path) -> anyhow::Result<Summary> {
     run_variant_with(spec, out, RunOptions::default()).await
 }

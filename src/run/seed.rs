@@ -154,7 +154,7 @@ async fn load_history(svc: &Service, ids: &[UserId], spec: &RunSpec) -> anyhow::
     let per_user = spec.driver.history_photos_per_user.max(0.0);
     let t = &spec.traffic;
     let vocab = Vocabulary::new(t.title_vocabulary, t.title_zipf).context("title vocabulary")?;
-    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x4849_5354_4f52_59);
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x0048_4953_544f_5259);
     let mut items: Vec<(UserId, String)> = Vec::new();
     for &id in ids {
         let extra = u64::from(rng.random::<f64>() < per_user.fract());
