@@ -3,11 +3,15 @@
 //! Each subcommand lives in its own module; `main` only parses arguments,
 //! sets up logging and maps errors to an exit code.
 
+mod gate;
 mod report;
 mod run;
 mod serve;
 #[allow(dead_code)]
 mod spec;
+mod summary;
+
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -24,13 +28,30 @@ struct Cli {
 enum Command {
     /// Run the reference photo service (write and read routers).
     Serve(serve::ServeArgs),
+    /// Compare a run with a baseline: print a table, write JUnit XML, exit 1
+    /// on a breach (2 on unusable input).
+    Gate(gate::GateArgs),
     /// Run one scenario live against the reference service.
     Run(run::RunArgs),
     /// Run variants side by side (one scenario's variants, or several files).
     Compare(run::CompareArgs),
 }
 
-fn main() -> anyhow::Result<()> {
+/// Run an async command on a fresh runtime; errors print and exit 1.
+fn block_on(f: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let done = tokio::runtime::Runtime::new()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(f));
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -39,10 +60,28 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let rt = tokio::runtime::Runtime::new()?;
     match cli.command {
-        Command::Serve(args) => rt.block_on(serve::run(args)),
-        Command::Run(args) => rt.block_on(run::run(args)),
-        Command::Compare(args) => rt.block_on(run::compare(args)),
+        Command::Serve(args) => {
+            let served = tokio::runtime::Runtime::new()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(serve::run(args)));
+            match served {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("Error: {e:?}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Run(args) => block_on(run::run(args)),
+        Command::Compare(args) => block_on(run::compare(args)),
+        Command::Gate(args) => match gate::run(args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
     }
 }

@@ -41,9 +41,9 @@ use tokio::net::TcpListener;
 pub use direct::DirectTarget;
 
 use crate::spec::{RunSpec, Transport};
+use crate::summary::{Comparison, ComparisonEntry, Extra};
 
-/// A run's summary: the `summary.json` document (design.md §4).
-pub type Summary = Value;
+pub use crate::summary::Summary;
 
 /// Flags shared by `run` and `compare`.
 #[derive(Args, Debug, Clone)]
@@ -138,14 +138,15 @@ pub async fn run_variant_with(
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    let summary = result?;
+    let value = result?;
     write_json(&vdir.join("spec.json"), &serde_json::to_value(spec)?)?;
-    let path = vdir.join("summary.json");
-    write_json(&path, &summary)?;
+    // Parsing through the contract types checks every contract field.
+    let summary: Summary = serde_json::from_value(value).context("summary.json contract")?;
+    summary.save(&vdir.join("summary.json"))?;
     Ok(summary)
 }
 
-async fn drive(spec: &RunSpec, svc: &Service, data: &Path) -> anyhow::Result<Summary> {
+async fn drive(spec: &RunSpec, svc: &Service, data: &Path) -> anyhow::Result<Value> {
     let (pop_cfg, seed) = (spec.population.clone(), spec.seed);
     let workload = tokio::task::spawn_blocking(move || Workload::scaled(&pop_cfg, seed))
         .await
@@ -267,17 +268,32 @@ pub async fn run_all(
         eprintln!("== variant {} ({}) ==", spec.variant, spec.scenario);
         summaries.push(run_variant_with(spec, out, opts).await?);
     }
-    let comparison = json!({
-        "scenario": specs.first().map(|s| s.scenario.clone()).unwrap_or_default(),
-        "variants": specs.iter().map(|s| json!({
-            "variant": s.variant,
-            "scenario": s.scenario,
-            "summary": format!("{}/summary.json", s.variant),
-        })).collect::<Vec<_>>(),
-    });
-    write_json(&out.join("comparison.json"), &comparison)?;
-    crate::report::write(out, &summaries)?;
-    println!("{}", table::render(&summaries));
+    let comparison = Comparison {
+        scenario: specs
+            .first()
+            .map(|s| s.scenario.clone())
+            .unwrap_or_default(),
+        variants: specs
+            .iter()
+            .map(|s| {
+                let mut extra = Extra::new();
+                extra.insert("scenario".into(), json!(s.scenario));
+                ComparisonEntry {
+                    variant: s.variant.clone(),
+                    summary: format!("{}/summary.json", s.variant),
+                    extra,
+                }
+            })
+            .collect(),
+        extra: Extra::new(),
+    };
+    comparison.save(&out.join("comparison.json"))?;
+    let values = summaries
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<Value>, _>>()?;
+    crate::report::write(out, &values)?;
+    println!("{}", table::render(&values));
     Ok(summaries)
 }
 
