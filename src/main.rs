@@ -3,6 +3,9 @@
 //! Each subcommand lives in its own module; `main` only parses arguments,
 //! sets up logging and maps errors to an exit code.
 
+mod plan;
+mod population_cmd;
+mod scenario;
 mod serve;
 #[allow(dead_code)]
 mod spec;
@@ -22,6 +25,10 @@ struct Cli {
 enum Command {
     /// Run the reference photo service (write and read routers).
     Serve(serve::ServeArgs),
+    /// Capacity plan of a scenario at full scale (analytic, fast).
+    Plan(plan::PlanArgs),
+    /// CSV of users sampled from a scenario's population.
+    Population(population_cmd::PopulationArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,5 +43,7 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     match cli.command {
         Command::Serve(args) => rt.block_on(serve::run(args)),
+        Command::Plan(args) => plan::run(args),
+        Command::Population(args) => population_cmd::run(args),
     }
 }
