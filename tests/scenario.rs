@@ -149,7 +149,10 @@ fn variants_resolve_with_overrides_and_sets_apply_last() {
 
 #[test]
 fn no_variants_gives_one_default_spec() {
-    let (_d, path) = scenario_file("plain.toml", "[population]\nusers = 100000\ndaily-active = 1000\n");
+    let (_d, path) = scenario_file(
+        "plain.toml",
+        "[population]\nusers = 100000\ndaily-active = 1000\n",
+    );
     let specs = resolve(&path, &["--set", "population.daily-active=500"]);
     assert_eq!(specs.len(), 1);
     assert_eq!(specs[0]["variant"], "default");

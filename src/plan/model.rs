@@ -233,7 +233,10 @@ pub fn compute(name: &str, doc: &ScenarioDoc) -> Result<CapacityPlan, String> {
                 bytes_total / GB / 1024.0
             ),
             format!("true TiB = total ÷ 2^40 = {:.1} TiB", bytes_total / TIB),
-            format!("replicated = × {rf} copies; erasure-coded = × overhead {eo:?}"),
+            match eo {
+                Some(e) => format!("replicated = × {rf} copies; erasure-coded = × overhead {e}"),
+                None => format!("replicated = × {rf} copies; no erasure coding set"),
+            },
         ],
     };
 
