@@ -4,8 +4,11 @@
 //! sets up logging and maps errors to an exit code.
 
 mod gate;
+mod plan;
+mod population_cmd;
 mod report;
 mod run;
+mod scenario;
 mod serve;
 #[allow(dead_code)]
 mod spec;
@@ -35,6 +38,21 @@ enum Command {
     Run(run::RunArgs),
     /// Run variants side by side (one scenario's variants, or several files).
     Compare(run::CompareArgs),
+    /// Capacity plan of a scenario at full scale (analytic, fast).
+    Plan(plan::PlanArgs),
+    /// CSV of users sampled from a scenario's population.
+    Population(population_cmd::PopulationArgs),
+}
+
+/// A finished command's exit code: errors print and exit 1.
+fn done(r: anyhow::Result<()>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Run an async command on a fresh runtime; errors print and exit 1.
@@ -83,5 +101,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Plan(args) => done(plan::run(args)),
+        Command::Population(args) => done(population_cmd::run(args)),
     }
 }

@@ -314,10 +314,11 @@ fn load_specs(path: &Path, common: &CommonArgs) -> anyhow::Result<Vec<RunSpec>> 
         }
         return Ok(vec![spec]);
     }
-    bail!(
-        "cannot load {}: the scenario loader is not part of this build yet (pass a spec.json)",
-        path.display()
-    )
+    let mut scenario = crate::scenario::Scenario::load(path, &common.set)?;
+    if let Some(seed) = common.seed {
+        scenario.set_seed(seed);
+    }
+    Ok(scenario.variants())
 }
 
 /// `feedlab run`.
@@ -328,10 +329,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             .into_iter()
             .find(|s| &s.variant == v)
             .with_context(|| format!("{} has no variant {v:?}", args.scenario.display()))?,
-        None => specs
-            .into_iter()
-            .next()
-            .context("the scenario has no runs")?,
+        None if specs.len() == 1 => specs.into_iter().next().context("no runs")?,
+        None => {
+            let mut scenario = crate::scenario::Scenario::load(&args.scenario, &args.common.set)?;
+            if let Some(seed) = args.common.seed {
+                scenario.set_seed(seed);
+            }
+            scenario.base_spec()
+        }
     };
     let opts = RunOptions {
         keep_data: args.common.keep_data,
