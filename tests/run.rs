@@ -210,3 +210,72 @@ fn tiny_live_run_writes_the_contract_and_a_self_contained_report() {
     let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
     assert!(md.contains("| feed p99 ms |"));
 }
+
+#[test]
+fn compare_runs_a_scenarios_variants_side_by_side() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedlab"));
+    cmd.arg("compare")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(out)
+        .arg("--seed")
+        .arg("3");
+    for set in [
+        "scenario.duration-s=2",
+        "population.scale=0.000002",
+        "population.mean-followees=20",
+        "driver.transport=\"direct\"",
+        "driver.freshness-sample=0.5",
+    ] {
+        cmd.arg("--set").arg(set);
+    }
+    let res = cmd.output().expect("run feedlab compare");
+    assert!(
+        res.status.success(),
+        "feedlab compare failed: {}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let table = String::from_utf8_lossy(&res.stdout);
+    let cmp: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("comparison.json")).expect("comparison.json"),
+    )
+    .expect("json");
+    let names: Vec<&str> = cmp["variants"]
+        .as_array()
+        .expect("variants")
+        .iter()
+        .map(|v| v["variant"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["push", "pull", "hybrid"]);
+    let load = |v: &str| -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(out.join(v).join("summary.json")).expect("summary"),
+        )
+        .expect("json")
+    };
+    let (push, pull) = (load("push"), load("pull"));
+    for (s, name) in [(&push, "push"), (&pull, "pull")] {
+        assert_eq!(field(s, "variant"), name);
+        assert_eq!(field(s, "config.fanout"), name);
+        assert_eq!(field(s, "seed"), 3);
+        assert_eq!(field(s, "config.transport"), "direct");
+        assert!(field(s, "ops.feed.count").as_u64().expect("feeds") > 0);
+        assert!(table.lines().any(|l| l.starts_with(name)), "{table}");
+    }
+    // Pull never writes timelines during the run; push does for every upload.
+    assert_eq!(field(&pull, "fanout.timeline_writes"), 0);
+    if field(&push, "ops.upload.count").as_u64().expect("uploads") > 0 {
+        assert!(
+            field(&push, "fanout.timeline_writes")
+                .as_u64()
+                .expect("writes")
+                > 0
+        );
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    assert_eq!(html.matches("<svg").count(), 6);
+    assert!(html.contains("<th>hybrid</th>"));
+}
