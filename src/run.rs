@@ -20,6 +20,7 @@
 
 mod contract;
 mod direct;
+mod external;
 mod measure;
 mod seed;
 mod table;
@@ -107,14 +108,11 @@ pub async fn run_variant_with(
     out: &Path,
     opts: RunOptions,
 ) -> anyhow::Result<Summary> {
-    if spec.target.write_url.is_some() {
-        bail!(
-            "variant {}: target.write-url (an external deployment) is not supported by this build; \
-             leave it unset to run the reference service in-process",
-            spec.variant
-        );
-    }
     let vdir = out.join(&spec.variant);
+    if spec.target.write_url.is_some() {
+        let value = drive_external(spec).await?;
+        return save(spec, &vdir, value);
+    }
     let data = vdir.join("data");
     if data.exists() {
         std::fs::remove_dir_all(&data)
@@ -138,7 +136,11 @@ pub async fn run_variant_with(
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    let value = result?;
+    save(spec, &vdir, result?)
+}
+
+/// Write `spec.json` and `summary.json` of one variant.
+fn save(spec: &RunSpec, vdir: &Path, value: Value) -> anyhow::Result<Summary> {
     write_json(&vdir.join("spec.json"), &serde_json::to_value(spec)?)?;
     // Parsing through the contract types checks every contract field.
     let summary: Summary = serde_json::from_value(value).context("summary.json contract")?;
@@ -146,12 +148,81 @@ pub async fn run_variant_with(
     Ok(summary)
 }
 
-async fn drive(spec: &RunSpec, svc: &Service, data: &Path) -> anyhow::Result<Value> {
+async fn workload(spec: &RunSpec) -> anyhow::Result<Workload> {
     let (pop_cfg, seed) = (spec.population.clone(), spec.seed);
-    let workload = tokio::task::spawn_blocking(move || Workload::scaled(&pop_cfg, seed))
+    tokio::task::spawn_blocking(move || Workload::scaled(&pop_cfg, seed))
         .await
         .context("building the population")?
-        .context("building the population")?;
+        .context("building the population")
+}
+
+/// A run against `target.write-url`: seed over HTTP, counters from `/metrics`.
+async fn drive_external(spec: &RunSpec) -> anyhow::Result<Value> {
+    let workload = workload(spec).await?;
+    let (target, seeded) = external::seed(spec, &workload).await?;
+    let base = spec.target.write_url.clone().unwrap_or_default();
+    let before = external::scrape(&base).await?;
+    let stats = drive_ops(spec, &workload, &seeded, target).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = external::scrape(&base).await?;
+    let run_loads = measure::load_delta(&before.loads, &after.loads);
+    let mut v = contract::summary(&contract::Measured {
+        spec,
+        seeded: &seeded,
+        population: workload.graph().population(),
+        stats: &stats,
+        before: &before,
+        after: &after,
+        run_loads: &run_loads,
+        timeline: (0, 0),
+        transport: "external",
+    });
+    v["storage"]["measured"] = json!(false);
+    Ok(v)
+}
+
+/// Drive the op stream of `spec` against `target` with freshness probes.
+async fn drive_ops(
+    spec: &RunSpec,
+    workload: &Workload,
+    seeded: &seed::Seeded,
+    target: Arc<dyn Target>,
+) -> anyhow::Result<feedlab_workload::RunStats> {
+    let duration = Duration::from_secs_f64(spec.duration_s.max(0.0));
+    let index = Arc::new(seeded.index.clone());
+    let follower_of = Arc::new(move |user: u64, pick: u64| {
+        let f = index.followers_of(user);
+        (!f.is_empty()).then(|| u64::from(f[(pick % f.len() as u64) as usize]))
+    });
+    let pb = seed::bar(duration.as_secs().max(1), "run");
+    let pbc = pb.clone();
+    let cfg = DriverConfig {
+        max_in_flight: spec.driver.max_in_flight,
+        duration: Some(duration),
+        drain_timeout: Duration::from_secs(30),
+        freshness: Some(FreshnessProbe {
+            fraction: spec.driver.freshness_sample,
+            seed: spec.seed,
+            poll_every: Duration::from_millis(10),
+            timeout: Duration::from_secs_f64(spec.driver.freshness_timeout_s.max(0.01)),
+            follower_of,
+        }),
+        progress: Some(Arc::new(move |p: &feedlab_workload::Progress| {
+            pbc.set_position(p.elapsed.as_secs());
+            pbc.set_message(format!("{} done, {} dropped", p.completed, p.dropped));
+        })),
+        progress_every: Duration::from_secs(1),
+    };
+    let ops = workload
+        .ops(&spec.traffic, spec.seed, duration)
+        .context("building the op stream")?;
+    let stats = Driver::run(ops, target, cfg).await;
+    pb.finish();
+    Ok(stats)
+}
+
+async fn drive(spec: &RunSpec, svc: &Service, data: &Path) -> anyhow::Result<Value> {
+    let workload = workload(spec).await?;
     let seeded = seed::materialize(svc, &workload, spec).await?;
     svc.drain().await;
     let before = measure::Snapshot::take(svc, data);
@@ -185,36 +256,7 @@ async fn drive(spec: &RunSpec, svc: &Service, data: &Path) -> anyhow::Result<Val
             Arc::new(HttpTarget::new(cfg, users).context("HTTP client")?)
         }
     };
-    let duration = Duration::from_secs_f64(spec.duration_s.max(0.0));
-    let index = Arc::new(seeded.index.clone());
-    let follower_of = Arc::new(move |user: u64, pick: u64| {
-        let f = index.followers_of(user);
-        (!f.is_empty()).then(|| u64::from(f[(pick % f.len() as u64) as usize]))
-    });
-    let pb = seed::bar(duration.as_secs().max(1), "run");
-    let pbc = pb.clone();
-    let cfg = DriverConfig {
-        max_in_flight: spec.driver.max_in_flight,
-        duration: Some(duration),
-        drain_timeout: Duration::from_secs(30),
-        freshness: Some(FreshnessProbe {
-            fraction: spec.driver.freshness_sample,
-            seed: spec.seed,
-            poll_every: Duration::from_millis(10),
-            timeout: Duration::from_secs_f64(spec.driver.freshness_timeout_s.max(0.01)),
-            follower_of,
-        }),
-        progress: Some(Arc::new(move |p: &feedlab_workload::Progress| {
-            pbc.set_position(p.elapsed.as_secs());
-            pbc.set_message(format!("{} done, {} dropped", p.completed, p.dropped));
-        })),
-        progress_every: Duration::from_secs(1),
-    };
-    let ops = workload
-        .ops(&spec.traffic, spec.seed, duration)
-        .context("building the op stream")?;
-    let stats = Driver::run(ops, target, cfg).await;
-    pb.finish();
+    let stats = drive_ops(spec, &workload, &seeded, target).await?;
     svc.drain().await;
     let _ = stop_tx.send(());
     if let Some(s) = server {

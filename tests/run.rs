@@ -279,3 +279,65 @@ fn compare_runs_a_scenarios_variants_side_by_side() {
     assert_eq!(html.matches("<svg").count(), 6);
     assert!(html.contains("<th>hybrid</th>"));
 }
+
+#[test]
+fn run_against_an_external_deployment_reads_its_metrics() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_feedlab"))
+        .args([
+            "serve",
+            "--write-addr",
+            "127.0.0.1:0",
+            "--read-addr",
+            "127.0.0.1:0",
+        ])
+        .args([
+            "--shards",
+            "4",
+            "--replicas",
+            "1",
+            "--fanout",
+            "push",
+            "--data",
+        ])
+        .arg(dir.path().join("served"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start feedlab serve");
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("serve prints its addresses");
+    let addr = |k: &str| {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(k))
+            .map(|a| format!("http://{a}"))
+            .expect("address")
+    };
+    let mut s = spec("external", "push", "http");
+    s["population"]["scale"] = 0.00005.into();
+    s["population"]["users"] = 3_000_000u64.into();
+    s["population"]["mean-followees"] = 8.0.into();
+    s["target"]["write-url"] = addr("write=").into();
+    s["target"]["read-url"] = addr("read=").into();
+    let out = dir.path().join("out");
+    let summary = run(&out, &s);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(field(&summary, "config.transport"), "external");
+    assert_eq!(field(&summary, "population.materialized_users"), 150);
+    assert!(
+        field(&summary, "population.follows")
+            .as_u64()
+            .expect("follows")
+            > 100
+    );
+    assert!(field(&summary, "ops.feed.count").as_u64().expect("feeds") > 0);
+    assert_eq!(field(&summary, "storage.measured"), false);
+    // Shard counters come from the deployment's /metrics.
+    assert_eq!(field(&summary, "shards.count"), 4);
+    let loads = field(&summary, "shards.loads").as_array().expect("loads");
+    assert!(loads.iter().any(|l| l["reads"].as_u64().unwrap_or(0) > 0));
+}
