@@ -4,6 +4,11 @@
 //! sets up logging and maps errors to an exit code.
 
 mod gate;
+mod plan;
+mod population_cmd;
+mod report;
+mod run;
+mod scenario;
 mod serve;
 #[allow(dead_code)]
 mod spec;
@@ -29,6 +34,39 @@ enum Command {
     /// Compare a run with a baseline: print a table, write JUnit XML, exit 1
     /// on a breach (2 on unusable input).
     Gate(gate::GateArgs),
+    /// Run one scenario live against the reference service.
+    Run(run::RunArgs),
+    /// Run variants side by side (one scenario's variants, or several files).
+    Compare(run::CompareArgs),
+    /// Capacity plan of a scenario at full scale (analytic, fast).
+    Plan(plan::PlanArgs),
+    /// CSV of users sampled from a scenario's population.
+    Population(population_cmd::PopulationArgs),
+}
+
+/// A finished command's exit code: errors print and exit 1.
+fn done(r: anyhow::Result<()>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Run an async command on a fresh runtime; errors print and exit 1.
+fn block_on(f: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let done = tokio::runtime::Runtime::new()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(f));
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -53,6 +91,8 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Run(args) => block_on(run::run(args)),
+        Command::Compare(args) => block_on(run::compare(args)),
         Command::Gate(args) => match gate::run(args) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
@@ -61,5 +101,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Plan(args) => done(plan::run(args)),
+        Command::Population(args) => done(population_cmd::run(args)),
     }
 }

@@ -32,6 +32,24 @@ pub struct DriverSettings {
     pub freshness_sample: f64,
     /// Longest a freshness probe waits, seconds.
     pub freshness_timeout_s: f64,
+    /// How the driver reaches an in-process service: real HTTP on loopback
+    /// (the default; what "live" means) or direct calls (tests, speed).
+    /// Ignored when `target.write-url` names an external deployment.
+    pub transport: Transport,
+    /// Historical photos loaded per materialized user before the run (so
+    /// feeds are not empty); fractional values round per user by a hash.
+    pub history_photos_per_user: f64,
+}
+
+/// How a live run talks to an in-process reference service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// `HttpTarget` against the service's routers on `127.0.0.1:0`.
+    #[default]
+    Http,
+    /// Direct `Service` calls, no HTTP stack.
+    Direct,
 }
 
 impl Default for DriverSettings {
@@ -40,6 +58,8 @@ impl Default for DriverSettings {
             max_in_flight: 256,
             freshness_sample: 0.1,
             freshness_timeout_s: 10.0,
+            transport: Transport::Http,
+            history_photos_per_user: 1.0,
         }
     }
 }

@@ -14,6 +14,7 @@
 //! - [`materializer`]: push fan-out, backfill on follow, purge on unfollow,
 //!   outbox recovery after a crash.
 
+pub mod bulk;
 pub mod cache;
 pub mod config;
 pub mod feed;

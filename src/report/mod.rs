@@ -1,0 +1,78 @@
+//! Reports of a run or comparison: `report.md` and a self-contained
+//! `report.html` (inline SVG, inline CSS, no scripts, no network fetches),
+//! plus the plots as `plots/*.svg` for the Markdown to link.
+//!
+//! Reports read summaries as JSON values (the summary.json contract plus
+//! its extra fields), so they work on any file a run or the simulator wrote;
+//! a missing extra field leaves a plot empty rather than failing.
+
+mod html;
+mod markdown;
+pub mod plots;
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde_json::Value;
+
+/// Write `out/report.md`, `out/report.html` and `out/plots/*.svg` for
+/// `summaries` (one per variant, in order).
+pub fn write(out: &Path, summaries: &[Value]) -> anyhow::Result<()> {
+    let plots = plots::all(summaries)?;
+    let dir = out.join("plots");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (file, _, svg) in &plots {
+        let p = dir.join(format!("{file}.svg"));
+        std::fs::write(&p, svg).with_context(|| format!("writing {}", p.display()))?;
+    }
+    let md = out.join("report.md");
+    std::fs::write(&md, markdown::render(summaries, &plots))
+        .with_context(|| format!("writing {}", md.display()))?;
+    let html = out.join("report.html");
+    std::fs::write(&html, html::render(summaries, &plots))
+        .with_context(|| format!("writing {}", html.display()))?;
+    Ok(())
+}
+
+/// A number at a dotted path of a summary.
+pub(crate) fn num(v: &Value, path: &str) -> Option<f64> {
+    path.split('.').try_fold(v, |v, k| v.get(k))?.as_f64()
+}
+
+/// A string at a dotted path of a summary ("?" if absent).
+pub(crate) fn text(v: &Value, path: &str) -> String {
+    match path.split('.').try_fold(v, |v, k| v.get(k)) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Bool(b)) => if *b { "yes" } else { "no" }.into(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => "?".into(),
+    }
+}
+
+/// Rows of the key-figures table: label and dotted path.
+pub(crate) const FIGURES: [(&str, &str); 16] = [
+    ("fan-out", "config.fanout"),
+    ("sharding", "config.sharding"),
+    ("transport", "config.transport"),
+    ("materialized users", "population.materialized_users"),
+    ("follows", "population.follows"),
+    ("max followers", "population.max_followers"),
+    ("feed p50 ms", "ops.feed.p50_ms"),
+    ("feed p99 ms", "ops.feed.p99_ms"),
+    ("upload p99 ms", "ops.upload.p99_ms"),
+    ("feed reads/s", "ops.feed.rate_per_s"),
+    ("freshness p99 ms", "fanout.freshness_p99_ms"),
+    ("timeline writes / upload", "fanout.writes_per_upload"),
+    ("shard max/mean", "shards.load_max_over_mean"),
+    ("meta bytes", "storage.meta_bytes"),
+    ("blob bytes", "storage.blob_bytes"),
+    ("met feed target", "target.met"),
+];
+
+/// One cell of the key-figures table.
+pub(crate) fn cell(v: &Value, path: &str) -> String {
+    match num(v, path) {
+        Some(x) if x.fract() != 0.0 => format!("{x:.2}"),
+        _ => text(v, path),
+    }
+}

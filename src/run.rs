@@ -1,0 +1,411 @@
+//! `feedlab run` and `feedlab compare`: live runs of scenario variants
+//! against the reference service, one `summary.json` per variant.
+//!
+//! A live run of one variant ([`run_variant`]):
+//! 1. opens a fresh service on embedded stores under `OUT/<variant>/data`;
+//! 2. materializes the scaled population, its follow graph and a few
+//!    historical photos per user through the bulk paths (`seed`), and waits
+//!    for their fan-out;
+//! 3. drives the seeded open-loop op stream with `feedlab_workload::Driver`
+//!    — by default over real HTTP against the service started in-process on
+//!    two loopback listeners, or by direct calls (`driver.transport =
+//!    "direct"`) — with feed-freshness probes on a sample of uploads;
+//! 4. waits for the fan-out, measures counters, storage and timelines, and
+//!    writes `OUT/<variant>/summary.json` (`contract`);
+//! 5. deletes the data directory unless `--keep-data`.
+//!
+//! `compare` runs every variant (of one scenario, or of several files),
+//! writes `OUT/comparison.json`, and both commands print a table and write
+//! `report.md` and `report.html` (`crate::report`).
+
+mod contract;
+mod direct;
+mod external;
+mod measure;
+mod seed;
+mod table;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use feedlab_system::Service;
+use feedlab_workload::{
+    Driver, DriverConfig, FreshnessProbe, HttpConfig, HttpTarget, ServiceUser, Target,
+    UserDirectory, Workload,
+};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+pub use direct::DirectTarget;
+
+use crate::spec::{RunSpec, Transport};
+use crate::summary::{Comparison, ComparisonEntry, Extra};
+
+pub use crate::summary::Summary;
+
+/// Flags shared by `run` and `compare`.
+#[derive(Args, Debug, Clone)]
+pub struct CommonArgs {
+    /// Seed overriding the scenario's.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output directory.
+    #[arg(long, default_value = "feedlab-out")]
+    pub out: PathBuf,
+    /// Override a scenario key: `--set system.fanout.kind=push` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Keep each variant's data directory after the run.
+    #[arg(long)]
+    pub keep_data: bool,
+}
+
+/// `feedlab run SCENARIO`.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Run this variant of the scenario instead of its base.
+    #[arg(long)]
+    pub variant: Option<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `feedlab compare SCENARIO...`.
+#[derive(Args, Debug, Clone)]
+pub struct CompareArgs {
+    /// Scenario files; one file runs its `[[variants]]`, several run side by side.
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Options of one variant's run beyond its spec.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Keep `OUT/<variant>/data` after the run.
+    pub keep_data: bool,
+}
+
+/// Run `spec` live and write `out/<variant>/summary.json`; see the module
+/// docs. The data directory is deleted afterwards.
+#[allow(
+    dead_code,
+    reason = "the library entry point; the CLI goes through run_all"
+)]
+pub async fn run_variant(spec: &RunSpec, out: &Path) -> anyhow::Result<Summary> {
+    run_variant_with(spec, out, RunOptions::default()).await
+}
+
+/// [`run_variant`] with options.
+pub async fn run_variant_with(
+    spec: &RunSpec,
+    out: &Path,
+    opts: RunOptions,
+) -> anyhow::Result<Summary> {
+    let vdir = out.join(&spec.variant);
+    if spec.target.write_url.is_some() {
+        let value = drive_external(spec).await?;
+        return save(spec, &vdir, value);
+    }
+    let data = vdir.join("data");
+    if data.exists() {
+        std::fs::remove_dir_all(&data)
+            .with_context(|| format!("removing old data in {}", data.display()))?;
+    }
+    std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
+    let mut cfg = spec.system.clone();
+    cfg.data_dir = data.clone();
+    let svc = Service::open_embedded(cfg)
+        .await
+        .with_context(|| format!("opening the service in {}", data.display()))?;
+    let result = drive(spec, &svc, &data).await;
+    svc.shutdown().await;
+    drop(svc);
+    if !opts.keep_data {
+        // Workers holding the last store handles exit just after shutdown.
+        for _ in 0..20 {
+            if std::fs::remove_dir_all(&data).is_ok() || !data.exists() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    save(spec, &vdir, result?)
+}
+
+/// Write `spec.json` and `summary.json` of one variant.
+fn save(spec: &RunSpec, vdir: &Path, value: Value) -> anyhow::Result<Summary> {
+    write_json(&vdir.join("spec.json"), &serde_json::to_value(spec)?)?;
+    // Parsing through the contract types checks every contract field.
+    let summary: Summary = serde_json::from_value(value).context("summary.json contract")?;
+    summary.save(&vdir.join("summary.json"))?;
+    Ok(summary)
+}
+
+async fn workload(spec: &RunSpec) -> anyhow::Result<Workload> {
+    let (pop_cfg, seed) = (spec.population.clone(), spec.seed);
+    tokio::task::spawn_blocking(move || Workload::scaled(&pop_cfg, seed))
+        .await
+        .context("building the population")?
+        .context("building the population")
+}
+
+/// A run against `target.write-url`: seed over HTTP, counters from `/metrics`.
+async fn drive_external(spec: &RunSpec) -> anyhow::Result<Value> {
+    let workload = workload(spec).await?;
+    let (target, seeded) = external::seed(spec, &workload).await?;
+    let base = spec.target.write_url.clone().unwrap_or_default();
+    let before = external::scrape(&base).await?;
+    let stats = drive_ops(spec, &workload, &seeded, target).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = external::scrape(&base).await?;
+    let run_loads = measure::load_delta(&before.loads, &after.loads);
+    let mut v = contract::summary(&contract::Measured {
+        spec,
+        seeded: &seeded,
+        population: workload.graph().population(),
+        stats: &stats,
+        before: &before,
+        after: &after,
+        run_loads: &run_loads,
+        timeline: (0, 0),
+        transport: "external",
+    });
+    v["storage"]["measured"] = json!(false);
+    Ok(v)
+}
+
+/// Drive the op stream of `spec` against `target` with freshness probes.
+async fn drive_ops(
+    spec: &RunSpec,
+    workload: &Workload,
+    seeded: &seed::Seeded,
+    target: Arc<dyn Target>,
+) -> anyhow::Result<feedlab_workload::RunStats> {
+    let duration = Duration::from_secs_f64(spec.duration_s.max(0.0));
+    let index = Arc::new(seeded.index.clone());
+    let follower_of = Arc::new(move |user: u64, pick: u64| {
+        let f = index.followers_of(user);
+        (!f.is_empty()).then(|| u64::from(f[(pick % f.len() as u64) as usize]))
+    });
+    let pb = seed::bar(duration.as_secs().max(1), "run");
+    let pbc = pb.clone();
+    let cfg = DriverConfig {
+        max_in_flight: spec.driver.max_in_flight,
+        duration: Some(duration),
+        drain_timeout: Duration::from_secs(30),
+        freshness: Some(FreshnessProbe {
+            fraction: spec.driver.freshness_sample,
+            seed: spec.seed,
+            poll_every: Duration::from_millis(10),
+            timeout: Duration::from_secs_f64(spec.driver.freshness_timeout_s.max(0.01)),
+            follower_of,
+        }),
+        progress: Some(Arc::new(move |p: &feedlab_workload::Progress| {
+            pbc.set_position(p.elapsed.as_secs());
+            pbc.set_message(format!("{} done, {} dropped", p.completed, p.dropped));
+        })),
+        progress_every: Duration::from_secs(1),
+    };
+    let ops = workload
+        .ops(&spec.traffic, spec.seed, duration)
+        .context("building the op stream")?;
+    let stats = Driver::run(ops, target, cfg).await;
+    pb.finish();
+    Ok(stats)
+}
+
+async fn drive(spec: &RunSpec, svc: &Service, data: &Path) -> anyhow::Result<Value> {
+    let workload = workload(spec).await?;
+    let seeded = seed::materialize(svc, &workload, spec).await?;
+    svc.drain().await;
+    let before = measure::Snapshot::take(svc, data);
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut server = None;
+    let target: Arc<dyn Target> = match spec.driver.transport {
+        Transport::Direct => Arc::new(DirectTarget::new(svc.clone(), seeded.ids.clone())),
+        Transport::Http => {
+            let w = TcpListener::bind("127.0.0.1:0").await?;
+            let r = TcpListener::bind("127.0.0.1:0").await?;
+            let (wa, ra) = (w.local_addr()?, r.local_addr()?);
+            let s = svc.clone();
+            server = Some(tokio::spawn(async move {
+                feedlab_system::http::serve(w, r, s, async move {
+                    let _ = stop_rx.await;
+                })
+                .await
+            }));
+            let users = Arc::new(UserDirectory::new());
+            for (i, (id, token)) in seeded.ids.iter().zip(&seeded.tokens).enumerate() {
+                users.insert(
+                    i as u64,
+                    ServiceUser {
+                        id: id.to_string(),
+                        token: token.clone(),
+                    },
+                );
+            }
+            let cfg = HttpConfig::new(format!("http://{wa}"), format!("http://{ra}"));
+            Arc::new(HttpTarget::new(cfg, users).context("HTTP client")?)
+        }
+    };
+    let stats = drive_ops(spec, &workload, &seeded, target).await?;
+    svc.drain().await;
+    let _ = stop_tx.send(());
+    if let Some(s) = server {
+        s.await.context("HTTP server task")??;
+    }
+    let after = measure::Snapshot::take(svc, data);
+    let run_loads = measure::load_delta(&before.loads, &after.loads);
+    let timeline = measure::timeline_rows(svc).await?;
+    let transport = match spec.driver.transport {
+        Transport::Http => "http",
+        Transport::Direct => "direct",
+    };
+    Ok(contract::summary(&contract::Measured {
+        spec,
+        seeded: &seeded,
+        population: workload.graph().population(),
+        stats: &stats,
+        before: &before,
+        after: &after,
+        run_loads: &run_loads,
+        timeline,
+        transport,
+    }))
+}
+
+/// Write `value` as pretty JSON, creating parent directories.
+pub fn write_json(path: &Path, value: &Value) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Run `specs` one after another under `out`, then write
+/// `out/comparison.json`, the reports, and print the table. Returns the
+/// summaries in order.
+pub async fn run_all(
+    specs: &[RunSpec],
+    out: &Path,
+    opts: RunOptions,
+) -> anyhow::Result<Vec<Summary>> {
+    let mut names: Vec<&str> = specs.iter().map(|s| s.variant.as_str()).collect();
+    names.sort_unstable();
+    if names.windows(2).any(|w| w[0] == w[1]) {
+        bail!("variant names must be unique within one comparison: {names:?}");
+    }
+    let mut summaries = Vec::new();
+    for spec in specs {
+        eprintln!("== variant {} ({}) ==", spec.variant, spec.scenario);
+        summaries.push(run_variant_with(spec, out, opts).await?);
+    }
+    let comparison = Comparison {
+        scenario: specs
+            .first()
+            .map(|s| s.scenario.clone())
+            .unwrap_or_default(),
+        variants: specs
+            .iter()
+            .map(|s| {
+                let mut extra = Extra::new();
+                extra.insert("scenario".into(), json!(s.scenario));
+                ComparisonEntry {
+                    variant: s.variant.clone(),
+                    summary: format!("{}/summary.json", s.variant),
+                    extra,
+                }
+            })
+            .collect(),
+        extra: Extra::new(),
+    };
+    comparison.save(&out.join("comparison.json"))?;
+    let values = summaries
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<Value>, _>>()?;
+    crate::report::write(out, &values)?;
+    println!("{}", table::render(&values));
+    Ok(summaries)
+}
+
+/// Load the variants of a scenario file with `--set` and `--seed` applied.
+/// A `.json` file is one already resolved [`RunSpec`] (as written next to
+/// each summary as `spec.json`), run as is apart from `--seed`.
+fn load_specs(path: &Path, common: &CommonArgs) -> anyhow::Result<Vec<RunSpec>> {
+    if path.extension().is_some_and(|e| e == "json") {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let mut spec: RunSpec = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a resolved run spec", path.display()))?;
+        if !common.set.is_empty() {
+            bail!("--set applies to scenario files, not to a resolved spec.json");
+        }
+        if let Some(seed) = common.seed {
+            spec.seed = seed;
+        }
+        return Ok(vec![spec]);
+    }
+    let mut scenario = crate::scenario::Scenario::load(path, &common.set)?;
+    if let Some(seed) = common.seed {
+        scenario.set_seed(seed);
+    }
+    Ok(scenario.variants())
+}
+
+/// `feedlab run`.
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let specs = load_specs(&args.scenario, &args.common)?;
+    let spec = match &args.variant {
+        Some(v) => specs
+            .into_iter()
+            .find(|s| &s.variant == v)
+            .with_context(|| format!("{} has no variant {v:?}", args.scenario.display()))?,
+        None if specs.len() == 1 => specs.into_iter().next().context("no runs")?,
+        None => {
+            let mut scenario = crate::scenario::Scenario::load(&args.scenario, &args.common.set)?;
+            if let Some(seed) = args.common.seed {
+                scenario.set_seed(seed);
+            }
+            scenario.base_spec()
+        }
+    };
+    let opts = RunOptions {
+        keep_data: args.common.keep_data,
+    };
+    run_all(&[spec], &args.common.out, opts).await?;
+    Ok(())
+}
+
+/// `feedlab compare`.
+pub async fn compare(args: CompareArgs) -> anyhow::Result<()> {
+    let several = args.scenarios.len() > 1;
+    let mut specs = Vec::new();
+    for path in &args.scenarios {
+        for mut s in load_specs(path, &args.common)? {
+            if several {
+                s.variant = if s.variant == "default" {
+                    s.scenario.clone()
+                } else {
+                    format!("{}-{}", s.scenario, s.variant)
+                };
+            }
+            specs.push(s);
+        }
+    }
+    let opts = RunOptions {
+        keep_data: args.common.keep_data,
+    };
+    run_all(&specs, &args.common.out, opts).await?;
+    Ok(())
+}

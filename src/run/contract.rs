@@ -1,0 +1,240 @@
+//! Building `summary.json` (design.md §4) from a live run's measurements.
+//!
+//! Every contract field holds a measured value. Extra fields (allowed by the
+//! contract) carry what the report plots: latency percentile curves per op,
+//! the per-second series, per-shard loads, the follower-count CCDF with its
+//! power-law fit, fan-out writes per author, and the storage growth inputs.
+
+use feedlab_system::policy::{AuthorStats, FanoutStrategy, FollowerStats};
+use feedlab_system::shards::ShardLoad;
+use feedlab_workload::fit::csn_fit;
+use feedlab_workload::{OpKind, Population, RunStats};
+use serde_json::{Value, json};
+
+use super::measure::{Snapshot, max_over_mean};
+use super::seed::Seeded;
+use crate::spec::RunSpec;
+
+/// Percentiles (in %) of the latency curves kept per op kind.
+pub const CURVE: [f64; 9] = [50.0, 75.0, 90.0, 95.0, 98.0, 99.0, 99.5, 99.8, 99.9];
+/// Authors sampled for the fan-out scatter.
+const SCATTER_AUTHORS: usize = 2_000;
+/// Seconds in a year, and the projection horizon.
+const YEARS: u32 = 5;
+
+/// Everything measured by one live run.
+pub struct Measured<'a> {
+    /// The variant run.
+    pub spec: &'a RunSpec,
+    /// The seeded population.
+    pub seeded: &'a Seeded,
+    /// The scaled population model (for per-user rates).
+    pub population: &'a Population,
+    /// The driver's statistics.
+    pub stats: &'a RunStats,
+    /// Service counters after seeding.
+    pub before: &'a Snapshot,
+    /// Service counters after the run and its fan-out.
+    pub after: &'a Snapshot,
+    /// Per-shard ops during the run.
+    pub run_loads: &'a [ShardLoad],
+    /// Timeline rows and bytes at the end.
+    pub timeline: (u64, u64),
+    /// Transport used (`http`, `direct`, `external`).
+    pub transport: &'a str,
+}
+
+fn percentile_curve(stats: &RunStats, kind: OpKind) -> Value {
+    let h = &stats.kind(kind).latency;
+    if h.is_empty() {
+        return json!([]);
+    }
+    Value::Array(
+        CURVE
+            .iter()
+            .map(|&q| json!([q, h.value_at_quantile(q / 100.0) as f64 / 1_000.0]))
+            .collect(),
+    )
+}
+
+/// `P(X ≥ x)` of the in-degrees at log-spaced `x`, and the CSN fit.
+fn ccdf(in_degree: &[u64]) -> Value {
+    let mut sorted = in_degree.to_vec();
+    sorted.sort_unstable();
+    let n = sorted.len() as f64;
+    let mut points = Vec::new();
+    let max = sorted.last().copied().unwrap_or(0);
+    let mut x = 1.0f64;
+    while x <= max as f64 {
+        let xi = x.round() as u64;
+        let at_least = sorted.len() - sorted.partition_point(|&d| d < xi);
+        points.push(json!([xi, at_least as f64 / n]));
+        x = (x * 1.25).max(x + 1.0);
+    }
+    let fit = csn_fit(in_degree, 50).map(|f| {
+        let at_xmin = sorted.len() - sorted.partition_point(|&d| d < f.x_min);
+        json!({ "alpha": f.alpha, "x_min": f.x_min, "n_tail": f.n_tail, "ks": f.ks,
+                "ccdf_at_x_min": at_xmin as f64 / n })
+    });
+    json!({ "points": points, "fit": fit })
+}
+
+/// Pushed timeline writes per upload for a sample of authors, under the
+/// variant's fan-out strategy, from the materialized graph.
+fn fanout_scatter(m: &Measured<'_>) -> Value {
+    let Ok(strategy) = FanoutStrategy::new(m.spec.system.fanout.clone()) else {
+        return json!([]);
+    };
+    let pop = m.population;
+    let t = &m.spec.traffic;
+    let n = m.seeded.ids.len();
+    let per_user_posts = t.uploads_per_day * pop.rate_factor() / n.max(1) as f64;
+    let reads = t.feed_reads_per_active_per_day;
+    let step = (n / SCATTER_AUTHORS).max(1);
+    let mut out = Vec::new();
+    for a in (0..n).step_by(step) {
+        let followers = m.seeded.index.followers_of(a as u64);
+        let author = AuthorStats {
+            followers: followers.len() as u64,
+            posts_per_day: per_user_posts * pop.upload_propensity(a as u64),
+        };
+        let fstats: Vec<FollowerStats> = followers
+            .iter()
+            .map(|&f| FollowerStats {
+                reads_per_day: if pop.is_daily_active(u64::from(f)) {
+                    reads * pop.read_propensity(u64::from(f))
+                } else {
+                    0.0
+                },
+            })
+            .collect();
+        let plan = strategy.plan(&author, &fstats);
+        out.push(json!([followers.len(), plan.push.len()]));
+    }
+    Value::Array(out)
+}
+
+/// The summary of one live run (see the module docs).
+pub fn summary(m: &Measured<'_>) -> Value {
+    let spec = m.spec;
+    let stats = m.stats;
+    let mut ops = serde_json::Map::new();
+    for kind in OpKind::ALL {
+        let mut v = serde_json::to_value(stats.summary(kind)).unwrap_or(Value::Null);
+        if let Some(o) = v.as_object_mut() {
+            o.insert("percentiles".into(), percentile_curve(stats, kind));
+            let codes = &stats.kind(kind).errors;
+            o.insert("error_codes".into(), json!(codes));
+        }
+        ops.insert(kind.name().into(), v);
+    }
+    let uploads = stats.summary(OpKind::Upload).count;
+    let writes = m
+        .after
+        .timeline_writes
+        .saturating_sub(m.before.timeline_writes);
+    let fresh = stats.freshness_summary();
+    let feed = stats.summary(OpKind::Feed);
+    let target_ms = spec.target.feed_p99_ms;
+    let n = m.seeded.ids.len() as u64;
+    let max_followers = m.seeded.in_degree.iter().copied().max().unwrap_or(0);
+    let series: Vec<Value> = stats
+        .series()
+        .iter()
+        .map(|p| {
+            json!({ "second": p.second, "kind": p.kind.name(), "count": p.count,
+                         "errors": p.errors, "dropped": p.dropped, "p99_ms": p.p99_ms })
+        })
+        .collect();
+    let blob_delta = m.after.blob_bytes.saturating_sub(m.before.blob_bytes);
+    let meta_delta = m.after.meta_bytes.saturating_sub(m.before.meta_bytes);
+    let per_upload = |b: u64| {
+        if uploads > 0 {
+            b as f64 / uploads as f64
+        } else {
+            0.0
+        }
+    };
+    let writes_per_upload = if uploads > 0 {
+        writes as f64 / uploads as f64
+    } else {
+        0.0
+    };
+    let timeline_row = if m.timeline.0 > 0 {
+        m.timeline.1 as f64 / m.timeline.0 as f64
+    } else {
+        25.0
+    };
+    let per_day = spec.traffic.uploads_per_day;
+    let per_upload_total = per_upload(blob_delta) + per_upload(meta_delta);
+    let growth: Vec<Value> = (0..=YEARS)
+        .map(|y| {
+            let uploads = per_day * 365.0 * f64::from(y);
+            json!({ "year": y,
+                    "blob_bytes": uploads * per_upload(blob_delta),
+                    "meta_bytes": uploads * per_upload(meta_delta),
+                    "timeline_bytes": uploads * writes_per_upload * timeline_row })
+        })
+        .collect();
+    json!({
+        "feedlab": env!("CARGO_PKG_VERSION"),
+        "scenario": spec.scenario,
+        "variant": spec.variant,
+        "seed": spec.seed,
+        "mode": "live",
+        "config": {
+            "fanout": spec.system.fanout.kind.name(),
+            "sharding": spec.system.sharding.kind.name(),
+            "meta": serde_json::to_value(spec.system.meta).unwrap_or(Value::Null),
+            "blob": serde_json::to_value(spec.system.blob).unwrap_or(Value::Null),
+            "shards": spec.system.sharding.shards,
+            "hybrid_threshold": spec.system.fanout.hybrid_threshold,
+            "transport": m.transport,
+        },
+        "population": {
+            "users": spec.population.users,
+            "materialized_users": n,
+            "follows": m.seeded.follows,
+            "alpha": spec.population.alpha,
+            "mean_followees": if n > 0 { m.seeded.follows as f64 / n as f64 } else { 0.0 },
+            "max_followers": max_followers,
+            "model_mean_followees": spec.population.mean_followees,
+            "history_photos": m.seeded.history_photos,
+            "seed_seconds": m.seeded.seconds,
+            "bulk_follows_per_s": m.seeded.follows_per_s,
+            "follower_ccdf": ccdf(&m.seeded.in_degree),
+        },
+        "duration_s": stats.duration.as_secs_f64(),
+        "ops": ops,
+        "fanout": {
+            "timeline_writes": writes,
+            "writes_per_upload": writes_per_upload,
+            "freshness_p50_ms": fresh.freshness_p50_ms,
+            "freshness_p99_ms": fresh.freshness_p99_ms,
+            "freshness_probed": fresh.probed,
+            "freshness_visible": fresh.visible,
+            "freshness_timeouts": fresh.timeouts,
+            "uploads": uploads,
+            "per_author": fanout_scatter(m),
+        },
+        "shards": {
+            "count": m.run_loads.len(),
+            "load_max_over_mean": max_over_mean(m.run_loads),
+            "loads": m.run_loads,
+        },
+        "storage": {
+            "meta_bytes": m.after.meta_bytes,
+            "blob_bytes": m.after.blob_bytes,
+            "timeline_bytes": m.timeline.1,
+            "timeline_rows": m.timeline.0,
+            "per_upload": { "blob_bytes": per_upload(blob_delta), "meta_bytes": per_upload(meta_delta),
+                            "total_bytes": per_upload_total },
+            "growth": growth,
+        },
+        "target": {
+            "feed_p99_ms": target_ms,
+            "met": feed.count > 0 && feed.p99_ms <= target_ms,
+        },
+        "series": series,
+    })
+}

@@ -1,0 +1,165 @@
+//! [`DirectTarget`]: the workload driver's [`Target`] calling the reference
+//! [`Service`] in-process, with no HTTP in between.
+//!
+//! It maps planned ops exactly as `feedlab_workload::HttpTarget` maps them to
+//! API calls: population ids become service ids through the table filled at
+//! seeding, a photo fetch resolves its `pick` against the user's last feed
+//! page (else the most recent uploads seen), and the freshness probe reads
+//! the follower's feed and looks for the upload's id. Service errors become
+//! the same short codes the HTTP API would return (`http_404`, …) so both
+//! transports count errors alike. Use it for tests and to measure the
+//! service without the HTTP stack; live runs default to real HTTP.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use feedlab_system::id::PhotoId;
+use feedlab_system::policy::UserId;
+use feedlab_system::{Error, Service};
+use feedlab_workload::{OpError, OpOutcome, Payload, PlannedOp, Target, content_type, upload_body};
+
+/// Recent upload ids remembered for photo fetches.
+const RECENT: usize = 4_096;
+/// Feed page size of a freshness probe (as `HttpTarget`'s default).
+const PROBE_LIMIT: usize = 50;
+
+/// In-process target over a [`Service`]; see the module docs.
+pub struct DirectTarget {
+    svc: Service,
+    ids: Vec<UserId>,
+    recent: Mutex<VecDeque<PhotoId>>,
+    last_feed: Mutex<HashMap<u64, Vec<PhotoId>>>,
+}
+
+/// The status code the HTTP API gives `e`, as the driver's error code.
+pub fn error_code(e: &Error) -> OpError {
+    let status = match e {
+        Error::NotFound(_) => 404,
+        Error::InvalidInput(_) => 400,
+        Error::Unauthorized => 401,
+        Error::Forbidden(_) => 403,
+        Error::UnsupportedMedia(_) => 415,
+        Error::Conflict(_) => 409,
+        Error::Unavailable(_) => 503,
+        Error::PayloadTooLarge { .. } => 413,
+        _ => 500,
+    };
+    OpError::new(format!("http_{status}"), e.to_string())
+}
+
+impl DirectTarget {
+    /// A target over `svc` where population user `i` is service user `ids[i]`.
+    pub fn new(svc: Service, ids: Vec<UserId>) -> Self {
+        DirectTarget {
+            svc,
+            ids,
+            recent: Mutex::new(VecDeque::with_capacity(RECENT)),
+            last_feed: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn user(&self, index: u64) -> Result<UserId, OpError> {
+        self.ids
+            .get(index as usize)
+            .copied()
+            .ok_or_else(|| OpError::new("no_user", format!("no service account for user {index}")))
+    }
+
+    fn photo_for(&self, user: u64, pick: u64) -> Result<PhotoId, OpError> {
+        let feeds = self.last_feed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(ids) = feeds.get(&user).filter(|v| !v.is_empty()) {
+            return Ok(ids[(pick % ids.len() as u64) as usize]);
+        }
+        drop(feeds);
+        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.is_empty() {
+            return Err(OpError::new("no_photo", "no photo known yet"));
+        }
+        Ok(recent[(pick % recent.len() as u64) as usize])
+    }
+}
+
+#[async_trait]
+impl Target for DirectTarget {
+    async fn execute(&self, op: &PlannedOp) -> Result<OpOutcome, OpError> {
+        let me = self.user(op.user)?;
+        let svc = &self.svc;
+        let mut out = OpOutcome::default();
+        match &op.payload {
+            Payload::Upload(spec) => {
+                let body = Bytes::from(upload_body(spec));
+                out.bytes = body.len() as u64;
+                let row = svc
+                    .upload(me, &spec.title, Some(content_type(spec)), body)
+                    .await
+                    .map_err(|e| error_code(&e))?;
+                let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+                if recent.len() == RECENT {
+                    recent.pop_front();
+                }
+                recent.push_back(row.id);
+                out.id = Some(row.id.0.to_string());
+            }
+            Payload::Feed { limit } => {
+                let rows = svc
+                    .feed(me, *limit as usize)
+                    .await
+                    .map_err(|e| error_code(&e))?;
+                let ids: Vec<PhotoId> = rows.iter().map(|r| r.id).collect();
+                out.bytes = ids.len() as u64;
+                self.last_feed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(op.user, ids);
+            }
+            Payload::PhotoGet { pick } => {
+                let pid = self.photo_for(op.user, *pick)?;
+                let (_, bytes) = svc
+                    .photo_bytes(pid, None)
+                    .await
+                    .map_err(|e| error_code(&e))?;
+                out.bytes = bytes.len() as u64;
+            }
+            Payload::Search { query, limit } => {
+                let rows = svc
+                    .search(query, *limit as usize)
+                    .await
+                    .map_err(|e| error_code(&e))?;
+                out.bytes = rows.len() as u64;
+            }
+            Payload::Follow { leader } => {
+                let leader = self.user(*leader)?;
+                svc.follow(me, me, leader)
+                    .await
+                    .map_err(|e| error_code(&e))?;
+            }
+            Payload::Unfollow { leader } => {
+                let leader = self.user(*leader)?;
+                svc.unfollow(me, me, leader)
+                    .await
+                    .map_err(|e| error_code(&e))?;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn probe_visible(
+        &self,
+        _upload: &PlannedOp,
+        outcome: &OpOutcome,
+        follower: u64,
+    ) -> Result<bool, OpError> {
+        let Some(id) = outcome.id.as_deref().and_then(|s| s.parse::<u64>().ok()) else {
+            return Err(OpError::unsupported());
+        };
+        let reader = self.user(follower)?;
+        let rows = self
+            .svc
+            .feed(reader, PROBE_LIMIT.min(self.svc.config().feed_limit))
+            .await
+            .map_err(|e| error_code(&e))?;
+        Ok(rows.iter().any(|r| r.id.0 == id))
+    }
+}

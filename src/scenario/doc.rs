@@ -1,0 +1,268 @@
+//! The typed form of one merged scenario document and its validation.
+//!
+//! A merged table (base, a variant's overrides, `--set`s) is deserialized
+//! with `serde_path_to_error`, so a failure knows the key path; [`ErrorAt`]
+//! turns that path into a location: the `--set` that wrote it, the variant
+//! line that wrote it, or the base file's line. After deserializing, every
+//! part is validated by its owner (service, partitioner, fan-out, population,
+//! traffic, plan), and the key each owner names is located the same way.
+
+use std::path::{Path, PathBuf};
+
+use feedlab_system::ServiceConfig;
+use feedlab_system::policy::{FanoutStrategy, Partitioner};
+use feedlab_workload::{Population, PopulationConfig, TrafficConfig};
+use serde::{Deserialize, Serialize};
+use serde_path_to_error::Segment;
+use toml::{Table, Value};
+
+use super::locate::SpanDoc;
+use super::merge::{SetArg, overlaps};
+use super::{ScenarioError, invalid};
+use crate::plan::PlanConfig;
+use crate::spec::{DriverSettings, Mode, RunSpec, TargetSettings};
+
+/// The `[scenario]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ScenarioMeta {
+    /// Name used in reports (default: the file stem).
+    pub name: Option<String>,
+    /// The question the scenario answers.
+    pub description: String,
+    /// Seed of every random choice. Default 42.
+    pub seed: u64,
+    /// `live` or `sim`. Default live.
+    pub mode: Mode,
+    /// Measured run length, seconds. Default 30.
+    pub duration_s: f64,
+    /// Simulator calibration file (relative to the scenario file).
+    pub calibration: Option<PathBuf>,
+}
+
+impl Default for ScenarioMeta {
+    fn default() -> Self {
+        ScenarioMeta {
+            name: None,
+            description: String::new(),
+            seed: 42,
+            mode: Mode::Live,
+            duration_s: 30.0,
+            calibration: None,
+        }
+    }
+}
+
+/// One merged scenario document (the base, or the base with one variant).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ScenarioDoc {
+    /// `[scenario]`.
+    pub scenario: ScenarioMeta,
+    /// `[population]`.
+    pub population: PopulationConfig,
+    /// `[traffic]`.
+    pub traffic: TrafficConfig,
+    /// `[system]`.
+    pub system: ServiceConfig,
+    /// `[driver]`.
+    pub driver: DriverSettings,
+    /// `[target]`.
+    pub target: TargetSettings,
+    /// `[gate]`, raw (the gate command owns its schema).
+    pub gate: Option<Table>,
+    /// `[plan]`.
+    pub plan: PlanConfig,
+}
+
+impl ScenarioDoc {
+    /// The run this document describes.
+    pub fn to_spec(&self, scenario: &str, variant: &str) -> RunSpec {
+        RunSpec {
+            scenario: scenario.to_string(),
+            variant: variant.to_string(),
+            seed: self.scenario.seed,
+            mode: self.scenario.mode,
+            duration_s: self.scenario.duration_s,
+            system: self.system.clone(),
+            population: self.population.clone(),
+            traffic: self.traffic.clone(),
+            driver: self.driver.clone(),
+            target: self.target.clone(),
+            calibration: self.scenario.calibration.clone(),
+        }
+    }
+}
+
+/// Where a merged document came from, to locate its errors.
+pub struct ErrorAt<'a> {
+    /// The file name as given.
+    pub file: &'a str,
+    /// Spans of the file.
+    pub spans: &'a SpanDoc<'a>,
+    /// The `--set`s applied.
+    pub sets: &'a [SetArg],
+    /// The variant `(index, name)`, if any.
+    pub variant: Option<(usize, &'a str)>,
+}
+
+impl ErrorAt<'_> {
+    /// The error for the key at `path`: located at the last `--set` touching it, else the
+    /// variant line that writes it, else the base line (or its deepest written ancestor).
+    pub fn at(&self, path: &[String], message: String) -> ScenarioError {
+        if let Some(s) = self.sets.iter().rev().find(|s| overlaps(&s.path, path)) {
+            return ScenarioError::Invalid {
+                location: format!("{} (--set {})", self.file, s.raw),
+                message,
+            };
+        }
+        if let Some((i, name)) = self.variant {
+            let mut vpath = vec!["variants".to_string(), i.to_string()];
+            vpath.extend(path.iter().cloned());
+            let message = format!("in variant \"{name}\": {message}");
+            if let Some(span) = self.spans.exact(&vpath) {
+                return invalid(self.file, Some(self.spans.line_of(span.start)), message);
+            }
+            let line = self.spans.line(path).or_else(|| self.spans.line(&vpath));
+            return invalid(self.file, line, message);
+        }
+        invalid(self.file, self.spans.line(path), message)
+    }
+}
+
+/// Deserializes and validates one merged table; `dir` resolves `calibration`.
+pub fn resolve_doc(
+    table: Table,
+    at: &ErrorAt<'_>,
+    dir: Option<&Path>,
+) -> Result<ScenarioDoc, ScenarioError> {
+    let mut doc: ScenarioDoc =
+        serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
+            let path: Vec<String> = e
+                .path()
+                .iter()
+                .filter_map(|s| match s {
+                    Segment::Map { key } => Some(key.clone()),
+                    Segment::Seq { index } => Some(index.to_string()),
+                    _ => None,
+                })
+                .collect();
+            let msg = e.inner().message().trim().to_string();
+            describe(path, &msg, at)
+        })?;
+    if let (Some(c), Some(dir)) = (&doc.scenario.calibration, dir)
+        && c.is_relative()
+    {
+        doc.scenario.calibration = Some(dir.join(c));
+    }
+    validate(&doc, at)?;
+    Ok(doc)
+}
+
+/// Turns a serde message at `path` into a located error (`unknown key "fanout.knd" in
+/// [system]` or `system.timeline-cap: invalid type: …`).
+fn describe(mut path: Vec<String>, msg: &str, at: &ErrorAt<'_>) -> ScenarioError {
+    if let Some(rest) = msg.strip_prefix("unknown field `")
+        && let Some((field, tail)) = rest.split_once('`')
+    {
+        // serde_path_to_error may or may not already include the unknown key.
+        if path.last().map(String::as_str) != Some(field) {
+            path.push(field.to_string());
+        }
+        let expected = tail.trim_start_matches(',').trim();
+        let hint = if expected.is_empty() {
+            String::new()
+        } else {
+            format!(" ({expected})")
+        };
+        let message = match path.split_first() {
+            Some((top, rest)) if !rest.is_empty() => {
+                format!("unknown key \"{}\" in [{top}]{hint}", rest.join("."))
+            }
+            _ => format!("unknown table \"{field}\"{hint}"),
+        };
+        return at.at(&path, message);
+    }
+    let key = if path.is_empty() {
+        "(top level)".to_string()
+    } else {
+        path.join(".")
+    };
+    at.at(&path, format!("{key}: {msg}"))
+}
+
+fn key_path(table: &str, key: &str) -> Vec<String> {
+    let mut p = vec![table.to_string()];
+    p.extend(key.split('.').map(String::from));
+    p
+}
+
+/// Runs every owner's validation; errors point at the key each owner names.
+fn validate(doc: &ScenarioDoc, at: &ErrorAt<'_>) -> Result<(), ScenarioError> {
+    let err = |table: &str, key: &str, msg: String| {
+        at.at(&key_path(table, key), format!("{table}.{key}: {msg}"))
+    };
+    let d = doc.scenario.duration_s;
+    if !(d.is_finite() && d > 0.0) {
+        return Err(err(
+            "scenario",
+            "duration-s",
+            format!("must be > 0, got {d}"),
+        ));
+    }
+    if let Err(e) = doc.system.validate() {
+        let text = e.to_string();
+        let key = text
+            .split_whitespace()
+            .find(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '-') && w.contains('-'))
+            .unwrap_or("")
+            .to_string();
+        return Err(at.at(&key_path("system", &key), format!("[system]: {text}")));
+    }
+    if let Err(e) = Partitioner::new(doc.system.sharding.clone()) {
+        return Err(err("system", "sharding", e.to_string()));
+    }
+    if let Err(e) = FanoutStrategy::new(doc.system.fanout.clone()) {
+        return Err(err("system", "fanout", e.to_string()));
+    }
+    let workload_key = |e: &feedlab_workload::Error| match e {
+        feedlab_workload::Error::Config { key, .. } => key.to_string(),
+        _ => String::new(),
+    };
+    let pop =
+        Population::new(&doc.population, doc.scenario.seed).and_then(|p| p.scaled().map(|_| ()));
+    if let Err(e) = pop {
+        let key = workload_key(&e);
+        return Err(at.at(&key_path("population", &key), format!("[population]: {e}")));
+    }
+    if let Err(e) = doc.traffic.validate() {
+        let key = workload_key(&e);
+        return Err(at.at(&key_path("traffic", &key), format!("[traffic]: {e}")));
+    }
+    let dr = &doc.driver;
+    if dr.max_in_flight == 0 {
+        return Err(err("driver", "max-in-flight", "must be at least 1".into()));
+    }
+    if !(0.0..=1.0).contains(&dr.freshness_sample) {
+        return Err(err(
+            "driver",
+            "freshness-sample",
+            "must be in [0, 1]".into(),
+        ));
+    }
+    if !(dr.freshness_timeout_s.is_finite() && dr.freshness_timeout_s > 0.0) {
+        return Err(err("driver", "freshness-timeout-s", "must be > 0".into()));
+    }
+    let t = doc.target.feed_p99_ms;
+    if !(t.is_finite() && t > 0.0) {
+        return Err(err(
+            "target",
+            "feed-p99-ms",
+            format!("must be > 0, got {t}"),
+        ));
+    }
+    if let Err((key, msg)) = doc.plan.validate() {
+        return Err(err("plan", key, msg));
+    }
+    Ok(())
+}
