@@ -97,8 +97,17 @@ impl Default for GateConfig {
 /// A file that may carry a `[gate]` table among other keys (a scenario).
 #[derive(Debug, Deserialize)]
 struct RulesFile {
-    gate: Option<GateConfig>,
+    gate: Option<toml::Table>,
 }
+
+/// The keys of `[gate]` that are settings; every other key is a rule.
+const SETTINGS: [&str; 5] = [
+    "rules",
+    "regression",
+    "noise-floor-ms",
+    "regression-metrics",
+    "higher-is-better",
+];
 
 impl GateConfig {
     /// Reads the `[gate]` table of a TOML file; other top-level keys are
@@ -110,11 +119,43 @@ impl GateConfig {
         let file: RulesFile = toml::from_str(&text)
             .with_context(|| format!("{} has an invalid [gate] table", path.display()))?;
         let found = file.gate.is_some();
-        let config = file.gate.unwrap_or_default();
+        let config = match file.gate {
+            Some(t) => GateConfig::from_table(t)
+                .with_context(|| format!("{} has an invalid [gate] table", path.display()))?,
+            None => GateConfig::default(),
+        };
         config
             .validate()
             .with_context(|| format!("in {}", path.display()))?;
         Ok((config, found))
+    }
+
+    /// Build from a `[gate]` table. Rules may sit in a `rules` sub-table or
+    /// directly in `[gate]` (`"feed.p99_ms" = { max = 200 }`); rules given
+    /// either way replace the default rule.
+    pub fn from_table(mut table: toml::Table) -> anyhow::Result<GateConfig> {
+        let mut inline = BTreeMap::new();
+        let keys: Vec<String> = table.keys().cloned().collect();
+        for key in keys {
+            if SETTINGS.contains(&key.as_str()) {
+                continue;
+            }
+            if let Some(v) = table.remove(&key) {
+                let bound: Bound = v
+                    .try_into()
+                    .with_context(|| format!("rule {key:?} must be {{ min = N }} and/or {{ max = N }}"))?;
+                inline.insert(key, bound);
+            }
+        }
+        let mut config: GateConfig = toml::Value::Table(table).try_into()?;
+        if !inline.is_empty() {
+            let explicit = config.rules != GateConfig::default().rules;
+            if !explicit {
+                config.rules.clear();
+            }
+            config.rules.extend(inline);
+        }
+        Ok(config)
     }
 
     /// Checks values serde cannot: tolerances must be finite and non-negative.
