@@ -141,9 +141,9 @@ impl GateConfig {
                 continue;
             }
             if let Some(v) = table.remove(&key) {
-                let bound: Bound = v
-                    .try_into()
-                    .with_context(|| format!("rule {key:?} must be {{ min = N }} and/or {{ max = N }}"))?;
+                let bound: Bound = v.try_into().with_context(|| {
+                    format!("rule {key:?} must be {{ min = N }} and/or {{ max = N }}")
+                })?;
                 inline.insert(key, bound);
             }
         }
