@@ -252,7 +252,7 @@ mod tests {
             "feed.rate_per_s" = { min = 10.5 }
         "#;
         let file: RulesFile = toml::from_str(text).expect("valid");
-        let c = file.gate.expect("has [gate]");
+        let c = GateConfig::from_table(file.gate.expect("has [gate]")).expect("valid gate");
         assert!((c.regression - 0.2).abs() < 1e-12);
         assert_eq!(c.rules.len(), 2, "rules given replace the default rule");
         assert_eq!(c.rules["feed.rate_per_s"].min, Some(10.5));
@@ -265,8 +265,22 @@ mod tests {
 
     #[test]
     fn unknown_key_is_rejected_by_name() {
-        let err = toml::from_str::<RulesFile>("[gate]\nregresion = 0.2\n").expect_err("typo");
-        assert!(err.to_string().contains("regresion"), "{err}");
+        let file: RulesFile = toml::from_str("[gate]\nregresion = 0.2\n").expect("toml");
+        let err = GateConfig::from_table(file.gate.expect("gate")).expect_err("typo");
+        assert!(format!("{err:#}").contains("regresion"), "{err:#}");
+    }
+
+    #[test]
+    fn inline_rules_replace_the_default_rule() {
+        let text = "[gate]\n\"feed.p99_ms\" = { max = 150 }\nregression = 2.0\n";
+        let file: RulesFile = toml::from_str(text).expect("toml");
+        let c = GateConfig::from_table(file.gate.expect("gate")).expect("valid");
+        assert_eq!(c.rules.len(), 1);
+        assert_eq!(c.rules["feed.p99_ms"].max, Some(150.0));
+        assert!((c.regression - 2.0).abs() < 1e-12);
+        let bad: RulesFile =
+            toml::from_str("[gate]\n\"feed.p99_ms\" = { maxx = 1 }\n").expect("toml");
+        assert!(GateConfig::from_table(bad.gate.expect("gate")).is_err());
     }
 
     #[test]
