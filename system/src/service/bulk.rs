@@ -32,15 +32,12 @@ use super::{Service, now_ms};
 use crate::blob::BlobKey;
 use crate::error::{Error, Result};
 use crate::id::PhotoId;
-use crate::meta::{CasOutcome, Durability, WriteBatch};
+use crate::meta::{Durability, WriteBatch};
 use crate::policy::{ShardKey, UserId};
 use crate::tables::{self, PhotoRow, UserRow, UserStats};
 
 /// Operations per buffered batch.
 pub const BATCH_OPS: usize = 10_000;
-/// The user-id counter key; must match the one in `users.rs`.
-const ID_COUNTER: &[u8] = b"n/users";
-
 /// Per-shard operations waiting to be written in batches.
 struct ShardOps {
     ops: Vec<Vec<(Vec<u8>, Vec<u8>)>>,
@@ -101,21 +98,7 @@ impl Service {
         if n == 0 {
             return Ok(Vec::new());
         }
-        let shard0 = self.inner.shards.get(0);
-        let start = loop {
-            let cur = shard0.get(ID_COUNTER).await?;
-            let start = match &cur {
-                Some(v) => tables::decode_u64(v)?,
-                None => 1,
-            };
-            let end = start + n as u64;
-            let out = shard0
-                .cas(ID_COUNTER, cur.as_deref(), Some(end.to_be_bytes().to_vec()))
-                .await?;
-            if out == CasOutcome::Swapped {
-                break start;
-            }
-        };
+        let start = self.reserve_user_ids(n as u64).await?;
         let now = now_ms();
         let stats = tables::encode(&UserStats {
             since_ms: now,
@@ -288,11 +271,7 @@ impl Service {
         {
             // Same rule as upload: the blob is durable before any row
             // references it, and a concurrent delete cannot slip between.
-            let b = key.as_str().as_bytes();
-            let locks = &self.inner.blob_locks;
-            let _g = locks[((b[0] as usize) << 8 | b[1] as usize) % locks.len()]
-                .lock()
-                .await;
+            let _g = self.blob_lock(&key).lock().await;
             self.inner.blobs.put(&key, body).await?;
             self.write_bulk(photo_ops).await?;
         }

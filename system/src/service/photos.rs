@@ -26,7 +26,8 @@ use crate::tables::{self, PhotoRow};
 pub const MAX_TITLE_CHARS: usize = 200;
 
 impl Service {
-    fn blob_lock(&self, key: &BlobKey) -> &tokio::sync::Mutex<()> {
+    /// The lock that orders puts and deletes of one blob's bytes.
+    pub(crate) fn blob_lock(&self, key: &BlobKey) -> &tokio::sync::Mutex<()> {
         let b = key.as_str().as_bytes();
         let i = (b[0] as usize) << 8 | b[1] as usize;
         &self.inner.blob_locks[i % self.inner.blob_locks.len()]

@@ -37,25 +37,31 @@ pub struct FollowChange {
 }
 
 impl Service {
+    /// Reserve `n` consecutive user ids from the counter on shard 0;
+    /// returns the first.
+    pub(crate) async fn reserve_user_ids(&self, n: u64) -> Result<UserId> {
+        let shard = self.inner.shards.get(0);
+        loop {
+            let cur = shard.get(ID_COUNTER).await?;
+            let start = match &cur {
+                Some(v) => tables::decode_u64(v)?,
+                None => 1,
+            };
+            let end = start + n;
+            let out = shard
+                .cas(ID_COUNTER, cur.as_deref(), Some(end.to_be_bytes().to_vec()))
+                .await?;
+            if out == CasOutcome::Swapped {
+                return Ok(start);
+            }
+        }
+    }
+
     async fn allocate_user_id(&self) -> Result<UserId> {
         let mut block = self.inner.next_user.lock().await;
         if block.0 >= block.1 {
-            let shard = self.inner.shards.get(0);
-            loop {
-                let cur = shard.get(ID_COUNTER).await?;
-                let start = match &cur {
-                    Some(v) => tables::decode_u64(v)?,
-                    None => 1,
-                };
-                let end = start + ID_BLOCK;
-                let out = shard
-                    .cas(ID_COUNTER, cur.as_deref(), Some(end.to_be_bytes().to_vec()))
-                    .await?;
-                if out == CasOutcome::Swapped {
-                    *block = (start, end);
-                    break;
-                }
-            }
+            let start = self.reserve_user_ids(ID_BLOCK).await?;
+            *block = (start, start + ID_BLOCK);
         }
         let id = block.0;
         block.0 += 1;
