@@ -261,25 +261,22 @@ impl Service {
         Ok(())
     }
 
+    /// The user ids that end the keys of one of `uid`'s wide rows, in id
+    /// order, read in pages of `page`.
+    async fn edge_ids(&self, uid: UserId, prefix: &[u8], page: usize) -> Result<Vec<UserId>> {
+        let shard = self.inner.shards.of(ShardKey::User(uid));
+        let rows = shard.scan_all(prefix, page).await?;
+        rows.iter().map(|(k, _)| tables::trailing_id(k)).collect()
+    }
+
     /// Everyone `uid` follows, in id order.
     pub async fn followees(&self, uid: UserId) -> Result<Vec<UserId>> {
-        let rows = self
-            .inner
-            .shards
-            .of(ShardKey::User(uid))
-            .scan_all(&tables::follows_prefix(uid), 1024)
-            .await?;
-        rows.iter().map(|(k, _)| tables::trailing_id(k)).collect()
+        self.edge_ids(uid, &tables::follows_prefix(uid), 1024).await
     }
 
     /// Everyone following `uid`, in id order.
     pub async fn followers_of(&self, uid: UserId) -> Result<Vec<UserId>> {
-        let rows = self
-            .inner
-            .shards
-            .of(ShardKey::User(uid))
-            .scan_all(&tables::followers_prefix(uid), 4096)
-            .await?;
-        rows.iter().map(|(k, _)| tables::trailing_id(k)).collect()
+        self.edge_ids(uid, &tables::followers_prefix(uid), 4096)
+            .await
     }
 }
