@@ -55,9 +55,22 @@ fn done(r: anyhow::Result<()>) -> ExitCode {
     }
 }
 
+/// The multi-threaded runtime of every async command: at least four workers
+/// even on two cores. The service reads fjall inline on its workers; a read
+/// that page-faults on a busy disk parks its worker, and with only two
+/// workers that stalls half of the service (and, in `run`, the driver's
+/// clock with it).
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores.max(4))
+        .enable_all()
+        .build()
+}
+
 /// Run an async command on a fresh runtime; errors print and exit 1.
 fn block_on(f: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
-    let done = tokio::runtime::Runtime::new()
+    let done = runtime()
         .map_err(anyhow::Error::from)
         .and_then(|rt| rt.block_on(f));
     match done {
@@ -81,7 +94,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {
-            let served = tokio::runtime::Runtime::new()
+            let served = runtime()
                 .map_err(anyhow::Error::from)
                 .and_then(|rt| rt.block_on(serve::run(args)));
             match served {

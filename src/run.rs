@@ -225,7 +225,7 @@ async fn drive(spec: &RunSpec, svc: &Service, data: &Path) -> anyhow::Result<Val
     let workload = workload(spec).await?;
     let seeded = seed::materialize(svc, &workload, spec).await?;
     svc.drain().await;
-    let before = measure::Snapshot::take(svc, data);
+    let before = measure::Snapshot::take(svc, data).await?;
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let mut server = None;
@@ -262,9 +262,9 @@ async fn drive(spec: &RunSpec, svc: &Service, data: &Path) -> anyhow::Result<Val
     if let Some(s) = server {
         s.await.context("HTTP server task")??;
     }
-    let after = measure::Snapshot::take(svc, data);
+    let after = measure::Snapshot::take(svc, data).await?;
     let run_loads = measure::load_delta(&before.loads, &after.loads);
-    let timeline = measure::timeline_rows(svc).await?;
+    let timeline = (after.timeline_rows, after.timeline_bytes);
     let transport = match spec.driver.transport {
         Transport::Http => "http",
         Transport::Direct => "direct",

@@ -165,6 +165,18 @@ fn tiny_live_run_writes_the_contract_and_a_self_contained_report() {
     );
     assert!(field(&s, "storage.timeline_bytes").as_u64().expect("tb") > 0);
     assert!(field(&s, "storage.blob_bytes").as_u64().expect("bb") > 0);
+    // Metadata is measured logically: every follow is two rows (follows and
+    // followers) of at least 17 key bytes each, and no row of this run's
+    // tables is near 4 KiB, so the size must sit between those bounds (a
+    // preallocated journal or an empty memtable would fall outside them).
+    let follows = field(&s, "population.follows").as_u64().expect("follows");
+    let rows_bound = follows * 2 + field(&s, "storage.timeline_rows").as_u64().expect("tr");
+    let meta = field(&s, "storage.meta_bytes").as_u64().expect("mb");
+    assert!(
+        meta >= follows * 2 * 17,
+        "meta_bytes {meta} for {follows} follows"
+    );
+    assert!(meta < (rows_bound + 10_000) * 4096, "meta_bytes {meta}");
     assert_eq!(field(&s, "shards.count"), 4);
     assert!(
         field(&s, "shards.load_max_over_mean")

@@ -27,6 +27,8 @@ pub fn parse_metrics(text: &str) -> Snapshot {
         timeline_writes: 0,
         loads: Vec::new(),
         meta_bytes: 0,
+        timeline_rows: 0,
+        timeline_bytes: 0,
         blob_bytes: 0,
     };
     for line in text.lines().filter(|l| !l.starts_with('#')) {

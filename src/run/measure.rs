@@ -1,11 +1,16 @@
 //! Measurements taken from the service around the driven run: counters
-//! before and after, storage on disk, and timeline rows counted.
+//! before and after, blob bytes on disk, and the metadata's logical size.
+//!
+//! Metadata is measured logically (key + value bytes of every live row, by
+//! a full scan of each shard), not from the store's files: fjall
+//! preallocates its journal and keeps a short run's rows in memtables, so
+//! its on-disk size says little about what a row costs.
 
 use std::path::Path;
 
-use feedlab_system::Service;
 use feedlab_system::meta::{Direction, KeyRange};
 use feedlab_system::shards::ShardLoad;
+use feedlab_system::{Service, tables};
 
 /// Service counters at one instant.
 #[derive(Debug, Clone)]
@@ -14,21 +19,32 @@ pub struct Snapshot {
     pub timeline_writes: u64,
     /// Per-shard operation counters.
     pub loads: Vec<ShardLoad>,
-    /// Metadata bytes (the stores' approximate sizes).
+    /// Logical metadata bytes of every table but the timelines.
     pub meta_bytes: u64,
+    /// Timeline rows.
+    pub timeline_rows: u64,
+    /// Logical timeline bytes.
+    pub timeline_bytes: u64,
     /// Bytes under the blob store's directory (all replicas).
     pub blob_bytes: u64,
 }
 
 impl Snapshot {
-    /// Read the counters of `svc` whose blobs live under `data_dir/blobs`.
-    pub fn take(svc: &Service, data_dir: &Path) -> Snapshot {
-        Snapshot {
-            timeline_writes: svc.metrics().timeline_writes.get(),
-            loads: svc.shards().loads(),
-            meta_bytes: svc.shards().approximate_bytes(),
+    /// Read the counters of `svc` whose blobs live under `data_dir/blobs`,
+    /// then scan its metadata. The shard counters are read before the scan,
+    /// so the scan's own reads never count as load.
+    pub async fn take(svc: &Service, data_dir: &Path) -> feedlab_system::Result<Snapshot> {
+        let timeline_writes = svc.metrics().timeline_writes.get();
+        let loads = svc.shards().loads();
+        let (meta_bytes, timeline_rows, timeline_bytes) = logical_bytes(svc).await?;
+        Ok(Snapshot {
+            timeline_writes,
+            loads,
+            meta_bytes,
+            timeline_rows,
+            timeline_bytes,
             blob_bytes: dir_bytes(&data_dir.join("blobs")),
-        }
+        })
     }
 }
 
@@ -79,18 +95,27 @@ pub fn max_over_mean(loads: &[ShardLoad]) -> f64 {
     ops.iter().copied().max().unwrap_or(0) as f64 / mean
 }
 
-/// Timeline rows and their key + value bytes, counted by scanning every
-/// shard's `T` prefix in pages.
-pub async fn timeline_rows(svc: &Service) -> feedlab_system::Result<(u64, u64)> {
+/// `(meta bytes, timeline rows, timeline bytes)`: key + value bytes of
+/// every row, split into the timeline table and the rest,
+/// counted by scanning every shard in pages.
+pub async fn logical_bytes(svc: &Service) -> feedlab_system::Result<(u64, u64, u64)> {
     const PAGE: usize = 50_000;
-    let (mut rows, mut bytes) = (0u64, 0u64);
+    let (mut meta, mut rows, mut timeline) = (0u64, 0u64, 0u64);
     for shard in svc.shards().all() {
-        let mut range = KeyRange::prefix(b"T");
+        let mut range = KeyRange {
+            start: Vec::new(),
+            end: None,
+        };
         loop {
             let page = shard.scan(&range, Direction::Forward, PAGE).await?;
             for (k, v) in &page {
-                rows += 1;
-                bytes += (k.len() + v.len()) as u64;
+                let bytes = (k.len() + v.len()) as u64;
+                if tables::is_timeline(k) {
+                    rows += 1;
+                    timeline += bytes;
+                } else {
+                    meta += bytes;
+                }
             }
             match page.last() {
                 Some((last, _)) if page.len() == PAGE => {
@@ -102,5 +127,5 @@ pub async fn timeline_rows(svc: &Service) -> feedlab_system::Result<(u64, u64)> 
             }
         }
     }
-    Ok((rows, bytes))
+    Ok((meta, rows, timeline))
 }

@@ -146,6 +146,12 @@ pub fn timeline(uid: UserId, pid: PhotoId) -> Vec<u8> {
     key(TIMELINE, &[&uid.to_be_bytes(), &pid.0.to_be_bytes()])
 }
 
+/// True if `key` is a timeline row (of any user), so size reports can
+/// split the timelines from the rest of the metadata.
+pub fn is_timeline(key: &[u8]) -> bool {
+    key.first() == Some(&TIMELINE)
+}
+
 /// Prefix of `uid`'s timeline.
 pub fn timeline_prefix(uid: UserId) -> Vec<u8> {
     key(TIMELINE, &[&uid.to_be_bytes()])

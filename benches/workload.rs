@@ -1,4 +1,4 @@
-//! Workload-model benchmarks (plain `main`, run with `cargo bench -p feedlab-workload`):
+//! Workload-model benchmarks (plain `main`, run with `cargo bench --bench workload`):
 //! leader-sampler build time and peak RSS at 300M users (goal ≤ 30 s, ≤ 4 GB), sampling and
 //! edge rates, and op-stream generation rates at full and live scale.
 
