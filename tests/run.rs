@@ -2,75 +2,12 @@
 //! complete summary.json (design.md §4), the comparison file and a
 //! self-contained HTML report with its six plots.
 
-use std::path::Path;
+mod common;
+
 use std::process::Command;
 
+use common::{field, run, spec};
 use serde_json::Value;
-
-/// A resolved run spec: 300 materialized users, 3 s, time compressed.
-fn spec(variant: &str, fanout: &str, transport: &str) -> Value {
-    serde_json::json!({
-        "scenario": "tiny",
-        "variant": variant,
-        "seed": 7,
-        "mode": "live",
-        "duration_s": 3.0,
-        "system": {
-            "blob-replicas": 1,
-            "fanout": { "kind": fanout },
-            "sharding": { "shards": 4 }
-        },
-        "population": {
-            "users": 3_000_000u64,
-            "daily-active": 1_000_000u64,
-            "mean-followees": 20.0,
-            "scale": 0.0001
-        },
-        "traffic": {
-            "speedup": 2000.0,
-            "photo-mean-bytes": 20_000u64,
-            "video-fraction": 0.0
-        },
-        "driver": { "transport": transport, "freshness-sample": 0.5 },
-        "target": { "feed-p99-ms": 200.0 },
-        "calibration": null
-    })
-}
-
-fn run(out: &Path, spec: &Value) -> Value {
-    let file = out.join(format!(
-        "{}.json",
-        spec["variant"].as_str().expect("variant")
-    ));
-    std::fs::create_dir_all(out).expect("out dir");
-    std::fs::write(&file, spec.to_string()).expect("write spec");
-    let res = Command::new(env!("CARGO_BIN_EXE_feedlab"))
-        .arg("run")
-        .arg(&file)
-        .arg("--out")
-        .arg(out)
-        .output()
-        .expect("run feedlab");
-    assert!(
-        res.status.success(),
-        "feedlab run failed: {}",
-        String::from_utf8_lossy(&res.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&res.stdout);
-    assert!(stdout.contains("feed p99 ms"), "table missing: {stdout}");
-    let text = std::fs::read_to_string(
-        out.join(spec["variant"].as_str().expect("v"))
-            .join("summary.json"),
-    )
-    .expect("summary.json");
-    serde_json::from_str(&text).expect("summary is JSON")
-}
-
-fn field<'a>(v: &'a Value, path: &str) -> &'a Value {
-    path.split('.')
-        .try_fold(v, |v, k| v.get(k))
-        .unwrap_or_else(|| panic!("summary lacks {path}"))
-}
 
 #[test]
 fn tiny_live_run_writes_the_contract_and_a_self_contained_report() {

@@ -6,6 +6,7 @@
 //! its extra fields), so they work on any file a run or the simulator wrote;
 //! a missing extra field leaves a plot empty rather than failing.
 
+mod chart;
 mod html;
 mod markdown;
 pub mod plots;
