@@ -4,22 +4,29 @@
 //! `apt-get install wrk`; without it the bench prints one skip line).
 //!
 //! It starts `feedlab serve` as a child process on loopback and loads
-//! `GET /healthz` on the read port, alternating two tools for `ROUNDS`
-//! rounds so that drift on a shared machine hits both alike:
+//! `GET /healthz` on the read port, alternating the tools for `ROUNDS`
+//! rounds so that drift on a shared machine hits both alike. As in any
+//! load test, the load generator must not share a CPU with the server:
+//! with `taskset` and two or more cores, the server is pinned to core 0 and
+//! the load generator (wrk, or this process) to core 1. Figures:
 //!
-//! - **wrk** (closed loop): `wrk -t2 -c64 -d5s`, its `Requests/sec`.
-//! - **driver, saturated**: the feedlab driver offered far more than the
-//!   server can take, with `max_in_flight = 64`, so, like wrk's 64
-//!   connections, it keeps 64 requests outstanding; the figure is
-//!   successful ops per second (the rest are counted as dropped).
+//! - **wrk** (closed loop, one thread, 64 connections): `Requests/sec`.
+//! - **driver, saturated**: the feedlab driver offered 1.5× wrk's rate with
+//!   `max_in_flight = 64`, so, like wrk's 64 connections, it keeps 64
+//!   requests outstanding; the figure is successful ops per second (the
+//!   excess is counted as dropped).
 //! - **driver, sustained**: a ladder of offered rates (×1.25 a step) until
-//!   fewer than 99% of the offered ops succeed; the figure is the highest
-//!   rate fully served. This is the rate the driver can hold open-loop.
+//!   fewer than 99% of the offered ops succeed; the highest rate fully
+//!   served is what the driver holds open-loop.
+//! - **CPU per request** of each generator (user + system time of the
+//!   process over the requests it completed), which says how much headroom
+//!   each leaves on a shared core.
 //!
 //! The issue's goal is driver / wrk ≥ 0.9 on the saturated figure; both
 //! ratios are printed, per round and as medians.
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,9 +59,9 @@ impl Drop for Server {
     }
 }
 
-fn start_server() -> BoxResult<Server> {
+fn start_server(pin: bool) -> BoxResult<Server> {
     let dir = tempfile::tempdir()?;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_feedlab"))
+    let mut child = pinned(pin, 0, env!("CARGO_BIN_EXE_feedlab"))
         .args(["serve", "--data"])
         .arg(dir.path())
         .args(["--write-addr", "127.0.0.1:0", "--read-addr", "127.0.0.1:0"])
@@ -81,7 +88,7 @@ fn start_server() -> BoxResult<Server> {
 /// A target that GETs one URL and expects 200.
 struct Healthz {
     client: reqwest::Client,
-    url: String,
+    url: reqwest::Url,
 }
 
 #[async_trait]
@@ -89,7 +96,7 @@ impl Target for Healthz {
     async fn execute(&self, _op: &PlannedOp) -> Result<OpOutcome, OpError> {
         let resp = self
             .client
-            .get(&self.url)
+            .get(self.url.clone())
             .send()
             .await
             .map_err(|e| OpError::new("transport", e.to_string()))?;
@@ -117,8 +124,10 @@ fn stream(rate: f64) -> impl Iterator<Item = PlannedOp> {
     })
 }
 
-/// One driver load: (successful ops/s, fraction of offered ops that succeeded).
-async fn drive(target: &Arc<Healthz>, rate: f64, in_flight: usize) -> (f64, f64) {
+/// One driver load: (successful ops/s, fraction of offered ops that
+/// succeeded, this process's CPU seconds per successful op).
+async fn drive(target: &Arc<Healthz>, rate: f64, in_flight: usize) -> (f64, f64, f64) {
+    let cpu0 = cpu_secs("self", false);
     let cfg = DriverConfig {
         max_in_flight: in_flight,
         duration: Some(Duration::from_secs(SECS)),
@@ -129,14 +138,15 @@ async fn drive(target: &Arc<Healthz>, rate: f64, in_flight: usize) -> (f64, f64)
     let k = stats.kind(OpKind::PhotoGet);
     let ok = k.count() as f64;
     let offered = (ok + k.error_count() as f64 + k.dropped as f64).max(1.0);
-    (ok / SECS as f64, ok / offered)
+    let cpu = (cpu_secs("self", false) - cpu0) / ok.max(1.0);
+    (ok / SECS as f64, ok / offered, cpu)
 }
 
 /// Highest offered rate of which ≥ 99% succeeded, climbing from `start`.
 async fn sustained(target: &Arc<Healthz>, start: f64) -> f64 {
     let (mut rate, mut best) = (start, 0.0);
     loop {
-        let (_, served) = drive(target, rate, 4 * CONNECTIONS).await;
+        let (_, served, _) = drive(target, rate, 4 * CONNECTIONS).await;
         if served < 0.99 {
             return best;
         }
@@ -145,20 +155,66 @@ async fn sustained(target: &Arc<Healthz>, start: f64) -> f64 {
     }
 }
 
-fn wrk(url: &str) -> BoxResult<f64> {
-    let out = Command::new("wrk")
-        .args([
-            "-t2",
-            &format!("-c{CONNECTIONS}"),
-            &format!("-d{SECS}s"),
-            url,
-        ])
-        .output()?;
+/// One wrk load: (requests/s, wrk's CPU seconds per request). wrk runs
+/// under a shell that prints its children's CPU time once wrk exits.
+fn wrk(pin: bool, url: &str) -> BoxResult<(f64, f64)> {
+    let taskset = if pin { "taskset -c 1 " } else { "" };
+    let script = format!(
+        "{taskset}wrk -t1 -c{CONNECTIONS} -d{SECS}s {url}; echo; echo STAT $(cat /proc/$$/stat)"
+    );
+    let out = Command::new("sh").args(["-c", &script]).output()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
+    let rps: f64 = text
+        .lines()
         .find_map(|l| l.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| format!("no Requests/sec in wrk output:\n{text}").into())
+        .ok_or_else(|| format!("no Requests/sec in wrk output:\n{text}"))?;
+    let stat = text
+        .lines()
+        .find_map(|l| l.strip_prefix("STAT "))
+        .unwrap_or("");
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("stat"), stat)?;
+    let cpu = cpu_file(&dir.path().join("stat"), true);
+    Ok((rps, cpu / (rps * SECS as f64).max(1.0)))
+}
+
+/// CPU seconds from `/proc/<pid>/stat`: the process's own user + system
+/// time, or (`children`) that of its waited-for children.
+fn cpu_secs(pid: &str, children: bool) -> f64 {
+    cpu_file(Path::new(&format!("/proc/{pid}/stat")), children)
+}
+
+/// [`cpu_secs`] of a saved copy of a `stat` file.
+fn cpu_file(path: &Path, children: bool) -> f64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    // Fields after the `(comm)`: utime and stime are the 12th and 13th,
+    // cutime and cstime the 14th and 15th.
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let at = if children { 13 } else { 11 };
+    let ticks: u64 = fields
+        .get(at..at + 2)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| v.parse::<u64>().ok())
+        .sum();
+    ticks as f64 / 100.0
+}
+
+/// `taskset -c CORE` as a command prefix when pinning is possible.
+fn pinned(pin: bool, core: u32, program: &str) -> Command {
+    if pin {
+        let mut c = Command::new("taskset");
+        c.args(["-c", &core.to_string(), program]);
+        c
+    } else {
+        Command::new(program)
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -171,36 +227,60 @@ fn main() -> BoxResult<()> {
         println!("driver_vs_wrk skipped: wrk is not installed (apt-get install wrk)");
         return Ok(());
     }
-    let server = start_server()?;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let pin = cores >= 2
+        && Command::new("taskset")
+            .args(["-a", "-p", "-c", "1", &std::process::id().to_string()])
+            .output()
+            .is_ok_and(|o| o.status.success());
+    println!(
+        "layout: {}",
+        if pin {
+            "server on core 0, load generator on core 1"
+        } else {
+            "unpinned (needs taskset and two cores)"
+        }
+    );
+    let server = start_server(pin)?;
     let url = format!("http://{}/healthz", server.read);
-    let rt = tokio::runtime::Runtime::new()?;
+    // One thread: the generator gets one core, as wrk -t1 does.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let target = Arc::new(Healthz {
         client: reqwest::Client::new(),
-        url: url.clone(),
+        url: reqwest::Url::parse(&url)?,
     });
     // Warm connections and the server's caches.
     rt.block_on(drive(&target, 2_000.0, CONNECTIONS));
     let (mut w, mut sat, mut sus) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut w_cpu, mut d_cpu) = (Vec::new(), Vec::new());
     for round in 1..=ROUNDS {
-        let wrk_rps = wrk(&url)?;
-        let (sat_rps, _) = rt.block_on(drive(&target, 4.0 * wrk_rps, CONNECTIONS));
+        let (wrk_rps, wrk_cpu) = wrk(pin, &url)?;
+        let (sat_rps, _, cpu) = rt.block_on(drive(&target, 1.5 * wrk_rps, CONNECTIONS));
         let sus_rps = rt.block_on(sustained(&target, wrk_rps / 4.0));
         println!(
-            "round {round}: wrk {wrk_rps:.0}/s | driver saturated {sat_rps:.0}/s (ratio {:.2}) \
-             | driver sustained open-loop {sus_rps:.0}/s (ratio {:.2})",
+            "round {round}: wrk {wrk_rps:.0}/s ({:.1} us CPU/req) | driver saturated {sat_rps:.0}/s \
+             (ratio {:.2}, {:.1} us CPU/req) | driver sustained open-loop {sus_rps:.0}/s (ratio {:.2})",
+            wrk_cpu * 1e6,
             sat_rps / wrk_rps,
+            cpu * 1e6,
             sus_rps / wrk_rps
         );
         w.push(wrk_rps);
         sat.push(sat_rps);
         sus.push(sus_rps);
+        w_cpu.push(wrk_cpu);
+        d_cpu.push(cpu);
     }
     let (w, sat, sus) = (median(w), median(sat), median(sus));
     println!(
         "median: wrk {w:.0}/s, driver saturated {sat:.0}/s (ratio {:.2}, goal >= 0.9), \
-         driver sustained {sus:.0}/s (ratio {:.2})",
+         driver sustained {sus:.0}/s (ratio {:.2}); CPU per request: wrk {:.1} us, driver {:.1} us",
         sat / w,
-        sus / w
+        sus / w,
+        median(w_cpu) * 1e6,
+        median(d_cpu) * 1e6
     );
     Ok(())
 }
