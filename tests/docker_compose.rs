@@ -70,7 +70,12 @@ fn interpolate(s: &str) -> String {
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_sequence)
-        .map(|s| s.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|s| {
+            s.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -103,7 +108,10 @@ fn services_images_and_healthchecks() -> anyhow::Result<()> {
         .and_then(Value::as_str)
         .context("feedlab has no build.dockerfile")?;
     let df = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(dockerfile))?;
-    ensure!(df.contains("--bin feedlab"), "the Dockerfile builds feedlab");
+    ensure!(
+        df.contains("--bin feedlab"),
+        "the Dockerfile builds feedlab"
+    );
 
     // One-shot services (waited for with service_completed_successfully)
     // need no healthcheck; every other service must have one.
@@ -119,7 +127,10 @@ fn services_images_and_healthchecks() -> anyhow::Result<()> {
             }
         }
     }
-    ensure!(one_shot.contains("minio-init"), "feedlab waits for the bucket");
+    ensure!(
+        one_shot.contains("minio-init"),
+        "feedlab waits for the bucket"
+    );
     for (name, svc) in services(&c)? {
         let name = name.as_str().context("service name")?;
         if one_shot.contains(name) {
@@ -152,7 +163,10 @@ fn feedlab_waits_for_healthy_backends() -> anyhow::Result<()> {
             .get(dep)
             .and_then(|d| d.get("condition"))
             .and_then(Value::as_str);
-        ensure!(got == Some(want), "feedlab depends_on {dep}: {got:?}, want {want}");
+        ensure!(
+            got == Some(want),
+            "feedlab depends_on {dep}: {got:?}, want {want}"
+        );
     }
     let tikv_waits = service(&c, "tikv")?
         .get("depends_on")
@@ -187,10 +201,19 @@ fn ports_are_loopback_only_and_credentials_agree() -> anyhow::Result<()> {
     };
     let user = env("minio", "MINIO_ROOT_USER")?;
     let pass = env("minio", "MINIO_ROOT_PASSWORD")?;
-    ensure!(pass.len() >= 8, "MinIO rejects root passwords under 8 chars");
+    ensure!(
+        pass.len() >= 8,
+        "MinIO rejects root passwords under 8 chars"
+    );
     for svc in ["feedlab", "minio-init"] {
-        ensure!(env(svc, "FEEDLAB_S3_ACCESS_KEY")? == user, "{svc} access key");
-        ensure!(env(svc, "FEEDLAB_S3_SECRET_KEY")? == pass, "{svc} secret key");
+        ensure!(
+            env(svc, "FEEDLAB_S3_ACCESS_KEY")? == user,
+            "{svc} access key"
+        );
+        ensure!(
+            env(svc, "FEEDLAB_S3_SECRET_KEY")? == pass,
+            "{svc} secret key"
+        );
     }
     Ok(())
 }
@@ -216,9 +239,15 @@ fn feedlab_command_uses_real_serve_flags() -> anyhow::Result<()> {
         .iter()
         .map(|a| interpolate(a))
         .collect();
-    ensure!(command.first().map(String::as_str) == Some("serve"), "{command:?}");
+    ensure!(
+        command.first().map(String::as_str) == Some("serve"),
+        "{command:?}"
+    );
     let known = serve_help_flags()?;
-    ensure!(known.contains("--data") && known.contains("--fanout"), "{known:?}");
+    ensure!(
+        known.contains("--data") && known.contains("--fanout"),
+        "{known:?}"
+    );
     let mut usable = vec!["serve".to_string()];
     let mut pending = Vec::new();
     for arg in &command[1..] {
@@ -234,7 +263,13 @@ fn feedlab_command_uses_real_serve_flags() -> anyhow::Result<()> {
             bail!("feedlab serve has no flag {flag} (and it is not a pending one)");
         }
     }
-    for must in ["--meta", "--tikv-pd", "--blob", "--s3-endpoint", "--s3-bucket"] {
+    for must in [
+        "--meta",
+        "--tikv-pd",
+        "--blob",
+        "--s3-endpoint",
+        "--s3-bucket",
+    ] {
         ensure!(
             command.iter().any(|a| a.starts_with(&format!("{must}="))),
             "the command sets {must}"

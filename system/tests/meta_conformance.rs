@@ -12,6 +12,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
+use anyhow::Context;
+
 use feedlab_system::Error;
 use feedlab_system::meta::{
     CasOutcome, Direction, FjallStore, KeyRange, MetaStore, TikvStore, WriteBatch, conformance,
@@ -376,4 +378,24 @@ async fn tikv_connect_rejects_bad_namespaces_before_dialing() {
     }
     let r = TikvStore::connect(Vec::new(), b"ns/").await;
     assert!(matches!(r, Err(Error::InvalidInput(_))), "no endpoints");
+}
+
+#[tokio::test]
+async fn tikv_unreachable_pd_is_unavailable_not_a_panic() -> anyhow::Result<()> {
+    // A loopback port nobody listens on: bind, note the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let started = Instant::now();
+    let r = TikvStore::connect(vec![format!("127.0.0.1:{port}")], b"ns/").await;
+    let err = r.err().context("connected to a closed port")?;
+    assert!(
+        err.is_retryable(),
+        "an unreachable PD is a retryable outage, got: {err}"
+    );
+    println!(
+        "unreachable PD reported after {:.1} s: {err}",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }

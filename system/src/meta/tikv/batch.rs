@@ -125,9 +125,16 @@ mod tests {
 
     #[test]
     fn empty_batches_and_keys() {
-        assert!(lower_batch(b"n/", &WriteBatch::new()).expect("ok").is_empty());
+        assert!(
+            lower_batch(b"n/", &WriteBatch::new())
+                .expect("ok")
+                .is_empty()
+        );
         let mut b = WriteBatch::new();
         b.put(b"ok".to_vec(), b"v".to_vec()).delete(Vec::new());
-        assert!(matches!(lower_batch(b"n/", &b), Err(Error::InvalidInput(_))));
+        assert!(matches!(
+            lower_batch(b"n/", &b),
+            Err(Error::InvalidInput(_))
+        ));
     }
 }

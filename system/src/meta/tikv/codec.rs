@@ -40,7 +40,9 @@ pub struct StoredRange {
 /// (such a prefix has no successor, so its end could not be bounded).
 pub fn validate_namespace(ns: &[u8]) -> Result<()> {
     if ns.is_empty() {
-        return Err(Error::InvalidInput("tikv namespace must not be empty".into()));
+        return Err(Error::InvalidInput(
+            "tikv namespace must not be empty".into(),
+        ));
     }
     if prefix_successor(ns).is_none() {
         return Err(Error::InvalidInput(
@@ -92,7 +94,9 @@ pub fn decode_value(mut stored: Vec<u8>) -> Result<Vec<u8>> {
             stored.remove(0);
             Ok(stored)
         }
-        Some(t) => Err(Error::Corrupt(format!("tikv value has unknown tag {t:#04x}"))),
+        Some(t) => Err(Error::Corrupt(format!(
+            "tikv value has unknown tag {t:#04x}"
+        ))),
         None => Err(Error::Corrupt("tikv value is empty (no tag)".into())),
     }
 }
@@ -147,7 +151,10 @@ mod tests {
 
     #[test]
     fn bad_namespaces_are_rejected() {
-        assert!(matches!(validate_namespace(b""), Err(Error::InvalidInput(_))));
+        assert!(matches!(
+            validate_namespace(b""),
+            Err(Error::InvalidInput(_))
+        ));
         assert!(matches!(
             validate_namespace(&[0xff, 0xff]),
             Err(Error::InvalidInput(_))
@@ -165,7 +172,10 @@ mod tests {
         }
         assert!(!encode_value(b"").is_empty(), "never stores an empty value");
         assert!(matches!(decode_value(Vec::new()), Err(Error::Corrupt(_))));
-        assert!(matches!(decode_value(vec![0x02, 1]), Err(Error::Corrupt(_))));
+        assert!(matches!(
+            decode_value(vec![0x02, 1]),
+            Err(Error::Corrupt(_))
+        ));
     }
 
     #[test]

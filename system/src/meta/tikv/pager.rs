@@ -99,7 +99,9 @@ mod tests {
 
     /// A fake TiKV: answers one page from a sorted map, like a scan request.
     fn serve(data: &BTreeMap<Vec<u8>, u32>, p: &Page, dir: Direction) -> Vec<Vec<u8>> {
-        let it = data.range(p.start.clone()..p.end.clone()).map(|(k, _)| k.clone());
+        let it = data
+            .range(p.start.clone()..p.end.clone())
+            .map(|(k, _)| k.clone());
         match dir {
             Direction::Forward => it.take(p.limit as usize).collect(),
             Direction::Reverse => it.rev().take(p.limit as usize).collect(),
@@ -201,7 +203,10 @@ mod tests {
             start: b"a".to_vec(),
             end: b"b".to_vec(),
         };
-        assert_eq!(ScanPager::new(r.clone(), Direction::Forward, 0, 8).next_page(), None);
+        assert_eq!(
+            ScanPager::new(r.clone(), Direction::Forward, 0, 8).next_page(),
+            None
+        );
         let p = ScanPager::new(r, Direction::Reverse, 3, 8).next_page();
         assert_eq!(p.map(|p| p.limit), Some(3), "small limits take one request");
     }
@@ -228,9 +233,16 @@ mod tests {
         let mut pager = ScanPager::new(r, Direction::Reverse, 25, 10);
         pager.record(10, Some(b"q"));
         let p = pager.next_page().expect("more");
-        assert_eq!((p.start, p.end, p.limit), (b"a".to_vec(), b"q".to_vec(), 10));
+        assert_eq!(
+            (p.start, p.end, p.limit),
+            (b"a".to_vec(), b"q".to_vec(), 10)
+        );
         pager.record(10, Some(b"c"));
-        assert_eq!(pager.next_page().map(|p| p.limit), Some(5), "only what is left");
+        assert_eq!(
+            pager.next_page().map(|p| p.limit),
+            Some(5),
+            "only what is left"
+        );
         pager.record(5, Some(b"b"));
         assert_eq!(pager.next_page(), None, "limit reached");
     }
