@@ -1,6 +1,10 @@
 //! The `MetaStore` conformance suite on the embedded fjall backend, plus the
 //! fjall-specific guarantees: durability across reopen and kill -9, readers
 //! never seeing half a batch, input limits, and a throughput measurement.
+//!
+//! The same suite runs on TiKV when `FEEDLAB_TIKV_PD` names a live cluster
+//! (comma-separated PD endpoints); otherwise that test prints one line saying
+//! it was skipped. See `tikv_suite_when_cluster_given`.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -8,9 +12,11 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
+use anyhow::Context;
+
 use feedlab_system::Error;
 use feedlab_system::meta::{
-    CasOutcome, Direction, FjallStore, KeyRange, MetaStore, WriteBatch, conformance,
+    CasOutcome, Direction, FjallStore, KeyRange, MetaStore, TikvStore, WriteBatch, conformance,
 };
 
 /// Env var that turns [`kill9_child`] into the writer process of
@@ -18,6 +24,8 @@ use feedlab_system::meta::{
 const CHILD_DIR: &str = "FEEDLAB_KILL9_CHILD_DIR";
 /// Batches the kill -9 child acknowledges before the parent kills it.
 const KILL_AFTER: u64 = 30;
+/// Env var with the comma-separated PD endpoints of a live TiKV cluster.
+const TIKV_PD: &str = "FEEDLAB_TIKV_PD";
 
 fn open(dir: &Path) -> Arc<dyn MetaStore> {
     Arc::new(FjallStore::open(dir).expect("open fjall store"))
@@ -283,6 +291,111 @@ async fn measure_buffered_puts_and_reverse_prefix_scan() -> anyhow::Result<()> {
         TOTAL as f64 / put_secs,
         scan.as_secs_f64() * 1e6,
         store.approximate_bytes()
+    );
+    Ok(())
+}
+
+/// A namespace no earlier run used: wall-clock nanoseconds and the pid.
+fn fresh_tikv_namespace(tag: &str) -> Vec<u8> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "feedlab-test/{tag}/{nanos:032x}-{:08x}/",
+        std::process::id()
+    )
+    .into_bytes()
+}
+
+/// The conformance suite on a live TiKV cluster, in a fresh namespace, plus
+/// the TiKV-specific promises: empty values survive the value tagging, and
+/// two namespaces on one cluster never see each other's keys. Skipped, with
+/// one line on stdout, when `FEEDLAB_TIKV_PD` is not set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tikv_suite_when_cluster_given() -> anyhow::Result<()> {
+    let endpoints: Vec<String> = std::env::var(TIKV_PD)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    if endpoints.is_empty() {
+        println!("TiKV conformance skipped: FEEDLAB_TIKV_PD not set");
+        return Ok(());
+    }
+    let ns = fresh_tikv_namespace("a");
+    let store = TikvStore::connect(endpoints.clone(), &ns).await?;
+    let started = Instant::now();
+    conformance::test_suite(Arc::new(store.clone())).await;
+    let suite_s = started.elapsed().as_secs_f64();
+
+    // Empty values: stored as a one-byte tag, read back empty everywhere.
+    let mut b = WriteBatch::new();
+    b.put(b"empty".to_vec(), Vec::new());
+    store.write(b).await?;
+    assert_eq!(store.get(b"empty").await?, Some(Vec::new()));
+    assert_eq!(
+        store.batch_get(&[b"empty".to_vec()]).await?,
+        vec![Some(Vec::new())]
+    );
+    let got = store
+        .scan(&KeyRange::prefix(b"empty"), Direction::Reverse, 10)
+        .await?;
+    assert_eq!(got, vec![(b"empty".to_vec(), Vec::new())]);
+    assert_eq!(
+        store.cas(b"empty", Some(b""), Some(b"x".to_vec())).await?,
+        CasOutcome::Swapped
+    );
+
+    // Namespace isolation: a second store on the same cluster.
+    let other = TikvStore::connect(endpoints, &fresh_tikv_namespace("b")).await?;
+    assert_eq!(other.get(b"empty").await?, None);
+    let mut b = WriteBatch::new();
+    b.put(b"only-in-b".to_vec(), b"1".to_vec());
+    other.write(b).await?;
+    let everything = KeyRange::prefix(b"");
+    let in_b = other.scan(&everything, Direction::Forward, 1000).await?;
+    assert_eq!(in_b, vec![(b"only-in-b".to_vec(), b"1".to_vec())]);
+    let in_a = store.scan(&everything, Direction::Reverse, 100_000).await?;
+    assert!(in_a.len() > 100, "the suite's keys are in namespace a");
+    assert!(in_a.iter().all(|(k, _)| k.as_slice() != b"only-in-b"));
+    assert!(in_a.windows(2).all(|w| w[0].0 > w[1].0), "descending");
+    println!(
+        "TiKV conformance passed in namespace {:?}: suite {suite_s:.1} s, {} keys",
+        String::from_utf8_lossy(&ns),
+        in_a.len()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn tikv_connect_rejects_bad_namespaces_before_dialing() {
+    // No cluster is needed: the namespace is checked before PD is dialled.
+    for ns in [&b""[..], &[0xff, 0xff]] {
+        let r = TikvStore::connect(vec!["127.0.0.1:1".into()], ns).await;
+        assert!(matches!(r, Err(Error::InvalidInput(_))), "namespace {ns:?}");
+    }
+    let r = TikvStore::connect(Vec::new(), b"ns/").await;
+    assert!(matches!(r, Err(Error::InvalidInput(_))), "no endpoints");
+}
+
+#[tokio::test]
+async fn tikv_unreachable_pd_is_unavailable_not_a_panic() -> anyhow::Result<()> {
+    // A loopback port nobody listens on: bind, note the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let started = Instant::now();
+    let r = TikvStore::connect(vec![format!("127.0.0.1:{port}")], b"ns/").await;
+    let err = r.err().context("connected to a closed port")?;
+    assert!(
+        err.is_retryable(),
+        "an unreachable PD is a retryable outage, got: {err}"
+    );
+    println!(
+        "unreachable PD reported after {:.1} s: {err}",
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }

@@ -7,12 +7,14 @@
 
 pub mod conformance;
 pub mod fjall_store;
+pub mod tikv;
 
 use async_trait::async_trait;
 
 use crate::error::Result;
 
 pub use fjall_store::FjallStore;
+pub use tikv::TikvStore;
 
 /// A key/value pair as returned by [`MetaStore::scan`].
 pub type Entry = (Vec<u8>, Vec<u8>);
