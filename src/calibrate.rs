@@ -89,7 +89,9 @@ fn photo_row(pid: PhotoId, owner: u64) -> PhotoRow {
 /// Measure the embedded backends and return the calibration.
 pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
     let tmp = match &args.dir {
-        Some(d) => tempfile::Builder::new().prefix("feedlab-calib").tempdir_in(d)?,
+        Some(d) => tempfile::Builder::new()
+            .prefix("feedlab-calib")
+            .tempdir_in(d)?,
         None => tempfile::Builder::new().prefix("feedlab-calib").tempdir()?,
     };
     let store = FjallStore::open(&tmp.path().join("meta")).context("opening fjall")?;
@@ -100,7 +102,10 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
     let mut pids = Vec::new();
     for u in 0..USERS {
         let mut b = WriteBatch::buffered();
-        b.put(tables::stats(u), tables::encode(&tables::UserStats::default())?);
+        b.put(
+            tables::stats(u),
+            tables::encode(&tables::UserStats::default())?,
+        );
         for k in 0..20 {
             let pid = PhotoId::from_parts(u * 20 + k + 1, (u % 8192) as u16, 0);
             b.put(tables::photo(pid), tables::encode(&photo_row(pid, u))?);
@@ -206,7 +211,9 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
             None => tables::UserStats::default(),
         };
         s.posts += 1;
-        store.cas(&key, cur.as_deref(), Some(tables::encode(&s)?)).await?;
+        store
+            .cas(&key, cur.as_deref(), Some(tables::encode(&s)?))
+            .await?;
         v.push(time(t));
     }
     ops.push(summarize("cas", 1, v));
@@ -313,8 +320,16 @@ pub async fn run(args: CalibrateArgs) -> anyhow::Result<()> {
     );
     std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
     for op in &cal.ops {
-        let p50 = op.quantiles_ms.iter().find(|q| q.0 == 0.5).map_or(0.0, |q| q.1);
-        let p99 = op.quantiles_ms.iter().find(|q| q.0 == 0.99).map_or(0.0, |q| q.1);
+        let p50 = op
+            .quantiles_ms
+            .iter()
+            .find(|q| q.0 == 0.5)
+            .map_or(0.0, |q| q.1);
+        let p99 = op
+            .quantiles_ms
+            .iter()
+            .find(|q| q.0 == 0.99)
+            .map_or(0.0, |q| q.1);
         println!(
             "{:<16} n={:<5} mean {:>9.4} ms  p50 {:>9.4}  p99 {:>9.4}",
             op.op, op.n, op.mean_ms, p50, p99

@@ -82,10 +82,7 @@ impl SourceCache {
                 &mut rng,
             ));
             self.key = Some(key);
-            eprintln!(
-                "population built in {:.1} s",
-                t.elapsed().as_secs_f64()
-            );
+            eprintln!("population built in {:.1} s", t.elapsed().as_secs_f64());
         }
         self.source.as_mut().context("population")
     }
@@ -95,6 +92,11 @@ impl SourceCache {
 pub fn run_variant(spec: &RunSpec, out: &Path, cache: &mut SourceCache) -> anyhow::Result<Summary> {
     let vdir = out.join(&spec.variant);
     let t = Instant::now();
+    let mut spec = spec.clone();
+    if let Some(d) = spec.sim.duration_s {
+        spec.duration_s = d;
+    }
+    let spec = &spec;
     let value = match &spec.sim.queue {
         Some(q) => summary::queue(spec, q)?,
         None => {
@@ -135,7 +137,11 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
     let mut specs = scenario.variants();
     if let Some(v) = &args.variant {
         specs.retain(|s| &s.variant == v);
-        anyhow::ensure!(!specs.is_empty(), "{} has no variant {v:?}", args.scenario.display());
+        anyhow::ensure!(
+            !specs.is_empty(),
+            "{} has no variant {v:?}",
+            args.scenario.display()
+        );
     }
     let mut cache = SourceCache::default();
     let mut values = Vec::new();
@@ -190,7 +196,8 @@ pub fn table(values: &[Value]) -> String {
             f1(num(v, "fanout.freshness_p99_ms")),
             f1(num(v, "fanout.timeline_writes_per_s")),
             num(v, "shards.load_max_over_mean").map_or("-".into(), |x| format!("{x:.2}")),
-            num(v, "sim.max_shard_utilisation").map_or("-".into(), |x| format!("{:.0}%", 100.0 * x)),
+            num(v, "sim.max_shard_utilisation")
+                .map_or("-".into(), |x| format!("{:.0}%", 100.0 * x)),
             match met {
                 Some(true) => format!("met (≤ {target:.0} ms)"),
                 Some(false) => format!("MISSED (> {target:.0} ms)"),
@@ -201,7 +208,10 @@ pub fn table(values: &[Value]) -> String {
     let mut out = String::new();
     for v in values {
         if let Some(q) = v.pointer("/sim/queue") {
-            out.push_str(&summary::queue_table(v["variant"].as_str().unwrap_or("?"), q));
+            out.push_str(&summary::queue_table(
+                v["variant"].as_str().unwrap_or("?"),
+                q,
+            ));
         }
     }
     if rows.len() > 1 {
@@ -213,7 +223,13 @@ pub fn table(values: &[Value]) -> String {
                 .iter()
                 .zip(&widths)
                 .enumerate()
-                .map(|(c, (cell, w))| if c == 0 { format!("{cell:<w$}") } else { format!("{cell:>w$}") })
+                .map(|(c, (cell, w))| {
+                    if c == 0 {
+                        format!("{cell:<w$}")
+                    } else {
+                        format!("{cell:>w$}")
+                    }
+                })
                 .collect();
             out.push_str(cells.join("  ").trim_end());
             out.push('\n');

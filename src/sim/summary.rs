@@ -44,19 +44,32 @@ pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -
             }),
         );
     }
-    let feed = r.ops.iter().find(|(n, _)| n == "feed").map(|(_, l)| l.clone()).unwrap_or_default();
+    let feed = r
+        .ops
+        .iter()
+        .find(|(n, _)| n == "feed")
+        .map(|(_, l)| l.clone())
+        .unwrap_or_default();
     let pop = src.population();
     let full = spec.sim.population == feedlab_sim::model::PopulationMode::Full;
     let max_followers = if full {
         (pop.weight_dist().cap() as f64 * pop.followers_per_weight()).round() as u64
     } else {
-        (0..pop.users()).map(|u| src.author_stats(u).followers).max().unwrap_or(0)
+        (0..pop.users())
+            .map(|u| src.author_stats(u).followers)
+            .max()
+            .unwrap_or(0)
     };
     let shard_ops: Vec<f64> = r.snapshot.shards.iter().map(|s| s.ops as f64).collect();
     let mean = shard_ops.iter().sum::<f64>() / shard_ops.len().max(1) as f64;
     let max = shard_ops.iter().copied().fold(0.0, f64::max);
     let skew = if mean > 0.0 { max / mean } else { 1.0 };
-    let max_util = r.snapshot.shards.iter().map(|s| s.utilisation).fold(0.0, f64::max);
+    let max_util = r
+        .snapshot
+        .shards
+        .iter()
+        .map(|s| s.utilisation)
+        .fold(0.0, f64::max);
     let loads: Vec<Value> = r
         .snapshot
         .shards
@@ -182,8 +195,17 @@ pub fn queue_table(variant: &str, q: &Value) -> String {
         g("service_rate"),
         g("rho_theory"),
         g("customers"),
-        "wait (s)", "simulated", "theory", "error",
-        "mean", g("mean_wait_s"), g("mean_wait_theory_s"), 100.0 * g("mean_wait_error"),
-        "p99", g("p99_wait_s"), g("p99_wait_theory_s"), 100.0 * g("p99_wait_error"),
+        "wait (s)",
+        "simulated",
+        "theory",
+        "error",
+        "mean",
+        g("mean_wait_s"),
+        g("mean_wait_theory_s"),
+        100.0 * g("mean_wait_error"),
+        "p99",
+        g("p99_wait_s"),
+        g("p99_wait_theory_s"),
+        100.0 * g("p99_wait_error"),
     )
 }

@@ -166,7 +166,9 @@ impl Calibration {
         if sizes.is_empty() {
             return Err(invalid(
                 "calibration",
-                format!("op `{op}` is not in the calibration file (and has no [sim.service] override)"),
+                format!(
+                    "op `{op}` is not in the calibration file (and has no [sim.service] override)"
+                ),
             ));
         }
         sizes.sort_by_key(|(n, _)| *n);
@@ -262,7 +264,10 @@ mod tests {
         let cost = c.cost("scan", &BTreeMap::new())?;
         assert!((cost.mean(15) - 1.5e6).abs() < 1.0);
         assert!((cost.mean(40) - 4.0e6).abs() < 1.0);
-        assert!((cost.mean(1) - 1.0e6).abs() < 1.0, "below the smallest: flat");
+        assert!(
+            (cost.mean(1) - 1.0e6).abs() < 1.0,
+            "below the smallest: flat"
+        );
         let mut rng = crate::engine::rng_stream(1, 1);
         assert_eq!(cost.sample(15, &mut rng), 1_500_000);
         assert_eq!(cost.sample_many(40, 10, &mut rng), 40_000_000);
@@ -273,8 +278,8 @@ mod tests {
     #[test]
     fn builtin_round_trips_through_toml() -> Result<()> {
         let c = Calibration::builtin();
-        let back: Calibration = toml::from_str(&c.to_toml()?)
-            .map_err(|e| invalid("calibration", e.to_string()))?;
+        let back: Calibration =
+            toml::from_str(&c.to_toml()?).map_err(|e| invalid("calibration", e.to_string()))?;
         assert_eq!(back, c);
         for op in OP_KINDS {
             c.cost(op, &BTreeMap::new())?;

@@ -128,6 +128,8 @@ pub struct SimSettings {
     pub materializer_batch: u32,
     /// Seconds of model time simulated before statistics are kept. Default 0.
     pub warmup_s: f64,
+    /// Model seconds of arrivals for `feedlab sim` (default: `scenario.duration-s`).
+    pub duration_s: Option<f64>,
     /// Leader draws pre-sampled for full-population followee lists. Default 4M.
     pub leader_pool: u32,
     /// Service-time overrides per op (`get`, `scan`, `blob-put`, ...).
@@ -156,6 +158,7 @@ impl Default for SimSettings {
             materializer_rate_per_s: 300_000.0,
             materializer_batch: 64,
             warmup_s: 0.0,
+            duration_s: None,
             leader_pool: 4_000_000,
             service: BTreeMap::new(),
             queue: None,
@@ -186,6 +189,11 @@ impl SimSettings {
         if !(r.is_finite() && r > 0.0) {
             return Err(invalid("sim", "materializer-rate-per-s must be > 0"));
         }
+        if let Some(d) = self.duration_s
+            && !(d.is_finite() && d > 0.0)
+        {
+            return Err(invalid("sim", "duration-s must be > 0"));
+        }
         if !(self.warmup_s.is_finite() && self.warmup_s >= 0.0) {
             return Err(invalid("sim", "warmup-s must be >= 0"));
         }
@@ -193,7 +201,7 @@ impl SimSettings {
         if !(0.0..=1.0).contains(&h) {
             return Err(invalid("sim", "cache.hit-ratio must be in [0, 1]"));
         }
-        if !(self.cache.hot_photos_per_author >= 1.0) {
+        if self.cache.hot_photos_per_author.is_nan() || self.cache.hot_photos_per_author < 1.0 {
             return Err(invalid("sim", "cache.hot-photos-per-author must be >= 1"));
         }
         self.network

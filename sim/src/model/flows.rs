@@ -42,13 +42,7 @@ impl Model for PhotoModel<'_> {
             }
             Ev::ShardDone { shard, job } => {
                 if let Some(s) = self.shards[usize::from(shard)].complete(now) {
-                    e.schedule_at(
-                        s.done_at,
-                        Ev::ShardDone {
-                            shard,
-                            job: s.job,
-                        },
-                    );
+                    e.schedule_at(s.done_at, Ev::ShardDone { shard, job: s.job });
                 }
                 let at = now + self.hop();
                 e.schedule_at(at, Ev::Reply { job });
@@ -246,10 +240,11 @@ impl PhotoModel<'_> {
             let start = self.mat.next_free.max(now);
             self.mat.next_free = start + ns(job.n as f64 * self.mat.ns_per_entry);
             let b = self.mat.batch;
-            let service = self
-                .costs
-                .insert
-                .sample_many(job.n.div_ceil(b), job.n.min(b), &mut self.rng.service);
+            let service = self.costs.insert.sample_many(
+                job.n.div_ceil(b),
+                job.n.min(b),
+                &mut self.rng.service,
+            );
             let at = start + self.hop();
             if now >= self.warmup {
                 self.shard_ops[usize::from(job.shard)] += 1;
@@ -272,8 +267,8 @@ impl PhotoModel<'_> {
         let plan = std::mem::take(&mut self.plan);
         for p in &plan {
             match *p {
-                Send::Shard(s, t) => self.to_shard(e, s, Job::Req(j), t),
-                Send::Blob(t) => self.to_blob(e, Job::Req(j), t),
+                Send::Shard(s, t) => self.send_shard(e, s, Job::Req(j), t),
+                Send::Blob(t) => self.send_blob(e, Job::Req(j), t),
             }
         }
         let _ = r;
@@ -385,7 +380,10 @@ impl PhotoModel<'_> {
                 self.plan_gets();
             }
             2 => {
-                let t = self.costs.blob_get.sample(self.photo_kib, &mut self.rng.service);
+                let t = self
+                    .costs
+                    .blob_get
+                    .sample(self.photo_kib, &mut self.rng.service);
                 self.plan.push(Send::Blob(t));
             }
             3 => {
@@ -415,7 +413,10 @@ impl PhotoModel<'_> {
         match phase {
             1 => {
                 for s in 0..self.src.shards() {
-                    let t = self.costs.scan.sample(self.search_limit, &mut self.rng.service);
+                    let t = self
+                        .costs
+                        .scan
+                        .sample(self.search_limit, &mut self.rng.service);
                     self.plan.push(Send::Shard(s, t));
                 }
             }
@@ -472,7 +473,11 @@ impl PhotoModel<'_> {
             s.reset_stats(now);
         }
         self.blob.reset_stats(now);
-        for p in self.read_pools.iter_mut().chain(self.write_pools.iter_mut()) {
+        for p in self
+            .read_pools
+            .iter_mut()
+            .chain(self.write_pools.iter_mut())
+        {
             p.reset_stats(now);
         }
         self.mat.queue_avg.reset(now);

@@ -67,8 +67,8 @@ pub struct RunParams<'a> {
 pub fn simulate(source: &mut Source, p: &RunParams<'_>) -> Result<ModelReport> {
     let s = p.settings;
     s.validate()?;
-    let strategy = FanoutStrategy::new(p.fanout.clone())
-        .map_err(|e| invalid("fanout", e.to_string()))?;
+    let strategy =
+        FanoutStrategy::new(p.fanout.clone()).map_err(|e| invalid("fanout", e.to_string()))?;
     source.set_strategy(strategy);
     let src: &Source = source;
     let cost = |op: &str| p.calibration.cost(op, &s.service);
@@ -98,7 +98,13 @@ pub fn simulate(source: &mut Source, p: &RunParams<'_>) -> Result<ModelReport> {
             .collect()
     };
     let shards = (0..src.shards())
-        .map(|_| Station::new(s.shard_workers, crate::ServiceDist::deterministic(0), QueueLimit::Unbounded))
+        .map(|_| {
+            Station::new(
+                s.shard_workers,
+                crate::ServiceDist::deterministic(0),
+                QueueLimit::Unbounded,
+            )
+        })
         .collect::<Result<Vec<_>>>()?;
     let mut cache_rng = rng_stream(p.seed, 14);
     let cache = match s.cache.kind {
@@ -119,7 +125,11 @@ pub fn simulate(source: &mut Source, p: &RunParams<'_>) -> Result<ModelReport> {
         costs,
         net,
         shards,
-        blob: Station::new(s.blob_workers, crate::ServiceDist::deterministic(0), QueueLimit::Unbounded)?,
+        blob: Station::new(
+            s.blob_workers,
+            crate::ServiceDist::deterministic(0),
+            QueueLimit::Unbounded,
+        )?,
         read_pools: pools(s.read_servers)?,
         write_pools: pools(s.write_servers)?,
         joins: Joins::new(),
@@ -184,7 +194,10 @@ pub fn simulate(source: &mut Source, p: &RunParams<'_>) -> Result<ModelReport> {
         .iter()
         .map(|k| {
             let ks = &m.kinds[k.index()];
-            (k.name().to_string(), LatencyReport::of(&ks.latency, ks.dropped))
+            (
+                k.name().to_string(),
+                LatencyReport::of(&ks.latency, ks.dropped),
+            )
         })
         .collect();
     Ok(ModelReport {

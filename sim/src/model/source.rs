@@ -28,6 +28,7 @@ const RATE_SAMPLE: usize = 4_096;
 
 #[derive(Debug, Clone, Copy)]
 struct Leader {
+    id: u32,
     followers: u64,
     posts_per_day: f32,
     shard: u16,
@@ -127,6 +128,7 @@ impl Source {
                     .map(|l| {
                         let a = src.author_stats(l);
                         Leader {
+                            id: l as u32,
                             followers: a.followers,
                             posts_per_day: a.posts_per_day as f32,
                             shard: src.user_shard(l) as u16,
@@ -190,10 +192,15 @@ impl Source {
             .min(self.user_cdf.len() - 1)
     }
 
-    /// A popular author: drawn in proportion to follower weight.
+    /// A popular author: drawn in proportion to follower weight (from the
+    /// pre-sampled leader pool at full scale, O(1)).
     #[inline]
     pub fn popular_author<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
-        self.workload.graph().sampler().sample(rng)
+        if self.pool.is_empty() {
+            self.workload.graph().sampler().sample(rng)
+        } else {
+            u64::from(self.pool[rng.random_range(0..self.pool.len())].id)
+        }
     }
 
     /// What the policy knows about `author`: follower count (exact in-degree
@@ -247,7 +254,10 @@ impl Source {
             Some(e) => {
                 let list = e.followees.get(reader as usize).map_or(&[][..], |v| v);
                 for &f in list {
-                    add(self.user_shard(u64::from(f)), &self.author_stats(u64::from(f)));
+                    add(
+                        self.user_shard(u64::from(f)),
+                        &self.author_stats(u64::from(f)),
+                    );
                 }
                 shape.followees = list.len() as u64;
             }

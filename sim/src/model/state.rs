@@ -37,7 +37,11 @@ pub(crate) enum Ev {
     /// The next planned op is due.
     NextOp,
     /// A sub-request reaches shard `shard`.
-    ShardArrive { shard: u16, job: Job, service: SimTime },
+    ShardArrive {
+        shard: u16,
+        job: Job,
+        service: SimTime,
+    },
     /// Shard `shard` finished `job`.
     ShardDone { shard: u16, job: Job },
     /// A transfer reaches the blob store.
@@ -180,18 +184,25 @@ impl PhotoModel<'_> {
 
     /// Send a sub-request of `service` ns to shard `shard` on behalf of `job`.
     #[inline]
-    pub fn to_shard(&mut self, e: &mut Engine<Ev>, shard: usize, job: Job, service: SimTime) {
+    pub fn send_shard(&mut self, e: &mut Engine<Ev>, shard: usize, job: Job, service: SimTime) {
         let at = e.now() + self.hop();
         if e.now() >= self.warmup {
             self.shard_ops[shard] += 1;
         }
         let shard = shard as u16;
-        e.schedule_at(at, Ev::ShardArrive { shard, job, service });
+        e.schedule_at(
+            at,
+            Ev::ShardArrive {
+                shard,
+                job,
+                service,
+            },
+        );
     }
 
     /// Send a transfer of `service` ns to the blob store.
     #[inline]
-    pub fn to_blob(&mut self, e: &mut Engine<Ev>, job: Job, service: SimTime) {
+    pub fn send_blob(&mut self, e: &mut Engine<Ev>, job: Job, service: SimTime) {
         let at = e.now() + self.hop();
         e.schedule_at(at, Ev::BlobArrive { job, service });
     }
