@@ -3,6 +3,7 @@
 //! Each subcommand lives in its own module; `main` only parses arguments,
 //! sets up logging and maps errors to an exit code.
 
+mod calibrate;
 mod gate;
 mod plan;
 mod population_cmd;
@@ -10,6 +11,7 @@ mod report;
 mod run;
 mod scenario;
 mod serve;
+mod sim;
 #[allow(dead_code)]
 mod spec;
 mod summary;
@@ -42,6 +44,10 @@ enum Command {
     Plan(plan::PlanArgs),
     /// CSV of users sampled from a scenario's population.
     Population(population_cmd::PopulationArgs),
+    /// Discrete-event simulation of a scenario at full scale.
+    Sim(sim::SimArgs),
+    /// Measure service-time distributions of the embedded backends for the simulator.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// A finished command's exit code: errors print and exit 1.
@@ -117,5 +123,7 @@ fn main() -> ExitCode {
         },
         Command::Plan(args) => done(plan::run(args)),
         Command::Population(args) => done(population_cmd::run(args)),
+        Command::Sim(args) => done(sim::run(args)),
+        Command::Calibrate(args) => block_on(calibrate::run(args)),
     }
 }

@@ -108,6 +108,13 @@ pub async fn run_variant_with(
     out: &Path,
     opts: RunOptions,
 ) -> anyhow::Result<Summary> {
+    if spec.mode == crate::spec::Mode::Sim {
+        let (spec, out) = (spec.clone(), out.to_path_buf());
+        return tokio::task::spawn_blocking(move || {
+            crate::sim::run_variant(&spec, &out, &mut crate::sim::SourceCache::default())
+        })
+        .await?;
+    }
     let vdir = out.join(&spec.variant);
     if spec.target.write_url.is_some() {
         let value = drive_external(spec).await?;

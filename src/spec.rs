@@ -100,6 +100,10 @@ pub struct RunSpec {
     pub driver: DriverSettings,
     /// Target and yardstick.
     pub target: TargetSettings,
-    /// Calibration file for the simulator, if any.
+    /// Calibration file for the simulator, if any (`[sim] calibration`,
+    /// else `[scenario] calibration`; resolved against the scenario file).
     pub calibration: Option<PathBuf>,
+    /// `[sim]`: the simulator's deployment model.
+    #[serde(default)]
+    pub sim: feedlab_sim::model::SimSettings,
 }

@@ -16,13 +16,17 @@
 //!   [`join`] (fan-in of k sub-requests), [`ratequeue`] (the rate-limited
 //!   batching materializer);
 //! - [`stats`]: time averages and delay histograms;
-//! - validation: [`theory`] (Erlang C) and [`mod@mmc`] (the M/M/c model).
+//! - validation: [`theory`] (Erlang C) and [`mod@mmc`] (the M/M/c model);
+//! - [`model`]: the photo service at full scale (app servers, shards, blob
+//!   store, cache, materializer) fed by the workload model, with service
+//!   times from a calibration file.
 
 pub mod dist;
 pub mod engine;
 pub mod error;
 pub mod join;
 pub mod mmc;
+pub mod model;
 mod queue;
 pub mod ratequeue;
 pub mod station;

@@ -73,6 +73,8 @@ pub struct ScenarioDoc {
     pub gate: Option<Table>,
     /// `[plan]`.
     pub plan: PlanConfig,
+    /// `[sim]`: the simulator's deployment model (used when mode = "sim").
+    pub sim: feedlab_sim::model::SimSettings,
 }
 
 impl ScenarioDoc {
@@ -89,7 +91,12 @@ impl ScenarioDoc {
             traffic: self.traffic.clone(),
             driver: self.driver.clone(),
             target: self.target.clone(),
-            calibration: self.scenario.calibration.clone(),
+            calibration: self
+                .sim
+                .calibration
+                .clone()
+                .or_else(|| self.scenario.calibration.clone()),
+            sim: self.sim.clone(),
         }
     }
 }
@@ -154,6 +161,11 @@ pub fn resolve_doc(
         && c.is_relative()
     {
         doc.scenario.calibration = Some(dir.join(c));
+    }
+    if let (Some(c), Some(dir)) = (&doc.sim.calibration, dir)
+        && c.is_relative()
+    {
+        doc.sim.calibration = Some(dir.join(c));
     }
     validate(&doc, at)?;
     Ok(doc)
@@ -263,6 +275,15 @@ fn validate(doc: &ScenarioDoc, at: &ErrorAt<'_>) -> Result<(), ScenarioError> {
     }
     if let Err((key, msg)) = doc.plan.validate() {
         return Err(err("plan", key, msg));
+    }
+    if let Err(e) = doc.sim.validate() {
+        // The message starts with the offending key (`shard-workers must ...`).
+        let text = match &e {
+            feedlab_sim::Error::InvalidParam { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        };
+        let key = text.split([' ', ':']).next().unwrap_or("").to_string();
+        return Err(err("sim", &key, text));
     }
     Ok(())
 }

@@ -1,0 +1,289 @@
+//! Calibration files: measured service-time distributions of a real backend.
+//!
+//! `feedlab calibrate` writes one; scenarios point at it with
+//! `[sim] calibration = "..."`. Each op kind (`get`, `batch-get`, `scan`,
+//! `timeline-insert`, `write`, `cas`, `blob-put`, `blob-get`, `merge`) is
+//! measured at one or more sizes `n` (keys, rows, entries or KiB), each as
+//! empirical quantiles. [`OpCost`] samples a size in between by drawing one
+//! uniform `u` and interpolating the two neighbouring sizes' quantiles at `u`
+//! linearly in `n` (extrapolating from the last two beyond the largest), so
+//! the cost of a scan of 57 rows follows from scans of 36 and 200.
+//!
+//! ```toml
+//! [provenance]
+//! date = "2025-01-01T00:00:00Z"
+//! host = "ci"
+//! cores = 2
+//! git-rev = "abc123"
+//! backend = "embedded"
+//!
+//! [[ops]]
+//! op = "scan"
+//! n = 36
+//! count = 2000
+//! mean-ms = 0.02
+//! quantiles-ms = [[0.5, 0.018], [0.9, 0.03], [0.99, 0.07], [1.0, 0.4]]
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::dist::{DistSpec, Empirical, ServiceDist};
+use crate::engine::{NANOS_PER_MILLI, SimTime, ns};
+use crate::error::{Result, invalid};
+
+/// Where and how a calibration was measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct Provenance {
+    /// When (UTC, RFC 3339).
+    pub date: String,
+    /// Host name.
+    pub host: String,
+    /// Logical CPU cores of the host.
+    pub cores: u32,
+    /// `git rev-parse HEAD` of the tree that measured, if known.
+    pub git_rev: String,
+    /// Backend measured (`embedded`: fjall + local blob store).
+    pub backend: String,
+    /// Free-form notes (sizes, durability, temp dir).
+    pub notes: String,
+}
+
+/// One measured op at one size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CalibOp {
+    /// Op kind (`get`, `scan`, ...).
+    pub op: String,
+    /// Size: keys, rows, entries or KiB, per op kind.
+    pub n: u32,
+    /// Samples measured.
+    pub count: u64,
+    /// Mean of the samples, ms.
+    pub mean_ms: f64,
+    /// `[probability, ms]` points ending at `[1.0, max]`.
+    pub quantiles_ms: Vec<(f64, f64)>,
+}
+
+/// A calibration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Calibration {
+    /// Provenance.
+    pub provenance: Provenance,
+    /// Measured ops.
+    pub ops: Vec<CalibOp>,
+}
+
+/// The op kinds the photo model draws service times for.
+pub const OP_KINDS: [&str; 10] = [
+    "get",
+    "batch-get",
+    "scan",
+    "timeline-insert",
+    "write",
+    "cas",
+    "blob-put",
+    "blob-get",
+    "merge",
+    "request",
+];
+
+impl Calibration {
+    /// Read and parse a calibration TOML file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| invalid("calibration", format!("{}: {e}", path.display())))?;
+        toml::from_str(&text)
+            .map_err(|e| invalid("calibration", format!("{}: {e}", path.display())))
+    }
+
+    /// The file as TOML text.
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string(self).map_err(|e| invalid("calibration", e.to_string()))
+    }
+
+    /// Rough figures for a local SSD-backed embedded store, used when a
+    /// scenario names no calibration file (tests, quick looks). Not measured:
+    /// the provenance says so.
+    pub fn builtin() -> Self {
+        let op = |op: &str, n: u32, p50: f64| CalibOp {
+            op: op.into(),
+            n,
+            count: 0,
+            mean_ms: p50 * 1.3,
+            quantiles_ms: vec![
+                (0.5, p50),
+                (0.9, p50 * 2.0),
+                (0.99, p50 * 5.0),
+                (1.0, p50 * 20.0),
+            ],
+        };
+        Calibration {
+            provenance: Provenance {
+                backend: "builtin (not measured)".into(),
+                ..Provenance::default()
+            },
+            ops: vec![
+                op("get", 1, 0.004),
+                op("batch-get", 1, 0.005),
+                op("batch-get", 36, 0.06),
+                op("scan", 1, 0.005),
+                op("scan", 36, 0.02),
+                op("scan", 200, 0.08),
+                op("timeline-insert", 1, 0.01),
+                op("timeline-insert", 64, 0.15),
+                op("write", 8, 0.05),
+                op("cas", 1, 0.01),
+                op("blob-put", 200, 1.0),
+                op("blob-get", 200, 0.1),
+                op("merge", 36, 0.01),
+                op("request", 1, 0.02),
+            ],
+        }
+    }
+
+    /// The cost model of `op`, with `[sim.service]` overrides taking
+    /// precedence (an override ignores size). Errors when the op was neither
+    /// measured nor overridden, or its quantiles are malformed.
+    pub fn cost(&self, op: &str, overrides: &BTreeMap<String, DistSpec>) -> Result<OpCost> {
+        if let Some(d) = overrides.get(op) {
+            return Ok(OpCost::Fixed(d.build()?));
+        }
+        let mut sizes: Vec<(u32, Empirical)> = Vec::new();
+        for c in self.ops.iter().filter(|c| c.op == op) {
+            let ms = NANOS_PER_MILLI as f64;
+            let pts: Vec<(f64, f64)> = c.quantiles_ms.iter().map(|&(p, v)| (p, v * ms)).collect();
+            match ServiceDist::empirical(&pts)? {
+                ServiceDist::Empirical(e) => sizes.push((c.n.max(1), e)),
+                _ => return Err(invalid("calibration", "empirical expected")),
+            }
+        }
+        if sizes.is_empty() {
+            return Err(invalid(
+                "calibration",
+                format!(
+                    "op `{op}` is not in the calibration file (and has no [sim.service] override)"
+                ),
+            ));
+        }
+        sizes.sort_by_key(|(n, _)| *n);
+        sizes.dedup_by_key(|(n, _)| *n);
+        Ok(OpCost::Sized(sizes))
+    }
+}
+
+/// Service time of one op kind as a function of its size.
+#[derive(Debug, Clone)]
+pub enum OpCost {
+    /// One distribution whatever the size (a `[sim.service]` override).
+    Fixed(ServiceDist),
+    /// Measured sizes, ascending; see the module docs.
+    Sized(Vec<(u32, Empirical)>),
+}
+
+impl OpCost {
+    /// Draw the service time (ns) of one op of size `n`.
+    #[inline]
+    pub fn sample<R: Rng + ?Sized>(&self, n: u64, rng: &mut R) -> SimTime {
+        match self {
+            OpCost::Fixed(d) => d.sample(rng),
+            OpCost::Sized(sizes) => {
+                let u: f64 = rng.random();
+                ns(interp(sizes, n.max(1) as f64, |e| e.quantile(u)))
+            }
+        }
+    }
+
+    /// The mean service time (ns) at size `n`.
+    pub fn mean(&self, n: u64) -> f64 {
+        match self {
+            OpCost::Fixed(d) => d.mean(),
+            OpCost::Sized(sizes) => interp(sizes, n.max(1) as f64, Empirical::mean),
+        }
+    }
+
+    /// The total of `k` independent ops of size `n`: the sum of up to 16
+    /// draws, scaled to `k` (bounded work for a shard job that batches many
+    /// scans or inserts).
+    pub fn sample_many<R: Rng + ?Sized>(&self, k: u64, n: u64, rng: &mut R) -> SimTime {
+        let draws = k.min(16);
+        if draws == 0 {
+            return 0;
+        }
+        let sum: u64 = (0..draws).map(|_| self.sample(n, rng)).sum();
+        if draws == k {
+            sum
+        } else {
+            ns(sum as f64 * k as f64 / draws as f64)
+        }
+    }
+}
+
+/// `f` at size `n`, interpolated (or extrapolated, never below 0) linearly
+/// in size between the measured neighbours.
+fn interp(sizes: &[(u32, Empirical)], n: f64, f: impl Fn(&Empirical) -> f64) -> f64 {
+    if sizes.len() == 1 {
+        return f(&sizes[0].1);
+    }
+    let i = sizes
+        .iter()
+        .position(|(m, _)| f64::from(*m) >= n)
+        .unwrap_or(sizes.len() - 1)
+        .max(1);
+    let (n0, e0) = &sizes[i - 1];
+    let (n1, e1) = &sizes[i];
+    let (x0, x1) = (f64::from(*n0), f64::from(*n1));
+    let (y0, y1) = (f(e0), f(e1));
+    if n <= x0 {
+        return y0;
+    }
+    (y0 + (y1 - y0) * (n - x0) / (x1 - x0)).max(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_interpolate_and_extrapolate_linearly() -> Result<()> {
+        let mut c = Calibration::default();
+        for (n, ms) in [(10, 1.0), (20, 2.0)] {
+            c.ops.push(CalibOp {
+                op: "scan".into(),
+                n,
+                count: 1,
+                mean_ms: ms,
+                quantiles_ms: vec![(0.0, ms), (1.0, ms)],
+            });
+        }
+        let cost = c.cost("scan", &BTreeMap::new())?;
+        assert!((cost.mean(15) - 1.5e6).abs() < 1.0);
+        assert!((cost.mean(40) - 4.0e6).abs() < 1.0);
+        assert!(
+            (cost.mean(1) - 1.0e6).abs() < 1.0,
+            "below the smallest: flat"
+        );
+        let mut rng = crate::engine::rng_stream(1, 1);
+        assert_eq!(cost.sample(15, &mut rng), 1_500_000);
+        assert_eq!(cost.sample_many(40, 10, &mut rng), 40_000_000);
+        assert!(c.cost("get", &BTreeMap::new()).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn builtin_round_trips_through_toml() -> Result<()> {
+        let c = Calibration::builtin();
+        let back: Calibration =
+            toml::from_str(&c.to_toml()?).map_err(|e| invalid("calibration", e.to_string()))?;
+        assert_eq!(back, c);
+        for op in OP_KINDS {
+            c.cost(op, &BTreeMap::new())?;
+        }
+        Ok(())
+    }
+}

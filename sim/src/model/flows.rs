@@ -1,0 +1,485 @@
+//! The request flows of the photo model, phase by phase, and its event loop.
+//!
+//! - feed: (1) timeline scan unless pull; (2) followee-list scan unless push;
+//!   (3) for hybrid and rate, the reader's and followees' counters (one get,
+//!   one batch-get per shard); (4) the pulled followees' photo scans, one job
+//!   per shard; (5) photo rows of the candidates, through the cache, one
+//!   batch-get per shard for the misses; (6) merge and respond on the app
+//!   server. Latency runs from the op's intended start.
+//! - upload: blob put, metadata write, respond (acknowledged), then the
+//!   fan-out plan splits pushed entries per shard into materializer jobs.
+//!   Freshness = acknowledgement → last of its jobs done.
+//! - photo_get: photo row (cache or shard get), blob get, respond.
+//! - search: a title-index scan on every shard, photo rows, respond.
+//! - follow/unfollow: a write on both users' shards, then both counters (cas).
+
+use feedlab_system::policy::FanoutKind;
+use feedlab_workload::{OpKind, Payload};
+
+use super::state::{Ev, Job, MatJob, PhotoModel, Req, Send};
+use crate::engine::{Engine, Model, SimTime, ns};
+use crate::station::{Acquire, Admission};
+
+/// The op's request kind has no more phases.
+const DONE: u8 = u8::MAX;
+
+impl Model for PhotoModel<'_> {
+    type Event = Ev;
+
+    fn handle(&mut self, e: &mut Engine<Ev>, ev: Ev) {
+        let now = e.now();
+        match ev {
+            Ev::NextOp => self.next_op(e),
+            Ev::ShardArrive {
+                shard,
+                job,
+                service,
+            } => {
+                let st = &mut self.shards[usize::from(shard)];
+                if let Admission::Started(s) = st.arrive_with_service(now, job, service) {
+                    e.schedule_at(s.done_at, Ev::ShardDone { shard, job });
+                }
+            }
+            Ev::ShardDone { shard, job } => {
+                if let Some(s) = self.shards[usize::from(shard)].complete(now) {
+                    e.schedule_at(s.done_at, Ev::ShardDone { shard, job: s.job });
+                }
+                let at = now + self.hop();
+                e.schedule_at(at, Ev::Reply { job });
+            }
+            Ev::BlobArrive { job, service } => {
+                if let Admission::Started(s) = self.blob.arrive_with_service(now, job, service) {
+                    e.schedule_at(s.done_at, Ev::BlobDone { job });
+                }
+            }
+            Ev::BlobDone { job } => {
+                if let Some(s) = self.blob.complete(now) {
+                    e.schedule_at(s.done_at, Ev::BlobDone { job: s.job });
+                }
+                let at = now + self.hop();
+                e.schedule_at(at, Ev::Reply { job });
+            }
+            Ev::Reply { job: Job::Req(j) } => {
+                if let Ok(Some(done)) = self.joins.arrive(j) {
+                    self.advance(e, done.parent);
+                }
+            }
+            Ev::Reply { job: Job::Mat(j) } => {
+                self.mat.idle += 1;
+                if let Ok(Some(done)) = self.mat.fresh.arrive(j)
+                    && done.opened_at >= self.warmup
+                {
+                    self.freshness.record(now - done.opened_at);
+                }
+                self.start_mat(e);
+            }
+            Ev::AppDone { req } => self.advance(e, req),
+            Ev::Warmup => self.reset_stats(now),
+            Ev::Snapshot => self.snapshot = Some(self.take_snapshot(now)),
+        }
+    }
+}
+
+impl PhotoModel<'_> {
+    /// Start the due op and schedule the next one.
+    fn next_op(&mut self, e: &mut Engine<Ev>) {
+        let Some(op) = self.next.take() else { return };
+        let now = e.now();
+        let (other, bytes) = match &op.payload {
+            Payload::Upload(u) => (0, u.bytes),
+            Payload::Follow { leader } | Payload::Unfollow { leader } => (*leader, 0),
+            _ => (0, 0),
+        };
+        let write = matches!(op.kind, OpKind::Upload | OpKind::Follow | OpKind::Unfollow);
+        let idx = self.alloc(Req {
+            kind: op.kind,
+            user: op.user,
+            other,
+            bytes,
+            t0: now,
+            write,
+            server: 0,
+            phase: 0,
+            cands: 0,
+            shape: Default::default(),
+        });
+        let pools = if write {
+            &mut self.write_pools
+        } else {
+            &mut self.read_pools
+        };
+        let server = (op.seq % pools.len() as u64) as usize;
+        self.reqs[idx as usize].server = server as u16;
+        match pools[server].acquire(now, idx) {
+            Acquire::Granted(r) => self.advance(e, r),
+            Acquire::Queued => {}
+            Acquire::Rejected(r) => {
+                if now >= self.warmup {
+                    self.kinds[op.kind.index()].dropped += 1;
+                }
+                self.free.push(r);
+            }
+        }
+        self.next = self.ops.next();
+        if let Some(n) = &self.next {
+            e.schedule_at(ns(n.at.as_nanos() as f64), Ev::NextOp);
+        }
+    }
+
+    fn alloc(&mut self, r: Req) -> u32 {
+        match self.free.pop() {
+            Some(i) => {
+                let shape = std::mem::take(&mut self.reqs[i as usize].shape);
+                self.reqs[i as usize] = Req { shape, ..r };
+                i
+            }
+            None => {
+                self.reqs.push(r);
+                (self.reqs.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Run the next phase of request `r` (skipping phases with no work).
+    pub(crate) fn advance(&mut self, e: &mut Engine<Ev>, r: u32) {
+        loop {
+            let req = &mut self.reqs[r as usize];
+            req.phase = req.phase.saturating_add(1);
+            let (kind, phase) = (req.kind, req.phase);
+            let sent = match kind {
+                OpKind::Feed => self.feed_phase(e, r, phase),
+                OpKind::Upload => self.upload_phase(e, r, phase),
+                OpKind::PhotoGet => self.photo_phase(e, r, phase),
+                OpKind::Search => self.search_phase(e, r, phase),
+                OpKind::Follow | OpKind::Unfollow => self.follow_phase(e, r, phase),
+            };
+            match sent {
+                Some(0) => continue,
+                Some(k) => {
+                    let Ok(j) = self.joins.open(e.now(), k, r) else {
+                        return;
+                    };
+                    self.issue(e, r, j);
+                    return;
+                }
+                None => return,
+            }
+        }
+    }
+
+    /// The app-server CPU step (request handling plus `merge` of `n`), then
+    /// completion.
+    fn app_step(&mut self, e: &mut Engine<Ev>, r: u32, merge: u64) {
+        let mut t = self.costs.request.sample(1, &mut self.rng.service);
+        if merge > 0 {
+            t += self.costs.merge.sample(merge, &mut self.rng.service);
+        }
+        self.reqs[r as usize].phase = DONE - 1;
+        e.schedule_in(t, Ev::AppDone { req: r });
+    }
+
+    /// Record request `r` as complete and free its connection.
+    fn finish(&mut self, e: &mut Engine<Ev>, r: u32) {
+        let now = e.now();
+        let req = &self.reqs[r as usize];
+        let (kind, t0, write, server) = (req.kind, req.t0, req.write, usize::from(req.server));
+        if t0 >= self.warmup {
+            self.kinds[kind.index()].latency.record(now - t0);
+        }
+        if kind == OpKind::Upload {
+            self.fan_out(e, r);
+        }
+        self.free.push(r);
+        let pools = if write {
+            &mut self.write_pools
+        } else {
+            &mut self.read_pools
+        };
+        if let Some(next) = pools[server].release(now) {
+            self.advance(e, next);
+        }
+    }
+
+    /// Enqueue the fan-out of acknowledged upload `r`.
+    fn fan_out(&mut self, e: &mut Engine<Ev>, r: u32) {
+        let author = self.reqs[r as usize].user;
+        let mut split = std::mem::take(&mut self.split);
+        let pushed = self.src.push_split(author, &mut split, &mut self.rng.shape);
+        let now = e.now();
+        if now >= self.warmup {
+            self.uploads += 1;
+            self.timeline_writes += pushed;
+        }
+        let jobs = split.iter().filter(|&&n| n > 0).count() as u32;
+        if jobs == 0 {
+            if now >= self.warmup && self.src.author_stats(author).followers > 0 {
+                self.freshness.record(0);
+            }
+        } else if let Ok(join) = self.mat.fresh.open(now, jobs, ()) {
+            for (s, &n) in split.iter().enumerate().filter(|(_, n)| **n > 0) {
+                self.mat.queue.push_back(MatJob {
+                    join,
+                    shard: s as u16,
+                    n,
+                });
+            }
+            self.mat.queue_avg.set(now, self.mat.queue.len() as u64);
+            self.start_mat(e);
+        }
+        self.split = split;
+    }
+
+    /// Hand queued jobs to idle materializer workers, within the rate limit.
+    pub(crate) fn start_mat(&mut self, e: &mut Engine<Ev>) {
+        let now = e.now();
+        while self.mat.idle > 0 {
+            let Some(job) = self.mat.queue.pop_front() else {
+                break;
+            };
+            self.mat.idle -= 1;
+            let start = self.mat.next_free.max(now);
+            self.mat.next_free = start + ns(job.n as f64 * self.mat.ns_per_entry);
+            let b = self.mat.batch;
+            let service = self.costs.insert.sample_many(
+                job.n.div_ceil(b),
+                job.n.min(b),
+                &mut self.rng.service,
+            );
+            let at = start + self.hop();
+            if now >= self.warmup {
+                self.shard_ops[usize::from(job.shard)] += 1;
+            }
+            e.schedule_at(
+                at,
+                Ev::ShardArrive {
+                    shard: job.shard,
+                    job: Job::Mat(job.join),
+                    service,
+                },
+            );
+        }
+        self.mat.queue_avg.set(now, self.mat.queue.len() as u64);
+    }
+
+    /// Sub-requests of the current phase were counted by the phase function;
+    /// this sends them (phases store their plan in `self.split` or the req).
+    fn issue(&mut self, e: &mut Engine<Ev>, r: u32, j: crate::join::JoinId) {
+        let plan = std::mem::take(&mut self.plan);
+        for p in &plan {
+            match *p {
+                Send::Shard(s, t) => self.send_shard(e, s, Job::Req(j), t),
+                Send::Blob(t) => self.send_blob(e, Job::Req(j), t),
+            }
+        }
+        let _ = r;
+        self.plan = plan;
+        self.plan.clear();
+    }
+
+    fn feed_phase(&mut self, e: &mut Engine<Ev>, r: u32, phase: u8) -> Option<u32> {
+        let kind = self.src.strategy().kind();
+        let user = self.reqs[r as usize].user;
+        let home = self.src.user_shard(user);
+        let per_source = self.feed_limit + 16;
+        let svc = &mut self.rng.service;
+        match phase {
+            1 if kind != FanoutKind::Pull => {
+                let t = self.costs.scan.sample(per_source, svc);
+                self.plan.push(Send::Shard(home, t));
+            }
+            2 if kind != FanoutKind::Push => {
+                let mut shape = std::mem::take(&mut self.reqs[r as usize].shape);
+                self.src.feed_shape(user, &mut shape, &mut self.rng.shape);
+                let t = self.costs.scan.sample(shape.followees.max(1), svc);
+                self.plan.push(Send::Shard(home, t));
+                self.reqs[r as usize].shape = shape;
+            }
+            3 if matches!(kind, FanoutKind::Hybrid | FanoutKind::Rate) => {
+                let t = self.costs.get.sample(1, svc);
+                self.plan.push(Send::Shard(home, t));
+                let shape = &self.reqs[r as usize].shape;
+                for (s, &n) in shape.followees_per_shard.iter().enumerate() {
+                    if n > 0 {
+                        let t = self.costs.batch_get.sample(u64::from(n), svc);
+                        self.plan.push(Send::Shard(s, t));
+                    }
+                }
+            }
+            4 => {
+                let shape = &self.reqs[r as usize].shape;
+                for (s, &n) in shape.pulled_per_shard.iter().enumerate() {
+                    if n > 0 {
+                        let t = self.costs.scan.sample_many(u64::from(n), per_source, svc);
+                        self.plan.push(Send::Shard(s, t));
+                    }
+                }
+            }
+            5 => {
+                let shape = &self.reqs[r as usize].shape;
+                let has = kind != FanoutKind::Pull || shape.pulled > 0;
+                let cands = if has { per_source } else { 0 };
+                self.reqs[r as usize].cands = cands;
+                self.cache_lookup(cands);
+                self.plan_batch_gets();
+            }
+            6 => {
+                let cands = self.reqs[r as usize].cands;
+                self.app_step(e, r, cands);
+                return None;
+            }
+            DONE => {
+                self.finish(e, r);
+                return None;
+            }
+            _ => {}
+        }
+        Some(self.plan.len() as u32)
+    }
+
+    /// One batch-get per shard for the cache misses in `self.split`.
+    fn plan_batch_gets(&mut self) {
+        for s in 0..self.split.len() {
+            let n = self.split[s];
+            if n > 0 {
+                let t = self.costs.batch_get.sample(n, &mut self.rng.service);
+                self.plan.push(Send::Shard(s, t));
+            }
+        }
+    }
+
+    fn upload_phase(&mut self, e: &mut Engine<Ev>, r: u32, phase: u8) -> Option<u32> {
+        let req = &self.reqs[r as usize];
+        let (user, kib) = (req.user, req.bytes.div_ceil(1024));
+        let svc = &mut self.rng.service;
+        match phase {
+            1 => {
+                let t = self.costs.blob_put.sample(kib, svc);
+                self.plan.push(Send::Blob(t));
+            }
+            2 => {
+                let t = self.costs.write.sample(8, svc);
+                self.plan.push(Send::Shard(self.src.user_shard(user), t));
+            }
+            3 => {
+                self.app_step(e, r, 0);
+                return None;
+            }
+            DONE => {
+                self.finish(e, r);
+                return None;
+            }
+            _ => {}
+        }
+        Some(self.plan.len() as u32)
+    }
+
+    fn photo_phase(&mut self, e: &mut Engine<Ev>, r: u32, phase: u8) -> Option<u32> {
+        match phase {
+            1 => {
+                self.cache_lookup(1);
+                self.plan_gets();
+            }
+            2 => {
+                let t = self
+                    .costs
+                    .blob_get
+                    .sample(self.photo_kib, &mut self.rng.service);
+                self.plan.push(Send::Blob(t));
+            }
+            3 => {
+                self.app_step(e, r, 0);
+                return None;
+            }
+            DONE => {
+                self.finish(e, r);
+                return None;
+            }
+            _ => {}
+        }
+        Some(self.plan.len() as u32)
+    }
+
+    /// One get per cache miss in `self.split`.
+    fn plan_gets(&mut self) {
+        for s in 0..self.split.len() {
+            for _ in 0..self.split[s] {
+                let t = self.costs.get.sample(1, &mut self.rng.service);
+                self.plan.push(Send::Shard(s, t));
+            }
+        }
+    }
+
+    fn search_phase(&mut self, e: &mut Engine<Ev>, r: u32, phase: u8) -> Option<u32> {
+        match phase {
+            1 => {
+                for s in 0..self.src.shards() {
+                    let t = self
+                        .costs
+                        .scan
+                        .sample(self.search_limit, &mut self.rng.service);
+                    self.plan.push(Send::Shard(s, t));
+                }
+            }
+            2 => {
+                self.cache_lookup(self.search_limit);
+                self.plan_batch_gets();
+            }
+            3 => {
+                self.app_step(e, r, self.search_limit);
+                return None;
+            }
+            DONE => {
+                self.finish(e, r);
+                return None;
+            }
+            _ => {}
+        }
+        Some(self.plan.len() as u32)
+    }
+
+    fn follow_phase(&mut self, e: &mut Engine<Ev>, r: u32, phase: u8) -> Option<u32> {
+        let req = &self.reqs[r as usize];
+        let shards = [
+            self.src.user_shard(req.user),
+            self.src.user_shard(req.other),
+        ];
+        match phase {
+            1 | 2 => {
+                for s in shards {
+                    let t = if phase == 1 {
+                        self.costs.write.sample(2, &mut self.rng.service)
+                    } else {
+                        self.costs.cas.sample(1, &mut self.rng.service)
+                    };
+                    self.plan.push(Send::Shard(s, t));
+                }
+            }
+            3 => {
+                self.app_step(e, r, 0);
+                return None;
+            }
+            DONE => {
+                self.finish(e, r);
+                return None;
+            }
+            _ => {}
+        }
+        Some(self.plan.len() as u32)
+    }
+
+    /// Discard statistics gathered so far (end of the warm-up).
+    fn reset_stats(&mut self, now: SimTime) {
+        for s in &mut self.shards {
+            s.reset_stats(now);
+        }
+        self.blob.reset_stats(now);
+        for p in self
+            .read_pools
+            .iter_mut()
+            .chain(self.write_pools.iter_mut())
+        {
+            p.reset_stats(now);
+        }
+        self.mat.queue_avg.reset(now);
+    }
+}

@@ -1,0 +1,344 @@
+//! Where the photo model's ops and their shapes come from: the workload model
+//! (population, follow graph, op stream) seen through the service's own
+//! policies ([`FanoutStrategy`], [`Partitioner`]).
+//!
+//! - A feed reader's followees: in the scaled population, the exact list a
+//!   live run materializes; at full scale, `followees(reader)` draws from a
+//!   pre-sampled pool of leaders (drawn in proportion to follower weight, as
+//!   the Chung–Lu graph does), so a read costs O(followees) and no 300M-user
+//!   edge list is ever built. Each followee's edge mode comes from
+//!   [`FanoutStrategy::edge_mode`]; pulled ones are counted per shard.
+//! - An upload's pushed followers: the exact follower list (scaled) or the
+//!   author's expected follower count (full), planned by
+//!   [`FanoutStrategy::uniform_mode`] or, for `rate`, by
+//!   [`FanoutStrategy::plan`] over a sample of follower stats, then split over
+//!   shards in proportion to each shard's share of users.
+
+use feedlab_system::id::{LOGICAL_SHARDS, PhotoId};
+use feedlab_system::policy::{
+    AuthorStats, EdgeMode, FanoutStrategy, FollowerStats, Partitioner, ShardKey,
+};
+use feedlab_workload::{FollowerIndex, Population, TrafficConfig, Workload};
+use rand::Rng;
+
+use super::config::PopulationMode;
+
+/// Follower stats sampled for `rate` plans of large authors.
+const RATE_SAMPLE: usize = 4_096;
+
+#[derive(Debug, Clone, Copy)]
+struct Leader {
+    id: u32,
+    followers: u64,
+    posts_per_day: f32,
+    shard: u16,
+}
+
+/// The workload as the photo model needs it; see the module docs.
+pub struct Source {
+    workload: Workload,
+    strategy: FanoutStrategy,
+    partitioner: Partitioner,
+    posts_per_unit: f64,
+    reads_per_unit: f64,
+    /// Cumulative share of users per shard (over the 8192 logical shards).
+    user_cdf: Vec<f64>,
+    exact: Option<Exact>,
+    pool: Vec<Leader>,
+    follower_sample: Vec<FollowerStats>,
+}
+
+struct Exact {
+    followees: Vec<Vec<u32>>,
+    followers: FollowerIndex,
+}
+
+/// Per-shard counts of one feed read's followees.
+#[derive(Debug, Clone, Default)]
+pub struct FeedShape {
+    /// Followees (all modes).
+    pub followees: u64,
+    /// Followees per shard (where their stats rows live).
+    pub followees_per_shard: Vec<u32>,
+    /// Pulled followees per shard (their `user_photos` are scanned).
+    pub pulled_per_shard: Vec<u32>,
+    /// Pulled followees in all.
+    pub pulled: u64,
+}
+
+impl Source {
+    /// Wrap `workload`; `pool` leaders are pre-sampled for the full mode.
+    pub fn new<R: Rng + ?Sized>(
+        workload: Workload,
+        mode: PopulationMode,
+        traffic: &TrafficConfig,
+        strategy: FanoutStrategy,
+        partitioner: Partitioner,
+        pool: u32,
+        rng: &mut R,
+    ) -> Self {
+        let pop = workload.graph().population().clone();
+        let actives = pop.expected_daily_active().max(1e-9);
+        let shards = partitioner.shard_count();
+        let mut counts = vec![0u64; shards];
+        for l in 0..LOGICAL_SHARDS as u64 {
+            counts[partitioner.shard_of(ShardKey::User(l))] += 1;
+        }
+        let mut acc = 0.0;
+        let user_cdf = counts
+            .iter()
+            .map(|&c| {
+                acc += c as f64 / LOGICAL_SHARDS as f64;
+                acc
+            })
+            .collect();
+        let mut src = Source {
+            posts_per_unit: traffic.uploads_per_day * pop.rate_factor() / actives,
+            reads_per_unit: traffic.feed_reads_per_active_per_day,
+            strategy,
+            partitioner,
+            user_cdf,
+            exact: None,
+            pool: Vec::new(),
+            follower_sample: Vec::new(),
+            workload,
+        };
+        let n = pop.users();
+        src.follower_sample = (0..RATE_SAMPLE)
+            .map(|_| src.reader_stats(rng.random_range(0..n)))
+            .collect();
+        match mode {
+            PopulationMode::Scaled => {
+                let g = src.workload.graph();
+                let followees = (0..n)
+                    .map(|u| g.followees_of(u).into_iter().map(|f| f as u32).collect())
+                    .collect();
+                let followers = g.follower_index();
+                src.exact = Some(Exact {
+                    followees,
+                    followers,
+                });
+            }
+            PopulationMode::Full => {
+                let ids: Vec<u64> = (0..pool)
+                    .map(|_| src.workload.graph().sampler().sample(rng))
+                    .collect();
+                src.pool = ids
+                    .into_iter()
+                    .map(|l| {
+                        let a = src.author_stats(l);
+                        Leader {
+                            id: l as u32,
+                            followers: a.followers,
+                            posts_per_day: a.posts_per_day as f32,
+                            shard: src.user_shard(l) as u16,
+                        }
+                    })
+                    .collect();
+            }
+        }
+        src
+    }
+
+    /// The workload (population, graph, op stream).
+    pub fn workload(&self) -> &Workload {
+        &self.workload
+    }
+
+    /// The population.
+    pub fn population(&self) -> &Population {
+        self.workload.graph().population()
+    }
+
+    /// Replace the fan-out strategy (the leader pool does not depend on it).
+    pub fn set_strategy(&mut self, strategy: FanoutStrategy) {
+        self.strategy = strategy;
+    }
+
+    /// The fan-out strategy.
+    pub fn strategy(&self) -> &FanoutStrategy {
+        &self.strategy
+    }
+
+    /// Physical shards.
+    pub fn shards(&self) -> usize {
+        self.partitioner.shard_count()
+    }
+
+    /// Follow edges of the scaled graph (0 at full scale: never built).
+    pub fn follows(&self) -> u64 {
+        self.exact.as_ref().map_or(0, |e| e.followers.edges())
+    }
+
+    /// The shard holding `user`'s rows.
+    #[inline]
+    pub fn user_shard(&self, user: u64) -> usize {
+        self.partitioner.shard_of(ShardKey::User(user))
+    }
+
+    /// The shard of a photo of `owner` (its row and postings).
+    pub fn photo_shard(&self, owner: u64, nonce: u64) -> usize {
+        let logical = self.partitioner.logical_for_photo(owner, nonce);
+        let pid = PhotoId::from_parts(0, logical, (nonce & 0x3ff) as u16);
+        self.partitioner.shard_of(ShardKey::Photo(pid))
+    }
+
+    /// A random user's shard, in proportion to the shards' user shares.
+    #[inline]
+    pub fn random_user_shard<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
+        let u: f64 = rng.random();
+        self.user_cdf
+            .partition_point(|&c| c < u)
+            .min(self.user_cdf.len() - 1)
+    }
+
+    /// A popular author: drawn in proportion to follower weight (from the
+    /// pre-sampled leader pool at full scale, O(1)).
+    #[inline]
+    pub fn popular_author<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
+        if self.pool.is_empty() {
+            self.workload.graph().sampler().sample(rng)
+        } else {
+            u64::from(self.pool[rng.random_range(0..self.pool.len())].id)
+        }
+    }
+
+    /// What the policy knows about `author`: follower count (exact in-degree
+    /// when scaled, else the Chung–Lu expectation) and posts per day.
+    pub fn author_stats(&self, author: u64) -> AuthorStats {
+        let pop = self.population();
+        let followers = match &self.exact {
+            Some(e) => e.followers.in_degree(author),
+            None => pop.expected_followers(author).round() as u64,
+        };
+        let posts_per_day = if pop.is_daily_active(author) {
+            self.posts_per_unit * pop.upload_propensity(author)
+        } else {
+            0.0
+        };
+        AuthorStats {
+            followers,
+            posts_per_day,
+        }
+    }
+
+    /// What the policy knows about reader `user`.
+    pub fn reader_stats(&self, user: u64) -> FollowerStats {
+        let pop = self.population();
+        FollowerStats {
+            reads_per_day: if pop.is_daily_active(user) {
+                self.reads_per_unit * pop.read_propensity(user)
+            } else {
+                0.0
+            },
+        }
+    }
+
+    /// Fill `shape` for a feed read by `reader`.
+    pub fn feed_shape<R: Rng + ?Sized>(&self, reader: u64, shape: &mut FeedShape, rng: &mut R) {
+        let shards = self.shards();
+        shape.followees_per_shard.clear();
+        shape.followees_per_shard.resize(shards, 0);
+        shape.pulled_per_shard.clear();
+        shape.pulled_per_shard.resize(shards, 0);
+        shape.pulled = 0;
+        let me = self.reader_stats(reader);
+        let mut add = |shard: usize, author: &AuthorStats| {
+            shape.followees_per_shard[shard] += 1;
+            if self.strategy.edge_mode(author, &me) == EdgeMode::Pull {
+                shape.pulled_per_shard[shard] += 1;
+                shape.pulled += 1;
+            }
+        };
+        match &self.exact {
+            Some(e) => {
+                let list = e.followees.get(reader as usize).map_or(&[][..], |v| v);
+                for &f in list {
+                    add(
+                        self.user_shard(u64::from(f)),
+                        &self.author_stats(u64::from(f)),
+                    );
+                }
+                shape.followees = list.len() as u64;
+            }
+            None => {
+                let k = self.population().followees(reader);
+                for _ in 0..k {
+                    let l = self.pool[rng.random_range(0..self.pool.len())];
+                    let a = AuthorStats {
+                        followers: l.followers,
+                        posts_per_day: f64::from(l.posts_per_day),
+                    };
+                    add(usize::from(l.shard), &a);
+                }
+                shape.followees = k;
+            }
+        }
+    }
+
+    /// Timeline entries pushed for one upload by `author`, per shard, into
+    /// `out` (cleared first); returns the total.
+    pub fn push_split<R: Rng + ?Sized>(&self, author: u64, out: &mut Vec<u64>, rng: &mut R) -> u64 {
+        out.clear();
+        out.resize(self.shards(), 0);
+        let a = self.author_stats(author);
+        if let Some(e) = &self.exact {
+            let followers = e.followers.followers_of(author);
+            let stats: Vec<FollowerStats> = if self.strategy.needs_follower_stats() {
+                followers
+                    .iter()
+                    .map(|&f| self.reader_stats(u64::from(f)))
+                    .collect()
+            } else {
+                vec![FollowerStats::default(); followers.len()]
+            };
+            let plan = self.strategy.plan(&a, &stats);
+            for &i in &plan.push {
+                out[self.user_shard(u64::from(followers[i]))] += 1;
+            }
+            return plan.push.len() as u64;
+        }
+        let pushed = match self.strategy.uniform_mode(&a) {
+            Some(EdgeMode::Push) => a.followers,
+            Some(EdgeMode::Pull) => 0,
+            None => {
+                let n = a.followers as usize;
+                let start = rng.random_range(0..RATE_SAMPLE);
+                let take = n.min(RATE_SAMPLE);
+                let window: Vec<FollowerStats> = (0..take)
+                    .map(|i| self.follower_sample[(start + i) % RATE_SAMPLE])
+                    .collect();
+                let plan = self.strategy.plan(&a, &window);
+                if take == n {
+                    plan.push.len() as u64
+                } else {
+                    (plan.push.len() as f64 * n as f64 / take as f64).round() as u64
+                }
+            }
+        };
+        self.split(pushed, out, rng);
+        pushed
+    }
+
+    /// Split `n` entries over shards by user share: each entry drawn when
+    /// few, else the expected shares with the remainder drawn.
+    fn split<R: Rng + ?Sized>(&self, n: u64, out: &mut [u64], rng: &mut R) {
+        if n <= 256 {
+            for _ in 0..n {
+                out[self.random_user_shard(rng)] += 1;
+            }
+            return;
+        }
+        let mut prev = 0.0;
+        let mut given = 0;
+        for (s, &c) in self.user_cdf.iter().enumerate() {
+            let share = ((c - prev) * n as f64).floor() as u64;
+            out[s] += share;
+            given += share;
+            prev = c;
+        }
+        for _ in given..n {
+            out[self.random_user_shard(rng)] += 1;
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The photo model's state, events and the plumbing every flow uses: app
+//! server connections, shard and blob stations behind network hops, the
+//! fan-in of sub-requests, the photo-row cache and the materializer.
+//!
+//! A request lives in a slab slot ([`Req`]) and advances through numbered
+//! phases (see `flows`); each phase sends zero or more sub-requests and opens
+//! one join over them, and the join's completion runs the next phase. A
+//! sub-request is three events: arrival at the station (after a network hop),
+//! service completion, and the reply back at the app server (another hop).
+
+use std::collections::VecDeque;
+
+use feedlab_workload::{OpKind, OpStream, PlannedOp};
+use lru::LruCache;
+use rand_chacha::ChaCha8Rng;
+
+use super::calib::OpCost;
+use super::source::{FeedShape, Source};
+use crate::dist::ServiceDist;
+use crate::engine::{Engine, SimTime};
+use crate::join::{JoinId, Joins};
+use crate::station::{ConnPool, Station};
+use crate::stats::{DelayStats, TimeAverage};
+
+/// A sub-request's owner: a client request or a materializer job.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Job {
+    /// Part of request fan-in `JoinId`.
+    Req(JoinId),
+    /// A timeline insert for the upload whose freshness join is `JoinId`.
+    Mat(JoinId),
+}
+
+/// Events of the photo model.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Ev {
+    /// The next planned op is due.
+    NextOp,
+    /// A sub-request reaches shard `shard`.
+    ShardArrive {
+        shard: u16,
+        job: Job,
+        service: SimTime,
+    },
+    /// Shard `shard` finished `job`.
+    ShardDone { shard: u16, job: Job },
+    /// A transfer reaches the blob store.
+    BlobArrive { job: Job, service: SimTime },
+    /// The blob store finished `job`.
+    BlobDone { job: Job },
+    /// A sub-request's reply is back at its app server.
+    Reply { job: Job },
+    /// Request `req` finished its app-server CPU step.
+    AppDone { req: u32 },
+    /// End of the warm-up: statistics restart.
+    Warmup,
+    /// End of the arrivals: utilisations are snapshotted.
+    Snapshot,
+}
+
+/// One sub-request planned by a phase.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Send {
+    /// To shard `.0`, `.1` ns of service.
+    Shard(usize, SimTime),
+    /// To the blob store, `.0` ns of service.
+    Blob(SimTime),
+}
+
+/// One client request in flight.
+#[derive(Debug, Clone)]
+pub(crate) struct Req {
+    pub kind: OpKind,
+    pub user: u64,
+    pub other: u64,
+    pub bytes: u64,
+    pub t0: SimTime,
+    pub write: bool,
+    pub server: u16,
+    pub phase: u8,
+    pub cands: u64,
+    pub shape: FeedShape,
+}
+
+/// Per-op-kind outcome.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KindStats {
+    pub latency: DelayStats,
+    pub dropped: u64,
+}
+
+/// The service-time models of every op kind.
+pub(crate) struct Costs {
+    pub get: OpCost,
+    pub batch_get: OpCost,
+    pub scan: OpCost,
+    pub insert: OpCost,
+    pub write: OpCost,
+    pub cas: OpCost,
+    pub blob_put: OpCost,
+    pub blob_get: OpCost,
+    pub merge: OpCost,
+    pub request: OpCost,
+}
+
+/// A materializer job: `n` timeline entries of one upload on one shard.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MatJob {
+    pub join: JoinId,
+    pub shard: u16,
+    pub n: u64,
+}
+
+/// The fan-out materializer: FIFO jobs, `idle` free workers, a global
+/// token bucket of `ns_per_entry`.
+pub(crate) struct Mat {
+    pub queue: VecDeque<MatJob>,
+    pub idle: u32,
+    pub next_free: SimTime,
+    pub ns_per_entry: f64,
+    pub batch: u64,
+    pub queue_avg: TimeAverage,
+    pub fresh: Joins<()>,
+}
+
+/// The photo-row cache.
+pub(crate) enum Cache {
+    /// Hit with a fixed probability.
+    Fixed(f64),
+    /// A simulated LRU over popularity-drawn keys.
+    Lru { lru: LruCache<u64, ()>, hot: f64 },
+}
+
+/// Random streams, one per component (common random numbers across variants).
+pub(crate) struct Rngs {
+    pub service: ChaCha8Rng,
+    pub net: ChaCha8Rng,
+    pub shape: ChaCha8Rng,
+    pub cache: ChaCha8Rng,
+}
+
+/// The whole model.
+pub(crate) struct PhotoModel<'a> {
+    pub src: &'a Source,
+    pub ops: OpStream<'a>,
+    pub next: Option<PlannedOp>,
+    pub costs: Costs,
+    pub net: Option<ServiceDist>,
+    pub shards: Vec<Station<Job>>,
+    pub blob: Station<Job>,
+    pub read_pools: Vec<ConnPool<u32>>,
+    pub write_pools: Vec<ConnPool<u32>>,
+    pub joins: Joins<u32>,
+    pub reqs: Vec<Req>,
+    pub free: Vec<u32>,
+    pub mat: Mat,
+    pub cache: Cache,
+    pub rng: Rngs,
+    pub kinds: Vec<KindStats>,
+    pub freshness: DelayStats,
+    pub timeline_writes: u64,
+    pub uploads: u64,
+    pub cache_lookups: u64,
+    pub cache_hits: u64,
+    pub shard_ops: Vec<u64>,
+    pub warmup: SimTime,
+    pub feed_limit: u64,
+    pub search_limit: u64,
+    pub photo_kib: u64,
+    pub split: Vec<u64>,
+    pub plan: Vec<Send>,
+    pub snapshot: Option<super::report::Snapshot>,
+}
+
+impl PhotoModel<'_> {
+    /// One network hop's delay.
+    #[inline]
+    pub fn hop(&mut self) -> SimTime {
+        match &self.net {
+            Some(d) => d.sample(&mut self.rng.net),
+            None => 0,
+        }
+    }
+
+    /// Send a sub-request of `service` ns to shard `shard` on behalf of `job`.
+    #[inline]
+    pub fn send_shard(&mut self, e: &mut Engine<Ev>, shard: usize, job: Job, service: SimTime) {
+        let at = e.now() + self.hop();
+        if e.now() >= self.warmup {
+            self.shard_ops[shard] += 1;
+        }
+        let shard = shard as u16;
+        e.schedule_at(
+            at,
+            Ev::ShardArrive {
+                shard,
+                job,
+                service,
+            },
+        );
+    }
+
+    /// Send a transfer of `service` ns to the blob store.
+    #[inline]
+    pub fn send_blob(&mut self, e: &mut Engine<Ev>, job: Job, service: SimTime) {
+        let at = e.now() + self.hop();
+        e.schedule_at(at, Ev::BlobArrive { job, service });
+    }
+
+    /// Look `n` photo rows up in the cache; returns the misses per shard in
+    /// `self.split`.
+    pub fn cache_lookup(&mut self, n: u64) {
+        self.split.clear();
+        self.split.resize(self.src.shards(), 0);
+        for _ in 0..n {
+            let author = self.src.popular_author(&mut self.rng.cache);
+            let hit = match &mut self.cache {
+                Cache::Fixed(p) => rand::Rng::random::<f64>(&mut self.rng.cache) < *p,
+                Cache::Lru { lru, hot } => {
+                    let u: f64 = rand::Rng::random(&mut self.rng.cache);
+                    let j = (u.ln() / (1.0 - 1.0 / *hot).ln()).floor() as u64;
+                    let key = feedlab_workload::hash::mix(author, 0x5043_4143_4845, j);
+                    let hit = lru.get(&key).is_some();
+                    if !hit {
+                        lru.put(key, ());
+                    }
+                    hit
+                }
+            };
+            self.cache_lookups += 1;
+            if hit {
+                self.cache_hits += 1;
+            } else {
+                let nonce = rand::Rng::random(&mut self.rng.cache);
+                let s = self.src.photo_shard(author, nonce);
+                self.split[s] += 1;
+            }
+        }
+    }
+}
