@@ -211,7 +211,8 @@ impl BlobStore for S3BlobStore {
             .client
             .put_object_content(self.bucket.as_str(), name.as_str(), data)
             .map_err(|e| Error::Internal(format!("s3 object name {name}: {e}")))?
-            .part_size(PART_SIZE)
+            // minio 0.4 rejects an explicit part size for an empty object.
+            .part_size((size > 0).then_some(PART_SIZE))
             .content_type(Some("application/octet-stream".to_owned()))
             .build();
         self.timed(Op::Put, &name, size, req.send()).await?;
