@@ -260,5 +260,8 @@ async fn garage_outage_mid_stream_loses_nothing() -> anyhow::Result<()> {
         "after restart: all {} acknowledged uploads read back byte-identical",
         ids.len()
     );
+    // Close the service's S3 connections before Garage is stopped.
+    env.svc.shutdown().await;
+    drop(env);
     Ok(())
 }
