@@ -128,7 +128,7 @@ pub async fn run_variant_with(
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
     let mut cfg = spec.system.clone();
     cfg.data_dir = data.clone();
-    let svc = Service::open_embedded(cfg)
+    let svc = Service::open(cfg)
         .await
         .with_context(|| format!("opening the service in {}", data.display()))?;
     let result = drive(spec, &svc, &data).await;

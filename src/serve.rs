@@ -1,4 +1,5 @@
-//! `feedlab serve`: the reference service on embedded stores.
+//! `feedlab serve`: the reference service on embedded metadata and local or
+//! S3 blobs (`--blob s3` with `--s3-*` flags or `FEEDLAB_S3_*` env vars).
 //!
 //! Prints one line to stdout once both listeners are bound —
 //! `feedlab serve: write=ADDR read=ADDR` — so scripts and tests that bind
@@ -9,8 +10,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use feedlab_system::policy::{FanoutKind, ShardingKind};
+use feedlab_system::service::{BlobBackend, S3Config};
 use feedlab_system::{Service, ServiceConfig};
 use tokio::net::TcpListener;
 
@@ -62,6 +64,36 @@ pub struct ServeArgs {
     /// Popularity weight of the feed ranker (0 = recency only).
     #[arg(long, default_value_t = 0.0)]
     popularity_weight: f64,
+    /// Blob backend: local (replicated directories) or s3.
+    #[arg(long, value_enum, default_value = "local")]
+    blob: BlobArg,
+    /// S3 endpoint, e.g. http://127.0.0.1:3900 (path-style).
+    #[arg(long, env = "FEEDLAB_S3_ENDPOINT")]
+    s3_endpoint: Option<String>,
+    /// S3 signing region.
+    #[arg(long, env = "FEEDLAB_S3_REGION", default_value = "us-east-1")]
+    s3_region: String,
+    /// S3 bucket (must exist).
+    #[arg(long, env = "FEEDLAB_S3_BUCKET")]
+    s3_bucket: Option<String>,
+    /// S3 access key id.
+    #[arg(long, env = "FEEDLAB_S3_ACCESS_KEY")]
+    s3_access_key: Option<String>,
+    /// S3 secret key (prefer the env var: flags show up in `ps`).
+    #[arg(long, env = "FEEDLAB_S3_SECRET_KEY", hide_env_values = true)]
+    s3_secret_key: Option<String>,
+    /// Prefix of every object name (to share a bucket).
+    #[arg(long, env = "FEEDLAB_S3_PREFIX", default_value = "")]
+    s3_prefix: String,
+}
+
+/// `--blob` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum BlobArg {
+    /// Replicated directories under --data.
+    Local,
+    /// An S3-compatible server (Garage, MinIO, AWS).
+    S3,
 }
 
 impl ServeArgs {
@@ -82,6 +114,19 @@ impl ServeArgs {
         c.fanout.hybrid_threshold = self.hybrid_threshold;
         c.sharding.kind = self.sharding;
         c.sharding.shards = self.shards;
+        c.blob = match self.blob {
+            BlobArg::Local => BlobBackend::Local,
+            BlobArg::S3 => BlobBackend::S3,
+        };
+        c.s3 = S3Config {
+            endpoint: self.s3_endpoint.clone().unwrap_or_default(),
+            region: self.s3_region.clone(),
+            bucket: self.s3_bucket.clone().unwrap_or_default(),
+            access_key: self.s3_access_key.clone().unwrap_or_default(),
+            secret_key: self.s3_secret_key.clone().unwrap_or_default(),
+            prefix: self.s3_prefix.clone(),
+            ..S3Config::default()
+        };
         c
     }
 }
@@ -110,9 +155,13 @@ async fn shutdown_signal() {
 /// Open the stores, bind both listeners, serve until a signal.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let cfg = args.config();
-    let svc = Service::open_embedded(cfg)
-        .await
-        .with_context(|| format!("opening data directory {}", args.data.display()))?;
+    let svc = Service::open(cfg).await.with_context(|| {
+        format!(
+            "opening the service (data directory {}, blob {:?})",
+            args.data.display(),
+            args.blob
+        )
+    })?;
     let write = TcpListener::bind(&args.write_addr)
         .await
         .with_context(|| format!("binding --write-addr {}", args.write_addr))?;
@@ -120,7 +169,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding --read-addr {}", args.read_addr))?;
     let (w, r) = (write.local_addr()?, read.local_addr()?);
-    tracing::info!(write = %w, read = %r, fanout = %args.fanout, sharding = %args.sharding, "feedlab serve listening");
+    tracing::info!(write = %w, read = %r, blob = ?args.blob, fanout = %args.fanout, sharding = %args.sharding, "feedlab serve listening");
     println!("feedlab serve: write={w} read={r}");
     std::io::stdout().flush()?;
     feedlab_system::http::serve(write, read, svc, shutdown_signal()).await?;

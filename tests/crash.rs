@@ -3,12 +3,16 @@
 //! byte-identical, that no feed or search entry points at a missing photo,
 //! and that the fan-out of acknowledged uploads is not lost (the outbox
 //! replays it after the restart).
+//!
+//! With `FEEDLAB_TEST_BLOB=s3` the server runs with `--blob s3` against the
+//! `FEEDLAB_S3_*` server (`scripts/s3-dev start`), under a key prefix unique
+//! to this run.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -33,12 +37,37 @@ impl Drop for Server {
     }
 }
 
+/// The S3 key prefix of this run when `FEEDLAB_TEST_BLOB=s3`, else `None`.
+fn s3_prefix() -> Option<&'static str> {
+    static PREFIX: OnceLock<Option<String>> = OnceLock::new();
+    PREFIX
+        .get_or_init(|| {
+            if std::env::var("FEEDLAB_TEST_BLOB").as_deref() != Ok("s3") {
+                return None;
+            }
+            assert!(
+                std::env::var("FEEDLAB_S3_ENDPOINT").is_ok_and(|v| !v.is_empty()),
+                "FEEDLAB_TEST_BLOB=s3 needs FEEDLAB_S3_ENDPOINT (run scripts/s3-dev start)"
+            );
+            let ns = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            Some(format!("t/crash/{}-{ns}/", std::process::id()))
+        })
+        .as_deref()
+}
+
 fn start(data: &Path) -> anyhow::Result<Server> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_feedlab"))
-        .args(["serve", "--data"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedlab"));
+    cmd.args(["serve", "--data"])
         .arg(data)
         .args(["--write-addr", "127.0.0.1:0", "--read-addr", "127.0.0.1:0"])
-        .args(["--fanout", "push", "--shards", "4"])
+        .args(["--fanout", "push", "--shards", "4"]);
+    if let Some(prefix) = s3_prefix() {
+        cmd.args(["--blob", "s3"]).env("FEEDLAB_S3_PREFIX", prefix);
+    }
+    let mut child = cmd
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -159,6 +188,10 @@ async fn acknowledged_uploads_survive_kill_9() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let http = reqwest::Client::new();
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+    eprintln!(
+        "crash test with blob = {}",
+        if s3_prefix().is_some() { "s3" } else { "local" }
+    );
     let mut s = start(dir.path())?;
     let mut users = Vec::new();
     for i in 0..3 {

@@ -2,12 +2,14 @@
 //!
 //! Blobs are content-addressed: a [`BlobKey`] is the BLAKE3 hash of the
 //! bytes, so the same bytes are stored once. Every backend must pass
-//! [`conformance::test_suite`].
+//! [`conformance::test_suite`]. Backends: [`LocalBlobStore`] (replicated
+//! directories) and [`S3BlobStore`] (any S3-compatible server).
 
 pub mod conformance;
 pub mod format;
 pub mod local;
 mod replica;
+pub mod s3;
 mod scrub;
 
 use std::fmt;
@@ -19,6 +21,7 @@ use bytes::Bytes;
 use crate::error::{Error, Result};
 
 pub use local::{LocalBlobStore, ScrubReport};
+pub use s3::S3BlobStore;
 
 /// The content address of a blob: 64 lowercase hex chars of BLAKE3.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

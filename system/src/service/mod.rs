@@ -29,7 +29,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::blob::{BlobStore, LocalBlobStore};
+use crate::blob::{BlobStore, LocalBlobStore, S3BlobStore};
 use crate::error::{Error, Result};
 use crate::id::IdGenerator;
 use crate::meta::{FjallStore, MetaStore};
@@ -37,7 +37,7 @@ use crate::policy::{FanoutStrategy, Partitioner, Ranker};
 use crate::shards::ShardSet;
 
 pub use cache::MetaCache;
-pub use config::{BlobBackend, MetaBackend, ServiceConfig};
+pub use config::{BlobBackend, MetaBackend, S3Config, ServiceConfig};
 pub use materializer::Materializer;
 pub use metrics::Metrics;
 
@@ -70,18 +70,33 @@ pub struct Service {
 }
 
 impl Service {
-    /// Open the embedded stores under `cfg.data_dir` (fjall per shard, local
-    /// replicated blobs) and start the materializer. The shard layout is
-    /// recorded on first open; reopening with a different sharding or shard
-    /// count is refused rather than silently misplacing data.
-    pub async fn open_embedded(cfg: ServiceConfig) -> Result<Service> {
-        if cfg.meta != MetaBackend::Embedded || cfg.blob != BlobBackend::Local {
-            return Err(Error::InvalidInput(
-                "only meta = \"embedded\" and blob = \"local\" are built so far".into(),
-            ));
+    /// Open the stores `cfg` names and start the materializer.
+    ///
+    /// Metadata: `meta = "embedded"` opens fjall, one database per shard
+    /// under `cfg.data_dir`; `meta = "tikv"` is refused with
+    /// [`Error::InvalidInput`] until that backend is wired. Blobs:
+    /// `blob = "local"` opens replicated directories under
+    /// `cfg.data_dir/blobs`; `blob = "s3"` connects to `cfg.s3` and checks
+    /// its bucket ([`Error::Unavailable`] if the server cannot be reached).
+    /// The shard layout is recorded on first open; reopening with a
+    /// different sharding or shard count is refused rather than silently
+    /// misplacing data.
+    pub async fn open(cfg: ServiceConfig) -> Result<Service> {
+        cfg.validate()?;
+        if cfg.meta != MetaBackend::Embedded {
+            return Err(Error::InvalidInput(format!(
+                "meta = {:?} is not available in this build; use meta = \"embedded\"",
+                cfg.meta
+            )));
         }
         let dir = cfg.data_dir.clone();
         config::check_layout(&dir, &cfg)?;
+        let blobs: Arc<dyn BlobStore> = match cfg.blob {
+            BlobBackend::Local => {
+                Arc::new(LocalBlobStore::open(&dir.join("blobs"), cfg.blob_replicas)?)
+            }
+            BlobBackend::S3 => Arc::new(S3BlobStore::open(&cfg.s3).await?),
+        };
         let mut metas: Vec<Arc<dyn MetaStore>> = Vec::new();
         for i in 0..cfg.sharding.shards {
             let path = dir.join("meta").join(format!("shard-{i:03}"));
@@ -90,8 +105,19 @@ impl Service {
                 .map_err(|e| Error::Internal(format!("open task: {e}")))??;
             metas.push(Arc::new(store));
         }
-        let blobs = LocalBlobStore::open(&dir.join("blobs"), cfg.blob_replicas)?;
-        Service::with_stores(cfg, metas, Arc::new(blobs)).await
+        Service::with_stores(cfg, metas, blobs).await
+    }
+
+    /// [`Service::open`] restricted to the embedded backends (fjall and
+    /// local blobs); refuses any other `meta` or `blob` choice.
+    pub async fn open_embedded(cfg: ServiceConfig) -> Result<Service> {
+        if cfg.meta != MetaBackend::Embedded || cfg.blob != BlobBackend::Local {
+            return Err(Error::InvalidInput(
+                "open_embedded needs meta = \"embedded\" and blob = \"local\"; use Service::open"
+                    .into(),
+            ));
+        }
+        Service::open(cfg).await
     }
 
     /// Build on caller-supplied stores (one meta store per shard). Starts the

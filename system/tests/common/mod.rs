@@ -1,7 +1,8 @@
 //! Shared helpers of the HTTP test suite (`tests/http_*.rs`).
 //!
-//! Each test opens its own embedded service in a temp dir (three shards,
-//! small upload limits) and drives the write and read routers with
+//! Each test opens its own service in a temp dir (three shards, small
+//! upload limits; blobs local, or on S3 with `FEEDLAB_TEST_BLOB=s3`, each
+//! service under its own key prefix) and drives the write and read routers with
 //! `tower::ServiceExt::oneshot`. [`call`] is the single way requests are
 //! sent: it fails the test on any 5xx, and checks every response with a
 //! status ≥ 400 through [`assert_error_shape`], so no error in the suite
@@ -14,6 +15,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use bytes::Bytes;
 use feedlab_system::policy::FanoutKind;
 use feedlab_system::service::media::sample_body;
+use feedlab_system::service::{BlobBackend, S3Config};
 use feedlab_system::{Service, ServiceConfig};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -58,14 +60,55 @@ pub async fn env() -> anyhow::Result<Env> {
 pub async fn env_with(tweak: impl FnOnce(&mut ServiceConfig)) -> anyhow::Result<Env> {
     let dir = tempfile::tempdir()?;
     let mut cfg = config(&dir, FanoutKind::Push);
+    if test_blob_is_s3() {
+        cfg.blob = BlobBackend::S3;
+        cfg.s3 = s3_config("http").expect("FEEDLAB_TEST_BLOB=s3 needs FEEDLAB_S3_ENDPOINT");
+    }
     tweak(&mut cfg);
-    let svc = Service::open_embedded(cfg).await?;
+    let svc = Service::open(cfg).await?;
     Ok(Env {
         write: feedlab_system::http::write_router(svc.clone()),
         read: feedlab_system::http::read_router(svc.clone()),
         svc,
         dir,
     })
+}
+
+/// True when `FEEDLAB_TEST_BLOB=s3`: the suite runs on the S3 backend.
+pub fn test_blob_is_s3() -> bool {
+    std::env::var("FEEDLAB_TEST_BLOB").as_deref() == Ok("s3")
+}
+
+/// The S3 settings for one test from the `FEEDLAB_S3_*` environment
+/// (`scripts/s3-dev env`), with a key prefix unique to this call so runs
+/// never collide. When `FEEDLAB_S3_ENDPOINT` is unset: prints the skip line
+/// and returns `None` — or panics if `FEEDLAB_REQUIRE_S3=1`.
+pub fn s3_config(test: &str) -> Option<S3Config> {
+    let set = std::env::var("FEEDLAB_S3_ENDPOINT").is_ok_and(|v| !v.is_empty());
+    if !set {
+        assert!(
+            std::env::var("FEEDLAB_REQUIRE_S3").as_deref() != Ok("1"),
+            "FEEDLAB_REQUIRE_S3=1 but FEEDLAB_S3_ENDPOINT is not set (run scripts/s3-dev start)"
+        );
+        eprintln!("S3 tests skipped: FEEDLAB_S3_ENDPOINT not set (run scripts/s3-dev start)");
+        return None;
+    }
+    Some(S3Config {
+        prefix: unique_prefix(test),
+        ..S3Config::default()
+    })
+}
+
+/// `t/{test}/{pid}-{ns}-{n}/`: a fresh object-name prefix.
+pub fn unique_prefix(test: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    format!("t/{test}/{}-{ns}-{n}/", std::process::id())
 }
 
 /// A response, fully buffered.
