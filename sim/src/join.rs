@@ -35,6 +35,8 @@ struct Slot<P> {
     generation: u32,
     remaining: u32,
     opened_at: SimTime,
+    /// Latest arrival time given to [`Joins::arrive_at`] so far.
+    latest: SimTime,
     parent: Option<P>,
 }
 
@@ -76,6 +78,7 @@ impl<P: Copy> Joins<P> {
             let slot = &mut self.slots[index as usize];
             slot.remaining = k;
             slot.opened_at = now;
+            slot.latest = now;
             slot.parent = Some(parent);
             return Ok(JoinId {
                 index,
@@ -89,6 +92,7 @@ impl<P: Copy> Joins<P> {
             generation: 0,
             remaining: k,
             opened_at: now,
+            latest: now,
             parent: Some(parent),
         });
         Ok(JoinId {
@@ -104,6 +108,16 @@ impl<P: Copy> Joins<P> {
     /// completed, or came from another slab).
     #[inline]
     pub fn arrive(&mut self, id: JoinId) -> Result<Option<Joined<P>>> {
+        Ok(self.arrive_at(id, 0)?.map(|(j, _)| j))
+    }
+
+    /// Like [`Joins::arrive`], for a sub-request whose reply lands at `at`
+    /// (possibly after now): when it is the last one, also returns the
+    /// latest `at` of all the join's sub-requests (at least the opening
+    /// time), i.e. when the fan-in completes. Lets a caller skip one reply
+    /// event per sub-request.
+    #[inline]
+    pub fn arrive_at(&mut self, id: JoinId, at: SimTime) -> Result<Option<(Joined<P>, SimTime)>> {
         let stale = Error::StaleJoin {
             index: id.index,
             generation: id.generation,
@@ -115,6 +129,7 @@ impl<P: Copy> Joins<P> {
             return Err(stale);
         }
         slot.remaining -= 1;
+        slot.latest = slot.latest.max(at);
         if slot.remaining > 0 {
             return Ok(None);
         }
@@ -124,7 +139,7 @@ impl<P: Copy> Joins<P> {
         self.free.push(id.index);
         self.open -= 1;
         self.completed += 1;
-        Ok(Some(Joined { parent, opened_at }))
+        Ok(Some((Joined { parent, opened_at }, slot.latest)))
     }
 
     /// Sub-requests still outstanding for `id` (`None` if `id` is stale).

@@ -37,6 +37,10 @@ pub enum CacheKind {
     /// A simulated LRU of `entries` photo rows; keys follow the population's
     /// popularity (an author is drawn in proportion to follower weight, its
     /// `j`-th newest photo with `j` geometric around `hot-photos-per-author`).
+    /// At full scale (a leader pool) the LRU is not simulated: each key hits
+    /// with its steady-state probability under Che's approximation for the
+    /// same key popularity (an LRU of 10^5 rows over 10^8 keys is what Che's
+    /// approximation is accurate for, and it costs no hash-map per lookup).
     #[default]
     Lru,
     /// Every lookup hits with probability `hit-ratio`.

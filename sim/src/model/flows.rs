@@ -45,7 +45,7 @@ impl Model for PhotoModel<'_> {
                     e.schedule_at(s.done_at, Ev::ShardDone { shard, job: s.job });
                 }
                 let at = now + self.hop();
-                e.schedule_at(at, Ev::Reply { job });
+                self.reply(e, job, at);
             }
             Ev::BlobArrive { job, service } => {
                 if let Admission::Started(s) = self.blob.arrive_with_service(now, job, service) {
@@ -57,7 +57,7 @@ impl Model for PhotoModel<'_> {
                     e.schedule_at(s.done_at, Ev::BlobDone { job: s.job });
                 }
                 let at = now + self.hop();
-                e.schedule_at(at, Ev::Reply { job });
+                self.reply(e, job, at);
             }
             Ev::Reply { job: Job::Req(j) } => {
                 if let Ok(Some(done)) = self.joins.arrive(j) {
@@ -81,6 +81,26 @@ impl Model for PhotoModel<'_> {
 }
 
 impl PhotoModel<'_> {
+    /// A sub-request's reply lands back at its app server at `at`. For a
+    /// client request this is folded into its join (no event per reply): the
+    /// last one schedules the next phase at the latest reply time. A
+    /// materializer reply is an event (it frees a worker then).
+    #[inline]
+    fn reply(&mut self, e: &mut Engine<Ev>, job: Job, at: SimTime) {
+        match job {
+            Job::Req(j) => {
+                if let Ok(Some((done, latest))) = self.joins.arrive_at(j, at) {
+                    if latest <= e.now() {
+                        self.advance(e, done.parent);
+                    } else {
+                        e.schedule_at(latest, Ev::AppDone { req: done.parent });
+                    }
+                }
+            }
+            Job::Mat(_) => e.schedule_at(at, Ev::Reply { job }),
+        }
+    }
+
     /// Start the due op and schedule the next one.
     fn next_op(&mut self, e: &mut Engine<Ev>) {
         let Some(op) = self.next.take() else { return };

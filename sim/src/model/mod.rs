@@ -109,12 +109,15 @@ pub fn simulate(source: &mut Source, p: &RunParams<'_>) -> Result<ModelReport> {
     let mut cache_rng = rng_stream(p.seed, 14);
     let cache = match s.cache.kind {
         CacheKind::Fixed => Cache::Fixed(s.cache.hit_ratio),
+        CacheKind::Lru if src.pool_len() > 0 => {
+            Cache::che(src, s.cache.entries.max(1), s.cache.hot_photos_per_author)
+        }
         CacheKind::Lru => {
             let cap = std::num::NonZeroUsize::new(s.cache.entries.max(1))
                 .ok_or_else(|| invalid("cache.entries", "must be >= 1"))?;
             Cache::Lru {
                 lru: LruCache::new(cap),
-                hot: s.cache.hot_photos_per_author,
+                ln_q: (1.0 - 1.0 / s.cache.hot_photos_per_author).ln(),
             }
         }
     };

@@ -29,6 +29,8 @@ const RATE_SAMPLE: usize = 4_096;
 #[derive(Debug, Clone, Copy)]
 struct Leader {
     id: u32,
+    /// Entries of the pool with this id.
+    copies: u32,
     followers: u64,
     posts_per_day: f32,
     shard: u16,
@@ -45,6 +47,11 @@ pub struct Source {
     user_cdf: Vec<f64>,
     exact: Option<Exact>,
     pool: Vec<Leader>,
+    /// Leader-pool entries per (shard, pulled?) category, index
+    /// `2 * shard + pulled`, when the strategy's edge mode does not depend on
+    /// the reader (all but `rate`); lets a full-scale feed draw its followee
+    /// counts as one multinomial instead of one pool draw per followee.
+    categories: Option<Vec<u64>>,
     follower_sample: Vec<FollowerStats>,
 }
 
@@ -100,6 +107,7 @@ impl Source {
             user_cdf,
             exact: None,
             pool: Vec::new(),
+            categories: None,
             follower_sample: Vec::new(),
             workload,
         };
@@ -129,15 +137,45 @@ impl Source {
                         let a = src.author_stats(l);
                         Leader {
                             id: l as u32,
+                            copies: 1,
                             followers: a.followers,
                             posts_per_day: a.posts_per_day as f32,
                             shard: src.user_shard(l) as u16,
                         }
                     })
                     .collect();
+                let mut ids: Vec<u32> = src.pool.iter().map(|l| l.id).collect();
+                ids.sort_unstable();
+                for l in &mut src.pool {
+                    let lo = ids.partition_point(|&x| x < l.id);
+                    let hi = ids.partition_point(|&x| x <= l.id);
+                    l.copies = (hi - lo) as u32;
+                }
+                src.categories = src.pool_categories();
             }
         }
         src
+    }
+
+    /// See [`Source::categories`]: `None` when the pool is empty or the edge
+    /// mode depends on the reader.
+    fn pool_categories(&self) -> Option<Vec<u64>> {
+        if self.pool.is_empty() {
+            return None;
+        }
+        let mut counts = vec![0u64; 2 * self.shards()];
+        for l in &self.pool {
+            let a = AuthorStats {
+                followers: l.followers,
+                posts_per_day: f64::from(l.posts_per_day),
+            };
+            let pulled = match self.strategy.uniform_mode(&a)? {
+                EdgeMode::Pull => 1,
+                EdgeMode::Push => 0,
+            };
+            counts[2 * usize::from(l.shard) + pulled] += 1;
+        }
+        Some(counts)
     }
 
     /// The workload (population, graph, op stream).
@@ -153,6 +191,7 @@ impl Source {
     /// Replace the fan-out strategy (the leader pool does not depend on it).
     pub fn set_strategy(&mut self, strategy: FanoutStrategy) {
         self.strategy = strategy;
+        self.categories = self.pool_categories();
     }
 
     /// The fan-out strategy.
@@ -201,6 +240,34 @@ impl Source {
         } else {
             u64::from(self.pool[rng.random_range(0..self.pool.len())].id)
         }
+    }
+
+    /// Entries in the leader pool (0 in the scaled mode).
+    pub fn pool_len(&self) -> usize {
+        self.pool.len()
+    }
+
+    /// A popular author and how many pool entries it has (the full mode
+    /// only: `None` when there is no pool).
+    #[inline]
+    pub fn popular_leader<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<(u64, u32)> {
+        if self.pool.is_empty() {
+            return None;
+        }
+        let l = self.pool[rng.random_range(0..self.pool.len())];
+        Some((u64::from(l.id), l.copies))
+    }
+
+    /// Distinct pool authors by multiplicity: `(copies, authors)` pairs.
+    pub fn pool_multiplicities(&self) -> Vec<(u32, u64)> {
+        let mut by: std::collections::BTreeMap<u32, u64> = Default::default();
+        for l in &self.pool {
+            // Each distinct author contributes 1 over its `copies` entries.
+            *by.entry(l.copies).or_default() += 1;
+        }
+        by.into_iter()
+            .map(|(c, entries)| (c, entries / u64::from(c.max(1))))
+            .collect()
     }
 
     /// What the policy knows about `author`: follower count (exact in-degree
@@ -260,6 +327,36 @@ impl Source {
                     );
                 }
                 shape.followees = list.len() as u64;
+            }
+            None if self.categories.is_some() => {
+                let k = self.population().followees(reader);
+                let counts = self.categories.as_deref().unwrap_or_default();
+                // k uniform pool draws, counted per category: a multinomial,
+                // drawn as a chain of conditional binomials.
+                let mut left = k;
+                let mut rest = self.pool.len() as u64;
+                for (c, &w) in counts.iter().enumerate() {
+                    if left == 0 {
+                        break;
+                    }
+                    let x = if w >= rest {
+                        left
+                    } else if w == 0 {
+                        0
+                    } else {
+                        rand_distr::Binomial::new(left, w as f64 / rest as f64)
+                            .map_or(0, |b| rng.sample(b))
+                    };
+                    rest -= w;
+                    left -= x;
+                    let shard = c / 2;
+                    shape.followees_per_shard[shard] += x as u32;
+                    if c % 2 == 1 {
+                        shape.pulled_per_shard[shard] += x as u32;
+                        shape.pulled += x;
+                    }
+                }
+                shape.followees = k;
             }
             None => {
                 let k = self.population().followees(reader);

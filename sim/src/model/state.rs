@@ -5,8 +5,9 @@
 //! A request lives in a slab slot ([`Req`]) and advances through numbered
 //! phases (see `flows`); each phase sends zero or more sub-requests and opens
 //! one join over them, and the join's completion runs the next phase. A
-//! sub-request is three events: arrival at the station (after a network hop),
-//! service completion, and the reply back at the app server (another hop).
+//! sub-request is two events: arrival at the station (after a network hop)
+//! and service completion; the reply hop back is folded into the join, whose
+//! completion is one event at the latest reply time.
 
 use std::collections::VecDeque;
 
@@ -50,7 +51,7 @@ pub(crate) enum Ev {
     BlobDone { job: Job },
     /// A sub-request's reply is back at its app server.
     Reply { job: Job },
-    /// Request `req` finished its app-server CPU step.
+    /// Request `req` resumes: its app-server CPU step or its fan-in is done.
     AppDone { req: u32 },
     /// End of the warm-up: statistics restart.
     Warmup,
@@ -127,8 +128,61 @@ pub(crate) struct Mat {
 pub(crate) enum Cache {
     /// Hit with a fixed probability.
     Fixed(f64),
-    /// A simulated LRU over popularity-drawn keys.
-    Lru { lru: LruCache<u64, ()>, hot: f64 },
+    /// A simulated LRU over popularity-drawn keys; `ln_q` is
+    /// `ln(1 - 1/hot)`, the log of the photo-rank geometric's ratio.
+    Lru { lru: LruCache<u64, ()>, ln_q: f64 },
+    /// The same keys at full scale, each hitting with its steady-state LRU
+    /// probability under Che's approximation: key (author with `m` pool
+    /// copies, rank `j`) hits with `1 - exp(-m * rate[j])`; ranks past the
+    /// table always miss.
+    Che { rate: Vec<f64>, ln_q: f64 },
+}
+
+impl Cache {
+    /// Che's approximation of an LRU of `entries` rows over the keys of
+    /// `src`'s leader pool, photo ranks geometric with mean `hot`: solves the
+    /// characteristic time `T` of `sum_k (1 - exp(-p_k T)) = entries`.
+    pub fn che(src: &Source, entries: usize, hot: f64) -> Cache {
+        let q = 1.0 - 1.0 / hot;
+        let ranks = if q <= 0.0 {
+            1
+        } else {
+            ((1e-12f64).ln() / q.ln()).ceil().clamp(1.0, 4096.0) as usize
+        };
+        let pool = src.pool_len().max(1) as f64;
+        // p(rank j) per pool copy.
+        let base: Vec<f64> = (0..ranks)
+            .map(|j| (1.0 - q) * q.powi(j as i32) / pool)
+            .collect();
+        let groups = src.pool_multiplicities();
+        let filled = |t: f64| -> f64 {
+            groups
+                .iter()
+                .map(|&(m, n)| {
+                    let m = f64::from(m);
+                    n as f64 * base.iter().map(|b| -(-m * b * t).exp_m1()).sum::<f64>()
+                })
+                .sum()
+        };
+        let c = entries as f64;
+        let mut hi = 1.0;
+        while filled(hi) < c && hi < 1e300 {
+            hi *= 2.0;
+        }
+        let mut lo = 0.0;
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            if filled(mid) < c {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Cache::Che {
+            rate: base.iter().map(|b| b * hi).collect(),
+            ln_q: q.ln(),
+        }
+    }
 }
 
 /// Random streams, one per component (common random numbers across variants).
@@ -213,12 +267,34 @@ impl PhotoModel<'_> {
         self.split.clear();
         self.split.resize(self.src.shards(), 0);
         for _ in 0..n {
+            if let Cache::Che { rate, ln_q } = &self.cache {
+                let Some((author, copies)) = self.src.popular_leader(&mut self.rng.cache) else {
+                    break;
+                };
+                let u: f64 = rand::Rng::random(&mut self.rng.cache);
+                let j = (u.ln() / *ln_q).floor();
+                let p = if j < rate.len() as f64 {
+                    -(-f64::from(copies) * rate[j as usize]).exp_m1()
+                } else {
+                    0.0
+                };
+                self.cache_lookups += 1;
+                if rand::Rng::random::<f64>(&mut self.rng.cache) < p {
+                    self.cache_hits += 1;
+                } else {
+                    let nonce = rand::Rng::random(&mut self.rng.cache);
+                    let s = self.src.photo_shard(author, nonce);
+                    self.split[s] += 1;
+                }
+                continue;
+            }
             let author = self.src.popular_author(&mut self.rng.cache);
             let hit = match &mut self.cache {
                 Cache::Fixed(p) => rand::Rng::random::<f64>(&mut self.rng.cache) < *p,
-                Cache::Lru { lru, hot } => {
+                Cache::Che { .. } => false,
+                Cache::Lru { lru, ln_q } => {
                     let u: f64 = rand::Rng::random(&mut self.rng.cache);
-                    let j = (u.ln() / (1.0 - 1.0 / *hot).ln()).floor() as u64;
+                    let j = (u.ln() / *ln_q).floor() as u64;
                     let key = feedlab_workload::hash::mix(author, 0x5043_4143_4845, j);
                     let hit = lru.get(&key).is_some();
                     if !hit {
