@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use feedlab_system::policy::{FanoutKind, ShardingKind};
-use feedlab_system::service::{BlobBackend, S3Config};
+use feedlab_system::service::{BlobBackend, MetaBackend, S3Config, TikvConfig};
 use feedlab_system::{Service, ServiceConfig};
 use tokio::net::TcpListener;
 
@@ -64,6 +64,15 @@ pub struct ServeArgs {
     /// Popularity weight of the feed ranker (0 = recency only).
     #[arg(long, default_value_t = 0.0)]
     popularity_weight: f64,
+    /// Metadata backend: embedded (fjall per shard under --data) or tikv.
+    #[arg(long, value_enum, default_value = "embedded")]
+    meta: MetaArg,
+    /// TiKV PD endpoints, comma-separated (with --meta tikv).
+    #[arg(long, env = "FEEDLAB_TIKV_PD", value_delimiter = ',')]
+    tikv_pd: Vec<String>,
+    /// Key namespace in TiKV, so services can share a cluster.
+    #[arg(long, env = "FEEDLAB_TIKV_NAMESPACE", default_value = "feedlab/")]
+    tikv_namespace: String,
     /// Blob backend: local (replicated directories) or s3.
     #[arg(long, value_enum, default_value = "local")]
     blob: BlobArg,
@@ -85,6 +94,15 @@ pub struct ServeArgs {
     /// Prefix of every object name (to share a bucket).
     #[arg(long, env = "FEEDLAB_S3_PREFIX", default_value = "")]
     s3_prefix: String,
+}
+
+/// `--meta` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum MetaArg {
+    /// fjall, one database per shard under --data.
+    Embedded,
+    /// A TiKV cluster reached through PD.
+    Tikv,
 }
 
 /// `--blob` values.
@@ -114,6 +132,14 @@ impl ServeArgs {
         c.fanout.hybrid_threshold = self.hybrid_threshold;
         c.sharding.kind = self.sharding;
         c.sharding.shards = self.shards;
+        c.meta = match self.meta {
+            MetaArg::Embedded => MetaBackend::Embedded,
+            MetaArg::Tikv => MetaBackend::Tikv,
+        };
+        c.tikv = TikvConfig {
+            pd: self.tikv_pd.clone(),
+            namespace: self.tikv_namespace.clone(),
+        };
         c.blob = match self.blob {
             BlobArg::Local => BlobBackend::Local,
             BlobArg::S3 => BlobBackend::S3,

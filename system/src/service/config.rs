@@ -15,7 +15,8 @@ pub enum MetaBackend {
     /// fjall, one database per shard under the data directory.
     #[default]
     Embedded,
-    /// TiKV through `tikv-client` (not built yet).
+    /// TiKV through `tikv-client`: one namespace per shard in one cluster;
+    /// see [`TikvConfig`].
     Tikv,
 }
 
@@ -122,6 +123,42 @@ impl S3Config {
     }
 }
 
+/// Where the TiKV metadata backend connects (`[system.tikv]`).
+///
+/// An absent `pd` takes its value from `FEEDLAB_TIKV_PD` (comma-separated
+/// `host:port` list), like the S3 settings take theirs from the
+/// environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TikvConfig {
+    /// PD endpoints, e.g. `["127.0.0.1:2379"]`.
+    pub pd: Vec<String>,
+    /// Prefix of every key this service writes; shard `i` lives under
+    /// `namespace ++ hex(i) ++ "/"`, so services sharing a cluster use
+    /// different namespaces.
+    pub namespace: String,
+}
+
+impl Default for TikvConfig {
+    fn default() -> Self {
+        TikvConfig {
+            pd: std::env::var("FEEDLAB_TIKV_PD")
+                .map(|v| parse_endpoints(&v))
+                .unwrap_or_default(),
+            namespace: "feedlab/".into(),
+        }
+    }
+}
+
+/// Split a comma-separated endpoint list, dropping blanks.
+pub fn parse_endpoints(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Configuration of one [`super::Service`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
@@ -135,6 +172,9 @@ pub struct ServiceConfig {
     /// The S3 backend's endpoint, bucket and credentials (used when
     /// `blob = "s3"`).
     pub s3: S3Config,
+    /// The TiKV backend's PD endpoints and namespace (used when
+    /// `meta = "tikv"`).
+    pub tikv: TikvConfig,
     /// Fan-out strategy and its knobs.
     pub fanout: FanoutConfig,
     /// Sharding strategy and shard count.
@@ -176,6 +216,7 @@ impl Default for ServiceConfig {
             meta: MetaBackend::Embedded,
             blob: BlobBackend::Local,
             s3: S3Config::default(),
+            tikv: TikvConfig::default(),
             fanout: FanoutConfig::default(),
             sharding: PartitionerConfig::default(),
             timeline_cap: 500,
@@ -217,6 +258,12 @@ impl ServiceConfig {
         }
         if self.blob == BlobBackend::S3 {
             self.s3.validate()?;
+        }
+        if self.meta == MetaBackend::Tikv && self.tikv.pd.is_empty() {
+            return Err(Error::InvalidInput(
+                "meta = \"tikv\" needs tikv.pd (or env FEEDLAB_TIKV_PD), e.g. [\"127.0.0.1:2379\"]"
+                    .into(),
+            ));
         }
         if !(self.popularity_weight.is_finite() && self.popularity_weight >= 0.0) {
             return Err(Error::InvalidInput(
@@ -268,5 +315,35 @@ pub(crate) fn check_layout(dir: &Path, cfg: &ServiceConfig) -> Result<()> {
             Ok(())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_lists_split_on_commas_and_drop_blanks() {
+        assert_eq!(
+            parse_endpoints(" pd1:2379, ,pd2:2379,"),
+            vec!["pd1:2379".to_string(), "pd2:2379".to_string()]
+        );
+        assert!(parse_endpoints("").is_empty());
+    }
+
+    #[test]
+    fn tikv_without_pd_is_refused_naming_the_key_and_env() {
+        let mut cfg = ServiceConfig {
+            meta: MetaBackend::Tikv,
+            ..ServiceConfig::default()
+        };
+        cfg.tikv.pd.clear();
+        let err = cfg.validate().expect_err("no PD").to_string();
+        assert!(
+            err.contains("tikv.pd") && err.contains("FEEDLAB_TIKV_PD"),
+            "{err}"
+        );
+        cfg.tikv.pd = vec!["127.0.0.1:2379".into()];
+        cfg.validate().expect("valid with a PD endpoint");
     }
 }

@@ -32,12 +32,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::blob::{BlobStore, LocalBlobStore, S3BlobStore};
 use crate::error::{Error, Result};
 use crate::id::IdGenerator;
-use crate::meta::{FjallStore, MetaStore};
+use crate::meta::{FjallStore, MetaStore, TikvStore};
 use crate::policy::{FanoutStrategy, Partitioner, Ranker};
 use crate::shards::ShardSet;
 
 pub use cache::MetaCache;
-pub use config::{BlobBackend, MetaBackend, S3Config, ServiceConfig};
+pub use config::{BlobBackend, MetaBackend, S3Config, ServiceConfig, TikvConfig};
 pub use materializer::Materializer;
 pub use metrics::Metrics;
 
@@ -73,8 +73,9 @@ impl Service {
     /// Open the stores `cfg` names and start the materializer.
     ///
     /// Metadata: `meta = "embedded"` opens fjall, one database per shard
-    /// under `cfg.data_dir`; `meta = "tikv"` is refused with
-    /// [`Error::InvalidInput`] until that backend is wired. Blobs:
+    /// under `cfg.data_dir`; `meta = "tikv"` connects one [`TikvStore`] per
+    /// shard to `cfg.tikv.pd`, shard `i` under its own namespace
+    /// ([`Error::Unavailable`] if PD cannot be reached). Blobs:
     /// `blob = "local"` opens replicated directories under
     /// `cfg.data_dir/blobs`; `blob = "s3"` connects to `cfg.s3` and checks
     /// its bucket ([`Error::Unavailable`] if the server cannot be reached).
@@ -83,12 +84,6 @@ impl Service {
     /// misplacing data.
     pub async fn open(cfg: ServiceConfig) -> Result<Service> {
         cfg.validate()?;
-        if cfg.meta != MetaBackend::Embedded {
-            return Err(Error::InvalidInput(format!(
-                "meta = {:?} is not available in this build; use meta = \"embedded\"",
-                cfg.meta
-            )));
-        }
         let dir = cfg.data_dir.clone();
         config::check_layout(&dir, &cfg)?;
         let blobs: Arc<dyn BlobStore> = match cfg.blob {
@@ -99,11 +94,23 @@ impl Service {
         };
         let mut metas: Vec<Arc<dyn MetaStore>> = Vec::new();
         for i in 0..cfg.sharding.shards {
-            let path = dir.join("meta").join(format!("shard-{i:03}"));
-            let store = tokio::task::spawn_blocking(move || FjallStore::open(&path))
-                .await
-                .map_err(|e| Error::Internal(format!("open task: {e}")))??;
-            metas.push(Arc::new(store));
+            let store: Arc<dyn MetaStore> = match cfg.meta {
+                MetaBackend::Embedded => {
+                    let path = dir.join("meta").join(format!("shard-{i:03}"));
+                    let store = tokio::task::spawn_blocking(move || FjallStore::open(&path))
+                        .await
+                        .map_err(|e| Error::Internal(format!("open task: {e}")))??;
+                    Arc::new(store)
+                }
+                MetaBackend::Tikv => {
+                    let ns = crate::meta::tikv::shard_namespace(
+                        cfg.tikv.namespace.as_bytes(),
+                        u32::try_from(i).unwrap_or(u32::MAX),
+                    );
+                    Arc::new(TikvStore::connect(cfg.tikv.pd.clone(), &ns).await?)
+                }
+            };
+            metas.push(store);
         }
         Service::with_stores(cfg, metas, blobs).await
     }
