@@ -33,7 +33,6 @@
 //!   writes reject them with [`Error::InvalidInput`]; reads of such keys find
 //!   nothing.
 
-use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::ops::Bound;
 use std::path::Path;
@@ -227,28 +226,41 @@ impl Inner {
     }
 
     fn write(&self, batch: WriteBatch) -> Result<()> {
-        // Collapse to the last op per key; fjall applies a batch under one
-        // seqno, so duplicate keys inside it would be ambiguous.
-        let mut seen: HashSet<&[u8]> = HashSet::with_capacity(batch.ops.len());
-        let mut last: Vec<&Op> = Vec::with_capacity(batch.ops.len());
-        for op in batch.ops.iter().rev() {
+        for op in &batch.ops {
             let (Op::Put(k, _) | Op::Delete(k)) = op;
             check_key(k)?;
             if let Op::Put(_, v) = op {
                 check_value(v)?;
             }
-            if seen.insert(k.as_slice()) {
-                last.push(op);
-            }
         }
-        let mut stripes: Vec<usize> = seen.iter().map(|k| Self::stripe_of(k)).collect();
-        stripes.sort_unstable();
-        stripes.dedup();
+        // Sort by key (stable, so ops on one key keep their order), then
+        // keep the last op per key: fjall applies a batch under one seqno,
+        // so duplicate keys inside it would be ambiguous. Inserting in key
+        // order also lets consecutive memtable (skiplist) searches share
+        // most of their path, which stays in cache: on 1,000-row timeline
+        // batches that cuts the CPU cycles per row by about 15%. Sorting
+        // replaces a hash set, which cost a SipHash per key.
+        let mut ops: Vec<&Op> = batch.ops.iter().collect();
+        ops.sort_by(|a, b| op_key(a).cmp(op_key(b)));
+        let last: Vec<&Op> = ops
+            .iter()
+            .enumerate()
+            .filter(|(i, op)| ops.get(i + 1).is_none_or(|n| op_key(n) != op_key(op)))
+            .map(|(_, op)| *op)
+            .collect();
+        // Shared locks on the stripes of the keys, in ascending order. A
+        // batch as large as the stripe table takes every stripe rather than
+        // hashing each key: 64 uncontended read locks cost less than
+        // hundreds of hashes.
+        let stripes: Vec<usize> = if last.len() >= STRIPES {
+            (0..STRIPES).collect()
+        } else {
+            let mut v: Vec<usize> = last.iter().map(|op| Self::stripe_of(op_key(op))).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
         let _guards: Vec<_> = stripes.iter().map(|&i| self.stripes[i].read()).collect();
-        // Insert in key order: consecutive memtable (skiplist) searches then
-        // share most of their path, which stays in cache. On 1,000-row
-        // timeline batches this cuts the CPU cycles per row by about 15%.
-        last.sort_unstable_by(|a, b| op_key(a).cmp(op_key(b)));
         let mut fb = self
             .db
             .batch()
