@@ -69,7 +69,12 @@ fn report_html_renders_every_plot_without_console_errors() {
             std::env::var("FEEDLAB_REQUIRE_BROWSER").as_deref() != Ok("1"),
             "FEEDLAB_REQUIRE_BROWSER=1 but no chromium on PATH"
         );
-        println!("browser test skipped: chromium not installed (apt-get install chromium)");
+        // Straight to stderr: libtest captures print! of a passing test, and
+        // a skip must be seen.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"browser test skipped: chromium not installed (apt-get install chromium)\n",
+        );
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");

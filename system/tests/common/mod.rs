@@ -90,7 +90,12 @@ pub fn s3_config(test: &str) -> Option<S3Config> {
             std::env::var("FEEDLAB_REQUIRE_S3").as_deref() != Ok("1"),
             "FEEDLAB_REQUIRE_S3=1 but FEEDLAB_S3_ENDPOINT is not set (run scripts/s3-dev start)"
         );
-        eprintln!("S3 tests skipped: FEEDLAB_S3_ENDPOINT not set (run scripts/s3-dev start)");
+        // Straight to stderr: libtest captures eprint! of a passing test, and
+        // a skip must be seen in plain `cargo test` output.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"S3 tests skipped: FEEDLAB_S3_ENDPOINT not set (run scripts/s3-dev start)\n",
+        );
         return None;
     }
     Some(S3Config {
