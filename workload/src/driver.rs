@@ -2,10 +2,13 @@
 //! doing, and measures latency from that intended time (coordinated omission corrected).
 //!
 //! For each op the driver sleeps until `run start + op.at`, then starts it on its own task if
-//! fewer than `max_in_flight` ops are running; otherwise the op is counted as `dropped` for its
-//! kind (never silently skipped). A slow target therefore shows up as high latency for the ops
-//! that waited and as drops, rather than as a lower request rate, which is what a closed-loop
-//! client would report. Results are [`RunStats`].
+//! fewer than `max_in_flight` ops are running. If all slots are busy, the op waits for one
+//! until the next op is due (at the timer's 1 ms resolution) and is then counted as `dropped`
+//! for its kind (never silently skipped); so a slot that frees is used at once, as a closed-loop
+//! tool like wrk would, while the schedule never slips by more than one inter-arrival gap. A
+//! slow target therefore shows up as high latency for the ops that waited and as drops, rather
+//! than as a lower request rate, which is what a closed-loop client would report. Results are
+//! [`RunStats`].
 //!
 //! Freshness: for a seeded fraction of acknowledged uploads the driver asks
 //! [`FreshnessProbe::follower_of`] for a follower, then polls [`Target::probe_visible`] every
@@ -17,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep, sleep_until};
 
@@ -132,7 +135,8 @@ pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 /// Driver settings.
 #[derive(Clone)]
 pub struct DriverConfig {
-    /// Most ops running at once; beyond it ops are dropped. Default 500.
+    /// Most ops running at once; an op that finds them all busy waits for a free slot until
+    /// the next op is due, and is dropped then. Default 500.
     pub max_in_flight: usize,
     /// Stop issuing at this offset and use it as the rate denominator; `None` runs the whole
     /// stream and uses the elapsed issuing time.
@@ -210,7 +214,9 @@ impl Driver {
         let (mut issued, mut dropped) = (0u64, 0u64);
         let mut next_tick = start + cfg.progress_every.max(Duration::from_millis(10));
         let mut last_at = Duration::ZERO;
-        for op in ops {
+        let end = cfg.duration.map(|d| start + d);
+        let mut ops = ops.into_iter().peekable();
+        while let Some(op) = ops.next() {
             if cfg.duration.is_some_and(|d| op.at >= d) {
                 break;
             }
@@ -220,10 +226,23 @@ impl Driver {
                 tick(&cfg, &shared, start, issued, dropped);
                 next_tick += cfg.progress_every.max(Duration::from_millis(10));
             }
-            sleep_until(intended).await;
+            if Instant::now() < intended {
+                sleep_until(intended).await;
+            } else {
+                // Already due (the timer wakes once a millisecond and every op due since then
+                // is handled in one go): no timer to arm, but let the started ops run now and
+                // then.
+                tokio::task::consume_budget().await;
+            }
             while tasks.try_join_next().is_some() {}
             last_at = op.at;
-            let Ok(permit) = slots.clone().try_acquire_owned() else {
+            // No free slot: wait for one until the next op is due, then drop this one.
+            let window = ops.peek().map(|next| start + next.at);
+            let window = match (window, end) {
+                (Some(w), Some(e)) => Some(w.min(e)),
+                (w, _) => w,
+            };
+            let Some(permit) = slot(&slots, window).await else {
                 shared.lock().dropped(op.kind, op.at);
                 dropped += 1;
                 continue;
@@ -272,6 +291,20 @@ impl Driver {
         let duration = cfg.duration.unwrap_or(issue_end);
         let collector = std::mem::replace(&mut *shared.lock(), Collector::new());
         collector.finish(duration)
+    }
+}
+
+/// A free in-flight slot, waiting for one until `window` (at timer resolution, 1 ms) if none
+/// is free now; `None` means the op is dropped.
+async fn slot(slots: &Arc<Semaphore>, window: Option<Instant>) -> Option<OwnedSemaphorePermit> {
+    if let Ok(permit) = slots.clone().try_acquire_owned() {
+        return Some(permit);
+    }
+    let window = window.filter(|w| *w > Instant::now())?;
+    tokio::select! {
+        biased;
+        permit = slots.clone().acquire_owned() => permit.ok(),
+        _ = sleep_until(window) => None,
     }
 }
 

@@ -10,17 +10,24 @@
 //! with `no_photo`. Feed pages are read leniently: an array at the top level or under `items`,
 //! `photos` or `feed`, whose elements are ids or objects with an `id` (number or string).
 //! Error codes: `http_<status>`, `timeout`, `connect`, `transport`, `decode`, `no_user`,
-//! `no_photo`.
+//! `no_photo`, `request` (an id that cannot be put in a URL).
+//!
+//! Requests go over [`crate::conn`]'s lean HTTP/1.1 pool (one connection per request in
+//! flight), not a general-purpose client: this is the load generator's hot path. Bases must be
+//! plain `http://` URLs.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::{Client, Method, Request, header};
+use bytes::Bytes;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Uri};
 use serde_json::Value;
 
 use crate::body::{content_type, upload_body};
+use crate::conn::Origin;
 use crate::driver::{OpError, OpOutcome, Target};
 use crate::error::{Error, Result};
 use crate::ops::{Payload, PlannedOp};
@@ -144,40 +151,67 @@ pub enum Endpoint {
     },
     /// `GET /v1/search?q=&limit=`.
     Search(String, u32),
+    /// `GET /healthz` on the read router (no auth).
+    Health,
+}
+
+impl Endpoint {
+    /// Whether the call goes to the write router (POST, PUT, DELETE) rather than the read one.
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self,
+            Endpoint::CreateUser { .. }
+                | Endpoint::Upload { .. }
+                | Endpoint::DeletePhoto(_)
+                | Endpoint::Follow(..)
+                | Endpoint::Unfollow(..)
+        )
+    }
 }
 
 /// The HTTP target; see the module docs.
 #[derive(Debug)]
 pub struct HttpTarget {
-    client: Client,
+    write: Origin,
+    read: Origin,
     cfg: HttpConfig,
     users: std::sync::Arc<UserDirectory>,
     recent: Mutex<VecDeque<String>>,
     last_feed: Mutex<HashMap<u64, Vec<String>>>,
 }
 
-fn transport(e: &reqwest::Error) -> OpError {
-    let code = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connect"
-    } else if e.is_decode() {
-        "decode"
-    } else {
-        "transport"
-    };
-    OpError::new(code, e.to_string())
+/// The `host:port` of a plain-HTTP base URL.
+fn authority_of(base: &str) -> Result<String> {
+    let uri: Uri = base
+        .parse()
+        .map_err(|e| Error::Http(format!("base URL {base:?}: {e}")))?;
+    match (uri.scheme_str(), uri.authority()) {
+        (Some("http"), Some(a)) => Ok(a.as_str().to_string()),
+        _ => Err(Error::Http(format!(
+            "base URL {base:?}: only http://host:port bases are supported"
+        ))),
+    }
+}
+
+/// `application/x-www-form-urlencoded` query string of `pairs`.
+fn query(pairs: &[(&str, &str)]) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        q.append_pair(k, v);
+    }
+    q.finish()
 }
 
 impl HttpTarget {
-    /// A target for `cfg` using the accounts in `users`.
+    /// A target for `cfg` using the accounts in `users`. Fails unless both bases are plain
+    /// `http://host:port` URLs (optionally with a path prefix).
     pub fn new(cfg: HttpConfig, users: std::sync::Arc<UserDirectory>) -> Result<Self> {
-        let client = Client::builder()
-            .timeout(cfg.timeout)
-            .build()
-            .map_err(|e| Error::Http(e.to_string()))?;
+        let origin = |base: &str| {
+            Origin::new(&authority_of(base)?).map_err(|e| Error::Http(format!("{base:?}: {e}")))
+        };
         Ok(Self {
-            client,
+            write: origin(&cfg.write_base)?,
+            read: origin(&cfg.read_base)?,
             cfg,
             users,
             recent: Mutex::new(VecDeque::with_capacity(RECENT)),
@@ -190,66 +224,103 @@ impl HttpTarget {
         &self.users
     }
 
-    /// Builds the request for `endpoint`, authorized with `token` if given.
+    /// Builds the request for `endpoint`, authorized with `token` if given, with an absolute
+    /// URI (base + path + URL-encoded query) and a buffered body. Fails with `request` if an
+    /// id does not fit in a URL.
     pub fn request(
         &self,
         endpoint: Endpoint,
         token: Option<&str>,
-    ) -> std::result::Result<Request, OpError> {
+    ) -> std::result::Result<Request<Bytes>, OpError> {
         let (w, r) = (&self.cfg.write_base, &self.cfg.read_base);
-        let c = &self.client;
-        let b = match endpoint {
-            Endpoint::CreateUser { name, email } => c
-                .post(format!("{w}/v1/users"))
-                .json(&serde_json::json!({ "name": name, "email": email })),
+        let mut content = None;
+        let (method, url, body) = match endpoint {
+            Endpoint::CreateUser { name, email } => {
+                let json = serde_json::json!({ "name": name, "email": email });
+                content = Some("application/json".to_string());
+                let body = serde_json::to_vec(&json).unwrap_or_default();
+                (Method::POST, format!("{w}/v1/users"), body)
+            }
             Endpoint::Upload {
                 title,
                 content_type,
                 body,
-            } => c
-                .post(format!("{w}/v1/photos"))
-                .query(&[("title", title)])
-                .header(header::CONTENT_TYPE, content_type)
-                .body(body),
-            Endpoint::DeletePhoto(id) => c.delete(format!("{w}/v1/photos/{id}")),
-            Endpoint::Follow(u, l) => {
-                c.request(Method::PUT, format!("{w}/v1/users/{u}/following/{l}"))
+            } => {
+                content = Some(content_type);
+                let url = format!("{w}/v1/photos?{}", query(&[("title", &title)]));
+                (Method::POST, url, body)
             }
-            Endpoint::Unfollow(u, l) => c.delete(format!("{w}/v1/users/{u}/following/{l}")),
-            Endpoint::Photo(id) => c.get(format!("{r}/v1/photos/{id}")),
-            Endpoint::PhotoMeta(id) => c.get(format!("{r}/v1/photos/{id}/meta")),
-            Endpoint::UserPhotos(u) => c.get(format!("{r}/v1/users/{u}/photos")),
-            Endpoint::Feed(limit) => c.get(format!("{r}/v1/feed")).query(&[("limit", limit)]),
-            Endpoint::FeedUpdates { since, wait_ms } => c
-                .get(format!("{r}/v1/feed/updates"))
-                .query(&[("since", since.as_str()), ("wait", &wait_ms.to_string())]),
-            Endpoint::Search(q, limit) => c
-                .get(format!("{r}/v1/search"))
-                .query(&[("q", q.as_str()), ("limit", &limit.to_string())]),
+            Endpoint::DeletePhoto(id) => (Method::DELETE, format!("{w}/v1/photos/{id}"), vec![]),
+            Endpoint::Follow(u, l) => (
+                Method::PUT,
+                format!("{w}/v1/users/{u}/following/{l}"),
+                vec![],
+            ),
+            Endpoint::Unfollow(u, l) => (
+                Method::DELETE,
+                format!("{w}/v1/users/{u}/following/{l}"),
+                vec![],
+            ),
+            Endpoint::Photo(id) => (Method::GET, format!("{r}/v1/photos/{id}"), vec![]),
+            Endpoint::PhotoMeta(id) => (Method::GET, format!("{r}/v1/photos/{id}/meta"), vec![]),
+            Endpoint::UserPhotos(u) => (Method::GET, format!("{r}/v1/users/{u}/photos"), vec![]),
+            Endpoint::Feed(limit) => {
+                let q = query(&[("limit", &limit.to_string())]);
+                (Method::GET, format!("{r}/v1/feed?{q}"), vec![])
+            }
+            Endpoint::FeedUpdates { since, wait_ms } => {
+                let q = query(&[("since", &since), ("wait", &wait_ms.to_string())]);
+                (Method::GET, format!("{r}/v1/feed/updates?{q}"), vec![])
+            }
+            Endpoint::Search(q, limit) => {
+                let q = query(&[("q", &q), ("limit", &limit.to_string())]);
+                (Method::GET, format!("{r}/v1/search?{q}"), vec![])
+            }
+            Endpoint::Health => (Method::GET, format!("{r}/healthz"), vec![]),
         };
-        let b = match token {
-            Some(t) => b.bearer_auth(t),
-            None => b,
-        };
-        b.build()
-            .map_err(|e| OpError::new("request", e.to_string()))
+        let bad = |e: String| OpError::new("request", e);
+        let mut b = Request::builder().method(method).uri(url);
+        if let Some(t) = token {
+            let v =
+                HeaderValue::from_str(&format!("Bearer {t}")).map_err(|e| bad(e.to_string()))?;
+            b = b.header(header::AUTHORIZATION, v);
+        }
+        if let Some(c) = content {
+            b = b.header(header::CONTENT_TYPE, c);
+        }
+        b.body(Bytes::from(body)).map_err(|e| bad(e.to_string()))
     }
 
-    /// Sends `endpoint`; a non-2xx status is `http_<status>`. Returns the body.
+    /// Sends `endpoint`; a non-2xx status is `http_<status>`, no answer within the configured
+    /// timeout is `timeout`. Returns the body.
     pub async fn call(
         &self,
         endpoint: Endpoint,
         token: Option<&str>,
-    ) -> std::result::Result<Vec<u8>, OpError> {
+    ) -> std::result::Result<Bytes, OpError> {
+        let origin = if endpoint.is_write() {
+            &self.write
+        } else {
+            &self.read
+        };
         let req = self.request(endpoint, token)?;
-        let resp = self.client.execute(req).await.map_err(|e| transport(&e))?;
-        let status = resp.status();
-        let body = resp.bytes().await.map_err(|e| transport(&e))?;
+        let (status, body) = tokio::time::timeout(self.cfg.timeout, origin.send(req))
+            .await
+            .map_err(|_| {
+                OpError::new(
+                    "timeout",
+                    format!(
+                        "no answer from {} in {:?}",
+                        origin.authority(),
+                        self.cfg.timeout
+                    ),
+                )
+            })??;
         if !status.is_success() {
             let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
             return Err(OpError::new(format!("http_{}", status.as_u16()), text));
         }
-        Ok(body.to_vec())
+        Ok(body)
     }
 
     /// Creates a service account for population user `index` and records it in the directory.

@@ -8,7 +8,8 @@
 //!   seeded non-homogeneous Poisson stream of [`PlannedOp`]s.
 //! - [`Driver`]: the open-loop, coordinated-omission-corrected driver over any [`Target`], with
 //!   per-kind hdrhistograms, drops, a per-second series and feed-freshness probes ([`RunStats`]).
-//! - [`HttpTarget`]: a [`Target`] for the service's HTTP API (write and read routers).
+//! - [`HttpTarget`]: a [`Target`] for the service's HTTP API (write and read routers), over a
+//!   lean HTTP/1.1 pool with one connection per request in flight.
 //! - [`fit`]: power-law fits (Clauset–Shalizi–Newman) used to check the realized distributions.
 //!
 //! Everything random is seeded; equal seeds and configs give equal outputs.
@@ -20,6 +21,7 @@ pub mod math;
 pub mod powerlaw;
 
 mod body;
+mod conn;
 mod driver;
 mod graph;
 mod http;

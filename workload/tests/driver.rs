@@ -240,3 +240,36 @@ async fn probing_an_unsupported_target_is_reported() {
     assert_eq!(stats.freshness.timeouts, 0);
     assert_eq!(stats.summary(OpKind::Upload).count, 5);
 }
+
+/// Takes 70 ms per op.
+struct Slow70;
+
+#[async_trait]
+impl Target for Slow70 {
+    async fn execute(&self, _op: &PlannedOp) -> Result<OpOutcome, OpError> {
+        tokio::time::sleep(Duration::from_millis(70)).await;
+        Ok(OpOutcome::default())
+    }
+}
+
+/// One slot, 70 ms ops due every 50 ms for 1 s: an op that finds the slot busy waits for it
+/// until the next op is due, so the slot never idles and about 1000 / 70 = 14 ops complete,
+/// where dropping at once would leave it idle 30 ms in every 100 and complete only every other
+/// op (10). The rest are dropped, and the wait counts in the latency, which is measured from
+/// the intended start. (Lower bounds only: a slow machine cannot make them fail.)
+#[tokio::test]
+async fn a_freed_slot_is_used_by_the_waiting_op() {
+    let ops: Vec<PlannedOp> = (0..20u64)
+        .map(|i| feed_op(i, Duration::from_millis(50 * i)))
+        .collect();
+    let cfg = DriverConfig {
+        max_in_flight: 1,
+        ..DriverConfig::default()
+    };
+    let stats = Driver::run(ops, Arc::new(Slow70), cfg).await;
+    let s = stats.summary(OpKind::Feed);
+    assert_eq!(s.count + s.errors + s.dropped, 20, "{s:?}");
+    assert_eq!(s.errors, 0, "{s:?}");
+    assert!(s.count >= 12, "the slot idled: {s:?}");
+    assert!(s.max_ms >= 85.0, "waiting is not in the latency: {s:?}");
+}
