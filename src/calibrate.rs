@@ -303,7 +303,17 @@ fn provenance(samples: usize) -> Provenance {
         notes: format!(
             "fjall 3.1 FjallStore + LocalBlobStore (2 replicas, fsync) in a temp dir; \
              {samples} samples per op and size (blob ops a quarter); one call at a time, \
-             so these are service times without queueing"
+             so these are service times without queueing; {} build; load average \
+             (1/5/15 min) when done: {}",
+            if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
+            std::fs::read_to_string("/proc/loadavg")
+                .ok()
+                .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+                .unwrap_or_else(|| "unknown".into())
         ),
     }
 }

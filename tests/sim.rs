@@ -64,6 +64,7 @@ transport = "direct"
 [sim]
 population = "scaled"
 network = {{ kind = "deterministic", ms = 0.0 }}
+shard-calls = "serial"
 shard-workers = 2
 read-servers = 1
 write-servers = 1

@@ -4,8 +4,10 @@
 //!   (3) for hybrid and rate, the reader's and followees' counters (one get,
 //!   one batch-get per shard); (4) the pulled followees' photo scans, one job
 //!   per shard; (5) photo rows of the candidates, through the cache, one
-//!   batch-get per shard for the misses; (6) merge and respond on the app
-//!   server. Latency runs from the op's intended start.
+//!   batch-get per shard for the misses; (6) merge (sort and dedup of every
+//!   source's candidates) and respond on the app server. Latency runs from
+//!   the op's intended start. With `shard-calls = "serial"` the calls of
+//!   one step run one after another (the embedded store's inline reads).
 //! - upload: blob put, metadata write, respond (acknowledged), then the
 //!   fan-out plan splits pushed entries per shard into materializer jobs.
 //!   Freshness = acknowledgement → last of its jobs done.
@@ -122,6 +124,7 @@ impl PhotoModel<'_> {
             phase: 0,
             cands: 0,
             shape: Default::default(),
+            pending: Vec::new(),
         });
         let pools = if write {
             &mut self.write_pools
@@ -150,7 +153,13 @@ impl PhotoModel<'_> {
         match self.free.pop() {
             Some(i) => {
                 let shape = std::mem::take(&mut self.reqs[i as usize].shape);
-                self.reqs[i as usize] = Req { shape, ..r };
+                let mut pending = std::mem::take(&mut self.reqs[i as usize].pending);
+                pending.clear();
+                self.reqs[i as usize] = Req {
+                    shape,
+                    pending,
+                    ..r
+                };
                 i
             }
             None => {
@@ -162,6 +171,14 @@ impl PhotoModel<'_> {
 
     /// Run the next phase of request `r` (skipping phases with no work).
     pub(crate) fn advance(&mut self, e: &mut Engine<Ev>, r: u32) {
+        if let Some(next) = self.reqs[r as usize].pending.pop() {
+            // Serial shard calls: the step's next call, after the last reply.
+            self.plan.push(next);
+            if let Ok(j) = self.joins.open(e.now(), 1, r) {
+                self.issue(e, r, j);
+            }
+            return;
+        }
         loop {
             let req = &mut self.reqs[r as usize];
             req.phase = req.phase.saturating_add(1);
@@ -176,6 +193,14 @@ impl PhotoModel<'_> {
             match sent {
                 Some(0) => continue,
                 Some(k) => {
+                    let k = if self.serial && k > 1 {
+                        // Keep the first call in the plan, the rest pending.
+                        let pending = &mut self.reqs[r as usize].pending;
+                        pending.extend(self.plan.drain(1..).rev());
+                        1
+                    } else {
+                        k
+                    };
                     let Ok(j) = self.joins.open(e.now(), k, r) else {
                         return;
                     };
@@ -343,8 +368,22 @@ impl PhotoModel<'_> {
                 self.plan_batch_gets();
             }
             6 => {
-                let cands = self.reqs[r as usize].cands;
-                self.app_step(e, r, cands);
+                // The merge sorts and dedups every source's candidates
+                // (timeline and pulled followees, `per_source` each) before
+                // the newest `per_source` are resolved and ranked.
+                let req = &self.reqs[r as usize];
+                let pulled = if kind == FanoutKind::Push {
+                    0
+                } else {
+                    req.shape.pulled
+                };
+                let sources = u64::from(kind != FanoutKind::Pull) + pulled;
+                let merged = if req.cands > 0 {
+                    per_source * sources
+                } else {
+                    0
+                };
+                self.app_step(e, r, merged);
                 return None;
             }
             DONE => {

@@ -33,7 +33,9 @@ use feedlab_workload::{OpKind, TrafficConfig};
 use lru::LruCache;
 
 pub use calib::{CalibOp, Calibration, OP_KINDS, OpCost, Provenance};
-pub use config::{CacheKind, CacheSettings, PopulationMode, QueueSettings, SimSettings};
+pub use config::{
+    CacheKind, CacheSettings, PopulationMode, QueueSettings, ShardCalls, SimSettings,
+};
 pub use report::{CURVE, LatencyReport, ModelReport, ShardReport, Snapshot};
 pub use source::{FeedShape, Source};
 
@@ -167,6 +169,7 @@ pub fn simulate(source: &mut Source, p: &RunParams<'_>) -> Result<ModelReport> {
         photo_kib: p.traffic.photo_mean_bytes.div_ceil(1024),
         split: Vec::new(),
         plan: Vec::new(),
+        serial: s.shard_calls == ShardCalls::Serial,
         snapshot: None,
     };
     // Warm the LRU with the same key popularity before the run.
