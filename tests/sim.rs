@@ -151,7 +151,7 @@ fn sim_agrees_with_live_within_25_percent() {
         "--out",
         calib.to_str().expect("utf-8 path"),
     ]);
-    let extra = "calibration = \"calib.toml\"\n\n[[variants]]\nname = \"live\"\n\n\
+    let extra = "calibration = \"calib.toml\"\nclient-dispatch = true\n\n[[variants]]\nname = \"live\"\n\n\
                  [[variants]]\nname = \"sim\"\nscenario.mode = \"sim\"\n";
     let file = scenario(dir.path(), 15.0, 216.0, extra);
     let out = dir.path().join("out");

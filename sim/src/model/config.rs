@@ -132,6 +132,11 @@ pub struct SimSettings {
     /// Requests queued per app server when every connection is busy; beyond
     /// it a request is dropped. Default 1,000.
     pub backlog: u32,
+    /// Add the live driver's dispatch delay (calibration op `dispatch`:
+    /// how late its timer starts an op, measured from the intended start as
+    /// a live run measures latency) to every op. Default false: latency as
+    /// the service sees it. Set it to compare with a live run.
+    pub client_dispatch: bool,
     /// Workers per shard server. Default 4.
     pub shard_workers: u32,
     /// Parallel (remote shards) or serial (the embedded store's inline
@@ -170,6 +175,7 @@ impl Default for SimSettings {
             write_servers: 2,
             connections: 500,
             backlog: 1_000,
+            client_dispatch: false,
             shard_workers: 4,
             shard_calls: ShardCalls::Parallel,
             blob_workers: 16,

@@ -76,6 +76,7 @@ impl Model for PhotoModel<'_> {
                 self.start_mat(e);
             }
             Ev::AppDone { req } => self.advance(e, req),
+            Ev::Start { req } => self.admit(e, req),
             Ev::Warmup => self.reset_stats(now),
             Ev::Snapshot => self.snapshot = Some(self.take_snapshot(now)),
         }
@@ -126,26 +127,45 @@ impl PhotoModel<'_> {
             shape: Default::default(),
             pending: Vec::new(),
         });
-        let pools = if write {
+        let servers = if write {
+            self.write_pools.len()
+        } else {
+            self.read_pools.len()
+        };
+        self.reqs[idx as usize].server = (op.seq % servers as u64) as u16;
+        match &self.costs.dispatch {
+            Some(d) => {
+                let t = d.sample(1, &mut self.rng.service);
+                e.schedule_in(t, Ev::Start { req: idx });
+            }
+            None => self.admit(e, idx),
+        }
+        self.next = self.ops.next();
+        if let Some(n) = &self.next {
+            e.schedule_at(ns(n.at.as_nanos() as f64), Ev::NextOp);
+        }
+    }
+
+    /// Request `idx` reaches its app server: a connection, a backlog slot
+    /// or a drop.
+    fn admit(&mut self, e: &mut Engine<Ev>, idx: u32) {
+        let now = e.now();
+        let req = &self.reqs[idx as usize];
+        let (kind, server) = (req.kind, usize::from(req.server));
+        let pools = if req.write {
             &mut self.write_pools
         } else {
             &mut self.read_pools
         };
-        let server = (op.seq % pools.len() as u64) as usize;
-        self.reqs[idx as usize].server = server as u16;
         match pools[server].acquire(now, idx) {
             Acquire::Granted(r) => self.advance(e, r),
             Acquire::Queued => {}
             Acquire::Rejected(r) => {
                 if now >= self.warmup {
-                    self.kinds[op.kind.index()].dropped += 1;
+                    self.kinds[kind.index()].dropped += 1;
                 }
                 self.free.push(r);
             }
-        }
-        self.next = self.ops.next();
-        if let Some(n) = &self.next {
-            e.schedule_at(ns(n.at.as_nanos() as f64), Ev::NextOp);
         }
     }
 
@@ -354,32 +374,42 @@ impl PhotoModel<'_> {
                 let shape = &self.reqs[r as usize].shape;
                 for (s, &n) in shape.pulled_per_shard.iter().enumerate() {
                     if n > 0 {
-                        let t = self.costs.scan.sample_many(u64::from(n), per_source, svc);
+                        let rows = self.pulled_rows;
+                        let t = self.costs.scan.sample_many(u64::from(n), rows, svc);
                         self.plan.push(Send::Shard(s, t));
                     }
                 }
             }
             5 => {
                 let shape = &self.reqs[r as usize].shape;
-                let has = kind != FanoutKind::Pull || shape.pulled > 0;
-                let cands = if has { per_source } else { 0 };
+                // The newest `per_source` of the merged candidates.
+                let timeline = if kind == FanoutKind::Pull {
+                    0
+                } else {
+                    per_source
+                };
+                let cands = (timeline + shape.pulled * self.pulled_rows).min(per_source);
                 self.reqs[r as usize].cands = cands;
                 self.cache_lookup(cands);
                 self.plan_batch_gets();
             }
             6 => {
-                // The merge sorts and dedups every source's candidates
-                // (timeline and pulled followees, `per_source` each) before
-                // the newest `per_source` are resolved and ranked.
+                // The merge sorts and dedups every source's candidates (a
+                // timeline page, and each pulled followee's rows) before the
+                // newest `per_source` are resolved and ranked.
                 let req = &self.reqs[r as usize];
                 let pulled = if kind == FanoutKind::Push {
                     0
                 } else {
                     req.shape.pulled
                 };
-                let sources = u64::from(kind != FanoutKind::Pull) + pulled;
+                let timeline = if kind == FanoutKind::Pull {
+                    0
+                } else {
+                    per_source
+                };
                 let merged = if req.cands > 0 {
-                    per_source * sources
+                    timeline + pulled * self.pulled_rows
                 } else {
                     0
                 };

@@ -62,6 +62,12 @@ pub struct RunParams<'a> {
     pub settings: &'a SimSettings,
     /// Service times.
     pub calibration: &'a Calibration,
+    /// Photos every author holds when the run starts, when known (a live
+    /// run's seeded history, `driver.history-photos-per-user`, for the
+    /// scaled population). A pulled followee's scan returns at most this
+    /// many rows and adds as many candidates to the merge. `None`: every
+    /// author has at least a feed page (a population in steady state).
+    pub photos_per_author: Option<f64>,
 }
 
 /// Run the photo model for one variant over `source` (whose strategy is
@@ -85,6 +91,11 @@ pub fn simulate(source: &mut Source, p: &RunParams<'_>) -> Result<ModelReport> {
         blob_get: cost("blob-get")?,
         merge: cost("merge")?,
         request: cost("request")?,
+        dispatch: if s.client_dispatch {
+            Some(cost("dispatch")?)
+        } else {
+            None
+        },
     };
     let net = s.network.build()?;
     let net = (net.mean() > 0.0).then_some(net);
@@ -165,6 +176,11 @@ pub fn simulate(source: &mut Source, p: &RunParams<'_>) -> Result<ModelReport> {
         shard_ops: vec![0; src.shards()],
         warmup: from_secs(s.warmup_s),
         feed_limit: u64::from(p.traffic.feed_limit),
+        pulled_rows: {
+            let page = u64::from(p.traffic.feed_limit) + 16;
+            p.photos_per_author
+                .map_or(page, |h| (h.max(0.0).ceil() as u64).min(page))
+        },
         search_limit: u64::from(p.traffic.search_limit),
         photo_kib: p.traffic.photo_mean_bytes.div_ceil(1024),
         split: Vec::new(),

@@ -57,6 +57,9 @@ pub(crate) enum Ev {
     Reply { job: Job },
     /// Request `req` resumes: its app-server CPU step or its fan-in is done.
     AppDone { req: u32 },
+    /// Request `req`, dispatched late by the modelled client, reaches its
+    /// app server.
+    Start { req: u32 },
     /// End of the warm-up: statistics restart.
     Warmup,
     /// End of the arrivals: utilisations are snapshotted.
@@ -109,6 +112,8 @@ pub(crate) struct Costs {
     pub blob_get: OpCost,
     pub merge: OpCost,
     pub request: OpCost,
+    /// The open-loop client's dispatch delay (`sim.client-dispatch`).
+    pub dispatch: Option<OpCost>,
 }
 
 /// A materializer job: `n` timeline entries of one upload on one shard.
@@ -226,6 +231,8 @@ pub(crate) struct PhotoModel<'a> {
     pub shard_ops: Vec<u64>,
     pub warmup: SimTime,
     pub feed_limit: u64,
+    /// Rows a pulled followee's photo scan returns (see `RunParams`).
+    pub pulled_rows: u64,
     pub search_limit: u64,
     pub photo_kib: u64,
     pub split: Vec<u64>,
