@@ -178,7 +178,7 @@ impl Source {
                     .pool
                     .iter()
                     .map(|l| {
-                        let logical = u32::from(l.id) % LOGICAL_SHARDS as u32;
+                        let logical = l.id % LOGICAL_SHARDS as u32;
                         (l.copies.min(MAX_KEY_COPIES) << LOGICAL_BITS) | logical
                     })
                     .collect();
