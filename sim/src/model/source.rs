@@ -63,9 +63,9 @@ pub struct Source {
 
 /// Bits of a logical shard (8192 = 2^13).
 const LOGICAL_BITS: u32 = 13;
-/// Largest pool multiplicity a cache key carries (19 bits); an author with
-/// more copies (over 0.01% of a 4M pool) hits the cache with probability 1
-/// up to rounding either way.
+/// Largest pool multiplicity a cache key carries (19 bits, 524,287 copies:
+/// 13% of a 4M pool, far above any author's share); a key saturated here
+/// hits the cache with probability 1 up to rounding either way.
 const MAX_KEY_COPIES: u32 = (1 << (32 - LOGICAL_BITS)) - 1;
 
 struct Exact {
