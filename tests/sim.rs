@@ -144,9 +144,10 @@ fn validation_queue_reports_waits_next_to_theory() {
 /// `sim.client-dispatch`) is part of every op's latency.
 ///
 /// Ignored by default: it runs in about 50 s, but on the shared 2-core
-/// machines p99 is not reliable yet. Measured 2026-11-29 at load 4–5 (live
-/// vs sim, ms): p50 3.67/4.26, 3.78/3.10, 3.52/3.15, 3.2/2.6 (always within
-/// 25%); p99 18.1/20.4, 20.9/26.8, 32.8/18.2, 12.6/12.1 (twice outside):
+/// machines p99 is not reliable yet. Measured 2026-11-29 at load 2.4–5
+/// (live vs sim, ms): p50 3.67/4.26, 3.78/3.10, 3.52/3.15, 3.2/2.6,
+/// 3.12/2.60 (always within 25%); p99 18.1/20.4, 20.9/26.8, 32.8/18.2,
+/// 12.6/12.1, 8.3/11.7 (three times outside):
 /// a 15 s run has ~245 feeds, so p99 is its third-largest, and another
 /// tenant's burst moves it. Run with
 /// `cargo test --test sim -- --ignored --nocapture`.
