@@ -8,8 +8,10 @@
 //! a service time) at several sizes: `get`, `batch-get` of n keys, reverse
 //! `scan` of n rows, buffered `timeline-insert` batches of n entries, durable
 //! metadata `write` of n puts, `cas`, `blob-put`/`blob-get` of 200 KiB,
-//! `merge` (sort, dedup and rank n candidates) and `request` (one task
-//! spawn and join, the per-request overhead of the in-process path). The
+//! `merge` (sort, dedup and rank n candidates), `request` (one task
+//! spawn and join, the per-request overhead of the in-process path) and
+//! `dispatch` (how late the open-loop driver's `sleep_until` starts an op
+//! after its intended time; used only with `sim.client-dispatch`). The
 //! file records empirical quantiles and its provenance (date, host, cores,
 //! git revision, backend).
 
@@ -272,6 +274,22 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
         v.push(time(t));
     }
     ops.push(summarize("request", 1, v));
+
+    // How late the open-loop driver's timer starts an op: it sleeps until
+    // each op's intended start (`tokio::time::sleep_until`, millisecond
+    // ticks) and latency runs from that intended start.
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        let ahead = std::time::Duration::from_nanos(rng.random_range(0..2_000_000));
+        let intended = tokio::time::Instant::now() + ahead;
+        tokio::time::sleep_until(intended).await;
+        v.push(
+            tokio::time::Instant::now()
+                .saturating_duration_since(intended)
+                .as_nanos() as u64,
+        );
+    }
+    ops.push(summarize("dispatch", 1, v));
     drop(shared);
     drop(store);
     drop(blobs);
@@ -303,7 +321,17 @@ fn provenance(samples: usize) -> Provenance {
         notes: format!(
             "fjall 3.1 FjallStore + LocalBlobStore (2 replicas, fsync) in a temp dir; \
              {samples} samples per op and size (blob ops a quarter); one call at a time, \
-             so these are service times without queueing"
+             so these are service times without queueing; {} build; load average \
+             (1/5/15 min) when done: {}",
+            if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
+            std::fs::read_to_string("/proc/loadavg")
+                .ok()
+                .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+                .unwrap_or_else(|| "unknown".into())
         ),
     }
 }

@@ -64,6 +64,7 @@ transport = "direct"
 [sim]
 population = "scaled"
 network = {{ kind = "deterministic", ms = 0.0 }}
+shard-calls = "serial"
 shard-workers = 2
 read-servers = 1
 write-servers = 1
@@ -135,11 +136,23 @@ fn validation_queue_reports_waits_next_to_theory() {
 /// measured just before on this machine. Feed p50 and p99 must agree within
 /// 25%.
 ///
-/// Ignored by default: it takes about two minutes (calibration plus a live
-/// run), and on a shared 2-core machine it does not yet pass (see the
-/// lead's report for the figures). Run with `cargo test --test sim -- --ignored`.
+/// The model mirrors the live run's structure: shard calls of one request
+/// step run one after another (`sim.shard-calls = "serial"`, the embedded
+/// store's inline reads), a pulled followee's scan returns the photos it has
+/// (`driver.history-photos-per-user`), the merge sorts every candidate, and
+/// the driver's measured dispatch delay (calibration op `dispatch`,
+/// `sim.client-dispatch`) is part of every op's latency.
+///
+/// Ignored by default: it runs in about 50 s, but on the shared 2-core
+/// machines p99 is not reliable yet. Measured 2026-11-29 at load 2.4–5
+/// (live vs sim, ms): p50 3.67/4.26, 3.78/3.10, 3.52/3.15, 3.2/2.6,
+/// 3.12/2.60 (always within 25%); p99 18.1/20.4, 20.9/26.8, 32.8/18.2,
+/// 12.6/12.1, 8.3/11.7 (three times outside):
+/// a 15 s run has ~245 feeds, so p99 is its third-largest, and another
+/// tenant's burst moves it. Run with
+/// `cargo test --test sim -- --ignored --nocapture`.
 #[test]
-#[ignore = "slow (≈2 min) and not yet within 25% on a loaded 2-core box"]
+#[ignore = "≈50 s; p50 agrees reliably, p99 of ~245 feeds is too noisy on a loaded 2-core box"]
 fn sim_agrees_with_live_within_25_percent() {
     let dir = tempfile::tempdir().expect("tempdir");
     let calib = dir.path().join("calib.toml");
@@ -150,7 +163,7 @@ fn sim_agrees_with_live_within_25_percent() {
         "--out",
         calib.to_str().expect("utf-8 path"),
     ]);
-    let extra = "calibration = \"calib.toml\"\n\n[[variants]]\nname = \"live\"\n\n\
+    let extra = "calibration = \"calib.toml\"\nclient-dispatch = true\n\n[[variants]]\nname = \"live\"\n\n\
                  [[variants]]\nname = \"sim\"\nscenario.mode = \"sim\"\n";
     let file = scenario(dir.path(), 15.0, 216.0, extra);
     let out = dir.path().join("out");

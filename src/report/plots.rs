@@ -1,4 +1,4 @@
-//! The report's six plots, each built from the variants' `summary.json`
+//! The report's six plots (seven when a variant was simulated), each built from the variants' `summary.json`
 //! values and drawn by [`super::chart::chart`].
 
 use serde_json::Value;
@@ -249,6 +249,69 @@ pub fn shard_loads(summaries: &[Value]) -> anyhow::Result<String> {
     )
 }
 
+/// Simulated variants only: each shard server's utilisation (bars, %) and
+/// time-average queue length (points, jobs) from `sim.shards`. `None` when
+/// no summary carries them (live runs).
+pub fn shard_utilisation(summaries: &[Value]) -> anyhow::Result<Option<String>> {
+    let sims: Vec<&Value> = summaries
+        .iter()
+        .filter(|s| {
+            get(s, &["sim", "shards"])
+                .and_then(Value::as_array)
+                .is_some()
+        })
+        .collect();
+    if sims.is_empty() {
+        return Ok(None);
+    }
+    let k = sims.len() as f64;
+    let w = 0.8 / k;
+    let mut series = Vec::new();
+    for (i, s) in sims.iter().enumerate() {
+        let rows = get(s, &["sim", "shards"])
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let at = |r: &Value, key: &str| -> Option<(f64, f64)> {
+            let x = r.get("shard")?.as_f64()? + (i as f64 - (k - 1.0) / 2.0) * w;
+            Some((x, r.get(key)?.as_f64()?))
+        };
+        let max_q = rows
+            .iter()
+            .filter_map(|r| r.get("max_queue")?.as_f64())
+            .fold(0.0, f64::max);
+        series.push(Series {
+            label: format!("{} utilisation %", name(s)),
+            points: rows
+                .iter()
+                .filter_map(|r| at(r, "utilisation").map(|(x, u)| (x, 100.0 * u)))
+                .collect(),
+            style: Style::Bars(w),
+        });
+        series.push(Series {
+            label: format!("{} mean queue (jobs; max {max_q:.0})", name(s)),
+            points: rows.iter().filter_map(|r| at(r, "mean_queue")).collect(),
+            style: Style::Points,
+        });
+    }
+    chart(
+        "Shard servers in the simulator: utilisation and mean queue",
+        Axis {
+            desc: "shard",
+            log: false,
+            fmt: whole,
+        },
+        Axis {
+            desc: "utilisation % | queue length",
+            log: false,
+            fmt: plain,
+        },
+        &series,
+        None,
+    )
+    .map(Some)
+}
+
 /// Storage over five years at the scenario's upload rate, from the run's
 /// measured bytes per upload.
 pub fn storage_growth(summaries: &[Value]) -> anyhow::Result<String> {
@@ -295,9 +358,10 @@ pub fn storage_growth(summaries: &[Value]) -> anyhow::Result<String> {
     )
 }
 
-/// The six plots with their titles, in report order.
+/// The six plots with their titles, in report order, plus the shard
+/// utilisation plot when a variant was simulated.
 pub fn all(summaries: &[Value]) -> anyhow::Result<Vec<(&'static str, &'static str, String)>> {
-    Ok(vec![
+    let mut plots = vec![
         ("latency", "Latency percentiles", latency(summaries)?),
         ("feed-p99", "Feed p99 over time", feed_over_time(summaries)?),
         (
@@ -308,5 +372,9 @@ pub fn all(summaries: &[Value]) -> anyhow::Result<Vec<(&'static str, &'static st
         ("fanout", "Fan-out per upload", fanout_scatter(summaries)?),
         ("shards", "Shard load", shard_loads(summaries)?),
         ("storage", "Storage growth", storage_growth(summaries)?),
-    ])
+    ];
+    if let Some(svg) = shard_utilisation(summaries)? {
+        plots.insert(5, ("shard-util", "Shard utilisation (sim)", svg));
+    }
+    Ok(plots)
 }

@@ -112,6 +112,8 @@ pub fn run_variant(spec: &RunSpec, out: &Path, cache: &mut SourceCache) -> anyho
                 fanout: &spec.system.fanout,
                 settings: &spec.sim,
                 calibration: &calibration,
+                photos_per_author: (spec.sim.population == PopulationMode::Scaled)
+                    .then_some(spec.driver.history_photos_per_user),
             };
             let report = simulate(source, &params)?;
             summary::model(spec, source, &calibration, &report)

@@ -238,10 +238,11 @@ fn interp(sizes: &[(u32, Empirical)], n: f64, f: impl Fn(&Empirical) -> f64) -> 
     let (n0, e0) = &sizes[i - 1];
     let (n1, e1) = &sizes[i];
     let (x0, x1) = (f64::from(*n0), f64::from(*n1));
-    let (y0, y1) = (f(e0), f(e1));
+    let y0 = f(e0);
     if n <= x0 {
         return y0;
     }
+    let y1 = f(e1);
     (y0 + (y1 - y0) * (n - x0) / (x1 - x0)).max(0.0)
 }
 

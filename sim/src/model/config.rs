@@ -30,6 +30,22 @@ pub enum PopulationMode {
     Scaled,
 }
 
+/// How an app server issues the shard calls of one request step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShardCalls {
+    /// All at once; the step ends with the slowest reply (remote shard
+    /// servers behind a network: the fan-in of the design).
+    #[default]
+    Parallel,
+    /// One after another; the step takes the sum of the calls. This is the
+    /// reference service on its embedded store: small reads (a `get`, a
+    /// `batch_get` of at most 64 keys, a `scan` of at most 1,024 rows) run
+    /// inline on the request's own task, so a `join_all` over shards polls
+    /// them in turn on one thread. Use it to model a live run.
+    Serial,
+}
+
 /// How the metadata (photo-row) cache decides hits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -116,8 +132,16 @@ pub struct SimSettings {
     /// Requests queued per app server when every connection is busy; beyond
     /// it a request is dropped. Default 1,000.
     pub backlog: u32,
+    /// Add the live driver's dispatch delay (calibration op `dispatch`:
+    /// how late its timer starts an op, measured from the intended start as
+    /// a live run measures latency) to every op. Default false: latency as
+    /// the service sees it. Set it to compare with a live run.
+    pub client_dispatch: bool,
     /// Workers per shard server. Default 4.
     pub shard_workers: u32,
+    /// Parallel (remote shards) or serial (the embedded store's inline
+    /// reads) shard calls within one request step. Default parallel.
+    pub shard_calls: ShardCalls,
     /// Concurrent transfers of the blob store. Default 16.
     pub blob_workers: u32,
     /// One-way network latency between app servers, shards and the blob store.
@@ -151,7 +175,9 @@ impl Default for SimSettings {
             write_servers: 2,
             connections: 500,
             backlog: 1_000,
+            client_dispatch: false,
             shard_workers: 4,
+            shard_calls: ShardCalls::Parallel,
             blob_workers: 16,
             network: DistSpec::Lognormal {
                 mean_ms: 0.25,

@@ -4,8 +4,10 @@
 //!   (3) for hybrid and rate, the reader's and followees' counters (one get,
 //!   one batch-get per shard); (4) the pulled followees' photo scans, one job
 //!   per shard; (5) photo rows of the candidates, through the cache, one
-//!   batch-get per shard for the misses; (6) merge and respond on the app
-//!   server. Latency runs from the op's intended start.
+//!   batch-get per shard for the misses; (6) merge (sort and dedup of every
+//!   source's candidates) and respond on the app server. Latency runs from
+//!   the op's intended start. With `shard-calls = "serial"` the calls of
+//!   one step run one after another (the embedded store's inline reads).
 //! - upload: blob put, metadata write, respond (acknowledged), then the
 //!   fan-out plan splits pushed entries per shard into materializer jobs.
 //!   Freshness = acknowledgement → last of its jobs done.
@@ -74,6 +76,7 @@ impl Model for PhotoModel<'_> {
                 self.start_mat(e);
             }
             Ev::AppDone { req } => self.advance(e, req),
+            Ev::Start { req } => self.admit(e, req),
             Ev::Warmup => self.reset_stats(now),
             Ev::Snapshot => self.snapshot = Some(self.take_snapshot(now)),
         }
@@ -122,23 +125,20 @@ impl PhotoModel<'_> {
             phase: 0,
             cands: 0,
             shape: Default::default(),
+            pending: Vec::new(),
         });
-        let pools = if write {
-            &mut self.write_pools
+        let servers = if write {
+            self.write_pools.len()
         } else {
-            &mut self.read_pools
+            self.read_pools.len()
         };
-        let server = (op.seq % pools.len() as u64) as usize;
-        self.reqs[idx as usize].server = server as u16;
-        match pools[server].acquire(now, idx) {
-            Acquire::Granted(r) => self.advance(e, r),
-            Acquire::Queued => {}
-            Acquire::Rejected(r) => {
-                if now >= self.warmup {
-                    self.kinds[op.kind.index()].dropped += 1;
-                }
-                self.free.push(r);
+        self.reqs[idx as usize].server = (op.seq % servers as u64) as u16;
+        match &self.costs.dispatch {
+            Some(d) => {
+                let t = d.sample(1, &mut self.rng.service);
+                e.schedule_in(t, Ev::Start { req: idx });
             }
+            None => self.admit(e, idx),
         }
         self.next = self.ops.next();
         if let Some(n) = &self.next {
@@ -146,11 +146,40 @@ impl PhotoModel<'_> {
         }
     }
 
+    /// Request `idx` reaches its app server: a connection, a backlog slot
+    /// or a drop.
+    fn admit(&mut self, e: &mut Engine<Ev>, idx: u32) {
+        let now = e.now();
+        let req = &self.reqs[idx as usize];
+        let (kind, server) = (req.kind, usize::from(req.server));
+        let pools = if req.write {
+            &mut self.write_pools
+        } else {
+            &mut self.read_pools
+        };
+        match pools[server].acquire(now, idx) {
+            Acquire::Granted(r) => self.advance(e, r),
+            Acquire::Queued => {}
+            Acquire::Rejected(r) => {
+                if now >= self.warmup {
+                    self.kinds[kind.index()].dropped += 1;
+                }
+                self.free.push(r);
+            }
+        }
+    }
+
     fn alloc(&mut self, r: Req) -> u32 {
         match self.free.pop() {
             Some(i) => {
                 let shape = std::mem::take(&mut self.reqs[i as usize].shape);
-                self.reqs[i as usize] = Req { shape, ..r };
+                let mut pending = std::mem::take(&mut self.reqs[i as usize].pending);
+                pending.clear();
+                self.reqs[i as usize] = Req {
+                    shape,
+                    pending,
+                    ..r
+                };
                 i
             }
             None => {
@@ -162,6 +191,14 @@ impl PhotoModel<'_> {
 
     /// Run the next phase of request `r` (skipping phases with no work).
     pub(crate) fn advance(&mut self, e: &mut Engine<Ev>, r: u32) {
+        if let Some(next) = self.reqs[r as usize].pending.pop() {
+            // Serial shard calls: the step's next call, after the last reply.
+            self.plan.push(next);
+            if let Ok(j) = self.joins.open(e.now(), 1, r) {
+                self.issue(e, r, j);
+            }
+            return;
+        }
         loop {
             let req = &mut self.reqs[r as usize];
             req.phase = req.phase.saturating_add(1);
@@ -176,6 +213,14 @@ impl PhotoModel<'_> {
             match sent {
                 Some(0) => continue,
                 Some(k) => {
+                    let k = if self.serial && k > 1 {
+                        // Keep the first call in the plan, the rest pending.
+                        let pending = &mut self.reqs[r as usize].pending;
+                        pending.extend(self.plan.drain(1..).rev());
+                        1
+                    } else {
+                        k
+                    };
                     let Ok(j) = self.joins.open(e.now(), k, r) else {
                         return;
                     };
@@ -329,22 +374,46 @@ impl PhotoModel<'_> {
                 let shape = &self.reqs[r as usize].shape;
                 for (s, &n) in shape.pulled_per_shard.iter().enumerate() {
                     if n > 0 {
-                        let t = self.costs.scan.sample_many(u64::from(n), per_source, svc);
+                        let rows = self.pulled_rows;
+                        let t = self.costs.scan.sample_many(u64::from(n), rows, svc);
                         self.plan.push(Send::Shard(s, t));
                     }
                 }
             }
             5 => {
                 let shape = &self.reqs[r as usize].shape;
-                let has = kind != FanoutKind::Pull || shape.pulled > 0;
-                let cands = if has { per_source } else { 0 };
+                // The newest `per_source` of the merged candidates.
+                let timeline = if kind == FanoutKind::Pull {
+                    0
+                } else {
+                    per_source
+                };
+                let cands = (timeline + shape.pulled * self.pulled_rows).min(per_source);
                 self.reqs[r as usize].cands = cands;
                 self.cache_lookup(cands);
                 self.plan_batch_gets();
             }
             6 => {
-                let cands = self.reqs[r as usize].cands;
-                self.app_step(e, r, cands);
+                // The merge sorts and dedups every source's candidates (a
+                // timeline page, and each pulled followee's rows) before the
+                // newest `per_source` are resolved and ranked.
+                let req = &self.reqs[r as usize];
+                let pulled = if kind == FanoutKind::Push {
+                    0
+                } else {
+                    req.shape.pulled
+                };
+                let timeline = if kind == FanoutKind::Pull {
+                    0
+                } else {
+                    per_source
+                };
+                let merged = if req.cands > 0 {
+                    timeline + pulled * self.pulled_rows
+                } else {
+                    0
+                };
+                self.app_step(e, r, merged);
                 return None;
             }
             DONE => {

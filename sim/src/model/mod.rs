@@ -33,7 +33,9 @@ use feedlab_workload::{OpKind, TrafficConfig};
 use lru::LruCache;
 
 pub use calib::{CalibOp, Calibration, OP_KINDS, OpCost, Provenance};
-pub use config::{CacheKind, CacheSettings, PopulationMode, QueueSettings, SimSettings};
+pub use config::{
+    CacheKind, CacheSettings, PopulationMode, QueueSettings, ShardCalls, SimSettings,
+};
 pub use report::{CURVE, LatencyReport, ModelReport, ShardReport, Snapshot};
 pub use source::{FeedShape, Source};
 
@@ -60,6 +62,12 @@ pub struct RunParams<'a> {
     pub settings: &'a SimSettings,
     /// Service times.
     pub calibration: &'a Calibration,
+    /// Photos every author holds when the run starts, when known (a live
+    /// run's seeded history, `driver.history-photos-per-user`, for the
+    /// scaled population). A pulled followee's scan returns at most this
+    /// many rows and adds as many candidates to the merge. `None`: every
+    /// author has at least a feed page (a population in steady state).
+    pub photos_per_author: Option<f64>,
 }
 
 /// Run the photo model for one variant over `source` (whose strategy is
@@ -83,6 +91,11 @@ pub fn simulate(source: &mut Source, p: &RunParams<'_>) -> Result<ModelReport> {
         blob_get: cost("blob-get")?,
         merge: cost("merge")?,
         request: cost("request")?,
+        dispatch: if s.client_dispatch {
+            Some(cost("dispatch")?)
+        } else {
+            None
+        },
     };
     let net = s.network.build()?;
     let net = (net.mean() > 0.0).then_some(net);
@@ -163,10 +176,16 @@ pub fn simulate(source: &mut Source, p: &RunParams<'_>) -> Result<ModelReport> {
         shard_ops: vec![0; src.shards()],
         warmup: from_secs(s.warmup_s),
         feed_limit: u64::from(p.traffic.feed_limit),
+        pulled_rows: {
+            let page = u64::from(p.traffic.feed_limit) + 16;
+            p.photos_per_author
+                .map_or(page, |h| (h.max(0.0).ceil() as u64).min(page))
+        },
         search_limit: u64::from(p.traffic.search_limit),
         photo_kib: p.traffic.photo_mean_bytes.div_ceil(1024),
         split: Vec::new(),
         plan: Vec::new(),
+        serial: s.shard_calls == ShardCalls::Serial,
         snapshot: None,
     };
     // Warm the LRU with the same key popularity before the run.

@@ -53,7 +53,20 @@ pub struct Source {
     /// counts as one multinomial instead of one pool draw per followee.
     categories: Option<Vec<u64>>,
     follower_sample: Vec<FollowerStats>,
+    /// Per pool entry, what a photo-row cache lookup needs, packed in 32
+    /// bits so the 4M-entry table stays cache-friendly (16 MB instead of the
+    /// pool's 96 MB): `copies.min(MAX_KEY_COPIES) << 13 | author % 8192`.
+    /// A photo's shard depends on its owner only through the owner's
+    /// logical shard, so the low bits place a miss exactly.
+    cache_keys: Vec<u32>,
 }
+
+/// Bits of a logical shard (8192 = 2^13).
+const LOGICAL_BITS: u32 = 13;
+/// Largest pool multiplicity a cache key carries (19 bits, 524,287 copies:
+/// 13% of a 4M pool, far above any author's share); a key saturated here
+/// hits the cache with probability 1 up to rounding either way.
+const MAX_KEY_COPIES: u32 = (1 << (32 - LOGICAL_BITS)) - 1;
 
 struct Exact {
     followees: Vec<Vec<u32>>,
@@ -109,6 +122,7 @@ impl Source {
             pool: Vec::new(),
             categories: None,
             follower_sample: Vec::new(),
+            cache_keys: Vec::new(),
             workload,
         };
         let n = pop.users();
@@ -144,13 +158,30 @@ impl Source {
                         }
                     })
                     .collect();
-                let mut ids: Vec<u32> = src.pool.iter().map(|l| l.id).collect();
-                ids.sort_unstable();
-                for l in &mut src.pool {
-                    let lo = ids.partition_point(|&x| x < l.id);
-                    let hi = ids.partition_point(|&x| x <= l.id);
-                    l.copies = (hi - lo) as u32;
+                // Copies per id: one sort of (id, entry) pairs, then one pass
+                // over each run of equal ids (a binary search per entry into
+                // a 4M-id table missed the cache at every step).
+                let mut by_id: Vec<u64> = src
+                    .pool
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| (u64::from(l.id) << 32) | i as u64)
+                    .collect();
+                by_id.sort_unstable();
+                for run in by_id.chunk_by(|a, b| a >> 32 == b >> 32) {
+                    for &e in run {
+                        src.pool[(e & 0xffff_ffff) as usize].copies = run.len() as u32;
+                    }
                 }
+                drop(by_id);
+                src.cache_keys = src
+                    .pool
+                    .iter()
+                    .map(|l| {
+                        let logical = l.id % LOGICAL_SHARDS as u32;
+                        (l.copies.min(MAX_KEY_COPIES) << LOGICAL_BITS) | logical
+                    })
+                    .collect();
                 src.categories = src.pool_categories();
             }
         }
@@ -256,6 +287,19 @@ impl Source {
         }
         let l = self.pool[rng.random_range(0..self.pool.len())];
         Some((u64::from(l.id), l.copies))
+    }
+
+    /// A popular author's photo-row cache key (the full mode only: `None`
+    /// when there is no pool): `(logical shard of the author, pool copies)`.
+    /// The logical shard stands in for the author in [`Source::photo_shard`]
+    /// (which depends on the owner only through it).
+    #[inline]
+    pub fn popular_key<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<(u64, u32)> {
+        if self.cache_keys.is_empty() {
+            return None;
+        }
+        let k = self.cache_keys[rng.random_range(0..self.cache_keys.len())];
+        Some((u64::from(k & ((1 << LOGICAL_BITS) - 1)), k >> LOGICAL_BITS))
     }
 
     /// Distinct pool authors by multiplicity: `(copies, authors)` pairs.

@@ -23,6 +23,10 @@ use crate::join::{JoinId, Joins};
 use crate::station::{ConnPool, Station};
 use crate::stats::{DelayStats, TimeAverage};
 
+/// Photo-row cache lookups whose keys are gathered together (see
+/// `PhotoModel::che_lookup`).
+const CHE_CHUNK: usize = 64;
+
 /// A sub-request's owner: a client request or a materializer job.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Job {
@@ -53,6 +57,9 @@ pub(crate) enum Ev {
     Reply { job: Job },
     /// Request `req` resumes: its app-server CPU step or its fan-in is done.
     AppDone { req: u32 },
+    /// Request `req`, dispatched late by the modelled client, reaches its
+    /// app server.
+    Start { req: u32 },
     /// End of the warm-up: statistics restart.
     Warmup,
     /// End of the arrivals: utilisations are snapshotted.
@@ -81,6 +88,9 @@ pub(crate) struct Req {
     pub phase: u8,
     pub cands: u64,
     pub shape: FeedShape,
+    /// Sub-requests of the current step still to send, last first (serial
+    /// shard calls only).
+    pub pending: Vec<Send>,
 }
 
 /// Per-op-kind outcome.
@@ -102,6 +112,8 @@ pub(crate) struct Costs {
     pub blob_get: OpCost,
     pub merge: OpCost,
     pub request: OpCost,
+    /// The open-loop client's dispatch delay (`sim.client-dispatch`).
+    pub dispatch: Option<OpCost>,
 }
 
 /// A materializer job: `n` timeline entries of one upload on one shard.
@@ -219,10 +231,14 @@ pub(crate) struct PhotoModel<'a> {
     pub shard_ops: Vec<u64>,
     pub warmup: SimTime,
     pub feed_limit: u64,
+    /// Rows a pulled followee's photo scan returns (see `RunParams`).
+    pub pulled_rows: u64,
     pub search_limit: u64,
     pub photo_kib: u64,
     pub split: Vec<u64>,
     pub plan: Vec<Send>,
+    /// Shard calls of a step run one after another ([`super::ShardCalls`]).
+    pub serial: bool,
     pub snapshot: Option<super::report::Snapshot>,
 }
 
@@ -266,28 +282,13 @@ impl PhotoModel<'_> {
     pub fn cache_lookup(&mut self, n: u64) {
         self.split.clear();
         self.split.resize(self.src.shards(), 0);
+        if let Cache::Che { .. } = self.cache
+            && self.src.pool_len() > 0
+        {
+            self.che_lookup(n);
+            return;
+        }
         for _ in 0..n {
-            if let Cache::Che { rate, ln_q } = &self.cache {
-                let Some((author, copies)) = self.src.popular_leader(&mut self.rng.cache) else {
-                    break;
-                };
-                let u: f64 = rand::Rng::random(&mut self.rng.cache);
-                let j = (u.ln() / *ln_q).floor();
-                let p = if j < rate.len() as f64 {
-                    -(-f64::from(copies) * rate[j as usize]).exp_m1()
-                } else {
-                    0.0
-                };
-                self.cache_lookups += 1;
-                if rand::Rng::random::<f64>(&mut self.rng.cache) < p {
-                    self.cache_hits += 1;
-                } else {
-                    let nonce = rand::Rng::random(&mut self.rng.cache);
-                    let s = self.src.photo_shard(author, nonce);
-                    self.split[s] += 1;
-                }
-                continue;
-            }
             let author = self.src.popular_author(&mut self.rng.cache);
             let hit = match &mut self.cache {
                 Cache::Fixed(p) => rand::Rng::random::<f64>(&mut self.rng.cache) < *p,
@@ -310,6 +311,46 @@ impl PhotoModel<'_> {
                 let nonce = rand::Rng::random(&mut self.rng.cache);
                 let s = self.src.photo_shard(author, nonce);
                 self.split[s] += 1;
+            }
+        }
+    }
+
+    /// [`Self::cache_lookup`] under [`Cache::Che`]: the keys of up to
+    /// [`CHE_CHUNK`] lookups are drawn first and gathered from the pool's
+    /// compact key table in one pass (independent loads the CPU overlaps;
+    /// one at a time, each was a cache miss the loop waited for), then each
+    /// key's rank and hit are drawn.
+    fn che_lookup(&mut self, n: u64) {
+        let Cache::Che { rate, ln_q } = &self.cache else {
+            return;
+        };
+        let mut left = n;
+        let mut keys = [(0u64, 0u32); CHE_CHUNK];
+        while left > 0 {
+            let k = left.min(CHE_CHUNK as u64) as usize;
+            left -= k as u64;
+            for key in &mut keys[..k] {
+                *key = self
+                    .src
+                    .popular_key(&mut self.rng.cache)
+                    .unwrap_or_default();
+            }
+            for &(logical, copies) in &keys[..k] {
+                let u: f64 = rand::Rng::random(&mut self.rng.cache);
+                let j = (u.ln() / *ln_q).floor();
+                let p = if j < rate.len() as f64 {
+                    -(-f64::from(copies) * rate[j as usize]).exp_m1()
+                } else {
+                    0.0
+                };
+                self.cache_lookups += 1;
+                if rand::Rng::random::<f64>(&mut self.rng.cache) < p {
+                    self.cache_hits += 1;
+                } else {
+                    let nonce = rand::Rng::random(&mut self.rng.cache);
+                    let s = self.src.photo_shard(logical, nonce);
+                    self.split[s] += 1;
+                }
             }
         }
     }
