@@ -20,6 +20,7 @@ pub mod hash;
 pub mod math;
 pub mod powerlaw;
 
+mod api;
 mod body;
 mod conn;
 mod driver;

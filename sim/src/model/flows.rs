@@ -15,7 +15,6 @@
 //! - search: a title-index scan on every shard, photo rows, respond.
 //! - follow/unfollow: a write on both users' shards, then both counters (cas).
 
-use feedlab_system::policy::FanoutKind;
 use feedlab_workload::{OpKind, Payload};
 
 use super::state::{Ev, Job, MatJob, PhotoModel, Req, Send};
@@ -23,7 +22,7 @@ use crate::engine::{Engine, Model, SimTime, ns};
 use crate::station::{Acquire, Admission};
 
 /// The op's request kind has no more phases.
-const DONE: u8 = u8::MAX;
+pub(super) const DONE: u8 = u8::MAX;
 
 impl Model for PhotoModel<'_> {
     type Event = Ev;
@@ -234,7 +233,7 @@ impl PhotoModel<'_> {
 
     /// The app-server CPU step (request handling plus `merge` of `n`), then
     /// completion.
-    fn app_step(&mut self, e: &mut Engine<Ev>, r: u32, merge: u64) {
+    pub(super) fn app_step(&mut self, e: &mut Engine<Ev>, r: u32, merge: u64) {
         let mut t = self.costs.request.sample(1, &mut self.rng.service);
         if merge > 0 {
             t += self.costs.merge.sample(merge, &mut self.rng.service);
@@ -244,7 +243,7 @@ impl PhotoModel<'_> {
     }
 
     /// Record request `r` as complete and free its connection.
-    fn finish(&mut self, e: &mut Engine<Ev>, r: u32) {
+    pub(super) fn finish(&mut self, e: &mut Engine<Ev>, r: u32) {
         let now = e.now();
         let req = &self.reqs[r as usize];
         let (kind, t0, write, server) = (req.kind, req.t0, req.write, usize::from(req.server));
@@ -266,7 +265,7 @@ impl PhotoModel<'_> {
     }
 
     /// Enqueue the fan-out of acknowledged upload `r`.
-    fn fan_out(&mut self, e: &mut Engine<Ev>, r: u32) {
+    pub(super) fn fan_out(&mut self, e: &mut Engine<Ev>, r: u32) {
         let author = self.reqs[r as usize].user;
         let mut split = std::mem::take(&mut self.split);
         let pushed = self.src.push_split(author, &mut split, &mut self.rng.shape);
@@ -328,7 +327,7 @@ impl PhotoModel<'_> {
 
     /// Sub-requests of the current phase were counted by the phase function;
     /// this sends them (phases store their plan in `self.split` or the req).
-    fn issue(&mut self, e: &mut Engine<Ev>, r: u32, j: crate::join::JoinId) {
+    pub(super) fn issue(&mut self, e: &mut Engine<Ev>, r: u32, j: crate::join::JoinId) {
         let plan = std::mem::take(&mut self.plan);
         for p in &plan {
             match *p {
@@ -339,221 +338,6 @@ impl PhotoModel<'_> {
         let _ = r;
         self.plan = plan;
         self.plan.clear();
-    }
-
-    fn feed_phase(&mut self, e: &mut Engine<Ev>, r: u32, phase: u8) -> Option<u32> {
-        let kind = self.src.strategy().kind();
-        let user = self.reqs[r as usize].user;
-        let home = self.src.user_shard(user);
-        let per_source = self.feed_limit + 16;
-        let svc = &mut self.rng.service;
-        match phase {
-            1 if kind != FanoutKind::Pull => {
-                let t = self.costs.scan.sample(per_source, svc);
-                self.plan.push(Send::Shard(home, t));
-            }
-            2 if kind != FanoutKind::Push => {
-                let mut shape = std::mem::take(&mut self.reqs[r as usize].shape);
-                self.src.feed_shape(user, &mut shape, &mut self.rng.shape);
-                let t = self.costs.scan.sample(shape.followees.max(1), svc);
-                self.plan.push(Send::Shard(home, t));
-                self.reqs[r as usize].shape = shape;
-            }
-            3 if matches!(kind, FanoutKind::Hybrid | FanoutKind::Rate) => {
-                let t = self.costs.get.sample(1, svc);
-                self.plan.push(Send::Shard(home, t));
-                let shape = &self.reqs[r as usize].shape;
-                for (s, &n) in shape.followees_per_shard.iter().enumerate() {
-                    if n > 0 {
-                        let t = self.costs.batch_get.sample(u64::from(n), svc);
-                        self.plan.push(Send::Shard(s, t));
-                    }
-                }
-            }
-            4 => {
-                let shape = &self.reqs[r as usize].shape;
-                for (s, &n) in shape.pulled_per_shard.iter().enumerate() {
-                    if n > 0 {
-                        let rows = self.pulled_rows;
-                        let t = self.costs.scan.sample_many(u64::from(n), rows, svc);
-                        self.plan.push(Send::Shard(s, t));
-                    }
-                }
-            }
-            5 => {
-                let shape = &self.reqs[r as usize].shape;
-                // The newest `per_source` of the merged candidates.
-                let timeline = if kind == FanoutKind::Pull {
-                    0
-                } else {
-                    per_source
-                };
-                let cands = (timeline + shape.pulled * self.pulled_rows).min(per_source);
-                self.reqs[r as usize].cands = cands;
-                self.cache_lookup(cands);
-                self.plan_batch_gets();
-            }
-            6 => {
-                // The merge sorts and dedups every source's candidates (a
-                // timeline page, and each pulled followee's rows) before the
-                // newest `per_source` are resolved and ranked.
-                let req = &self.reqs[r as usize];
-                let pulled = if kind == FanoutKind::Push {
-                    0
-                } else {
-                    req.shape.pulled
-                };
-                let timeline = if kind == FanoutKind::Pull {
-                    0
-                } else {
-                    per_source
-                };
-                let merged = if req.cands > 0 {
-                    timeline + pulled * self.pulled_rows
-                } else {
-                    0
-                };
-                self.app_step(e, r, merged);
-                return None;
-            }
-            DONE => {
-                self.finish(e, r);
-                return None;
-            }
-            _ => {}
-        }
-        Some(self.plan.len() as u32)
-    }
-
-    /// One batch-get per shard for the cache misses in `self.split`.
-    fn plan_batch_gets(&mut self) {
-        for s in 0..self.split.len() {
-            let n = self.split[s];
-            if n > 0 {
-                let t = self.costs.batch_get.sample(n, &mut self.rng.service);
-                self.plan.push(Send::Shard(s, t));
-            }
-        }
-    }
-
-    fn upload_phase(&mut self, e: &mut Engine<Ev>, r: u32, phase: u8) -> Option<u32> {
-        let req = &self.reqs[r as usize];
-        let (user, kib) = (req.user, req.bytes.div_ceil(1024));
-        let svc = &mut self.rng.service;
-        match phase {
-            1 => {
-                let t = self.costs.blob_put.sample(kib, svc);
-                self.plan.push(Send::Blob(t));
-            }
-            2 => {
-                let t = self.costs.write.sample(8, svc);
-                self.plan.push(Send::Shard(self.src.user_shard(user), t));
-            }
-            3 => {
-                self.app_step(e, r, 0);
-                return None;
-            }
-            DONE => {
-                self.finish(e, r);
-                return None;
-            }
-            _ => {}
-        }
-        Some(self.plan.len() as u32)
-    }
-
-    fn photo_phase(&mut self, e: &mut Engine<Ev>, r: u32, phase: u8) -> Option<u32> {
-        match phase {
-            1 => {
-                self.cache_lookup(1);
-                self.plan_gets();
-            }
-            2 => {
-                let t = self
-                    .costs
-                    .blob_get
-                    .sample(self.photo_kib, &mut self.rng.service);
-                self.plan.push(Send::Blob(t));
-            }
-            3 => {
-                self.app_step(e, r, 0);
-                return None;
-            }
-            DONE => {
-                self.finish(e, r);
-                return None;
-            }
-            _ => {}
-        }
-        Some(self.plan.len() as u32)
-    }
-
-    /// One get per cache miss in `self.split`.
-    fn plan_gets(&mut self) {
-        for s in 0..self.split.len() {
-            for _ in 0..self.split[s] {
-                let t = self.costs.get.sample(1, &mut self.rng.service);
-                self.plan.push(Send::Shard(s, t));
-            }
-        }
-    }
-
-    fn search_phase(&mut self, e: &mut Engine<Ev>, r: u32, phase: u8) -> Option<u32> {
-        match phase {
-            1 => {
-                for s in 0..self.src.shards() {
-                    let t = self
-                        .costs
-                        .scan
-                        .sample(self.search_limit, &mut self.rng.service);
-                    self.plan.push(Send::Shard(s, t));
-                }
-            }
-            2 => {
-                self.cache_lookup(self.search_limit);
-                self.plan_batch_gets();
-            }
-            3 => {
-                self.app_step(e, r, self.search_limit);
-                return None;
-            }
-            DONE => {
-                self.finish(e, r);
-                return None;
-            }
-            _ => {}
-        }
-        Some(self.plan.len() as u32)
-    }
-
-    fn follow_phase(&mut self, e: &mut Engine<Ev>, r: u32, phase: u8) -> Option<u32> {
-        let req = &self.reqs[r as usize];
-        let shards = [
-            self.src.user_shard(req.user),
-            self.src.user_shard(req.other),
-        ];
-        match phase {
-            1 | 2 => {
-                for s in shards {
-                    let t = if phase == 1 {
-                        self.costs.write.sample(2, &mut self.rng.service)
-                    } else {
-                        self.costs.cas.sample(1, &mut self.rng.service)
-                    };
-                    self.plan.push(Send::Shard(s, t));
-                }
-            }
-            3 => {
-                self.app_step(e, r, 0);
-                return None;
-            }
-            DONE => {
-                self.finish(e, r);
-                return None;
-            }
-            _ => {}
-        }
-        Some(self.plan.len() as u32)
     }
 
     /// Discard statistics gathered so far (end of the warm-up).

@@ -22,6 +22,7 @@
 mod calib;
 mod config;
 mod flows;
+mod phases;
 mod report;
 mod source;
 mod state;

@@ -1,0 +1,141 @@
+//! The service API as the load generator sees it: the accounts it acts as
+//! ([`UserDirectory`] of [`ServiceUser`]s, population id → service id and
+//! bearer token), the calls it makes ([`Endpoint`]), and the lenient reading
+//! of feed pages ([`feed_ids`]). [`crate::http::HttpTarget`] turns these
+//! into requests.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use serde_json::Value;
+
+/// A service account: its id in the service and its bearer token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceUser {
+    /// The service's user id (as it appears in URLs).
+    pub id: String,
+    /// Bearer token.
+    pub token: String,
+}
+
+/// Population id → service account; shared between setup and the target.
+#[derive(Debug, Default)]
+pub struct UserDirectory {
+    users: RwLock<HashMap<u64, ServiceUser>>,
+}
+
+impl UserDirectory {
+    /// An empty directory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records the account of population user `index`.
+    pub fn insert(&self, index: u64, user: ServiceUser) {
+        self.users
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(index, user);
+    }
+
+    /// The account of population user `index`.
+    pub fn get(&self, index: u64) -> Option<ServiceUser> {
+        self.users
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&index)
+            .cloned()
+    }
+
+    /// Number of accounts.
+    pub fn len(&self) -> usize {
+        self.users.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether there are no accounts.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One call of the service API, with service ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /v1/users` with JSON `{name, email}` (no auth).
+    CreateUser {
+        /// Display name.
+        name: String,
+        /// E-mail address.
+        email: String,
+    },
+    /// `POST /v1/photos?title=…`, raw body with its content type.
+    Upload {
+        /// Title.
+        title: String,
+        /// MIME type.
+        content_type: String,
+        /// Body bytes.
+        body: Vec<u8>,
+    },
+    /// `DELETE /v1/photos/{id}`.
+    DeletePhoto(String),
+    /// `PUT /v1/users/{user}/following/{leader}`.
+    Follow(String, String),
+    /// `DELETE /v1/users/{user}/following/{leader}`.
+    Unfollow(String, String),
+    /// `GET /v1/photos/{id}` (bytes).
+    Photo(String),
+    /// `GET /v1/photos/{id}/meta`.
+    PhotoMeta(String),
+    /// `GET /v1/users/{id}/photos`.
+    UserPhotos(String),
+    /// `GET /v1/feed?limit=`.
+    Feed(u32),
+    /// `GET /v1/feed/updates?since=&wait=` (`wait` in ms).
+    FeedUpdates {
+        /// Cursor from a previous page.
+        since: String,
+        /// Long-poll wait in milliseconds.
+        wait_ms: u64,
+    },
+    /// `GET /v1/search?q=&limit=`.
+    Search(String, u32),
+    /// `GET /healthz` on the read router (no auth).
+    Health,
+}
+
+impl Endpoint {
+    /// Whether the call goes to the write router (POST, PUT, DELETE) rather than the read one.
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self,
+            Endpoint::CreateUser { .. }
+                | Endpoint::Upload { .. }
+                | Endpoint::DeletePhoto(_)
+                | Endpoint::Follow(..)
+                | Endpoint::Unfollow(..)
+        )
+    }
+}
+
+/// The `id` field of a JSON object, as a string (numbers are formatted).
+pub(crate) fn id_of(v: &Value) -> Option<String> {
+    match v.get("id").unwrap_or(v) {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Photo ids of a feed page (see the module docs for the accepted shapes).
+pub fn feed_ids(body: &[u8]) -> Option<Vec<String>> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let list = match &v {
+        Value::Array(a) => a,
+        Value::Object(o) => ["items", "photos", "feed"]
+            .iter()
+            .find_map(|k| o.get(*k).and_then(Value::as_array))?,
+        _ => return None,
+    };
+    Some(list.iter().filter_map(id_of).collect())
+}
