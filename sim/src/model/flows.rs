@@ -22,7 +22,7 @@ use crate::engine::{Engine, Model, SimTime, ns};
 use crate::station::{Acquire, Admission};
 
 /// The op's request kind has no more phases.
-pub(super) const DONE: u8 = u8::MAX;
+const DONE: u8 = u8::MAX;
 
 impl Model for PhotoModel<'_> {
     type Event = Ev;
@@ -202,6 +202,11 @@ impl PhotoModel<'_> {
             let req = &mut self.reqs[r as usize];
             req.phase = req.phase.saturating_add(1);
             let (kind, phase) = (req.kind, req.phase);
+            if phase == DONE {
+                // The app step has replied: the op is complete, whatever its kind.
+                self.finish(e, r);
+                return;
+            }
             let sent = match kind {
                 OpKind::Feed => self.feed_phase(e, r, phase),
                 OpKind::Upload => self.upload_phase(e, r, phase),
@@ -243,7 +248,7 @@ impl PhotoModel<'_> {
     }
 
     /// Record request `r` as complete and free its connection.
-    pub(super) fn finish(&mut self, e: &mut Engine<Ev>, r: u32) {
+    fn finish(&mut self, e: &mut Engine<Ev>, r: u32) {
         let now = e.now();
         let req = &self.reqs[r as usize];
         let (kind, t0, write, server) = (req.kind, req.t0, req.write, usize::from(req.server));

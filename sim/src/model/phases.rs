@@ -3,12 +3,12 @@
 //! station. [`super::flows`] drives them: it calls the op kind's phase
 //! function with the next phase number, and the function plans that phase's
 //! sub-requests in `self.plan` and returns how many it sent (`None` when the
-//! op has no more phases). The flows themselves are described in
+//! op has no more phases). The final `DONE` phase (completion) is handled
+//! once, by the caller. The flows themselves are described in
 //! [`super::flows`]'s header.
 
 use feedlab_system::policy::FanoutKind;
 
-use super::flows::DONE;
 use super::state::{Ev, PhotoModel, Send};
 use crate::engine::Engine;
 
@@ -88,10 +88,6 @@ impl PhotoModel<'_> {
                 self.app_step(e, r, merged);
                 return None;
             }
-            DONE => {
-                self.finish(e, r);
-                return None;
-            }
             _ => {}
         }
         Some(self.plan.len() as u32)
@@ -125,10 +121,6 @@ impl PhotoModel<'_> {
                 self.app_step(e, r, 0);
                 return None;
             }
-            DONE => {
-                self.finish(e, r);
-                return None;
-            }
             _ => {}
         }
         Some(self.plan.len() as u32)
@@ -149,10 +141,6 @@ impl PhotoModel<'_> {
             }
             3 => {
                 self.app_step(e, r, 0);
-                return None;
-            }
-            DONE => {
-                self.finish(e, r);
                 return None;
             }
             _ => {}
@@ -189,10 +177,6 @@ impl PhotoModel<'_> {
                 self.app_step(e, r, self.search_limit);
                 return None;
             }
-            DONE => {
-                self.finish(e, r);
-                return None;
-            }
             _ => {}
         }
         Some(self.plan.len() as u32)
@@ -217,10 +201,6 @@ impl PhotoModel<'_> {
             }
             3 => {
                 self.app_step(e, r, 0);
-                return None;
-            }
-            DONE => {
-                self.finish(e, r);
                 return None;
             }
             _ => {}
