@@ -16,8 +16,8 @@
 //!   requests outstanding; the figure is successful ops per second (the
 //!   excess is counted as dropped).
 //! - **driver, sustained**: a ladder of offered rates (×1.25 a step) until
-//!   fewer than 99% of the offered ops succeed; the highest rate fully
-//!   served is what the driver holds open-loop.
+//!   fewer than 99% of the offered ops succeed, refined by three bisections;
+//!   the highest rate fully served is what the driver holds open-loop.
 //! - **CPU per request** of each generator (user + system time of the
 //!   process over the requests it completed), which says how much headroom
 //!   each leaves on a shared core, and the server's CPU per request under
@@ -30,7 +30,14 @@
 //! gets a share of it, and then requests per second go as the inverse of
 //! CPU per request. Both pay about the same kernel cost per request
 //! (loopback TCP send and receive, 9-10 us here by perf); wrk adds ~1 us in
-//! user space, the driver (tokio, hyper, per-op task, timer, histogram) ~6.
+//! user space, the driver (tokio, hyper, per-op task, timer, histogram)
+//! 1-2 us more than that.
+//!
+//! What held the driver at ~0.7 of wrk until 2026-11-29 was not CPU but
+//! tokio's 1 ms timer: ops paced by it were issued in bursts once a
+//! millisecond, so a slot freed between ticks idled until the next one, and
+//! 64 slots carried at most ~64 requests a millisecond. The driver now paces
+//! on a timerfd (`workload/src/pace.rs`).
 //!
 //! The goal is driver / wrk ≥ 0.9 on the saturated figure; both
 //! ratios are printed, per round and as medians.
@@ -150,17 +157,25 @@ async fn drive(target: &Arc<Healthz>, rate: f64, in_flight: usize) -> (f64, f64,
     (ok / SECS as f64, ok / offered, cpu)
 }
 
-/// Highest offered rate of which ≥ 99% succeeded, climbing from `start`.
+/// Highest offered rate of which ≥ 99% succeeded: climbs from `start` by ×1.25 to the first
+/// rate that fails, then halves the gap between the last good and the failed rate three times
+/// (so the figure is within ~3% of the true limit).
 async fn sustained(target: &Arc<Healthz>, start: f64) -> f64 {
-    let (mut rate, mut best) = (start, 0.0);
-    loop {
-        let (_, served, _) = drive(target, rate, 4 * CONNECTIONS).await;
-        if served < 0.99 {
-            return best;
-        }
-        best = rate;
-        rate *= 1.25;
+    let served = |rate| async move { drive(target, rate, 4 * CONNECTIONS).await.1 >= 0.99 };
+    let (mut good, mut bad) = (0.0, start);
+    while served(bad).await {
+        good = bad;
+        bad *= 1.25;
     }
+    for _ in 0..3 {
+        let mid = (good + bad) / 2.0;
+        if served(mid).await {
+            good = mid;
+        } else {
+            bad = mid;
+        }
+    }
+    good
 }
 
 /// One wrk load: (requests/s, wrk's CPU seconds per request). wrk runs

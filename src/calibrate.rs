@@ -10,7 +10,7 @@
 //! metadata `write` of n puts, `cas`, `blob-put`/`blob-get` of 200 KiB,
 //! `merge` (sort, dedup and rank n candidates), `request` (one task
 //! spawn and join, the per-request overhead of the in-process path) and
-//! `dispatch` (how late the open-loop driver's `sleep_until` starts an op
+//! `dispatch` (how late the open-loop driver's pacer starts an op
 //! after its intended time; used only with `sim.client-dispatch`). The
 //! file records empirical quantiles and its provenance (date, host, cores,
 //! git revision, backend).
@@ -30,6 +30,7 @@ use feedlab_system::meta::fjall_store::FjallStore;
 use feedlab_system::meta::{Direction, KeyRange, MetaStore, WriteBatch};
 use feedlab_system::policy::{Candidate, Ranker};
 use feedlab_system::tables::{self, PhotoRow};
+use feedlab_workload::Pacer;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -275,14 +276,15 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
     }
     ops.push(summarize("request", 1, v));
 
-    // How late the open-loop driver's timer starts an op: it sleeps until
-    // each op's intended start (`tokio::time::sleep_until`, millisecond
-    // ticks) and latency runs from that intended start.
+    // How late the open-loop driver's clock starts an op: it waits for
+    // each op's intended start on a [`Pacer`] (timerfd, or a yield loop for
+    // the last 50 us) and latency runs from that intended start.
+    let mut pacer = Pacer::new();
     let mut v = Vec::with_capacity(n);
     for _ in 0..n {
         let ahead = std::time::Duration::from_nanos(rng.random_range(0..2_000_000));
         let intended = tokio::time::Instant::now() + ahead;
-        tokio::time::sleep_until(intended).await;
+        pacer.sleep_until(intended).await;
         v.push(
             tokio::time::Instant::now()
                 .saturating_duration_since(intended)

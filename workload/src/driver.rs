@@ -1,12 +1,12 @@
 //! The open-loop driver: starts every planned op at its intended time, whatever the target is
 //! doing, and measures latency from that intended time (coordinated omission corrected).
 //!
-//! For each op the driver sleeps until `run start + op.at`, then starts it on its own task if
-//! fewer than `max_in_flight` ops are running. If all slots are busy, the op waits for one
-//! until the next op is due (at the timer's 1 ms resolution) and is then counted as `dropped`
-//! for its kind (never silently skipped); so a slot that frees is used at once, as a closed-loop
-//! tool like wrk would, while the schedule never slips by more than one inter-arrival gap. A
-//! slow target therefore shows up as high latency for the ops that waited and as drops, rather
+//! For each op the driver sleeps until `run start + op.at` (on a sub-millisecond clock, see
+//! [`Pacer`]), then starts it on its own task if fewer than `max_in_flight` ops are running. If
+//! all slots are busy, the op waits for one until the next op is due and is then counted as
+//! `dropped` for its kind (never silently skipped); so a slot that frees is used at once, as a
+//! closed-loop tool like wrk would, while the schedule never slips by more than one
+//! inter-arrival gap. A slow target therefore shows up as high latency for the ops that waited and as drops, rather
 //! than as a lower request rate, which is what a closed-loop client would report. Results are
 //! [`RunStats`].
 //!
@@ -20,12 +20,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep, sleep_until};
 
 use crate::hash::{mix, streams, unit_open};
 use crate::ops::{OpKind, PlannedOp};
+use crate::pace::Pacer;
 use crate::stats::{Collector, RunStats};
 
 /// What a successful op returned (enough to probe an upload's visibility).
@@ -210,43 +211,68 @@ impl Driver {
             probing: AtomicU64::new(0),
         });
         let slots = Arc::new(Semaphore::new(cfg.max_in_flight.max(1)));
+        let mut pacer = Pacer::new();
         let mut tasks = JoinSet::new();
         let (mut issued, mut dropped) = (0u64, 0u64);
         let mut next_tick = start + cfg.progress_every.max(Duration::from_millis(10));
         let mut last_at = Duration::ZERO;
         let end = cfg.duration.map(|d| start + d);
+        let every = cfg.progress_every.max(Duration::from_millis(10));
         let mut ops = ops.into_iter().peekable();
-        while let Some(op) = ops.next() {
-            if cfg.duration.is_some_and(|d| op.at >= d) {
-                break;
-            }
-            let intended = start + op.at;
-            while next_tick <= intended {
-                sleep_until(next_tick).await;
+        let in_run = |op: &PlannedOp| cfg.duration.is_none_or(|d| op.at < d);
+        while let Some(mut op) = ops.next_if(in_run) {
+            while next_tick <= start + op.at {
+                pacer.sleep_until(next_tick).await;
                 tick(&cfg, &shared, start, issued, dropped);
-                next_tick += cfg.progress_every.max(Duration::from_millis(10));
+                next_tick += every;
             }
-            if Instant::now() < intended {
-                sleep_until(intended).await;
+            if Instant::now() < start + op.at {
+                pacer.sleep_until(start + op.at).await;
             } else {
-                // Already due (the timer wakes once a millisecond and every op due since then
-                // is handled in one go): no timer to arm, but let the started ops run now and
-                // then.
+                // Already due (the loop fell behind): no timer to arm, but let the started ops
+                // run now and then.
                 tokio::task::consume_budget().await;
             }
             while tasks.try_join_next().is_some() {}
             last_at = op.at;
-            // No free slot: wait for one until the next op is due, then drop this one.
-            let window = ops.peek().map(|next| start + next.at);
-            let window = match (window, end) {
-                (Some(w), Some(e)) => Some(w.min(e)),
-                (w, _) => w,
+            let permit = match slots.clone().try_acquire_owned() {
+                Ok(permit) => permit,
+                // The last op of an endless run has no next op to hand over to.
+                Err(_) if ops.peek().is_none() && end.is_none() => {
+                    dropped += drop_op(&shared, &op);
+                    continue;
+                }
+                // No free slot: wait for one. An op that falls due meanwhile takes the place of
+                // the waiting one, which is dropped (counted once a slot frees or the run ends,
+                // so the wait needs no timer per op).
+                Err(_) => {
+                    let permit = loop {
+                        tokio::select! {
+                            biased;
+                            permit = slots.clone().acquire_owned() => break permit.ok(),
+                            () = until(end) => break None,
+                            () = pacer.sleep_until(next_tick) => {
+                                tick(&cfg, &shared, start, issued, dropped);
+                                next_tick += every;
+                            }
+                        }
+                    };
+                    let now = Instant::now();
+                    while let Some(next) =
+                        ops.next_if(|n| in_run(n) && (permit.is_none() || start + n.at <= now))
+                    {
+                        dropped += drop_op(&shared, &op);
+                        op = next;
+                    }
+                    let Some(permit) = permit else {
+                        dropped += drop_op(&shared, &op);
+                        continue;
+                    };
+                    permit
+                }
             };
-            let Some(permit) = slot(&slots, window).await else {
-                shared.lock().dropped(op.kind, op.at);
-                dropped += 1;
-                continue;
-            };
+            last_at = op.at;
+            let intended = start + op.at;
             issued += 1;
             shared.in_flight[op.kind.index()].fetch_add(1, Ordering::Relaxed);
             let (target, shared, probe) = (target.clone(), shared.clone(), cfg.freshness.clone());
@@ -294,17 +320,17 @@ impl Driver {
     }
 }
 
-/// A free in-flight slot, waiting for one until `window` (at timer resolution, 1 ms) if none
-/// is free now; `None` means the op is dropped.
-async fn slot(slots: &Arc<Semaphore>, window: Option<Instant>) -> Option<OwnedSemaphorePermit> {
-    if let Ok(permit) = slots.clone().try_acquire_owned() {
-        return Some(permit);
-    }
-    let window = window.filter(|w| *w > Instant::now())?;
-    tokio::select! {
-        biased;
-        permit = slots.clone().acquire_owned() => permit.ok(),
-        _ = sleep_until(window) => None,
+/// Counts `op` as dropped; returns 1.
+fn drop_op(shared: &Shared, op: &PlannedOp) -> u64 {
+    shared.lock().dropped(op.kind, op.at);
+    1
+}
+
+/// Returns at `end`, or never.
+async fn until(end: Option<Instant>) {
+    match end {
+        Some(end) => sleep_until(end).await,
+        None => std::future::pending().await,
     }
 }
 
