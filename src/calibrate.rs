@@ -57,7 +57,9 @@ const USERS: u64 = 2_000;
 const LONG_USERS: u64 = 20;
 const LONG: u64 = 1_100;
 
-fn summarize(op: &str, n: u32, mut ns: Vec<u64>) -> CalibOp {
+/// One op at size `n` from its samples (ns): count, mean and the [`QS`]
+/// quantiles in ms, made monotone.
+pub(crate) fn summarize(op: &str, n: u32, mut ns: Vec<u64>) -> CalibOp {
     ns.sort_unstable();
     let count = ns.len() as u64;
     let at = |q: f64| {
@@ -302,7 +304,9 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
     })
 }
 
-fn provenance(samples: usize) -> Provenance {
+/// Where and how a calibration was measured (date, host, cores, git
+/// revision, build, load average).
+pub(crate) fn provenance(samples: usize) -> Provenance {
     let cmd = |c: &str, a: &[&str]| {
         std::process::Command::new(c)
             .args(a)

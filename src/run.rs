@@ -21,6 +21,7 @@
 mod contract;
 mod direct;
 mod external;
+pub(crate) mod insitu;
 mod measure;
 mod seed;
 mod table;
@@ -32,6 +33,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 use feedlab_system::Service;
+use feedlab_system::timing::Recorder;
 use feedlab_workload::{
     Driver, DriverConfig, FreshnessProbe, HttpConfig, HttpTarget, ServiceUser, Target,
     UserDirectory, Workload,
@@ -128,10 +130,11 @@ pub async fn run_variant_with(
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
     let mut cfg = spec.system.clone();
     cfg.data_dir = data.clone();
-    let svc = Service::open(cfg)
+    let recorder = Recorder::new();
+    let svc = Service::open_recorded(cfg, Some(recorder.clone()))
         .await
         .with_context(|| format!("opening the service in {}", data.display()))?;
-    let result = drive(spec, &svc, &data).await;
+    let result = drive(spec, &svc, &data, &recorder).await;
     svc.shutdown().await;
     drop(svc);
     if !opts.keep_data {
@@ -143,7 +146,9 @@ pub async fn run_variant_with(
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    save(spec, &vdir, result?)
+    let summary = save(spec, &vdir, result?)?;
+    insitu::save(spec, &vdir, &recorder.take())?;
+    Ok(summary)
 }
 
 /// Write `spec.json` and `summary.json` of one variant.
@@ -228,7 +233,14 @@ async fn drive_ops(
     Ok(stats)
 }
 
-async fn drive(spec: &RunSpec, svc: &Service, data: &Path) -> anyhow::Result<Value> {
+/// Materialize, then drive the op stream against `svc`, recording its storage calls' service
+/// times in `recorder` while the driver runs.
+async fn drive(
+    spec: &RunSpec,
+    svc: &Service,
+    data: &Path,
+    recorder: &Arc<Recorder>,
+) -> anyhow::Result<Value> {
     let workload = workload(spec).await?;
     let seeded = seed::materialize(svc, &workload, spec).await?;
     svc.drain().await;
@@ -237,7 +249,9 @@ async fn drive(spec: &RunSpec, svc: &Service, data: &Path) -> anyhow::Result<Val
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let mut server = None;
     let target: Arc<dyn Target> = match spec.driver.transport {
-        Transport::Direct => Arc::new(DirectTarget::new(svc.clone(), seeded.ids.clone())),
+        Transport::Direct => {
+            Arc::new(DirectTarget::new(svc.clone(), seeded.ids.clone()).recording(recorder.clone()))
+        }
         Transport::Http => {
             let w = TcpListener::bind("127.0.0.1:0").await?;
             let r = TcpListener::bind("127.0.0.1:0").await?;
@@ -263,7 +277,10 @@ async fn drive(spec: &RunSpec, svc: &Service, data: &Path) -> anyhow::Result<Val
             Arc::new(HttpTarget::new(cfg, users).context("HTTP client")?)
         }
     };
-    let stats = drive_ops(spec, &workload, &seeded, target).await?;
+    recorder.start();
+    let stats = drive_ops(spec, &workload, &seeded, target).await;
+    recorder.stop();
+    let stats = stats?;
     svc.drain().await;
     let _ = stop_tx.send(());
     if let Some(s) = server {

@@ -9,16 +9,25 @@
 //! the same short codes the HTTP API would return (`http_404`, …) so both
 //! transports count errors alike. Use it for tests and to measure the
 //! service without the HTTP stack; live runs default to real HTTP.
+//!
+//! With a [`Recorder`] it also records each successful op's app-side time
+//! (`app-feed`, `app-photo_get`, …): its wall time less the time its task
+//! spent in storage calls (see `feedlab_system::timing`), for the in-situ
+//! calibration of the simulator's app-server step.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use feedlab_system::id::PhotoId;
 use feedlab_system::policy::UserId;
+use feedlab_system::timing::{Recorder, scoped};
 use feedlab_system::{Error, Service};
-use feedlab_workload::{OpError, OpOutcome, Payload, PlannedOp, Target, content_type, upload_body};
+use feedlab_workload::{
+    OpError, OpKind, OpOutcome, Payload, PlannedOp, Target, content_type, upload_body,
+};
 
 /// Recent upload ids remembered for photo fetches.
 const RECENT: usize = 4_096;
@@ -31,6 +40,7 @@ pub struct DirectTarget {
     ids: Vec<UserId>,
     recent: Mutex<VecDeque<PhotoId>>,
     last_feed: Mutex<HashMap<u64, Vec<PhotoId>>>,
+    recorder: Option<Arc<Recorder>>,
 }
 
 /// The status code the HTTP API gives `e`, as the driver's error code.
@@ -57,33 +67,18 @@ impl DirectTarget {
             ids,
             recent: Mutex::new(VecDeque::with_capacity(RECENT)),
             last_feed: Mutex::new(HashMap::new()),
+            recorder: None,
         }
     }
 
-    fn user(&self, index: u64) -> Result<UserId, OpError> {
-        self.ids
-            .get(index as usize)
-            .copied()
-            .ok_or_else(|| OpError::new("no_user", format!("no service account for user {index}")))
+    /// Also record each successful op's app-side time in `recorder` (see the module docs).
+    pub fn recording(mut self, recorder: Arc<Recorder>) -> Self {
+        self.recorder = Some(recorder);
+        self
     }
 
-    fn photo_for(&self, user: u64, pick: u64) -> Result<PhotoId, OpError> {
-        let feeds = self.last_feed.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(ids) = feeds.get(&user).filter(|v| !v.is_empty()) {
-            return Ok(ids[(pick % ids.len() as u64) as usize]);
-        }
-        drop(feeds);
-        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        if recent.is_empty() {
-            return Err(OpError::new("no_photo", "no photo known yet"));
-        }
-        Ok(recent[(pick % recent.len() as u64) as usize])
-    }
-}
-
-#[async_trait]
-impl Target for DirectTarget {
-    async fn execute(&self, op: &PlannedOp) -> Result<OpOutcome, OpError> {
+    /// Performs `op` on the service.
+    async fn call(&self, op: &PlannedOp) -> Result<OpOutcome, OpError> {
         let me = self.user(op.user)?;
         let svc = &self.svc;
         let mut out = OpOutcome::default();
@@ -143,6 +138,54 @@ impl Target for DirectTarget {
             }
         }
         Ok(out)
+    }
+
+    fn user(&self, index: u64) -> Result<UserId, OpError> {
+        self.ids
+            .get(index as usize)
+            .copied()
+            .ok_or_else(|| OpError::new("no_user", format!("no service account for user {index}")))
+    }
+
+    fn photo_for(&self, user: u64, pick: u64) -> Result<PhotoId, OpError> {
+        let feeds = self.last_feed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(ids) = feeds.get(&user).filter(|v| !v.is_empty()) {
+            return Ok(ids[(pick % ids.len() as u64) as usize]);
+        }
+        drop(feeds);
+        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.is_empty() {
+            return Err(OpError::new("no_photo", "no photo known yet"));
+        }
+        Ok(recent[(pick % recent.len() as u64) as usize])
+    }
+}
+
+/// The in-situ calibration op of `kind`'s app-side time.
+fn app_op(kind: OpKind) -> &'static str {
+    match kind {
+        OpKind::Upload => "app-upload",
+        OpKind::Feed => "app-feed",
+        OpKind::PhotoGet => "app-photo_get",
+        OpKind::Search => "app-search",
+        OpKind::Follow => "app-follow",
+        OpKind::Unfollow => "app-unfollow",
+    }
+}
+
+#[async_trait]
+impl Target for DirectTarget {
+    async fn execute(&self, op: &PlannedOp) -> Result<OpOutcome, OpError> {
+        let Some(rec) = &self.recorder else {
+            return self.call(op).await;
+        };
+        let t = Instant::now();
+        let (out, store_ns) = scoped(self.call(op)).await;
+        if out.is_ok() {
+            let ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            rec.record_ns(app_op(op.kind), 1, ns.saturating_sub(store_ns));
+        }
+        out
     }
 
     async fn probe_visible(

@@ -17,6 +17,7 @@ pub mod policy;
 pub mod service;
 pub mod shards;
 pub mod tables;
+pub mod timing;
 
 pub use error::{Error, Result};
 pub use service::{Service, ServiceConfig};

@@ -2,6 +2,8 @@
 //! run spec, running `feedlab run` on it, and reading summary fields.
 #![allow(dead_code)]
 
+pub mod simtest;
+
 use std::path::Path;
 use std::process::Command;
 

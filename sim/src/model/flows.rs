@@ -6,7 +6,7 @@
 //!   per shard; (5) photo rows of the candidates, through the cache, one
 //!   batch-get per shard for the misses; (6) merge (sort and dedup of every
 //!   source's candidates) and respond on the app server. Latency runs from
-//!   the op's intended start. With `shard-calls = "serial"` the calls of
+//!   the op's intended start. With `shard-calls = "serial"` the (inline) calls of
 //!   one step run one after another (the embedded store's inline reads).
 //! - upload: blob put, metadata write, respond (acknowledged), then the
 //!   fan-out plan splits pushed entries per shard into materializer jobs.
@@ -218,10 +218,24 @@ impl PhotoModel<'_> {
                 Some(0) => continue,
                 Some(k) => {
                     let k = if self.serial && k > 1 {
-                        // Keep the first call in the plan, the rest pending.
+                        // Inline calls run one after another: keep the first in the plan,
+                        // the rest pending. Pooled calls start with the first.
                         let pending = &mut self.reqs[r as usize].pending;
-                        pending.extend(self.plan.drain(1..).rev());
-                        1
+                        let start = pending.len();
+                        let mut first = true;
+                        self.plan.retain(|p| match p {
+                            Send::Pooled(..) => true,
+                            Send::Shard(..) if first => {
+                                first = false;
+                                true
+                            }
+                            _ => {
+                                pending.push(*p);
+                                false
+                            }
+                        });
+                        pending[start..].reverse();
+                        self.plan.len() as u32
                     } else {
                         k
                     };
@@ -239,10 +253,16 @@ impl PhotoModel<'_> {
     /// The app-server CPU step (request handling plus `merge` of `n`), then
     /// completion.
     pub(super) fn app_step(&mut self, e: &mut Engine<Ev>, r: u32, merge: u64) {
-        let mut t = self.costs.request.sample(1, &mut self.rng.service);
-        if merge > 0 {
-            t += self.costs.merge.sample(merge, &mut self.rng.service);
-        }
+        let kind = self.reqs[r as usize].kind;
+        let t = if let Some(app) = &self.costs.app[kind.index()] {
+            // Measured in a live run: the whole app-side work of the op, merge included.
+            app.sample(1, &mut self.rng.service)
+        } else if merge > 0 {
+            self.costs.request.sample(1, &mut self.rng.service)
+                + self.costs.merge.sample(merge, &mut self.rng.service)
+        } else {
+            self.costs.request.sample(1, &mut self.rng.service)
+        };
         self.reqs[r as usize].phase = DONE - 1;
         e.schedule_in(t, Ev::AppDone { req: r });
     }
@@ -336,7 +356,7 @@ impl PhotoModel<'_> {
         let plan = std::mem::take(&mut self.plan);
         for p in &plan {
             match *p {
-                Send::Shard(s, t) => self.send_shard(e, s, Job::Req(j), t),
+                Send::Shard(s, t) | Send::Pooled(s, t) => self.send_shard(e, s, Job::Req(j), t),
                 Send::Blob(t) => self.send_blob(e, Job::Req(j), t),
             }
         }

@@ -27,7 +27,7 @@ mod report;
 mod source;
 mod state;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use feedlab_system::policy::{FanoutConfig, FanoutStrategy};
 use feedlab_workload::{OpKind, TrafficConfig};
@@ -42,6 +42,7 @@ pub use source::{FeedShape, Source};
 
 use state::{Cache, Costs, Ev, KindStats, Mat, PhotoModel, Rngs};
 
+use crate::dist::DistSpec;
 use crate::engine::{Engine, NANOS_PER_SEC, from_secs, ns, rng_stream, to_secs};
 use crate::error::{Result, invalid};
 use crate::join::Joins;
@@ -71,6 +72,21 @@ pub struct RunParams<'a> {
     pub photos_per_author: Option<f64>,
 }
 
+/// The in-situ app-step costs (`app-<op kind>`) the calibration or the overrides have.
+fn app_costs(
+    cal: &Calibration,
+    overrides: &BTreeMap<String, DistSpec>,
+) -> Result<[Option<OpCost>; OpKind::COUNT]> {
+    let mut out: [Option<OpCost>; OpKind::COUNT] = Default::default();
+    for kind in OpKind::ALL {
+        let op = format!("app-{}", kind.name());
+        if overrides.contains_key(&op) || cal.ops.iter().any(|c| c.op == op) {
+            out[kind.index()] = Some(cal.cost(&op, overrides)?);
+        }
+    }
+    Ok(out)
+}
+
 /// Run the photo model for one variant over `source` (whose strategy is
 /// replaced by `params.fanout`). Deterministic in its inputs.
 pub fn simulate(source: &mut Source, p: &RunParams<'_>) -> Result<ModelReport> {
@@ -97,6 +113,7 @@ pub fn simulate(source: &mut Source, p: &RunParams<'_>) -> Result<ModelReport> {
         } else {
             None
         },
+        app: app_costs(p.calibration, &s.service)?,
     };
     let net = s.network.build()?;
     let net = (net.mean() > 0.0).then_some(net);

@@ -7,10 +7,21 @@
 //! once, by the caller. The flows themselves are described in
 //! [`super::flows`]'s header.
 
+use feedlab_system::meta::fjall_store::INLINE_BATCH_GET;
 use feedlab_system::policy::FanoutKind;
 
 use super::state::{Ev, PhotoModel, Send};
-use crate::engine::Engine;
+use crate::engine::{Engine, SimTime};
+
+/// A batch-get of `n` keys to shard `s`: inline up to the embedded store's
+/// `INLINE_BATCH_GET` keys, on its blocking pool above.
+fn batch_send(s: usize, n: u64, t: SimTime) -> Send {
+    if n > INLINE_BATCH_GET as u64 {
+        Send::Pooled(s, t)
+    } else {
+        Send::Shard(s, t)
+    }
+}
 
 impl PhotoModel<'_> {
     pub(super) fn feed_phase(&mut self, e: &mut Engine<Ev>, r: u32, phase: u8) -> Option<u32> {
@@ -38,7 +49,7 @@ impl PhotoModel<'_> {
                 for (s, &n) in shape.followees_per_shard.iter().enumerate() {
                     if n > 0 {
                         let t = self.costs.batch_get.sample(u64::from(n), svc);
-                        self.plan.push(Send::Shard(s, t));
+                        self.plan.push(batch_send(s, u64::from(n), t));
                     }
                 }
             }
@@ -99,7 +110,7 @@ impl PhotoModel<'_> {
             let n = self.split[s];
             if n > 0 {
                 let t = self.costs.batch_get.sample(n, &mut self.rng.service);
-                self.plan.push(Send::Shard(s, t));
+                self.plan.push(batch_send(s, n, t));
             }
         }
     }

@@ -71,6 +71,10 @@ pub(crate) enum Ev {
 pub(crate) enum Send {
     /// To shard `.0`, `.1` ns of service.
     Shard(usize, SimTime),
+    /// To shard `.0`, `.1` ns of service, a call the embedded store hands to its blocking pool
+    /// (a batch-get of more than `INLINE_BATCH_GET` keys): with serial shard calls it runs
+    /// beside the step's inline calls instead of after them.
+    Pooled(usize, SimTime),
     /// To the blob store, `.0` ns of service.
     Blob(SimTime),
 }
@@ -114,6 +118,9 @@ pub(crate) struct Costs {
     pub request: OpCost,
     /// The open-loop client's dispatch delay (`sim.client-dispatch`).
     pub dispatch: Option<OpCost>,
+    /// Per op kind, the app-side time measured in a live run (`app-feed`, ...: the op's wall
+    /// time less its storage calls), which replaces `request` + `merge` when present.
+    pub app: [Option<OpCost>; OpKind::COUNT],
 }
 
 /// A materializer job: `n` timeline entries of one upload on one shard.

@@ -35,6 +35,7 @@ use crate::id::IdGenerator;
 use crate::meta::{FjallStore, MetaStore, TikvStore};
 use crate::policy::{FanoutStrategy, Partitioner, Ranker};
 use crate::shards::ShardSet;
+use crate::timing::{Recorder, TimedBlobs, TimedMeta};
 
 pub use cache::MetaCache;
 pub use config::{BlobBackend, MetaBackend, S3Config, ServiceConfig, TikvConfig};
@@ -83,6 +84,16 @@ impl Service {
     /// different sharding or shard count is refused rather than silently
     /// misplacing data.
     pub async fn open(cfg: ServiceConfig) -> Result<Service> {
+        Self::open_recorded(cfg, None).await
+    }
+
+    /// [`Service::open`], with every store wrapped in [`TimedMeta`] / [`TimedBlobs`] when
+    /// `recorder` is given, so that the service times of its storage calls are recorded
+    /// (see [`crate::timing`]).
+    pub async fn open_recorded(
+        cfg: ServiceConfig,
+        recorder: Option<Arc<Recorder>>,
+    ) -> Result<Service> {
         cfg.validate()?;
         let dir = cfg.data_dir.clone();
         config::check_layout(&dir, &cfg)?;
@@ -110,8 +121,15 @@ impl Service {
                     Arc::new(TikvStore::connect(cfg.tikv.pd.clone(), &ns).await?)
                 }
             };
-            metas.push(store);
+            metas.push(match &recorder {
+                Some(rec) => Arc::new(TimedMeta::new(store, rec.clone())),
+                None => store,
+            });
         }
+        let blobs: Arc<dyn BlobStore> = match &recorder {
+            Some(rec) => Arc::new(TimedBlobs::new(blobs, rec.clone())),
+            None => blobs,
+        };
         Service::with_stores(cfg, metas, blobs).await
     }
 

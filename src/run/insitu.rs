@@ -1,0 +1,143 @@
+//! The in-situ calibration of a live run: the service times of every storage call made while
+//! the driver ran (recorded by `feedlab_system::timing`), written next to the run's summary as
+//! `calibration.toml` in the format `feedlab calibrate` writes, so that `feedlab sim` can
+//! extrapolate from what the service actually paid rather than from a small synthetic store.
+//!
+//! Each recorded op is split into size classes by powers of two (1, 2–3, 4–7, …). A class
+//! with at least [`MIN_SAMPLES`] calls becomes one calibration point at the median size of its
+//! calls; the simulator interpolates between points. Ops the run did not exercise often
+//! enough, and those no store call measures (`merge`, `request`, `dispatch`), are taken from
+//! the base calibration: the scenario's `calibration` file, else the built-in figures.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+use feedlab_sim::model::{CalibOp, Calibration};
+use feedlab_system::timing::Sample;
+
+use crate::calibrate::{provenance, summarize};
+use crate::spec::RunSpec;
+
+/// Fewest calls in a size class for it to become a calibration point.
+pub const MIN_SAMPLES: usize = 20;
+
+/// The calibration points of one op from its samples, smallest size first; empty when no
+/// size class has [`MIN_SAMPLES`] calls.
+pub fn points(op: &str, samples: &[Sample]) -> Vec<CalibOp> {
+    let mut classes: BTreeMap<u32, Vec<Sample>> = BTreeMap::new();
+    for &(size, ns) in samples {
+        let size = size.max(1);
+        classes.entry(size.ilog2()).or_default().push((size, ns));
+    }
+    classes
+        .into_values()
+        .filter(|c| c.len() >= MIN_SAMPLES)
+        .map(|mut c| {
+            c.sort_unstable();
+            let n = c[c.len() / 2].0;
+            summarize(op, n, c.into_iter().map(|(_, ns)| ns).collect())
+        })
+        .collect()
+}
+
+/// `base` with every op that `recorded` has points for replaced by those points.
+pub fn merge(base: &Calibration, recorded: &BTreeMap<String, Vec<Sample>>) -> Calibration {
+    let mut measured: BTreeMap<&str, Vec<CalibOp>> = BTreeMap::new();
+    for (op, samples) in recorded {
+        let pts = points(op, samples);
+        if !pts.is_empty() {
+            measured.insert(op.as_str(), pts);
+        }
+    }
+    let mut ops: Vec<CalibOp> = base
+        .ops
+        .iter()
+        .filter(|o| !measured.contains_key(o.op.as_str()))
+        .cloned()
+        .collect();
+    ops.extend(measured.into_values().flatten());
+    Calibration {
+        provenance: base.provenance.clone(),
+        ops,
+    }
+}
+
+/// Writes `vdir/calibration.toml` for the live run of `spec` from the `recorded` samples.
+pub fn save(
+    spec: &RunSpec,
+    vdir: &Path,
+    recorded: &BTreeMap<String, Vec<Sample>>,
+) -> anyhow::Result<()> {
+    let base = match &spec.calibration {
+        Some(p) => Calibration::load(p)?,
+        None => Calibration::builtin(),
+    };
+    let mut cal = merge(&base, recorded);
+    let calls: usize = recorded.values().map(Vec::len).sum();
+    let mut prov = provenance(calls);
+    let from_run: Vec<String> = recorded
+        .iter()
+        .filter(|(op, s)| !points(op, s).is_empty())
+        .map(|(op, s)| format!("{op} ({})", s.len()))
+        .collect();
+    prov.backend = format!("{:?} + {:?}", spec.system.meta, spec.system.blob).to_lowercase();
+    prov.notes = format!(
+        "in-situ: service times of the storage calls made while the driver ran, live run of \
+         variant {:?} of scenario {:?}, seed {}, {} s; from the run: {}; other ops from {}. \
+         Base provenance: {}",
+        spec.variant,
+        spec.scenario,
+        spec.seed,
+        spec.duration_s,
+        from_run.join(", "),
+        spec.calibration.as_ref().map_or_else(
+            || "the built-in figures".into(),
+            |p| p.display().to_string()
+        ),
+        cal.provenance.notes,
+    );
+    prov.date = provenance(0).date;
+    cal.provenance = prov;
+    let path = vdir.join("calibration.toml");
+    std::fs::create_dir_all(vdir)?;
+    std::fs::write(&path, cal.to_toml()?).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_split_by_powers_of_two_at_the_median_size_and_skip_thin_classes() {
+        let mut s: Vec<Sample> = (0..30).map(|i| (1, 1_000 + i)).collect();
+        s.extend((0..25).map(|i| (40 + (i % 3) as u32, 50_000 + i)));
+        s.extend((0..5).map(|i| (300, 900_000 + i)));
+        let pts = points("scan", &s);
+        assert_eq!(pts.iter().map(|p| p.n).collect::<Vec<_>>(), vec![1, 41]);
+        assert_eq!(pts[1].count, 25);
+        assert!(pts[1].quantiles_ms.iter().all(|&(_, ms)| ms >= 0.05));
+    }
+
+    #[test]
+    fn merge_replaces_only_the_ops_the_run_measured() {
+        let base = Calibration::builtin();
+        let mut rec = BTreeMap::new();
+        rec.insert("get".to_string(), vec![(1, 7_000); 40]);
+        rec.insert("cas".to_string(), vec![(1, 7_000); 3]);
+        let cal = merge(&base, &rec);
+        let gets: Vec<_> = cal.ops.iter().filter(|o| o.op == "get").collect();
+        assert_eq!(gets.len(), 1);
+        assert_eq!(gets[0].count, 40);
+        assert!((gets[0].mean_ms - 0.007).abs() < 1e-9);
+        let cas = |c: &Calibration| {
+            c.ops
+                .iter()
+                .filter(|o| o.op == "cas")
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(cas(&cal), cas(&base));
+        assert_eq!(cal.ops.len(), base.ops.len());
+    }
+}

@@ -1,0 +1,77 @@
+//! The scaled scenario of the simulator's end-to-end tests (`tests/sim.rs`,
+//! `tests/sim_live.rs`) and the helpers to run `feedlab` on it.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Runs the `feedlab` binary with `args`; panics with its stderr on failure.
+pub fn feedlab(args: &[&str]) -> String {
+    let res = Command::new(env!("CARGO_BIN_EXE_feedlab"))
+        .args(args)
+        .output()
+        .expect("run feedlab");
+    assert!(
+        res.status.success(),
+        "feedlab {args:?} failed: {}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    String::from_utf8_lossy(&res.stdout).into_owned()
+}
+
+/// Parses the JSON file at `path`.
+pub fn read(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).expect("summary exists");
+    serde_json::from_str(&text).expect("summary is JSON")
+}
+
+/// A scaled quickstart-like scenario; `extra` is appended (variants, keys).
+pub fn scenario(dir: &Path, duration: f64, speedup: f64, extra: &str) -> String {
+    let text = format!(
+        r#"
+[scenario]
+name = "simtest"
+seed = 42
+duration-s = {duration}
+
+[population]
+users = 300_000_000
+daily-active = 30_000_000
+mean-followees = 200.0
+scale = 0.00001
+
+[traffic]
+uploads-per-day = 20_000_000.0
+views-per-feed = 2.0
+speedup = {speedup}
+diurnal-peak = 1.0
+
+[system]
+timeline-cap = 500
+
+[system.fanout]
+kind = "hybrid"
+hybrid-threshold = 200
+
+[system.sharding]
+kind = "user"
+shards = 4
+
+[driver]
+transport = "direct"
+
+[sim]
+population = "scaled"
+network = {{ kind = "deterministic", ms = 0.0 }}
+shard-calls = "serial"
+shard-workers = 2
+read-servers = 1
+write-servers = 1
+{extra}
+"#
+    );
+    let path = dir.join("simtest.toml");
+    std::fs::write(&path, text).expect("write scenario");
+    path.display().to_string()
+}
