@@ -14,10 +14,12 @@
 //!    writes `OUT/<variant>/summary.json` (`contract`);
 //! 5. deletes the data directory unless `--keep-data`.
 //!
-//! `compare` runs every variant (of one scenario, or of several files),
+//! `compare` runs every variant (of one scenario, or of several files; flags
+//! and spec loading in `cli`),
 //! writes `OUT/comparison.json`, and both commands print a table and write
 //! `report.md` and `report.html` (`crate::report`).
 
+mod cli;
 mod contract;
 mod direct;
 mod external;
@@ -26,12 +28,11 @@ mod measure;
 mod seed;
 mod table;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::Args;
 use feedlab_system::Service;
 use feedlab_system::timing::Recorder;
 use feedlab_workload::{
@@ -41,51 +42,13 @@ use feedlab_workload::{
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
+pub use cli::{CompareArgs, RunArgs, compare, run};
 pub use direct::DirectTarget;
 
 use crate::spec::{RunSpec, Transport};
 use crate::summary::{Comparison, ComparisonEntry, Extra};
 
 pub use crate::summary::Summary;
-
-/// Flags shared by `run` and `compare`.
-#[derive(Args, Debug, Clone)]
-pub struct CommonArgs {
-    /// Seed overriding the scenario's.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Output directory.
-    #[arg(long, default_value = "feedlab-out")]
-    pub out: PathBuf,
-    /// Override a scenario key: `--set system.fanout.kind=push` (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
-    /// Keep each variant's data directory after the run.
-    #[arg(long)]
-    pub keep_data: bool,
-}
-
-/// `feedlab run SCENARIO`.
-#[derive(Args, Debug, Clone)]
-pub struct RunArgs {
-    /// Scenario file (TOML).
-    pub scenario: PathBuf,
-    /// Run this variant of the scenario instead of its base.
-    #[arg(long)]
-    pub variant: Option<String>,
-    #[command(flatten)]
-    pub common: CommonArgs,
-}
-
-/// `feedlab compare SCENARIO...`.
-#[derive(Args, Debug, Clone)]
-pub struct CompareArgs {
-    /// Scenario files; one file runs its `[[variants]]`, several run side by side.
-    #[arg(required = true)]
-    pub scenarios: Vec<PathBuf>,
-    #[command(flatten)]
-    pub common: CommonArgs,
-}
 
 /// Options of one variant's run beyond its spec.
 #[derive(Debug, Clone, Copy, Default)]
@@ -361,75 +324,4 @@ pub async fn run_all(
     crate::report::write(out, &values)?;
     println!("{}", table::render(&values));
     Ok(summaries)
-}
-
-/// Load the variants of a scenario file with `--set` and `--seed` applied.
-/// A `.json` file is one already resolved [`RunSpec`] (as written next to
-/// each summary as `spec.json`), run as is apart from `--seed`.
-fn load_specs(path: &Path, common: &CommonArgs) -> anyhow::Result<Vec<RunSpec>> {
-    if path.extension().is_some_and(|e| e == "json") {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let mut spec: RunSpec = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a resolved run spec", path.display()))?;
-        if !common.set.is_empty() {
-            bail!("--set applies to scenario files, not to a resolved spec.json");
-        }
-        if let Some(seed) = common.seed {
-            spec.seed = seed;
-        }
-        return Ok(vec![spec]);
-    }
-    let mut scenario = crate::scenario::Scenario::load(path, &common.set)?;
-    if let Some(seed) = common.seed {
-        scenario.set_seed(seed);
-    }
-    Ok(scenario.variants())
-}
-
-/// `feedlab run`.
-pub async fn run(args: RunArgs) -> anyhow::Result<()> {
-    let specs = load_specs(&args.scenario, &args.common)?;
-    let spec = match &args.variant {
-        Some(v) => specs
-            .into_iter()
-            .find(|s| &s.variant == v)
-            .with_context(|| format!("{} has no variant {v:?}", args.scenario.display()))?,
-        None if specs.len() == 1 => specs.into_iter().next().context("no runs")?,
-        None => {
-            let mut scenario = crate::scenario::Scenario::load(&args.scenario, &args.common.set)?;
-            if let Some(seed) = args.common.seed {
-                scenario.set_seed(seed);
-            }
-            scenario.base_spec()
-        }
-    };
-    let opts = RunOptions {
-        keep_data: args.common.keep_data,
-    };
-    run_all(&[spec], &args.common.out, opts).await?;
-    Ok(())
-}
-
-/// `feedlab compare`.
-pub async fn compare(args: CompareArgs) -> anyhow::Result<()> {
-    let several = args.scenarios.len() > 1;
-    let mut specs = Vec::new();
-    for path in &args.scenarios {
-        for mut s in load_specs(path, &args.common)? {
-            if several {
-                s.variant = if s.variant == "default" {
-                    s.scenario.clone()
-                } else {
-                    format!("{}-{}", s.scenario, s.variant)
-                };
-            }
-            specs.push(s);
-        }
-    }
-    let opts = RunOptions {
-        keep_data: args.common.keep_data,
-    };
-    run_all(&specs, &args.common.out, opts).await?;
-    Ok(())
 }

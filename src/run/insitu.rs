@@ -41,22 +41,24 @@ pub fn points(op: &str, samples: &[Sample]) -> Vec<CalibOp> {
         .collect()
 }
 
-/// `base` with every op that `recorded` has points for replaced by those points.
-pub fn merge(base: &Calibration, recorded: &BTreeMap<String, Vec<Sample>>) -> Calibration {
-    let mut measured: BTreeMap<&str, Vec<CalibOp>> = BTreeMap::new();
-    for (op, samples) in recorded {
-        let pts = points(op, samples);
-        if !pts.is_empty() {
-            measured.insert(op.as_str(), pts);
-        }
-    }
+/// The calibration points of every recorded op that has any, by op name.
+pub fn measured(recorded: &BTreeMap<String, Vec<Sample>>) -> BTreeMap<&str, Vec<CalibOp>> {
+    recorded
+        .iter()
+        .map(|(op, samples)| (op.as_str(), points(op, samples)))
+        .filter(|(_, pts)| !pts.is_empty())
+        .collect()
+}
+
+/// `base` with every op of `measured` replaced by its points.
+pub fn merge(base: &Calibration, measured: &BTreeMap<&str, Vec<CalibOp>>) -> Calibration {
     let mut ops: Vec<CalibOp> = base
         .ops
         .iter()
         .filter(|o| !measured.contains_key(o.op.as_str()))
         .cloned()
         .collect();
-    ops.extend(measured.into_values().flatten());
+    ops.extend(measured.values().flatten().cloned());
     Calibration {
         provenance: base.provenance.clone(),
         ops,
@@ -73,13 +75,13 @@ pub fn save(
         Some(p) => Calibration::load(p)?,
         None => Calibration::builtin(),
     };
-    let mut cal = merge(&base, recorded);
+    let by_op = measured(recorded);
+    let mut cal = merge(&base, &by_op);
     let calls: usize = recorded.values().map(Vec::len).sum();
     let mut prov = provenance(calls);
-    let from_run: Vec<String> = recorded
+    let from_run: Vec<String> = by_op
         .iter()
-        .filter(|(op, s)| !points(op, s).is_empty())
-        .map(|(op, s)| format!("{op} ({})", s.len()))
+        .map(|(op, pts)| format!("{op} ({})", pts.iter().map(|p| p.count).sum::<u64>()))
         .collect();
     prov.backend = format!("{:?} + {:?}", spec.system.meta, spec.system.blob).to_lowercase();
     prov.notes = format!(
@@ -125,7 +127,7 @@ mod tests {
         let mut rec = BTreeMap::new();
         rec.insert("get".to_string(), vec![(1, 7_000); 40]);
         rec.insert("cas".to_string(), vec![(1, 7_000); 3]);
-        let cal = merge(&base, &rec);
+        let cal = merge(&base, &measured(&rec));
         let gets: Vec<_> = cal.ops.iter().filter(|o| o.op == "get").collect();
         assert_eq!(gets.len(), 1);
         assert_eq!(gets[0].count, 40);

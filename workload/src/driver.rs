@@ -6,9 +6,9 @@
 //! all slots are busy, the op waits for one until the next op is due and is then counted as
 //! `dropped` for its kind (never silently skipped); so a slot that frees is used at once, as a
 //! closed-loop tool like wrk would, while the schedule never slips by more than one
-//! inter-arrival gap. A slow target therefore shows up as high latency for the ops that waited and as drops, rather
-//! than as a lower request rate, which is what a closed-loop client would report. Results are
-//! [`RunStats`].
+//! inter-arrival gap. A slow target therefore shows up as high latency for the ops that waited
+//! and as drops, rather than as a lower request rate, which is what a closed-loop client would
+//! report. Results are [`RunStats`].
 //!
 //! Freshness: for a seeded fraction of acknowledged uploads the driver asks
 //! [`FreshnessProbe::follower_of`] for a follower, then polls [`Target::probe_visible`] every
@@ -214,10 +214,10 @@ impl Driver {
         let mut pacer = Pacer::new();
         let mut tasks = JoinSet::new();
         let (mut issued, mut dropped) = (0u64, 0u64);
-        let mut next_tick = start + cfg.progress_every.max(Duration::from_millis(10));
+        let every = cfg.progress_every.max(Duration::from_millis(10));
+        let mut next_tick = start + every;
         let mut last_at = Duration::ZERO;
         let end = cfg.duration.map(|d| start + d);
-        let every = cfg.progress_every.max(Duration::from_millis(10));
         let mut ops = ops.into_iter().peekable();
         let in_run = |op: &PlannedOp| cfg.duration.is_none_or(|d| op.at < d);
         while let Some(mut op) = ops.next_if(in_run) {
@@ -234,7 +234,6 @@ impl Driver {
                 tokio::task::consume_budget().await;
             }
             while tasks.try_join_next().is_some() {}
-            last_at = op.at;
             let permit = match slots.clone().try_acquire_owned() {
                 Ok(permit) => permit,
                 // The last op of an endless run has no next op to hand over to.
