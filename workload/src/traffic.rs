@@ -73,6 +73,10 @@ pub struct TrafficConfig {
     pub start_hour: f64,
     /// Time compression: model seconds per wall second, > 0. Default 1.
     pub speedup: f64,
+    /// Offered-load multiplier on every op rate (uploads, feeds, views, searches, follows),
+    /// > 0. Default 1. A load ladder (`feedlab sweep`) steps this; unlike `speedup` it leaves
+    /// model time alone, so the same multiplier means the same thing live and simulated.
+    pub load: f64,
 }
 
 impl Default for TrafficConfig {
@@ -102,6 +106,7 @@ impl Default for TrafficConfig {
             peak_hour: 20.0,
             start_hour: 20.0,
             speedup: 1.0,
+            load: 1.0,
         }
     }
 }
@@ -172,14 +177,17 @@ impl TrafficConfig {
         if !(self.speedup > 0.0 && self.speedup.is_finite()) {
             return Err(config("speedup", "must be a finite number > 0"));
         }
+        if !(self.load > 0.0 && self.load.is_finite()) {
+            return Err(config("load", "must be a finite number > 0"));
+        }
         Ok(())
     }
 
     /// Mean operations per model day for `population`, indexed by [`OpKind::index`]; already
-    /// multiplied by the population's [`Population::rate_factor`].
+    /// multiplied by the population's [`Population::rate_factor`] and by [`Self::load`].
     pub fn daily_rates(&self, population: &Population) -> [f64; OpKind::COUNT] {
-        let f = population.rate_factor();
-        let actives = population.expected_daily_active();
+        let f = population.rate_factor() * self.load;
+        let actives = population.expected_daily_active() * self.load;
         let feeds = actives * self.feed_reads_per_active_per_day;
         let follows = actives * self.follows_per_active_per_day;
         let mut r = [0.0; OpKind::COUNT];

@@ -115,8 +115,8 @@ impl Source {
             })
             .collect();
         let mut src = Source {
-            posts_per_unit: traffic.uploads_per_day * pop.rate_factor() / actives,
-            reads_per_unit: traffic.feed_reads_per_active_per_day,
+            posts_per_unit: traffic.load * traffic.uploads_per_day * pop.rate_factor() / actives,
+            reads_per_unit: traffic.load * traffic.feed_reads_per_active_per_day,
             strategy,
             partitioner,
             user_cdf,
