@@ -15,6 +15,7 @@ mod sim;
 #[allow(dead_code)]
 mod spec;
 mod summary;
+mod sweep;
 
 use std::process::ExitCode;
 
@@ -48,6 +49,8 @@ enum Command {
     Sim(sim::SimArgs),
     /// Measure service-time distributions of the embedded backends for the simulator.
     Calibrate(calibrate::CalibrateArgs),
+    /// Load ladders to the knee: where each variant breaks, live or simulated.
+    Sweep(sweep::SweepArgs),
 }
 
 /// A finished command's exit code: errors print and exit 1.
@@ -125,5 +128,6 @@ fn main() -> ExitCode {
         Command::Population(args) => done(population_cmd::run(args)),
         Command::Sim(args) => done(sim::run(args)),
         Command::Calibrate(args) => block_on(calibrate::run(args)),
+        Command::Sweep(args) => block_on(sweep::run(args)),
     }
 }

@@ -10,6 +10,7 @@ mod chart;
 mod html;
 mod markdown;
 pub mod plots;
+pub mod sweep;
 
 use std::path::Path;
 

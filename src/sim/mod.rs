@@ -53,13 +53,18 @@ pub struct SourceCache {
 
 impl SourceCache {
     fn get(&mut self, spec: &RunSpec) -> anyhow::Result<&mut Source> {
+        // The source does not depend on the offered load, so a load ladder reuses it.
+        let traffic = feedlab_workload::TrafficConfig {
+            load: 1.0,
+            ..spec.traffic.clone()
+        };
         let key = serde_json::to_string(&(
             &spec.population,
             spec.seed,
             &spec.system.sharding,
             spec.sim.population,
             spec.sim.leader_pool,
-            &spec.traffic,
+            &traffic,
         ))?;
         if self.key.as_deref() != Some(key.as_str()) || self.source.is_none() {
             self.source = None;
