@@ -53,13 +53,29 @@ enum Command {
     Sweep(sweep::SweepArgs),
 }
 
-/// A finished command's exit code: errors print and exit 1.
+/// A mistake in what the user asked for (a variant that does not exist, a flag that does not
+/// apply): printed on one line, exit code 2, like a scenario error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(pub String);
+
+/// A finished command's exit code. Errors print on one line with their causes (`{:#}`), no
+/// backtrace; a user's mistake (a scenario error or a [`UserError`] anywhere in the chain)
+/// exits 2, anything else 1.
 fn done(r: anyhow::Result<()>) -> ExitCode {
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("Error: {e:?}");
-            ExitCode::FAILURE
+            eprintln!("error: {e:#}");
+            let user = e.chain().any(|c| {
+                c.downcast_ref::<scenario::ScenarioError>().is_some()
+                    || c.downcast_ref::<UserError>().is_some()
+            });
+            if user {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -77,18 +93,13 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Run an async command on a fresh runtime; errors print and exit 1.
+/// Run an async command on a fresh runtime; errors as in [`done`].
 fn block_on(f: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
-    let done = runtime()
-        .map_err(anyhow::Error::from)
-        .and_then(|rt| rt.block_on(f));
-    match done {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("Error: {e:?}");
-            ExitCode::FAILURE
-        }
-    }
+    done(
+        runtime()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(f)),
+    )
 }
 
 fn main() -> ExitCode {

@@ -111,11 +111,12 @@ fn select(specs: Vec<RunSpec>, args: &SweepArgs) -> anyhow::Result<Vec<RunSpec>>
     let known: Vec<String> = specs.iter().map(|s| s.variant.clone()).collect();
     for v in &args.variant {
         if !known.contains(v) {
-            bail!(
+            return Err(crate::UserError(format!(
                 "{} has no variant {v:?}; it has: {}",
                 args.scenario.display(),
                 known.join(", ")
-            );
+            ))
+            .into());
         }
     }
     Ok(specs

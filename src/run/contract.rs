@@ -190,6 +190,7 @@ pub fn summary(m: &Measured<'_>) -> Value {
             "shards": spec.system.sharding.shards,
             "hybrid_threshold": spec.system.fanout.hybrid_threshold,
             "transport": m.transport,
+            "load": spec.traffic.load,
         },
         "population": {
             "users": spec.population.users,

@@ -20,6 +20,7 @@ fn config(spec: &RunSpec, backend: &str) -> Value {
         "calibration": spec.calibration.as_ref().map(|p| p.display().to_string()),
         "backend": backend,
         "transport": "sim",
+        "load": spec.traffic.load,
     })
 }
 
