@@ -37,8 +37,9 @@ use rand_chacha::ChaCha8Rng;
 /// `feedlab calibrate`.
 #[derive(Args, Debug, Clone)]
 pub struct CalibrateArgs {
-    /// Where to write the calibration TOML.
-    #[arg(long, default_value = "calibration/embedded.toml")]
+    /// Where to write the calibration TOML. The default, `out/calibrate/embedded.toml`, leaves
+    /// the committed `calibration/embedded.toml` alone; name that file to replace it.
+    #[arg(long, default_value = "out/calibrate/embedded.toml")]
     pub out: PathBuf,
     /// Samples per op and size (blob ops take a quarter as many).
     #[arg(long, default_value_t = 2_000)]

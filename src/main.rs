@@ -4,6 +4,7 @@
 //! sets up logging and maps errors to an exit code.
 
 mod calibrate;
+mod cli;
 mod gate;
 mod plan;
 mod population_cmd;
@@ -19,7 +20,9 @@ mod sweep;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+
+use cli::UserError;
 
 /// feedlab: how a photo-sharing service with a news feed behaves under each
 /// design choice, measured.
@@ -51,13 +54,12 @@ enum Command {
     Calibrate(calibrate::CalibrateArgs),
     /// Load ladders to the knee: where each variant breaks, live or simulated.
     Sweep(sweep::SweepArgs),
+    /// Print a shell completion script (`feedlab completions bash > ...`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
-
-/// A mistake in what the user asked for (a variant that does not exist, a flag that does not
-/// apply): printed on one line, exit code 2, like a scenario error.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UserError(pub String);
 
 /// A finished command's exit code. Errors print on one line with their causes (`{:#}`), no
 /// backtrace; a user's mistake (a scenario error or a [`UserError`] anywhere in the chain)
@@ -78,6 +80,13 @@ fn done(r: anyhow::Result<()>) -> ExitCode {
             }
         }
     }
+}
+
+/// Lets a command whose output is piped into `head` end quietly when the pipe closes, as
+/// Unix tools do, instead of panicking on the failed write. Only for commands that open no
+/// sockets: the default SIGPIPE would end a server on a client's reset.
+fn quiet_broken_pipe() {
+    sigpipe::reset();
 }
 
 /// The multi-threaded runtime of every async command: at least four workers
@@ -127,7 +136,10 @@ fn main() -> ExitCode {
         }
         Command::Run(args) => block_on(run::run(args)),
         Command::Compare(args) => block_on(run::compare(args)),
-        Command::Gate(args) => match gate::run(args) {
+        Command::Gate(args) => match {
+            quiet_broken_pipe();
+            gate::run(args)
+        } {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => {
@@ -135,9 +147,24 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Plan(args) => done(plan::run(args)),
-        Command::Population(args) => done(population_cmd::run(args)),
-        Command::Sim(args) => done(sim::run(args)),
+        Command::Plan(args) => {
+            quiet_broken_pipe();
+            done(plan::run(args))
+        }
+        Command::Population(args) => {
+            quiet_broken_pipe();
+            done(population_cmd::run(args))
+        }
+        Command::Sim(args) => {
+            quiet_broken_pipe();
+            done(sim::run(args))
+        }
+        Command::Completions { shell } => {
+            quiet_broken_pipe();
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "feedlab", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
         Command::Calibrate(args) => block_on(calibrate::run(args)),
         Command::Sweep(args) => block_on(sweep::run(args)),
     }

@@ -67,7 +67,7 @@ pub async fn run(args: SweepArgs) -> anyhow::Result<()> {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| Path::new("out/sweep").join(scenario.name()));
+        .unwrap_or_else(|| crate::cli::default_out("sweep", scenario.name()));
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let first = specs.first().context("the scenario has no runs")?.clone();
     let mut cache = SourceCache::default();
@@ -111,12 +111,8 @@ fn select(specs: Vec<RunSpec>, args: &SweepArgs) -> anyhow::Result<Vec<RunSpec>>
     let known: Vec<String> = specs.iter().map(|s| s.variant.clone()).collect();
     for v in &args.variant {
         if !known.contains(v) {
-            return Err(crate::UserError(format!(
-                "{} has no variant {v:?}; it has: {}",
-                args.scenario.display(),
-                known.join(", ")
-            ))
-            .into());
+            let known: Vec<&str> = known.iter().map(String::as_str).collect();
+            return Err(crate::cli::unknown_variant(&args.scenario, v, &known).into());
         }
     }
     Ok(specs
