@@ -22,7 +22,7 @@ use std::time::Instant;
 use anyhow::Context;
 use bytes::Bytes;
 use clap::Args;
-use feedlab_sim::model::{CalibOp, Calibration, Provenance};
+use feedlab_sim::model::{Calibration, Provenance};
 use feedlab_system::blob::local::LocalBlobStore;
 use feedlab_system::blob::{BlobKey, BlobStore};
 use feedlab_system::id::PhotoId;

@@ -2,7 +2,7 @@
 //!
 //! Per op kind (feed, photo_get, upload) two charts against the offered rate, one line per
 //! variant: p99 latency (with the feed target drawn) and goodput (with the offered = served
-//! diagonal), each variant's knee marked as a point. Goodput flattening below the diagonal and
+//! diagonal), each variant's knee marked as a large dot in the line's colour. Goodput flattening below the diagonal and
 //! p99 rising are the knee seen from the two sides.
 
 use std::fmt::Write as _;
@@ -40,12 +40,18 @@ pub fn plots(r: &SweepReport) -> anyhow::Result<Vec<(String, String, String)>> {
                 continue;
             }
             diagonal.extend(pts.iter().map(|p| (p.0, p.0)));
-            lat.push(line(&v.variant, pts.iter().map(|p| (p.0, p.1))));
-            good.push(line(&v.variant, pts.iter().map(|p| (p.0, p.2))));
-            if let Some(k) = v.knee.as_ref().and_then(|k| v.step_at(k.load)) {
-                if let Some(o) = k.ops.get(op) {
-                    lat.push(knee(&v.variant, o.offered_per_s, o.p99_ms));
-                    good.push(knee(&v.variant, o.offered_per_s, o.served_per_s));
+            let knee_op = v
+                .knee
+                .as_ref()
+                .and_then(|k| v.step_at(k.load))
+                .and_then(|k| k.ops.get(op));
+            for (series, y) in [(&mut lat, 1), (&mut good, 2)] {
+                let at = |p: &(f64, f64, f64)| (p.0, if y == 1 { p.1 } else { p.2 });
+                let index = series.len();
+                series.push(line(&v.variant, pts.iter().map(at)));
+                if let Some(o) = knee_op {
+                    let y = if y == 1 { o.p99_ms } else { o.served_per_s };
+                    series.push(knee(index, o.offered_per_s, y));
                 }
             }
         }
@@ -108,11 +114,12 @@ fn line(label: &str, pts: impl Iterator<Item = (f64, f64)>) -> Series {
     }
 }
 
-fn knee(variant: &str, x: f64, y: f64) -> Series {
+/// The knee of the line at series index `of`, drawn as a large dot in its colour.
+fn knee(of: usize, x: f64, y: f64) -> Series {
     Series {
-        label: format!("knee {variant}"),
+        label: String::new(),
         points: vec![(x, y)],
-        style: Style::Points,
+        style: Style::Mark(of),
     }
 }
 
