@@ -219,6 +219,11 @@ async fn step_of(
     if let Some(d) = spec.sweep.step_s {
         s.duration_s = d;
     }
+    if let Some(d) = spec.sweep.sim_step_s {
+        s.sim.duration_s = Some(d);
+    } else if s.sim.duration_s.is_none() {
+        s.sim.duration_s = Some(s.duration_s);
+    }
     let label = format!("x{load:.4}");
     let dir = out.join("steps").join(&label);
     let summary = match s.mode {

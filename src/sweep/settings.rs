@@ -22,9 +22,12 @@ pub struct SweepSettings {
     /// Bisection steps (geometric midpoints) between the last good and the first bad load.
     /// Default 3, which pins the knee within `factor^(1/8)` (9% for a factor of 2).
     pub bisect: u32,
-    /// Length of each step, seconds (wall time live, model time simulated); default the
-    /// scenario's `duration-s`.
+    /// Length of each live step, wall seconds; default the scenario's `duration-s`.
     pub step_s: Option<f64>,
+    /// Length of each simulated step, model seconds; default `sim.duration-s`, else `step-s`,
+    /// else the scenario's `duration-s`. A simulated step can be longer than a live one at
+    /// little cost, which keeps its p99 from being a sampling accident.
+    pub sim_step_s: Option<f64>,
     /// Largest fraction of offered ops that may be dropped at a good step. Default 0.001.
     pub max_dropped: f64,
     /// Largest fraction of completed ops that may fail at a good step. Default 0.001.
@@ -47,6 +50,7 @@ impl Default for SweepSettings {
             min: 1.0 / 16.0,
             bisect: 3,
             step_s: None,
+            sim_step_s: None,
             max_dropped: 0.001,
             max_errors: 0.001,
             predict: false,
@@ -82,6 +86,9 @@ impl SweepSettings {
         }
         if let Some(s) = self.step_s {
             positive("step-s", s)?;
+        }
+        if let Some(s) = self.sim_step_s {
+            positive("sim-step-s", s)?;
         }
         for (key, v) in [
             ("max-dropped", self.max_dropped),
