@@ -82,6 +82,18 @@ fn done(r: anyhow::Result<()>) -> ExitCode {
     }
 }
 
+/// The gate's exit code: 0 pass, 1 breach, 2 unusable input.
+fn gate_exit(r: anyhow::Result<bool>) -> ExitCode {
+    match r {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 /// Lets a command whose output is piped into `head` end quietly when the pipe closes, as
 /// Unix tools do, instead of panicking on the failed write. Only for commands that open no
 /// sockets: the default SIGPIPE would end a server on a client's reset.
@@ -136,17 +148,10 @@ fn main() -> ExitCode {
         }
         Command::Run(args) => block_on(run::run(args)),
         Command::Compare(args) => block_on(run::compare(args)),
-        Command::Gate(args) => match {
+        Command::Gate(args) => {
             quiet_broken_pipe();
-            gate::run(args)
-        } {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(1),
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(2)
-            }
-        },
+            gate_exit(gate::run(args))
+        }
         Command::Plan(args) => {
             quiet_broken_pipe();
             done(plan::run(args))

@@ -138,7 +138,7 @@ mod tests {
         let s = SweepSettings::default();
         let pts = vec![(1.0, true), (2.0, true), (4.0, true)];
         assert_eq!(next_load(&pts, &s), Some(8.0));
-        let pts = vec![(1.0, true), (2.0, false), (1.414_213_562_373_095_1, true)];
+        let pts = vec![(1.0, true), (2.0, false), (std::f64::consts::SQRT_2, true)];
         let n = next_load(&pts, &s).expect("bisects on");
         assert!(n > 1.414 && n < 2.0);
     }
