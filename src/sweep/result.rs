@@ -81,9 +81,14 @@ impl VariantSweep {
             matches!(ladder::bracket(&pts), ladder::Bracket::AllGood(g) if g >= top * (1.0 - 1e-9));
         let first_bad = self.steps.iter().find(|s| !s.good);
         self.first_breach = first_bad.map(|s| s.breaches.clone()).unwrap_or_default();
+        let lag = self
+            .first_breach
+            .iter()
+            .any(|b| matches!(b.rule, Rule::Freshness | Rule::FreshnessTimeouts));
         self.bottleneck = first_bad
             .or(self.steps.last())
-            .and_then(|s| s.bottleneck.clone());
+            .and_then(|s| s.bottleneck.clone())
+            .or_else(|| lag.then(|| "materializer backlog (freshness lag)".to_string()));
     }
 
     /// The step run at `load`, if any.
