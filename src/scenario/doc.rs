@@ -170,6 +170,7 @@ pub fn resolve_doc(
     {
         doc.sim.calibration = Some(dir.join(c));
     }
+    doc.plan.catalogue = crate::plan::catalogue::resolve(doc.plan.catalogue.as_deref(), dir);
     validate(&doc, at)?;
     Ok(doc)
 }
@@ -286,6 +287,11 @@ fn validate(doc: &ScenarioDoc, at: &ErrorAt<'_>) -> Result<(), ScenarioError> {
     }
     if let Err((key, msg)) = doc.plan.validate() {
         return Err(err("plan", key, msg));
+    }
+    let catalogue = crate::plan::catalogue::Catalogue::load(doc.plan.catalogue.as_deref())
+        .map_err(|msg| err("plan", "catalogue", msg))?;
+    if let Err(msg) = catalogue.machine(&doc.plan.machine) {
+        return Err(err("plan", "machine", msg));
     }
     if let Err((key, msg)) = doc.sweep.validate() {
         return Err(err("sweep", key, msg));
