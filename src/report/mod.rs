@@ -51,7 +51,7 @@ pub(crate) fn text(v: &Value, path: &str) -> String {
 }
 
 /// Rows of the key-figures table: label and dotted path.
-pub(crate) const FIGURES: [(&str, &str); 16] = [
+pub(crate) const FIGURES: [(&str, &str); 24] = [
     ("fan-out", "config.fanout"),
     ("sharding", "config.sharding"),
     ("transport", "config.transport"),
@@ -64,6 +64,35 @@ pub(crate) const FIGURES: [(&str, &str); 16] = [
     ("feed reads/s", "ops.feed.rate_per_s"),
     ("freshness p99 ms", "fanout.freshness_p99_ms"),
     ("timeline writes / upload", "fanout.writes_per_upload"),
+    ("top author's followers", "fanout.top_author.followers"),
+    (
+        "top author's timeline writes / upload",
+        "fanout.top_author.writes_per_upload",
+    ),
+    (
+        "hybrid threshold (full-scale followers)",
+        "config.hybrid_threshold",
+    ),
+    (
+        "hybrid threshold applied (live followers)",
+        "config.hybrid_threshold_live",
+    ),
+    (
+        "hybrid: follower edges pulled, live",
+        "fanout.hybrid.live_edge_share",
+    ),
+    (
+        "hybrid: follower edges pulled, full scale",
+        "fanout.hybrid.full_edge_share",
+    ),
+    (
+        "hybrid: authors pulled, live",
+        "fanout.hybrid.live_author_share",
+    ),
+    (
+        "hybrid: authors pulled, full scale",
+        "fanout.hybrid.full_author_share",
+    ),
     ("shard max/mean", "shards.load_max_over_mean"),
     ("meta bytes", "storage.meta_bytes"),
     ("blob bytes", "storage.blob_bytes"),
