@@ -102,6 +102,10 @@ pub(crate) const FIGURES: [(&str, &str); 24] = [
 /// One cell of the key-figures table.
 pub(crate) fn cell(v: &Value, path: &str) -> String {
     match num(v, path) {
+        // Two significant digits below 0.01 (shares such as 0.0013).
+        Some(x) if x.fract() != 0.0 && x.abs() < 0.01 => {
+            format!("{x:.*}", (1.0 - x.abs().log10().floor()) as usize)
+        }
         Some(x) if x.fract() != 0.0 => format!("{x:.2}"),
         _ => text(v, path),
     }

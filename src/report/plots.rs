@@ -163,7 +163,9 @@ pub fn follower_ccdf(summaries: &[Value]) -> anyhow::Result<String> {
         if !seen.contains(&key) {
             seen.push(key);
             let c = get(s, &["population", "follower_ccdf"]);
-            ccdf_series(&mut series, c, format!("{} live", name(s)));
+            let n = f(s, &["population", "materialized_users"]).unwrap_or(0.0);
+            let label = format!("{}: live graph ({} users)", name(s), short(n));
+            ccdf_series(&mut series, c, label);
         }
         let model = get(s, &["population", "model_follower_ccdf"]).filter(|v| !v.is_null());
         if let Some(m) = model.filter(|m| !seen_model.contains(m)) {
