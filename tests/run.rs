@@ -126,7 +126,7 @@ fn tiny_live_run_writes_the_contract_and_a_self_contained_report() {
     // hybrid threshold is reported at full scale and as applied live, with
     // the shares each pulls; the model's follower CCDF is beside the graph's.
     let top = field(&s, "fanout.top_author");
-    assert_eq!(top["followers"], field(&s, "population.max_followers"));
+    assert_eq!(&top["followers"], field(&s, "population.max_followers"));
     assert_eq!(top["writes_per_upload"], top["followers"]);
     assert!(field(&s, "fanout.hybrid.live_threshold").is_u64());
     assert_eq!(field(&s, "fanout.hybrid.threshold"), 10_000);

@@ -4,8 +4,8 @@
 //! A user's followee list is a pure function of `(seed, user)`: a ChaCha8 stream seeded by a hash
 //! of both draws leaders until the planned followee count is reached. A live graph ([`scaled`])
 //! always reaches it and keeps the follower tail's exponent up to nearly every live user
-//! following the top authors (see `crate::live`). The Chung–Lu graph works as follows.
-//! Self-follows and repeated leaders are redrawn (a follow is a set, as in the service), up to
+//! following the top authors (see `crate::live`). In the Chung–Lu graph, self-follows and
+//! repeated leaders are redrawn (a follow is a set, as in the service), up to
 //! `4 × count + 32` draws; a user whose draws run out (only in tiny populations) simply follows
 //! fewer users. So the realized out-degree can be below the planned count, and heavy leaders
 //! lose a little in-degree to deduplication, like Chung–Lu's `min(1, p)` edge cap.
