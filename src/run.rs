@@ -27,6 +27,7 @@ pub(crate) mod insitu;
 mod measure;
 mod seed;
 mod table;
+pub(crate) mod threshold;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -93,6 +94,7 @@ pub async fn run_variant_with(
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
     let mut cfg = spec.system.clone();
     cfg.data_dir = data.clone();
+    cfg.fanout = threshold::live_fanout(spec).await?;
     let recorder = Recorder::new();
     let svc = Service::open_recorded(cfg, Some(recorder.clone()))
         .await

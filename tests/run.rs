@@ -122,6 +122,26 @@ fn tiny_live_run_writes_the_contract_and_a_self_contained_report() {
             .expect("skew")
             >= 1.0
     );
+    // Push writes one timeline entry per follower of the top author; the
+    // hybrid threshold is reported at full scale and as applied live, with
+    // the shares each pulls; the model's follower CCDF is beside the graph's.
+    let top = field(&s, "fanout.top_author");
+    assert_eq!(&top["followers"], field(&s, "population.max_followers"));
+    assert_eq!(top["writes_per_upload"], top["followers"]);
+    assert!(field(&s, "fanout.hybrid.live_threshold").is_u64());
+    assert_eq!(field(&s, "fanout.hybrid.threshold"), 10_000);
+    for share in [
+        "full_author_share",
+        "full_edge_share",
+        "live_author_share",
+        "live_edge_share",
+    ] {
+        let x = field(&s, &format!("fanout.hybrid.{share}"))
+            .as_f64()
+            .expect("share");
+        assert!((0.0..=1.0).contains(&x), "{share} {x}");
+    }
+    assert!(field(&s, "population.model_follower_ccdf.fit.alpha").is_number());
     let met = p99 <= 200.0;
     assert_eq!(field(&s, "target.met").as_bool(), Some(met));
     assert!(

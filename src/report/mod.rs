@@ -52,7 +52,7 @@ pub(crate) fn text(v: &Value, path: &str) -> String {
 }
 
 /// Rows of the key-figures table: label and dotted path.
-pub(crate) const FIGURES: [(&str, &str); 16] = [
+pub(crate) const FIGURES: [(&str, &str); 24] = [
     ("fan-out", "config.fanout"),
     ("sharding", "config.sharding"),
     ("transport", "config.transport"),
@@ -65,6 +65,35 @@ pub(crate) const FIGURES: [(&str, &str); 16] = [
     ("feed reads/s", "ops.feed.rate_per_s"),
     ("freshness p99 ms", "fanout.freshness_p99_ms"),
     ("timeline writes / upload", "fanout.writes_per_upload"),
+    ("top author's followers", "fanout.top_author.followers"),
+    (
+        "top author's timeline writes / upload",
+        "fanout.top_author.writes_per_upload",
+    ),
+    (
+        "hybrid threshold (full-scale followers)",
+        "config.hybrid_threshold",
+    ),
+    (
+        "hybrid threshold applied (live followers)",
+        "config.hybrid_threshold_live",
+    ),
+    (
+        "hybrid: follower edges pulled, live",
+        "fanout.hybrid.live_edge_share",
+    ),
+    (
+        "hybrid: follower edges pulled, full scale",
+        "fanout.hybrid.full_edge_share",
+    ),
+    (
+        "hybrid: authors pulled, live",
+        "fanout.hybrid.live_author_share",
+    ),
+    (
+        "hybrid: authors pulled, full scale",
+        "fanout.hybrid.full_author_share",
+    ),
     ("shard max/mean", "shards.load_max_over_mean"),
     ("meta bytes", "storage.meta_bytes"),
     ("blob bytes", "storage.blob_bytes"),
@@ -74,6 +103,10 @@ pub(crate) const FIGURES: [(&str, &str); 16] = [
 /// One cell of the key-figures table.
 pub(crate) fn cell(v: &Value, path: &str) -> String {
     match num(v, path) {
+        // Two significant digits below 0.01 (shares such as 0.0013).
+        Some(x) if x.fract() != 0.0 && x.abs() < 0.01 => {
+            format!("{x:.*}", (1.0 - x.abs().log10().floor()) as usize)
+        }
         Some(x) if x.fract() != 0.0 => format!("{x:.2}"),
         _ => text(v, path),
     }

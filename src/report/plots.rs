@@ -116,45 +116,66 @@ pub fn feed_over_time(summaries: &[Value]) -> anyhow::Result<String> {
     )
 }
 
-/// Follower-count CCDF (log-log) with the fitted power law, per distinct
-/// population.
+/// Adds the CCDF `c` (`{points, fit}`) as points labelled `label`, and its fitted power law
+/// as a line.
+fn ccdf_series(series: &mut Vec<Series>, c: Option<&Value>, label: String) {
+    let pts = pairs(c.and_then(|c| c.get("points")));
+    if pts.is_empty() {
+        return;
+    }
+    let max_x = pts.iter().map(|p| p.0).fold(1.0, f64::max);
+    series.push(Series {
+        label: label.clone(),
+        points: pts,
+        style: Style::Points,
+    });
+    let Some(fit) = c.and_then(|c| c.get("fit")).filter(|v| !v.is_null()) else {
+        return;
+    };
+    let (Some(a), Some(xm), Some(p0)) = (
+        fit.get("alpha").and_then(Value::as_f64),
+        fit.get("x_min").and_then(Value::as_f64),
+        fit.get("ccdf_at_x_min").and_then(Value::as_f64),
+    ) else {
+        return;
+    };
+    let line = (0..=20)
+        .map(|i| xm * (max_x / xm).max(1.0).powf(f64::from(i) / 20.0))
+        .map(|x| (x, p0 * (x / xm).powf(1.0 - a)))
+        .collect();
+    series.push(Series {
+        label: format!("{label}: fit α = {a:.2} (x ≥ {xm:.0})"),
+        points: line,
+        style: Style::Line,
+    });
+}
+
+/// Follower-count CCDF (log-log) of each distinct live graph and of the full-scale model (a
+/// uniform sample of the full population), on the same axes, each with its fitted power law.
 pub fn follower_ccdf(summaries: &[Value]) -> anyhow::Result<String> {
     let mut series = Vec::new();
-    let mut seen = Vec::new();
+    let (mut seen, mut seen_model) = (Vec::new(), Vec::new());
     for s in summaries {
         let key = (
             f(s, &["population", "follows"]),
             f(s, &["population", "materialized_users"]),
         );
-        if seen.contains(&key) {
-            continue;
+        if !seen.contains(&key) {
+            seen.push(key);
+            let c = get(s, &["population", "follower_ccdf"]);
+            let n = f(s, &["population", "materialized_users"]).unwrap_or(0.0);
+            let label = format!("{}: live graph ({} users)", name(s), short(n));
+            ccdf_series(&mut series, c, label);
         }
-        seen.push(key);
-        let c = get(s, &["population", "follower_ccdf"]);
-        let pts = pairs(c.and_then(|c| c.get("points")));
-        let max_x = pts.iter().map(|p| p.0).fold(1.0, f64::max);
-        series.push(Series {
-            label: format!("{} followers", name(s)),
-            points: pts,
-            style: Style::Points,
-        });
-        if let Some(fit) = c.and_then(|c| c.get("fit")).filter(|v| !v.is_null()) {
-            let (Some(a), Some(xm), Some(p0)) = (
-                fit.get("alpha").and_then(Value::as_f64),
-                fit.get("x_min").and_then(Value::as_f64),
-                fit.get("ccdf_at_x_min").and_then(Value::as_f64),
-            ) else {
-                continue;
-            };
-            let line = (0..=20)
-                .map(|i| xm * (max_x / xm).max(1.0).powf(f64::from(i) / 20.0))
-                .map(|x| (x, p0 * (x / xm).powf(1.0 - a)))
-                .collect();
-            series.push(Series {
-                label: format!("fit α = {a:.2} (x ≥ {xm:.0})"),
-                points: line,
-                style: Style::Line,
-            });
+        let model = get(s, &["population", "model_follower_ccdf"]).filter(|v| !v.is_null());
+        if let Some(m) = model.filter(|m| !seen_model.contains(m)) {
+            seen_model.push(m);
+            let n = f(s, &["population", "users"]).unwrap_or(0.0);
+            ccdf_series(
+                &mut series,
+                Some(m),
+                format!("full-scale model ({})", short(n)),
+            );
         }
     }
     chart(

@@ -2,23 +2,31 @@
 //!
 //! Every contract field holds a measured value. Extra fields (allowed by the
 //! contract) carry what the report plots: latency percentile curves per op,
-//! the per-second series, per-shard loads, the follower-count CCDF with its
-//! power-law fit, fan-out writes per author, and the storage growth inputs.
+//! the per-second series, per-shard loads, the follower-count CCDFs of the
+//! live graph and of the full-scale model with their power-law fits, fan-out
+//! writes per author, the hybrid threshold at full scale and as applied live
+//! with the shares of authors and follower edges each pulls (`fanout.hybrid`),
+//! the top author's timeline writes per upload (`fanout.top_author`), and the
+//! storage growth inputs.
 
 use feedlab_system::policy::{AuthorStats, FanoutStrategy, FollowerStats};
 use feedlab_system::shards::ShardLoad;
 use feedlab_workload::fit::csn_fit;
+use feedlab_workload::threshold::map_threshold;
 use feedlab_workload::{OpKind, Population, RunStats};
 use serde_json::{Value, json};
 
 use super::measure::{Snapshot, max_over_mean};
 use super::seed::Seeded;
+use super::threshold;
 use crate::spec::RunSpec;
 
 /// Percentiles (in %) of the latency curves kept per op kind.
 pub const CURVE: [f64; 9] = [50.0, 75.0, 90.0, 95.0, 98.0, 99.0, 99.5, 99.8, 99.9];
 /// Authors sampled for the fan-out scatter.
 const SCATTER_AUTHORS: usize = 2_000;
+/// Users sampled from the full population for the model's follower CCDF.
+const MODEL_SAMPLE: u64 = 100_000;
 /// Seconds in a year, and the projection horizon.
 const YEARS: u32 = 5;
 
@@ -79,39 +87,74 @@ fn ccdf(in_degree: &[u64]) -> Value {
     json!({ "points": points, "fit": fit })
 }
 
-/// Pushed timeline writes per upload for a sample of authors, under the
-/// variant's fan-out strategy, from the materialized graph.
-fn fanout_scatter(m: &Measured<'_>) -> Value {
-    let Ok(strategy) = FanoutStrategy::new(m.spec.system.fanout.clone()) else {
-        return json!([]);
-    };
+/// `(followers, pushed timeline writes per upload)` of `author` under `strategy`, from the
+/// materialized graph.
+fn pushed(m: &Measured<'_>, strategy: &FanoutStrategy, author: u64) -> (usize, usize) {
     let pop = m.population;
     let t = &m.spec.traffic;
     let n = m.seeded.ids.len();
     let per_user_posts = t.uploads_per_day * pop.rate_factor() / n.max(1) as f64;
     let reads = t.feed_reads_per_active_per_day;
+    let followers = m.seeded.index.followers_of(author);
+    let stats = AuthorStats {
+        followers: followers.len() as u64,
+        posts_per_day: per_user_posts * pop.upload_propensity(author),
+    };
+    let fstats: Vec<FollowerStats> = followers
+        .iter()
+        .map(|&f| FollowerStats {
+            reads_per_day: if pop.is_daily_active(u64::from(f)) {
+                reads * pop.read_propensity(u64::from(f))
+            } else {
+                0.0
+            },
+        })
+        .collect();
+    (followers.len(), strategy.plan(&stats, &fstats).push.len())
+}
+
+/// The full-scale model's follower CCDF and fit, from the realized follower counts of a uniform
+/// sample of [`MODEL_SAMPLE`] users of the full population (`null` if it cannot be built).
+fn model_ccdf(spec: &RunSpec) -> Value {
+    let Ok(pop) = Population::new(&spec.population, spec.seed) else {
+        return Value::Null;
+    };
+    let Ok(rows) = pop.sample_users(MODEL_SAMPLE.min(pop.users())) else {
+        return Value::Null;
+    };
+    let followers: Vec<u64> = rows.iter().map(|r| r.followers).collect();
+    let mut v = ccdf(&followers);
+    v["sample"] = json!(followers.len());
+    v
+}
+
+/// Pushed timeline writes per upload for a sample of authors, under the
+/// variant's fan-out strategy (hybrid threshold mapped to the live graph).
+fn fanout_scatter(m: &Measured<'_>, strategy: &FanoutStrategy) -> Value {
+    let n = m.seeded.ids.len();
     let step = (n / SCATTER_AUTHORS).max(1);
-    let mut out = Vec::new();
-    for a in (0..n).step_by(step) {
-        let followers = m.seeded.index.followers_of(a as u64);
-        let author = AuthorStats {
-            followers: followers.len() as u64,
-            posts_per_day: per_user_posts * pop.upload_propensity(a as u64),
-        };
-        let fstats: Vec<FollowerStats> = followers
-            .iter()
-            .map(|&f| FollowerStats {
-                reads_per_day: if pop.is_daily_active(u64::from(f)) {
-                    reads * pop.read_propensity(u64::from(f))
-                } else {
-                    0.0
-                },
-            })
-            .collect();
-        let plan = strategy.plan(&author, &fstats);
-        out.push(json!([followers.len(), plan.push.len()]));
-    }
-    Value::Array(out)
+    let points = (0..n).step_by(step).map(|a| {
+        let (followers, push) = pushed(m, strategy, a as u64);
+        json!([followers, push])
+    });
+    Value::Array(points.collect())
+}
+
+/// The summary's fan-out figures of the graph and policy: the hybrid threshold map and the
+/// top author's timeline writes per upload (`hybrid`, `top_author`).
+fn policy_figures(m: &Measured<'_>) -> (Value, Value, Value) {
+    let mut cfg = m.spec.system.fanout.clone();
+    let map = map_threshold(m.population, &m.seeded.in_degree, cfg.hybrid_threshold);
+    cfg.hybrid_threshold = map.live_threshold;
+    let Ok(strategy) = FanoutStrategy::new(cfg) else {
+        return (json!([]), json!(null), json!(null));
+    };
+    let top = (0..m.seeded.in_degree.len())
+        .max_by_key(|&u| (m.seeded.in_degree[u], std::cmp::Reverse(u)))
+        .unwrap_or(0) as u64;
+    let (followers, writes) = pushed(m, &strategy, top);
+    let top = json!({ "user": top, "followers": followers, "writes_per_upload": writes });
+    (fanout_scatter(m, &strategy), threshold::report(&map), top)
 }
 
 /// The summary of one live run (see the module docs).
@@ -138,6 +181,7 @@ pub fn summary(m: &Measured<'_>) -> Value {
     let target_ms = spec.target.feed_p99_ms;
     let n = m.seeded.ids.len() as u64;
     let max_followers = m.seeded.in_degree.iter().copied().max().unwrap_or(0);
+    let (per_author, hybrid, top_author) = policy_figures(m);
     let series: Vec<Value> = stats
         .series()
         .iter()
@@ -189,6 +233,7 @@ pub fn summary(m: &Measured<'_>) -> Value {
             "blob": serde_json::to_value(spec.system.blob).unwrap_or(Value::Null),
             "shards": spec.system.sharding.shards,
             "hybrid_threshold": spec.system.fanout.hybrid_threshold,
+            "hybrid_threshold_live": hybrid["live_threshold"],
             "transport": m.transport,
             "load": spec.traffic.load,
         },
@@ -204,6 +249,7 @@ pub fn summary(m: &Measured<'_>) -> Value {
             "seed_seconds": m.seeded.seconds,
             "bulk_follows_per_s": m.seeded.follows_per_s,
             "follower_ccdf": ccdf(&m.seeded.in_degree),
+            "model_follower_ccdf": model_ccdf(spec),
         },
         "duration_s": stats.duration.as_secs_f64(),
         "ops": ops,
@@ -216,7 +262,9 @@ pub fn summary(m: &Measured<'_>) -> Value {
             "freshness_visible": fresh.visible,
             "freshness_timeouts": fresh.timeouts,
             "uploads": uploads,
-            "per_author": fanout_scatter(m),
+            "per_author": per_author,
+            "hybrid": hybrid,
+            "top_author": top_author,
         },
         "shards": {
             "count": m.run_loads.len(),

@@ -11,7 +11,8 @@ fn ms(v: Option<f64>) -> String {
 }
 
 /// One row per summary: feed p50/p99, upload p99, freshness p99, timeline
-/// writes per upload, shard skew and whether the feed target was met.
+/// writes per upload (mean, and at the top author), shard skew and whether
+/// the feed target was met.
 pub fn render(summaries: &[Value]) -> String {
     let header = [
         "variant",
@@ -20,6 +21,7 @@ pub fn render(summaries: &[Value]) -> String {
         "upload p99 ms",
         "fresh p99 ms",
         "writes/upload",
+        "top-author writes",
         "shard skew",
         "met target",
     ];
@@ -40,6 +42,8 @@ pub fn render(summaries: &[Value]) -> String {
             ms(num(s, &["ops", "upload", "p99_ms"])),
             ms(num(s, &["fanout", "freshness_p99_ms"])),
             ms(num(s, &["fanout", "writes_per_upload"])),
+            num(s, &["fanout", "top_author", "writes_per_upload"])
+                .map_or("-".into(), |x| format!("{x:.0}")),
             num(s, &["shards", "load_max_over_mean"]).map_or("-".into(), |x| format!("{x:.2}")),
             match met {
                 Some(true) => format!("yes (≤ {target:.0} ms)"),

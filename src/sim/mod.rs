@@ -110,11 +110,12 @@ pub fn run_variant(spec: &RunSpec, out: &Path, cache: &mut SourceCache) -> anyho
                 None => Calibration::builtin(),
             };
             let source = cache.get(spec)?;
+            let fanout = crate::run::threshold::sim_fanout(spec, source);
             let params = feedlab_sim::model::RunParams {
                 seed: spec.seed,
                 duration_s: spec.duration_s,
                 traffic: &spec.traffic,
-                fanout: &spec.system.fanout,
+                fanout: &fanout,
                 settings: &spec.sim,
                 calibration: &calibration,
                 photos_per_author: (spec.sim.population == PopulationMode::Scaled)

@@ -1,24 +1,29 @@
-//! The follow graph: each user's followees drawn from the Chung–Lu leader sampler.
+//! The follow graph: each user's followees, drawn from the Chung–Lu leader sampler (a full
+//! population) or by the live graph's weighted draws without replacement (a scaled one).
 //!
 //! A user's followee list is a pure function of `(seed, user)`: a ChaCha8 stream seeded by a hash
-//! of both draws leaders from [`FollowSampler`] until the planned followee count is reached.
-//! Self-follows and repeated leaders are redrawn (a follow is a set, as in the service), up to
+//! of both draws leaders until the planned followee count is reached. A live graph ([`scaled`])
+//! always reaches it and keeps the follower tail's exponent up to nearly every live user
+//! following the top authors (see `crate::live`). In the Chung–Lu graph, self-follows and
+//! repeated leaders are redrawn (a follow is a set, as in the service), up to
 //! `4 × count + 32` draws; a user whose draws run out (only in tiny populations) simply follows
 //! fewer users. So the realized out-degree can be below the planned count, and heavy leaders
 //! lose a little in-degree to deduplication, like Chung–Lu's `min(1, p)` edge cap.
 //!
 //! Every emitted edge `(follower, leader)` is one out-edge and one in-edge, so the sums of
 //! in-degrees and out-degrees over the graph are equal by construction; the tests check it on
-//! the realized edges. [`scaled`] materializes the live sub-population; [`FollowGraph::full`]
-//! builds the sampler for the whole 300M population (for the simulator and benchmarks).
+//! the realized edges. [`FollowGraph::full`] builds the sampler for the whole 300M population
+//! (for the simulator and benchmarks).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::Result;
 use crate::hash::{mix, streams};
+use crate::live::LiveDraws;
 use crate::population::{Population, PopulationConfig};
 use crate::sampler::FollowSampler;
 
@@ -26,11 +31,19 @@ use crate::sampler::FollowSampler;
 #[derive(Debug, Clone)]
 pub struct FollowGraph {
     sampler: FollowSampler,
+    live: Option<Arc<LiveDraws>>,
 }
 
-/// The live sub-population of `config` (see [`Population::scaled`]) with its follow graph.
+/// The live sub-population of `config` (see [`Population::scaled`]) with its live follow graph:
+/// exact planned followee counts, and a follower tail with the configured α whose top authors
+/// are followed by up to [`crate::LIVE_MAX_SHARE`] of the live users (see `crate::live`).
 pub fn scaled(config: &PopulationConfig, seed: u64) -> Result<FollowGraph> {
-    FollowGraph::new(Population::new(config, seed)?.scaled()?)
+    let population = Population::new(config, seed)?.scaled()?;
+    let live = LiveDraws::build(&population)?;
+    Ok(FollowGraph {
+        sampler: FollowSampler::build(&population)?,
+        live: Some(Arc::new(live)),
+    })
 }
 
 impl FollowGraph {
@@ -39,10 +52,11 @@ impl FollowGraph {
         Self::new(Population::new(config, seed)?)
     }
 
-    /// The graph over `population` (full or already scaled).
+    /// The Chung–Lu graph over `population` (full or already scaled).
     pub fn new(population: Population) -> Result<Self> {
         Ok(Self {
             sampler: FollowSampler::build(&population)?,
+            live: None,
         })
     }
 
@@ -51,9 +65,32 @@ impl FollowGraph {
         self.sampler.population()
     }
 
-    /// The leader sampler.
+    /// The leader sampler (Chung–Lu draws in proportion to weight, also for a live graph).
     pub fn sampler(&self) -> &FollowSampler {
         &self.sampler
+    }
+
+    /// Whether this is a live graph built by [`scaled`].
+    pub fn is_live(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// Expected follower count of `user` in this graph: the live target (see [`scaled`]) or the
+    /// Chung–Lu expectation.
+    pub fn expected_followers(&self, user: u64) -> f64 {
+        match &self.live {
+            Some(l) => l.targets().get(user as usize).copied().unwrap_or(0.0),
+            None => self.population().expected_followers(user),
+        }
+    }
+
+    /// Followers per unit of weight below the top: the live graph's solved scale, or the
+    /// population's `followers_per_weight` for a Chung–Lu graph.
+    pub fn followers_per_weight(&self) -> f64 {
+        match &self.live {
+            Some(l) => l.scale(),
+            None => self.population().followers_per_weight(),
+        }
     }
 
     /// Number of users (ids `0..users()`).
@@ -65,6 +102,9 @@ impl FollowGraph {
     pub fn followees_of(&self, user: u64) -> Vec<u64> {
         let pop = self.population();
         let want = pop.followees(user).min(pop.users() - 1) as usize;
+        if let Some(live) = &self.live {
+            return live.followees(pop.seed(), user, want);
+        }
         let mut rng = ChaCha8Rng::seed_from_u64(mix(pop.seed(), streams::EDGES, user));
         let mut out = Vec::with_capacity(want);
         let mut seen = HashSet::with_capacity(want);

@@ -28,6 +28,8 @@ pub(crate) mod streams {
     pub const OPS: u64 = 0x09;
     /// Freshness probe selection.
     pub const PROBE: u64 = 0x0a;
+    /// Spread of a live user's weight within its integer interval (live graph).
+    pub const JITTER: u64 = 0x0b;
 }
 
 /// One round of splitmix64: a bijective, well-avalanching 64-bit mixer.

@@ -19,13 +19,16 @@ pub mod fit;
 pub mod hash;
 pub mod math;
 pub mod powerlaw;
+pub mod threshold;
 
 mod api;
 mod body;
 mod conn;
 mod driver;
+mod followees;
 mod graph;
 mod http;
+mod live;
 mod ops;
 mod pace;
 mod population;
@@ -44,6 +47,7 @@ pub use driver::{
 pub use error::{Error, Result};
 pub use graph::{FollowGraph, FollowerIndex, scaled};
 pub use http::{Endpoint, HttpConfig, HttpTarget, ServiceUser, UserDirectory, feed_ids};
+pub use live::LIVE_MAX_SHARE;
 pub use ops::{OpKind, Payload, PlannedOp, UploadSpec};
 pub use pace::Pacer;
 pub use population::{Population, PopulationConfig, UserAttrs};

@@ -10,7 +10,9 @@
 //! the mean weight is about 5.7, so expected follower counts start near 35 and have a power-law
 //! tail with exponent α — a pure power law from 1 could not have a mean of 200. `max-followers`
 //! caps the *expected* follower count: the weight cap is `max_followers / followers_per_weight`,
-//! found by a fixed-point iteration because the mean weight depends on the cap.
+//! found by a fixed-point iteration because the mean weight depends on the cap. A scaled (live)
+//! population keeps this law, cap included; its graph turns weights into live follower counts
+//! differently (see [`crate::scaled`]).
 //!
 //! Followee counts are a rounded lognormal (shape `followee-sigma`) whose location is solved
 //! numerically so that the mean after rounding and capping at `max-followees` is exactly
@@ -20,8 +22,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, config};
+use crate::followees::FolloweeDist;
 use crate::hash::{Stream, streams};
-use crate::math::{norm_cdf, norm_inv, power_sum};
+use crate::math::{norm_inv, power_sum};
 use crate::powerlaw::DiscretePowerLaw;
 
 /// Population keys of a scenario (`[population]`); all have defaults (the seed design's numbers).
@@ -37,7 +40,8 @@ pub struct PopulationConfig {
     pub alpha: f64,
     /// x_min of the follower-weight power law (the smallest weight, ≥ 1). Default 1.
     pub min_followers: u64,
-    /// Cap on a user's *expected* follower count (also capped at `users − 1`). Default 50M.
+    /// Cap on a user's *expected* follower count at full scale (also capped at `users − 1`);
+    /// a live run keeps this meaning. Default 50M.
     pub max_followers: u64,
     /// Mean number of users a user follows (out-degree), exact after rounding and capping.
     /// Default 200.
@@ -114,10 +118,13 @@ impl Population {
         Self::build(config.clone(), seed, config.users, fraction)
     }
 
-    /// The live sub-population: users `0..round(users × scale)` with the same α, followee shape
-    /// and daily-active fraction. Caps are scaled to keep their meaning: `max-followers` keeps
-    /// its fraction of the population (50M of 300M → 1/6 of the sub-population), `max-followees`
-    /// is at most `n − 1`, and `mean-followees` is at most half of that cap (tiny populations).
+    /// The live sub-population: users `0..round(users × scale)`, each with its full-scale
+    /// attributes. The follower-weight law is the full population's (same α, `min-followers`
+    /// and weight cap, so `max-followers` keeps its full-scale meaning and
+    /// [`Self::expected_followers`] is a user's full-scale expectation); the followee shape and
+    /// the daily-active fraction are kept, `max-followees` is at most `n − 1` and
+    /// `mean-followees` at most half of that cap (tiny populations). How weights become live
+    /// follower counts is the live graph's business ([`crate::scaled`]).
     pub fn scaled(&self) -> Result<Self> {
         let c = &self.config;
         let n = ((c.users as f64 * c.scale).round() as u64).max(2);
@@ -126,14 +133,21 @@ impl Population {
         let sub = PopulationConfig {
             users: n,
             daily_active: (c.daily_active as f64 * ratio).round() as u64,
-            max_followers: ((c.max_followers as f64 * ratio).round() as u64).clamp(1, n - 1),
             max_followees,
             mean_followees: c.mean_followees.min(max_followees as f64 / 2.0),
             scale: 1.0,
             ..c.clone()
         };
         validate(&sub)?;
-        Self::build(sub, self.seed, self.full_users, self.active_fraction)
+        let followees =
+            FolloweeDist::new(sub.mean_followees, sub.followee_sigma, sub.max_followees)?;
+        Ok(Self::assemble(
+            sub,
+            self.seed,
+            (self.full_users, self.active_fraction),
+            (self.weights.clone(), self.followers_per_weight),
+            followees,
+        ))
     }
 
     fn build(config: PopulationConfig, seed: u64, full_users: u64, active: f64) -> Result<Self> {
@@ -157,7 +171,25 @@ impl Population {
         }
         let weights = DiscretePowerLaw::new(alpha, x_min, cap)?;
         let followers_per_weight = followees.mean / weights.mean();
-        Ok(Self {
+        Ok(Self::assemble(
+            config,
+            seed,
+            (full_users, active),
+            (weights, followers_per_weight),
+            followees,
+        ))
+    }
+
+    /// `full` is `(users of the full population, daily-active fraction)`, `law` the weight law
+    /// with its followers per unit of weight.
+    fn assemble(
+        config: PopulationConfig,
+        seed: u64,
+        full: (u64, f64),
+        law: (DiscretePowerLaw, f64),
+        followees: FolloweeDist,
+    ) -> Self {
+        Self {
             s_weight: Stream::new(seed, streams::WEIGHT),
             s_followees: Stream::new(seed, streams::FOLLOWEES),
             s_active: Stream::new(seed, streams::ACTIVE),
@@ -165,12 +197,12 @@ impl Population {
             s_read: Stream::new(seed, streams::READ),
             config,
             seed,
-            full_users,
-            active_fraction: active,
-            weights,
-            followers_per_weight,
+            full_users: full.0,
+            active_fraction: full.1,
+            weights: law.0,
+            followers_per_weight: law.1,
             followees,
-        })
+        }
     }
 
     /// The effective configuration (for a scaled population, the sub-population's values).
@@ -199,7 +231,8 @@ impl Population {
         self.active_fraction * self.config.users as f64
     }
 
-    /// The follower-weight distribution (after the cap fixed point).
+    /// The follower-weight distribution (after the cap fixed point; the full population's, also
+    /// for a scaled population).
     pub fn weight_dist(&self) -> &DiscretePowerLaw {
         &self.weights
     }
@@ -220,7 +253,8 @@ impl Population {
         self.weights.from_survival(self.s_weight.unit(id))
     }
 
-    /// Expected follower count of `id` (Chung–Lu in-degree expectation).
+    /// Expected follower count of `id` at full scale (Chung–Lu in-degree expectation; for a
+    /// scaled population too, whose live in-degrees come from its graph).
     pub fn expected_followers(&self, id: u64) -> f64 {
         self.weight(id) as f64 * self.followers_per_weight
     }
@@ -299,68 +333,6 @@ fn validate(c: &PopulationConfig) -> Result<()> {
     Ok(())
 }
 
-/// Rounded lognormal followee count `min(round(exp(μ + σZ)), cap)` with μ solved for the mean.
-#[derive(Debug, Clone, PartialEq)]
-struct FolloweeDist {
-    mu: f64,
-    sigma: f64,
-    cap: u64,
-    mean: f64,
-}
-
-impl FolloweeDist {
-    fn new(mean: f64, sigma: f64, cap: u64) -> Result<Self> {
-        let (mut lo, mut hi) = (
-            mean.ln() - 12.0 * sigma - 12.0,
-            (cap as f64).ln() + 12.0 * sigma,
-        );
-        for _ in 0..60 {
-            let mid = 0.5 * (lo + hi);
-            if rounded_capped_mean(mid, sigma, cap) < mean {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        let mu = 0.5 * (lo + hi);
-        let got = rounded_capped_mean(mu, sigma, cap);
-        if (got - mean).abs() > 1e-6 * mean.max(1.0) {
-            return Err(config(
-                "mean-followees",
-                format!("unreachable with the cap (got {got})"),
-            ));
-        }
-        Ok(Self {
-            mu,
-            sigma,
-            cap,
-            mean: got,
-        })
-    }
-
-    fn count(&self, u: f64) -> u64 {
-        let x = (self.mu + self.sigma * norm_inv(u)).exp().round();
-        if x >= self.cap as f64 {
-            self.cap
-        } else {
-            x as u64
-        }
-    }
-}
-
-/// `E[min(round(X), cap)] = Σ_{k=1}^{cap} P(X ≥ k − ½)` for `X = exp(μ + σZ)`.
-fn rounded_capped_mean(mu: f64, sigma: f64, cap: u64) -> f64 {
-    let mut total = 0.0;
-    for k in 1..=cap {
-        let z = ((k as f64 - 0.5).ln() - mu) / sigma;
-        if z > 9.0 {
-            break;
-        }
-        total += 1.0 - norm_cdf(z);
-    }
-    total
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,7 +351,10 @@ mod tests {
         let s = p.scaled().expect("valid");
         assert_eq!(s.users(), 30_000);
         assert!((s.rate_factor() - 1e-4).abs() < 1e-12);
-        assert!(s.weight_dist().cap() as f64 * s.followers_per_weight() <= 5_000.0);
+        // The scaled population keeps the full-scale weight law and its meaning.
+        assert_eq!(s.weight_dist(), p.weight_dist());
+        assert_eq!(s.followers_per_weight(), p.followers_per_weight());
+        assert_eq!(s.weight(12_345), p.weight(12_345));
     }
 
     #[test]
