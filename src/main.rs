@@ -10,6 +10,7 @@ mod population_cmd;
 mod report;
 mod run;
 mod scenario;
+mod scrub;
 mod serve;
 mod sim;
 #[allow(dead_code)]
@@ -48,6 +49,8 @@ enum Command {
     Sim(sim::SimArgs),
     /// Measure service-time distributions of the embedded backends for the simulator.
     Calibrate(calibrate::CalibrateArgs),
+    /// Verify and repair a stopped service's blob replicas; list lost blobs.
+    Scrub(scrub::ScrubArgs),
 }
 
 /// A finished command's exit code: errors print and exit 1.
@@ -125,5 +128,12 @@ fn main() -> ExitCode {
         Command::Population(args) => done(population_cmd::run(args)),
         Command::Sim(args) => done(sim::run(args)),
         Command::Calibrate(args) => block_on(calibrate::run(args)),
+        Command::Scrub(args) => match runtime() {
+            Ok(rt) => rt.block_on(scrub::run(args)),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

@@ -166,9 +166,10 @@ impl Service {
         let row = self.photo(pid).await?;
         let key = BlobKey::parse(&row.blob)?;
         let bytes = match self.inner.blobs.get(&key, range).await {
-            Err(Error::NotFound(_)) => {
-                return Err(Error::Internal(format!(
-                    "photo {} references missing blob {key}",
+            Err(e @ (Error::NotFound(_) | Error::Corrupt(_))) => {
+                tracing::error!(photo = pid.0, blob = %key, "photo bytes lost: {e}");
+                return Err(Error::Lost(format!(
+                    "photo {}: no good copy of its bytes is left",
                     pid.0
                 )));
             }
