@@ -11,6 +11,7 @@ mod population_cmd;
 mod report;
 mod run;
 mod scenario;
+mod scrub;
 mod serve;
 mod sim;
 #[allow(dead_code)]
@@ -59,6 +60,8 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Verify and repair a stopped service's blob replicas; list lost blobs.
+    Scrub(scrub::ScrubArgs),
 }
 
 /// A finished command's exit code. Errors print on one line with their causes (`{:#}`), no
@@ -172,5 +175,12 @@ fn main() -> ExitCode {
         }
         Command::Calibrate(args) => block_on(calibrate::run(args)),
         Command::Sweep(args) => block_on(sweep::run(args)),
+        Command::Scrub(args) => match runtime() {
+            Ok(rt) => rt.block_on(scrub::run(args)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
