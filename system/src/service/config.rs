@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::ids::IdScheme;
 use crate::policy::{FanoutConfig, PartitionerConfig};
 
 /// Which metadata store backs the shards.
@@ -207,6 +208,21 @@ pub struct ServiceConfig {
     pub write_concurrency: usize,
     /// Concurrent requests admitted by the read router.
     pub read_concurrency: usize,
+    /// Photo-id scheme: `"node"` (leased node bits) or `"ticket"`
+    /// (interleaved ticket allocators); see [`crate::ids`].
+    pub ids: IdScheme,
+    /// Node number (`0..16`) of the `node` scheme; unset takes the lowest
+    /// free one. Checked through the metadata store with a lease.
+    pub node_id: Option<u16>,
+    /// Length of the node-number lease, ms (renewed every third of it).
+    pub node_lease_ms: u64,
+    /// Ticket allocators of the `ticket` scheme (2 = odd and even).
+    pub ticket_allocators: u16,
+    /// Tickets reserved per `cas` on an allocator's counter.
+    pub ticket_block: u64,
+    /// How long a server owns an outbox task it wrote or claimed, ms; a
+    /// task whose owner died is taken over after this.
+    pub outbox_lease_ms: u64,
 }
 
 impl Default for ServiceConfig {
@@ -233,6 +249,12 @@ impl Default for ServiceConfig {
             max_followees: 7_500,
             write_concurrency: 256,
             read_concurrency: 1024,
+            ids: IdScheme::Node,
+            node_id: None,
+            node_lease_ms: 10_000,
+            ticket_allocators: 2,
+            ticket_block: 1024,
+            outbox_lease_ms: 30_000,
         }
     }
 }
@@ -250,6 +272,8 @@ impl ServiceConfig {
             ("materializer-batch", self.materializer_batch),
             ("write-concurrency", self.write_concurrency),
             ("read-concurrency", self.read_concurrency),
+            ("ticket-allocators", usize::from(self.ticket_allocators)),
+            ("ticket-block", self.ticket_block as usize),
         ];
         for (name, v) in positive {
             if v == 0 {
@@ -265,12 +289,47 @@ impl ServiceConfig {
                     .into(),
             ));
         }
+        if let Some(n) = self.node_id
+            && n >= crate::id::MAX_NODES
+        {
+            return Err(Error::InvalidInput(format!(
+                "node-id must be below {}, got {n}",
+                crate::id::MAX_NODES
+            )));
+        }
+        for (name, v) in [
+            ("node-lease-ms", self.node_lease_ms),
+            ("outbox-lease-ms", self.outbox_lease_ms),
+        ] {
+            if v < 30 {
+                return Err(Error::InvalidInput(format!("{name} must be at least 30")));
+            }
+        }
         if !(self.popularity_weight.is_finite() && self.popularity_weight >= 0.0) {
             return Err(Error::InvalidInput(
                 "popularity-weight must be a finite number ≥ 0".into(),
             ));
         }
         Ok(())
+    }
+}
+
+/// This data directory's service instance id (file `instance`, created
+/// with a random non-zero id on first open). A restarted server keeps it,
+/// so it recognises its own node lease and outbox claims.
+pub(crate) fn instance_id(dir: &Path) -> Result<u64> {
+    let path = dir.join("instance");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => u64::from_str_radix(text.trim(), 16)
+            .ok()
+            .filter(|&v| v != 0)
+            .ok_or_else(|| Error::Corrupt(format!("{}: not a hex instance id", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let id = rand::random::<u64>().max(1);
+            std::fs::write(&path, format!("{id:016x}\n"))?;
+            Ok(id)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
