@@ -105,8 +105,9 @@ async fn uploads_are_unique(stores: &Stores, ids: IdScheme) {
             let mut out = Vec::new();
             for i in 0..200usize {
                 let body = Bytes::from(sample_body("image/png", 200 + i, k));
-                let r = svc.upload(owner, &format!("u{k} {i}"), Some("image/png"), body);
-                out.push(r.await.expect("upload").id);
+                let title = format!("u{k} {i}");
+                let r = svc.upload(owner, &title, Some("image/png"), body).await;
+                out.push(r.expect("upload").id);
             }
             out
         })
