@@ -286,9 +286,10 @@ async fn acknowledged_uploads_survive_kill_9() -> anyhow::Result<()> {
         verify(&http, &s, &users[..3], &acked)
             .await
             .with_context(|| format!("cycle {cycle}, seed {SEED}"))?;
-        verify_follows(&http, &s, &users, (users[3].id, &leader_photos), &edges)
+        let checked = verify_follows(&http, &s, &users, (users[3].id, &leader_photos), &edges)
             .await
             .with_context(|| format!("follows, cycle {cycle}, seed {SEED}"))?;
+        eprintln!("cycle {cycle}: follow states checked after restart: {checked:?}");
     }
     let total = acked.lock().expect("lock").len();
     assert!(

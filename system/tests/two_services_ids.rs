@@ -63,7 +63,7 @@ async fn rows_are_unique(stores: &Stores, ids: IdScheme, n: usize) {
         minted.extend(t.await.expect("task"));
     }
     let distinct: HashSet<PhotoId> = minted.iter().copied().collect();
-    let stored = pair::rows(&stores.metas, &[b'P']).await;
+    let stored = pair::rows(&stores.metas, b"P").await;
     let collisions = a.metrics().id_collisions.get() + b.metrics().id_collisions.get();
     eprintln!(
         "{}: {} rows minted, {} distinct ids, {} rows stored, {collisions} collisions retried",
@@ -177,10 +177,17 @@ async fn forced_collision_is_refused_and_retried() {
     assert_eq!(a.metrics().id_collisions.get(), 0);
     assert_ne!(first.id, second.id);
     assert_eq!((first.id.ms(), first.id.seq()), (1_000_000, 5 << 6));
-    assert_eq!(second.id, PhotoId(first.id.0 + 1), "retried with the next id");
+    assert_eq!(
+        second.id,
+        PhotoId(first.id.0 + 1),
+        "retried with the next id"
+    );
     let fresh = pair::pair(&stores, &cfg).await.0;
     assert_eq!(fresh.photo(first.id).await.expect("first").title, "first");
-    assert_eq!(fresh.photo(second.id).await.expect("second").title, "second");
+    assert_eq!(
+        fresh.photo(second.id).await.expect("second").title,
+        "second"
+    );
 }
 
 /// Allocator 0's store dies mid-run: uploads go on, from allocator 1 only.
@@ -212,14 +219,22 @@ async fn losing_a_ticket_allocator_does_not_stop_uploads() {
         }
         let body = Bytes::from(sample_body("image/png", 100 + i, 3));
         let r = svc.upload(owner, "t", Some("image/png"), body).await;
-        let id = r.unwrap_or_else(|e| panic!("upload {i} failed after the kill: {e}")).id;
+        let id = r
+            .unwrap_or_else(|e| panic!("upload {i} failed after the kill: {e}"))
+            .id;
         let ticket = (id.ms() << 10) | u64::from(id.seq());
         assert_eq!(ticket_id(ticket, id.shard()), id);
         parity.push(ticket % 2);
     }
-    assert!(parity[..80].contains(&0) && parity[..80].contains(&1), "both allocators served");
+    assert!(
+        parity[..80].contains(&0) && parity[..80].contains(&1),
+        "both allocators served"
+    );
     // Allocator 0 hands out at most its block in hand after the kill.
-    assert!(parity[120..].iter().all(|&p| p == 1), "only allocator 1 serves once 0 is dead");
+    assert!(
+        parity[120..].iter().all(|&p| p == 1),
+        "only allocator 1 serves once 0 is dead"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,7 +263,12 @@ async fn fjall_pair_handles_pass_the_meta_conformance_suite() {
     }
     let owner = a.create_user("o", "o@x.test").await.expect("user").id;
     let p = b
-        .upload(owner, "x", Some("image/png"), Bytes::from(sample_body("image/png", 64, 9)))
+        .upload(
+            owner,
+            "x",
+            Some("image/png"),
+            Bytes::from(sample_body("image/png", 64, 9)),
+        )
         .await
         .expect("upload");
     assert_eq!(a.photo(p.id).await.expect("read via a").owner, owner);

@@ -26,7 +26,12 @@ async fn wait_outbox_empty(stores: &Stores) {
         if o.is_empty() && q.is_empty() {
             return;
         }
-        assert!(Instant::now() < deadline, "{} + {} outbox rows left", o.len(), q.len());
+        assert!(
+            Instant::now() < deadline,
+            "{} + {} outbox rows left",
+            o.len(),
+            q.len()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -40,7 +45,11 @@ async fn each_task_applied_once(stores: &Stores) {
     let author = a.create_user("au", "au@x.test").await.expect("author").id;
     let mut followers = Vec::new();
     for i in 0..3 {
-        let f = a.create_user("f", &format!("f{i}@x.test")).await.expect("f").id;
+        let f = a
+            .create_user("f", &format!("f{i}@x.test"))
+            .await
+            .expect("f")
+            .id;
         a.follow(f, f, author).await.expect("follow");
         followers.push(f);
     }
@@ -94,7 +103,10 @@ async fn dead_owner_is_taken_over(stores: &Stores) {
     );
     live.follow(x, x, author).await.expect("x follows");
     let body = |k: u8| bytes::Bytes::from(sample_body("image/png", 256, k));
-    let old = live.upload(author, "old", Some("image/png"), body(1)).await.expect("old");
+    let old = live
+        .upload(author, "old", Some("image/png"), body(1))
+        .await
+        .expect("old");
     live.drain().await;
 
     let doomed = |cfg: ServiceConfig| async move {
@@ -106,14 +118,21 @@ async fn dead_owner_is_taken_over(stores: &Stores) {
                 k
             })
             .collect();
-        Service::with_stores(cfg, metas, stores.blobs.clone()).await.expect("doomed")
+        Service::with_stores(cfg, metas, stores.blobs.clone())
+            .await
+            .expect("doomed")
     };
     // Follow acknowledged, then the backfill dies at its timeline write.
     let d1 = doomed(cfg.clone()).await;
-    d1.follow(y, y, author).await.expect("y follows via the doomed server");
+    d1.follow(y, y, author)
+        .await
+        .expect("y follows via the doomed server");
     // Upload acknowledged, then the fan-out dies at its timeline write.
     let d2 = doomed(cfg.clone()).await;
-    let new = d2.upload(author, "new", Some("image/png"), body(2)).await.expect("new");
+    let new = d2
+        .upload(author, "new", Some("image/png"), body(2))
+        .await
+        .expect("new");
 
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -131,7 +150,10 @@ async fn dead_owner_is_taken_over(stores: &Stores) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     wait_outbox_empty(stores).await;
-    assert!(live.metrics().outbox_claims.get() >= 2, "live claimed both rows");
+    assert!(
+        live.metrics().outbox_claims.get() >= 2,
+        "live claimed both rows"
+    );
     let s = live.stats(author).await.expect("stats");
     assert_eq!((s.followers, s.posts), (2, 2), "counters after takeover");
     assert_eq!(live.stats(y).await.expect("y").following, 1);

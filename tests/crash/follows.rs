@@ -46,7 +46,11 @@ pub async fn toggler(
 }
 
 /// `(id, owner)` of the items of `user`'s feed (newest 100).
-async fn feed_items(http: &reqwest::Client, s: &Server, user: &User) -> anyhow::Result<Vec<(u64, u64)>> {
+async fn feed_items(
+    http: &reqwest::Client,
+    s: &Server,
+    user: &User,
+) -> anyhow::Result<Vec<(u64, u64)>> {
     let feed: serde_json::Value = http
         .get(format!("{}/v1/feed?limit=100", s.read))
         .bearer_auth(&user.token)
@@ -66,18 +70,21 @@ async fn feed_items(http: &reqwest::Client, s: &Server, user: &User) -> anyhow::
 
 /// Wait (up to 30 s) until each toggled follower's feed holds all of the
 /// leader's photos if its last acknowledged request was a follow, and none
-/// if it was an unfollow.
+/// if it was an unfollow. Returns the states checked (follower index,
+/// following), and fails if there were none.
 pub async fn verify_follows(
     http: &reqwest::Client,
     s: &Server,
     users: &[User],
     leader: (u64, &[u64]),
     edges: &Edges,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<(usize, bool)>> {
     let snapshot = edges.lock().expect("lock").clone();
+    let mut checked = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     for (&i, &state) in &snapshot {
         let Some(on) = state else { continue };
+        checked.push((i, on));
         loop {
             let items = feed_items(http, s, &users[i]).await?;
             let of_leader: Vec<u64> = items
@@ -105,7 +112,8 @@ pub async fn verify_follows(
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    Ok(())
+    anyhow::ensure!(!checked.is_empty(), "no follow request was acknowledged");
+    Ok(checked)
 }
 
 /// Stop the server with SIGTERM (it drains its queues), then check every
@@ -158,4 +166,3 @@ pub async fn check_counters(mut s: Server, data: &Path, users: &[User]) -> anyho
         anyhow::Ok(())
     }
 }
-

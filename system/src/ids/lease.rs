@@ -85,7 +85,9 @@ impl NodeLease {
         clock: Clock,
     ) -> Result<Arc<NodeLease>> {
         if ttl_ms < 3 {
-            return Err(Error::InvalidInput("node-lease-ms must be at least 3".into()));
+            return Err(Error::InvalidInput(
+                "node-lease-ms must be at least 3".into(),
+            ));
         }
         let candidates: Vec<u16> = match wanted {
             Some(n) if n >= MAX_NODES => {
@@ -170,7 +172,10 @@ impl NodeLease {
     /// ours, the lease is lost for good ([`Error::Conflict`]).
     pub async fn renew(&self) -> Result<()> {
         let Some(held) = self.held.lock().clone() else {
-            return Err(Error::Conflict(format!("node lease {} released", self.node)));
+            return Err(Error::Conflict(format!(
+                "node lease {} released",
+                self.node
+            )));
         };
         let sent_at = (self.clock)();
         let new = tables::encode(&LeaseRow {

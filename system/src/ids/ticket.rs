@@ -161,7 +161,8 @@ impl IdSource for TicketIds {
                 Ok(t) => return Ok(ticket_id(t, shard)),
                 Err(e) => {
                     tracing::warn!(allocator = a.index, error = %e, "ticket allocator failed; skipping it");
-                    a.down_until.store(now + self.opts.retry_ms, Ordering::Relaxed);
+                    a.down_until
+                        .store(now + self.opts.retry_ms, Ordering::Relaxed);
                     last = Some(e);
                 }
             }

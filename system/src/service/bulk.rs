@@ -236,9 +236,8 @@ impl Service {
         let mut owner_ops = ShardOps::new(shards.len());
         let mut ids = Vec::with_capacity(items.len());
         let lease = cfg.outbox_lease_ms;
-        let claim = |owner: UserId| {
-            OutboxValue::owned(owner, self.inner.instance, now, lease).encode()
-        };
+        let claim =
+            |owner: UserId| OutboxValue::owned(owner, self.inner.instance, now, lease).encode();
         for (owner, title) in items {
             let owner = *owner;
             let logical = shards

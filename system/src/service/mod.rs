@@ -183,9 +183,14 @@ impl Service {
         let ids: Arc<dyn IdSource> = match cfg.ids {
             IdScheme::Node => {
                 let store = metas[0].clone();
-                let lease =
-                    NodeLease::acquire(store, cfg.node_id, instance, cfg.node_lease_ms, system_clock())
-                        .await?;
+                let lease = NodeLease::acquire(
+                    store,
+                    cfg.node_id,
+                    instance,
+                    cfg.node_lease_ms,
+                    system_clock(),
+                )
+                .await?;
                 Arc::new(NodeIds::leased(lease, system_clock()))
             }
             IdScheme::Ticket => {

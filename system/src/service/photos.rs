@@ -79,13 +79,8 @@ impl Service {
             blob: key.to_string(),
             created_ms: now_ms(),
         };
-        let claim = OutboxValue::owned(
-            owner,
-            self.inner.instance,
-            now_ms(),
-            cfg.outbox_lease_ms,
-        )
-        .encode();
+        let claim =
+            OutboxValue::owned(owner, self.inner.instance, now_ms(), cfg.outbox_lease_ms).encode();
         let owner_shard = self.inner.shards.index_of(ShardKey::User(owner));
         let row = {
             // Held across put + reference so a concurrent delete of the same

@@ -214,7 +214,11 @@ impl Service {
     ) -> Result<FollowChange> {
         self.check_edge(actor, follower, leader).await?;
         let fshard = self.inner.shards.of(ShardKey::User(follower));
-        if fshard.get(&tables::follows(follower, leader)).await?.is_none() {
+        if fshard
+            .get(&tables::follows(follower, leader))
+            .await?
+            .is_none()
+        {
             return Ok(FollowChange { changed: false });
         }
         self.change_edge(follower, leader, false).await
@@ -227,7 +231,12 @@ impl Service {
     /// change sees the row change and runs again
     /// ([`super::materializer::Task::Edge`]). Only the caller whose `cas`
     /// flips the edge updates the counters (recounted by the reconcile).
-    async fn change_edge(&self, follower: UserId, leader: UserId, on: bool) -> Result<FollowChange> {
+    async fn change_edge(
+        &self,
+        follower: UserId,
+        leader: UserId,
+        on: bool,
+    ) -> Result<FollowChange> {
         let work = tables::edge_work(follower, leader);
         let m = &self.inner.materializer;
         let reserved = m.reserve(&work);

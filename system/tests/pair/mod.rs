@@ -79,7 +79,9 @@ pub async fn tikv(test: &str) -> Option<Stores> {
     for i in 0..SHARDS {
         let ns = feedlab_system::meta::tikv::shard_namespace(run.as_bytes(), i as u32);
         metas.push(Arc::new(
-            TikvStore::connect(pd.clone(), &ns).await.expect("connect TiKV"),
+            TikvStore::connect(pd.clone(), &ns)
+                .await
+                .expect("connect TiKV"),
         ));
     }
     let dir = tempfile::tempdir().expect("tempdir");

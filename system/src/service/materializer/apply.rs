@@ -23,8 +23,15 @@ pub(super) struct Plan {
 
 /// A task whose plan succeeded, waiting for its timeline writes.
 enum Done {
-    Fanout { pid: PhotoId, at: Instant },
-    Edge { key: Vec<u8>, shard: usize, held: Vec<u8> },
+    Fanout {
+        pid: PhotoId,
+        at: Instant,
+    },
+    Edge {
+        key: Vec<u8>,
+        shard: usize,
+        held: Vec<u8>,
+    },
 }
 
 async fn plan_fanout(
