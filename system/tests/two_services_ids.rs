@@ -17,7 +17,7 @@ use bytes::Bytes;
 use feedlab_system::Service;
 use feedlab_system::id::{Clock, EPOCH_MS, IdGenerator, PhotoId};
 use feedlab_system::ids::ticket::{TicketOptions, ticket_id};
-use feedlab_system::ids::{IdScheme, IdSource, NodeIds, TicketIds};
+use feedlab_system::ids::{IdScheme, IdSource, NodeIds, TicketIds, conformance as id_conformance};
 use feedlab_system::meta::{MetaStore, conformance};
 use feedlab_system::service::media::sample_body;
 use feedlab_system::tables::{self, PhotoRow};
@@ -249,7 +249,24 @@ async fn tikv_pair_ids_and_conformance_when_cluster_given() {
         }
         rows_are_unique(&stores, ids, 2_500).await;
         uploads_are_unique(&stores, ids).await;
+        id_sources_conform(&stores).await;
     }
+}
+
+/// The `IdSource` suite on two sources per scheme over one store.
+async fn id_sources_conform(stores: &Stores) {
+    for ids in [IdScheme::Node, IdScheme::Ticket] {
+        let cfg = pair::config(stores, ids);
+        let (a, b) = pair::pair(stores, &cfg).await;
+        id_conformance::test_suite(a.ids().clone(), b.ids().clone()).await;
+        a.shutdown().await;
+        b.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fjall_id_sources_pass_the_id_conformance_suite() {
+    id_sources_conform(&pair::fjall(true)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,6 +16,7 @@
 //! collision with a fresh id; uniqueness here is the first line of defence,
 //! not the only one.
 
+pub mod conformance;
 pub mod lease;
 pub mod ticket;
 
@@ -52,7 +53,7 @@ impl IdScheme {
 }
 
 /// A source of photo ids: the seam between the upload path and the id
-/// scheme.
+/// scheme. Every scheme passes [`conformance::test_suite`].
 ///
 /// Contract: ids from one source are distinct; ids from two sources built
 /// over the same metadata store (each with its own lease or allocators'

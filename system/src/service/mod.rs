@@ -18,6 +18,7 @@
 pub mod bulk;
 pub mod cache;
 pub mod config;
+mod datadir;
 pub mod feed;
 pub mod materializer;
 pub mod media;
@@ -105,7 +106,7 @@ impl Service {
     ) -> Result<Service> {
         cfg.validate()?;
         let dir = cfg.data_dir.clone();
-        config::check_layout(&dir, &cfg)?;
+        datadir::check_layout(&dir, &cfg)?;
         let blobs: Arc<dyn BlobStore> = match cfg.blob {
             BlobBackend::Local => {
                 Arc::new(LocalBlobStore::open(&dir.join("blobs"), cfg.blob_replicas)?)
@@ -139,7 +140,7 @@ impl Service {
             Some(rec) => Arc::new(TimedBlobs::new(blobs, rec.clone())),
             None => blobs,
         };
-        let instance = config::instance_id(&dir)?;
+        let instance = datadir::instance_id(&dir)?;
         Service::with_stores_as(cfg, metas, blobs, instance).await
     }
 
