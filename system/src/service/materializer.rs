@@ -62,6 +62,9 @@ pub enum Task {
         leader: UserId,
         /// The `q/follower/leader` value held.
         held: Vec<u8>,
+        /// Taken over from the outbox: the change may have stopped half
+        /// way, so the leader-side row is repaired too.
+        recovered: bool,
     },
 }
 

@@ -248,6 +248,7 @@ impl Service {
                         follower,
                         leader,
                         held,
+                        recovered: false,
                     });
                 }
                 Ok(FollowChange { changed })

@@ -100,9 +100,12 @@ async fn plan_task(svc: &Service, task: Task, plan: &mut Plan) -> Result<Option<
             Ok(Some(Done::Fanout { pid, at }))
         }
         Task::Edge {
-            follower, leader, ..
+            follower,
+            leader,
+            recovered,
+            ..
         } => {
-            super::edges::plan_edge(svc, follower, leader, plan).await?;
+            super::edges::plan_edge(svc, follower, leader, recovered, plan).await?;
             Ok(Some(Done::Edge { key, shard, held }))
         }
     }

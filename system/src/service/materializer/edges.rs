@@ -2,12 +2,14 @@
 //! counters with whether the follow holds now, and recount counters.
 //!
 //! A reconcile reads the follower-side edge (`f/`, the source of truth) and
-//! makes everything derived from it agree: the leader-side `F/` row is put
-//! or deleted, the leader's photos are backfilled into or purged from the
-//! follower's timeline, and both users' `followers`/`following` counters
-//! are recounted from the edge rows. Because it acts on the current state
-//! rather than on what the change was, replaying it, or running it after a
-//! later change, is harmless.
+//! makes everything derived from it agree: the leader's photos are
+//! backfilled into or purged from the follower's timeline, both users'
+//! `followers`/`following` counters are recounted from the edge rows, and,
+//! when the task was taken over from the outbox (the change may have
+//! stopped half way), the leader-side `F/` row is put or deleted. Because it
+//! acts on the current state rather than on what the change was, replaying
+//! it is harmless; a change that overlaps it rewrites the `q/` row, so it
+//! runs once more afterwards.
 
 use crate::error::Result;
 use crate::id::PhotoId;
@@ -20,11 +22,12 @@ use crate::tables::{self, UserStats};
 use super::apply::Plan;
 
 /// Plan the reconcile of `follower → leader` (see the module docs); writes
-/// the leader-side row and the counters itself.
+/// the counters, and the leader-side row when `recovered`, itself.
 pub(super) async fn plan_edge(
     svc: &Service,
     follower: UserId,
     leader: UserId,
+    recovered: bool,
     plan: &mut Plan,
 ) -> Result<()> {
     let shards = &svc.inner.shards;
@@ -33,13 +36,15 @@ pub(super) async fn plan_edge(
         .get(&tables::follows(follower, leader))
         .await?
         .is_some();
-    let mut b = WriteBatch::new();
-    if follows {
-        b.put(tables::followers(leader, follower), tables::MARK);
-    } else {
-        b.delete(tables::followers(leader, follower));
+    if recovered {
+        let mut b = WriteBatch::new();
+        if follows {
+            b.put(tables::followers(leader, follower), tables::MARK);
+        } else {
+            b.delete(tables::followers(leader, follower));
+        }
+        shards.of(ShardKey::User(leader)).write(b).await?;
     }
-    shards.of(ShardKey::User(leader)).write(b).await?;
     recount(svc, follower, &tables::follows_prefix(follower), |s, n| {
         s.following = n
     })

@@ -68,6 +68,7 @@ pub(crate) async fn sweep(svc: &Service) -> Result<usize> {
                         follower,
                         leader,
                         held,
+                        recovered,
                     }
                 };
                 m.enqueue(task, false);
