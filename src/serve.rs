@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use feedlab_system::ids::IdScheme;
 use feedlab_system::policy::{FanoutKind, ShardingKind};
 use feedlab_system::service::{BlobBackend, MetaBackend, S3Config, TikvConfig};
 use feedlab_system::{Service, ServiceConfig};
@@ -94,6 +95,23 @@ pub struct ServeArgs {
     /// Prefix of every object name (to share a bucket).
     #[arg(long, env = "FEEDLAB_S3_PREFIX", default_value = "")]
     s3_prefix: String,
+    /// Photo-id scheme: node (leased node bits) or ticket (interleaved
+    /// ticket allocators on the metadata store).
+    #[arg(long, value_enum, default_value = "node")]
+    ids: IdsArg,
+    /// Node number 0..16 of the node id scheme (default: the lowest one no
+    /// live server holds). Checked through the metadata store with a lease.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(0..16))]
+    node_id: Option<u16>,
+}
+
+/// `--ids` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum IdsArg {
+    /// Leased node bits in every id.
+    Node,
+    /// Interleaved ticket allocators (odd and even).
+    Ticket,
 }
 
 /// `--meta` values.
@@ -140,6 +158,11 @@ impl ServeArgs {
             pd: self.tikv_pd.clone(),
             namespace: self.tikv_namespace.clone(),
         };
+        c.ids = match self.ids {
+            IdsArg::Node => IdScheme::Node,
+            IdsArg::Ticket => IdScheme::Ticket,
+        };
+        c.node_id = self.node_id;
         c.blob = match self.blob {
             BlobArg::Local => BlobBackend::Local,
             BlobArg::S3 => BlobBackend::S3,

@@ -2,7 +2,10 @@
 //! stream in, restart, and check that every acknowledged upload reads back
 //! byte-identical, that no feed or search entry points at a missing photo,
 //! and that the fan-out of acknowledged uploads is not lost (the outbox
-//! replays it after the restart).
+//! replays it after the restart). Followers keep following and unfollowing
+//! a leader meanwhile: after each restart every acknowledged follow's
+//! backfill and every acknowledged unfollow's purge shows in the feed, and
+//! after a clean stop every user's counters match a recount of the rows.
 //!
 //! With `FEEDLAB_TEST_BLOB=s3` the server runs with `--blob s3` against the
 //! `FEEDLAB_S3_*` server (`scripts/s3-dev start`), under a key prefix unique
@@ -18,6 +21,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+#[path = "crash/follows.rs"]
+mod follows;
+
+use follows::{Edges, check_counters, toggler, verify_follows};
 
 const SEED: u64 = 0x5eed;
 const CYCLES: usize = 6;
@@ -196,8 +204,10 @@ async fn acknowledged_uploads_survive_kill_9() -> anyhow::Result<()> {
         if s3_prefix().is_some() { "s3" } else { "local" }
     );
     let mut s = start(dir.path())?;
+    // 0..3 upload and follow each other; 3 is a leader with a fixed set of
+    // photos; 4..7 keep following and unfollowing it.
     let mut users = Vec::new();
-    for i in 0..3 {
+    for i in 0..7 {
         let v: serde_json::Value = http
             .post(format!("{}/v1/users", s.write))
             .json(&serde_json::json!({"name": format!("c{i}"), "email": format!("c{i}@x.test")}))
@@ -222,9 +232,32 @@ async fn acknowledged_uploads_survive_kill_9() -> anyhow::Result<()> {
             .await?;
         assert_eq!(r.status(), 200);
     }
+    let mut leader_photos = Vec::new();
+    for i in 0..5 {
+        let v: serde_json::Value = http
+            .post(format!("{}/v1/photos?title=leader%20{i}", s.write))
+            .bearer_auth(&users[3].token)
+            .header("content-type", "image/png")
+            .body(body(&mut rng))
+            .send()
+            .await?
+            .json()
+            .await?;
+        leader_photos.push(v["id"].as_str().context("photo id")?.parse::<u64>()?);
+    }
+    let toggled: Vec<(usize, User)> = (4..7).map(|i| (i, users[i].clone())).collect();
+    let edges: Edges = Arc::default();
     let acked: Acked = Arc::default();
     for cycle in 0..CYCLES {
-        let tasks: Vec<_> = users
+        let toggling = tokio::spawn(toggler(
+            http.clone(),
+            s.write.clone(),
+            toggled.clone(),
+            users[3].id,
+            SEED ^ (cycle as u64 + 1000),
+            edges.clone(),
+        ));
+        let tasks: Vec<_> = users[..3]
             .iter()
             .enumerate()
             .map(|(i, u)| {
@@ -246,15 +279,20 @@ async fn acknowledged_uploads_survive_kill_9() -> anyhow::Result<()> {
         for t in tasks {
             t.await?;
         }
+        toggling.await?;
         let after = acked.lock().expect("lock").len();
         eprintln!(
             "cycle {cycle}: {} uploads acknowledged before kill -9 (seed {SEED})",
             after - before
         );
         s = start(dir.path())?;
-        verify(&http, &s, &users, &acked)
+        verify(&http, &s, &users[..3], &acked)
             .await
             .with_context(|| format!("cycle {cycle}, seed {SEED}"))?;
+        let checked = verify_follows(&http, &s, &users, (users[3].id, &leader_photos), &edges)
+            .await
+            .with_context(|| format!("follows, cycle {cycle}, seed {SEED}"))?;
+        eprintln!("cycle {cycle}: follow states checked after restart: {checked:?}");
     }
     let total = acked.lock().expect("lock").len();
     assert!(
@@ -312,5 +350,5 @@ async fn acknowledged_uploads_survive_kill_9() -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Ok(())
+    check_counters(s, dir.path(), &users).await
 }

@@ -3,18 +3,22 @@
 //! A [`PhotoId`] packs, from the most significant bit down:
 //! - 41 bits of milliseconds since [`EPOCH_MS`] (2025-01-01; lasts until 2094),
 //! - 13 bits of logical shard (0..8192; the partitioner maps it to a physical shard),
-//! - 10 bits of sequence within that millisecond and logical shard.
+//! - 10 bits of sequence within that millisecond and logical shard. An
+//!   [`IdGenerator`] splits them into 4 bits of node (the app server that
+//!   minted the id, see [`MAX_NODES`]) and 6 bits of counter; ticket ids
+//!   ([`crate::ids`]) use all 10 as the low bits of their ticket.
 //!
 //! So comparing the `u64` compares upload time first, and the big-endian bytes
 //! ([`PhotoId::to_be_bytes`]) sort the same way in an ordered KV: a newest-first
 //! scan is a reverse scan of the key range.
 //!
-//! [`IdGenerator`] keeps the last issued `(ms, seq)` of every logical shard in
-//! one atomic word and advances it with `compare_exchange`, so ids are unique
-//! under any number of threads and strictly increasing per logical shard. When
+//! [`IdGenerator`] keeps the last issued `(ms, counter)` of every logical shard
+//! in one atomic word and advances it with `compare_exchange`, so ids are
+//! unique under any number of threads and strictly increasing per logical
+//! shard; generators with different node numbers never mint the same id. When
 //! the clock steps back, the generator keeps issuing from the last millisecond;
-//! when 1024 ids were issued in one millisecond, it moves on to the next one
-//! instead of sleeping. Under a burst or a clock step back the embedded time can
+//! when 64 ids were issued in one millisecond and logical shard, it moves on
+//! to the next one instead of sleeping. Under a burst or a clock step back the embedded time can
 //! therefore run slightly ahead of the wall clock; it never repeats.
 
 use std::fmt;
@@ -34,6 +38,14 @@ pub const LOGICAL_SHARDS: usize = 1 << 13;
 const MS_MASK: u64 = (1 << 41) - 1;
 const SHARD_MASK: u64 = 0x1fff;
 const SEQ_MASK: u64 = 0x3ff;
+
+/// Bits of the sequence field that name the minting node.
+pub const NODE_BITS: u32 = 4;
+/// Distinct node numbers (`0..MAX_NODES`) an [`IdGenerator`] can carry.
+pub const MAX_NODES: u16 = 1 << NODE_BITS;
+/// Bits of the sequence field left to the per-millisecond counter.
+const COUNTER_BITS: u32 = 10 - NODE_BITS;
+const COUNTER_MASK: u64 = (1 << COUNTER_BITS) - 1;
 
 /// A photo id. Ordering of the `u64` is ordering by time, then shard, then
 /// sequence.
@@ -69,6 +81,12 @@ impl PhotoId {
     /// Sequence (10 bits).
     pub fn seq(self) -> u16 {
         (self.0 & SEQ_MASK) as u16
+    }
+
+    /// The node that minted the id, for ids from an [`IdGenerator`] (the
+    /// top [`NODE_BITS`] of the sequence).
+    pub fn node(self) -> u16 {
+        self.seq() >> COUNTER_BITS
     }
 
     /// The smallest id of millisecond `ms` (since [`EPOCH_MS`]); a lower bound
@@ -139,9 +157,13 @@ const NONE: u64 = u64::MAX;
 /// Per-node id generator. Cheap to share; safe under concurrency.
 ///
 /// State is one `AtomicU64` per logical shard (64 KiB in all) holding the last
-/// issued `ms << 10 | seq`; see the module docs for the clock rules.
+/// issued `ms << 6 | counter`; see the module docs for the clock rules. Two
+/// generators mint disjoint ids when their node numbers differ; keeping node
+/// numbers unique across live servers is the caller's job (the service leases
+/// them through the metadata store, [`crate::ids`]).
 pub struct IdGenerator {
     clock: Clock,
+    node: u16,
     last: Box<[AtomicU64]>,
 }
 
@@ -159,23 +181,39 @@ impl Default for IdGenerator {
 }
 
 impl IdGenerator {
-    /// A generator reading the system clock.
+    /// A generator of node 0 reading the system clock.
     pub fn new() -> Self {
         IdGenerator::with_clock(Arc::new(system_unix_ms))
     }
 
-    /// A generator reading `clock` (Unix ms) — tests inject frozen or
-    /// stepping clocks. A clock before [`EPOCH_MS`] counts as the epoch.
+    /// A generator of node 0 reading `clock` (Unix ms) — tests inject frozen
+    /// or stepping clocks. A clock before [`EPOCH_MS`] counts as the epoch.
     pub fn with_clock(clock: Clock) -> Self {
+        IdGenerator::for_node(0, clock)
+    }
+
+    /// A generator stamping `node` (masked to [`NODE_BITS`]) into every id.
+    pub fn for_node(node: u16, clock: Clock) -> Self {
         let last = (0..LOGICAL_SHARDS).map(|_| AtomicU64::new(NONE)).collect();
-        IdGenerator { clock, last }
+        let node = node & (MAX_NODES - 1);
+        IdGenerator { clock, node, last }
+    }
+
+    /// A generator of `node` reading the system clock.
+    pub fn system(node: u16) -> Self {
+        IdGenerator::for_node(node, Arc::new(system_unix_ms))
+    }
+
+    /// The node number stamped into this generator's ids.
+    pub fn node(&self) -> u16 {
+        self.node
     }
 
     /// A new id in logical shard `shard` (masked to 13 bits); unique and
     /// strictly increasing per shard, across all threads sharing `self`.
     ///
     /// Its time is `max(clock, last issued ms)`, plus one ms each time the
-    /// 1024 sequence numbers of a millisecond run out.
+    /// 64 counter values of a millisecond run out.
     pub fn next(&self, shard: u16) -> PhotoId {
         let shard = shard & SHARD_MASK as u16;
         let slot = &self.last[usize::from(shard)];
@@ -185,7 +223,8 @@ impl IdGenerator {
             let next = advance(last, now);
             match slot.compare_exchange_weak(last, next, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
-                    return PhotoId::from_parts(next >> 10, shard, (next & SEQ_MASK) as u16);
+                    let seq = (self.node << COUNTER_BITS) | (next & COUNTER_MASK) as u16;
+                    return PhotoId::from_parts(next >> COUNTER_BITS, shard, seq);
                 }
                 Err(seen) => last = seen,
             }
@@ -193,20 +232,25 @@ impl IdGenerator {
     }
 }
 
-/// The `ms << 10 | seq` state following `last` when the clock reads `now`.
+/// The `ms << 6 | counter` state following `last` when the clock reads `now`.
 fn advance(last: u64, now: u64) -> u64 {
     if last == NONE {
-        return now << 10;
+        return now << COUNTER_BITS;
     }
-    let (last_ms, last_seq) = (last >> 10, last & SEQ_MASK);
+    let (last_ms, last_seq) = (last >> COUNTER_BITS, last & COUNTER_MASK);
     if now > last_ms {
-        now << 10
-    } else if last_seq < SEQ_MASK {
+        now << COUNTER_BITS
+    } else if last_seq < COUNTER_MASK {
         last + 1
     } else {
-        // Sequence exhausted in this ms: borrow the next ms.
-        (last_ms + 1) << 10
+        // Counter exhausted in this ms: borrow the next ms.
+        (last_ms + 1) << COUNTER_BITS
     }
+}
+
+/// The system wall clock as a [`Clock`].
+pub fn system_clock() -> Clock {
+    Arc::new(system_unix_ms)
 }
 
 fn system_unix_ms() -> u64 {
@@ -217,151 +261,5 @@ fn system_unix_ms() -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashSet;
-
-    fn frozen(at_unix_ms: u64) -> (Arc<AtomicU64>, Clock) {
-        let t = Arc::new(AtomicU64::new(at_unix_ms));
-        let t2 = Arc::clone(&t);
-        (t, Arc::new(move || t2.load(Ordering::SeqCst)))
-    }
-
-    #[test]
-    fn parts_roundtrip() {
-        for (ms, shard, seq) in [
-            (0, 0, 0),
-            (1, 8191, 1023),
-            (MS_MASK, 4242, 7),
-            (123_456, 1, 512),
-        ] {
-            let id = PhotoId::from_parts(ms, shard, seq);
-            assert_eq!((id.ms(), id.shard(), id.seq()), (ms, shard, seq));
-            assert_eq!(PhotoId::from_be_bytes(id.to_be_bytes()), id);
-            assert_eq!(id.unix_ms(), ms + EPOCH_MS);
-        }
-        // Out-of-width parts are masked, not spilled into neighbours.
-        let id = PhotoId::from_parts(5, 0x2001, 0x401);
-        assert_eq!((id.ms(), id.shard(), id.seq()), (5, 1, 1));
-    }
-
-    #[test]
-    fn ordering_is_time_order_also_as_bytes() {
-        let older = PhotoId::from_parts(1000, 8191, 1023);
-        let newer = PhotoId::from_parts(1001, 0, 0);
-        assert!(older < newer);
-        assert!(older.to_be_bytes() < newer.to_be_bytes());
-        assert!(PhotoId::lowest_at(1001) <= newer && newer <= PhotoId::highest_at(1001));
-        assert!(PhotoId::highest_at(1000) >= older);
-    }
-
-    #[test]
-    fn display_and_parse() {
-        let id = PhotoId::from_parts(77, 3, 9);
-        assert_eq!(id.to_string().parse::<PhotoId>().expect("roundtrip"), id);
-        assert_eq!(
-            "18446744073709551615".parse::<PhotoId>().expect("max").0,
-            u64::MAX
-        );
-        for bad in [
-            "",
-            "+1",
-            "-1",
-            " 1",
-            "1a",
-            "0x10",
-            "18446744073709551616",
-            "１",
-        ] {
-            assert!(
-                bad.parse::<PhotoId>().is_err(),
-                "{bad:?} should be rejected"
-            );
-        }
-        let long = "9".repeat(10_000);
-        assert!(long.parse::<PhotoId>().is_err());
-    }
-
-    #[test]
-    fn unique_across_threads() {
-        let generator = Arc::new(IdGenerator::new());
-        let handles: Vec<_> = (0..4)
-            .map(|_| {
-                let g = Arc::clone(&generator);
-                std::thread::spawn(move || (0..100_000).map(|_| g.next(7)).collect::<Vec<_>>())
-            })
-            .collect();
-        let mut all = HashSet::new();
-        for h in handles {
-            let ids = h.join().expect("thread");
-            // Each thread sees its own ids strictly increasing.
-            assert!(ids.windows(2).all(|w| w[0] < w[1]));
-            all.extend(ids);
-        }
-        assert_eq!(all.len(), 400_000);
-    }
-
-    #[test]
-    fn monotonic_per_shard_and_shard_embedded() {
-        let g = IdGenerator::new();
-        let mut last = [PhotoId(0); 3];
-        for i in 0..30_000u32 {
-            let shard = (i % 3) as u16 * 4000;
-            let id = g.next(shard);
-            assert_eq!(id.shard(), shard);
-            let slot = &mut last[(i % 3) as usize];
-            assert!(id > *slot);
-            *slot = id;
-        }
-    }
-
-    #[test]
-    fn clock_step_back_never_repeats() {
-        let start = EPOCH_MS + 10_000_000;
-        let (t, clock) = frozen(start);
-        let g = IdGenerator::with_clock(clock);
-        let mut ids = Vec::new();
-        for i in 0..3000u64 {
-            // Ticks 1 ms per id; at id 1500 the clock steps back 5 s.
-            let now = if i < 1500 {
-                start + i
-            } else {
-                start + i - 5000
-            };
-            t.store(now, Ordering::SeqCst);
-            ids.push(g.next(42));
-        }
-        assert!(ids.windows(2).all(|w| w[0] < w[1]), "strictly increasing");
-        // While the clock is behind, time stays at the last ms issued, and
-        // moves on only when that ms's 1024 sequence numbers run out.
-        let pinned = ids[1499].ms();
-        assert_eq!(pinned, 10_000_000 + 1499);
-        assert_eq!(ids[1500], PhotoId::from_parts(pinned, 42, 1));
-        assert_eq!(ids[2522], PhotoId::from_parts(pinned, 42, 1023));
-        assert_eq!(ids[2523], PhotoId::from_parts(pinned + 1, 42, 0));
-        assert_eq!(ids[2999].ms(), pinned + 1);
-        assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 3000);
-    }
-
-    #[test]
-    fn sequence_overflow_moves_to_next_ms() {
-        let (_t, clock) = frozen(EPOCH_MS + 500);
-        let g = IdGenerator::with_clock(clock);
-        let ids: Vec<_> = (0..2000).map(|_| g.next(1)).collect();
-        assert!(ids.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(ids[0].ms(), 500);
-        assert_eq!(ids[1023], PhotoId::from_parts(500, 1, 1023));
-        assert_eq!(ids[1024], PhotoId::from_parts(501, 1, 0));
-        assert_eq!(ids[1999].ms(), 501);
-        // Another shard is unaffected by shard 1's burst.
-        assert_eq!(g.next(2), PhotoId::from_parts(500, 2, 0));
-    }
-
-    #[test]
-    fn clock_before_epoch_counts_as_epoch() {
-        let (_t, clock) = frozen(0);
-        let g = IdGenerator::with_clock(clock);
-        assert_eq!(g.next(0), PhotoId::from_parts(0, 0, 0));
-        assert_eq!(g.next(0), PhotoId::from_parts(0, 0, 1));
-    }
-}
+#[path = "id_tests.rs"]
+mod tests;

@@ -3,6 +3,7 @@
 //! Layers, bottom up:
 //! - seams: [`meta::MetaStore`] (ordered KV) and [`blob::BlobStore`] (bytes);
 //! - pure policies shared with the simulator: [`policy`] and [`id`];
+//! - [`ids`]: photo-id sources that stay unique across app servers;
 //! - [`tables`]: key layouts of the metadata tables on the ordered KV;
 //! - [`shards`]: one store per physical shard with bounded concurrency;
 //! - [`service`]: upload, feed, follow, search, fan-out materializer;
@@ -12,6 +13,7 @@ pub mod blob;
 pub mod error;
 pub mod http;
 pub mod id;
+pub mod ids;
 pub mod meta;
 pub mod policy;
 pub mod service;

@@ -19,6 +19,9 @@
 //! | `b` | blob refs | blob key, pid | [`MARK`] | photo |
 //! | `o` | fan-out outbox | pid | author uid | photo |
 //! | `v` | views | pid | u64 BE | photo |
+//! | `q` | follow-work outbox | uid, leader | [`crate::service::outbox`] value | user (follower) |
+//! | `L` | node-id leases | node u16 | [`LeaseRow`] JSON | shard 0 |
+//! | `K` | ticket counters | allocator u16 | next ticket, u64 BE | allocator mod shards |
 
 use serde::{Deserialize, Serialize};
 
@@ -75,6 +78,15 @@ pub struct PhotoRow {
     pub created_ms: u64,
 }
 
+/// Who holds a node-id lease, and until when (holder's clock, Unix ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseRow {
+    /// Random id of the holding service instance.
+    pub holder: u64,
+    /// The lease lapses at this Unix ms unless renewed.
+    pub until_ms: u64,
+}
+
 /// The value of rows whose key says everything (edges, postings): one
 /// byte, because some backends (TiKV) reject empty values.
 pub const MARK: &[u8] = &[1];
@@ -90,6 +102,9 @@ const TITLE: u8 = b't';
 const BLOB_REF: u8 = b'b';
 const OUTBOX: u8 = b'o';
 const VIEWS: u8 = b'v';
+const EDGE_WORK: u8 = b'q';
+const NODE_LEASE: u8 = b'L';
+const TICKET: u8 = b'K';
 
 fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     let len = 1 + parts.iter().map(|p| p.len()).sum::<usize>();
@@ -197,6 +212,35 @@ pub fn views(pid: PhotoId) -> Vec<u8> {
     key(VIEWS, &[&pid.0.to_be_bytes()])
 }
 
+/// `q/uid/leader`: the follow or unfollow of `leader` by `uid` has
+/// timeline and counter work not yet applied.
+pub fn edge_work(uid: UserId, leader: UserId) -> Vec<u8> {
+    key(EDGE_WORK, &[&uid.to_be_bytes(), &leader.to_be_bytes()])
+}
+
+/// Prefix of the whole follow-work outbox.
+pub fn edge_work_prefix() -> Vec<u8> {
+    vec![EDGE_WORK]
+}
+
+/// The `(uid, leader)` of an [`edge_work`] key.
+pub fn edge_work_ids(key: &[u8]) -> Result<(UserId, UserId)> {
+    if key.len() != 17 || key[0] != EDGE_WORK {
+        return Err(Error::Corrupt(format!("not a follow-work key: {key:?}")));
+    }
+    Ok((trailing_id(&key[..9])?, trailing_id(key)?))
+}
+
+/// `L/node`: the lease on a node number of the `node` id scheme.
+pub fn node_lease(node: u16) -> Vec<u8> {
+    key(NODE_LEASE, &[&node.to_be_bytes()])
+}
+
+/// `K/allocator`: the next free ticket of one ticket allocator.
+pub fn ticket_counter(allocator: u16) -> Vec<u8> {
+    key(TICKET, &[&allocator.to_be_bytes()])
+}
+
 /// The trailing 8-byte big-endian id of a key (the last path element of
 /// follows, followers, user_photos, timeline, title and blob-ref keys).
 pub fn trailing_id(key: &[u8]) -> Result<u64> {
@@ -284,6 +328,15 @@ mod tests {
         assert!(terms("  ..  ").is_empty());
         let long = "é".repeat(100);
         assert!(terms(&long)[0].len() <= 64);
+    }
+
+    #[test]
+    fn edge_work_keys_roundtrip() {
+        let k = edge_work(7, 1 << 40);
+        assert!(k.starts_with(&edge_work_prefix()));
+        assert_eq!(edge_work_ids(&k).expect("ids"), (7, 1 << 40));
+        assert!(edge_work_ids(&follows(7, 8)).is_err());
+        assert_ne!(node_lease(1), ticket_counter(1));
     }
 
     #[test]

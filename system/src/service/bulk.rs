@@ -27,6 +27,7 @@ use bytes::Bytes;
 use rand::RngCore;
 
 use super::media;
+use super::outbox::OutboxValue;
 use super::users::NewUser;
 use super::{Service, now_ms};
 use crate::blob::BlobKey;
@@ -234,13 +235,15 @@ impl Service {
         let mut photo_ops = ShardOps::new(shards.len());
         let mut owner_ops = ShardOps::new(shards.len());
         let mut ids = Vec::with_capacity(items.len());
-        let mut rng = rand::rng();
+        let lease = cfg.outbox_lease_ms;
+        let claim =
+            |owner: UserId| OutboxValue::owned(owner, self.inner.instance, now, lease).encode();
         for (owner, title) in items {
             let owner = *owner;
             let logical = shards
                 .partitioner()
-                .logical_for_photo(owner, rng.next_u64());
-            let pid = self.inner.ids.next(logical);
+                .logical_for_photo(owner, rand::random::<u64>());
+            let pid = self.inner.ids.next(logical).await?;
             let row = PhotoRow {
                 id: pid,
                 owner,
@@ -260,7 +263,7 @@ impl Service {
                 tables::blob_ref(key.as_str(), pid),
                 tables::MARK.to_vec(),
             );
-            photo_ops.put(ps, tables::outbox(pid), owner.to_be_bytes().to_vec());
+            photo_ops.put(ps, tables::outbox(pid), claim(owner));
             owner_ops.put(
                 shards.index_of(ShardKey::User(owner)),
                 tables::user_photo(owner, pid),
@@ -278,7 +281,7 @@ impl Service {
         self.write_bulk(owner_ops).await?;
         let m = &self.inner.materializer;
         for (pid, (owner, _)) in ids.iter().zip(items) {
-            m.fanout(*pid, *owner);
+            m.fanout(*pid, *owner, claim(*owner));
         }
         Ok(ids)
     }

@@ -1,11 +1,12 @@
 //! Service configuration: every knob of `feedlab serve` and of a scenario's
 //! `[system]` table, with the seed design's defaults.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::ids::IdScheme;
 use crate::policy::{FanoutConfig, PartitionerConfig};
 
 /// Which metadata store backs the shards.
@@ -222,6 +223,21 @@ pub struct ServiceConfig {
     /// Seconds between the starts of two background scrub passes (a day by
     /// default); 0 turns the background scrub off.
     pub scrub_pass_s: u64,
+    /// Photo-id scheme: `"node"` (leased node bits) or `"ticket"`
+    /// (interleaved ticket allocators); see [`crate::ids`].
+    pub ids: IdScheme,
+    /// Node number (`0..16`) of the `node` scheme; unset takes the lowest
+    /// free one. Checked through the metadata store with a lease.
+    pub node_id: Option<u16>,
+    /// Length of the node-number lease, ms (renewed every third of it).
+    pub node_lease_ms: u64,
+    /// Ticket allocators of the `ticket` scheme (2 = odd and even).
+    pub ticket_allocators: u16,
+    /// Tickets reserved per `cas` on an allocator's counter.
+    pub ticket_block: u64,
+    /// How long a server owns an outbox task it wrote or claimed, ms; a
+    /// task whose owner died is taken over after this.
+    pub outbox_lease_ms: u64,
 }
 
 impl Default for ServiceConfig {
@@ -254,6 +270,12 @@ impl Default for ServiceConfig {
             body_min_rate: 16 * 1024,
             scrub_rate: 0,
             scrub_pass_s: 86_400,
+            ids: IdScheme::Node,
+            node_id: None,
+            node_lease_ms: 10_000,
+            ticket_allocators: 2,
+            ticket_block: 1024,
+            outbox_lease_ms: 30_000,
         }
     }
 }
@@ -275,6 +297,8 @@ impl ServiceConfig {
             ("header-timeout-ms", self.header_timeout_ms as usize),
             ("body-timeout-ms", self.body_timeout_ms as usize),
             ("body-min-rate", self.body_min_rate as usize),
+            ("ticket-allocators", usize::from(self.ticket_allocators)),
+            ("ticket-block", self.ticket_block as usize),
         ];
         for (name, v) in positive {
             if v == 0 {
@@ -290,56 +314,28 @@ impl ServiceConfig {
                     .into(),
             ));
         }
+        if let Some(n) = self.node_id
+            && n >= crate::id::MAX_NODES
+        {
+            return Err(Error::InvalidInput(format!(
+                "node-id must be below {}, got {n}",
+                crate::id::MAX_NODES
+            )));
+        }
+        for (name, v) in [
+            ("node-lease-ms", self.node_lease_ms),
+            ("outbox-lease-ms", self.outbox_lease_ms),
+        ] {
+            if v < 30 {
+                return Err(Error::InvalidInput(format!("{name} must be at least 30")));
+            }
+        }
         if !(self.popularity_weight.is_finite() && self.popularity_weight >= 0.0) {
             return Err(Error::InvalidInput(
                 "popularity-weight must be a finite number ≥ 0".into(),
             ));
         }
         Ok(())
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
-struct Layout {
-    sharding: String,
-    shards: usize,
-    logical_partitions: u32,
-    vnodes: u32,
-}
-
-/// Record the shard layout on first open; refuse a different one later.
-pub(crate) fn check_layout(dir: &Path, cfg: &ServiceConfig) -> Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let path = super::layout_path(dir);
-    let want = Layout {
-        sharding: format!("{:?}", cfg.sharding.kind).to_lowercase(),
-        shards: cfg.sharding.shards,
-        logical_partitions: cfg.sharding.logical_partitions,
-        vnodes: cfg.sharding.vnodes,
-    };
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            let have: Layout = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::Corrupt(format!("{}: {e}", path.display())))?;
-            if have != want {
-                return Err(Error::InvalidInput(format!(
-                    "{} was created with sharding {} over {} shards; this run asks for {} over {} (use a new --data dir)",
-                    dir.display(),
-                    have.sharding,
-                    have.shards,
-                    want.sharding,
-                    want.shards
-                )));
-            }
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let bytes = serde_json::to_vec_pretty(&want)
-                .map_err(|e| Error::Internal(format!("layout: {e}")))?;
-            std::fs::write(&path, bytes)?;
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
     }
 }
 

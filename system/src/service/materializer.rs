@@ -2,10 +2,13 @@
 //! unfollow purge to pre-generated timelines, off the request path.
 //!
 //! Durability: an upload's outbox row (`o/pid`) is written atomically with
-//! the photo row before the upload is acknowledged, and deleted only after
-//! its fan-out is applied. A sweeper re-enqueues outbox rows at start-up and
-//! every two seconds, so a crash or a full queue delays fan-out but never
-//! loses it. Timeline writes are buffered (derived data, rebuilt from the
+//! the photo's other rows before the upload is acknowledged, and a follow
+//! change's row (`q/follower/leader`) before the change is acknowledged;
+//! each is deleted only after its work is applied. A sweeper re-enqueues
+//! outbox rows at start-up and every two seconds, so a crash or a full
+//! queue delays the work but never loses it. Rows carry a claim, so
+//! servers sharing the stores never apply one row at the same time and
+//! take over the rows of a server that died ([`super::outbox`]). Timeline writes are buffered (derived data, rebuilt from the
 //! outbox). Timelines are capped at `timeline-cap`: a user's timeline is
 //! trimmed on first touch after start and every `cap / 4` inserts, so it
 //! holds at most `cap + cap/4 + batch` entries.
@@ -21,12 +24,17 @@ use tokio::sync::{Notify, mpsc};
 use super::Service;
 use crate::error::Result;
 use crate::id::PhotoId;
-use crate::meta::{Direction, KeyRange};
 use crate::policy::{FanoutKind, ShardKey, UserId};
 
 mod apply;
+mod edges;
+mod sweep;
 
-/// One unit of materializer work.
+pub(crate) use sweep::sweep;
+
+/// One unit of materializer work. Each task stands for one outbox row and
+/// carries the row's value as this server holds it (see
+/// [`super::outbox`]).
 #[derive(Debug, Clone)]
 pub enum Task {
     /// Push a new photo to the author's followers.
@@ -37,21 +45,46 @@ pub enum Task {
         author: UserId,
         /// When the upload was acknowledged (or recovered).
         at: Instant,
+        /// The `o/pid` value held.
+        held: Vec<u8>,
+        /// Taken over from the outbox by a sweeper (a crash or a dead
+        /// owner may have applied part of it): recount instead of adding.
+        recovered: bool,
     },
-    /// Copy `author`'s recent photos into a new follower's timeline.
-    Backfill {
-        /// The new follower.
+    /// Bring `leader`'s photos in `follower`'s timeline, the leader-side
+    /// follower row and both users' counters in line with whether
+    /// `follower` follows `leader` now (backfill after a follow, purge after
+    /// an unfollow).
+    Edge {
+        /// The follower.
         follower: UserId,
-        /// The followed author.
-        author: UserId,
+        /// The followed or unfollowed author.
+        leader: UserId,
+        /// The `q/follower/leader` value held.
+        held: Vec<u8>,
+        /// Taken over from the outbox: the change may have stopped half
+        /// way, so the leader-side row is repaired too.
+        recovered: bool,
     },
-    /// Remove `author`'s photos from a former follower's timeline.
-    Purge {
-        /// The former follower.
-        follower: UserId,
-        /// The unfollowed author.
-        author: UserId,
-    },
+}
+
+impl Task {
+    /// The outbox row value this server holds.
+    pub fn held(&self) -> &[u8] {
+        match self {
+            Task::Fanout { held, .. } | Task::Edge { held, .. } => held,
+        }
+    }
+
+    /// The key of the task's outbox row.
+    pub fn outbox_key(&self) -> Vec<u8> {
+        match self {
+            Task::Fanout { pid, .. } => crate::tables::outbox(*pid),
+            Task::Edge {
+                follower, leader, ..
+            } => crate::tables::edge_work(*follower, *leader),
+        }
+    }
 }
 
 /// Queue, bookkeeping and wake-ups of the materializer.
@@ -59,7 +92,8 @@ pub struct Materializer {
     tx: mpsc::UnboundedSender<Task>,
     capacity: usize,
     pending: AtomicUsize,
-    inflight: Mutex<HashSet<PhotoId>>,
+    /// Outbox keys queued or running here.
+    inflight: Mutex<HashSet<Vec<u8>>>,
     waiters: Mutex<HashMap<UserId, Weak<Notify>>>,
     trims: Mutex<HashMap<UserId, usize>>,
     views: Mutex<HashMap<PhotoId, u64>>,
@@ -88,34 +122,57 @@ impl Materializer {
 
     fn send(&self, task: Task) {
         self.pending.fetch_add(1, Ordering::SeqCst);
-        if self.tx.send(task).is_err() {
+        if let Err(e) = self.tx.send(task) {
             self.pending.fetch_sub(1, Ordering::SeqCst);
+            self.inflight.lock().remove(&e.0.outbox_key());
         }
     }
 
-    /// Enqueue the fan-out of an acknowledged upload (skipped when the queue
-    /// is full or the photo is already queued; the outbox keeps it).
-    pub fn fanout(&self, pid: PhotoId, author: UserId) {
-        self.fanout_at(pid, author, Instant::now());
-    }
-
-    fn fanout_at(&self, pid: PhotoId, author: UserId, at: Instant) {
-        if self.pending.load(Ordering::SeqCst) >= self.capacity {
+    /// Queue `task` unless its row is already queued here (or, when
+    /// `bounded`, the queue is full; the outbox keeps it).
+    pub(crate) fn enqueue(&self, task: Task, bounded: bool) {
+        if bounded && self.pending.load(Ordering::SeqCst) >= self.capacity {
             return;
         }
-        if self.inflight.lock().insert(pid) {
-            self.send(Task::Fanout { pid, author, at });
+        if self.inflight.lock().insert(task.outbox_key()) {
+            self.send(task);
         }
     }
 
-    /// Enqueue a timeline backfill after a follow.
-    pub fn backfill(&self, follower: UserId, author: UserId) {
-        self.send(Task::Backfill { follower, author });
+    /// Mark the row `key` as queued here before it is written, so the
+    /// sweeper leaves it alone until [`Materializer::submit_reserved`] or
+    /// [`Materializer::unreserve`]. False if it already is.
+    pub(crate) fn reserve(&self, key: &[u8]) -> bool {
+        self.inflight.lock().insert(key.to_vec())
     }
 
-    /// Enqueue a timeline purge after an unfollow.
-    pub fn purge(&self, follower: UserId, author: UserId) {
-        self.send(Task::Purge { follower, author });
+    /// Queue a task whose row was reserved.
+    pub(crate) fn submit_reserved(&self, task: Task) {
+        self.send(task);
+    }
+
+    /// Give up a reservation without queueing (the sweeper takes over).
+    pub(crate) fn unreserve(&self, key: &[u8]) {
+        self.inflight.lock().remove(key);
+    }
+
+    /// True if the row `key` is queued or running here.
+    pub(crate) fn is_inflight(&self, key: &[u8]) -> bool {
+        self.inflight.lock().contains(key)
+    }
+
+    /// Enqueue the fan-out of an acknowledged upload whose `o/pid` row holds
+    /// `held` (skipped when the queue is full or the photo is already
+    /// queued; the outbox keeps it).
+    pub fn fanout(&self, pid: PhotoId, author: UserId, held: Vec<u8>) {
+        let task = Task::Fanout {
+            pid,
+            author,
+            at: Instant::now(),
+            held,
+            recovered: false,
+        };
+        self.enqueue(task, true);
     }
 
     /// Tasks queued or running.
@@ -240,24 +297,6 @@ async fn background(svc: Service) {
         }
         n += 1;
     }
-}
-
-/// Re-enqueue outbox rows that are not queued; returns how many rows the
-/// outbox holds.
-pub(crate) async fn sweep(svc: &Service) -> Result<usize> {
-    let m = &svc.inner.materializer;
-    let mut total = 0;
-    for shard in svc.inner.shards.all() {
-        let range = KeyRange::prefix(&crate::tables::outbox_prefix());
-        let rows = shard.scan(&range, Direction::Forward, 10_000).await?;
-        total += rows.len();
-        for (k, v) in rows {
-            let pid = PhotoId(crate::tables::trailing_id(&k)?);
-            let author = crate::tables::decode_u64(&v)?;
-            m.fanout_at(pid, author, Instant::now());
-        }
-    }
-    Ok(total)
 }
 
 impl Service {

@@ -34,6 +34,12 @@ pub struct Metrics {
     /// Local blob upkeep since start (bad copies found, repaired, lost
     /// blobs, bytes scrubbed, scrub passes), refreshed at scrape.
     pub blob_upkeep: IntGaugeVec,
+    /// Photo rows refused because the id was taken (retried with a fresh id).
+    pub id_collisions: IntCounter,
+    /// Outbox tasks (fan-out and follow work) this service applied.
+    pub outbox_applied: IntCounter,
+    /// Outbox rows this service's sweeper claimed from a lapsed owner.
+    pub outbox_claims: IntCounter,
 }
 
 fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> Result<T> {
@@ -119,6 +125,19 @@ impl Metrics {
                     &["kind"],
                 )
                 .map_err(err)?,
+            )?,
+            id_collisions: reg(
+                &r,
+                IntCounter::new("id_collisions_total", "photo ids found taken and retried")
+                    .map_err(err)?,
+            )?,
+            outbox_applied: reg(
+                &r,
+                IntCounter::new("outbox_applied_total", "outbox tasks applied").map_err(err)?,
+            )?,
+            outbox_claims: reg(
+                &r,
+                IntCounter::new("outbox_claims_total", "outbox rows taken over").map_err(err)?,
             )?,
             registry: r,
         })

@@ -12,15 +12,19 @@
 //! - [`search`]: title search (AND of terms, newest first);
 //! - [`feed`]: the ranked home feed and its long-poll;
 //! - [`materializer`]: push fan-out, backfill on follow, purge on unfollow,
-//!   outbox recovery after a crash.
+//!   outbox recovery after a crash;
+//! - [`outbox`]: the claims that let many servers share the outboxes.
 
 pub mod bulk;
 pub mod cache;
 pub mod config;
+mod datadir;
 pub mod feed;
 pub mod materializer;
 pub mod media;
 pub mod metrics;
+pub mod outbox;
+pub mod photo_rows;
 pub mod photos;
 pub mod scrub;
 pub mod search;
@@ -32,7 +36,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::blob::{BlobStore, LocalBlobStore, S3BlobStore};
 use crate::error::{Error, Result};
-use crate::id::IdGenerator;
+use crate::id::system_clock;
+use crate::ids::{IdScheme, IdSource, NodeIds, NodeLease, TicketIds, ticket::TicketOptions};
 use crate::meta::{FjallStore, MetaStore, TikvStore};
 use crate::policy::{FanoutStrategy, Partitioner, Ranker};
 use crate::shards::ShardSet;
@@ -55,7 +60,12 @@ pub(crate) struct Inner {
     pub(crate) cfg: ServiceConfig,
     pub(crate) shards: ShardSet,
     pub(crate) blobs: Arc<dyn BlobStore>,
-    pub(crate) ids: IdGenerator,
+    pub(crate) ids: Arc<dyn IdSource>,
+    /// Random id of this instance: its node-lease holder and outbox claims.
+    pub(crate) instance: u64,
+    /// When this process built the service, Unix ms: claims of `instance`
+    /// older than this are a previous incarnation's.
+    pub(crate) started_ms: u64,
     pub(crate) fanout: FanoutStrategy,
     pub(crate) ranker: Ranker,
     pub(crate) cache: MetaCache,
@@ -97,7 +107,7 @@ impl Service {
     ) -> Result<Service> {
         cfg.validate()?;
         let dir = cfg.data_dir.clone();
-        config::check_layout(&dir, &cfg)?;
+        datadir::check_layout(&dir, &cfg)?;
         let blobs: Arc<dyn BlobStore> = match cfg.blob {
             BlobBackend::Local => {
                 Arc::new(LocalBlobStore::open(&dir.join("blobs"), cfg.blob_replicas)?)
@@ -131,7 +141,8 @@ impl Service {
             Some(rec) => Arc::new(TimedBlobs::new(blobs, rec.clone())),
             None => blobs,
         };
-        Service::with_stores(cfg, metas, blobs).await
+        let instance = datadir::instance_id(&dir)?;
+        Service::with_stores_as(cfg, metas, blobs, instance).await
     }
 
     /// [`Service::open`] restricted to the embedded backends (fjall and
@@ -146,14 +157,72 @@ impl Service {
         Service::open(cfg).await
     }
 
-    /// Build on caller-supplied stores (one meta store per shard). Starts the
-    /// materializer and replays any fan-out left in the outbox.
+    /// Build on caller-supplied stores (one meta store per shard). Leases a
+    /// node id or sets up the ticket allocators (`cfg.ids`), starts the
+    /// materializer and replays any work left in the outboxes.
     pub async fn with_stores(
         cfg: ServiceConfig,
         metas: Vec<Arc<dyn MetaStore>>,
         blobs: Arc<dyn BlobStore>,
     ) -> Result<Service> {
+        let instance: u64 = rand::random::<u64>().max(1);
+        Service::with_stores_as(cfg, metas, blobs, instance).await
+    }
+
+    /// [`Service::with_stores`] as instance `instance` (a restarted server
+    /// keeps its instance id, so it finds its own node lease and outbox
+    /// claims at once).
+    async fn with_stores_as(
+        cfg: ServiceConfig,
+        metas: Vec<Arc<dyn MetaStore>>,
+        blobs: Arc<dyn BlobStore>,
+        instance: u64,
+    ) -> Result<Service> {
         cfg.validate()?;
+        if metas.is_empty() {
+            return Err(Error::InvalidInput("no metadata shards".into()));
+        }
+        let ids: Arc<dyn IdSource> = match cfg.ids {
+            IdScheme::Node => {
+                let store = metas[0].clone();
+                let lease = NodeLease::acquire(
+                    store,
+                    cfg.node_id,
+                    instance,
+                    cfg.node_lease_ms,
+                    system_clock(),
+                )
+                .await?;
+                Arc::new(NodeIds::leased(lease, system_clock()))
+            }
+            IdScheme::Ticket => {
+                let stores = (0..usize::from(cfg.ticket_allocators))
+                    .map(|k| metas[k % metas.len()].clone())
+                    .collect();
+                let opts = TicketOptions {
+                    block: cfg.ticket_block,
+                    ..TicketOptions::default()
+                };
+                Arc::new(TicketIds::new(stores, opts, system_clock())?)
+            }
+        };
+        Service::with_stores_and_ids(cfg, metas, blobs, ids, instance).await
+    }
+
+    /// [`Service::with_stores`] with a caller-built id source, and the
+    /// instance id its outbox claims carry (non-zero, distinct per live
+    /// service). Tests use it to force id collisions or kill an allocator.
+    pub async fn with_stores_and_ids(
+        cfg: ServiceConfig,
+        metas: Vec<Arc<dyn MetaStore>>,
+        blobs: Arc<dyn BlobStore>,
+        ids: Arc<dyn IdSource>,
+        instance: u64,
+    ) -> Result<Service> {
+        cfg.validate()?;
+        if instance == 0 {
+            return Err(Error::InvalidInput("instance id 0 means unclaimed".into()));
+        }
         let partitioner = Partitioner::new(cfg.sharding.clone())?;
         let shards = ShardSet::new(metas, partitioner, cfg.shard_concurrency)?;
         let fanout = FanoutStrategy::new(cfg.fanout.clone())?;
@@ -164,7 +233,9 @@ impl Service {
                 popularity_weight: cfg.popularity_weight,
             },
             cache: MetaCache::new(cfg.cache_entries),
-            ids: IdGenerator::new(),
+            ids,
+            instance,
+            started_ms: now_ms(),
             blob_locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
             next_user: tokio::sync::Mutex::new((0, 0)),
             cfg,
@@ -183,6 +254,16 @@ impl Service {
             });
         }
         Ok(svc)
+    }
+
+    /// The photo-id source in use.
+    pub fn ids(&self) -> &Arc<dyn IdSource> {
+        &self.inner.ids
+    }
+
+    /// This instance's id (its outbox claims and node lease carry it).
+    pub fn instance(&self) -> u64 {
+        self.inner.instance
     }
 
     /// The configuration in force.
@@ -215,13 +296,16 @@ impl Service {
         self.drain_materializer().await;
     }
 
-    /// Stop the materializer workers after the queue drains, and the blob
-    /// store's background work (for shutdown).
+    /// Stop the materializer workers after the queue drains, the blob store's background work,
+    /// and give back the node lease (for shutdown).
     pub async fn shutdown(&self) {
         self.drain_materializer().await;
         self.inner.materializer.close();
         if let Some(local) = self.inner.blobs.as_local() {
             local.stop_background();
+        }
+        if let Err(e) = self.inner.ids.close().await {
+            tracing::warn!(error = %e, "releasing the id source failed");
         }
     }
 }

@@ -1,12 +1,14 @@
 //! Upload, download, delete and per-user listing of photos and videos.
 //!
 //! Upload order (design §3): validate → content hash → durable blob put →
-//! durable metadata → acknowledge → fan-out enqueue. The photo row, its
-//! title postings, its blob reference and its fan-out outbox entry go to
-//! the photo's shard in one atomic batch, so a search hit or a fan-out can
-//! never reference a photo row that does not exist, and no row can point at
-//! a blob that was not durable first. A crash anywhere leaves at worst an
-//! unreferenced blob.
+//! durable metadata → acknowledge → fan-out enqueue. The photo row is
+//! written first, only if its id is free (a taken id is retried with a fresh
+//! one, see [`super::photo_rows`]); its title postings, its blob reference
+//! and its fan-out outbox entry then go to the photo's shard in one atomic
+//! batch, so a search hit or a fan-out can never reference a photo row that
+//! does not exist, and no row can point at a blob that was not durable
+//! first. A crash anywhere leaves at worst an unreferenced blob, or a photo
+//! row that nothing references and no client was told about.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::media;
+use super::outbox::OutboxValue;
 use super::{Service, now_ms};
 use crate::blob::BlobKey;
 use crate::error::{Error, Result};
@@ -76,14 +79,13 @@ impl Service {
             BlobKey::of(&body)
         };
         let size = body.len() as u64;
-        let pid = self.inner.ids.next(
-            self.inner
-                .shards
-                .partitioner()
-                .logical_for_photo(owner, rand::random()),
-        );
+        let logical = self
+            .inner
+            .shards
+            .partitioner()
+            .logical_for_photo(owner, rand::random());
         let row = PhotoRow {
-            id: pid,
+            id: PhotoId(0),
             owner,
             title: title.to_owned(),
             content_type: mime.to_owned(),
@@ -91,26 +93,34 @@ impl Service {
             blob: key.to_string(),
             created_ms: now_ms(),
         };
-        let photo_shard = self.inner.shards.index_of(ShardKey::Photo(pid));
+        let claim =
+            OutboxValue::owned(owner, self.inner.instance, now_ms(), cfg.outbox_lease_ms).encode();
         let owner_shard = self.inner.shards.index_of(ShardKey::User(owner));
-        let mut b = WriteBatch::new();
-        b.put(tables::photo(pid), tables::encode(&row)?);
-        for term in tables::terms(title) {
-            b.put(tables::title_posting(&term, pid), tables::MARK);
-        }
-        b.put(tables::blob_ref(key.as_str(), pid), tables::MARK);
-        b.put(tables::outbox(pid), owner.to_be_bytes().to_vec());
-        if photo_shard == owner_shard {
-            b.put(tables::user_photo(owner, pid), tables::MARK);
-        }
-        {
+        let row = {
             // Held across put + reference so a concurrent delete of the same
             // bytes cannot remove the blob between the two.
             let _g = self.blob_lock(&key).lock().await;
             self.inner.blobs.put(&key, body).await?;
+            // The row first, only if its id is free; then everything that
+            // references it, in one batch (a crash in between leaves a row
+            // that nothing points at and no client was given).
+            let row = self.insert_photo_row(logical, row).await?;
+            let pid = row.id;
+            let mut b = WriteBatch::new();
+            for term in tables::terms(title) {
+                b.put(tables::title_posting(&term, pid), tables::MARK);
+            }
+            b.put(tables::blob_ref(key.as_str(), pid), tables::MARK);
+            b.put(tables::outbox(pid), claim.clone());
+            let photo_shard = self.inner.shards.index_of(ShardKey::Photo(pid));
+            if photo_shard == owner_shard {
+                b.put(tables::user_photo(owner, pid), tables::MARK);
+            }
             self.inner.shards.get(photo_shard).write(b).await?;
-        }
-        if photo_shard != owner_shard {
+            row
+        };
+        let pid = row.id;
+        if self.inner.shards.index_of(ShardKey::Photo(pid)) != owner_shard {
             let mut b = WriteBatch::new();
             b.put(tables::user_photo(owner, pid), tables::MARK);
             self.inner.shards.get(owner_shard).write(b).await?;
@@ -119,7 +129,7 @@ impl Service {
         self.inner.metrics.upload_bytes.inc_by(size);
         let row = Arc::new(row);
         self.inner.cache.put_photo(row.clone());
-        self.inner.materializer.fanout(pid, owner);
+        self.inner.materializer.fanout(pid, owner, claim);
         Ok(Arc::unwrap_or_clone(row))
     }
 

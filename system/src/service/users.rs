@@ -3,14 +3,16 @@
 //! A token is `"<user id>.<32 hex>"`; the user row stores only the BLAKE3 of
 //! the secret part, so tokens resolve on the user's own shard without a
 //! global index. Follow and unfollow are idempotent: the follower-side edge
-//! is flipped with `cas`, and only the caller that flips it updates counters
-//! and enqueues the timeline backfill or purge.
+//! is flipped with `cas`, and only the caller that flips it updates counters.
+//! Every call leaves a durable follow-work row that the materializer turns
+//! into the timeline backfill or purge and a counter recount.
 
 use std::sync::Arc;
 
 use rand::RngCore;
 use serde::Serialize;
 
+use super::outbox::OutboxValue;
 use super::{Service, now_ms};
 use crate::error::{Error, Result};
 use crate::meta::{CasOutcome, WriteBatch};
@@ -225,22 +227,7 @@ impl Service {
                 self.inner.cfg.max_followees
             )));
         }
-        // Leader side first: a crash in between leaves a harmless extra
-        // follower row that the next follow call completes.
-        let mut b = WriteBatch::new();
-        b.put(tables::followers(leader, follower), tables::MARK);
-        self.inner
-            .shards
-            .of(ShardKey::User(leader))
-            .write(b)
-            .await?;
-        if fshard.cas(&edge, None, Some(tables::MARK.to_vec())).await? != CasOutcome::Swapped {
-            return Ok(FollowChange { changed: false });
-        }
-        self.update_stats(leader, |s| s.followers += 1).await?;
-        self.update_stats(follower, |s| s.following += 1).await?;
-        self.inner.materializer.backfill(follower, leader);
-        Ok(FollowChange { changed: true })
+        self.change_edge(follower, leader, true).await
     }
 
     /// `actor` asks that `follower` stop following `leader`; idempotent.
@@ -252,23 +239,110 @@ impl Service {
     ) -> Result<FollowChange> {
         self.check_edge(actor, follower, leader).await?;
         let fshard = self.inner.shards.of(ShardKey::User(follower));
-        let edge = tables::follows(follower, leader);
-        if fshard.cas(&edge, Some(tables::MARK), None).await? != CasOutcome::Swapped {
+        if fshard
+            .get(&tables::follows(follower, leader))
+            .await?
+            .is_none()
+        {
             return Ok(FollowChange { changed: false });
         }
+        self.change_edge(follower, leader, false).await
+    }
+
+    /// Flip the edge `follower → leader` to `on`, with its follow work made
+    /// durable first: the `q/` row is written (claimed by this server)
+    /// before the change and rewritten after it, so a crash anywhere leaves
+    /// a row that a sweeper reconciles, and a reconcile that raced the
+    /// change sees the row change and runs again
+    /// ([`super::materializer::Task::Edge`]). Only the caller whose `cas`
+    /// flips the edge updates the counters (recounted by the reconcile).
+    async fn change_edge(
+        &self,
+        follower: UserId,
+        leader: UserId,
+        on: bool,
+    ) -> Result<FollowChange> {
+        let work = tables::edge_work(follower, leader);
+        let m = &self.inner.materializer;
+        let reserved = m.reserve(&work);
+        let result = self.change_edge_rows(follower, leader, on).await;
+        match result {
+            Ok((changed, held)) => {
+                if reserved {
+                    m.submit_reserved(super::materializer::Task::Edge {
+                        follower,
+                        leader,
+                        held,
+                        recovered: false,
+                    });
+                }
+                Ok(FollowChange { changed })
+            }
+            Err(e) => {
+                if reserved {
+                    m.unreserve(&work);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn change_edge_rows(
+        &self,
+        follower: UserId,
+        leader: UserId,
+        on: bool,
+    ) -> Result<(bool, Vec<u8>)> {
+        let fshard = self.inner.shards.of(ShardKey::User(follower));
+        let edge = tables::follows(follower, leader);
+        self.write_edge_work(follower, leader).await?;
         let mut b = WriteBatch::new();
-        b.delete(tables::followers(leader, follower));
+        if on {
+            b.put(tables::followers(leader, follower), tables::MARK);
+        } else {
+            b.delete(tables::followers(leader, follower));
+        }
         self.inner
             .shards
             .of(ShardKey::User(leader))
             .write(b)
             .await?;
-        self.update_stats(leader, |s| s.followers = s.followers.saturating_sub(1))
+        let (expected, new) = if on {
+            (None, Some(tables::MARK.to_vec()))
+        } else {
+            (Some(tables::MARK), None)
+        };
+        let changed = fshard.cas(&edge, expected, new).await? == CasOutcome::Swapped;
+        if changed {
+            let d: i64 = if on { 1 } else { -1 };
+            let add = |v: u64| v.saturating_add_signed(d);
+            self.update_stats(leader, |s| s.followers = add(s.followers))
+                .await?;
+            self.update_stats(follower, |s| s.following = add(s.following))
+                .await?;
+        }
+        let held = self.write_edge_work(follower, leader).await?;
+        Ok((changed, held))
+    }
+
+    /// Write `q/follower/leader` with a fresh nonce, claimed by this
+    /// server; returns the value written.
+    async fn write_edge_work(&self, follower: UserId, leader: UserId) -> Result<Vec<u8>> {
+        let value = OutboxValue::owned(
+            rand::random(),
+            self.inner.instance,
+            now_ms(),
+            self.inner.cfg.outbox_lease_ms,
+        )
+        .encode();
+        let mut b = WriteBatch::new();
+        b.put(tables::edge_work(follower, leader), value.clone());
+        self.inner
+            .shards
+            .of(ShardKey::User(follower))
+            .write(b)
             .await?;
-        self.update_stats(follower, |s| s.following = s.following.saturating_sub(1))
-            .await?;
-        self.inner.materializer.purge(follower, leader);
-        Ok(FollowChange { changed: true })
+        Ok(value)
     }
 
     async fn check_edge(&self, actor: UserId, follower: UserId, leader: UserId) -> Result<()> {

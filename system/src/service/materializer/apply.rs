@@ -11,19 +11,43 @@ use super::Task;
 use crate::error::Result;
 use crate::id::PhotoId;
 use crate::meta::{Direction, KeyRange, WriteBatch};
-use crate::policy::{AuthorStats, EdgeMode, FollowerStats, ShardKey, UserId};
+use crate::policy::{AuthorStats, FollowerStats, ShardKey, UserId};
 use crate::service::feed::rates;
-use crate::service::{Service, now_ms};
+use crate::service::{Service, now_ms, outbox};
 use crate::tables;
 
-struct Plan {
-    inserts: Vec<(UserId, PhotoId, UserId)>,
-    deletes: Vec<(UserId, PhotoId)>,
-    done: Vec<(PhotoId, Instant)>,
+pub(super) struct Plan {
+    pub(super) inserts: Vec<(UserId, PhotoId, UserId)>,
+    pub(super) deletes: Vec<(UserId, PhotoId)>,
 }
 
-async fn plan_fanout(svc: &Service, pid: PhotoId, author: UserId, plan: &mut Plan) -> Result<()> {
-    svc.update_stats(author, |s| s.posts += 1).await?;
+/// A task whose plan succeeded, waiting for its timeline writes.
+enum Done {
+    Fanout {
+        pid: PhotoId,
+        at: Instant,
+    },
+    Edge {
+        key: Vec<u8>,
+        shard: usize,
+        held: Vec<u8>,
+    },
+}
+
+async fn plan_fanout(
+    svc: &Service,
+    pid: PhotoId,
+    author: UserId,
+    recovered: bool,
+    plan: &mut Plan,
+) -> Result<()> {
+    if recovered {
+        // A replay may follow a partial apply that already counted it.
+        let prefix = tables::user_photos_prefix(author);
+        super::edges::recount(svc, author, &prefix, |s, n| s.posts = n).await?;
+    } else {
+        svc.update_stats(author, |s| s.posts += 1).await?;
+    }
     if !svc.pushes() {
         return Ok(());
     }
@@ -52,82 +76,94 @@ async fn plan_fanout(svc: &Service, pid: PhotoId, author: UserId, plan: &mut Pla
     Ok(())
 }
 
-async fn plan_backfill(
-    svc: &Service,
-    follower: UserId,
-    author: UserId,
-    plan: &mut Plan,
-) -> Result<()> {
-    if !svc.pushes() {
-        return Ok(());
-    }
-    let now = now_ms();
-    let (a, f) = (svc.stats(author).await?, svc.stats(follower).await?);
-    let astats = AuthorStats {
-        followers: a.followers,
-        posts_per_day: rates(&a, now).0,
+/// Check the claim of `task` (extending it if it runs short) and plan it.
+/// `Ok(None)`: the row changed hands or is gone; drop the task.
+async fn plan_task(svc: &Service, task: Task, plan: &mut Plan) -> Result<Option<Done>> {
+    let shards = &svc.inner.shards;
+    let key = task.outbox_key();
+    let shard = task_shard(svc, &task);
+    let (me, lease) = (svc.inner.instance, svc.inner.cfg.outbox_lease_ms);
+    let held = task.held().to_vec();
+    let Some(held) = outbox::ensure(shards.get(shard), &key, held, me, now_ms(), lease).await?
+    else {
+        return Ok(None);
     };
-    let fstats = FollowerStats {
-        reads_per_day: rates(&f, now).1,
-    };
-    if svc.inner.fanout.edge_mode(&astats, &fstats) == EdgeMode::Push {
-        for pid in svc
-            .user_photo_ids(author, svc.inner.cfg.timeline_cap, None)
-            .await?
-        {
-            plan.inserts.push((follower, pid, author));
+    match task {
+        Task::Fanout {
+            pid,
+            author,
+            at,
+            recovered,
+            ..
+        } => {
+            plan_fanout(svc, pid, author, recovered, plan).await?;
+            Ok(Some(Done::Fanout { pid, at }))
+        }
+        Task::Edge {
+            follower,
+            leader,
+            recovered,
+            ..
+        } => {
+            super::edges::plan_edge(svc, follower, leader, recovered, plan).await?;
+            Ok(Some(Done::Edge { key, shard, held }))
         }
     }
-    Ok(())
-}
-
-async fn plan_purge(
-    svc: &Service,
-    follower: UserId,
-    author: UserId,
-    plan: &mut Plan,
-) -> Result<()> {
-    let shard = svc.inner.shards.of(ShardKey::User(follower));
-    for (k, v) in shard
-        .scan_all(&tables::timeline_prefix(follower), 1024)
-        .await?
-    {
-        if tables::decode_u64(&v)? == author {
-            plan.deletes
-                .push((follower, PhotoId(tables::trailing_id(&k)?)));
-        }
-    }
-    Ok(())
 }
 
 /// Apply `tasks`: plan each, then write timelines, trim, wake readers, and
-/// clear the outbox rows of the finished fan-outs.
+/// clear the outbox rows of the finished tasks. Every task's key leaves
+/// the in-flight set whatever happens; a task that failed keeps its row
+/// for the sweeper.
 pub(super) async fn apply(svc: &Service, tasks: Vec<Task>) -> Result<()> {
+    let claims: Vec<(Vec<u8>, usize, Vec<u8>)> = tasks
+        .iter()
+        .map(|t| (t.outbox_key(), task_shard(svc, t), t.held().to_vec()))
+        .collect();
+    let mut finished = HashSet::new();
+    let result = apply_planned(svc, tasks, &mut finished).await;
+    // A task that failed gives its row back, so that a server that can
+    // finish it need not wait for the claim to lapse.
+    for (key, shard, held) in &claims {
+        if !finished.contains(key)
+            && let Err(e) = outbox::release(svc.inner.shards.get(*shard), key, held).await
+        {
+            tracing::warn!(error = %e, "could not give back an outbox claim; it will lapse");
+        }
+    }
+    let mut inflight = svc.inner.materializer.inflight.lock();
+    for (key, _, _) in &claims {
+        inflight.remove(key);
+    }
+    result
+}
+
+/// The shard holding `task`'s outbox row.
+fn task_shard(svc: &Service, task: &Task) -> usize {
+    match task {
+        Task::Fanout { pid, .. } => svc.inner.shards.index_of(ShardKey::Photo(*pid)),
+        Task::Edge { follower, .. } => svc.inner.shards.index_of(ShardKey::User(*follower)),
+    }
+}
+
+async fn apply_planned(
+    svc: &Service,
+    tasks: Vec<Task>,
+    finished: &mut HashSet<Vec<u8>>,
+) -> Result<()> {
     let mut plan = Plan {
         inserts: Vec::new(),
         deletes: Vec::new(),
-        done: Vec::new(),
     };
-    let m = &svc.inner.materializer;
-    let mut failed = Vec::new();
+    let mut done = Vec::new();
     for t in tasks {
-        let r = match t {
-            Task::Fanout { pid, author, at } => {
-                let r = plan_fanout(svc, pid, author, &mut plan).await;
-                if r.is_ok() {
-                    plan.done.push((pid, at));
-                } else {
-                    failed.push(pid);
-                }
-                r
+        let key = t.outbox_key();
+        match plan_task(svc, t, &mut plan).await {
+            Ok(Some(d)) => done.push(d),
+            Ok(None) => {
+                finished.insert(key);
             }
-            Task::Backfill { follower, author } => {
-                plan_backfill(svc, follower, author, &mut plan).await
-            }
-            Task::Purge { follower, author } => plan_purge(svc, follower, author, &mut plan).await,
-        };
-        if let Err(e) = r {
-            tracing::warn!(error = %e, "materializer task failed");
+            Err(e) => tracing::warn!(error = %e, "materializer task failed"),
         }
     }
     let shards = &svc.inner.shards;
@@ -145,48 +181,52 @@ pub(super) async fn apply(svc: &Service, tasks: Vec<Task>) -> Result<()> {
             .delete(tables::timeline(f, pid));
     }
     let writes = batches.into_iter().map(|(s, b)| shards.get(s).write(b));
-    let result = futures::future::join_all(writes)
+    futures::future::join_all(writes)
         .await
         .into_iter()
-        .collect::<Result<Vec<()>>>();
-    if let Err(e) = result {
-        let mut inflight = m.inflight.lock();
-        for (pid, _) in &plan.done {
-            inflight.remove(pid);
-        }
-        for pid in failed {
-            inflight.remove(&pid);
-        }
-        return Err(e);
-    }
+        .collect::<Result<Vec<()>>>()?;
     svc.inner
         .metrics
         .timeline_writes
         .inc_by(plan.inserts.len() as u64);
     let touched: HashSet<UserId> = plan.inserts.iter().map(|&(f, _, _)| f).collect();
     trim(svc, &plan.inserts).await?;
-    m.wake(touched.into_iter());
+    svc.inner.materializer.wake(touched.into_iter());
+    // Fan-out rows are never rewritten, and this server holds their claim:
+    // a buffered delete suffices. Follow-work rows may have been rewritten
+    // by a newer change, so they go with `cas`.
     let mut outbox: HashMap<usize, WriteBatch> = HashMap::new();
-    for (pid, _) in &plan.done {
-        outbox
-            .entry(shards.index_of(ShardKey::Photo(*pid)))
-            .or_insert_with(WriteBatch::buffered)
-            .delete(tables::outbox(*pid));
+    for d in &done {
+        match d {
+            Done::Fanout { pid, .. } => {
+                outbox
+                    .entry(shards.index_of(ShardKey::Photo(*pid)))
+                    .or_insert_with(WriteBatch::buffered)
+                    .delete(tables::outbox(*pid));
+            }
+            Done::Edge { key, shard, held } => {
+                outbox::finish(shards.get(*shard), key, held).await?;
+            }
+        }
     }
     for (s, b) in outbox {
         shards.get(s).write(b).await?;
     }
-    let mut inflight = m.inflight.lock();
-    for (pid, at) in &plan.done {
-        inflight.remove(pid);
-        svc.inner
-            .metrics
-            .fanout_seconds
-            .with_label_values(&["fanout"])
-            .observe(at.elapsed().as_secs_f64());
+    svc.inner.metrics.outbox_applied.inc_by(done.len() as u64);
+    for d in &done {
+        finished.insert(match d {
+            Done::Fanout { pid, .. } => tables::outbox(*pid),
+            Done::Edge { key, .. } => key.clone(),
+        });
     }
-    for pid in failed {
-        inflight.remove(&pid);
+    for d in &done {
+        if let Done::Fanout { at, .. } = d {
+            svc.inner
+                .metrics
+                .fanout_seconds
+                .with_label_values(&["fanout"])
+                .observe(at.elapsed().as_secs_f64());
+        }
     }
     Ok(())
 }
