@@ -48,7 +48,7 @@ pub struct GateArgs {
     #[arg(long)]
     junit: Option<PathBuf>,
     /// Output directory (created if missing).
-    #[arg(long, default_value = ".")]
+    #[arg(long, default_value = "out/gate")]
     out: PathBuf,
 }
 

@@ -4,21 +4,26 @@
 //! sets up logging and maps errors to an exit code.
 
 mod calibrate;
+mod cli;
 mod gate;
 mod plan;
 mod population_cmd;
 mod report;
 mod run;
 mod scenario;
+mod scrub;
 mod serve;
 mod sim;
 #[allow(dead_code)]
 mod spec;
 mod summary;
+mod sweep;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+
+use cli::UserError;
 
 /// feedlab: how a photo-sharing service with a news feed behaves under each
 /// design choice, measured.
@@ -48,17 +53,55 @@ enum Command {
     Sim(sim::SimArgs),
     /// Measure service-time distributions of the embedded backends for the simulator.
     Calibrate(calibrate::CalibrateArgs),
+    /// Load ladders to the knee: where each variant breaks, live or simulated.
+    Sweep(sweep::SweepArgs),
+    /// Print a shell completion script (`feedlab completions bash > ...`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Verify and repair a stopped service's blob replicas; list lost blobs.
+    Scrub(scrub::ScrubArgs),
 }
 
-/// A finished command's exit code: errors print and exit 1.
+/// A finished command's exit code. Errors print on one line with their causes (`{:#}`), no
+/// backtrace; a user's mistake (a scenario error or a [`UserError`] anywhere in the chain)
+/// exits 2, anything else 1.
 fn done(r: anyhow::Result<()>) -> ExitCode {
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("Error: {e:?}");
-            ExitCode::FAILURE
+            eprintln!("error: {e:#}");
+            let user = e.chain().any(|c| {
+                c.downcast_ref::<scenario::ScenarioError>().is_some()
+                    || c.downcast_ref::<UserError>().is_some()
+            });
+            if user {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
+}
+
+/// The gate's exit code: 0 pass, 1 breach, 2 unusable input.
+fn gate_exit(r: anyhow::Result<bool>) -> ExitCode {
+    match r {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Lets a command whose output is piped into `head` end quietly when the pipe closes, as
+/// Unix tools do, instead of panicking on the failed write. Only for commands that open no
+/// sockets: the default SIGPIPE would end a server on a client's reset.
+fn quiet_broken_pipe() {
+    sigpipe::reset();
 }
 
 /// The multi-threaded runtime of every async command: at least four workers
@@ -74,18 +117,13 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Run an async command on a fresh runtime; errors print and exit 1.
+/// Run an async command on a fresh runtime; errors as in [`done`].
 fn block_on(f: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
-    let done = runtime()
-        .map_err(anyhow::Error::from)
-        .and_then(|rt| rt.block_on(f));
-    match done {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("Error: {e:?}");
-            ExitCode::FAILURE
-        }
-    }
+    done(
+        runtime()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(f)),
+    )
 }
 
 fn main() -> ExitCode {
@@ -113,17 +151,36 @@ fn main() -> ExitCode {
         }
         Command::Run(args) => block_on(run::run(args)),
         Command::Compare(args) => block_on(run::compare(args)),
-        Command::Gate(args) => match gate::run(args) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(1),
+        Command::Gate(args) => {
+            quiet_broken_pipe();
+            gate_exit(gate::run(args))
+        }
+        Command::Plan(args) => {
+            quiet_broken_pipe();
+            done(plan::run(args))
+        }
+        Command::Population(args) => {
+            quiet_broken_pipe();
+            done(population_cmd::run(args))
+        }
+        Command::Sim(args) => {
+            quiet_broken_pipe();
+            done(sim::run(args))
+        }
+        Command::Completions { shell } => {
+            quiet_broken_pipe();
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "feedlab", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Calibrate(args) => block_on(calibrate::run(args)),
+        Command::Sweep(args) => block_on(sweep::run(args)),
+        Command::Scrub(args) => match runtime() {
+            Ok(rt) => rt.block_on(scrub::run(args)),
             Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(2)
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
             }
         },
-        Command::Plan(args) => done(plan::run(args)),
-        Command::Population(args) => done(population_cmd::run(args)),
-        Command::Sim(args) => done(sim::run(args)),
-        Command::Calibrate(args) => block_on(calibrate::run(args)),
     }
 }

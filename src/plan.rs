@@ -9,7 +9,9 @@
 //!
 //! Units: KB, GB, TB are decimal (10^3, 10^9, 10^12 bytes); TiB is 2^40.
 
+pub mod catalogue;
 mod model;
+mod money;
 mod report;
 
 use serde::{Deserialize, Serialize};
@@ -82,6 +84,11 @@ pub struct PlanConfig {
     pub sample_users: u64,
     /// Row sizes, `[plan.rows]`.
     pub rows: RowSizes,
+    /// Hardware and price catalogue (relative to the scenario file); default the compiled-in
+    /// `catalogue/example.toml` (example list prices).
+    pub catalogue: Option<std::path::PathBuf>,
+    /// Machine type of every server the plan counts, from the catalogue. Default `m7g.large`.
+    pub machine: String,
 }
 
 impl Default for PlanConfig {
@@ -96,6 +103,8 @@ impl Default for PlanConfig {
             write_hold_s: None,
             sample_users: 200_000,
             rows: RowSizes::default(),
+            catalogue: None,
+            machine: "m7g.large".to_string(),
         }
     }
 }

@@ -15,7 +15,7 @@
 //! variant point at the variant's line; errors of a `--set` name the argument.
 
 mod doc;
-mod locate;
+pub(crate) mod locate;
 pub mod merge;
 
 use std::path::{Path, PathBuf};

@@ -12,7 +12,7 @@ use feedlab_workload::{PopulationConfig, TrafficConfig};
 use serde::{Deserialize, Serialize};
 
 /// Live run against the reference service, or the discrete-event simulator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// The workload driver against a real service.
@@ -64,8 +64,14 @@ impl Default for DriverSettings {
     }
 }
 
-/// Where a live run sends its traffic.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+/// The feed-latency yardstick: p99 of feed reads, ms.
+pub const DEFAULT_FEED_P99_MS: f64 = 200.0;
+
+/// The delivery target: p99 of upload-to-timeline delay, seconds.
+pub const DEFAULT_FRESHNESS_P99_S: f64 = 5.0;
+
+/// Where a live run sends its traffic, and the targets every run is judged by.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct TargetSettings {
     /// Write router base URL of an existing deployment; `None` starts the
@@ -75,6 +81,30 @@ pub struct TargetSettings {
     pub read_url: Option<String>,
     /// The feed p99 target, ms (the yardstick: 200).
     pub feed_p99_ms: f64,
+    /// The freshness target: p99 of the delay from an upload's acknowledgement to its
+    /// visibility in a follower's feed, seconds (default 5). A design whose feed is fast but
+    /// whose timelines lag has not met its targets.
+    pub freshness_p99_s: f64,
+}
+
+impl Default for TargetSettings {
+    fn default() -> Self {
+        TargetSettings {
+            write_url: None,
+            read_url: None,
+            feed_p99_ms: DEFAULT_FEED_P99_MS,
+            freshness_p99_s: DEFAULT_FRESHNESS_P99_S,
+        }
+    }
+}
+
+impl TargetSettings {
+    /// Whether a run with this feed p99 (ms; `None` when it read no feed) and freshness p99
+    /// (ms) meets both targets.
+    pub fn met(&self, feed_p99_ms: Option<f64>, freshness_p99_ms: f64) -> bool {
+        feed_p99_ms.is_some_and(|p| p <= self.feed_p99_ms)
+            && freshness_p99_ms <= self.freshness_p99_s * 1000.0
+    }
 }
 
 /// One resolved variant.
@@ -106,4 +136,7 @@ pub struct RunSpec {
     /// `[sim]`: the simulator's deployment model.
     #[serde(default)]
     pub sim: feedlab_sim::model::SimSettings,
+    /// `[sweep]`: the load ladder of `feedlab sweep`.
+    #[serde(default)]
+    pub sweep: crate::sweep::SweepSettings,
 }

@@ -87,10 +87,13 @@ fn start(data: &Path) -> anyhow::Result<Server> {
     Ok(Server { child, write, read })
 }
 
+/// A well-formed PNG (the service checks the structure) around random bytes.
 fn body(rng: &mut ChaCha8Rng) -> Vec<u8> {
     let len = rng.random_range(1_000..120_000);
-    let mut v = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-    v.extend((0..len).map(|_| rng.random::<u8>()));
+    let (mut v, tail) = feedlab_system::service::media::sample_frame("image/png", len);
+    let fill = len.saturating_sub(v.len() + tail.len());
+    v.extend((0..fill).map(|_| rng.random::<u8>()));
+    v.extend_from_slice(&tail);
     v
 }
 

@@ -51,7 +51,7 @@ fn ok(out: &Output) -> serde_json::Value {
 
 fn failed(out: &Output) -> String {
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "want a clean failure: {err}");
+    assert_eq!(out.status.code(), Some(2), "want a clean failure: {err}");
     assert!(!err.contains("panicked"), "{err}");
     err
 }

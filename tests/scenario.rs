@@ -32,9 +32,10 @@ fn load_error(path: &Path, extra: &[&str]) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(
         out.status.code(),
-        Some(1),
+        Some(2),
         "expected a clean failure: {stderr}"
     );
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     stderr
 }
@@ -249,11 +250,11 @@ fn broken_files_fail_cleanly_without_panics() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "case {i}: {stderr}");
         assert!(
-            matches!(out.status.code(), Some(0) | Some(1)),
+            matches!(out.status.code(), Some(0) | Some(2)),
             "case {i}: {:?} {stderr}",
             out.status
         );
-        if out.status.code() == Some(1) {
+        if out.status.code() == Some(2) {
             assert!(
                 stderr.contains(&format!("broken{i}.toml")),
                 "case {i}: {stderr}"

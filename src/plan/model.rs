@@ -181,6 +181,10 @@ pub struct CapacityPlan {
     pub web: WebServers,
     /// Growth by year.
     pub growth: Vec<YearRow>,
+    /// Bandwidth at the peak and cache memory.
+    pub network: super::money::Network,
+    /// The monthly bill, priced from the catalogue.
+    pub cost: super::money::MonthlyCost,
 }
 
 /// Computes the plan for a resolved scenario document.
@@ -327,6 +331,18 @@ pub fn compute(name: &str, doc: &ScenarioDoc) -> Result<CapacityPlan, String> {
         });
     }
 
+    let money = super::money::Inputs {
+        uploads_per_day: rates[OpKind::Upload.index()],
+        views_per_day: rates[OpKind::PhotoGet.index()],
+        diurnal_peak: tr.diurnal_peak,
+        mean_upload_bytes: mean_upload,
+        photo_row_bytes: rows.photo as f64,
+        stored_bytes: [growth.first().map_or(0.0, |y| y.photo_bytes), bytes_total],
+        servers: web.read_servers + web.write_servers + shards.metadata_shards_replicated,
+    };
+    let catalogue = super::catalogue::Catalogue::load(pc.catalogue.as_deref())?;
+    let network = super::money::network(&money, catalogue.cdn.hit_ratio);
+    let cost = super::money::monthly(&money, &catalogue, &pc.machine)?;
     Ok(CapacityPlan {
         scenario: name.to_string(),
         seed,
@@ -342,6 +358,8 @@ pub fn compute(name: &str, doc: &ScenarioDoc) -> Result<CapacityPlan, String> {
         shards,
         web,
         growth,
+        network,
+        cost,
     })
 }
 

@@ -39,7 +39,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(&plan)?;
     std::fs::write(dir.join("plan.json"), json)
         .with_context(|| format!("writing {}", dir.join("plan.json").display()))?;
-    let md = markdown(&plan);
+    let md = markdown(&plan) + &money_markdown(&plan);
     std::fs::write(dir.join("plan.md"), &md)
         .with_context(|| format!("writing {}", dir.join("plan.md").display()))?;
     println!("{md}");
@@ -203,5 +203,83 @@ pub fn markdown(p: &CapacityPlan) -> String {
             bytes(g.metadata_bytes_replicated)
         );
     }
+    s
+}
+
+/// The bandwidth, cache and cost sections of `plan.md`.
+pub fn money_markdown(p: &CapacityPlan) -> String {
+    let (n, c) = (&p.network, &p.cost);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\n## Bandwidth at the peak, and cache memory\n\n| figure | value |\n|---|---|"
+    );
+    let _ = writeln!(
+        s,
+        "| ingress (uploads) | {:.2} Gbit/s |",
+        n.ingress_peak_gbps
+    );
+    let _ = writeln!(
+        s,
+        "| egress (photo views), no CDN | {:.2} Gbit/s |",
+        n.egress_peak_gbps
+    );
+    let _ = writeln!(
+        s,
+        "| egress from the origin behind a CDN at {:.0}% hits | {:.2} Gbit/s |",
+        100.0 * n.cdn_hit_ratio,
+        n.egress_peak_gbps_with_cdn
+    );
+    let _ = writeln!(
+        s,
+        "| photo bytes served a month | {:.1} TB |",
+        n.egress_tb_per_month
+    );
+    let _ = writeln!(
+        s,
+        "| photo cache (80/20: a fifth of a day's read volume) | {} |",
+        bytes(n.photo_cache_bytes)
+    );
+    let _ = writeln!(
+        s,
+        "| metadata cache (a fifth of a day's photo rows read) | {} |",
+        bytes(n.metadata_cache_bytes)
+    );
+    let _ = writeln!(
+        s,
+        "\n## Monthly cost ({}, example prices: see the catalogue's sources)\n\n| item | {} / month |\n|---|---:|",
+        c.catalogue, c.currency
+    );
+    let _ = writeln!(
+        s,
+        "| {} servers × {} | {:.0} |",
+        c.servers, c.machine, c.servers_usd
+    );
+    let _ = writeln!(
+        s,
+        "| photo storage, end of year 1 | {:.0} |",
+        c.storage_usd[0]
+    );
+    let _ = writeln!(
+        s,
+        "| photo storage, end of retention | {:.0} |",
+        c.storage_usd[1]
+    );
+    let _ = writeln!(
+        s,
+        "| requests (PUT, GET behind the CDN) | {:.0} |",
+        c.requests_usd
+    );
+    let _ = writeln!(s, "| egress, no CDN | {:.0} |", c.egress_usd);
+    let _ = writeln!(
+        s,
+        "| egress with the CDN (CDN + misses) | {:.0} |",
+        c.egress_usd_with_cdn
+    );
+    let _ = writeln!(
+        s,
+        "| **total** at retention's end, no CDN / with CDN | {:.0} / {:.0} |",
+        c.total_usd[0], c.total_usd[1]
+    );
     s
 }

@@ -19,6 +19,9 @@ pub enum Style {
     Points,
     /// Bars of this width (x units) from 0.
     Bars(f64),
+    /// Large dots in the colour of the series at this index, without a legend entry (marks
+    /// such as a knee on that series' line).
+    Mark(usize),
 }
 
 /// One series of a chart.
@@ -177,6 +180,12 @@ pub fn chart(
                     .map_err(err)?
                     .label(s.label.clone())
                     .legend(legend),
+                Style::Mark(of) => {
+                    let c = Palette99::pick(of).to_rgba();
+                    ch.draw_series(pts.iter().map(|&p| Circle::new(p, 6, c.filled())))
+                        .map_err(err)?;
+                    continue;
+                }
                 Style::Bars(w) => ch
                     .draw_series(pts.iter().map(|&(a, b)| {
                         Rectangle::new([(a - w / 2.0, 0.0), (a + w / 2.0, b)], color.filled())

@@ -10,6 +10,7 @@ mod chart;
 mod html;
 mod markdown;
 pub mod plots;
+pub mod sweep;
 
 use std::path::Path;
 
@@ -96,7 +97,7 @@ pub(crate) const FIGURES: [(&str, &str); 24] = [
     ("shard max/mean", "shards.load_max_over_mean"),
     ("meta bytes", "storage.meta_bytes"),
     ("blob bytes", "storage.blob_bytes"),
-    ("met feed target", "target.met"),
+    ("met targets (feed p99, freshness p99)", "target.met"),
 ];
 
 /// One cell of the key-figures table.

@@ -16,9 +16,9 @@ pub struct CommonArgs {
     /// Seed overriding the scenario's.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Output directory.
-    #[arg(long, default_value = "feedlab-out")]
-    pub out: PathBuf,
+    /// Output directory (default `out/<command>/<scenario>`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// Override a scenario key: `--set system.fanout.kind=push` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -73,14 +73,28 @@ fn load_specs(path: &Path, common: &CommonArgs) -> anyhow::Result<Vec<RunSpec>> 
     Ok(scenario.variants())
 }
 
+/// `--out`, else `out/<command>/<scenario>`.
+fn out_dir(common: &CommonArgs, command: &str, scenario: &str) -> PathBuf {
+    common
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::cli::default_out(command, scenario))
+}
+
 /// `feedlab run`.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let specs = load_specs(&args.scenario, &args.common)?;
     let spec = match &args.variant {
-        Some(v) => specs
-            .into_iter()
-            .find(|s| &s.variant == v)
-            .with_context(|| format!("{} has no variant {v:?}", args.scenario.display()))?,
+        Some(v) => {
+            let known: Vec<String> = specs.iter().map(|s| s.variant.clone()).collect();
+            match specs.into_iter().find(|s| &s.variant == v) {
+                Some(s) => s,
+                None => {
+                    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+                    return Err(crate::cli::unknown_variant(&args.scenario, v, &known).into());
+                }
+            }
+        }
         None if specs.len() == 1 => specs.into_iter().next().context("no runs")?,
         None => {
             let mut scenario = crate::scenario::Scenario::load(&args.scenario, &args.common.set)?;
@@ -93,7 +107,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let opts = RunOptions {
         keep_data: args.common.keep_data,
     };
-    run_all(&[spec], &args.common.out, opts).await?;
+    let out = out_dir(&args.common, "run", &spec.scenario);
+    run_all(&[spec], &out, opts).await?;
     Ok(())
 }
 
@@ -116,6 +131,8 @@ pub async fn compare(args: CompareArgs) -> anyhow::Result<()> {
     let opts = RunOptions {
         keep_data: args.common.keep_data,
     };
-    run_all(&specs, &args.common.out, opts).await?;
+    let name = specs.first().map_or("compare", |s| s.scenario.as_str());
+    let out = out_dir(&args.common, "compare", name);
+    run_all(&specs, &out, opts).await?;
     Ok(())
 }

@@ -235,6 +235,7 @@ pub fn summary(m: &Measured<'_>) -> Value {
             "hybrid_threshold": spec.system.fanout.hybrid_threshold,
             "hybrid_threshold_live": hybrid["live_threshold"],
             "transport": m.transport,
+            "load": spec.traffic.load,
         },
         "population": {
             "users": spec.population.users,
@@ -281,7 +282,9 @@ pub fn summary(m: &Measured<'_>) -> Value {
         },
         "target": {
             "feed_p99_ms": target_ms,
-            "met": feed.count > 0 && feed.p99_ms <= target_ms,
+            "freshness_p99_s": spec.target.freshness_p99_s,
+            "met": spec.target.met((feed.count > 0).then_some(feed.p99_ms), fresh.freshness_p99_ms)
+                && fresh.timeouts == 0,
         },
         "series": series,
     })

@@ -75,6 +75,8 @@ pub struct ScenarioDoc {
     pub plan: PlanConfig,
     /// `[sim]`: the simulator's deployment model (used when mode = "sim").
     pub sim: feedlab_sim::model::SimSettings,
+    /// `[sweep]`: the load ladder of `feedlab sweep`.
+    pub sweep: crate::sweep::SweepSettings,
 }
 
 impl ScenarioDoc {
@@ -97,6 +99,7 @@ impl ScenarioDoc {
                 .clone()
                 .or_else(|| self.scenario.calibration.clone()),
             sim: self.sim.clone(),
+            sweep: self.sweep.clone(),
         }
     }
 }
@@ -167,6 +170,7 @@ pub fn resolve_doc(
     {
         doc.sim.calibration = Some(dir.join(c));
     }
+    doc.plan.catalogue = crate::plan::catalogue::resolve(doc.plan.catalogue.as_deref(), dir);
     validate(&doc, at)?;
     Ok(doc)
 }
@@ -273,8 +277,24 @@ fn validate(doc: &ScenarioDoc, at: &ErrorAt<'_>) -> Result<(), ScenarioError> {
             format!("must be > 0, got {t}"),
         ));
     }
+    let f = doc.target.freshness_p99_s;
+    if !(f.is_finite() && f > 0.0) {
+        return Err(err(
+            "target",
+            "freshness-p99-s",
+            format!("must be > 0, got {f}"),
+        ));
+    }
     if let Err((key, msg)) = doc.plan.validate() {
         return Err(err("plan", key, msg));
+    }
+    let catalogue = crate::plan::catalogue::Catalogue::load(doc.plan.catalogue.as_deref())
+        .map_err(|msg| err("plan", "catalogue", msg))?;
+    if let Err(msg) = catalogue.machine(&doc.plan.machine) {
+        return Err(err("plan", "machine", msg));
+    }
+    if let Err((key, msg)) = doc.sweep.validate() {
+        return Err(err("sweep", key, msg));
     }
     if let Err(e) = doc.sim.validate() {
         // The message starts with the offending key (`shard-workers must ...`).

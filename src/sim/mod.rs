@@ -35,9 +35,9 @@ pub struct SimArgs {
     /// Seed overriding the scenario's.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Output directory.
-    #[arg(long, default_value = "feedlab-sim-out")]
-    pub out: PathBuf,
+    /// Output directory (default `out/sim/<scenario>`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// Override a scenario key: `--set sim.shard-workers=8` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -53,13 +53,18 @@ pub struct SourceCache {
 
 impl SourceCache {
     fn get(&mut self, spec: &RunSpec) -> anyhow::Result<&mut Source> {
+        // The source does not depend on the offered load, so a load ladder reuses it.
+        let traffic = feedlab_workload::TrafficConfig {
+            load: 1.0,
+            ..spec.traffic.clone()
+        };
         let key = serde_json::to_string(&(
             &spec.population,
             spec.seed,
             &spec.system.sharding,
             spec.sim.population,
             spec.sim.leader_pool,
-            &spec.traffic,
+            &traffic,
         ))?;
         if self.key.as_deref() != Some(key.as_str()) || self.source.is_none() {
             self.source = None;
@@ -139,19 +144,23 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
     }
     let mut specs = scenario.variants();
     if let Some(v) = &args.variant {
+        let known: Vec<String> = specs.iter().map(|s| s.variant.clone()).collect();
         specs.retain(|s| &s.variant == v);
-        anyhow::ensure!(
-            !specs.is_empty(),
-            "{} has no variant {v:?}",
-            args.scenario.display()
-        );
+        if specs.is_empty() {
+            let known: Vec<&str> = known.iter().map(String::as_str).collect();
+            return Err(crate::cli::unknown_variant(&args.scenario, v, &known).into());
+        }
     }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::cli::default_out("sim", scenario.name()));
     let mut cache = SourceCache::default();
     let mut values = Vec::new();
     for spec in &mut specs {
         spec.mode = Mode::Sim;
         eprintln!("== sim variant {} ({}) ==", spec.variant, spec.scenario);
-        let s = run_variant(spec, &args.out, &mut cache)?;
+        let s = run_variant(spec, &out, &mut cache)?;
         values.push(serde_json::to_value(&s)?);
     }
     let comparison = Comparison {
@@ -166,8 +175,8 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
             .collect(),
         extra: Extra::new(),
     };
-    comparison.save(&args.out.join("comparison.json"))?;
-    crate::report::write(&args.out, &values)?;
+    comparison.save(&out.join("comparison.json"))?;
+    crate::report::write(&out, &values)?;
     print!("{}", table(&values));
     Ok(())
 }

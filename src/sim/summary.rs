@@ -20,12 +20,17 @@ fn config(spec: &RunSpec, backend: &str) -> Value {
         "calibration": spec.calibration.as_ref().map(|p| p.display().to_string()),
         "backend": backend,
         "transport": "sim",
+        "load": spec.traffic.load,
     })
 }
 
-fn target(spec: &RunSpec, feed_p99: f64, has_feed: bool) -> Value {
-    let t = spec.target.feed_p99_ms;
-    json!({ "feed_p99_ms": t, "met": has_feed && feed_p99 <= t })
+fn target(spec: &RunSpec, feed_p99: f64, has_feed: bool, freshness_p99_ms: f64) -> Value {
+    let t = &spec.target;
+    json!({
+        "feed_p99_ms": t.feed_p99_ms,
+        "freshness_p99_s": t.freshness_p99_s,
+        "met": t.met(has_feed.then_some(feed_p99), freshness_p99_ms),
+    })
 }
 
 /// The summary of a photo-model run.
@@ -110,7 +115,7 @@ pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -
             "loads": loads,
         },
         "storage": { "meta_bytes": 0, "blob_bytes": 0, "timeline_bytes": 0, "measured": false },
-        "target": target(spec, feed.p99_ms, feed.count > 0),
+        "target": target(spec, feed.p99_ms, feed.count > 0, r.freshness.p99_ms),
         "sim": {
             "events": r.events,
             "end_s": r.end_s,

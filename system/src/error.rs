@@ -47,6 +47,10 @@ pub enum Error {
     /// A backend is down or overloaded; retrying later may succeed (503).
     #[error("backend unavailable: {0}")]
     Unavailable(String),
+    /// Stored bytes that should exist have no good copy left on any replica
+    /// (500 with its own code, `data_lost`): repair needs a backup.
+    #[error("data lost: {0}")]
+    Lost(String),
     /// Stored data failed its checksum on every replica (500).
     #[error("corrupt data: {0}")]
     Corrupt(String),

@@ -245,6 +245,10 @@ impl<S: BlobStore + ?Sized> BlobStore for TimedBlobs<S> {
         self.inner.head(key).await
     }
 
+    fn as_local(&self) -> Option<&crate::blob::LocalBlobStore> {
+        self.inner.as_local()
+    }
+
     async fn delete(&self, key: &BlobKey) -> Result<()> {
         self.inner.delete(key).await
     }

@@ -11,8 +11,9 @@
 //!   are durable. Same bytes are stored once per replica (dedup).
 //! - `get` reads replica 0 first and falls back to the next replica when a
 //!   copy is missing, truncated or fails its checksums (logged with
-//!   `tracing::warn!`); corrupt bytes are never returned. Repair of the bad
-//!   copy is left to [`LocalBlobStore::scrub`] (see `scrub.rs`).
+//!   `tracing::warn!`); corrupt bytes are never returned. The bad copy is
+//!   then repaired in the background (read repair, `repair.rs`), and
+//!   [`LocalBlobStore::scrub`] finds what reads do not (`scrub.rs`).
 //! - `put`, `delete` and scrub's repair of a key are serialized by a striped
 //!   per-key lock, so a repair can never resurrect a concurrently deleted
 //!   blob. Reads take no lock (rename is atomic).
@@ -30,10 +31,12 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::sync::{Mutex, MutexGuard};
 
+use super::repair::Upkeep;
 use super::replica;
 use super::{BlobKey, BlobMeta, BlobStore, format};
 use crate::error::{Error, Result};
 
+pub use super::repair::Integrity;
 pub use super::scrub::ScrubReport;
 
 /// Number of stripes of the per-key lock.
@@ -55,6 +58,8 @@ pub(super) struct Inner {
     /// One bit per (replica, fan-out dir): set once the directory and its
     /// entries in the parents are known durable.
     durable_dirs: Vec<AtomicU64>,
+    /// Read repair and scrub counters and switches.
+    pub(super) upkeep: Upkeep,
 }
 
 impl fmt::Debug for LocalBlobStore {
@@ -104,6 +109,7 @@ impl LocalBlobStore {
             durable_dirs: (0..replicas * FANOUT_DIRS / 64)
                 .map(|_| AtomicU64::new(0))
                 .collect(),
+            upkeep: Upkeep::default(),
         };
         Ok(LocalBlobStore {
             inner: Arc::new(inner),
@@ -128,6 +134,11 @@ impl LocalBlobStore {
 }
 
 impl Inner {
+    /// True once background work was told to stop.
+    pub(super) fn upkeep_stopped(&self) -> bool {
+        self.upkeep.stopped.load(Ordering::Acquire)
+    }
+
     pub(super) fn root(&self) -> &Path {
         &self.root
     }
@@ -212,18 +223,24 @@ impl Inner {
     }
 
     /// Try each replica in order until one succeeds; see [`Failures`].
+    /// Also says whether a copy was skipped as missing or bad (so the
+    /// caller can queue a repair).
     fn first_good<T>(
         &self,
         key: &BlobKey,
         what: &str,
         mut read: impl FnMut(&Path) -> Result<T>,
-    ) -> Result<T> {
+    ) -> Result<(T, bool)> {
         let mut failures = Failures::default();
         for i in 0..self.replicas {
             match read(&self.replica_path(i, key)) {
                 Ok(v) => {
                     failures.warn_fallback(key, what, i);
-                    return Ok(v);
+                    let skipped = failures
+                        .0
+                        .iter()
+                        .any(|(_, e)| matches!(e, Error::NotFound(_) | Error::Corrupt(_)));
+                    return Ok((v, skipped));
                 }
                 Err(e @ Error::RangeNotSatisfiable { .. }) => return Err(e),
                 Err(e) => failures.0.push((i, e)),
@@ -270,6 +287,10 @@ impl BlobStore for LocalBlobStore {
         "local"
     }
 
+    fn as_local(&self) -> Option<&LocalBlobStore> {
+        Some(self)
+    }
+
     async fn put(&self, key: &BlobKey, data: Bytes) -> Result<()> {
         let (k, d) = (key.clone(), data.clone());
         let trailer = blocking(move || {
@@ -312,19 +333,23 @@ impl BlobStore for LocalBlobStore {
     }
 
     async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<Bytes> {
-        let (inner, key) = (self.inner.clone(), key.clone());
-        blocking(move || match range {
-            None => inner.first_good(&key, "get", |p| replica::read_full(p, &key)),
-            Some(r) => inner.first_good(&key, "range get", |p| replica::read_range(p, r.clone())),
+        let (inner, k) = (self.inner.clone(), key.clone());
+        let (bytes, skipped) = blocking(move || match range {
+            None => inner.first_good(&k, "get", replica::read_full),
+            Some(r) => inner.first_good(&k, "range get", |p| replica::read_range(p, r.clone())),
         })
-        .await
+        .await?;
+        if skipped {
+            self.inner.queue_repair(key);
+        }
+        Ok(bytes)
     }
 
     async fn head(&self, key: &BlobKey) -> Result<Option<BlobMeta>> {
         let (inner, key) = (self.inner.clone(), key.clone());
         let res = blocking(move || inner.first_good(&key, "head", replica::open)).await;
         match res {
-            Ok((_, footer)) => Ok(Some(BlobMeta {
+            Ok(((_, footer), _)) => Ok(Some(BlobMeta {
                 size: footer.data_len,
             })),
             Err(Error::NotFound(_)) => Ok(None),

@@ -5,9 +5,11 @@
 //! [`conformance::test_suite`]. Backends: [`LocalBlobStore`] (replicated
 //! directories) and [`S3BlobStore`] (any S3-compatible server).
 
+mod background;
 pub mod conformance;
 pub mod format;
 pub mod local;
+mod repair;
 mod replica;
 pub mod s3;
 mod scrub;
@@ -20,7 +22,8 @@ use bytes::Bytes;
 
 use crate::error::{Error, Result};
 
-pub use local::{LocalBlobStore, ScrubReport};
+pub use background::ScrubPace;
+pub use local::{Integrity, LocalBlobStore, ScrubReport};
 pub use s3::S3BlobStore;
 
 /// The content address of a blob: 64 lowercase hex chars of BLAKE3.
@@ -93,4 +96,11 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Remove the blob (all replicas). Absent keys are fine.
     async fn delete(&self, key: &BlobKey) -> Result<()>;
+
+    /// The local replicated store behind this one, if it is one: for its
+    /// integrity upkeep (read repair counters, background scrub). Wrappers
+    /// forward it; other backends keep the default `None`.
+    fn as_local(&self) -> Option<&LocalBlobStore> {
+        None
+    }
 }

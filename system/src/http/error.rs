@@ -48,6 +48,16 @@ impl ApiError {
         }
     }
 
+    /// A 408 `body_timeout`: the body arrived too slowly
+    /// ([`super::limits::BodyTimeout`]).
+    pub fn body_timeout() -> Self {
+        ApiError {
+            status: StatusCode::REQUEST_TIMEOUT,
+            code: "body_timeout",
+            message: super::limits::BodyTimeout.to_string(),
+        }
+    }
+
     /// A 405 `method_not_allowed`.
     pub fn bad_method() -> Self {
         ApiError {
@@ -72,6 +82,14 @@ impl From<Error> for ApiError {
             }
             Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Error::Lost(_) => {
+                // Logged with its photo id where it was found.
+                return ApiError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    code: "data_lost",
+                    message: e.to_string(),
+                };
+            }
             Error::Corrupt(_) | Error::Store(_) | Error::Io(_) | Error::Internal(_) => {
                 tracing::error!(error = %e, "internal error");
                 return ApiError {
@@ -94,6 +112,9 @@ impl From<Error> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
+        if super::limits::is_body_timeout(&r) {
+            return ApiError::body_timeout();
+        }
         let status = r.status();
         let code = match status {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media",
@@ -114,6 +135,9 @@ impl From<JsonRejection> for ApiError {
 
 impl From<BytesRejection> for ApiError {
     fn from(r: BytesRejection) -> Self {
+        if super::limits::is_body_timeout(&r) {
+            return ApiError::body_timeout();
+        }
         let status = r.status();
         ApiError {
             status: if status.is_client_error() {
@@ -153,6 +177,11 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        if self.status == StatusCode::REQUEST_TIMEOUT {
+            // The rest of the body is not worth waiting for.
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -6,13 +6,16 @@
 //! Every error is JSON `{ "code", "message" }` ([`error::ApiError`]).
 //!
 //! Entry points: [`write_router`], [`read_router`] (for `oneshot` tests) and
-//! [`serve`] (both listeners with graceful shutdown).
+//! [`serve`] (both listeners with graceful shutdown, header and body
+//! timeouts; see [`limits`] and [`conn`]).
 
+pub mod conn;
 pub mod error;
+pub mod limits;
 mod read;
+mod serve;
 mod write;
 
-use std::future::Future;
 use std::time::Instant;
 
 use axum::Router;
@@ -22,10 +25,10 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tokio::net::TcpListener;
 use tower::limit::GlobalConcurrencyLimitLayer;
 
 pub use error::{ApiError, ApiResult};
+pub use serve::serve;
 
 use crate::policy::UserId;
 use crate::service::Service;
@@ -46,10 +49,14 @@ impl FromRequestParts<Service> for Caller {
             .get(header::AUTHORIZATION)
             .ok_or(crate::Error::Unauthorized)?;
         let value = header.to_str().map_err(|_| crate::Error::Unauthorized)?;
+        // RFC 9110 §11.1: the scheme is case-insensitive; one space, then
+        // the token exactly as issued (checked by `authenticate`).
         let token = value
-            .strip_prefix("Bearer ")
+            .get(..7)
+            .filter(|s| s.eq_ignore_ascii_case("Bearer "))
+            .and_then(|_| value.get(7..))
             .ok_or(crate::Error::Unauthorized)?;
-        Ok(Caller(svc.authenticate(token.trim()).await?))
+        Ok(Caller(svc.authenticate(token).await?))
     }
 }
 
@@ -147,57 +154,52 @@ async fn record(router: &'static str, svc: Service, req: Request, next: Next) ->
     res
 }
 
-fn common(router: Router<Service>, name: &'static str, svc: Service, limit: usize) -> Router {
-    router
+/// Bound the routes of `router` to `limit` concurrent requests in all.
+fn limited(router: Router<Service>, limit: usize) -> Router<Service> {
+    // `route_layer` wraps each route separately: a global limit shares one
+    // semaphore between them, so `limit` bounds the group as a whole.
+    router.route_layer(GlobalConcurrencyLimitLayer::new(limit))
+}
+
+/// `/healthz`, `/metrics` and `/openapi.json`, served by both routers.
+fn base_routes() -> Router<Service> {
+    Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
+}
+
+fn common(router: Router<Service>, name: &'static str, svc: Service) -> Router {
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(|| async { ApiError::bad_method() })
         .layer(middleware::from_fn(strict_query))
+        .layer(middleware::from_fn_with_state(svc.clone(), limits::guard))
         .layer(middleware::from_fn_with_state(
             svc.clone(),
             move |State(s): State<Service>, req: Request, next: Next| record(name, s, req, next),
         ))
-        // `Router::layer` wraps each route separately: a global limit shares
-        // one semaphore between them, so `limit` bounds the whole router.
-        .layer(GlobalConcurrencyLimitLayer::new(limit))
         .with_state(svc)
 }
 
 /// The write router: create users, upload and delete photos, follow and
-/// unfollow.
+/// unfollow. Uploads have their own concurrency limit, so slow uploads can
+/// never take every slot of the other writes.
 pub fn write_router(svc: Service) -> Router {
-    let limit = svc.config().write_concurrency;
-    common(write::routes(&svc), "write", svc, limit)
+    let cfg = svc.config();
+    let (small, uploads) = write::routes(&svc);
+    let routes = limited(small.merge(base_routes()), cfg.write_concurrency)
+        .merge(limited(uploads, cfg.upload_concurrency));
+    common(routes, "write", svc)
 }
 
 /// The read router: photo bytes and metadata, a user's photos, feed,
 /// long-poll updates, search.
 pub fn read_router(svc: Service) -> Router {
     let limit = svc.config().read_concurrency;
-    common(read::routes(), "read", svc, limit)
-}
-
-/// Serve both routers until `shutdown` resolves, then finish in-flight
-/// requests and drain the materializer.
-pub async fn serve(
-    write: TcpListener,
-    read: TcpListener,
-    svc: Service,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = tx.send(true);
-    });
-    let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-    let w = axum::serve(write, write_router(svc.clone())).with_graceful_shutdown(stop(rx.clone()));
-    let r = axum::serve(read, read_router(svc.clone())).with_graceful_shutdown(stop(rx));
-    let (a, b) = tokio::join!(w.into_future(), r.into_future());
-    svc.shutdown().await;
-    a.and(b)
+    common(
+        limited(read::routes().merge(base_routes()), limit),
+        "read",
+        svc,
+    )
 }

@@ -4,6 +4,7 @@
 //! a strong ETag (the content hash) and `Cache-Control: immutable`, and a
 //! CDN can cache them forever. Single byte ranges are honoured (206); a
 //! multi-range request gets the whole body (200), as RFC 9110 allows.
+//! Bodies over 1 MiB are streamed in verified pieces, never held whole.
 
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use super::{ApiError, ApiResult, Caller, parse_id};
 use crate::error::Error;
 use crate::id::PhotoId;
 use crate::service::Service;
+use crate::service::photos::PhotoBody;
 use crate::tables::PhotoRow;
 
 /// Cache policy of photo bytes: content-addressed, so cacheable forever.
@@ -145,7 +147,7 @@ async fn photo_bytes(
         }
         other => other?,
     };
-    let (row, bytes) = svc.photo_bytes(pid, range.clone()).await?;
+    let (row, body) = svc.photo_body(pid, range.clone()).await?;
     let status = if range.is_some() {
         StatusCode::PARTIAL_CONTENT
     } else {
@@ -163,7 +165,14 @@ async fn photo_bytes(
             format!("bytes {}-{}/{}", r.start, r.end - 1, row.size),
         );
     }
-    res.body(Body::from(bytes))
+    let body = match body {
+        PhotoBody::Whole(bytes) => Body::from(bytes),
+        PhotoBody::Stream(len, stream) => {
+            res = res.header(header::CONTENT_LENGTH, len);
+            Body::from_stream(stream)
+        }
+    };
+    res.body(body)
         .map_err(|e| Error::Internal(format!("response: {e}")).into())
 }
 

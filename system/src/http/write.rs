@@ -4,29 +4,39 @@ use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, Que
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{delete, post, put};
-use axum::{Json, Router};
+use axum::{Json, Router, middleware};
 use bytes::Bytes;
 use serde::Deserialize;
 
 use super::read::PhotoView;
-use super::{ApiResult, Caller, parse_id};
+use super::{ApiResult, Caller, limits, parse_id};
 use crate::id::PhotoId;
 use crate::service::Service;
 use crate::service::users::{FollowChange, NewUser};
 
-pub(super) fn routes(svc: &Service) -> Router<Service> {
-    let body_limit = svc.config().photo_limit.max(svc.config().video_limit) as usize;
-    Router::new()
-        .route("/v1/users", post(create_user))
+/// The write routes: (small writes, uploads), each group to be bounded by
+/// its own concurrency limit. A declared upload body over the limit is
+/// refused before it is read.
+pub(super) fn routes(svc: &Service) -> (Router<Service>, Router<Service>) {
+    let cfg = svc.config();
+    let body_limit = cfg.photo_limit.max(cfg.video_limit) as usize;
+    let uploads = Router::new()
         .route(
             "/v1/photos",
             post(upload).layer(DefaultBodyLimit::max(body_limit)),
         )
+        .route_layer(middleware::from_fn_with_state(
+            svc.clone(),
+            limits::declared_length,
+        ));
+    let small = Router::new()
+        .route("/v1/users", post(create_user))
         .route("/v1/photos/{id}", delete(delete_photo))
         .route(
             "/v1/users/{id}/following/{leader}",
             put(follow).delete(unfollow),
-        )
+        );
+    (small, uploads)
 }
 
 #[derive(Deserialize)]

@@ -207,6 +207,21 @@ pub struct ServiceConfig {
     pub write_concurrency: usize,
     /// Concurrent requests admitted by the read router.
     pub read_concurrency: usize,
+    /// Concurrent uploads admitted (a pool apart from the other writes).
+    pub upload_concurrency: usize,
+    /// A request head must arrive within this many ms of the connection
+    /// being ready for it.
+    pub header_timeout_ms: u64,
+    /// Body allowance at the first read, and the longest pause in a body.
+    pub body_timeout_ms: u64,
+    /// Bytes a body must bring per extra second past `body-timeout-ms`.
+    pub body_min_rate: u64,
+    /// Background scrub of local blobs: bytes verified per second; 0 sets
+    /// the pace that completes a pass in `scrub-pass-s`.
+    pub scrub_rate: u64,
+    /// Seconds between the starts of two background scrub passes (a day by
+    /// default); 0 turns the background scrub off.
+    pub scrub_pass_s: u64,
 }
 
 impl Default for ServiceConfig {
@@ -233,6 +248,12 @@ impl Default for ServiceConfig {
             max_followees: 7_500,
             write_concurrency: 256,
             read_concurrency: 1024,
+            upload_concurrency: 64,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 10_000,
+            body_min_rate: 16 * 1024,
+            scrub_rate: 0,
+            scrub_pass_s: 86_400,
         }
     }
 }
@@ -250,6 +271,10 @@ impl ServiceConfig {
             ("materializer-batch", self.materializer_batch),
             ("write-concurrency", self.write_concurrency),
             ("read-concurrency", self.read_concurrency),
+            ("upload-concurrency", self.upload_concurrency),
+            ("header-timeout-ms", self.header_timeout_ms as usize),
+            ("body-timeout-ms", self.body_timeout_ms as usize),
+            ("body-min-rate", self.body_min_rate as usize),
         ];
         for (name, v) in positive {
             if v == 0 {

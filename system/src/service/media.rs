@@ -1,10 +1,17 @@
-//! Upload validation: media type by magic bytes, and size limits.
+//! Upload validation: media type by magic bytes, format structure, and
+//! size limits.
 //!
 //! The declared `Content-Type` is never trusted on its own: the bytes must
 //! start with the signature of an accepted type (JPEG, PNG, WebP, GIF, MP4,
-//! WebM), and a declared type, if given, must agree with what was detected.
+//! WebM) and be framed like one ([`walk`]: no truncated file, no magic
+//! bytes in front of something else), and a declared type, if given, must
+//! agree with what was detected. [`Sniffer`] does all of it on a stream.
+
+mod samples;
+pub mod walk;
 
 use crate::error::{Error, Result};
+use walk::{Format, Walk};
 
 /// Photo or video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,66 +32,181 @@ pub const ACCEPTED: &[(&str, MediaKind)] = &[
     ("video/webm", MediaKind::Video),
 ];
 
-/// Detect the media type of `body` from its magic bytes and check it
-/// against the declared type (ignored when absent or
-/// `application/octet-stream`) and the size limits. Returns the MIME type.
+/// The limit that applies to a body declared as `declared` (its
+/// `Content-Type`): the photo limit for an accepted photo type, the video
+/// limit for a video type, and the larger of the two when the declared
+/// type says nothing.
+pub fn limit_for(declared: Option<&str>, photo_limit: u64, video_limit: u64) -> u64 {
+    let d = declared.map(essence).unwrap_or_default();
+    match ACCEPTED.iter().find(|(m, _)| *m == d) {
+        Some((_, MediaKind::Photo)) => photo_limit,
+        Some((_, MediaKind::Video)) => video_limit,
+        None => photo_limit.max(video_limit),
+    }
+}
+
+/// The media type of a `Content-Type` value, lower-cased, parameters cut.
+fn essence(v: &str) -> String {
+    v.split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// The accepted type whose signature starts `head`, if any.
+fn detect(head: &[u8]) -> Option<(&'static str, MediaKind, Format)> {
+    let f = if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Format::Jpeg
+    } else if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Format::Png
+    } else if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
+        Format::Gif
+    } else if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WEBP") {
+        Format::Webp
+    } else if head.get(4..8) == Some(b"ftyp") {
+        Format::Mp4
+    } else if head.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
+        Format::Webm
+    } else {
+        return None;
+    };
+    let i = [
+        Format::Jpeg,
+        Format::Png,
+        Format::Webp,
+        Format::Gif,
+        Format::Mp4,
+        Format::Webm,
+    ]
+    .iter()
+    .position(|x| *x == f)?;
+    Some((ACCEPTED[i].0, ACCEPTED[i].1, f))
+}
+
+/// Bytes of the head kept for detection.
+const SNIFF: usize = 64;
+
+/// Checks an upload as its bytes go by, in bounded memory: the media type
+/// from the signature, the format's structure ([`walk`]), agreement with
+/// the declared type, and the size limit of the detected kind.
+#[derive(Debug)]
+pub struct Sniffer {
+    head: Vec<u8>,
+    total: u64,
+    found: Option<(&'static str, MediaKind, Walk)>,
+    limits: (u64, u64),
+}
+
+impl Sniffer {
+    /// A sniffer with the photo and video limits.
+    pub fn new(photo_limit: u64, video_limit: u64) -> Self {
+        Sniffer {
+            head: Vec::with_capacity(SNIFF),
+            total: 0,
+            found: None,
+            limits: (photo_limit, video_limit),
+        }
+    }
+
+    /// Feed the next bytes. Fails early once the body is known to be over
+    /// its kind's limit, or is not an accepted type.
+    pub fn feed(&mut self, data: &[u8]) -> Result<()> {
+        self.total += data.len() as u64;
+        if let Some((_, kind, walk)) = &mut self.found {
+            walk.feed(data);
+            return over(*kind, self.total, self.limits);
+        }
+        let take = (SNIFF - self.head.len()).min(data.len());
+        self.head.extend_from_slice(&data[..take]);
+        if self.head.len() < SNIFF && take == data.len() {
+            return Ok(());
+        }
+        let (mime, kind, fmt) = detect(&self.head).ok_or_else(|| unsupported(&self.head))?;
+        let mut walk = Walk::new(fmt);
+        walk.feed(&self.head);
+        walk.feed(&data[take..]);
+        self.found = Some((mime, kind, walk));
+        over(kind, self.total, self.limits)
+    }
+
+    /// Judge the whole body against `declared` (its `Content-Type`; ignored
+    /// when absent or `application/octet-stream`). Returns the MIME type.
+    pub fn finish(mut self, declared: Option<&str>) -> Result<(&'static str, MediaKind)> {
+        if self.total == 0 {
+            return Err(Error::InvalidInput("empty body".into()));
+        }
+        if self.found.is_none() {
+            let (mime, kind, fmt) = detect(&self.head).ok_or_else(|| unsupported(&self.head))?;
+            let mut walk = Walk::new(fmt);
+            walk.feed(&self.head);
+            self.found = Some((mime, kind, walk));
+        }
+        let Some((mime, kind, walk)) = self.found else {
+            return Err(Error::Internal("sniffer lost its walk".into()));
+        };
+        if let Some(d) = declared.map(essence)
+            && !d.is_empty()
+            && d != "application/octet-stream"
+            && d != mime
+        {
+            return Err(Error::UnsupportedMedia(format!(
+                "Content-Type says {d} but the bytes are {mime}"
+            )));
+        }
+        over(kind, self.total, self.limits)?;
+        walk.finish(self.total)
+            .map_err(|why| Error::UnsupportedMedia(format!("not a valid {mime}: {why}")))?;
+        Ok((mime, kind))
+    }
+}
+
+fn over(kind: MediaKind, total: u64, (photo, video): (u64, u64)) -> Result<()> {
+    let limit = match kind {
+        MediaKind::Photo => photo,
+        MediaKind::Video => video,
+    };
+    if total > limit {
+        return Err(Error::PayloadTooLarge { limit });
+    }
+    Ok(())
+}
+
+fn unsupported(head: &[u8]) -> Error {
+    Error::UnsupportedMedia(format!(
+        "the bytes are {}; accepted: JPEG, PNG, WebP, GIF, MP4, WebM",
+        infer::get(head).map_or("not a known media type", |t| t.mime_type())
+    ))
+}
+
+/// Check a whole `body` (see [`Sniffer`]). Returns the MIME type.
 pub fn validate(
     body: &[u8],
     declared: Option<&str>,
     photo_limit: u64,
     video_limit: u64,
 ) -> Result<(&'static str, MediaKind)> {
-    if body.is_empty() {
-        return Err(Error::InvalidInput("empty body".into()));
-    }
-    let detected = infer::get(body).map(|t| t.mime_type());
-    let (mime, kind) = ACCEPTED
-        .iter()
-        .copied()
-        .find(|(m, _)| Some(*m) == detected)
-        .ok_or_else(|| {
-            Error::UnsupportedMedia(format!(
-                "the bytes are {}; accepted: JPEG, PNG, WebP, GIF, MP4, WebM",
-                detected.unwrap_or("not a known media type")
-            ))
-        })?;
-    if let Some(d) = declared {
-        let d = d
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if !d.is_empty() && d != "application/octet-stream" && d != mime {
-            return Err(Error::UnsupportedMedia(format!(
-                "Content-Type says {d} but the bytes are {mime}"
-            )));
-        }
-    }
-    let limit = match kind {
-        MediaKind::Photo => photo_limit,
-        MediaKind::Video => video_limit,
-    };
-    if body.len() as u64 > limit {
-        return Err(Error::PayloadTooLarge { limit });
-    }
-    Ok((mime, kind))
+    let mut s = Sniffer::new(photo_limit, video_limit);
+    s.feed(body)?;
+    s.finish(declared)
 }
 
-/// A minimal valid-looking body of `mime` padded to `len` bytes, for tests,
-/// benches and the workload generator. Unknown types give a JPEG.
+/// The framing of a minimal well-formed `mime` body of `len` bytes: a head
+/// and a tail such that `head ++ filler ++ tail` passes [`validate`] for
+/// any filler of `len - head.len() - tail.len()` bytes (`len` is raised to
+/// the smallest body the format allows). Unknown types give a JPEG.
+pub fn sample_frame(mime: &str, len: usize) -> (Vec<u8>, Vec<u8>) {
+    samples::frame(mime, len)
+}
+
+/// A minimal well-formed body of `mime` padded to `len` bytes with `fill`,
+/// for tests, benches and the workload generator. Unknown types give a JPEG.
 pub fn sample_body(mime: &str, len: usize, fill: u8) -> Vec<u8> {
-    let head: &[u8] = match mime {
-        "image/png" => b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
-        "image/gif" => b"GIF89a",
-        "image/webp" => b"RIFF\0\0\0\0WEBPVP8 ",
-        "video/mp4" => b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom",
-        "video/webm" => b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08\x42\x82\x84webm\x42\x87\x81\x04\x42\x85\x81\x02",
-        _ => b"\xff\xd8\xff\xe0\0\x10JFIF\0",
-    };
-    let mut v = head.to_vec();
-    v.resize(len.max(head.len()), fill);
-    v
+    let (mut head, tail) = sample_frame(mime, len);
+    let pad = len.saturating_sub(head.len() + tail.len());
+    head.resize(head.len() + pad, fill);
+    head.extend_from_slice(&tail);
+    head
 }
 
 #[cfg(test)]

@@ -31,6 +31,9 @@ pub struct Metrics {
     pub shard_ops: IntGaugeVec,
     /// Cache hits and misses, refreshed at scrape.
     pub cache: IntGaugeVec,
+    /// Local blob upkeep since start (bad copies found, repaired, lost
+    /// blobs, bytes scrubbed, scrub passes), refreshed at scrape.
+    pub blob_upkeep: IntGaugeVec,
 }
 
 fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> Result<T> {
@@ -106,6 +109,17 @@ impl Metrics {
                 IntGaugeVec::new(Opts::new("cache_lookups", "metadata cache"), &["result"])
                     .map_err(err)?,
             )?,
+            blob_upkeep: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "blob_upkeep",
+                        "local blob read repair and scrub, since start",
+                    ),
+                    &["kind"],
+                )
+                .map_err(err)?,
+            )?,
             registry: r,
         })
     }
@@ -142,6 +156,18 @@ impl super::Service {
             .with_label_values(&["miss"])
             .set(self.inner.cache.misses() as i64);
         m.fanout_queue.set(self.inner.materializer.pending() as i64);
+        if let Some(local) = self.inner.blobs.as_local() {
+            let i = local.integrity();
+            for (kind, v) in [
+                ("bad_copies", i.bad_copies),
+                ("repaired_copies", i.repaired_copies),
+                ("lost_blobs", i.lost_blobs),
+                ("scrubbed_bytes", i.scrubbed_bytes),
+                ("scrub_passes", i.scrub_passes),
+            ] {
+                m.blob_upkeep.with_label_values(&[kind]).set(v as i64);
+            }
+        }
         m.render()
     }
 }

@@ -22,6 +22,7 @@ pub mod materializer;
 pub mod media;
 pub mod metrics;
 pub mod photos;
+pub mod scrub;
 pub mod search;
 pub mod users;
 
@@ -175,6 +176,12 @@ impl Service {
         });
         let svc = Service { inner };
         materializer::start(svc.clone(), rx);
+        if let Some(local) = svc.inner.blobs.as_local() {
+            local.spawn_scrubber(crate::blob::ScrubPace {
+                rate: svc.inner.cfg.scrub_rate,
+                pass_s: svc.inner.cfg.scrub_pass_s,
+            });
+        }
         Ok(svc)
     }
 
@@ -208,10 +215,14 @@ impl Service {
         self.drain_materializer().await;
     }
 
-    /// Stop the materializer workers after the queue drains (for shutdown).
+    /// Stop the materializer workers after the queue drains, and the blob
+    /// store's background work (for shutdown).
     pub async fn shutdown(&self) {
         self.drain_materializer().await;
         self.inner.materializer.close();
+        if let Some(local) = self.inner.blobs.as_local() {
+            local.stop_background();
+        }
     }
 }
 

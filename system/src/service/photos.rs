@@ -25,6 +25,20 @@ use crate::tables::{self, PhotoRow};
 /// Longest accepted title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
 
+/// Bytes per piece of a streamed photo or video body; bodies up to this
+/// size are read in one piece.
+pub const STREAM_WINDOW: u64 = 1 << 20;
+
+/// The bytes of a photo read: whole, or a stream of pieces of at most
+/// [`STREAM_WINDOW`] bytes (a failure after the first piece ends the
+/// stream with the error).
+pub enum PhotoBody {
+    /// The bytes, read at once.
+    Whole(Bytes),
+    /// `.0` bytes in all, read piece by piece as they are sent.
+    Stream(u64, futures::stream::BoxStream<'static, Result<Bytes>>),
+}
+
 impl Service {
     /// The lock that orders puts and deletes of one blob's bytes.
     pub(crate) fn blob_lock(&self, key: &BlobKey) -> &tokio::sync::Mutex<()> {
@@ -166,9 +180,10 @@ impl Service {
         let row = self.photo(pid).await?;
         let key = BlobKey::parse(&row.blob)?;
         let bytes = match self.inner.blobs.get(&key, range).await {
-            Err(Error::NotFound(_)) => {
-                return Err(Error::Internal(format!(
-                    "photo {} references missing blob {key}",
+            Err(e @ (Error::NotFound(_) | Error::Corrupt(_))) => {
+                tracing::error!(photo = pid.0, blob = %key, "photo bytes lost: {e}");
+                return Err(Error::Lost(format!(
+                    "photo {}: no good copy of its bytes is left",
                     pid.0
                 )));
             }
@@ -176,6 +191,47 @@ impl Service {
         };
         self.inner.materializer.count_view(pid);
         Ok((row, bytes))
+    }
+
+    /// The photo's bytes (or a range of them) with its row, streamed in
+    /// pieces when there are more than [`STREAM_WINDOW`] of them, so a video
+    /// is never held in memory whole. The first piece is read before this
+    /// returns, so a missing or lost blob is an error here, not mid-body.
+    /// Counts a view.
+    pub async fn photo_body(
+        &self,
+        pid: PhotoId,
+        range: Option<Range<u64>>,
+    ) -> Result<(Arc<PhotoRow>, PhotoBody)> {
+        let row = self.photo(pid).await?;
+        let r = range.clone().unwrap_or(0..row.size);
+        let end = r.end.min(row.size);
+        if end.saturating_sub(r.start) <= STREAM_WINDOW {
+            let (row, bytes) = self.photo_bytes(pid, range).await?;
+            return Ok((row, PhotoBody::Whole(bytes)));
+        }
+        let first_end = ((r.start / STREAM_WINDOW + 1) * STREAM_WINDOW).min(end);
+        let (row, first) = self.photo_bytes(pid, Some(r.start..first_end)).await?;
+        let (blobs, key) = (self.inner.blobs.clone(), BlobKey::parse(&row.blob)?);
+        let rest = futures::stream::unfold(first_end, move |pos| {
+            let (blobs, key) = (blobs.clone(), key.clone());
+            async move {
+                if pos >= end {
+                    return None;
+                }
+                let next = (pos + STREAM_WINDOW).min(end);
+                match blobs.get(&key, Some(pos..next)).await {
+                    Ok(b) => Some((Ok(b), next)),
+                    Err(e) => {
+                        tracing::error!(photo = pid.0, blob = %key, pos, "photo body cut short: {e}");
+                        Some((Err(e), end))
+                    }
+                }
+            }
+        });
+        let first = futures::stream::once(async move { Ok(first) });
+        let body = futures::StreamExt::boxed(futures::StreamExt::chain(first, rest));
+        Ok((row, PhotoBody::Stream(end - r.start, body)))
     }
 
     /// Up to `limit` of `uid`'s photos, newest first, older than `before`

@@ -36,6 +36,26 @@ pub struct FollowChange {
     pub changed: bool,
 }
 
+/// Split a token in its one canonical form, `<id>.<secret>`: the id in
+/// decimal without sign or leading zero, the secret exactly 32 lowercase
+/// hex digits. Anything else (`+7.…`, `07.…`, upper-case hex, padding) is
+/// `None`, so each user has exactly one token string.
+pub fn parse_token(token: &str) -> Option<(UserId, &str)> {
+    let (id, secret) = token.split_once('.')?;
+    let canonical_id = !id.is_empty()
+        && id.len() <= 20
+        && id.bytes().all(|b| b.is_ascii_digit())
+        && (id == "0" || !id.starts_with('0'));
+    let canonical_secret = secret.len() == 32
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !(canonical_id && canonical_secret) {
+        return None;
+    }
+    Some((id.parse().ok()?, secret))
+}
+
 impl Service {
     /// Reserve `n` consecutive user ids from the counter on shard 0;
     /// returns the first.
@@ -75,6 +95,11 @@ impl Service {
         let email = email.trim();
         if name.is_empty() || name.chars().count() > 64 {
             return Err(Error::InvalidInput("name must be 1–64 characters".into()));
+        }
+        if name.chars().chain(email.chars()).any(char::is_control) {
+            return Err(Error::InvalidInput(
+                "name and email must not contain control characters".into(),
+            ));
         }
         if email.chars().count() < 3
             || email.chars().count() > 128
@@ -128,9 +153,9 @@ impl Service {
     }
 
     /// Resolve a bearer token to its user, or [`Error::Unauthorized`].
+    /// Only the canonical form is accepted (see [`parse_token`]).
     pub async fn authenticate(&self, token: &str) -> Result<UserId> {
-        let (id, secret) = token.split_once('.').ok_or(Error::Unauthorized)?;
-        let id: UserId = id.parse().map_err(|_| Error::Unauthorized)?;
+        let (id, secret) = parse_token(token).ok_or(Error::Unauthorized)?;
         let row = match self.user(id).await {
             Ok(r) => r,
             Err(Error::NotFound(_)) => return Err(Error::Unauthorized),

@@ -339,7 +339,10 @@ pub async fn upload_png(env: &Env, who: &User, title: &str, len: usize, fill: u8
 /// of it is distinct).
 pub fn patterned_png(len: usize) -> Vec<u8> {
     let mut b = sample_body("image/png", len, 0);
-    for (i, x) in b.iter_mut().enumerate().skip(16) {
+    // The pattern fills the IDAT payload: after the 41-byte head, before
+    // the 16-byte tail (IDAT CRC, IEND).
+    let end = b.len() - 16;
+    for (i, x) in b.iter_mut().enumerate().take(end).skip(41) {
         *x = (i * 7 % 251) as u8;
     }
     b

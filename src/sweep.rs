@@ -1,0 +1,235 @@
+//! `feedlab sweep SCENARIO`: an open-loop load ladder per variant, to the knee.
+//!
+//! Each step runs the variant at a multiple of the scenario's traffic (`traffic.load`), live
+//! or simulated as the variant says (`--mode` forces one), for `sweep.step-s` seconds, and
+//! writes the ordinary `summary.json` under `OUT/steps/x<load>/<variant>/`. The step is judged
+//! (`verdict`), the next load chosen (`ladder`: geometric steps, then bisection), and the
+//! variant's knee is the highest good load below the lowest bad one. With `sweep.predict`
+//! (or `--predict`) each live variant gets a simulated twin that reads the in-situ calibration
+//! of the live ladder's first step, runs every load the live ladder ran, then finds its own
+//! knee; the sweep reports how far the prediction is off (`result::predict`).
+//!
+//! Output: `OUT/sweep.json` ([`result::SweepReport`]), `OUT/report.html`/`report.md` with a
+//! latency-and-goodput-against-offered-load chart per op, and a terminal table.
+
+mod ladder;
+pub mod result;
+mod settings;
+pub mod table;
+mod verdict;
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+pub use settings::SweepSettings;
+
+use crate::run::{RunOptions, run_variant_with};
+use crate::sim::SourceCache;
+use crate::spec::{Mode, RunSpec};
+use result::{Limits, SweepReport, VariantSweep, predict};
+use verdict::{Step, judge};
+
+/// `feedlab sweep SCENARIO`.
+#[derive(Args, Debug, Clone)]
+pub struct SweepArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Sweep only these variants (repeatable; default all).
+    #[arg(long)]
+    pub variant: Vec<String>,
+    /// Run every variant in this mode, whatever the scenario says.
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+    /// Add a simulated twin of each live variant, calibrated at the first step.
+    #[arg(long)]
+    pub predict: bool,
+    /// Seed overriding the scenario's.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output directory (default `out/sweep/<scenario>`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Override a scenario key: `--set sweep.factor=1.5` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// `feedlab sweep`.
+pub async fn run(args: SweepArgs) -> anyhow::Result<()> {
+    let mut scenario = crate::scenario::Scenario::load(&args.scenario, &args.set)?;
+    if let Some(seed) = args.seed {
+        scenario.set_seed(seed);
+    }
+    let specs = select(scenario.variants(), &args)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::cli::default_out("sweep", scenario.name()));
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let first = specs.first().context("the scenario has no runs")?.clone();
+    let mut cache = SourceCache::default();
+    let mut variants = Vec::new();
+    let mut predictions = Vec::new();
+    for spec in &specs {
+        let live = ladder_of(spec, &out, &[], &mut cache).await?;
+        if spec.mode == Mode::Live && (spec.sweep.predict || args.predict) {
+            let twin = twin_of(spec, &live, &out)?;
+            let loads: Vec<f64> = live.steps.iter().map(|s| s.load).collect();
+            let sim = ladder_of(&twin, &out, &loads, &mut cache).await?;
+            predictions.push(predict(&live, &sim, spec.sweep.factor));
+            variants.push(live);
+            variants.push(sim);
+        } else {
+            variants.push(live);
+        }
+    }
+    let report = SweepReport {
+        feedlab: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: first.scenario.clone(),
+        seed: first.seed,
+        limits: Limits {
+            feed_p99_ms: first.target.feed_p99_ms,
+            freshness_p99_s: first.target.freshness_p99_s,
+            max_dropped: first.sweep.max_dropped,
+            max_errors: first.sweep.max_errors,
+        },
+        factor: first.sweep.factor,
+        variants,
+        predictions,
+    };
+    report.save(&out)?;
+    crate::report::sweep::write(&out, &report)?;
+    println!("{}", table::render(&report));
+    Ok(())
+}
+
+/// The variants to sweep, with `--mode` applied; an unknown `--variant` lists the known ones.
+fn select(specs: Vec<RunSpec>, args: &SweepArgs) -> anyhow::Result<Vec<RunSpec>> {
+    let known: Vec<String> = specs.iter().map(|s| s.variant.clone()).collect();
+    for v in &args.variant {
+        if !known.contains(v) {
+            let known: Vec<&str> = known.iter().map(String::as_str).collect();
+            return Err(crate::cli::unknown_variant(&args.scenario, v, &known).into());
+        }
+    }
+    Ok(specs
+        .into_iter()
+        .filter(|s| args.variant.is_empty() || args.variant.contains(&s.variant))
+        .map(|mut s| {
+            if let Some(m) = args.mode {
+                s.mode = m;
+            }
+            s
+        })
+        .collect())
+}
+
+/// The simulated twin of live variant `spec`: the same run in sim mode, reading the in-situ
+/// calibration that the live ladder's first step wrote.
+fn twin_of(spec: &RunSpec, live: &VariantSweep, out: &Path) -> anyhow::Result<RunSpec> {
+    let first = live
+        .steps
+        .iter()
+        .find(|s| (s.load / spec.sweep.start - 1.0).abs() < 1e-6)
+        .context("the live ladder ran no first step")?;
+    let calibration = out.join(&first.summary).with_file_name("calibration.toml");
+    if !calibration.exists() {
+        bail!(
+            "the live step at x{} wrote no in-situ calibration ({})",
+            first.load,
+            calibration.display()
+        );
+    }
+    let mut twin = spec.clone();
+    twin.mode = Mode::Sim;
+    // The twin models the live run: its scaled population, on the deployment that the
+    // scenario's `[sim]` table describes for this box.
+    twin.sim.population = feedlab_sim::model::PopulationMode::Scaled;
+    twin.variant = format!("{}-sim", spec.variant);
+    twin.calibration = Some(calibration);
+    Ok(twin)
+}
+
+/// Runs the ladder of one variant: the `preset` loads first, then the search.
+async fn ladder_of(
+    spec: &RunSpec,
+    out: &Path,
+    preset: &[f64],
+    cache: &mut SourceCache,
+) -> anyhow::Result<VariantSweep> {
+    let settings = &spec.sweep;
+    let mut queue: VecDeque<f64> = preset.iter().copied().collect();
+    let mut steps: Vec<Step> = Vec::new();
+    loop {
+        let pts: Vec<(f64, bool)> = steps.iter().map(|s| (s.load, s.good)).collect();
+        let Some(load) = queue
+            .pop_front()
+            .or_else(|| ladder::next_load(&pts, settings))
+        else {
+            break;
+        };
+        if steps.len() as u32 >= settings.max_steps {
+            eprintln!(
+                "sweep: {}: stopped after {} steps (sweep.max-steps)",
+                spec.variant, settings.max_steps
+            );
+            break;
+        }
+        let step = step_of(spec, load, out, cache).await?;
+        eprintln!("{}", table::step_line(&spec.variant, &step));
+        steps.push(step);
+    }
+    let mut v = VariantSweep {
+        variant: spec.variant.clone(),
+        mode: if spec.mode == Mode::Sim {
+            "sim"
+        } else {
+            "live"
+        }
+        .to_string(),
+        fanout: spec.system.fanout.kind.name().to_string(),
+        predicts: spec
+            .variant
+            .strip_suffix("-sim")
+            .filter(|_| spec.mode == Mode::Sim && !preset.is_empty())
+            .map(str::to_string),
+        steps,
+        knee: None,
+        knee_above_ladder: false,
+        headroom: None,
+        first_breach: Vec::new(),
+        bottleneck: None,
+    };
+    v.finish(settings.max);
+    Ok(v)
+}
+
+/// Runs `spec` at `load` times its traffic and judges the step.
+async fn step_of(
+    spec: &RunSpec,
+    load: f64,
+    out: &Path,
+    cache: &mut SourceCache,
+) -> anyhow::Result<Step> {
+    let mut s = spec.clone();
+    s.traffic.load = spec.traffic.load * load;
+    if let Some(d) = spec.sweep.step_s {
+        s.duration_s = d;
+    }
+    if let Some(d) = spec.sweep.sim_step_s {
+        s.sim.duration_s = Some(d);
+    } else if s.sim.duration_s.is_none() {
+        s.sim.duration_s = Some(s.duration_s);
+    }
+    let label = format!("x{load:.4}");
+    let dir = out.join("steps").join(&label);
+    let summary = match s.mode {
+        Mode::Live => run_variant_with(&s, &dir, RunOptions::default()).await?,
+        Mode::Sim => tokio::task::block_in_place(|| crate::sim::run_variant(&s, &dir, cache))?,
+    };
+    let rel = format!("steps/{label}/{}/summary.json", s.variant);
+    Ok(judge(&summary, load, rel, &s.target, &spec.sweep))
+}

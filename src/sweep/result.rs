@@ -1,0 +1,227 @@
+//! `sweep.json`: the typed result of a sweep — per variant its steps, knee and headroom, and
+//! for each live variant with a simulated twin how well the twin predicted it.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use super::ladder;
+use super::verdict::{Breach, Rule, Step};
+
+/// Relative error allowed on a predicted p50 or p99 below 80% of the live knee.
+pub const PREDICT_LATENCY_TOLERANCE: f64 = 0.20;
+/// Relative error allowed on a predicted knee.
+pub const PREDICT_KNEE_TOLERANCE: f64 = 0.15;
+/// Op kinds whose latency a prediction is judged on.
+pub const PREDICTED_OPS: [&str; 2] = ["feed", "photo_get"];
+
+/// The limits every step was judged by.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Feed p99 target, ms.
+    pub feed_p99_ms: f64,
+    /// Freshness p99 target, s.
+    pub freshness_p99_s: f64,
+    /// Largest dropped fraction of offered ops.
+    pub max_dropped: f64,
+    /// Largest failed fraction of completed ops.
+    pub max_errors: f64,
+}
+
+/// The knee of one variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Knee {
+    /// The highest good load multiplier below the lowest bad one.
+    pub load: f64,
+    /// Feed reads offered per second there.
+    pub feed_offered_per_s: f64,
+    /// Feed reads served per second there.
+    pub feed_served_per_s: f64,
+}
+
+/// One variant's ladder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariantSweep {
+    /// Variant name.
+    pub variant: String,
+    /// `live` or `sim`.
+    pub mode: String,
+    /// Fan-out strategy.
+    pub fanout: String,
+    /// The live variant this simulated twin predicts, if it is one.
+    pub predicts: Option<String>,
+    /// Steps in order of load.
+    pub steps: Vec<Step>,
+    /// The knee, or `None` when even the lowest load broke.
+    pub knee: Option<Knee>,
+    /// Whether the ladder's top load was still good (the knee lies above the ladder).
+    pub knee_above_ladder: bool,
+    /// Knee ÷ the scenario's own load (`traffic.load` of the variant = 1).
+    pub headroom: Option<f64>,
+    /// What broke at the lowest bad load.
+    pub first_breach: Vec<Breach>,
+    /// The resource the simulator saw saturate first (at the lowest bad load), when simulated.
+    pub bottleneck: Option<String>,
+}
+
+impl VariantSweep {
+    /// Fills knee, headroom, first breach and bottleneck from the steps (sorted by load).
+    pub fn finish(&mut self, top: f64) {
+        self.steps.sort_by(|a, b| a.load.total_cmp(&b.load));
+        let pts: Vec<(f64, bool)> = self.steps.iter().map(|s| (s.load, s.good)).collect();
+        let knee = ladder::knee(&pts);
+        self.knee = knee.and_then(|k| self.step_at(k)).map(|s| Knee {
+            load: s.load,
+            feed_offered_per_s: s.ops.get("feed").map_or(0.0, |o| o.offered_per_s),
+            feed_served_per_s: s.ops.get("feed").map_or(0.0, |o| o.served_per_s),
+        });
+        self.headroom = knee;
+        self.knee_above_ladder =
+            matches!(ladder::bracket(&pts), ladder::Bracket::AllGood(g) if g >= top * (1.0 - 1e-9));
+        let first_bad = self.steps.iter().find(|s| !s.good);
+        self.first_breach = first_bad.map(|s| s.breaches.clone()).unwrap_or_default();
+        let lag = self
+            .first_breach
+            .iter()
+            .any(|b| matches!(b.rule, Rule::Freshness | Rule::FreshnessTimeouts));
+        self.bottleneck = first_bad
+            .or(self.steps.last())
+            .and_then(|s| s.bottleneck.clone())
+            .or_else(|| lag.then(|| "materializer backlog (freshness lag)".to_string()));
+    }
+
+    /// The step run at `load`, if any.
+    pub fn step_at(&self, load: f64) -> Option<&Step> {
+        self.steps
+            .iter()
+            .find(|s| (s.load / load - 1.0).abs() < 1e-6)
+    }
+}
+
+/// One op at one load, live against predicted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictedStep {
+    /// Load multiplier.
+    pub load: f64,
+    /// Op kind.
+    pub op: String,
+    /// Live p50 and p99, ms.
+    pub live_ms: [f64; 2],
+    /// Simulated p50 and p99, ms.
+    pub sim_ms: [f64; 2],
+    /// Relative errors of p50 and p99 (sim ÷ live − 1).
+    pub error: [f64; 2],
+    /// Whether this load is at most 80% of the live knee (where the tolerance applies).
+    pub judged: bool,
+}
+
+/// How well a simulated twin predicted its live variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// The live variant.
+    pub live: String,
+    /// Its simulated twin.
+    pub sim: String,
+    /// Per load and op.
+    pub steps: Vec<PredictedStep>,
+    /// Knee multipliers, live and simulated.
+    pub knee: [Option<f64>; 2],
+    /// Relative error of the knee.
+    pub knee_error: Option<f64>,
+    /// Lowest load with drops beyond the limit, live and simulated.
+    pub drop_onset: [Option<f64>; 2],
+    /// Whether every judged latency is within 20%, the knee within 15% and the drop onset
+    /// within one ladder step.
+    pub ok: bool,
+}
+
+/// `sweep.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepReport {
+    /// Version of the binary that wrote it.
+    pub feedlab: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed of every step.
+    pub seed: u64,
+    /// The targets.
+    pub limits: Limits,
+    /// The ladder's geometric factor.
+    pub factor: f64,
+    /// One ladder per variant (twins included).
+    pub variants: Vec<VariantSweep>,
+    /// One per live variant with a twin.
+    pub predictions: Vec<Prediction>,
+}
+
+impl SweepReport {
+    /// Writes `sweep.json` under `out`.
+    pub fn save(&self, out: &Path) -> anyhow::Result<()> {
+        let path = out.join("sweep.json");
+        let mut text = serde_json::to_string_pretty(self)?;
+        text.push('\n');
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+/// Judges `sim`'s prediction of `live`; `factor` is the ladder's step.
+pub fn predict(live: &VariantSweep, sim: &VariantSweep, factor: f64) -> Prediction {
+    let live_knee = live.knee.as_ref().map(|k| k.load);
+    let sim_knee = sim.knee.as_ref().map(|k| k.load);
+    let mut steps = Vec::new();
+    for l in &live.steps {
+        let Some(s) = sim.step_at(l.load) else {
+            continue;
+        };
+        let judged = live_knee.is_some_and(|k| l.load <= 0.8 * k * (1.0 + 1e-9));
+        for op in PREDICTED_OPS {
+            let (Some(lo), Some(so)) = (l.ops.get(op), s.ops.get(op)) else {
+                continue;
+            };
+            let rel = |a: f64, b: f64| if a > 0.0 { b / a - 1.0 } else { f64::NAN };
+            steps.push(PredictedStep {
+                load: l.load,
+                op: op.to_string(),
+                live_ms: [lo.p50_ms, lo.p99_ms],
+                sim_ms: [so.p50_ms, so.p99_ms],
+                error: [rel(lo.p50_ms, so.p50_ms), rel(lo.p99_ms, so.p99_ms)],
+                judged,
+            });
+        }
+    }
+    let knee_error = match (live_knee, sim_knee) {
+        (Some(l), Some(s)) => Some(s / l - 1.0),
+        _ => None,
+    };
+    let onset = |v: &VariantSweep| {
+        v.steps
+            .iter()
+            .find(|s| s.breaches.iter().any(|b| b.rule == Rule::Dropped))
+            .map(|s| s.load)
+    };
+    let drop_onset = [onset(live), onset(sim)];
+    let latency_ok = steps
+        .iter()
+        .filter(|p| p.judged)
+        .all(|p| p.error.iter().all(|e| e.abs() <= PREDICT_LATENCY_TOLERANCE));
+    let knee_ok = match (live_knee, sim_knee) {
+        (Some(_), Some(_)) => knee_error.is_some_and(|e| e.abs() <= PREDICT_KNEE_TOLERANCE),
+        (None, None) => true,
+        _ => false,
+    };
+    let onset_ok = match drop_onset {
+        [Some(l), Some(s)] => (s / l).max(l / s) <= factor * (1.0 + 1e-9),
+        [None, None] => true,
+        _ => false,
+    };
+    Prediction {
+        live: live.variant.clone(),
+        sim: sim.variant.clone(),
+        steps,
+        knee: [live_knee, sim_knee],
+        knee_error,
+        drop_onset,
+        ok: latency_ok && knee_ok && onset_ok,
+    }
+}

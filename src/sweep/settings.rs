@@ -1,0 +1,129 @@
+//! The `[sweep]` table of a scenario: how a load ladder steps and what counts as meeting the
+//! targets at a step.
+//!
+//! Loads are multipliers on the scenario's own traffic (`traffic.load`), so `1.0` is the
+//! scenario as written and the knee's multiplier is its headroom.
+
+use serde::{Deserialize, Serialize};
+
+/// How `feedlab sweep` climbs to the knee of each variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SweepSettings {
+    /// First load multiplier. Default 1.
+    pub start: f64,
+    /// Geometric step between loads while every step meets the targets, > 1. Default 2.
+    pub factor: f64,
+    /// Highest multiplier tried; a variant that still meets the targets there has its knee
+    /// above the ladder. Default 64.
+    pub max: f64,
+    /// Lowest multiplier tried when the first step already breaks. Default 1/16.
+    pub min: f64,
+    /// Bisection steps (geometric midpoints) between the last good and the first bad load.
+    /// Default 3, which pins the knee within `factor^(1/8)` (9% for a factor of 2).
+    pub bisect: u32,
+    /// Length of each live step, wall seconds; default the scenario's `duration-s`.
+    pub step_s: Option<f64>,
+    /// Length of each simulated step, model seconds; default `sim.duration-s`, else `step-s`,
+    /// else the scenario's `duration-s`. A simulated step can be longer than a live one at
+    /// little cost, which keeps its p99 from being a sampling accident.
+    pub sim_step_s: Option<f64>,
+    /// Largest fraction of offered ops that may be dropped at a good step. Default 0.001.
+    pub max_dropped: f64,
+    /// Largest fraction of completed ops that may fail at a good step. Default 0.001.
+    pub max_errors: f64,
+    /// Predict each live variant with the simulator: after the live ladder's first step, a
+    /// simulated twin (`<variant>-sim`, mode sim, the scenario's `[sim]` model of this box)
+    /// reads that step's in-situ calibration and runs every load the live ladder ran, then
+    /// searches its own knee. The sweep reports how far the prediction is off.
+    pub predict: bool,
+    /// Most steps per variant (a guard against a ladder that never settles). Default 16.
+    pub max_steps: u32,
+}
+
+impl Default for SweepSettings {
+    fn default() -> Self {
+        SweepSettings {
+            start: 1.0,
+            factor: 2.0,
+            max: 64.0,
+            min: 1.0 / 16.0,
+            bisect: 3,
+            step_s: None,
+            sim_step_s: None,
+            max_dropped: 0.001,
+            max_errors: 0.001,
+            predict: false,
+            max_steps: 16,
+        }
+    }
+}
+
+impl SweepSettings {
+    /// Checks ranges; the error names the offending key.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        let positive = |key: &'static str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err((key, format!("must be a finite number > 0, got {v}")))
+            }
+        };
+        positive("start", self.start)?;
+        positive("max", self.max)?;
+        positive("min", self.min)?;
+        if !(self.factor.is_finite() && self.factor > 1.0) {
+            return Err(("factor", format!("must be > 1, got {}", self.factor)));
+        }
+        if self.max < self.start {
+            return Err(("max", format!("must be ≥ start ({})", self.start)));
+        }
+        if self.min > self.start {
+            return Err(("min", format!("must be ≤ start ({})", self.start)));
+        }
+        if self.bisect > 10 {
+            return Err(("bisect", format!("must be ≤ 10, got {}", self.bisect)));
+        }
+        if let Some(s) = self.step_s {
+            positive("step-s", s)?;
+        }
+        if let Some(s) = self.sim_step_s {
+            positive("sim-step-s", s)?;
+        }
+        for (key, v) in [
+            ("max-dropped", self.max_dropped),
+            ("max-errors", self.max_errors),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err((key, format!("must be in [0, 1], got {v}")));
+            }
+        }
+        if self.max_steps == 0 {
+            return Err(("max-steps", "must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_keys_are_named() {
+        assert_eq!(SweepSettings::default().validate(), Ok(()));
+        let bad = |f: fn(&mut SweepSettings)| {
+            let mut s = SweepSettings::default();
+            f(&mut s);
+            s.validate().map_err(|(k, _)| k)
+        };
+        assert_eq!(bad(|s| s.factor = 1.0), Err("factor"));
+        assert_eq!(bad(|s| s.start = 0.0), Err("start"));
+        assert_eq!(bad(|s| s.max = 0.5), Err("max"));
+        assert_eq!(bad(|s| s.min = 2.0), Err("min"));
+        assert_eq!(bad(|s| s.step_s = Some(-1.0)), Err("step-s"));
+        assert_eq!(bad(|s| s.max_dropped = 2.0), Err("max-dropped"));
+        assert_eq!(bad(|s| s.max_steps = 0), Err("max-steps"));
+        assert_eq!(bad(|s| s.bisect = 11), Err("bisect"));
+    }
+}

@@ -1,0 +1,99 @@
+//! The sweep's terminal output: one line per step as it finishes, and a table of knees (plus
+//! the predictions) at the end.
+
+use std::fmt::Write as _;
+
+use super::result::SweepReport;
+use super::verdict::{Breach, Rule, Step};
+
+/// A short description of one breach: `feed p99 583 ms > 200`.
+pub fn breach_text(b: &Breach) -> String {
+    match b.rule {
+        Rule::FeedP99 => format!("feed p99 {:.0} ms > {:.0}", b.value, b.limit),
+        Rule::Dropped => format!("dropped {:.2}% > {:.2}%", 100.0 * b.value, 100.0 * b.limit),
+        Rule::Errors => format!("errors {:.2}% > {:.2}%", 100.0 * b.value, 100.0 * b.limit),
+        Rule::Freshness => format!(
+            "freshness p99 {:.1} s > {:.1}",
+            b.value / 1000.0,
+            b.limit / 1000.0
+        ),
+        Rule::FreshnessTimeouts => format!("{:.0} freshness probes timed out", b.value),
+    }
+}
+
+/// The progress line of a finished step.
+pub fn step_line(variant: &str, s: &Step) -> String {
+    let feed = s.ops.get("feed").cloned().unwrap_or_default();
+    let verdict = if s.good {
+        "good".to_string()
+    } else {
+        s.breaches
+            .iter()
+            .map(breach_text)
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    format!(
+        "sweep: {variant} x{:.3}: feed {:.0}/s offered, {:.0}/s served, p50 {:.1} ms, p99 {:.1} ms: {verdict}",
+        s.load, feed.offered_per_s, feed.served_per_s, feed.p50_ms, feed.p99_ms
+    )
+}
+
+/// The final table: knee, headroom, what broke first, per variant; then the predictions.
+pub fn render(r: &SweepReport) -> String {
+    let mut t = format!(
+        "{:<16} {:<5} {:>6} {:>10} {:>14} {:>14}  {}\n",
+        "variant", "mode", "steps", "knee ×", "feeds/s at knee", "served/s", "breaks first by"
+    );
+    t.push_str(&"-".repeat(100));
+    t.push('\n');
+    for v in &r.variants {
+        let knee = match (&v.knee, v.knee_above_ladder) {
+            (Some(k), true) => format!("≥ {:.2}", k.load),
+            (Some(k), false) => format!("{:.2}", k.load),
+            (None, _) => "< min".to_string(),
+        };
+        let (offered, served) = v.knee.as_ref().map_or(("-".into(), "-".into()), |k| {
+            (
+                format!("{:.0}", k.feed_offered_per_s),
+                format!("{:.0}", k.feed_served_per_s),
+            )
+        });
+        let mut first: Vec<String> = v.first_breach.iter().map(breach_text).collect();
+        if let Some(b) = &v.bottleneck {
+            first.push(format!("bottleneck {b}"));
+        }
+        let _ = writeln!(
+            t,
+            "{:<16} {:<5} {:>6} {:>10} {:>14} {:>14}  {}",
+            v.variant,
+            v.mode,
+            v.steps.len(),
+            knee,
+            offered,
+            served,
+            first.join("; ")
+        );
+    }
+    for p in &r.predictions {
+        let worst = p
+            .steps
+            .iter()
+            .filter(|s| s.judged)
+            .flat_map(|s| s.error)
+            .fold(0.0f64, |a, e| a.max(e.abs()));
+        let _ = writeln!(
+            t,
+            "prediction {} by {}: worst p50/p99 error below 80% of the knee {:.0}%, knee error {}, drop onset live {} / sim {}: {}",
+            p.live,
+            p.sim,
+            100.0 * worst,
+            p.knee_error
+                .map_or("-".into(), |e| format!("{:+.0}%", 100.0 * e)),
+            p.drop_onset[0].map_or("none".into(), |l| format!("x{l:.2}")),
+            p.drop_onset[1].map_or("none".into(), |l| format!("x{l:.2}")),
+            if p.ok { "within tolerance" } else { "OFF" }
+        );
+    }
+    t
+}

@@ -1,0 +1,254 @@
+//! Judging one ladder step: the figures a sweep keeps from a step's `summary.json` and whether
+//! the step met every target.
+//!
+//! A step is good when, over the whole step, feed p99 ≤ `target.feed-p99-ms`, the dropped
+//! fraction of offered ops ≤ `sweep.max-dropped`, the failed fraction of completed ops ≤
+//! `sweep.max-errors`, freshness p99 ≤ `target.freshness-p99-s` and no freshness probe timed
+//! out. Errors the load generator raised before sending anything (`no_photo`: a view with no
+//! photo known yet; `no_user`; `request`) are not the service's and are not counted.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::settings::SweepSettings;
+use crate::spec::TargetSettings;
+use crate::summary::Summary;
+
+/// Error codes raised by the load generator itself, before a request was sent.
+pub const CLIENT_SIDE_CODES: [&str; 3] = ["no_photo", "no_user", "request"];
+
+/// Which target a step broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// Feed p99 above the target (value and limit in ms).
+    FeedP99,
+    /// Dropped fraction of offered ops above the limit.
+    Dropped,
+    /// Failed fraction of completed ops above the limit.
+    Errors,
+    /// Freshness p99 above the target (ms).
+    Freshness,
+    /// Freshness probes that never saw their upload (count; limit 0).
+    FreshnessTimeouts,
+}
+
+/// One broken target at one step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Breach {
+    /// The rule.
+    pub rule: Rule,
+    /// The measured value.
+    pub value: f64,
+    /// The limit it exceeded.
+    pub limit: f64,
+}
+
+/// One op kind at one step.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepOp {
+    /// Ops offered per second (completed plus dropped, over the step).
+    pub offered_per_s: f64,
+    /// Goodput: ops completed without error per second.
+    pub served_per_s: f64,
+    /// Median latency, ms.
+    pub p50_ms: f64,
+    /// 99th percentile latency, ms.
+    pub p99_ms: f64,
+    /// Ops that failed at the service (client-side codes excluded).
+    pub errors: u64,
+    /// Ops dropped at the concurrency limit.
+    pub dropped: u64,
+}
+
+/// One step of a ladder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Load multiplier on the scenario's traffic.
+    pub load: f64,
+    /// Step length, seconds.
+    pub duration_s: f64,
+    /// The step's `summary.json`, relative to the sweep's output directory.
+    pub summary: String,
+    /// Per op kind.
+    pub ops: BTreeMap<String, StepOp>,
+    /// Freshness p99, ms.
+    pub freshness_p99_ms: f64,
+    /// Whether every target held.
+    pub good: bool,
+    /// The targets that broke.
+    pub breaches: Vec<Breach>,
+    /// The simulator's most utilised resource at this step, when simulated.
+    pub bottleneck: Option<String>,
+}
+
+/// Judges `s`, run at `load`, against `target` and the sweep's limits.
+pub fn judge(
+    s: &Summary,
+    load: f64,
+    summary: String,
+    target: &TargetSettings,
+    limits: &SweepSettings,
+) -> Step {
+    let d = s.duration_s.max(1e-9);
+    let (mut offered, mut dropped, mut done, mut errors) = (0u64, 0u64, 0u64, 0u64);
+    let mut ops = BTreeMap::new();
+    for (name, o) in &s.ops {
+        let client = client_side_errors(o);
+        let service_errors = o.errors.saturating_sub(client);
+        let attempted = o.count.saturating_sub(client);
+        offered += attempted + o.dropped;
+        dropped += o.dropped;
+        done += attempted;
+        errors += service_errors;
+        ops.insert(
+            name.clone(),
+            StepOp {
+                offered_per_s: (attempted + o.dropped) as f64 / d,
+                served_per_s: attempted.saturating_sub(service_errors) as f64 / d,
+                p50_ms: o.p50_ms,
+                p99_ms: o.p99_ms,
+                errors: service_errors,
+                dropped: o.dropped,
+            },
+        );
+    }
+    let mut breaches = Vec::new();
+    let mut check = |rule, value: f64, limit: f64| {
+        if value > limit || value.is_nan() {
+            breaches.push(Breach { rule, value, limit });
+        }
+    };
+    let feed_p99 = s
+        .ops
+        .get("feed")
+        .filter(|f| f.count > 0)
+        .map_or(f64::INFINITY, |f| f.p99_ms);
+    check(Rule::FeedP99, feed_p99, target.feed_p99_ms);
+    check(Rule::Dropped, frac(dropped, offered), limits.max_dropped);
+    check(Rule::Errors, frac(errors, done), limits.max_errors);
+    let fresh = s.fanout.freshness_p99_ms;
+    check(Rule::Freshness, fresh, target.freshness_p99_s * 1000.0);
+    let timeouts = s
+        .fanout
+        .extra
+        .get("freshness_timeouts")
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0);
+    check(Rule::FreshnessTimeouts, timeouts, 0.0);
+    Step {
+        load,
+        duration_s: s.duration_s,
+        summary,
+        ops,
+        freshness_p99_ms: fresh,
+        good: breaches.is_empty(),
+        breaches,
+        bottleneck: bottleneck(s),
+    }
+}
+
+fn frac(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// Errors of `o` with a client-side code.
+fn client_side_errors(o: &crate::summary::OpStats) -> u64 {
+    let Some(codes) = o.extra.get("error_codes").and_then(|v| v.as_object()) else {
+        return 0;
+    };
+    CLIENT_SIDE_CODES
+        .iter()
+        .filter_map(|c| codes.get(*c).and_then(serde_json::Value::as_u64))
+        .sum()
+}
+
+/// The simulator's named bottleneck (`bottleneck` at the top level or under `sim`).
+fn bottleneck(s: &Summary) -> Option<String> {
+    let top = s.extra.get("bottleneck");
+    let nested = s.extra.get("sim").and_then(|v| v.get("bottleneck"));
+    top.or(nested).and_then(|v| {
+        v.as_str()
+            .map(str::to_string)
+            .or_else(|| v.get("name")?.as_str().map(str::to_string))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::OpStats;
+
+    fn summary(feed_p99: f64, dropped: u64, no_photo: u64, http_500: u64) -> Summary {
+        let mut s = Summary {
+            duration_s: 10.0,
+            ..Summary::default()
+        };
+        s.ops.insert(
+            "feed".into(),
+            OpStats {
+                count: 1000,
+                dropped,
+                p99_ms: feed_p99,
+                ..OpStats::default()
+            },
+        );
+        let mut view = OpStats {
+            count: 2000,
+            errors: no_photo + http_500,
+            ..OpStats::default()
+        };
+        view.extra.insert(
+            "error_codes".into(),
+            serde_json::json!({ "no_photo": no_photo, "http_500": http_500 }),
+        );
+        s.ops.insert("photo_get".into(), view);
+        s
+    }
+
+    fn rules(step: &Step) -> Vec<Rule> {
+        step.breaches.iter().map(|b| b.rule).collect()
+    }
+
+    #[test]
+    fn good_step_and_each_breach() {
+        let (t, l) = (TargetSettings::default(), SweepSettings::default());
+        let ok = judge(&summary(50.0, 0, 10, 0), 1.0, "s".into(), &t, &l);
+        assert!(ok.good, "{:?}", ok.breaches);
+        assert_eq!(ok.ops["photo_get"].errors, 0);
+        assert!((ok.ops["feed"].offered_per_s - 100.0).abs() < 1e-9);
+        assert!((ok.ops["photo_get"].served_per_s - 199.0).abs() < 1e-9);
+        let slow = judge(&summary(250.0, 0, 0, 0), 1.0, "s".into(), &t, &l);
+        assert_eq!(rules(&slow), vec![Rule::FeedP99]);
+        let drops = judge(&summary(50.0, 10, 0, 0), 1.0, "s".into(), &t, &l);
+        assert_eq!(rules(&drops), vec![Rule::Dropped]);
+        let errs = judge(&summary(50.0, 0, 0, 5), 1.0, "s".into(), &t, &l);
+        assert_eq!(rules(&errs), vec![Rule::Errors]);
+        let mut lag = summary(50.0, 0, 0, 0);
+        lag.fanout.freshness_p99_ms = 6000.0;
+        lag.fanout
+            .extra
+            .insert("freshness_timeouts".into(), serde_json::json!(2));
+        let lag = judge(&lag, 1.0, "s".into(), &t, &l);
+        assert_eq!(rules(&lag), vec![Rule::Freshness, Rule::FreshnessTimeouts]);
+    }
+
+    #[test]
+    fn no_feed_read_breaks_the_feed_target() {
+        let mut s = summary(1.0, 0, 0, 0);
+        s.ops.get_mut("feed").expect("feed").count = 0;
+        let step = judge(
+            &s,
+            1.0,
+            "s".into(),
+            &TargetSettings::default(),
+            &SweepSettings::default(),
+        );
+        assert_eq!(rules(&step), vec![Rule::FeedP99]);
+    }
+}
