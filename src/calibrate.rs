@@ -22,7 +22,7 @@ use std::time::Instant;
 use anyhow::Context;
 use bytes::Bytes;
 use clap::Args;
-use feedlab_sim::model::{CalibOp, Calibration, Provenance};
+use feedlab_sim::model::{Calibration, Provenance};
 use feedlab_system::blob::local::LocalBlobStore;
 use feedlab_system::blob::{BlobKey, BlobStore};
 use feedlab_system::id::PhotoId;
@@ -51,44 +51,13 @@ pub struct CalibrateArgs {
     pub dir: Option<PathBuf>,
 }
 
-/// Quantile points recorded per op.
-const QS: [f64; 10] = [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0];
+mod quantiles;
+
+pub(crate) use quantiles::summarize;
+
 const USERS: u64 = 2_000;
 const LONG_USERS: u64 = 20;
 const LONG: u64 = 1_100;
-
-/// One op at size `n` from its samples (ns): count, mean and the [`QS`]
-/// quantiles in ms, made monotone. A quantile the samples cannot resolve
-/// (above `1 - 1/count`, where it would be the maximum) is replaced by the
-/// point `(1 - 1/count, second largest)`, so that one outlier in a few hundred
-/// samples carries its own weight (1/count) between that point and the
-/// maximum, not the 1% the grid's 0.99..0.999 span would give it.
-pub(crate) fn summarize(op: &str, n: u32, mut ns: Vec<u64>) -> CalibOp {
-    ns.sort_unstable();
-    let count = ns.len() as u64;
-    let last = ns.len().saturating_sub(1);
-    let at = |q: f64| ns[((q * last as f64).round() as usize).min(last)] as f64 / 1e6;
-    let resolved = 1.0 - 1.0 / ns.len().max(1) as f64;
-    let mut pts: Vec<(f64, f64)> = QS
-        .iter()
-        .filter(|&&q| q <= resolved || q == 1.0)
-        .map(|&q| (q, at(q)))
-        .collect();
-    if ns.len() >= 2 && QS.iter().any(|&q| q > resolved && q < 1.0) {
-        let tail = (resolved, ns[last - 1] as f64 / 1e6);
-        pts.insert(pts.len() - 1, tail);
-    }
-    for i in 1..pts.len() {
-        pts[i].1 = pts[i].1.max(pts[i - 1].1);
-    }
-    CalibOp {
-        op: op.into(),
-        n,
-        count,
-        mean_ms: ns.iter().sum::<u64>() as f64 / count.max(1) as f64 / 1e6,
-        quantiles_ms: pts,
-    }
-}
 
 fn photo_row(pid: PhotoId, owner: u64) -> PhotoRow {
     PhotoRow {

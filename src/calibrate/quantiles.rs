@@ -1,0 +1,124 @@
+//! One calibration point from raw samples: count, mean and empirical quantiles, in the form
+//! the simulator's reader ([`feedlab_sim::model::Calibration::cost`]) accepts. Every point
+//! this writes reads back: probabilities strictly increase from a first point to a last one
+//! at 1.0, and values never decrease and are finite and non-negative.
+
+use feedlab_sim::model::CalibOp;
+
+/// Quantile points recorded per op.
+pub(crate) const QS: [f64; 10] = [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0];
+
+/// Empirical quantiles (ms) of `ns`, sorted ascending: the [`QS`] grid, where a quantile the
+/// samples cannot resolve (above `1 - 1/count`, where it would be the maximum) is replaced by
+/// the point `(1 - 1/count, second largest)`, so that one outlier in a few hundred samples
+/// carries its own weight (1/count) between that point and the maximum, not the 1% the grid's
+/// 0.99..0.999 span would give it. When `1 - 1/count` falls on a grid point (100 samples:
+/// 0.99) that point is kept once. No samples: a point mass at 0.
+pub(crate) fn quantiles(ns: &[u64]) -> Vec<(f64, f64)> {
+    let Some(last) = ns.len().checked_sub(1) else {
+        return vec![(0.0, 0.0), (1.0, 0.0)];
+    };
+    let at = |q: f64| ns[((q * last as f64).round() as usize).min(last)] as f64 / 1e6;
+    let resolved = 1.0 - 1.0 / ns.len() as f64;
+    let mut pts: Vec<(f64, f64)> = QS
+        .iter()
+        .filter(|&&q| q <= resolved && q < 1.0)
+        .map(|&q| (q, at(q)))
+        .collect();
+    if last >= 1 && QS.iter().any(|&q| q > resolved && q < 1.0) {
+        pts.push((resolved, ns[last - 1] as f64 / 1e6));
+    }
+    pts.push((1.0, ns[last] as f64 / 1e6));
+    // Probabilities strictly increase (keep the first of equal ones, e.g. a tail point that
+    // lands on a grid point); values never decrease.
+    pts.dedup_by(|later, earlier| later.0 <= earlier.0);
+    for i in 1..pts.len() {
+        pts[i].1 = pts[i].1.max(pts[i - 1].1);
+    }
+    pts
+}
+
+/// One op at size `n` from its samples (ns): count, mean and the [`quantiles`] in ms.
+pub(crate) fn summarize(op: &str, n: u32, mut ns: Vec<u64>) -> CalibOp {
+    ns.sort_unstable();
+    let count = ns.len() as u64;
+    CalibOp {
+        op: op.into(),
+        n,
+        count,
+        mean_ms: ns.iter().map(|&x| x as f64).sum::<f64>() / count.max(1) as f64 / 1e6,
+        quantiles_ms: quantiles(&ns),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use feedlab_sim::model::Calibration;
+
+    use super::*;
+
+    /// `count` samples with ties and a long tail, deterministic.
+    fn samples(count: usize) -> Vec<u64> {
+        (0..count as u64)
+            .map(|i| {
+                let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+                1_000 + (h % 50) * 1_000 + if i % 97 == 3 { 5_000_000 } else { 0 }
+            })
+            .collect()
+    }
+
+    /// Writes `ops` as a calibration file's text and reads it back through the simulator's
+    /// reader, which checks every precondition of the quantiles.
+    fn reads_back(ops: Vec<CalibOp>) -> anyhow::Result<()> {
+        let names: Vec<String> = ops.iter().map(|o| o.op.clone()).collect();
+        let cal = Calibration {
+            ops,
+            ..Calibration::default()
+        };
+        let back: Calibration = toml::from_str(&cal.to_toml()?)?;
+        assert_eq!(back, cal, "the file round-trips");
+        for op in names {
+            back.cost(&op, &BTreeMap::new())?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_hundred_calls_give_one_point_at_0_99_not_two() -> anyhow::Result<()> {
+        // The failing case: 100 calls put `1 - 1/count` on the grid's 0.99.
+        let op = summarize("get", 1, samples(100));
+        let ps: Vec<f64> = op.quantiles_ms.iter().map(|q| q.0).collect();
+        assert_eq!(ps.iter().filter(|&&p| p == 0.99).count(), 1, "{ps:?}");
+        reads_back(vec![op])
+    }
+
+    #[test]
+    fn every_count_from_0_to_1000_reads_back() -> anyhow::Result<()> {
+        for count in 0..=1000 {
+            let op = summarize("scan", 36, samples(count));
+            assert_eq!(op.quantiles_ms.last().map(|q| q.0), Some(1.0), "{count}");
+            reads_back(vec![op]).map_err(|e| anyhow::anyhow!("{count} samples: {e}"))?;
+        }
+        // Equal samples, and two sizes of one op.
+        let flat = summarize("cas", 1, vec![7_000; 100]);
+        let two = vec![
+            summarize("blob-get", 1, samples(20)),
+            summarize("blob-get", 200, samples(120)),
+        ];
+        reads_back(vec![flat])?;
+        reads_back(two)
+    }
+
+    #[test]
+    fn the_tail_point_carries_one_sample_of_weight() {
+        let mut ns = vec![1_000_000; 299];
+        ns.push(9_000_000);
+        let q = quantiles(&ns);
+        let n = q.len();
+        assert!((q[n - 2].0 - (1.0 - 1.0 / 300.0)).abs() < 1e-12);
+        assert_eq!(q[n - 2].1, 1.0);
+        assert_eq!(q[n - 1], (1.0, 9.0));
+    }
+}
