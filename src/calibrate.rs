@@ -12,9 +12,12 @@
 //! spawn and join, the per-request overhead of the in-process path) and
 //! `dispatch` (how late the open-loop driver's pacer starts an op
 //! after its intended time; used only with `sim.client-dispatch`). The
-//! file records empirical quantiles and its provenance (date, host, cores,
-//! git revision, backend).
+//! file records empirical quantiles, the mean CPU time of each op and size
+//! (`cpu-mean-ms`: thread CPU clocks around each poll plus the blocking-pool
+//! work the call handed off, see `feedlab_system::timing::cpu`) and its
+//! provenance (date, host, cores, git revision, backend).
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -30,6 +33,7 @@ use feedlab_system::meta::fjall_store::FjallStore;
 use feedlab_system::meta::{Direction, KeyRange, MetaStore, WriteBatch};
 use feedlab_system::policy::{Candidate, Ranker};
 use feedlab_system::tables::{self, PhotoRow};
+use feedlab_system::timing;
 use feedlab_workload::Pacer;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -53,7 +57,7 @@ pub struct CalibrateArgs {
 
 mod quantiles;
 
-pub(crate) use quantiles::summarize;
+pub(crate) use quantiles::{summarize, summarize_cpu};
 
 const USERS: u64 = 2_000;
 const LONG_USERS: u64 = 20;
@@ -107,16 +111,19 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
         store.write(b).await?;
     }
     let mut ops = Vec::new();
-    let time = |t: Instant| t.elapsed().as_nanos() as u64;
 
     let mut v = Vec::with_capacity(n);
     for _ in 0..n {
         let key = tables::stats(rng.random_range(0..USERS));
-        let t = Instant::now();
-        store.get(&key).await?;
-        v.push(time(t));
+        let (r, sample) = timed(async {
+            store.get(&key).await?;
+            anyhow::Ok(())
+        })
+        .await;
+        r?;
+        v.push(sample);
     }
-    ops.push(summarize("get", 1, v));
+    ops.push(summarize_cpu("get", 1, v));
 
     for size in [1usize, 8, 36, 128] {
         let mut v = Vec::with_capacity(n);
@@ -124,14 +131,18 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
             let keys: Vec<Vec<u8>> = (0..size)
                 .map(|_| tables::photo(pids[rng.random_range(0..pids.len())]))
                 .collect();
-            let t = Instant::now();
-            let rows = store.batch_get(&keys).await?;
-            for r in rows.iter().flatten() {
-                let _: PhotoRow = tables::decode(r)?;
-            }
-            v.push(time(t));
+            let (r, sample) = timed(async {
+                let rows = store.batch_get(&keys).await?;
+                for r in rows.iter().flatten() {
+                    let _: PhotoRow = tables::decode(r)?;
+                }
+                anyhow::Ok(())
+            })
+            .await;
+            r?;
+            v.push(sample);
         }
-        ops.push(summarize("batch-get", size as u32, v));
+        ops.push(summarize_cpu("batch-get", size as u32, v));
     }
 
     for size in [1usize, 36, 200, 1024] {
@@ -139,14 +150,18 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
         for _ in 0..n {
             let u = USERS + rng.random_range(0..LONG_USERS);
             let range = KeyRange::prefix(&tables::timeline_prefix(u));
-            let t = Instant::now();
-            let rows = store.scan(&range, Direction::Reverse, size).await?;
-            for (k, _) in &rows {
-                tables::trailing_id(k)?;
-            }
-            v.push(time(t));
+            let (r, sample) = timed(async {
+                let rows = store.scan(&range, Direction::Reverse, size).await?;
+                for (k, _) in &rows {
+                    tables::trailing_id(k)?;
+                }
+                anyhow::Ok(())
+            })
+            .await;
+            r?;
+            v.push(sample);
         }
-        ops.push(summarize("scan", size as u32, v));
+        ops.push(summarize_cpu("scan", size as u32, v));
     }
 
     let mut next_pid = 10_000_000u64;
@@ -162,11 +177,15 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
                     vec![1u8],
                 );
             }
-            let t = Instant::now();
-            store.write(b).await?;
-            v.push(time(t));
+            let (r, sample) = timed(async {
+                store.write(b).await?;
+                anyhow::Ok(())
+            })
+            .await;
+            r?;
+            v.push(sample);
         }
-        ops.push(summarize("timeline-insert", size as u32, v));
+        ops.push(summarize_cpu("timeline-insert", size as u32, v));
     }
 
     for size in [2u64, 8] {
@@ -179,29 +198,37 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
                 let pid = PhotoId(next_pid);
                 b.put(tables::photo(pid), tables::encode(&photo_row(pid, owner))?);
             }
-            let t = Instant::now();
-            store.write(b).await?;
-            v.push(time(t));
+            let (r, sample) = timed(async {
+                store.write(b).await?;
+                anyhow::Ok(())
+            })
+            .await;
+            r?;
+            v.push(sample);
         }
-        ops.push(summarize("write", size as u32, v));
+        ops.push(summarize_cpu("write", size as u32, v));
     }
 
     let mut v = Vec::with_capacity(n);
     for _ in 0..n {
         let key = tables::stats(rng.random_range(0..USERS));
-        let t = Instant::now();
-        let cur = store.get(&key).await?;
-        let mut s: tables::UserStats = match &cur {
-            Some(b) => tables::decode(b)?,
-            None => tables::UserStats::default(),
-        };
-        s.posts += 1;
-        store
-            .cas(&key, cur.as_deref(), Some(tables::encode(&s)?))
-            .await?;
-        v.push(time(t));
+        let (r, sample) = timed(async {
+            let cur = store.get(&key).await?;
+            let mut s: tables::UserStats = match &cur {
+                Some(b) => tables::decode(b)?,
+                None => tables::UserStats::default(),
+            };
+            s.posts += 1;
+            store
+                .cas(&key, cur.as_deref(), Some(tables::encode(&s)?))
+                .await?;
+            anyhow::Ok(())
+        })
+        .await;
+        r?;
+        v.push(sample);
     }
-    ops.push(summarize("cas", 1, v));
+    ops.push(summarize_cpu("cas", 1, v));
 
     let blob_n = (n / 4).max(10);
     let mut keys = Vec::with_capacity(blob_n);
@@ -212,20 +239,28 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
         body[..8].copy_from_slice(&(i as u64).to_le_bytes());
         let key = BlobKey::of(&body);
         let data = Bytes::from(body);
-        let t = Instant::now();
-        blobs.put(&key, data).await?;
-        v.push(time(t));
+        let (r, sample) = timed(async {
+            blobs.put(&key, data).await?;
+            anyhow::Ok(())
+        })
+        .await;
+        r?;
+        v.push(sample);
         keys.push(key);
     }
-    ops.push(summarize("blob-put", 200, v));
+    ops.push(summarize_cpu("blob-put", 200, v));
     let mut v = Vec::with_capacity(blob_n);
     for _ in 0..blob_n {
         let key = &keys[rng.random_range(0..keys.len())];
-        let t = Instant::now();
-        blobs.get(key, None).await?;
-        v.push(time(t));
+        let (r, sample) = timed(async {
+            blobs.get(key, None).await?;
+            anyhow::Ok(())
+        })
+        .await;
+        r?;
+        v.push(sample);
     }
-    ops.push(summarize("blob-get", 200, v));
+    ops.push(summarize_cpu("blob-get", 200, v));
 
     let ranker = Ranker::RECENCY;
     for size in [36usize, 1000] {
@@ -234,29 +269,37 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
             let mut ids: Vec<PhotoId> = (0..size)
                 .map(|_| pids[rng.random_range(0..pids.len())])
                 .collect();
-            let t = Instant::now();
-            ids.sort_unstable_by(|a, b| b.cmp(a));
-            ids.dedup();
-            let cands: Vec<Candidate> = ids
-                .iter()
-                .map(|&photo| Candidate { photo, views: 0 })
-                .collect();
-            let top = ranker.top(cands, 20, 1_000_000);
-            std::hint::black_box(top);
-            v.push(time(t));
+            let (r, sample) = timed(async {
+                ids.sort_unstable_by(|a, b| b.cmp(a));
+                ids.dedup();
+                let cands: Vec<Candidate> = ids
+                    .iter()
+                    .map(|&photo| Candidate { photo, views: 0 })
+                    .collect();
+                let top = ranker.top(cands, 20, 1_000_000);
+                std::hint::black_box(top);
+                anyhow::Ok(())
+            })
+            .await;
+            r?;
+            v.push(sample);
         }
-        ops.push(summarize("merge", size as u32, v));
+        ops.push(summarize_cpu("merge", size as u32, v));
     }
 
     let shared = Arc::new(store.clone());
     let mut v = Vec::with_capacity(n);
     for _ in 0..n {
         let s = shared.clone();
-        let t = Instant::now();
-        tokio::spawn(async move { std::hint::black_box(s) }).await?;
-        v.push(time(t));
+        let (r, sample) = timed(async {
+            tokio::spawn(async move { std::hint::black_box(s) }).await?;
+            anyhow::Ok(())
+        })
+        .await;
+        r?;
+        v.push(sample);
     }
-    ops.push(summarize("request", 1, v));
+    ops.push(summarize_cpu("request", 1, v));
 
     // How late the open-loop driver's clock starts an op: it waits for
     // each op's intended start on a [`Pacer`] (timerfd, or a yield loop for
@@ -282,6 +325,15 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
         provenance: provenance(n),
         ops,
     })
+}
+
+/// Runs `f` and returns its output with its (wall, CPU) time in ns: thread CPU of its polls
+/// plus the blocking-pool work it reported.
+async fn timed<T>(f: impl Future<Output = T>) -> (T, (u64, u64)) {
+    let t = Instant::now();
+    let (out, inline, off) = timing::cpu::with_offloaded(Box::pin(f)).await;
+    let wall = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    (out, (wall, inline.saturating_add(off)))
 }
 
 /// Where and how a calibration was measured (date, host, cores, git

@@ -48,7 +48,17 @@ pub(crate) fn summarize(op: &str, n: u32, mut ns: Vec<u64>) -> CalibOp {
         count,
         mean_ms: ns.iter().map(|&x| x as f64).sum::<f64>() / count.max(1) as f64 / 1e6,
         quantiles_ms: quantiles(&ns),
+        cpu_mean_ms: None,
     }
+}
+
+/// [`summarize`] of `(wall, cpu)` samples (ns), with their mean CPU time.
+pub(crate) fn summarize_cpu(op: &str, n: u32, samples: Vec<(u64, u64)>) -> CalibOp {
+    let cpu: f64 = samples.iter().map(|&(_, c)| c as f64).sum();
+    let count = samples.len().max(1) as f64;
+    let mut out = summarize(op, n, samples.into_iter().map(|(w, _)| w).collect());
+    out.cpu_mean_ms = Some(cpu / count / 1e6);
+    out
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ pub struct TrafficConfig {
     /// Time compression: model seconds per wall second, > 0. Default 1.
     pub speedup: f64,
     /// Offered-load multiplier on every op rate (uploads, feeds, views, searches, follows),
-    /// > 0. Default 1. A load ladder (`feedlab sweep`) steps this; unlike `speedup` it leaves
+    /// must be > 0. Default 1. A load ladder (`feedlab sweep`) steps this; unlike `speedup` it leaves
     /// model time alone, so the same multiplier means the same thing live and simulated.
     pub load: f64,
 }
