@@ -92,7 +92,9 @@ pub struct ResourceReport {
     pub capacity: f64,
     /// Nodes (or servers) of the role.
     pub nodes: usize,
-    /// Busy fraction of the busiest node, 0..1.
+    /// Busy fraction of the busiest node, 0..1; for the materializer the larger of its
+    /// workers' busy fraction and offered entries ÷ its rate limit, which exceeds 1 when the
+    /// fan-out offered is more than it can write (its backlog, and freshness, then grow).
     pub utilisation: f64,
     /// Busy fraction averaged over the nodes.
     pub mean_utilisation: f64,
