@@ -17,10 +17,8 @@
 //! work the call handed off, see `feedlab_system::timing::cpu`) and its
 //! provenance (date, host, cores, git revision, backend).
 
-use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -33,7 +31,6 @@ use feedlab_system::meta::fjall_store::FjallStore;
 use feedlab_system::meta::{Direction, KeyRange, MetaStore, WriteBatch};
 use feedlab_system::policy::{Candidate, Ranker};
 use feedlab_system::tables::{self, PhotoRow};
-use feedlab_system::timing;
 use feedlab_workload::Pacer;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -57,7 +54,7 @@ pub struct CalibrateArgs {
 
 mod quantiles;
 
-pub(crate) use quantiles::{summarize, summarize_cpu};
+pub(crate) use quantiles::{summarize, summarize_cpu, timed};
 
 const USERS: u64 = 2_000;
 const LONG_USERS: u64 = 20;
@@ -325,15 +322,6 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
         provenance: provenance(n),
         ops,
     })
-}
-
-/// Runs `f` and returns its output with its (wall, CPU) time in ns: thread CPU of its polls
-/// plus the blocking-pool work it reported.
-async fn timed<T>(f: impl Future<Output = T>) -> (T, (u64, u64)) {
-    let t = Instant::now();
-    let (out, inline, off) = timing::cpu::with_offloaded(Box::pin(f)).await;
-    let wall = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    (out, (wall, inline.saturating_add(off)))
 }
 
 /// Where and how a calibration was measured (date, host, cores, git

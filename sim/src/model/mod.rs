@@ -21,6 +21,7 @@
 
 mod calib;
 mod config;
+mod fanout;
 mod flows;
 mod nodes;
 mod phases;
@@ -43,8 +44,9 @@ pub use config::{
 pub use report::{CURVE, LatencyReport, ModelReport, ResourceReport, ShardReport, Snapshot};
 pub use source::{FeedShape, Source};
 
+use resources::Priced;
 use resources::Resources;
-use state::{Cache, Costs, Ev, KindStats, Mat, PhotoModel, Priced, Rngs};
+use state::{Cache, Costs, Ev, KindStats, Mat, PhotoModel, Rngs};
 
 use crate::engine::{Engine, NANOS_PER_SEC, from_secs, ns, rng_stream, to_secs};
 use crate::error::{Result, invalid};

@@ -15,8 +15,8 @@ use feedlab_workload::{OpKind, OpStream, PlannedOp};
 use lru::LruCache;
 use rand_chacha::ChaCha8Rng;
 
-use super::calib::{CpuShare, OpCost};
-use super::resources::{Call, Resources};
+use super::calib::OpCost;
+use super::resources::{Call, Priced, Resources};
 use super::source::{FeedShape, Source};
 use crate::dist::ServiceDist;
 use crate::engine::{Engine, SimTime};
@@ -112,41 +112,6 @@ pub(crate) struct Req {
 pub(crate) struct KindStats {
     pub latency: DelayStats,
     pub dropped: u64,
-}
-
-/// One op kind's service time and how it splits into CPU and waiting.
-pub(crate) struct Priced {
-    pub cost: OpCost,
-    pub share: CpuShare,
-    /// Bytes written durably per unit of size (0: no disk I/O).
-    pub io_per_n: u32,
-    /// Bytes crossing a NIC per unit of size (blob transfers).
-    pub net_per_n: u32,
-}
-
-impl Priced {
-    /// One call of size `n`.
-    #[inline]
-    pub fn sample(&self, n: u64, rng: &mut ChaCha8Rng) -> Call {
-        self.split(self.cost.sample(n, rng), n)
-    }
-
-    /// `k` calls of size `n` as one (see [`OpCost::sample_many`]).
-    #[inline]
-    pub fn sample_many(&self, k: u64, n: u64, rng: &mut ChaCha8Rng) -> Call {
-        self.split(self.cost.sample_many(k, n, rng), n)
-    }
-
-    #[inline]
-    fn split(&self, t: SimTime, n: u64) -> Call {
-        let cpu = (t as f64 * self.share.at(n)) as SimTime;
-        Call {
-            cpu,
-            wait: t - cpu.min(t),
-            io: (u64::from(self.io_per_n) * n).min(u64::from(u32::MAX)) as u32,
-            net: (u64::from(self.net_per_n) * n).min(u64::from(u32::MAX)) as u32,
-        }
-    }
 }
 
 /// The service-time models of every op kind.
