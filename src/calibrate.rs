@@ -12,12 +12,13 @@
 //! spawn and join, the per-request overhead of the in-process path) and
 //! `dispatch` (how late the open-loop driver's pacer starts an op
 //! after its intended time; used only with `sim.client-dispatch`). The
-//! file records empirical quantiles and its provenance (date, host, cores,
-//! git revision, backend).
+//! file records empirical quantiles, the mean CPU time of each op and size
+//! (`cpu-mean-ms`: thread CPU clocks around each poll plus the blocking-pool
+//! work the call handed off, see `feedlab_system::timing::cpu`) and its
+//! provenance (date, host, cores, git revision, backend).
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -54,7 +55,7 @@ pub struct CalibrateArgs {
 
 mod quantiles;
 
-pub(crate) use quantiles::summarize;
+pub(crate) use quantiles::{summarize, summarize_cpu, timed};
 
 const USERS: u64 = 2_000;
 const LONG_USERS: u64 = 20;
@@ -108,16 +109,19 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
         store.write(b).await?;
     }
     let mut ops = Vec::new();
-    let time = |t: Instant| t.elapsed().as_nanos() as u64;
 
     let mut v = Vec::with_capacity(n);
     for _ in 0..n {
         let key = tables::stats(rng.random_range(0..USERS));
-        let t = Instant::now();
-        store.get(&key).await?;
-        v.push(time(t));
+        let (r, sample) = timed(async {
+            store.get(&key).await?;
+            anyhow::Ok(())
+        })
+        .await;
+        r?;
+        v.push(sample);
     }
-    ops.push(summarize("get", 1, v));
+    ops.push(summarize_cpu("get", 1, v));
 
     for size in [1usize, 8, 36, 128] {
         let mut v = Vec::with_capacity(n);
@@ -125,14 +129,18 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
             let keys: Vec<Vec<u8>> = (0..size)
                 .map(|_| tables::photo(pids[rng.random_range(0..pids.len())]))
                 .collect();
-            let t = Instant::now();
-            let rows = store.batch_get(&keys).await?;
-            for r in rows.iter().flatten() {
-                let _: PhotoRow = tables::decode(r)?;
-            }
-            v.push(time(t));
+            let (r, sample) = timed(async {
+                let rows = store.batch_get(&keys).await?;
+                for r in rows.iter().flatten() {
+                    let _: PhotoRow = tables::decode(r)?;
+                }
+                anyhow::Ok(())
+            })
+            .await;
+            r?;
+            v.push(sample);
         }
-        ops.push(summarize("batch-get", size as u32, v));
+        ops.push(summarize_cpu("batch-get", size as u32, v));
     }
 
     for size in [1usize, 36, 200, 1024] {
@@ -140,14 +148,18 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
         for _ in 0..n {
             let u = USERS + rng.random_range(0..LONG_USERS);
             let range = KeyRange::prefix(&tables::timeline_prefix(u));
-            let t = Instant::now();
-            let rows = store.scan(&range, Direction::Reverse, size).await?;
-            for (k, _) in &rows {
-                tables::trailing_id(k)?;
-            }
-            v.push(time(t));
+            let (r, sample) = timed(async {
+                let rows = store.scan(&range, Direction::Reverse, size).await?;
+                for (k, _) in &rows {
+                    tables::trailing_id(k)?;
+                }
+                anyhow::Ok(())
+            })
+            .await;
+            r?;
+            v.push(sample);
         }
-        ops.push(summarize("scan", size as u32, v));
+        ops.push(summarize_cpu("scan", size as u32, v));
     }
 
     let mut next_pid = 10_000_000u64;
@@ -163,11 +175,15 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
                     vec![1u8],
                 );
             }
-            let t = Instant::now();
-            store.write(b).await?;
-            v.push(time(t));
+            let (r, sample) = timed(async {
+                store.write(b).await?;
+                anyhow::Ok(())
+            })
+            .await;
+            r?;
+            v.push(sample);
         }
-        ops.push(summarize("timeline-insert", size as u32, v));
+        ops.push(summarize_cpu("timeline-insert", size as u32, v));
     }
 
     for size in [2u64, 8] {
@@ -180,29 +196,37 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
                 let pid = PhotoId(next_pid);
                 b.put(tables::photo(pid), tables::encode(&photo_row(pid, owner))?);
             }
-            let t = Instant::now();
-            store.write(b).await?;
-            v.push(time(t));
+            let (r, sample) = timed(async {
+                store.write(b).await?;
+                anyhow::Ok(())
+            })
+            .await;
+            r?;
+            v.push(sample);
         }
-        ops.push(summarize("write", size as u32, v));
+        ops.push(summarize_cpu("write", size as u32, v));
     }
 
     let mut v = Vec::with_capacity(n);
     for _ in 0..n {
         let key = tables::stats(rng.random_range(0..USERS));
-        let t = Instant::now();
-        let cur = store.get(&key).await?;
-        let mut s: tables::UserStats = match &cur {
-            Some(b) => tables::decode(b)?,
-            None => tables::UserStats::default(),
-        };
-        s.posts += 1;
-        store
-            .cas(&key, cur.as_deref(), Some(tables::encode(&s)?))
-            .await?;
-        v.push(time(t));
+        let (r, sample) = timed(async {
+            let cur = store.get(&key).await?;
+            let mut s: tables::UserStats = match &cur {
+                Some(b) => tables::decode(b)?,
+                None => tables::UserStats::default(),
+            };
+            s.posts += 1;
+            store
+                .cas(&key, cur.as_deref(), Some(tables::encode(&s)?))
+                .await?;
+            anyhow::Ok(())
+        })
+        .await;
+        r?;
+        v.push(sample);
     }
-    ops.push(summarize("cas", 1, v));
+    ops.push(summarize_cpu("cas", 1, v));
 
     let blob_n = (n / 4).max(10);
     let mut keys = Vec::with_capacity(blob_n);
@@ -213,20 +237,28 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
         body[..8].copy_from_slice(&(i as u64).to_le_bytes());
         let key = BlobKey::of(&body);
         let data = Bytes::from(body);
-        let t = Instant::now();
-        blobs.put(&key, data).await?;
-        v.push(time(t));
+        let (r, sample) = timed(async {
+            blobs.put(&key, data).await?;
+            anyhow::Ok(())
+        })
+        .await;
+        r?;
+        v.push(sample);
         keys.push(key);
     }
-    ops.push(summarize("blob-put", 200, v));
+    ops.push(summarize_cpu("blob-put", 200, v));
     let mut v = Vec::with_capacity(blob_n);
     for _ in 0..blob_n {
         let key = &keys[rng.random_range(0..keys.len())];
-        let t = Instant::now();
-        blobs.get(key, None).await?;
-        v.push(time(t));
+        let (r, sample) = timed(async {
+            blobs.get(key, None).await?;
+            anyhow::Ok(())
+        })
+        .await;
+        r?;
+        v.push(sample);
     }
-    ops.push(summarize("blob-get", 200, v));
+    ops.push(summarize_cpu("blob-get", 200, v));
 
     let ranker = Ranker::RECENCY;
     for size in [36usize, 1000] {
@@ -235,29 +267,37 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
             let mut ids: Vec<PhotoId> = (0..size)
                 .map(|_| pids[rng.random_range(0..pids.len())])
                 .collect();
-            let t = Instant::now();
-            ids.sort_unstable_by(|a, b| b.cmp(a));
-            ids.dedup();
-            let cands: Vec<Candidate> = ids
-                .iter()
-                .map(|&photo| Candidate { photo, views: 0 })
-                .collect();
-            let top = ranker.top(cands, 20, 1_000_000);
-            std::hint::black_box(top);
-            v.push(time(t));
+            let (r, sample) = timed(async {
+                ids.sort_unstable_by(|a, b| b.cmp(a));
+                ids.dedup();
+                let cands: Vec<Candidate> = ids
+                    .iter()
+                    .map(|&photo| Candidate { photo, views: 0 })
+                    .collect();
+                let top = ranker.top(cands, 20, 1_000_000);
+                std::hint::black_box(top);
+                anyhow::Ok(())
+            })
+            .await;
+            r?;
+            v.push(sample);
         }
-        ops.push(summarize("merge", size as u32, v));
+        ops.push(summarize_cpu("merge", size as u32, v));
     }
 
     let shared = Arc::new(store.clone());
     let mut v = Vec::with_capacity(n);
     for _ in 0..n {
         let s = shared.clone();
-        let t = Instant::now();
-        tokio::spawn(async move { std::hint::black_box(s) }).await?;
-        v.push(time(t));
+        let (r, sample) = timed(async {
+            tokio::spawn(async move { std::hint::black_box(s) }).await?;
+            anyhow::Ok(())
+        })
+        .await;
+        r?;
+        v.push(sample);
     }
-    ops.push(summarize("request", 1, v));
+    ops.push(summarize_cpu("request", 1, v));
 
     // How late the open-loop driver's clock starts an op: it waits for
     // each op's intended start on a [`Pacer`] (timerfd, or a yield loop for

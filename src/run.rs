@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use feedlab_system::Service;
-use feedlab_system::timing::Recorder;
+use feedlab_system::timing::{CpuTimed, Recorder};
 use feedlab_workload::{
     Driver, DriverConfig, FreshnessProbe, HttpConfig, HttpTarget, ServiceUser, Target,
     UserDirectory, Workload,
@@ -112,7 +112,7 @@ pub async fn run_variant_with(
         }
     }
     let summary = save(spec, &vdir, result?)?;
-    insitu::save(spec, &vdir, &recorder.take())?;
+    insitu::save(spec, &vdir, &recorder)?;
     Ok(summary)
 }
 
@@ -243,7 +243,12 @@ async fn drive(
         }
     };
     recorder.start();
-    let stats = drive_ops(spec, &workload, &seeded, target).await;
+    // The driver loop's own CPU (pacing, the op stream, issuing) is the generator's.
+    let (stats, generator_cpu) =
+        CpuTimed::new(Box::pin(drive_ops(spec, &workload, &seeded, target))).await;
+    if let Ok(s) = &stats {
+        recorder.add_total("generator", insitu::issued(s), generator_cpu);
+    }
     recorder.stop();
     let stats = stats?;
     svc.drain().await;

@@ -14,7 +14,7 @@
 //! - building blocks, all passive (the caller schedules what they return):
 //!   [`station`] (c workers + FIFO; connection pools with reject-or-queue),
 //!   [`join`] (fan-in of k sub-requests), [`ratequeue`] (the rate-limited
-//!   batching materializer);
+//!   batching materializer), [`ps`] (processor sharing: a node's CPU cores);
 //! - [`stats`]: time averages and delay histograms;
 //! - validation: [`theory`] (Erlang C) and [`mod@mmc`] (the M/M/c model);
 //! - [`model`]: the photo service at full scale (app servers, shards, blob
@@ -27,6 +27,7 @@ pub mod error;
 pub mod join;
 pub mod mmc;
 pub mod model;
+pub mod ps;
 mod queue;
 pub mod ratequeue;
 pub mod station;
@@ -38,6 +39,7 @@ pub use engine::{Engine, Model, SimTime, rng_stream};
 pub use error::{Error, Result};
 pub use join::{JoinId, Joined, Joins};
 pub use mmc::{MmcParams, MmcResult, mmc, mmc_with};
+pub use ps::{PsStation, PsStats, Tick};
 pub use ratequeue::{RateQueue, RateQueueStats};
 pub use station::{Acquire, Admission, ConnPool, PoolStats, QueueLimit, Started, Station};
 pub use stats::{DelayStats, DelaySummary, TimeAverage};

@@ -3,7 +3,11 @@
 //! this writes reads back: probabilities strictly increase from a first point to a last one
 //! at 1.0, and values never decrease and are finite and non-negative.
 
+use std::future::Future;
+use std::time::Instant;
+
 use feedlab_sim::model::CalibOp;
+use feedlab_system::timing;
 
 /// Quantile points recorded per op.
 pub(crate) const QS: [f64; 10] = [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0];
@@ -48,7 +52,26 @@ pub(crate) fn summarize(op: &str, n: u32, mut ns: Vec<u64>) -> CalibOp {
         count,
         mean_ms: ns.iter().map(|&x| x as f64).sum::<f64>() / count.max(1) as f64 / 1e6,
         quantiles_ms: quantiles(&ns),
+        cpu_mean_ms: None,
     }
+}
+
+/// [`summarize`] of `(wall, cpu)` samples (ns), with their mean CPU time.
+pub(crate) fn summarize_cpu(op: &str, n: u32, samples: Vec<(u64, u64)>) -> CalibOp {
+    let cpu: f64 = samples.iter().map(|&(_, c)| c as f64).sum();
+    let count = samples.len().max(1) as f64;
+    let mut out = summarize(op, n, samples.into_iter().map(|(w, _)| w).collect());
+    out.cpu_mean_ms = Some(cpu / count / 1e6);
+    out
+}
+
+/// Runs `f` and returns its output with its (wall, CPU) time in ns: thread CPU of its polls
+/// plus the blocking-pool work it reported.
+pub(crate) async fn timed<T>(f: impl Future<Output = T>) -> (T, (u64, u64)) {
+    let t = Instant::now();
+    let (out, inline, off) = timing::cpu::with_offloaded(Box::pin(f)).await;
+    let wall = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    (out, (wall, inline.saturating_add(off)))
 }
 
 #[cfg(test)]

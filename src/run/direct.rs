@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use feedlab_system::id::PhotoId;
 use feedlab_system::policy::UserId;
-use feedlab_system::timing::{Recorder, scoped};
+use feedlab_system::timing::{Recorder, scoped_cpu};
 use feedlab_system::{Error, Service};
 use feedlab_workload::{
     OpError, OpKind, OpOutcome, Payload, PlannedOp, Target, content_type, upload_body,
@@ -180,10 +180,11 @@ impl Target for DirectTarget {
             return self.call(op).await;
         };
         let t = Instant::now();
-        let (out, store_ns) = scoped(self.call(op)).await;
+        let (out, times) = scoped_cpu(Box::pin(self.call(op))).await;
         if out.is_ok() {
             let ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            rec.record_ns(app_op(op.kind), 1, ns.saturating_sub(store_ns));
+            let app_ns = ns.saturating_sub(times.store_ns);
+            rec.record_ns(app_op(op.kind), 1, app_ns, times.app_cpu_ns.min(app_ns));
         }
         out
     }

@@ -5,18 +5,26 @@
 //!
 //! Each recorded op is split into size classes by powers of two (1, 2–3, 4–7, …). A class
 //! with at least [`MIN_SAMPLES`] calls becomes one calibration point at the median size of its
-//! calls; the simulator interpolates between points. Ops the run did not exercise often
-//! enough, and those no store call measures (`merge`, `request`, `dispatch`), are taken from
-//! the base calibration: the scenario's `calibration` file, else the built-in figures.
+//! calls, with the mean CPU time of its calls (`cpu-mean-ms`); the simulator interpolates
+//! between points. Ops the run did not exercise often enough, and those no store call
+//! measures (`merge`, `request`, `dispatch`), are taken from the base calibration: the
+//! scenario's `calibration` file, else the built-in figures.
+//!
+//! Two more ops hold CPU that no call measures, each as a mean per op issued: `generator`,
+//! the load generator's driver loop (it shares the process and the cores), and `background`,
+//! the rest of the process's CPU while the driver ran (flushes, compaction, the runtime,
+//! work of ops no timed call saw), i.e. process CPU less every recorded call's, op's and the
+//! generator's.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context;
 use feedlab_sim::model::{CalibOp, Calibration};
-use feedlab_system::timing::Sample;
+use feedlab_system::timing::{Recorder, Sample, Total};
+use feedlab_workload::RunStats;
 
-use crate::calibrate::{provenance, summarize};
+use crate::calibrate::{provenance, summarize_cpu};
 use crate::spec::RunSpec;
 
 /// Fewest calls in a size class for it to become a calibration point.
@@ -26,9 +34,12 @@ pub const MIN_SAMPLES: usize = 20;
 /// size class has [`MIN_SAMPLES`] calls.
 pub fn points(op: &str, samples: &[Sample]) -> Vec<CalibOp> {
     let mut classes: BTreeMap<u32, Vec<Sample>> = BTreeMap::new();
-    for &(size, ns) in samples {
+    for &(size, ns, cpu) in samples {
         let size = size.max(1);
-        classes.entry(size.ilog2()).or_default().push((size, ns));
+        classes
+            .entry(size.ilog2())
+            .or_default()
+            .push((size, ns, cpu));
     }
     classes
         .into_values()
@@ -36,9 +47,50 @@ pub fn points(op: &str, samples: &[Sample]) -> Vec<CalibOp> {
         .map(|mut c| {
             c.sort_unstable();
             let n = c[c.len() / 2].0;
-            summarize(op, n, c.into_iter().map(|(_, ns)| ns).collect())
+            summarize_cpu(op, n, c.into_iter().map(|(_, ns, cpu)| (ns, cpu)).collect())
         })
         .collect()
+}
+
+/// Ops the driver issued (completed, failed or dropped).
+pub fn issued(stats: &RunStats) -> u64 {
+    feedlab_workload::OpKind::ALL
+        .iter()
+        .map(|&k| {
+            let s = stats.kind(k);
+            s.latency.len() + s.errors.values().sum::<u64>() + s.dropped
+        })
+        .sum()
+}
+
+/// A CPU-only op: `cpu_ns` over `count` ops as a point mass at the mean.
+fn cpu_op(op: &str, count: u64, cpu_ns: u64) -> CalibOp {
+    let ms = cpu_ns as f64 / count.max(1) as f64 / 1e6;
+    CalibOp {
+        op: op.into(),
+        n: 1,
+        count,
+        mean_ms: ms,
+        quantiles_ms: vec![(0.0, ms), (1.0, ms)],
+        cpu_mean_ms: Some(ms),
+    }
+}
+
+/// The `generator` and `background` ops from the recorder's totals and the process CPU used
+/// while it recorded (see the module docs); none when nothing was issued.
+pub fn cpu_ops(totals: &BTreeMap<String, Total>, process_cpu_ns: u64) -> Vec<CalibOp> {
+    let Some(generator) = totals.get("generator").filter(|g| g.count > 0) else {
+        return Vec::new();
+    };
+    let accounted: u64 = totals.values().map(|t| t.cpu_ns).sum();
+    vec![
+        cpu_op("generator", generator.count, generator.cpu_ns),
+        cpu_op(
+            "background",
+            generator.count,
+            process_cpu_ns.saturating_sub(accounted),
+        ),
+    ]
 }
 
 /// The calibration points of every recorded op that has any, by op name.
@@ -50,33 +102,44 @@ pub fn measured(recorded: &BTreeMap<String, Vec<Sample>>) -> BTreeMap<&str, Vec<
         .collect()
 }
 
-/// `base` with every op of `measured` replaced by its points.
-pub fn merge(base: &Calibration, measured: &BTreeMap<&str, Vec<CalibOp>>) -> Calibration {
+/// `base` with every op of `measured` replaced by its points, and the `extra` ops replacing
+/// the base's of the same names.
+pub fn merge(
+    base: &Calibration,
+    measured: &BTreeMap<&str, Vec<CalibOp>>,
+    extra: Vec<CalibOp>,
+) -> Calibration {
     let mut ops: Vec<CalibOp> = base
         .ops
         .iter()
         .filter(|o| !measured.contains_key(o.op.as_str()))
+        .filter(|o| !extra.iter().any(|e| e.op == o.op))
         .cloned()
         .collect();
     ops.extend(measured.values().flatten().cloned());
+    ops.extend(extra);
     Calibration {
         provenance: base.provenance.clone(),
         ops,
     }
 }
 
-/// Writes `vdir/calibration.toml` for the live run of `spec` from the `recorded` samples.
-pub fn save(
-    spec: &RunSpec,
-    vdir: &Path,
-    recorded: &BTreeMap<String, Vec<Sample>>,
-) -> anyhow::Result<()> {
+/// Writes `vdir/calibration.toml` for the live run of `spec` from what `recorder` holds
+/// (it is emptied).
+pub fn save(spec: &RunSpec, vdir: &Path, recorder: &Recorder) -> anyhow::Result<()> {
     let base = match &spec.calibration {
         Some(p) => Calibration::load(p)?,
         None => Calibration::builtin(),
     };
-    let by_op = measured(recorded);
-    let mut cal = merge(&base, &by_op);
+    let recorded = recorder.take();
+    let by_op = measured(&recorded);
+    let cpu = cpu_ops(&recorder.totals(), recorder.process_cpu_ns());
+    let cpu_note = cpu
+        .iter()
+        .map(|o| format!("{} {:.4} ms CPU per op", o.op, o.mean_ms))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut cal = merge(&base, &by_op, cpu);
     let calls: usize = recorded.values().map(Vec::len).sum();
     let mut prov = provenance(calls);
     let from_run: Vec<String> = by_op
@@ -85,14 +148,15 @@ pub fn save(
         .collect();
     prov.backend = format!("{:?} + {:?}", spec.system.meta, spec.system.blob).to_lowercase();
     prov.notes = format!(
-        "in-situ: service times of the storage calls made while the driver ran, live run of \
-         variant {:?} of scenario {:?}, seed {}, {} s; from the run: {}; other ops from {}. \
-         Base provenance: {}",
+        "in-situ: service times and thread CPU times of the storage calls made while the \
+         driver ran, live run of variant {:?} of scenario {:?}, seed {}, {} s; from the run: \
+         {}; {}; other ops from {}. Base provenance: {}",
         spec.variant,
         spec.scenario,
         spec.seed,
         spec.duration_s,
         from_run.join(", "),
+        cpu_note,
         spec.calibration.as_ref().map_or_else(
             || "the built-in figures".into(),
             |p| p.display().to_string()
@@ -112,13 +176,40 @@ mod tests {
 
     #[test]
     fn points_split_by_powers_of_two_at_the_median_size_and_skip_thin_classes() {
-        let mut s: Vec<Sample> = (0..30).map(|i| (1, 1_000 + i)).collect();
-        s.extend((0..25).map(|i| (40 + (i % 3) as u32, 50_000 + i)));
-        s.extend((0..5).map(|i| (300, 900_000 + i)));
+        let mut s: Vec<Sample> = (0..30).map(|i| (1, 1_000 + i, 500)).collect();
+        s.extend((0..25).map(|i| (40 + (i % 3) as u32, 50_000 + i, 25_000)));
+        s.extend((0..5).map(|i| (300, 900_000 + i, 0)));
         let pts = points("scan", &s);
         assert_eq!(pts.iter().map(|p| p.n).collect::<Vec<_>>(), vec![1, 41]);
         assert_eq!(pts[1].count, 25);
         assert!(pts[1].quantiles_ms.iter().all(|&(_, ms)| ms >= 0.05));
+        assert_eq!(pts[0].cpu_mean_ms, Some(0.0005));
+        assert_eq!(pts[1].cpu_mean_ms, Some(0.025));
+    }
+
+    /// A recorded op with `count` calls, as the in-situ writer turns it into a calibration
+    /// file, reads back through the simulator's reader (the crash was an op with 100 calls).
+    #[test]
+    fn every_op_count_writes_a_file_the_simulator_reads() -> anyhow::Result<()> {
+        let base = Calibration::builtin();
+        for count in 1..=1000u64 {
+            let mut rec = BTreeMap::new();
+            let calls = (0..count)
+                .map(|i| (1 + (i % 3) as u32, 4_000 + (i * 7_919) % 90_000, 3_000))
+                .collect();
+            rec.insert("get".to_string(), calls);
+            rec.insert(
+                "blob-get".to_string(),
+                vec![(200, 300_000, 0); count as usize],
+            );
+            let cal = merge(&base, &measured(&rec), Vec::new());
+            let back: Calibration = toml::from_str(&cal.to_toml()?)?;
+            for op in ["get", "blob-get"] {
+                back.cost(op, &std::collections::BTreeMap::new())
+                    .map_err(|e| anyhow::anyhow!("{count} calls of {op}: {e}"))?;
+            }
+        }
+        Ok(())
     }
 
     /// A recorded op with `count` calls, as the in-situ writer turns it into a calibration
@@ -147,9 +238,9 @@ mod tests {
     fn merge_replaces_only_the_ops_the_run_measured() {
         let base = Calibration::builtin();
         let mut rec = BTreeMap::new();
-        rec.insert("get".to_string(), vec![(1, 7_000); 40]);
-        rec.insert("cas".to_string(), vec![(1, 7_000); 3]);
-        let cal = merge(&base, &measured(&rec));
+        rec.insert("get".to_string(), vec![(1, 7_000, 6_000); 40]);
+        rec.insert("cas".to_string(), vec![(1, 7_000, 6_000); 3]);
+        let cal = merge(&base, &measured(&rec), Vec::new());
         let gets: Vec<_> = cal.ops.iter().filter(|o| o.op == "get").collect();
         assert_eq!(gets.len(), 1);
         assert_eq!(gets[0].count, 40);
@@ -163,5 +254,22 @@ mod tests {
         };
         assert_eq!(cas(&cal), cas(&base));
         assert_eq!(cal.ops.len(), base.ops.len());
+    }
+
+    #[test]
+    fn generator_and_background_share_out_the_process_cpu() {
+        let mut totals = BTreeMap::new();
+        let t = |count, cpu_ns| Total { count, cpu_ns };
+        totals.insert("generator".to_string(), t(1_000, 2_000_000));
+        totals.insert("get".to_string(), t(5_000, 10_000_000));
+        totals.insert("app-feed".to_string(), t(1_000, 3_000_000));
+        let ops = cpu_ops(&totals, 20_000_000);
+        assert_eq!(ops.len(), 2);
+        assert_eq!((ops[0].op.as_str(), ops[0].mean_ms), ("generator", 0.002));
+        assert_eq!((ops[1].op.as_str(), ops[1].mean_ms), ("background", 0.005));
+        assert!(cpu_ops(&BTreeMap::new(), 1).is_empty(), "nothing issued");
+        let cal = merge(&Calibration::builtin(), &BTreeMap::new(), ops);
+        let back: Calibration = toml::from_str(&cal.to_toml().expect("toml")).expect("parse");
+        assert!(back.cost("generator", &BTreeMap::new()).is_ok());
     }
 }

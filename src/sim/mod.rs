@@ -193,6 +193,7 @@ pub fn table(values: &[Value]) -> String {
         "timeline writes/s".into(),
         "shard skew".into(),
         "max shard util".into(),
+        "bottleneck".into(),
         "target".into(),
     ]];
     for v in values {
@@ -210,6 +211,7 @@ pub fn table(values: &[Value]) -> String {
             num(v, "shards.load_max_over_mean").map_or("-".into(), |x| format!("{x:.2}")),
             num(v, "sim.max_shard_utilisation")
                 .map_or("-".into(), |x| format!("{:.0}%", 100.0 * x)),
+            bottleneck(v),
             match met {
                 Some(true) => format!("met (≤ {target:.0} ms)"),
                 Some(false) => format!("MISSED (> {target:.0} ms)"),
@@ -252,6 +254,22 @@ pub fn table(values: &[Value]) -> String {
         }
     }
     out
+}
+
+/// `sim.bottleneck` with its utilisation, e.g. `box-cpu 93%`.
+fn bottleneck(v: &Value) -> String {
+    let Some(name) = v.pointer("/sim/bottleneck").and_then(Value::as_str) else {
+        return "-".into();
+    };
+    let util = v
+        .pointer("/sim/resources")
+        .and_then(Value::as_array)
+        .and_then(|rs| rs.iter().find(|r| r["name"] == name))
+        .and_then(|r| r["utilisation"].as_f64());
+    match util {
+        Some(u) => format!("{name} {:.0}%", 100.0 * u),
+        None => name.to_string(),
+    }
 }
 
 /// A JSON number, 0 for non-finite values (JSON has no NaN).

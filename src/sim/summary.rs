@@ -1,8 +1,10 @@
-//! Turning a simulator run into the `summary.json` contract (design.md §4)
+//! Turning a simulator run into the `summary.json` contract
 //! with `mode = "sim"`. Contract fields hold modelled values; `sim` (extra)
 //! carries what only the simulator knows: per-shard utilisation and queue
 //! lengths, the blob store, the busiest app servers, the materializer queue,
-//! the cache hit ratio, the calibration's provenance and the event count.
+//! the cache hit ratio, the calibration's provenance, the event count, and the
+//! deployment's resources (`sim.resources`: name, kind, units, utilisation and
+//! busy time per role) with the busiest one as `sim.bottleneck`.
 
 use feedlab_sim::model::{Calibration, ModelReport, QueueSettings, Source};
 use feedlab_sim::{MmcParams, MmcTheory, mmc_with};
@@ -119,6 +121,9 @@ pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -
         "sim": {
             "events": r.events,
             "end_s": r.end_s,
+            "layout": spec.sim.deployment.layout,
+            "resources": r.snapshot.resources,
+            "bottleneck": r.snapshot.bottleneck,
             "max_shard_utilisation": finite(max_util),
             "shards": r.snapshot.shards,
             "blob": r.snapshot.blob,

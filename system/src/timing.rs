@@ -20,6 +20,12 @@
 //! [`scoped`], and every timed call made by that task adds its duration to the scope. The live
 //! run uses this to record each op's app-side time (`app-feed`, `app-photo_get`, ...: the
 //! op's wall time less its storage calls), which the simulator draws for the app-server step.
+//!
+//! Every sample also carries the CPU time the call used ([`cpu`]: thread CPU clocks around
+//! each poll, plus the blocking-pool work it handed off), so the simulator can tell the CPU
+//! demand a node's cores must serve from time spent waiting. The recorder also keeps totals
+//! that no sample holds: the process's CPU time between [`Recorder::start`] and
+//! [`Recorder::stop`], and CPU reported with [`Recorder::add_total`] (the load generator's).
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -32,39 +38,95 @@ use std::time::Instant;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+pub mod cpu;
+
+pub use cpu::{CpuTimed, on_thread, process_cpu_ns, thread_cpu_ns};
+
 use crate::blob::{BlobKey, BlobMeta, BlobStore};
 use crate::error::Result;
 use crate::meta::{CasOutcome, Direction, Durability, Entry, KeyRange, MetaStore, WriteBatch};
 
+/// What the timed storage calls of one [`scoped`] operation used.
+#[derive(Debug, Default)]
+struct Scope {
+    wall_ns: Cell<u64>,
+    inline_cpu_ns: Cell<u64>,
+}
+
 tokio::task_local! {
-    /// Nanoseconds spent in timed storage calls by the current [`scoped`] operation.
-    static STORE_NS: Cell<u64>;
+    /// The timed storage calls of the current [`scoped`] operation.
+    static STORE: Scope;
 }
 
 /// Runs `op` and returns its output with the nanoseconds its task spent in timed storage calls
 /// (calls made concurrently within the op are summed). Calls made by other tasks, e.g. ones it
 /// spawns, are not counted.
 pub async fn scoped<F: Future>(op: F) -> (F::Output, u64) {
-    let cell = Cell::new(0);
-    STORE_NS
-        .scope(cell, async move {
-            let out = op.await;
-            (out, STORE_NS.with(Cell::get))
+    let (out, t) = scoped_cpu(Box::pin(op)).await;
+    (out, t.store_ns)
+}
+
+/// Times of one [`scoped_cpu`] operation, ns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpTimes {
+    /// Wall time of its timed storage calls.
+    pub store_ns: u64,
+    /// Thread CPU of its own polls less that of its storage calls' polls: the app-side CPU.
+    pub app_cpu_ns: u64,
+}
+
+/// [`scoped`], also measuring the op's app-side CPU time (see [`OpTimes`]).
+pub async fn scoped_cpu<F: Future + Unpin>(op: F) -> (F::Output, OpTimes) {
+    STORE
+        .scope(Scope::default(), async move {
+            let (out, cpu) = CpuTimed::new(op).await;
+            let (wall, inline) = STORE.with(|s| (s.wall_ns.get(), s.inline_cpu_ns.get()));
+            let t = OpTimes {
+                store_ns: wall,
+                app_cpu_ns: cpu.saturating_sub(inline),
+            };
+            (out, t)
         })
         .await
+}
+
+/// Runs one storage call and returns its output with its wall and CPU time (its own polls
+/// plus blocking-pool work it reported), ns, adding them to the enclosing [`scoped`] op.
+async fn call<F: Future + Unpin>(f: F) -> (F::Output, u64, u64) {
+    let t = Instant::now();
+    let (out, inline, off) = cpu::with_offloaded(f).await;
+    let wall = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let _ = STORE.try_with(|s| {
+        s.wall_ns.set(s.wall_ns.get().saturating_add(wall));
+        s.inline_cpu_ns
+            .set(s.inline_cpu_ns.get().saturating_add(inline));
+    });
+    (out, wall, inline.saturating_add(off))
 }
 
 /// Samples kept per op name; later calls are not recorded.
 pub const MAX_SAMPLES: usize = 200_000;
 
-/// One recorded call: its size (see the module docs) and its duration in nanoseconds.
-pub type Sample = (u32, u64);
+/// One recorded call: its size (see the module docs), its duration and its CPU time, ns.
+pub type Sample = (u32, u64, u64);
+
+/// Calls and CPU recorded for one name, uncapped (see [`Recorder::totals`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Total {
+    /// Calls (or ops).
+    pub count: u64,
+    /// CPU time, ns.
+    pub cpu_ns: u64,
+}
 
 /// Shared sink of recorded calls, off until [`Recorder::start`].
 #[derive(Debug, Default)]
 pub struct Recorder {
     on: AtomicBool,
     samples: Mutex<BTreeMap<&'static str, Vec<Sample>>>,
+    totals: Mutex<BTreeMap<&'static str, Total>>,
+    /// Process CPU ns at start, and used from start to stop.
+    process: Mutex<(u64, u64)>,
 }
 
 impl Recorder {
@@ -75,12 +137,41 @@ impl Recorder {
 
     /// Start recording (e.g. once a run's data is loaded, so bulk loading is not measured).
     pub fn start(&self) {
+        lock(&self.process).0 = process_cpu_ns();
         self.on.store(true, Ordering::Release);
     }
 
     /// Stop recording; samples taken so far are kept.
     pub fn stop(&self) {
-        self.on.store(false, Ordering::Release);
+        if self.on.swap(false, Ordering::AcqRel) {
+            let mut p = lock(&self.process);
+            p.1 = p.1.saturating_add(process_cpu_ns().saturating_sub(p.0));
+        }
+    }
+
+    /// Process CPU time used while recording was on, ns.
+    pub fn process_cpu_ns(&self) -> u64 {
+        lock(&self.process).1
+    }
+
+    /// Adds `count` ops that used `cpu_ns` in all to the total of `op` (work no storage call
+    /// measures, e.g. the load generator's), if recording is on.
+    pub fn add_total(&self, op: &'static str, count: u64, cpu_ns: u64) {
+        if self.is_on() {
+            let mut t = lock(&self.totals);
+            let e = t.entry(op).or_default();
+            e.count = e.count.saturating_add(count);
+            e.cpu_ns = e.cpu_ns.saturating_add(cpu_ns);
+        }
+    }
+
+    /// Calls and CPU of every name recorded so far, uncapped: samples' and
+    /// [`Self::add_total`]'s.
+    pub fn totals(&self) -> BTreeMap<String, Total> {
+        lock(&self.totals)
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect()
     }
 
     /// Whether calls are being recorded.
@@ -88,35 +179,35 @@ impl Recorder {
         self.on.load(Ordering::Acquire)
     }
 
-    /// Records a storage call of `op` with `size` that started at `t`, if recording is on,
-    /// and adds its duration to the enclosing [`scoped`] operation, if any.
-    pub fn record(&self, op: &'static str, size: usize, t: Instant) {
-        let ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        let _ = STORE_NS.try_with(|c| c.set(c.get().saturating_add(ns)));
-        self.record_ns(op, size, ns);
-    }
-
-    /// Records a sample of `op` with `size` lasting `ns` nanoseconds, if recording is on.
-    pub fn record_ns(&self, op: &'static str, size: usize, ns: u64) {
+    /// Records a sample of `op` with `size` lasting `ns` nanoseconds of which `cpu_ns` were
+    /// CPU, if recording is on.
+    pub fn record_ns(&self, op: &'static str, size: usize, ns: u64, cpu_ns: u64) {
         if !self.is_on() {
             return;
         }
         let size = u32::try_from(size).unwrap_or(u32::MAX);
-        let mut all = self.samples.lock().unwrap_or_else(|e| e.into_inner());
-        let v = all.entry(op).or_default();
-        if v.len() < MAX_SAMPLES {
-            v.push((size, ns));
+        {
+            let mut all = lock(&self.samples);
+            let v = all.entry(op).or_default();
+            if v.len() < MAX_SAMPLES {
+                v.push((size, ns, cpu_ns));
+            }
         }
+        self.add_total(op, 1, cpu_ns);
     }
 
     /// The samples recorded so far, by op name (the recorder is emptied).
     pub fn take(&self) -> BTreeMap<String, Vec<Sample>> {
-        let mut all = self.samples.lock().unwrap_or_else(|e| e.into_inner());
+        let mut all = lock(&self.samples);
         std::mem::take(&mut *all)
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect()
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A [`MetaStore`] that records its calls' service times in a [`Recorder`]; otherwise it is
@@ -146,16 +237,16 @@ impl<S: MetaStore + ?Sized> MetaStore for TimedMeta<S> {
     }
 
     async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let t = Instant::now();
-        let r = self.inner.get(key).await?;
-        self.rec.record("get", 1, t);
+        let (r, ns, cpu) = call(self.inner.get(key)).await;
+        let r = r?;
+        self.rec.record_ns("get", 1, ns, cpu);
         Ok(r)
     }
 
     async fn batch_get(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
-        let t = Instant::now();
-        let r = self.inner.batch_get(keys).await?;
-        self.rec.record("batch-get", keys.len(), t);
+        let (r, ns, cpu) = call(self.inner.batch_get(keys)).await;
+        let r = r?;
+        self.rec.record_ns("batch-get", keys.len(), ns, cpu);
         Ok(r)
     }
 
@@ -165,9 +256,9 @@ impl<S: MetaStore + ?Sized> MetaStore for TimedMeta<S> {
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<Entry>> {
-        let t = Instant::now();
-        let r = self.inner.scan(range, direction, limit).await?;
-        self.rec.record("scan", r.len(), t);
+        let (r, ns, cpu) = call(self.inner.scan(range, direction, limit)).await;
+        let r = r?;
+        self.rec.record_ns("scan", r.len(), ns, cpu);
         Ok(r)
     }
 
@@ -176,10 +267,11 @@ impl<S: MetaStore + ?Sized> MetaStore for TimedMeta<S> {
             Durability::Buffered => "timeline-insert",
             Durability::Sync => "write",
         };
-        let (n, t) = (batch.len(), Instant::now());
-        self.inner.write(batch).await?;
+        let n = batch.len();
+        let (r, ns, cpu) = call(self.inner.write(batch)).await;
+        r?;
         if n > 0 {
-            self.rec.record(op, n, t);
+            self.rec.record_ns(op, n, ns, cpu);
         }
         Ok(())
     }
@@ -190,9 +282,9 @@ impl<S: MetaStore + ?Sized> MetaStore for TimedMeta<S> {
         expected: Option<&[u8]>,
         new: Option<Vec<u8>>,
     ) -> Result<CasOutcome> {
-        let t = Instant::now();
-        let r = self.inner.cas(key, expected, new).await?;
-        self.rec.record("cas", 1, t);
+        let (r, ns, cpu) = call(self.inner.cas(key, expected, new)).await;
+        let r = r?;
+        self.rec.record_ns("cas", 1, ns, cpu);
         Ok(r)
     }
 
@@ -228,16 +320,18 @@ impl<S: BlobStore + ?Sized> BlobStore for TimedBlobs<S> {
     }
 
     async fn put(&self, key: &BlobKey, data: Bytes) -> Result<()> {
-        let (kib, t) = (data.len().div_ceil(1024), Instant::now());
-        self.inner.put(key, data).await?;
-        self.rec.record("blob-put", kib, t);
+        let kib = data.len().div_ceil(1024);
+        let (r, ns, cpu) = call(self.inner.put(key, data)).await;
+        r?;
+        self.rec.record_ns("blob-put", kib, ns, cpu);
         Ok(())
     }
 
     async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<Bytes> {
-        let t = Instant::now();
-        let r = self.inner.get(key, range).await?;
-        self.rec.record("blob-get", r.len().div_ceil(1024), t);
+        let (r, ns, cpu) = call(self.inner.get(key, range)).await;
+        let r = r?;
+        self.rec
+            .record_ns("blob-get", r.len().div_ceil(1024), ns, cpu);
         Ok(r)
     }
 

@@ -85,7 +85,7 @@ async fn calls_are_recorded_by_name_and_size_only_while_on() {
     let got = rec.take();
     let sizes = |op: &str| -> Vec<u32> {
         got.get(op)
-            .map(|s| s.iter().map(|&(n, _)| n).collect())
+            .map(|s| s.iter().map(|&(n, _, _)| n).collect())
             .unwrap_or_default()
     };
     assert_eq!(sizes("get"), vec![1]);
@@ -99,7 +99,11 @@ async fn calls_are_recorded_by_name_and_size_only_while_on() {
     );
     assert_eq!(sizes("blob-put"), vec![4]);
     assert_eq!(sizes("blob-get"), vec![4], "the failed get is not recorded");
-    assert!(got.values().flatten().all(|&(_, ns)| ns > 0));
+    assert!(got.values().flatten().all(|&(_, ns, _)| ns > 0));
+    assert!(
+        got.values().flatten().any(|&(_, _, cpu)| cpu > 0),
+        "calls record their CPU time"
+    );
 }
 
 #[tokio::test]

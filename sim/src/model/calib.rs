@@ -67,6 +67,50 @@ pub struct CalibOp {
     pub mean_ms: f64,
     /// `[probability, ms]` points ending at `[1.0, max]`.
     pub quantiles_ms: Vec<(f64, f64)>,
+    /// Mean CPU time of the samples (thread CPU clocks), ms, when measured. The share
+    /// `cpu-mean-ms / mean-ms` of each drawn service time is CPU demand on the node's cores;
+    /// the rest is waiting (I/O, fsync). Unmeasured: the kind's [`default_cpu_share`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_mean_ms: Option<f64>,
+}
+
+/// The CPU share of an op kind measured without CPU clocks: 1 for the in-memory work of
+/// the metadata store, the merge and request handling; less for calls that wait on the disk
+/// or a copy (rough figures, not measured).
+pub fn default_cpu_share(op: &str) -> f64 {
+    match op {
+        "write" => 0.3,
+        "blob-put" => 0.2,
+        "blob-get" => 0.6,
+        "dispatch" => 0.0,
+        _ => 1.0,
+    }
+}
+
+/// The CPU share of one op kind's service times by size (see [`CalibOp::cpu_mean_ms`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CpuShare(Vec<(f64, f64)>);
+
+impl CpuShare {
+    /// The same share at every size.
+    pub fn flat(share: f64) -> Self {
+        CpuShare(vec![(1.0, share.clamp(0.0, 1.0))])
+    }
+
+    /// The share at size `n`: linear between measured sizes, flat beyond them.
+    #[inline]
+    pub fn at(&self, n: u64) -> f64 {
+        let n = n.max(1) as f64;
+        let v = &self.0;
+        match v.iter().position(|&(m, _)| m >= n) {
+            None => v[v.len() - 1].1,
+            Some(0) => v[0].1,
+            Some(i) => {
+                let ((x0, y0), (x1, y1)) = (v[i - 1], v[i]);
+                y0 + (y1 - y0) * (n - x0) / (x1 - x0)
+            }
+        }
+    }
 }
 
 /// A calibration file.
@@ -122,6 +166,7 @@ impl Calibration {
                 (0.99, p50 * 5.0),
                 (1.0, p50 * 20.0),
             ],
+            cpu_mean_ms: None,
         };
         Calibration {
             provenance: Provenance {
@@ -145,6 +190,26 @@ impl Calibration {
                 op("request", 1, 0.02),
             ],
         }
+    }
+
+    /// The CPU share of `op` by size: measured where the file has `cpu-mean-ms`, else
+    /// [`default_cpu_share`]; an op whose CPU is all it is (`generator`, `background`) is 1.
+    pub fn cpu_share(&self, op: &str) -> CpuShare {
+        let mut pts: Vec<(f64, f64)> = self
+            .ops
+            .iter()
+            .filter(|c| c.op == op && c.mean_ms > 0.0)
+            .filter_map(|c| {
+                let cpu = c.cpu_mean_ms?;
+                Some((f64::from(c.n.max(1)), (cpu / c.mean_ms).clamp(0.0, 1.0)))
+            })
+            .collect();
+        if pts.is_empty() {
+            return CpuShare::flat(default_cpu_share(op));
+        }
+        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        pts.dedup_by(|b, a| b.0 == a.0);
+        CpuShare(pts)
     }
 
     /// The cost model of `op`, with `[sim.service]` overrides taking
@@ -264,6 +329,7 @@ mod tests {
                 count: 1,
                 mean_ms: ms,
                 quantiles_ms: vec![(0.0, ms), (1.0, ms)],
+                cpu_mean_ms: Some(ms * n as f64 / 20.0),
             });
         }
         let cost = c.cost("scan", &BTreeMap::new())?;
@@ -277,6 +343,10 @@ mod tests {
         assert_eq!(cost.sample(15, &mut rng), 1_500_000);
         assert_eq!(cost.sample_many(40, 10, &mut rng), 40_000_000);
         assert!(c.cost("get", &BTreeMap::new()).is_err());
+        let share = c.cpu_share("scan");
+        assert!((share.at(10) - 0.5).abs() < 1e-12 && (share.at(20) - 1.0).abs() < 1e-12);
+        assert!((share.at(15) - 0.75).abs() < 1e-12 && share.at(99) == 1.0);
+        assert_eq!(c.cpu_share("blob-put"), CpuShare::flat(0.2));
         Ok(())
     }
 

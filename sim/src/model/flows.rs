@@ -17,7 +17,8 @@
 
 use feedlab_workload::{OpKind, Payload};
 
-use super::state::{Ev, Job, MatJob, PhotoModel, Req, Send};
+use super::resources::CpuNext;
+use super::state::{Ev, Job, PhotoModel, Req, Send};
 use crate::engine::{Engine, Model, SimTime, ns};
 use crate::station::{Acquire, Admission};
 
@@ -31,35 +32,39 @@ impl Model for PhotoModel<'_> {
         let now = e.now();
         match ev {
             Ev::NextOp => self.next_op(e),
-            Ev::ShardArrive {
-                shard,
-                job,
-                service,
-            } => {
+            Ev::ShardArrive { shard, job, call } => {
                 let st = &mut self.shards[usize::from(shard)];
-                if let Admission::Started(s) = st.arrive_with_service(now, job, service) {
-                    e.schedule_at(s.done_at, Ev::ShardDone { shard, job });
+                if let Admission::Started(s) =
+                    st.arrive_with_service(now, (job, call), call.total())
+                {
+                    self.shard_started(e, shard, s);
                 }
             }
             Ev::ShardDone { shard, job } => {
                 if let Some(s) = self.shards[usize::from(shard)].complete(now) {
-                    e.schedule_at(s.done_at, Ev::ShardDone { shard, job: s.job });
+                    self.shard_started(e, shard, s);
                 }
                 let at = now + self.hop();
                 self.reply(e, job, at);
             }
-            Ev::BlobArrive { job, service } => {
-                if let Admission::Started(s) = self.blob.arrive_with_service(now, job, service) {
-                    e.schedule_at(s.done_at, Ev::BlobDone { job });
+            Ev::BlobArrive { job, call } => {
+                if let Admission::Started(s) =
+                    self.blob
+                        .arrive_with_service(now, (job, call), call.total())
+                {
+                    self.blob_started(e, s);
                 }
             }
             Ev::BlobDone { job } => {
                 if let Some(s) = self.blob.complete(now) {
-                    e.schedule_at(s.done_at, Ev::BlobDone { job: s.job });
+                    self.blob_started(e, s);
                 }
                 let at = now + self.hop();
                 self.reply(e, job, at);
             }
+            Ev::CpuTick { node, generation } => self.cpu_tick(e, node, generation),
+            Ev::DiskDone { node, next } => self.disk_done(e, node, next),
+            Ev::NicDone { node, out, next } => self.nic_done(e, node, out, next),
             Ev::Reply { job: Job::Req(j) } => {
                 if let Ok(Some(done)) = self.joins.arrive(j) {
                     self.advance(e, done.parent);
@@ -67,6 +72,9 @@ impl Model for PhotoModel<'_> {
             }
             Ev::Reply { job: Job::Mat(j) } => {
                 self.mat.idle += 1;
+                self.mat
+                    .busy_avg
+                    .set(now, u64::from(self.mat.workers - self.mat.idle));
                 if let Ok(Some(done)) = self.mat.fresh.arrive(j)
                     && done.opened_at >= self.warmup
                 {
@@ -132,16 +140,30 @@ impl PhotoModel<'_> {
             self.read_pools.len()
         };
         self.reqs[idx as usize].server = (op.seq % servers as u64) as u16;
+        match &self.costs.generator {
+            Some(g) if self.res.on() && self.res.generator => {
+                // The generator's own work for this op, on the cores it shares.
+                let demand = g.sample(1, &mut self.rng.service);
+                let node = self.app_node(idx);
+                self.cpu(e, node, demand, CpuNext::Issue(idx));
+            }
+            _ => self.issued(e, idx),
+        }
+        self.next = self.ops.next();
+        if let Some(n) = &self.next {
+            e.schedule_at(ns(n.at.as_nanos() as f64), Ev::NextOp);
+        }
+    }
+
+    /// The client has issued request `idx`: after its dispatch delay, it reaches its app
+    /// server.
+    pub(super) fn issued(&mut self, e: &mut Engine<Ev>, idx: u32) {
         match &self.costs.dispatch {
             Some(d) => {
                 let t = d.sample(1, &mut self.rng.service);
                 e.schedule_in(t, Ev::Start { req: idx });
             }
             None => self.admit(e, idx),
-        }
-        self.next = self.ops.next();
-        if let Some(n) = &self.next {
-            e.schedule_at(ns(n.at.as_nanos() as f64), Ev::NextOp);
         }
     }
 
@@ -258,13 +280,13 @@ impl PhotoModel<'_> {
             // Measured in a live run: the whole app-side work of the op, merge included.
             app.sample(1, &mut self.rng.service)
         } else if merge > 0 {
-            self.costs.request.sample(1, &mut self.rng.service)
-                + self.costs.merge.sample(merge, &mut self.rng.service)
+            let req = self.costs.request.sample(1, &mut self.rng.service);
+            req.then(self.costs.merge.sample(merge, &mut self.rng.service))
         } else {
             self.costs.request.sample(1, &mut self.rng.service)
         };
         self.reqs[r as usize].phase = DONE - 1;
-        e.schedule_in(t, Ev::AppDone { req: r });
+        self.app_call(e, r, t);
     }
 
     /// Record request `r` as complete and free its connection.
@@ -278,6 +300,7 @@ impl PhotoModel<'_> {
         if kind == OpKind::Upload {
             self.fan_out(e, r);
         }
+        self.background(e, r);
         self.free.push(r);
         let pools = if write {
             &mut self.write_pools
@@ -287,67 +310,6 @@ impl PhotoModel<'_> {
         if let Some(next) = pools[server].release(now) {
             self.advance(e, next);
         }
-    }
-
-    /// Enqueue the fan-out of acknowledged upload `r`.
-    pub(super) fn fan_out(&mut self, e: &mut Engine<Ev>, r: u32) {
-        let author = self.reqs[r as usize].user;
-        let mut split = std::mem::take(&mut self.split);
-        let pushed = self.src.push_split(author, &mut split, &mut self.rng.shape);
-        let now = e.now();
-        if now >= self.warmup {
-            self.uploads += 1;
-            self.timeline_writes += pushed;
-        }
-        let jobs = split.iter().filter(|&&n| n > 0).count() as u32;
-        if jobs == 0 {
-            if now >= self.warmup && self.src.author_stats(author).followers > 0 {
-                self.freshness.record(0);
-            }
-        } else if let Ok(join) = self.mat.fresh.open(now, jobs, ()) {
-            for (s, &n) in split.iter().enumerate().filter(|(_, n)| **n > 0) {
-                self.mat.queue.push_back(MatJob {
-                    join,
-                    shard: s as u16,
-                    n,
-                });
-            }
-            self.mat.queue_avg.set(now, self.mat.queue.len() as u64);
-            self.start_mat(e);
-        }
-        self.split = split;
-    }
-
-    /// Hand queued jobs to idle materializer workers, within the rate limit.
-    pub(crate) fn start_mat(&mut self, e: &mut Engine<Ev>) {
-        let now = e.now();
-        while self.mat.idle > 0 {
-            let Some(job) = self.mat.queue.pop_front() else {
-                break;
-            };
-            self.mat.idle -= 1;
-            let start = self.mat.next_free.max(now);
-            self.mat.next_free = start + ns(job.n as f64 * self.mat.ns_per_entry);
-            let b = self.mat.batch;
-            let service = self.costs.insert.sample_many(
-                job.n.div_ceil(b),
-                job.n.min(b),
-                &mut self.rng.service,
-            );
-            let at = start + self.hop();
-            if now >= self.warmup {
-                self.shard_ops[usize::from(job.shard)] += 1;
-            }
-            e.schedule_at(
-                at,
-                Ev::ShardArrive {
-                    shard: job.shard,
-                    job: Job::Mat(job.join),
-                    service,
-                },
-            );
-        }
-        self.mat.queue_avg.set(now, self.mat.queue.len() as u64);
     }
 
     /// Sub-requests of the current phase were counted by the phase function;
@@ -379,5 +341,7 @@ impl PhotoModel<'_> {
             p.reset_stats(now);
         }
         self.mat.queue_avg.reset(now);
+        self.mat.busy_avg.reset(now);
+        self.res.reset_stats(now);
     }
 }

@@ -21,28 +21,33 @@
 
 mod calib;
 mod config;
+mod fanout;
 mod flows;
+mod nodes;
 mod phases;
 mod report;
+mod resources;
 mod source;
 mod state;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use feedlab_system::policy::{FanoutConfig, FanoutStrategy};
 use feedlab_workload::{OpKind, TrafficConfig};
 use lru::LruCache;
 
-pub use calib::{CalibOp, Calibration, OP_KINDS, OpCost, Provenance};
+pub use calib::{CalibOp, Calibration, CpuShare, OP_KINDS, OpCost, Provenance, default_cpu_share};
 pub use config::{
-    CacheKind, CacheSettings, PopulationMode, QueueSettings, ShardCalls, SimSettings,
+    CacheKind, CacheSettings, Deployment, Layout, PopulationMode, QueueSettings, ShardCalls,
+    SimSettings,
 };
-pub use report::{CURVE, LatencyReport, ModelReport, ShardReport, Snapshot};
+pub use report::{CURVE, LatencyReport, ModelReport, ResourceReport, ShardReport, Snapshot};
 pub use source::{FeedShape, Source};
 
+use resources::Priced;
+use resources::Resources;
 use state::{Cache, Costs, Ev, KindStats, Mat, PhotoModel, Rngs};
 
-use crate::dist::DistSpec;
 use crate::engine::{Engine, NANOS_PER_SEC, from_secs, ns, rng_stream, to_secs};
 use crate::error::{Result, invalid};
 use crate::join::Joins;
@@ -72,19 +77,62 @@ pub struct RunParams<'a> {
     pub photos_per_author: Option<f64>,
 }
 
+/// `op`'s cost and CPU share; `io` and `net` bytes per unit of size.
+fn priced(cal: &Calibration, s: &SimSettings, op: &str, io: u32, net: u32) -> Result<Priced> {
+    Ok(Priced {
+        cost: cal.cost(op, &s.service)?,
+        share: cal.cpu_share(op),
+        io_per_n: io,
+        net_per_n: net,
+    })
+}
+
 /// The in-situ app-step costs (`app-<op kind>`) the calibration or the overrides have.
-fn app_costs(
-    cal: &Calibration,
-    overrides: &BTreeMap<String, DistSpec>,
-) -> Result<[Option<OpCost>; OpKind::COUNT]> {
-    let mut out: [Option<OpCost>; OpKind::COUNT] = Default::default();
+fn app_costs(cal: &Calibration, s: &SimSettings) -> Result<[Option<Priced>; OpKind::COUNT]> {
+    let mut out: [Option<Priced>; OpKind::COUNT] = Default::default();
     for kind in OpKind::ALL {
         let op = format!("app-{}", kind.name());
-        if overrides.contains_key(&op) || cal.ops.iter().any(|c| c.op == op) {
-            out[kind.index()] = Some(cal.cost(&op, overrides)?);
+        if s.service.contains_key(&op) || cal.ops.iter().any(|c| c.op == op) {
+            out[kind.index()] = Some(priced(cal, s, &op, 0, 0)?);
         }
     }
     Ok(out)
+}
+
+/// The cost of `op` if the calibration (or an override) has it.
+fn optional(cal: &Calibration, s: &SimSettings, op: &str) -> Result<Option<OpCost>> {
+    if s.service.contains_key(op) || cal.ops.iter().any(|c| c.op == op) {
+        return cal.cost(op, &s.service).map(Some);
+    }
+    Ok(None)
+}
+
+/// Bytes a durable metadata write puts on the disk per row.
+const ROW_BYTES: u32 = 256;
+
+/// The costs of every op kind of a run.
+fn costs(cal: &Calibration, s: &SimSettings) -> Result<Costs> {
+    let p = |op: &str| priced(cal, s, op, 0, 0);
+    Ok(Costs {
+        get: p("get")?,
+        batch_get: p("batch-get")?,
+        scan: p("scan")?,
+        insert: p("timeline-insert")?,
+        write: priced(cal, s, "write", ROW_BYTES, 0)?,
+        cas: p("cas")?,
+        blob_put: priced(cal, s, "blob-put", 1024, 1024)?,
+        blob_get: priced(cal, s, "blob-get", 0, 1024)?,
+        merge: p("merge")?,
+        request: p("request")?,
+        dispatch: if s.client_dispatch {
+            Some(cal.cost("dispatch", &s.service)?)
+        } else {
+            None
+        },
+        app: app_costs(cal, s)?,
+        generator: optional(cal, s, "generator")?,
+        background: optional(cal, s, "background")?,
+    })
 }
 
 /// Run the photo model for one variant over `source` (whose strategy is
@@ -96,25 +144,7 @@ pub fn simulate(source: &mut Source, p: &RunParams<'_>) -> Result<ModelReport> {
         FanoutStrategy::new(p.fanout.clone()).map_err(|e| invalid("fanout", e.to_string()))?;
     source.set_strategy(strategy);
     let src: &Source = source;
-    let cost = |op: &str| p.calibration.cost(op, &s.service);
-    let costs = Costs {
-        get: cost("get")?,
-        batch_get: cost("batch-get")?,
-        scan: cost("scan")?,
-        insert: cost("timeline-insert")?,
-        write: cost("write")?,
-        cas: cost("cas")?,
-        blob_put: cost("blob-put")?,
-        blob_get: cost("blob-get")?,
-        merge: cost("merge")?,
-        request: cost("request")?,
-        dispatch: if s.client_dispatch {
-            Some(cost("dispatch")?)
-        } else {
-            None
-        },
-        app: app_costs(p.calibration, &s.service)?,
-    };
+    let costs = costs(p.calibration, s)?;
     let net = s.network.build()?;
     let net = (net.mean() > 0.0).then_some(net);
     let duration = std::time::Duration::from_secs_f64(p.duration_s.max(0.0));
@@ -164,6 +194,11 @@ pub fn simulate(source: &mut Source, p: &RunParams<'_>) -> Result<ModelReport> {
             crate::ServiceDist::deterministic(0),
             QueueLimit::Unbounded,
         )?,
+        res: Resources::new(
+            &s.deployment,
+            (s.read_servers + s.write_servers) as usize,
+            src.shards(),
+        )?,
         read_pools: pools(s.read_servers)?,
         write_pools: pools(s.write_servers)?,
         joins: Joins::new(),
@@ -176,6 +211,8 @@ pub fn simulate(source: &mut Source, p: &RunParams<'_>) -> Result<ModelReport> {
             ns_per_entry: NANOS_PER_SEC as f64 / s.materializer_rate_per_s,
             batch: u64::from(s.materializer_batch),
             queue_avg: TimeAverage::new(0),
+            busy_avg: TimeAverage::new(0),
+            workers: s.materializer_workers,
             fresh: Joins::new(),
         },
         cache,

@@ -10,12 +10,13 @@
 use feedlab_system::meta::fjall_store::INLINE_BATCH_GET;
 use feedlab_system::policy::FanoutKind;
 
+use super::resources::Call;
 use super::state::{Ev, PhotoModel, Send};
-use crate::engine::{Engine, SimTime};
+use crate::engine::Engine;
 
 /// A batch-get of `n` keys to shard `s`: inline up to the embedded store's
 /// `INLINE_BATCH_GET` keys, on its blocking pool above.
-fn batch_send(s: usize, n: u64, t: SimTime) -> Send {
+fn batch_send(s: usize, n: u64, t: Call) -> Send {
     if n > INLINE_BATCH_GET as u64 {
         Send::Pooled(s, t)
     } else {

@@ -78,6 +78,46 @@ pub struct ShardReport {
     pub wait_p99_ms: f64,
 }
 
+/// One resource of the deployment (all nodes of one role), over the measured window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceReport {
+    /// `box-cpu`, `app-cpu`, `shard-cpu`, `blob-cpu`, `shard-disk`, `blob-nic`,
+    /// `shard-workers`, `blob-workers`, `app-connections` or `materializer`.
+    pub name: String,
+    /// `cpu`, `disk`, `network`, `workers` or `materializer`.
+    pub kind: String,
+    /// What `capacity` counts: `cores`, `io-slots`, `links`, `workers`, `connections`.
+    pub units: String,
+    /// Capacity of one node (or server) in `units`.
+    pub capacity: f64,
+    /// Nodes (or servers) of the role.
+    pub nodes: usize,
+    /// Busy fraction of the busiest node, 0..1; for the materializer the larger of its
+    /// workers' busy fraction and offered entries ÷ its rate limit, which exceeds 1 when the
+    /// fan-out offered is more than it can write (its backlog, and freshness, then grow).
+    pub utilisation: f64,
+    /// Busy fraction averaged over the nodes.
+    pub mean_utilisation: f64,
+    /// Busy time summed over the nodes, in `units` × seconds.
+    pub busy_s: f64,
+}
+
+impl ResourceReport {
+    fn of(name: &str, kind: &str, units: &str, capacity: f64, utils: &[(f64, f64)]) -> Self {
+        let n = utils.len().max(1) as f64;
+        ResourceReport {
+            name: name.into(),
+            kind: kind.into(),
+            units: units.into(),
+            capacity,
+            nodes: utils.len(),
+            utilisation: utils.iter().map(|u| u.0).fold(0.0, f64::max),
+            mean_utilisation: utils.iter().map(|u| u.0).sum::<f64>() / n,
+            busy_s: utils.iter().map(|u| u.1).sum(),
+        }
+    }
+}
+
 /// Component statistics taken when arrivals end.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Snapshot {
@@ -95,6 +135,10 @@ pub struct Snapshot {
     pub materializer_mean_queue: f64,
     /// Longest materializer queue (jobs).
     pub materializer_max_queue: u64,
+    /// Every modelled resource, by role.
+    pub resources: Vec<ResourceReport>,
+    /// The resource with the highest utilisation (the first to saturate as load grows).
+    pub bottleneck: String,
 }
 
 /// The outcome of one photo-model run.
@@ -149,7 +193,15 @@ impl PhotoModel<'_> {
             })
             .collect();
         let blob = self.blob.stats(now);
+        let resources = self.resources(now);
+        let bottleneck = resources
+            .iter()
+            .max_by(|a, b| a.utilisation.total_cmp(&b.utilisation))
+            .map(|r| r.name.clone())
+            .unwrap_or_default();
         Snapshot {
+            resources,
+            bottleneck,
             at_s: to_secs(now),
             shards,
             blob,
@@ -159,4 +211,90 @@ impl PhotoModel<'_> {
             materializer_max_queue: self.mat.queue_avg.max(),
         }
     }
+}
+
+impl PhotoModel<'_> {
+    /// The report of every resource at `now`.
+    fn resources(&self, now: SimTime) -> Vec<ResourceReport> {
+        let mut out = Vec::new();
+        let res = &self.res;
+        for role in ["box", "app", "shard", "blob"] {
+            let nodes: Vec<_> = res
+                .cpus
+                .iter()
+                .zip(&res.role)
+                .filter(|(_, r)| **r == role)
+                .map(|(c, _)| c.stats(now))
+                .collect();
+            if let Some(first) = nodes.first() {
+                let u: Vec<_> = nodes.iter().map(|s| (s.utilisation, s.busy_s)).collect();
+                let name = format!("{role}-cpu");
+                out.push(ResourceReport::of(&name, "cpu", "cores", first.cores, &u));
+            }
+        }
+        let (disks, nics) = res.io_stats(now);
+        for role in ["box", "shard", "blob"] {
+            let u: Vec<_> = disks
+                .iter()
+                .filter(|(r, _)| *r == role)
+                .map(|(_, s)| pool_use(s, now, self.warmup))
+                .collect();
+            if let Some((_, s)) = disks.iter().find(|(r, _)| *r == role) {
+                let name = format!("{role}-disk");
+                out.push(ResourceReport::of(
+                    &name,
+                    "disk",
+                    "io-slots",
+                    f64::from(s.capacity),
+                    &u,
+                ));
+            }
+        }
+        if !nics.is_empty() {
+            let u: Vec<_> = nics.iter().map(|s| pool_use(s, now, self.warmup)).collect();
+            out.push(ResourceReport::of("blob-nic", "network", "links", 1.0, &u));
+        }
+        let st = |pools: Vec<PoolStats>, name: &str, units: &str| {
+            let u: Vec<_> = pools
+                .iter()
+                .map(|s| pool_use(s, now, self.warmup))
+                .collect();
+            let cap = pools.first().map_or(0.0, |s| f64::from(s.capacity));
+            ResourceReport::of(name, "workers", units, cap, &u)
+        };
+        out.push(st(
+            self.shards.iter().map(|s| s.stats(now)).collect(),
+            "shard-workers",
+            "workers",
+        ));
+        out.push(st(vec![self.blob.stats(now)], "blob-workers", "workers"));
+        let apps = self.read_pools.iter().chain(&self.write_pools);
+        out.push(st(
+            apps.map(|p| p.stats(now)).collect(),
+            "app-connections",
+            "connections",
+        ));
+        let window = to_secs(now.saturating_sub(self.warmup)).max(1e-9);
+        let workers = self.mat.busy_avg.mean(now) / f64::from(self.mat.workers.max(1));
+        let rate = self.timeline_writes as f64 * self.mat.ns_per_entry / (window * 1e9);
+        let mut mat = ResourceReport::of(
+            "materializer",
+            "materializer",
+            "workers",
+            f64::from(self.mat.workers),
+            &[(workers.max(rate), self.mat.busy_avg.mean(now) * window)],
+        );
+        mat.mean_utilisation = mat.utilisation;
+        out.push(mat);
+        out
+    }
+}
+
+/// (utilisation, busy slot-seconds) of a pool over the window since the warm-up.
+fn pool_use(s: &PoolStats, now: SimTime, warmup: SimTime) -> (f64, f64) {
+    let window = to_secs(now.saturating_sub(warmup));
+    (
+        s.utilisation,
+        s.utilisation * f64::from(s.capacity) * window,
+    )
 }

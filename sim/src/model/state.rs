@@ -16,6 +16,7 @@ use lru::LruCache;
 use rand_chacha::ChaCha8Rng;
 
 use super::calib::OpCost;
+use super::resources::{Call, Priced, Resources};
 use super::source::{FeedShape, Source};
 use crate::dist::ServiceDist;
 use crate::engine::{Engine, SimTime};
@@ -42,15 +43,11 @@ pub(crate) enum Ev {
     /// The next planned op is due.
     NextOp,
     /// A sub-request reaches shard `shard`.
-    ShardArrive {
-        shard: u16,
-        job: Job,
-        service: SimTime,
-    },
+    ShardArrive { shard: u16, job: Job, call: Call },
     /// Shard `shard` finished `job`.
     ShardDone { shard: u16, job: Job },
     /// A transfer reaches the blob store.
-    BlobArrive { job: Job, service: SimTime },
+    BlobArrive { job: Job, call: Call },
     /// The blob store finished `job`.
     BlobDone { job: Job },
     /// A sub-request's reply is back at its app server.
@@ -60,6 +57,19 @@ pub(crate) enum Ev {
     /// Request `req`, dispatched late by the modelled client, reaches its
     /// app server.
     Start { req: u32 },
+    /// The cores of node `node` may have finished a job (see [`crate::ps::Tick`]).
+    CpuTick { node: u16, generation: u32 },
+    /// A disk I/O on node `node` is done.
+    DiskDone {
+        node: u16,
+        next: super::resources::IoNext,
+    },
+    /// A transfer on blob node `node`'s NIC (`out`: towards the app servers) is done.
+    NicDone {
+        node: u16,
+        out: bool,
+        next: super::resources::IoNext,
+    },
     /// End of the warm-up: statistics restart.
     Warmup,
     /// End of the arrivals: utilisations are snapshotted.
@@ -69,14 +79,14 @@ pub(crate) enum Ev {
 /// One sub-request planned by a phase.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Send {
-    /// To shard `.0`, `.1` ns of service.
-    Shard(usize, SimTime),
+    /// To shard `.0`, the call `.1`.
+    Shard(usize, Call),
     /// To shard `.0`, `.1` ns of service, a call the embedded store hands to its blocking pool
     /// (a batch-get of more than `INLINE_BATCH_GET` keys): with serial shard calls it runs
     /// beside the step's inline calls instead of after them.
-    Pooled(usize, SimTime),
-    /// To the blob store, `.0` ns of service.
-    Blob(SimTime),
+    Pooled(usize, Call),
+    /// To the blob store, the call `.0` (a put when it writes bytes, else a get).
+    Blob(Call),
 }
 
 /// One client request in flight.
@@ -106,21 +116,25 @@ pub(crate) struct KindStats {
 
 /// The service-time models of every op kind.
 pub(crate) struct Costs {
-    pub get: OpCost,
-    pub batch_get: OpCost,
-    pub scan: OpCost,
-    pub insert: OpCost,
-    pub write: OpCost,
-    pub cas: OpCost,
-    pub blob_put: OpCost,
-    pub blob_get: OpCost,
-    pub merge: OpCost,
-    pub request: OpCost,
+    pub get: Priced,
+    pub batch_get: Priced,
+    pub scan: Priced,
+    pub insert: Priced,
+    pub write: Priced,
+    pub cas: Priced,
+    pub blob_put: Priced,
+    pub blob_get: Priced,
+    pub merge: Priced,
+    pub request: Priced,
     /// The open-loop client's dispatch delay (`sim.client-dispatch`).
     pub dispatch: Option<OpCost>,
     /// Per op kind, the app-side time measured in a live run (`app-feed`, ...: the op's wall
     /// time less its storage calls), which replaces `request` + `merge` when present.
-    pub app: [Option<OpCost>; OpKind::COUNT],
+    pub app: [Option<Priced>; OpKind::COUNT],
+    /// The load generator's CPU per op (`generator`), when it shares the box.
+    pub generator: Option<OpCost>,
+    /// CPU per op outside any measured call (`background`).
+    pub background: Option<OpCost>,
 }
 
 /// A materializer job: `n` timeline entries of one upload on one shard.
@@ -140,6 +154,9 @@ pub(crate) struct Mat {
     pub ns_per_entry: f64,
     pub batch: u64,
     pub queue_avg: TimeAverage,
+    /// Busy workers, time-averaged.
+    pub busy_avg: TimeAverage,
+    pub workers: u32,
     pub fresh: Joins<()>,
 }
 
@@ -219,8 +236,9 @@ pub(crate) struct PhotoModel<'a> {
     pub next: Option<PlannedOp>,
     pub costs: Costs,
     pub net: Option<ServiceDist>,
-    pub shards: Vec<Station<Job>>,
-    pub blob: Station<Job>,
+    pub shards: Vec<Station<(Job, Call)>>,
+    pub blob: Station<(Job, Call)>,
+    pub res: Resources,
     pub read_pools: Vec<ConnPool<u32>>,
     pub write_pools: Vec<ConnPool<u32>>,
     pub joins: Joins<u32>,
@@ -261,27 +279,20 @@ impl PhotoModel<'_> {
 
     /// Send a sub-request of `service` ns to shard `shard` on behalf of `job`.
     #[inline]
-    pub fn send_shard(&mut self, e: &mut Engine<Ev>, shard: usize, job: Job, service: SimTime) {
+    pub fn send_shard(&mut self, e: &mut Engine<Ev>, shard: usize, job: Job, call: Call) {
         let at = e.now() + self.hop();
         if e.now() >= self.warmup {
             self.shard_ops[shard] += 1;
         }
         let shard = shard as u16;
-        e.schedule_at(
-            at,
-            Ev::ShardArrive {
-                shard,
-                job,
-                service,
-            },
-        );
+        e.schedule_at(at, Ev::ShardArrive { shard, job, call });
     }
 
-    /// Send a transfer of `service` ns to the blob store.
+    /// Send a blob call to the blob store.
     #[inline]
-    pub fn send_blob(&mut self, e: &mut Engine<Ev>, job: Job, service: SimTime) {
+    pub fn send_blob(&mut self, e: &mut Engine<Ev>, job: Job, call: Call) {
         let at = e.now() + self.hop();
-        e.schedule_at(at, Ev::BlobArrive { job, service });
+        e.schedule_at(at, Ev::BlobArrive { job, call });
     }
 
     /// Look `n` photo rows up in the cache; returns the misses per shard in

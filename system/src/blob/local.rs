@@ -80,9 +80,12 @@ fn prefix16(key: &BlobKey) -> usize {
 pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    tokio::task::spawn_blocking(f)
+    // The closure's CPU is reported to the timed call waiting for it, if any.
+    let (out, cpu) = tokio::task::spawn_blocking(move || crate::timing::on_thread(f))
         .await
-        .map_err(|e| Error::Internal(format!("blob I/O task failed: {e}")))?
+        .map_err(|e| Error::Internal(format!("blob I/O task failed: {e}")))?;
+    crate::timing::cpu::offloaded(cpu);
+    out
 }
 
 impl LocalBlobStore {

@@ -44,6 +44,7 @@ use parking_lot::RwLock;
 
 use super::{CasOutcome, Direction, Durability, Entry, KeyRange, MetaStore, Op, WriteBatch};
 use crate::error::{Error, Result};
+use crate::timing;
 
 /// Largest key fjall accepts, in bytes.
 pub const MAX_KEY_LEN: usize = u16::MAX as usize;
@@ -149,9 +150,12 @@ impl FjallStore {
         F: FnOnce(&Inner) -> Result<T> + Send + 'static,
     {
         let this = self.clone();
-        tokio::task::spawn_blocking(move || f(&this.inner))
+        // The closure's CPU is reported to the timed call waiting for it, if any.
+        let (out, cpu) = tokio::task::spawn_blocking(move || timing::on_thread(|| f(&this.inner)))
             .await
-            .map_err(|e| Error::Internal(format!("fjall blocking task failed: {e}")))?
+            .map_err(|e| Error::Internal(format!("fjall blocking task failed: {e}")))?;
+        timing::cpu::offloaded(cpu);
+        out
     }
 }
 

@@ -1,0 +1,73 @@
+//! The fan-out materializer of the photo model: an acknowledged upload's pushed timeline
+//! entries become FIFO jobs (one per shard), started by a fixed number of workers within a
+//! global rate limit in entries per second; each job is a batched `timeline-insert` call on
+//! its shard. Freshness runs from the acknowledgement to the upload's last job done.
+
+use super::state::{Ev, Job, MatJob, PhotoModel};
+use crate::engine::{Engine, ns};
+
+impl PhotoModel<'_> {
+    /// Enqueue the fan-out of acknowledged upload `r`.
+    pub(super) fn fan_out(&mut self, e: &mut Engine<Ev>, r: u32) {
+        let author = self.reqs[r as usize].user;
+        let mut split = std::mem::take(&mut self.split);
+        let pushed = self.src.push_split(author, &mut split, &mut self.rng.shape);
+        let now = e.now();
+        if now >= self.warmup {
+            self.uploads += 1;
+            self.timeline_writes += pushed;
+        }
+        let jobs = split.iter().filter(|&&n| n > 0).count() as u32;
+        if jobs == 0 {
+            if now >= self.warmup && self.src.author_stats(author).followers > 0 {
+                self.freshness.record(0);
+            }
+        } else if let Ok(join) = self.mat.fresh.open(now, jobs, ()) {
+            for (s, &n) in split.iter().enumerate().filter(|(_, n)| **n > 0) {
+                self.mat.queue.push_back(MatJob {
+                    join,
+                    shard: s as u16,
+                    n,
+                });
+            }
+            self.mat.queue_avg.set(now, self.mat.queue.len() as u64);
+            self.start_mat(e);
+        }
+        self.split = split;
+    }
+
+    /// Hand queued jobs to idle materializer workers, within the rate limit.
+    pub(crate) fn start_mat(&mut self, e: &mut Engine<Ev>) {
+        let now = e.now();
+        while self.mat.idle > 0 {
+            let Some(job) = self.mat.queue.pop_front() else {
+                break;
+            };
+            self.mat.idle -= 1;
+            self.mat
+                .busy_avg
+                .set(now, u64::from(self.mat.workers - self.mat.idle));
+            let start = self.mat.next_free.max(now);
+            self.mat.next_free = start + ns(job.n as f64 * self.mat.ns_per_entry);
+            let b = self.mat.batch;
+            let call = self.costs.insert.sample_many(
+                job.n.div_ceil(b),
+                job.n.min(b),
+                &mut self.rng.service,
+            );
+            let at = start + self.hop();
+            if now >= self.warmup {
+                self.shard_ops[usize::from(job.shard)] += 1;
+            }
+            e.schedule_at(
+                at,
+                Ev::ShardArrive {
+                    shard: job.shard,
+                    job: Job::Mat(job.join),
+                    call,
+                },
+            );
+        }
+        self.mat.queue_avg.set(now, self.mat.queue.len() as u64);
+    }
+}
