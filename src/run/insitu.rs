@@ -212,28 +212,6 @@ mod tests {
         Ok(())
     }
 
-    /// A recorded op with `count` calls, as the in-situ writer turns it into a calibration
-    /// file, reads back through the simulator's reader (the crash was an op with 100 calls).
-    #[test]
-    fn every_op_count_writes_a_file_the_simulator_reads() -> anyhow::Result<()> {
-        let base = Calibration::builtin();
-        for count in 1..=1000u64 {
-            let mut rec = BTreeMap::new();
-            let calls = (0..count)
-                .map(|i| (1 + (i % 3) as u32, 4_000 + (i * 7_919) % 90_000))
-                .collect();
-            rec.insert("get".to_string(), calls);
-            rec.insert("blob-get".to_string(), vec![(200, 300_000); count as usize]);
-            let cal = merge(&base, &measured(&rec));
-            let back: Calibration = toml::from_str(&cal.to_toml()?)?;
-            for op in ["get", "blob-get"] {
-                back.cost(op, &std::collections::BTreeMap::new())
-                    .map_err(|e| anyhow::anyhow!("{count} calls of {op}: {e}"))?;
-            }
-        }
-        Ok(())
-    }
-
     #[test]
     fn merge_replaces_only_the_ops_the_run_measured() {
         let base = Calibration::builtin();
