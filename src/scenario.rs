@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
 pub use doc::ScenarioDoc;
+pub(crate) use doc::key_segments as doc_key_segments;
 use doc::{ErrorAt, resolve_doc};
 use locate::SpanDoc;
 use merge::{SetArg, deep_merge};

@@ -9,7 +9,6 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_path_to_error::Segment;
 
 use crate::scenario::locate::SpanDoc;
 
@@ -136,15 +135,7 @@ impl Catalogue {
         let table: toml::Table = toml::from_str(text).map_err(|e| format!("{file}: {e}"))?;
         let mut c: Catalogue = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| {
-                let path: Vec<String> = e
-                    .path()
-                    .iter()
-                    .filter_map(|s| match s {
-                        Segment::Map { key } => Some(key.clone()),
-                        Segment::Seq { index } => Some(index.to_string()),
-                        _ => None,
-                    })
-                    .collect();
+                let path = crate::scenario::doc_key_segments(e.path());
                 at(&path, e.inner().message().trim().to_string())
             })?;
         if let Err((path, msg)) = c.validate() {

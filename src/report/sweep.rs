@@ -25,36 +25,7 @@ pub fn plots(r: &SweepReport) -> anyhow::Result<Vec<(String, String, String)>> {
     };
     let mut out = Vec::new();
     for op in OPS {
-        let mut lat = Vec::new();
-        let mut good = Vec::new();
-        let mut diagonal: Vec<(f64, f64)> = Vec::new();
-        for v in &r.variants {
-            let pts: Vec<(f64, f64, f64)> = v
-                .steps
-                .iter()
-                .filter_map(|s| s.ops.get(op))
-                .filter(|o| o.offered_per_s > 0.0)
-                .map(|o| (o.offered_per_s, o.p99_ms, o.served_per_s))
-                .collect();
-            if pts.is_empty() {
-                continue;
-            }
-            diagonal.extend(pts.iter().map(|p| (p.0, p.0)));
-            let knee_op = v
-                .knee
-                .as_ref()
-                .and_then(|k| v.step_at(k.load))
-                .and_then(|k| k.ops.get(op));
-            for (series, y) in [(&mut lat, 1), (&mut good, 2)] {
-                let at = |p: &(f64, f64, f64)| (p.0, if y == 1 { p.1 } else { p.2 });
-                let index = series.len();
-                series.push(line(&v.variant, pts.iter().map(at)));
-                if let Some(o) = knee_op {
-                    let y = if y == 1 { o.p99_ms } else { o.served_per_s };
-                    series.push(knee(index, o.offered_per_s, y));
-                }
-            }
-        }
+        let (lat, mut good, mut diagonal) = series_of(r, op);
         if lat.is_empty() {
             continue;
         }
@@ -104,6 +75,42 @@ pub fn plots(r: &SweepReport) -> anyhow::Result<Vec<(String, String, String)>> {
         ));
     }
     Ok(out)
+}
+
+/// For `op`: one p99 line and one goodput line per variant (each with its knee mark), and the
+/// offered rates for the offered = served diagonal.
+type OpSeries = (Vec<Series>, Vec<Series>, Vec<(f64, f64)>);
+
+fn series_of(r: &SweepReport, op: &str) -> OpSeries {
+    let (mut lat, mut good, mut diagonal) = (Vec::new(), Vec::new(), Vec::new());
+    for v in &r.variants {
+        let pts: Vec<(f64, f64, f64)> = v
+            .steps
+            .iter()
+            .filter_map(|s| s.ops.get(op))
+            .filter(|o| o.offered_per_s > 0.0)
+            .map(|o| (o.offered_per_s, o.p99_ms, o.served_per_s))
+            .collect();
+        if pts.is_empty() {
+            continue;
+        }
+        diagonal.extend(pts.iter().map(|p| (p.0, p.0)));
+        let knee_op = v
+            .knee
+            .as_ref()
+            .and_then(|k| v.step_at(k.load))
+            .and_then(|k| k.ops.get(op));
+        for (series, y) in [(&mut lat, 1), (&mut good, 2)] {
+            let at = |p: &(f64, f64, f64)| (p.0, if y == 1 { p.1 } else { p.2 });
+            let index = series.len();
+            series.push(line(&v.variant, pts.iter().map(at)));
+            if let Some(o) = knee_op {
+                let y = if y == 1 { o.p99_ms } else { o.served_per_s };
+                series.push(knee(index, o.offered_per_s, y));
+            }
+        }
+    }
+    (lat, good, diagonal)
 }
 
 fn line(label: &str, pts: impl Iterator<Item = (f64, f64)>) -> Series {

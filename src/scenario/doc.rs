@@ -148,17 +148,8 @@ pub fn resolve_doc(
 ) -> Result<ScenarioDoc, ScenarioError> {
     let mut doc: ScenarioDoc =
         serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
-            let path: Vec<String> = e
-                .path()
-                .iter()
-                .filter_map(|s| match s {
-                    Segment::Map { key } => Some(key.clone()),
-                    Segment::Seq { index } => Some(index.to_string()),
-                    _ => None,
-                })
-                .collect();
             let msg = e.inner().message().trim().to_string();
-            describe(path, &msg, at)
+            describe(key_segments(e.path()), &msg, at)
         })?;
     if let (Some(c), Some(dir)) = (&doc.scenario.calibration, dir)
         && c.is_relative()
@@ -173,6 +164,17 @@ pub fn resolve_doc(
     doc.plan.catalogue = crate::plan::catalogue::resolve(doc.plan.catalogue.as_deref(), dir);
     validate(&doc, at)?;
     Ok(doc)
+}
+
+/// The key path of a deserialization error (array indices as decimal segments).
+pub fn key_segments(path: &serde_path_to_error::Path) -> Vec<String> {
+    path.iter()
+        .filter_map(|s| match s {
+            Segment::Map { key } => Some(key.clone()),
+            Segment::Seq { index } => Some(index.to_string()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Turns a serde message at `path` into a located error (`unknown key "fanout.knd" in
