@@ -35,6 +35,17 @@ use feedlab_workload::Pacer;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// The 1, 5 and 15 minute load averages, where `/proc/loadavg` exists.
+pub(crate) fn load_avg() -> Option<Vec<f64>> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let v: Vec<f64> = text
+        .split_whitespace()
+        .take(3)
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    (v.len() == 3).then_some(v)
+}
+
 /// `feedlab calibrate`.
 #[derive(Args, Debug, Clone)]
 pub struct CalibrateArgs {
@@ -355,10 +366,10 @@ pub(crate) fn provenance(samples: usize) -> Provenance {
             } else {
                 "release"
             },
-            std::fs::read_to_string("/proc/loadavg")
-                .ok()
-                .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-                .unwrap_or_else(|| "unknown".into())
+            load_avg().map_or_else(
+                || "unknown".into(),
+                |l| l.iter().map(f64::to_string).collect::<Vec<_>>().join(" ")
+            )
         ),
     }
 }

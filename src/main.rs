@@ -37,7 +37,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the reference photo service (write and read routers).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Compare a run with a baseline: print a table, write JUnit XML, exit 1
     /// on a breach (2 on unusable input).
     Gate(gate::GateArgs),
@@ -140,7 +140,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => {
             let served = runtime()
                 .map_err(anyhow::Error::from)
-                .and_then(|rt| rt.block_on(serve::run(args)));
+                .and_then(|rt| rt.block_on(serve::run(*args)));
             match served {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

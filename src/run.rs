@@ -25,9 +25,11 @@ mod direct;
 mod external;
 pub(crate) mod insitu;
 mod measure;
+mod probe;
 mod seed;
 mod table;
 pub(crate) mod threshold;
+mod work;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -45,6 +47,7 @@ use tokio::net::TcpListener;
 
 pub use cli::{CompareArgs, RunArgs, compare, run};
 pub use direct::DirectTarget;
+use work::RunWork;
 
 use crate::spec::{RunSpec, Transport};
 use crate::summary::{Comparison, ComparisonEntry, Extra};
@@ -153,6 +156,7 @@ async fn drive_external(spec: &RunSpec) -> anyhow::Result<Value> {
         run_loads: &run_loads,
         timeline: (0, 0),
         transport: "external",
+        work: None,
     });
     v["storage"]["measured"] = json!(false);
     Ok(v)
@@ -243,12 +247,16 @@ async fn drive(
         }
     };
     recorder.start();
+    let probe = probe::Probe::start();
     // The driver loop's own CPU (pacing, the op stream, issuing) is the generator's.
     let (stats, generator_cpu) =
         CpuTimed::new(Box::pin(drive_ops(spec, &workload, &seeded, target))).await;
     if let Ok(s) = &stats {
         recorder.add_total("generator", insitu::issued(s), generator_cpu);
     }
+    let probe = probe.stop();
+    // The probe's CPU is no op's and not the service's background work either.
+    recorder.add_total("probe", probe.runs, probe.cpu_ns);
     recorder.stop();
     let stats = stats?;
     svc.drain().await;
@@ -259,6 +267,7 @@ async fn drive(
     let after = measure::Snapshot::take(svc, data).await?;
     let run_loads = measure::load_delta(&before.loads, &after.loads);
     let timeline = (after.timeline_rows, after.timeline_bytes);
+    let work = RunWork::take(recorder, svc.shards().len(), probe);
     let transport = match spec.driver.transport {
         Transport::Http => "http",
         Transport::Direct => "direct",
@@ -273,6 +282,7 @@ async fn drive(
         run_loads: &run_loads,
         timeline,
         transport,
+        work: Some(&work),
     }))
 }
 

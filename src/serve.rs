@@ -103,6 +103,30 @@ pub struct ServeArgs {
     /// live server holds). Checked through the metadata store with a lease.
     #[arg(long, value_parser = clap::value_parser!(u16).range(0..16))]
     node_id: Option<u16>,
+    /// Inject extra CPU per op, `KIND=MICROSECONDS` (kinds: upload, feed, photo_get, search,
+    /// follow, unfollow); repeatable. For validating regression gates; off by default.
+    #[arg(long = "inject-cpu", value_name = "KIND=US", value_parser = parse_cpu)]
+    inject_cpu: Vec<(String, u64)>,
+    /// Inject this much delay before every metadata call, µs (see --inject-delay-shards).
+    #[arg(long, default_value_t = 0)]
+    inject_storage_delay_us: u64,
+    /// Shards that get --inject-storage-delay-us (comma-separated; default all).
+    #[arg(long, value_delimiter = ',')]
+    inject_delay_shards: Vec<usize>,
+    /// Inject this many extra storage calls per feed.
+    #[arg(long, default_value_t = 0)]
+    inject_feed_calls: u32,
+}
+
+/// Parses `KIND=MICROSECONDS` of `--inject-cpu`.
+fn parse_cpu(s: &str) -> Result<(String, u64), String> {
+    let (kind, us) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected KIND=MICROSECONDS, got {s:?}"))?;
+    let us = us
+        .parse()
+        .map_err(|_| format!("{us:?} is not a whole number of microseconds"))?;
+    Ok((kind.to_string(), us))
 }
 
 /// `--ids` values.
@@ -163,6 +187,10 @@ impl ServeArgs {
             IdsArg::Ticket => IdScheme::Ticket,
         };
         c.node_id = self.node_id;
+        c.inject.cpu_us = self.inject_cpu.iter().cloned().collect();
+        c.inject.storage_delay_us = self.inject_storage_delay_us;
+        c.inject.storage_delay_shards = self.inject_delay_shards.clone();
+        c.inject.feed_extra_calls = self.inject_feed_calls;
         c.blob = match self.blob {
             BlobArg::Local => BlobBackend::Local,
             BlobArg::S3 => BlobBackend::S3,
@@ -204,6 +232,12 @@ async fn shutdown_signal() {
 /// Open the stores, bind both listeners, serve until a signal.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let cfg = args.config();
+    cfg.inject
+        .validate(cfg.sharding.shards)
+        .map_err(|e| crate::cli::UserError(format!("--inject-*: {e}")))?;
+    if !cfg.inject.is_off() {
+        eprintln!("feedlab serve: slowdown injection is on: {:?}", cfg.inject);
+    }
     let svc = Service::open(cfg).await.with_context(|| {
         format!(
             "opening the service (data directory {}, blob {:?})",

@@ -1,5 +1,6 @@
-//! `feedlab gate` end to end: the real binary on summary and comparison
-//! files in a temp dir, checking exit codes, the table and the JUnit XML.
+//! `feedlab gate` end to end: the real binary on synthetic summary and
+//! comparison files in a temp dir, checking exit codes, the table, the JUnit
+//! XML, `gate.md` and the `--record` round trip.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -7,360 +8,414 @@ use std::process::{Command, Output};
 use quick_junit::{NonSuccessKind, Report, TestCaseStatus};
 use serde_json::{Value, json};
 
-/// A summary with every contract field filled, as a live run writes it.
+/// An older summary: every contract field, no series, work or provenance.
 fn summary(variant: &str, feed_p99_ms: f64) -> Value {
-    let op = |count: u64, rate: f64, p50: f64, p99: f64| {
-        json!({ "count": count, "errors": 0, "dropped": 0, "rate_per_s": rate,
-                "p50_ms": p50, "p90_ms": p50 * 2.0, "p99_ms": p99,
-                "p999_ms": p99 * 1.5, "max_ms": p99 * 2.0 })
+    let op = |count: u64, p50: f64, p99: f64| {
+        json!({ "count": count, "errors": 0, "dropped": 0, "rate_per_s": count as f64 / 30.0,
+                "p50_ms": p50, "p90_ms": p50 * 2.0, "p99_ms": p99, "p999_ms": p99 * 1.5,
+                "max_ms": p99 * 2.0, "error_codes": {} })
     };
     json!({
-        "feedlab": "0.1.0", "scenario": "quickstart", "variant": variant, "seed": 42,
-        "mode": "live",
+        "feedlab": "0.1.0", "scenario": "quickstart", "variant": variant, "seed": 42, "mode": "live",
         "config": { "fanout": variant, "sharding": "user", "meta": "embedded", "blob": "local" },
         "population": { "users": 300_000_000u64, "materialized_users": 100_000, "follows": 2_000_000,
                         "alpha": 2.1, "mean_followees": 200.0, "max_followers": 7_431 },
         "duration_s": 30.0,
-        "ops": {
-            "feed": op(9_000, 300.0, 4.2, feed_p99_ms),
-            "upload": op(700, 23.1, 11.0, 48.0),
-            "photo_get": op(20_000, 666.0, 0.8, 3.1),
-            "search": op(300, 10.0, 2.5, 9.0),
-            "follow": op(150, 5.0, 1.9, 6.0)
-        },
+        "ops": { "feed": op(9_000, 4.2, feed_p99_ms), "upload": op(700, 11.0, 48.0),
+                 "photo_get": op(20_000, 0.8, 3.1), "search": op(300, 2.5, 9.0),
+                 "follow": op(150, 1.9, 6.0) },
         "fanout": { "timeline_writes": 140_000, "writes_per_upload": 200.0,
                     "freshness_p50_ms": 40.0, "freshness_p99_ms": 180.0 },
-        "shards": { "count": 8, "load_max_over_mean": 1.3 },
+        "shards": { "count": 4, "load_max_over_mean": 1.3 },
         "storage": { "meta_bytes": 52_000_000, "blob_bytes": 140_000_000, "timeline_bytes": 2_240_000 },
         "target": { "feed_p99_ms": 200.0, "met": feed_p99_ms <= 200.0 }
     })
 }
 
-fn write(dir: &Path, name: &str, value: &Value) -> PathBuf {
-    let path = dir.join(name);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).expect("mkdir");
-    }
-    std::fs::write(&path, serde_json::to_string_pretty(value).expect("json")).expect("write");
-    path
-}
-
-/// Writes `DIR/<variant>/summary.json` for each variant and `DIR/comparison.json`.
-fn comparison(dir: &Path, variants: &[(&str, f64)]) -> PathBuf {
-    let entries: Vec<Value> = variants
-        .iter()
-        .map(|(v, p99)| {
-            write(dir, &format!("{v}/summary.json"), &summary(v, *p99));
-            json!({ "variant": v, "summary": format!("{v}/summary.json") })
-        })
-        .collect();
-    write(
-        dir,
-        "comparison.json",
-        &json!({ "scenario": "quickstart", "variants": entries }),
-    )
-}
-
-/// Runs `feedlab gate` in `dir` with `--out dir`.
-fn gate(dir: &Path, baseline: &Path, current: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_feedlab"))
-        .current_dir(dir)
-        .arg("gate")
-        .arg("--baseline")
-        .arg(baseline)
-        .arg("--current")
-        .arg(current)
-        .arg("--out")
-        .arg(dir)
-        .args(extra)
-        .output()
-        .expect("run feedlab gate")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// (suite, test case, message) of every `<failure>` in `dir/junit.xml`,
-/// plus the number of test cases.
-fn junit(dir: &Path) -> (Vec<(String, String, String)>, usize) {
-    let xml = std::fs::read_to_string(dir.join("junit.xml")).expect("junit.xml written");
-    let report = Report::deserialize_from_str(&xml).expect("valid JUnit XML");
-    let mut failures = Vec::new();
-    let mut cases = 0;
-    for suite in &report.test_suites {
-        for case in &suite.test_cases {
-            cases += 1;
-            if let TestCaseStatus::NonSuccess {
-                kind: NonSuccessKind::Failure,
-                message,
-                ..
-            } = &case.status
-            {
-                let message = message.as_ref().map(|m| m.to_string()).unwrap_or_default();
-                failures.push((suite.name.to_string(), case.name.to_string(), message));
-            }
+/// A current-format summary: 30 s of per-second windows jittered by
+/// `phase` (two phases are alike, never identical), work counters, shard
+/// call times and provenance.
+fn live(variant: &str, phase: u64) -> Value {
+    let mut v = summary(variant, 35.0);
+    let kinds = [
+        ("feed", 300, 4.0, 30.0, 400.0),
+        ("upload", 23, 11.0, 40.0, 900.0),
+        ("photo_get", 660, 0.8, 3.0, 60.0),
+    ];
+    let mut series = Vec::new();
+    for s in 0..30u64 {
+        for (i, (kind, count, p50, p99, cpu)) in kinds.into_iter().enumerate() {
+            let j = 0.95 + (((s + phase) * 7 + i as u64 * 3) % 11) as f64 / 100.0;
+            let w = json!({ "second": s, "kind": kind, "count": count, "errors": 0,
+                            "dropped": 0, "p50_ms": p50 * j, "p99_ms": p99 * j, "cpu_us": cpu * j });
+            series.push(w);
         }
     }
-    (failures, cases)
+    let work = |ops: u64, calls: f64, cpu: f64| {
+        json!({ "ops": ops, "storage_calls": calls, "keys_read": calls * 10.0, "rows_written": 0.5,
+                "fsyncs": 0.1, "blob_bytes_read": 0.0, "blob_bytes_written": 0.0, "cpu_us": cpu })
+    };
+    v["series"] = json!(series);
+    v["work"] = json!({ "feed": work(9_000, 2.0, 400.0), "upload": work(700, 5.0, 900.0),
+                        "photo_get": work(20_000, 1.0, 60.0), "search": work(300, 1.0, 50.0),
+                        "follow": work(150, 2.0, 80.0) });
+    v["shards"]["call_us"] = json!([40.0, 42.0, 39.0, 41.0]);
+    v["shards"]["call_us_max"] = json!(42.0);
+    v["provenance"] = json!({ "commit": "0123abc", "date": "2026-01-01T00:00:00Z", "cores": 2,
+                              "load_avg": [1.0, 1.0, 1.0], "scenario_hash": "hash-q", "build": "release" });
+    v
 }
 
-#[test]
-fn baseline_against_itself_passes_with_clean_junit() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let base = write(dir.path(), "base.json", &summary("hybrid", 35.0));
-    let out = gate(dir.path(), &base, &base, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let (failures, cases) = junit(dir.path());
-    assert!(failures.is_empty(), "{failures:?}");
-    assert!(
-        cases >= 5,
-        "one rule and four regression checks, got {cases}"
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("feed.p99_ms") && stdout.contains("PASS"),
-        "{stdout}"
-    );
-}
-
-#[test]
-fn tripled_feed_p99_fails_naming_the_metric() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let base = write(dir.path(), "base.json", &summary("hybrid", 35.0));
-    let cur = write(dir.path(), "cur.json", &summary("hybrid", 105.0));
-    let out = gate(dir.path(), &base, &cur, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let (failures, _) = junit(dir.path());
-    assert_eq!(failures.len(), 1, "only the p99 regression: {failures:?}");
-    let (_, case, message) = &failures[0];
-    assert_eq!(case, "feed.p99_ms regression");
-    for part in ["feed.p99_ms", "hybrid", "105", "35", "38.5"] {
-        assert!(message.contains(part), "{part:?} not in {message:?}");
+/// Multiplies `field` of every `kind` window of `v` by `factor`.
+fn scale(v: &mut Value, kind: &str, field: &str, factor: f64) {
+    for w in v["series"].as_array_mut().expect("series") {
+        if w["kind"] == kind {
+            w[field] = json!(w[field].as_f64().expect("number") * factor);
+        }
     }
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("FAIL"),
-        "{}",
-        text(&out)
+}
+
+/// (test case, message) of JUnit failures or skips.
+type Cases = Vec<(String, String)>;
+
+/// A temp dir where the gate runs (`--out .`), with its inputs.
+struct Lab(tempfile::TempDir);
+
+impl Lab {
+    fn new() -> Lab {
+        Lab(tempfile::tempdir().expect("tempdir"))
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
+    }
+
+    fn put(&self, name: &str, value: &Value) {
+        let path = self.path(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        let text = serde_json::to_string_pretty(value).expect("json");
+        std::fs::write(path, text).expect("write");
+    }
+
+    fn text(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).expect(name)
+    }
+
+    /// Writes `DIR/<variant>/summary.json` per summary and `DIR/comparison.json`.
+    fn comparison(&self, dir: &str, summaries: &[Value]) {
+        let mut entries = Vec::new();
+        for s in summaries {
+            let v = s["variant"].as_str().expect("variant");
+            self.put(&format!("{dir}/{v}/summary.json"), s);
+            entries.push(json!({ "variant": v, "summary": format!("{v}/summary.json") }));
+        }
+        let c = json!({ "scenario": "quickstart", "variants": entries });
+        self.put(&format!("{dir}/comparison.json"), &c);
+    }
+
+    /// `feedlab gate --baseline BASE --current CUR --out . EXTRA`, which must
+    /// exit with `code`; returns stdout and stderr.
+    fn gate(&self, base: &str, cur: &str, extra: &[&str], code: i32) -> (String, String) {
+        let mut args = vec!["gate", "--baseline", base, "--current", cur];
+        args.extend(["--out", "."].iter().chain(extra));
+        exits(&feedlab(self.0.path(), &args, &[]), code)
+    }
+
+    /// The failures and skips in `junit.xml`.
+    fn junit(&self) -> (Cases, Cases) {
+        let report = Report::deserialize_from_str(&self.text("junit.xml")).expect("JUnit");
+        let (mut failures, mut skips) = (Vec::new(), Vec::new());
+        for case in report.test_suites.iter().flat_map(|s| &s.test_cases) {
+            let (list, message) = match &case.status {
+                TestCaseStatus::NonSuccess { kind, message, .. }
+                    if *kind == NonSuccessKind::Failure =>
+                {
+                    (&mut failures, message)
+                }
+                TestCaseStatus::Skipped { message, .. } => (&mut skips, message),
+                _ => continue,
+            };
+            let message = message.as_ref().map(|m| m.to_string());
+            list.push((case.name.to_string(), message.unwrap_or_default()));
+        }
+        (failures, skips)
+    }
+
+    /// Asserts the names of the failed checks; returns their messages.
+    fn failed(&self, want: &[&str]) -> Vec<String> {
+        let (failures, _) = self.junit();
+        let names: Vec<&str> = failures.iter().map(|c| c.0.as_str()).collect();
+        assert_eq!(names, want, "{failures:?}");
+        failures.into_iter().map(|c| c.1).collect()
+    }
+}
+
+/// Runs `feedlab ARGS` in `dir` with the GitHub variables unset, then `env`.
+fn feedlab(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedlab"));
+    cmd.current_dir(dir).args(args);
+    cmd.env_remove("GITHUB_ACTIONS");
+    cmd.env_remove("GITHUB_STEP_SUMMARY");
+    cmd.envs(env.iter().copied()).output().expect("run feedlab")
+}
+
+/// Asserts the exit code (showing both streams if not); returns them.
+fn exits(out: &Output, code: i32) -> (String, String) {
+    let o = String::from_utf8_lossy(&out.stdout).to_string();
+    let e = String::from_utf8_lossy(&out.stderr).to_string();
+    let shown = format!("--- stdout\n{o}--- stderr\n{e}");
+    assert_eq!(out.status.code(), Some(code), "{shown}");
+    (o, e)
+}
+
+/// Asserts that `text` contains every one of `parts`.
+fn has(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "{part:?} not in:\n{text}");
+    }
+}
+
+/// The table row of `metric` in the gate's stdout.
+fn row<'a>(stdout: &'a str, metric: &str) -> &'a str {
+    let found = stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{metric} ")));
+    found.expect(metric)
+}
+
+#[test]
+fn alike_runs_pass_every_check_and_write_junit_and_markdown() {
+    let lab = Lab::new();
+    lab.put("base.json", &live("hybrid", 0));
+    lab.put("cur.json", &live("hybrid", 5));
+    let (stdout, _) = lab.gate("base.json", "cur.json", &[], 0);
+    let (failures, skips) = lab.junit();
+    assert!(failures.is_empty() && skips.is_empty(), "{stdout}");
+    has(&stdout, &["0 failed, 0 skipped -> PASS"]);
+    has(row(&stdout, "work.feed.cpu_us"), &["PASS", "p="]);
+    let md = lab.text("gate.md");
+    assert!(md.starts_with("## feedlab gate: PASS"), "{md}");
+    has(&md, &["| work.feed.storage_calls |"]);
+}
+
+#[test]
+fn old_baseline_skips_what_it_lacks_with_reasons_and_warns() {
+    let lab = Lab::new();
+    lab.put("old.json", &summary("hybrid", 35.0));
+    lab.put("base.json", &live("hybrid", 0));
+    let mut short = live("hybrid", 1);
+    let series = short["series"].as_array_mut().expect("series");
+    series.retain(|w| w["second"].as_u64() < Some(6));
+    lab.put("cur.json", &short);
+    let (_, stderr) = lab.gate("old.json", "cur.json", &[], 0);
+    has(&stderr, &["no usable provenance"]);
+    let (_, skips) = lab.junit();
+    let reason = |case: &str| skips.iter().find(|s| s.0 == case).expect(case).1.clone();
+    let trial = reason("work.feed.cpu_us trials");
+    has(&trial, &["baseline: no `series` section"]);
+    has(&reason("work.* counters"), &["no `work` section"]);
+    let ratio = reason("shards.call_us_max <= baseline x 4");
+    has(&ratio, &["not in the baseline"]);
+
+    // Six seconds leave three windows after the warm-up and the last second.
+    lab.gate("base.json", "cur.json", &[], 0);
+    let (_, skips) = lab.junit();
+    assert_eq!(skips.len(), 7, "every trial: {skips:?}");
+    has(&skips[0].1, &["too few feed windows", "current 3, need 5"]);
+}
+
+#[test]
+fn cpu_shift_of_40_percent_fails_and_of_5_percent_passes() {
+    let lab = Lab::new();
+    lab.put("base.json", &live("push", 0));
+    for (factor, code) in [(1.4, 1), (1.05, 0)] {
+        let mut cur = live("push", 3);
+        scale(&mut cur, "feed", "cpu_us", factor);
+        lab.put("cur.json", &cur);
+        lab.gate("base.json", "cur.json", &[], code);
+        if code == 1 {
+            let m = lab.failed(&["work.feed.cpu_us trials"]);
+            has(&m[0], &["variant push", "p=", "ratio 1.4 (limit 1.15)"]);
+        }
+    }
+}
+
+#[test]
+fn significant_latency_shift_under_the_effect_passes() {
+    let lab = Lab::new();
+    lab.put("base.json", &live("pull", 0));
+    let mut cur = live("pull", 4);
+    scale(&mut cur, "feed", "p50_ms", 1.3);
+    lab.put("cur.json", &cur);
+    let (stdout, _) = lab.gate("base.json", "cur.json", &[], 0);
+    let p50 = row(&stdout, "feed.p50_ms");
+    has(p50, &["PASS", "p=", "e-", "ratio 1.3 (limit 1.5)"]);
+
+    let rules = "[gate]\nlatency-effect = 0.2\n";
+    std::fs::write(lab.path("r.toml"), rules).expect("write");
+    lab.gate("base.json", "cur.json", &["--rules", "r.toml"], 1);
+    lab.failed(&["feed.p50_ms trials"]);
+}
+
+#[test]
+fn counter_and_ratio_breaches_fail_and_annotate_under_github_actions() {
+    let lab = Lab::new();
+    lab.put("base.json", &live("hybrid", 0));
+    let mut cur = live("hybrid", 2);
+    cur["work"]["feed"]["storage_calls"] = json!(3.0);
+    cur["work"]["upload"]["keys_read"] = json!(20.0);
+    cur["shards"]["call_us_max"] = json!(2042.0);
+    lab.put("cur.json", &cur);
+    let args = "gate --baseline base.json --current cur.json --out .";
+    let args: Vec<&str> = args.split(' ').collect();
+    let env = [("GITHUB_ACTIONS", "true"), ("GITHUB_STEP_SUMMARY", "s.md")];
+    let (stdout, _) = exits(&feedlab(lab.0.path(), &args, &env), 1);
+    let shard = "shards.call_us_max <= baseline x 4";
+    let m = lab.failed(&["work.feed.storage_calls counter", shard]);
+    has(&m[0], &["3 per op vs baseline 2; limit 2.11"]);
+    let errors = stdout.matches("::error title=feedlab gate::").count();
+    assert_eq!(errors, 2, "{stdout}");
+    let keys = row(&stdout, "work.upload.keys_read");
+    has(keys, &["PASS", "decreased from 50 to 20"]);
+    has(
+        &lab.text("s.md"),
+        &["## feedlab gate: FAIL", "### Failures"],
     );
 }
 
 #[test]
-fn absolute_rule_breach_fails() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    // Same value in both, so only the absolute rule can fail.
-    let base = write(dir.path(), "base.json", &summary("push", 250.0));
-    let out = gate(dir.path(), &base, &base, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let (failures, _) = junit(dir.path());
-    let cases: Vec<&str> = failures.iter().map(|f| f.1.as_str()).collect();
-    assert_eq!(cases, ["feed.p99_ms <= 200"], "{failures:?}");
-    assert!(failures[0].2.contains("250"), "{failures:?}");
+fn service_errors_and_drops_fail_the_default_ratios_but_client_codes_do_not() {
+    let lab = Lab::new();
+    lab.put("base.json", &live("push", 0));
+    let mut cur = live("push", 1);
+    cur["ops"]["feed"]["errors"] = json!(30);
+    cur["ops"]["feed"]["error_codes"] = json!({ "http_500": 25, "no_user": 5 });
+    cur["ops"]["photo_get"]["errors"] = json!(400);
+    cur["ops"]["photo_get"]["error_codes"] = json!({ "no_photo": 400 });
+    cur["ops"]["upload"]["dropped"] = json!(7);
+    lab.put("cur.json", &cur);
+    lab.gate("base.json", "cur.json", &[], 1);
+    let m = lab.failed(&["feed.error_ratio <= 0.001", "upload.drop_ratio <= 0.001"]);
+    has(
+        &m[0],
+        &["25 service errors of 9030 feed", "codes: http_500=25"],
+    );
 }
 
 #[test]
-fn regression_within_tolerance_passes_and_tolerance_is_a_flag() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let base = write(dir.path(), "base.json", &summary("hybrid", 35.0));
-    let cur = write(dir.path(), "cur.json", &summary("hybrid", 38.0));
-    let out = gate(dir.path(), &base, &cur, &[]);
+fn baseline_from_another_scenario_warns_and_is_still_evaluated() {
+    let lab = Lab::new();
+    let mut other = live("hybrid", 0);
+    other["provenance"]["scenario_hash"] = json!("hash-other");
+    lab.put("base.json", &other);
+    let mut cur = live("hybrid", 2);
+    scale(&mut cur, "upload", "cpu_us", 1.5);
+    cur["config"]["inject"] = json!({ "cpu-us": { "upload": 450 } });
+    lab.put("cur.json", &cur);
+    let (_, stderr) = lab.gate("base.json", "cur.json", &[], 1);
+    lab.failed(&["work.upload.cpu_us trials"]);
+    has(&stderr, &["variant hybrid", "hash-other", "hash-q"]);
+    has(&stderr, &["the current run ran with injection on"]);
+    let (_, stderr) = lab.gate("new.json", "cur.json", &["--record"], 2);
+    has(&stderr, &["ran with injection on", "clean run"]);
+    has(&lab.text("gate.md"), &["### Notes", "hash-other"]);
+}
+
+#[test]
+fn record_then_gate_the_same_run_passes_with_recorded_provenance() {
+    let lab = Lab::new();
+    lab.comparison("cur", &[live("push", 0), live("pull", 1)]);
+    std::fs::write(lab.path("cur/push/data.bin"), "not copied").expect("write");
+    let (base, cur) = (
+        lab.path("baselines/qs.json"),
+        lab.path("cur/comparison.json"),
+    );
+    let (b, c) = (base.to_str().expect("utf-8"), cur.to_str().expect("utf-8"));
+    // From the workspace, so the commit is this repository's HEAD.
+    let args = ["gate", "--record", "--current", c, "--baseline", b];
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
+    exits(&feedlab(workspace, &args, &[]), 0);
+    let copied = lab.text("baselines/qs/pull/summary.json");
+    assert_eq!(copied, lab.text("cur/pull/summary.json"));
+    assert!(!lab.path("baselines/qs/push/data.bin").exists());
+    let recorded: Value = serde_json::from_str(&lab.text("baselines/qs.json")).expect("json");
+    assert_eq!(recorded["variants"][0]["summary"], "qs/push/summary.json");
+    let r = &recorded["recorded"];
+    assert_eq!(r["commit"].as_str().map(str::len), Some(40), "{r}");
+    assert!(r["date"].as_str().is_some_and(|d| d.ends_with('Z')), "{r}");
+    assert!(r["cores"].as_u64() > Some(0) && r["load_avg"].is_array());
+    assert_eq!(r["scenario_hashes"]["pull"], "hash-q");
+
+    let (_, stderr) = lab.gate(b, c, &[], 0);
+    has(&stderr, &["note: baseline recorded at"]);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    // `--also` pools a second run's windows into each variant, tagged run 1.
+    let args = [
+        "gate",
+        "--record",
+        "--current",
+        c,
+        "--also",
+        c,
+        "--baseline",
+        b,
+    ];
+    exits(&feedlab(workspace, &args, &[]), 0);
+    let pooled: Value = serde_json::from_str(&lab.text("baselines/qs/pull/summary.json")).unwrap();
+    let one: Value = serde_json::from_str(&lab.text("cur/pull/summary.json")).unwrap();
+    let (n, series) = (one["series"].as_array().unwrap().len(), &pooled["series"]);
+    assert_eq!(series.as_array().unwrap().len(), 2 * n);
     assert_eq!(
-        out.status.code(),
-        Some(0),
-        "+8.6% is within 10%: {}",
-        text(&out)
+        (series[n - 1].get("run"), &series[n]["run"]),
+        (None, &Value::from(1))
     );
-    let out = gate(dir.path(), &base, &cur, &["--regression", "0.05"]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "+8.6% is beyond 5%: {}",
-        text(&out)
-    );
+    lab.gate(b, c, &[], 0);
 }
 
 #[test]
-fn comparison_with_one_regressed_variant_names_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let base = comparison(
-        &dir.path().join("base"),
-        &[("push", 20.0), ("pull", 90.0), ("hybrid", 35.0)],
-    );
-    let cur = comparison(
-        &dir.path().join("cur"),
-        &[("push", 21.0), ("pull", 150.0), ("hybrid", 34.0)],
-    );
-    let out = gate(dir.path(), &base, &cur, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let (failures, cases) = junit(dir.path());
-    assert!(cases >= 15, "three variants × five checks, got {cases}");
-    assert_eq!(failures.len(), 1, "{failures:?}");
-    assert_eq!(failures[0].0, "gate.pull");
-    assert!(failures[0].2.contains("variant pull"), "{failures:?}");
+fn variants_pair_by_name_and_a_missing_one_fails() {
+    let lab = Lab::new();
+    let all = [live("push", 0), live("pull", 0), live("hybrid", 0)];
+    lab.comparison("b", &all);
+    let mut slow = live("pull", 3);
+    scale(&mut slow, "photo_get", "cpu_us", 1.6);
+    lab.comparison("c", &[live("push", 3), slow]);
+    lab.gate("b/comparison.json", "c/comparison.json", &[], 1);
+    let m = lab.failed(&["work.photo_get.cpu_us trials", "variant present"]);
+    has(&m[0], &["variant pull"]);
+    has(&m[1], &["variant hybrid is in the baseline", "missing"]);
 }
 
 #[test]
-fn variant_missing_from_current_fails() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let base = comparison(&dir.path().join("base"), &[("push", 20.0), ("pull", 90.0)]);
-    let cur = comparison(&dir.path().join("cur"), &[("push", 20.0)]);
-    let out = gate(dir.path(), &base, &cur, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let (failures, _) = junit(dir.path());
-    assert_eq!(failures.len(), 1, "{failures:?}");
-    assert!(failures[0].2.contains("pull") && failures[0].2.contains("missing"));
-}
+fn rules_apply_and_unusable_inputs_or_removed_keys_exit_2_in_one_line() {
+    let lab = Lab::new();
+    lab.put("base.json", &live("hybrid", 0));
+    let rules = "[gate.rules]\n\"shards.load_max_over_mean\" = { max = 1.25 }\n";
+    std::fs::write(lab.path("s.toml"), rules).expect("write");
+    let extra = "--rules s.toml --rule feed.p99_ms<=30 --junit ci/j.xml";
+    let extra: Vec<&str> = extra.split(' ').collect();
+    lab.gate("base.json", "base.json", &extra, 1);
+    assert!(!lab.path("junit.xml").exists(), "JUnit only at --junit");
+    std::fs::rename(lab.path("ci/j.xml"), lab.path("junit.xml")).expect("at --junit");
+    lab.failed(&["feed.p99_ms <= 30", "shards.load_max_over_mean <= 1.25"]);
 
-#[test]
-fn malformed_json_exits_2_naming_the_file() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let base = write(dir.path(), "base.json", &summary("hybrid", 35.0));
-    let broken = dir.path().join("broken-current.json");
-    std::fs::write(&broken, "{ \"feedlab\": \"0.1.0\", ").expect("write");
-    let out = gate(dir.path(), &base, &broken, &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("broken-current.json"),
-        "{}",
-        text(&out)
-    );
-
-    let out = gate(dir.path(), &dir.path().join("absent.json"), &base, &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("absent.json"),
-        "{}",
-        text(&out)
-    );
-}
-
-#[test]
-fn summary_missing_a_contract_field_exits_2_naming_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let base = write(dir.path(), "base.json", &summary("hybrid", 35.0));
-    let mut bad = summary("hybrid", 35.0);
-    bad.as_object_mut().expect("object").remove("storage");
-    let bad = write(dir.path(), "old-format.json", &bad);
-    let out = gate(dir.path(), &base, &bad, &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("old-format.json") && stderr.contains("storage"),
-        "{stderr}"
-    );
-}
-
-#[test]
-fn metric_missing_from_current_fails_and_from_baseline_skips() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut no_upload = summary("hybrid", 35.0);
-    no_upload["ops"]
-        .as_object_mut()
-        .expect("ops")
-        .remove("upload");
-    let full = write(dir.path(), "full.json", &summary("hybrid", 35.0));
-    let partial = write(dir.path(), "partial.json", &no_upload);
-
-    let out = gate(dir.path(), &full, &partial, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let (failures, _) = junit(dir.path());
-    assert_eq!(failures.len(), 1, "{failures:?}");
-    assert!(
-        failures[0].2.contains("upload.p99_ms is missing"),
-        "{failures:?}"
-    );
-
-    let out = gate(dir.path(), &partial, &full, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "absent baseline skips: {}",
-        text(&out)
-    );
-    let xml = std::fs::read_to_string(dir.path().join("junit.xml")).expect("junit");
-    assert!(
-        xml.contains("<skipped") && xml.contains("upload.p99_ms"),
-        "{xml}"
-    );
-}
-
-#[test]
-fn rules_file_and_cli_rules_apply() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let base = write(dir.path(), "base.json", &summary("hybrid", 35.0));
-    // Feed p50 0.2 -> 0.9 ms is +350%, but both are under the 1 ms noise
-    // floor, so it must not fail; the rate drop from 300/s to 120/s must.
-    let mut tiny = summary("hybrid", 35.0);
-    tiny["ops"]["feed"]["p50_ms"] = json!(0.2);
-    let mut slower = summary("hybrid", 35.0);
-    slower["ops"]["feed"]["rate_per_s"] = json!(120.0);
-    slower["ops"]["feed"]["p50_ms"] = json!(0.9);
-    let tiny = write(dir.path(), "tiny.json", &tiny);
-    let slower = write(dir.path(), "slower.json", &slower);
-    let rules = dir.path().join("scenario.toml");
-    std::fs::write(
-        &rules,
-        "name = \"quickstart\"\n[gate]\nhigher-is-better = [\"feed.rate_per_s\"]\n\
-         [gate.rules]\n\"shards.load_max_over_mean\" = { max = 1.25 }\n",
-    )
-    .expect("write");
-    let rules_arg = rules.to_str().expect("utf-8 path");
-
-    let out = gate(dir.path(), &tiny, &slower, &["--rules", rules_arg]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let (failures, _) = junit(dir.path());
-    let mut cases: Vec<&str> = failures.iter().map(|f| f.1.as_str()).collect();
-    cases.sort();
-    assert_eq!(
-        cases,
-        [
-            "feed.rate_per_s regression",
-            "shards.load_max_over_mean <= 1.25"
-        ],
-        "{failures:?}"
-    );
-
-    let out = gate(dir.path(), &base, &base, &["--rule", "feed.p99_ms<=30"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let (failures, _) = junit(dir.path());
-    assert_eq!(failures.len(), 1, "{failures:?}");
-    assert!(failures[0].2.contains("<= 30"), "{failures:?}");
-
-    let out = gate(dir.path(), &base, &base, &["--rule", "feed.p99_ms=30"]);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "bad rule syntax: {}",
-        text(&out)
-    );
-
-    std::fs::write(&rules, "[gate]\nregresion = 0.2\n").expect("write");
-    let out = gate(dir.path(), &base, &base, &["--rules", rules_arg]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("scenario.toml") && stderr.contains("regresion"),
-        "{stderr}"
-    );
-}
-
-#[test]
-fn junit_path_flag_is_honoured() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let base = write(dir.path(), "base.json", &summary("hybrid", 35.0));
-    let target = dir.path().join("reports/ci/gate.xml");
-    let target_arg = target.to_str().expect("utf-8 path");
-    let out = gate(dir.path(), &base, &base, &["--junit", target_arg]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let xml = std::fs::read_to_string(&target).expect("written at --junit");
-    assert!(xml.contains("feed.p99_ms"), "{xml}");
-    assert!(
-        !dir.path().join("junit.xml").exists(),
-        "not also at the default"
-    );
+    let mut old = summary("hybrid", 35.0);
+    old.as_object_mut().expect("object").remove("storage");
+    lab.put("old-format.json", &old);
+    std::fs::write(lab.path("broken.json"), "{ \"feedlab\": ").expect("write");
+    std::fs::write(lab.path("s.toml"), "[gate]\nnoise-floor-ms = 50\n").expect("write");
+    let runs = [
+        ("old-format.json", "", "storage"),
+        ("broken.json", "", "broken.json"),
+        ("absent.json", "", "absent.json"),
+        ("base.json", "--rule feed.p99_ms=30", "feed.p99_ms=30"),
+        ("base.json", "--regression 0.1", "--regression was removed"),
+        ("base.json", "--rules s.toml", "noise-floor-ms` was removed"),
+    ];
+    for (cur, extra, part) in runs {
+        let extra: Vec<&str> = extra.split_whitespace().collect();
+        let (_, stderr) = lab.gate("base.json", cur, &extra, 2);
+        has(&stderr, &[part]);
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    }
 }

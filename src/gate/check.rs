@@ -1,22 +1,19 @@
 //! Evaluation: pairs baseline and current variants, then turns the rules
 //! into a flat list of [`Check`]s, each with a verdict and a message that
-//! names the metric, the variant, the values and the limit.
-
-use std::path::PathBuf;
+//! names the metric, the variant, the values and the limit. The checks
+//! against the baseline live in `trials` (per-second windows) and
+//! `counters` (work counters and single-value ratios); the checks on the
+//! current run alone (absolute rules, error and drop ratios) live here.
 
 use super::config::{Bound, GateConfig, num};
-use crate::summary::Summary;
+use super::input::Named;
+use super::{counters, trials};
+use crate::summary::OpStats;
 
-/// One summary read from the command line, under its variant name.
-#[derive(Debug, Clone)]
-pub struct Named {
-    /// Variant name (from `comparison.json`, or the summary's `variant`).
-    pub variant: String,
-    /// The parsed summary.
-    pub summary: Summary,
-    /// The file it came from, for messages.
-    pub file: PathBuf,
-}
+/// Error codes the load generator raises itself, before anything is sent
+/// (a view with no photo known yet, no user, a request it could not build):
+/// not the service's errors.
+const CLIENT_SIDE_CODES: [&str; 3] = ["no_photo", "no_user", "request"];
 
 /// A baseline and a current summary of the same variant; either may be
 /// missing when the inputs list different variants.
@@ -35,9 +32,9 @@ pub struct Pair<'a> {
 pub enum Outcome {
     /// Within its limit.
     Pass,
-    /// Breached, or a required value is missing.
+    /// Breached, or a value the rule needs is missing from the current run.
     Fail,
-    /// Not evaluated (no baseline value to compare with).
+    /// Not judged; the message says why.
     Skip,
 }
 
@@ -46,25 +43,48 @@ pub enum Outcome {
 pub struct Check {
     /// Variant the check ran on.
     pub variant: String,
-    /// Test case name, e.g. `feed.p99_ms <= 200` or `feed.p99_ms regression`.
+    /// Test case name, unique within a variant, e.g. `feed.p99_ms <= 200`.
     pub name: String,
-    /// `rule`, `regression` or `presence`.
+    /// `rule`, `errors`, `trial`, `counter`, `ratio`, `baseline` or `presence`.
     pub kind: &'static str,
     /// Metric path, or `variant` for the presence check.
     pub metric: String,
-    /// Baseline value, when one was read.
+    /// Baseline value (a median for trials), when one was read.
     pub baseline: Option<f64>,
-    /// Current value, when one was read.
+    /// Current value (a median for trials), when one was read.
     pub current: Option<f64>,
     /// The limit as shown to people.
     pub limit: String,
     /// Verdict.
     pub outcome: Outcome,
-    /// Why: the failure or skip message, or a note on a pass.
+    /// Why: the failure message, the skip reason, or a note on a pass.
     pub message: String,
 }
 
 impl Check {
+    /// A check with no values yet, marked SKIP with an empty reason; the
+    /// caller sets the outcome and message.
+    pub fn new(variant: &str, name: String, kind: &'static str, metric: &str) -> Check {
+        Check {
+            variant: variant.to_string(),
+            name,
+            kind,
+            metric: metric.to_string(),
+            baseline: None,
+            current: None,
+            limit: String::new(),
+            outcome: Outcome::Skip,
+            message: String::new(),
+        }
+    }
+
+    /// Sets the verdict and its message.
+    pub fn judged(mut self, outcome: Outcome, message: String) -> Check {
+        self.outcome = outcome;
+        self.message = message;
+        self
+    }
+
     /// Relative change from baseline to current in percent, when both are
     /// known and the baseline is not zero.
     pub fn change_pct(&self) -> Option<f64> {
@@ -107,58 +127,43 @@ pub fn pair<'a>(baseline: &'a [Named], current: &'a [Named], singles: bool) -> V
 }
 
 /// Runs every check of `config` on every pair, in a stable order: per
-/// variant, absolute rules first, then regression checks.
+/// variant, absolute rules, error and drop ratios, then the checks against
+/// the baseline (trials, counters, ratios).
 pub fn evaluate(config: &GateConfig, pairs: &[Pair<'_>]) -> Vec<Check> {
     let mut checks = Vec::new();
     for pair in pairs {
+        let variant = pair.variant;
         let Some(current) = pair.current else {
-            let b = pair.baseline.map(|b| b.file.display().to_string());
-            checks.push(Check {
-                variant: pair.variant.to_string(),
-                name: "variant present".into(),
-                kind: "presence",
-                metric: "variant".into(),
-                baseline: None,
-                current: None,
-                limit: "present".into(),
-                outcome: Outcome::Fail,
-                message: format!(
-                    "variant {} is in the baseline ({}) but missing from current",
-                    pair.variant,
-                    b.unwrap_or_default()
-                ),
-            });
+            let file = pair.baseline.map(|b| b.file.display().to_string());
+            let message = format!(
+                "variant {variant} is in the baseline ({}) but missing from current",
+                file.unwrap_or_default()
+            );
+            let c = Check::new(variant, "variant present".into(), "presence", "variant");
+            checks.push(c.judged(Outcome::Fail, message));
             continue;
         };
         for (metric, bound) in &config.rules {
-            checks.push(rule_check(
-                pair.variant,
-                metric,
-                *bound,
-                pair.baseline,
-                current,
-            ));
+            checks.push(rule_check(variant, metric, *bound, pair.baseline, current));
         }
-        let directions = config
-            .regression_metrics
-            .iter()
-            .map(|m| (m, false))
-            .chain(config.higher_is_better.iter().map(|m| (m, true)));
-        for (metric, higher_is_better) in directions {
-            let spec = Regression {
-                metric,
-                higher_is_better,
-                tolerance: config.regression,
-                noise_floor_ms: config.noise_floor_ms,
-            };
-            checks.push(spec.check(pair.variant, pair.baseline, current));
+        checks.extend(error_checks(config, variant, pair.baseline, current));
+        let Some(base) = pair.baseline else {
+            let reason = format!("variant {variant} is not in the baseline");
+            let c = Check::new(variant, "baseline checks".into(), "baseline", "variant");
+            checks.push(c.judged(Outcome::Skip, reason));
+            continue;
+        };
+        for metric in &config.trials {
+            checks.push(trials::check(config, metric, variant, base, current));
         }
+        checks.extend(counters::counter_checks(config, variant, base, current));
+        checks.extend(counters::ratio_checks(config, variant, base, current));
     }
     checks
 }
 
 /// An absolute rule on the current value; the baseline value is shown for
-/// context only.
+/// context only. A value missing from the current run fails.
 fn rule_check(
     variant: &str,
     metric: &str,
@@ -184,101 +189,109 @@ fn rule_check(
             ),
         ),
     };
-    Check {
-        variant: variant.to_string(),
-        name: format!("{metric} {bound}"),
-        kind: "rule",
-        metric: metric.to_string(),
-        baseline: base.and_then(|b| b.summary.metric(metric)),
-        current: value,
-        limit: bound.to_string(),
-        outcome,
-        message,
-    }
+    let mut check = Check::new(variant, format!("{metric} {bound}"), "rule", metric);
+    check.baseline = base.and_then(|b| crate::summary::metric_in(&b.json, metric));
+    check.current = value;
+    check.limit = bound.to_string();
+    check.judged(outcome, message)
 }
 
-/// One regression check's parameters.
-struct Regression<'a> {
-    metric: &'a str,
-    higher_is_better: bool,
-    tolerance: f64,
-    noise_floor_ms: f64,
+/// One op kind's issued ops and what went wrong with them.
+struct OpErrors {
+    /// Completed + errors + dropped.
+    issued: u64,
+    /// Errors less the client-side codes.
+    service: u64,
+    /// Ops that could not start.
+    dropped: u64,
+    /// The service's error codes, `code=n, ...`.
+    codes: String,
 }
 
-impl Regression<'_> {
-    fn check(&self, variant: &str, base: Option<&Named>, cur: &Named) -> Check {
-        let metric = self.metric;
-        let baseline = base.and_then(|b| b.summary.metric(metric));
-        let current = cur.summary.metric(metric);
-        let mut check = Check {
-            variant: variant.to_string(),
-            name: format!("{metric} regression"),
-            kind: "regression",
-            metric: metric.to_string(),
-            baseline,
-            current,
-            limit: String::new(),
-            outcome: Outcome::Skip,
-            message: String::new(),
-        };
-        let Some(b) = baseline else {
-            check.message = match base {
-                None => format!("variant {variant} is not in the baseline"),
-                Some(base) => format!("{metric} is not in the baseline ({})", base.file.display()),
-            };
-            return check;
-        };
-        let (limit, sign) = if self.higher_is_better {
-            (b * (1.0 - self.tolerance), ">=")
-        } else {
-            (b * (1.0 + self.tolerance), "<=")
-        };
-        check.limit = format!("{sign} {}", num(limit));
-        let Some(c) = current else {
-            check.outcome = Outcome::Fail;
-            check.message = format!(
-                "{metric} is missing from the current summary of variant {variant} ({}); \
-                 baseline was {}",
-                cur.file.display(),
-                num(b)
-            );
-            return check;
-        };
-        let below_floor =
-            metric.ends_with("_ms") && b < self.noise_floor_ms && c < self.noise_floor_ms;
-        let breached = if self.higher_is_better {
-            c < limit
-        } else {
-            c > limit
-        };
-        if below_floor {
-            check.outcome = Outcome::Pass;
-            check.message = format!(
-                "both below the noise floor of {} ms",
-                num(self.noise_floor_ms)
-            );
-        } else if breached {
-            let change = check
-                .change_pct()
-                .map(|p| format!(" ({p:+.1}%)"))
-                .unwrap_or_default();
-            let factor = if self.higher_is_better {
-                1.0 - self.tolerance
-            } else {
-                1.0 + self.tolerance
-            };
-            check.outcome = Outcome::Fail;
-            check.message = format!(
-                "{metric} of variant {variant} regressed: current {} vs baseline {}{change}; \
-                 limit {sign} {} (baseline x {})",
-                num(c),
-                num(b),
-                num(limit),
-                num(factor)
-            );
-        } else {
-            check.outcome = Outcome::Pass;
+impl OpErrors {
+    fn of(stats: &OpStats) -> OpErrors {
+        let codes = stats.extra.get("error_codes").and_then(|v| v.as_object());
+        let client: u64 = codes.map_or(0, |c| {
+            CLIENT_SIDE_CODES
+                .iter()
+                .filter_map(|code| c.get(*code)?.as_u64())
+                .sum()
+        });
+        let service_codes = codes.map(|c| {
+            c.iter()
+                .filter(|(k, _)| !CLIENT_SIDE_CODES.contains(&k.as_str()))
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        OpErrors {
+            issued: stats.count + stats.errors + stats.dropped,
+            service: stats.errors.saturating_sub(client),
+            dropped: stats.dropped,
+            codes: service_codes.unwrap_or_default(),
         }
-        check
     }
+
+    /// `(part, label)` of `error_ratio` or `drop_ratio`.
+    fn part(&self, what: &str) -> (u64, &'static str) {
+        if what == "drop_ratio" {
+            (self.dropped, "dropped")
+        } else {
+            (self.service, "service errors")
+        }
+    }
+
+    fn ratio(&self, what: &str) -> Option<f64> {
+        (self.issued > 0).then(|| self.part(what).0 as f64 / self.issued as f64)
+    }
+}
+
+/// Per op kind of the current run: service errors (errors less the
+/// client-side codes) and drops, each over ops issued (completed, errors
+/// and dropped), against `max-error-ratio` and `max-drop-ratio`. An op
+/// kind with nothing issued SKIPs.
+fn error_checks(
+    config: &GateConfig,
+    variant: &str,
+    base: Option<&Named>,
+    cur: &Named,
+) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for (op, stats) in &cur.summary.ops {
+        let now = OpErrors::of(stats);
+        let before = base.and_then(|b| b.summary.ops.get(op)).map(OpErrors::of);
+        for (what, max) in [
+            ("error_ratio", config.max_error_ratio),
+            ("drop_ratio", config.max_drop_ratio),
+        ] {
+            let metric = format!("{op}.{what}");
+            let limit = format!("<= {}", num(max));
+            let mut check = Check::new(variant, format!("{metric} {limit}"), "errors", &metric);
+            check.limit = limit;
+            check.baseline = before.as_ref().and_then(|b| b.ratio(what));
+            check.current = now.ratio(what);
+            let Some(ratio) = check.current else {
+                checks.push(check.judged(Outcome::Skip, format!("no {op} ops were issued")));
+                continue;
+            };
+            let (part, label) = now.part(what);
+            let text = format!("{part} {label} of {} {op} ops issued", now.issued);
+            checks.push(if ratio <= max {
+                check.judged(Outcome::Pass, if part > 0 { text } else { String::new() })
+            } else {
+                let codes = if what == "error_ratio" && !now.codes.is_empty() {
+                    format!("; codes: {}", now.codes)
+                } else {
+                    String::new()
+                };
+                let message = format!(
+                    "{metric} of variant {variant} is {}: {text}, above {}{codes}",
+                    num(ratio),
+                    num(max)
+                );
+                check.judged(Outcome::Fail, message)
+            });
+        }
+    }
+    checks
 }

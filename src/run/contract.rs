@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use super::measure::{Snapshot, max_over_mean};
 use super::seed::Seeded;
 use super::threshold;
+use super::work::RunWork;
 use crate::spec::RunSpec;
 
 /// Percentiles (in %) of the latency curves kept per op kind.
@@ -50,6 +51,8 @@ pub struct Measured<'a> {
     pub timeline: (u64, u64),
     /// Transport used (`http`, `direct`, `external`).
     pub transport: &'a str,
+    /// The server's recorded work (none for a service feedlab did not start).
+    pub work: Option<&'a RunWork>,
 }
 
 fn percentile_curve(stats: &RunStats, kind: OpKind) -> Value {
@@ -186,8 +189,16 @@ pub fn summary(m: &Measured<'_>) -> Value {
         .series()
         .iter()
         .map(|p| {
-            json!({ "second": p.second, "kind": p.kind.name(), "count": p.count,
-                         "errors": p.errors, "dropped": p.dropped, "p99_ms": p.p99_ms })
+            let mut v = json!({ "second": p.second, "kind": p.kind.name(), "count": p.count,
+                         "errors": p.errors, "dropped": p.dropped, "p50_ms": p.p50_ms,
+                         "p99_ms": p.p99_ms });
+            if let Some(cpu) = m.work.and_then(|w| w.cpu_us(p.second, p.kind.name())) {
+                v["cpu_us"] = json!(cpu);
+            }
+            if let Some(rel) = m.work.and_then(|w| w.cpu_rel(p.second, p.kind.name())) {
+                v["cpu_rel"] = json!(rel);
+            }
+            v
         })
         .collect();
     let blob_delta = m.after.blob_bytes.saturating_sub(m.before.blob_bytes);
@@ -236,6 +247,7 @@ pub fn summary(m: &Measured<'_>) -> Value {
             "hybrid_threshold_live": hybrid["live_threshold"],
             "transport": m.transport,
             "load": spec.traffic.load,
+            "inject": (!spec.system.inject.is_off()).then(|| json!(spec.system.inject)),
         },
         "population": {
             "users": spec.population.users,
@@ -270,7 +282,13 @@ pub fn summary(m: &Measured<'_>) -> Value {
             "count": m.run_loads.len(),
             "load_max_over_mean": max_over_mean(m.run_loads),
             "loads": m.run_loads,
+            "call_us": m.work.map(|w| json!(w.shard_call_us)).unwrap_or(Value::Null),
+            "call_us_max": m.work.map(|w| json!(w.call_us_max())).unwrap_or(Value::Null),
+            "call_us_skew": m.work.map(|w| json!(w.call_us_skew())).unwrap_or(Value::Null),
         },
+        "work": m.work.map(RunWork::json).unwrap_or(Value::Null),
+        "probe": m.work.map(RunWork::probe_json).unwrap_or(Value::Null),
+        "provenance": super::work::provenance(spec),
         "storage": {
             "meta_bytes": m.after.meta_bytes,
             "blob_bytes": m.after.blob_bytes,

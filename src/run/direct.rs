@@ -13,7 +13,9 @@
 //! With a [`Recorder`] it also records each successful op's app-side time
 //! (`app-feed`, `app-photo_get`, …): its wall time less the time its task
 //! spent in storage calls (see `feedlab_system::timing`), for the in-situ
-//! calibration of the simulator's app-server step.
+//! calibration of the simulator's app-server step, and its work counters
+//! (`feedlab_system::timing::work`) under the op kind's name, as the HTTP
+//! routers record them.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -23,7 +25,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use feedlab_system::id::PhotoId;
 use feedlab_system::policy::UserId;
-use feedlab_system::timing::{Recorder, scoped_cpu};
+use feedlab_system::timing::{Recorder, metered, scoped_cpu};
 use feedlab_system::{Error, Service};
 use feedlab_workload::{
     OpError, OpKind, OpOutcome, Payload, PlannedOp, Target, content_type, upload_body,
@@ -180,8 +182,9 @@ impl Target for DirectTarget {
             return self.call(op).await;
         };
         let t = Instant::now();
-        let (out, times) = scoped_cpu(Box::pin(self.call(op))).await;
+        let ((out, work), times) = scoped_cpu(Box::pin(metered(self.call(op)))).await;
         if out.is_ok() {
+            rec.record_op(op.kind.name(), &work);
             let ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
             let app_ns = ns.saturating_sub(times.store_ns);
             rec.record_ns(app_op(op.kind), 1, app_ns, times.app_cpu_ns.min(app_ns));

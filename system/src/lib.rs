@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod id;
 pub mod ids;
+pub mod inject;
 pub mod meta;
 pub mod policy;
 pub mod service;

@@ -30,21 +30,17 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use async_trait::async_trait;
-use bytes::Bytes;
-
 pub mod cpu;
+mod stores;
+pub mod work;
 
 pub use cpu::{CpuTimed, on_thread, process_cpu_ns, thread_cpu_ns};
-
-use crate::blob::{BlobKey, BlobMeta, BlobStore};
-use crate::error::Result;
-use crate::meta::{CasOutcome, Direction, Durability, Entry, KeyRange, MetaStore, WriteBatch};
+pub use stores::{TimedBlobs, TimedMeta};
+pub use work::{Ledger, OpWork, Work, metered};
 
 /// What the timed storage calls of one [`scoped`] operation used.
 #[derive(Debug, Default)]
@@ -92,10 +88,11 @@ pub async fn scoped_cpu<F: Future + Unpin>(op: F) -> (F::Output, OpTimes) {
 
 /// Runs one storage call and returns its output with its wall and CPU time (its own polls
 /// plus blocking-pool work it reported), ns, adding them to the enclosing [`scoped`] op.
-async fn call<F: Future + Unpin>(f: F) -> (F::Output, u64, u64) {
+pub(crate) async fn call<F: Future + Unpin>(f: F) -> (F::Output, u64, u64) {
     let t = Instant::now();
     let (out, inline, off) = cpu::with_offloaded(f).await;
     let wall = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    work::count(|w| w.cpu_ns = w.cpu_ns.saturating_add(off));
     let _ = STORE.try_with(|s| {
         s.wall_ns.set(s.wall_ns.get().saturating_add(wall));
         s.inline_cpu_ns
@@ -127,6 +124,10 @@ pub struct Recorder {
     totals: Mutex<BTreeMap<&'static str, Total>>,
     /// Process CPU ns at start, and used from start to stop.
     process: Mutex<(u64, u64)>,
+    /// Work per metered op (see [`work`]).
+    ledger: Ledger,
+    /// Metadata calls and their summed wall ns, per shard.
+    shard_calls: Mutex<BTreeMap<usize, (u64, u64)>>,
 }
 
 impl Recorder {
@@ -138,6 +139,8 @@ impl Recorder {
     /// Start recording (e.g. once a run's data is loaded, so bulk loading is not measured).
     pub fn start(&self) {
         lock(&self.process).0 = process_cpu_ns();
+        self.ledger.start();
+        lock(&self.shard_calls).clear();
         self.on.store(true, Ordering::Release);
     }
 
@@ -174,6 +177,36 @@ impl Recorder {
             .collect()
     }
 
+    /// Records one op of `name` that did `work` (see [`work`]), if recording is on.
+    pub fn record_op(&self, name: &'static str, work: &Work) {
+        if self.is_on() {
+            self.ledger.record(name, work);
+        }
+    }
+
+    /// The work of the ops recorded with [`Self::record_op`].
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// Metadata calls and their mean wall time, µs, per shard (timed stores placed with
+    /// [`TimedMeta::on_shard`]).
+    pub fn shard_call_us(&self) -> BTreeMap<usize, (u64, f64)> {
+        lock(&self.shard_calls)
+            .iter()
+            .map(|(&s, &(n, ns))| (s, (n, ns as f64 / n.max(1) as f64 / 1e3)))
+            .collect()
+    }
+
+    pub(crate) fn record_shard_call(&self, shard: usize, wall_ns: u64) {
+        if self.is_on() {
+            let mut all = lock(&self.shard_calls);
+            let e = all.entry(shard).or_default();
+            e.0 += 1;
+            e.1 = e.1.saturating_add(wall_ns);
+        }
+    }
+
     /// Whether calls are being recorded.
     pub fn is_on(&self) -> bool {
         self.on.load(Ordering::Acquire)
@@ -208,142 +241,4 @@ impl Recorder {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A [`MetaStore`] that records its calls' service times in a [`Recorder`]; otherwise it is
-/// the wrapped store (same results, same errors, same backend name).
-pub struct TimedMeta<S: ?Sized> {
-    inner: Arc<S>,
-    rec: Arc<Recorder>,
-}
-
-impl<S: MetaStore + ?Sized> TimedMeta<S> {
-    /// Wraps `inner`, recording into `rec`.
-    pub fn new(inner: Arc<S>, rec: Arc<Recorder>) -> Self {
-        Self { inner, rec }
-    }
-}
-
-impl<S: ?Sized> std::fmt::Debug for TimedMeta<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TimedMeta").finish_non_exhaustive()
-    }
-}
-
-#[async_trait]
-impl<S: MetaStore + ?Sized> MetaStore for TimedMeta<S> {
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
-    }
-
-    async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let (r, ns, cpu) = call(self.inner.get(key)).await;
-        let r = r?;
-        self.rec.record_ns("get", 1, ns, cpu);
-        Ok(r)
-    }
-
-    async fn batch_get(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
-        let (r, ns, cpu) = call(self.inner.batch_get(keys)).await;
-        let r = r?;
-        self.rec.record_ns("batch-get", keys.len(), ns, cpu);
-        Ok(r)
-    }
-
-    async fn scan(
-        &self,
-        range: &KeyRange,
-        direction: Direction,
-        limit: usize,
-    ) -> Result<Vec<Entry>> {
-        let (r, ns, cpu) = call(self.inner.scan(range, direction, limit)).await;
-        let r = r?;
-        self.rec.record_ns("scan", r.len(), ns, cpu);
-        Ok(r)
-    }
-
-    async fn write(&self, batch: WriteBatch) -> Result<()> {
-        let op = match batch.durability {
-            Durability::Buffered => "timeline-insert",
-            Durability::Sync => "write",
-        };
-        let n = batch.len();
-        let (r, ns, cpu) = call(self.inner.write(batch)).await;
-        r?;
-        if n > 0 {
-            self.rec.record_ns(op, n, ns, cpu);
-        }
-        Ok(())
-    }
-
-    async fn cas(
-        &self,
-        key: &[u8],
-        expected: Option<&[u8]>,
-        new: Option<Vec<u8>>,
-    ) -> Result<CasOutcome> {
-        let (r, ns, cpu) = call(self.inner.cas(key, expected, new)).await;
-        let r = r?;
-        self.rec.record_ns("cas", 1, ns, cpu);
-        Ok(r)
-    }
-
-    fn approximate_bytes(&self) -> Option<u64> {
-        self.inner.approximate_bytes()
-    }
-}
-
-/// A [`BlobStore`] that records `put` and `get` service times (size in KiB) in a
-/// [`Recorder`]; otherwise it is the wrapped store.
-pub struct TimedBlobs<S: ?Sized> {
-    inner: Arc<S>,
-    rec: Arc<Recorder>,
-}
-
-impl<S: BlobStore + ?Sized> TimedBlobs<S> {
-    /// Wraps `inner`, recording into `rec`.
-    pub fn new(inner: Arc<S>, rec: Arc<Recorder>) -> Self {
-        Self { inner, rec }
-    }
-}
-
-impl<S: ?Sized> std::fmt::Debug for TimedBlobs<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TimedBlobs").finish_non_exhaustive()
-    }
-}
-
-#[async_trait]
-impl<S: BlobStore + ?Sized> BlobStore for TimedBlobs<S> {
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
-    }
-
-    async fn put(&self, key: &BlobKey, data: Bytes) -> Result<()> {
-        let kib = data.len().div_ceil(1024);
-        let (r, ns, cpu) = call(self.inner.put(key, data)).await;
-        r?;
-        self.rec.record_ns("blob-put", kib, ns, cpu);
-        Ok(())
-    }
-
-    async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<Bytes> {
-        let (r, ns, cpu) = call(self.inner.get(key, range)).await;
-        let r = r?;
-        self.rec
-            .record_ns("blob-get", r.len().div_ceil(1024), ns, cpu);
-        Ok(r)
-    }
-
-    async fn head(&self, key: &BlobKey) -> Result<Option<BlobMeta>> {
-        self.inner.head(key).await
-    }
-
-    fn as_local(&self) -> Option<&crate::blob::LocalBlobStore> {
-        self.inner.as_local()
-    }
-
-    async fn delete(&self, key: &BlobKey) -> Result<()> {
-        self.inner.delete(key).await
-    }
 }

@@ -133,6 +133,8 @@ pub struct SecondPoint {
     pub errors: u64,
     /// Dropped ops.
     pub dropped: u64,
+    /// p50 latency of the successful ops of this second, ms.
+    pub p50_ms: f64,
     /// p99 latency of the successful ops of this second, ms.
     pub p99_ms: f64,
 }
@@ -325,6 +327,7 @@ fn freeze(second: u64, k: usize, cell: &Cell) -> SecondPoint {
         count: cell.hist.len(),
         errors: cell.errors,
         dropped: cell.dropped,
+        p50_ms: ms(&cell.hist, 0.50),
         p99_ms: ms(&cell.hist, 0.99),
     }
 }

@@ -21,7 +21,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -136,14 +136,40 @@ fn query_is_utf8(q: &str) -> bool {
     std::str::from_utf8(&out).is_ok()
 }
 
+/// The workload's op kind a request to `route` performs, if it is one (the names of the
+/// driver's op kinds: `upload`, `feed`, `photo_get`, `search`, `follow`, `unfollow`).
+pub fn op_of(method: &Method, route: &str) -> Option<&'static str> {
+    Some(match (method.as_str(), route) {
+        ("POST", "/v1/photos") => "upload",
+        ("GET", "/v1/feed") => "feed",
+        ("GET", "/v1/photos/{id}") => "photo_get",
+        ("GET", "/v1/search") => "search",
+        ("PUT", "/v1/users/{id}/following/{leader}") => "follow",
+        ("DELETE", "/v1/users/{id}/following/{leader}") => "unfollow",
+        _ => return None,
+    })
+}
+
+/// Times and counts every request by router, route and status; when the service records
+/// (a live run), also meters the work of each successful op request (see [`op_of`]).
 async fn record(router: &'static str, svc: Service, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
+    let op = op_of(req.method(), &route);
     let t0 = Instant::now();
-    let res = next.run(req).await;
+    let res = match (op, svc.recorder()) {
+        (Some(op), Some(rec)) if rec.is_on() => {
+            let (res, work) = crate::timing::metered(next.run(req)).await;
+            if res.status().is_success() {
+                rec.record_op(op, &work);
+            }
+            res
+        }
+        _ => next.run(req).await,
+    };
     let m = svc.metrics();
     m.http_seconds
         .with_label_values(&[router, &route])

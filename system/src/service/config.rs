@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::ids::IdScheme;
+use crate::inject::InjectConfig;
 use crate::policy::{FanoutConfig, PartitionerConfig};
 
 /// Which metadata store backs the shards.
@@ -238,6 +239,8 @@ pub struct ServiceConfig {
     /// How long a server owns an outbox task it wrote or claimed, ms; a
     /// task whose owner died is taken over after this.
     pub outbox_lease_ms: u64,
+    /// Deliberate slowdowns for validating the gate (off by default; see [`crate::inject`]).
+    pub inject: InjectConfig,
 }
 
 impl Default for ServiceConfig {
@@ -276,6 +279,7 @@ impl Default for ServiceConfig {
             ticket_allocators: 2,
             ticket_block: 1024,
             outbox_lease_ms: 30_000,
+            inject: InjectConfig::default(),
         }
     }
 }
@@ -335,7 +339,7 @@ impl ServiceConfig {
                 "popularity-weight must be a finite number ≥ 0".into(),
             ));
         }
-        Ok(())
+        self.inject.validate(self.sharding.shards)
     }
 }
 

@@ -115,6 +115,11 @@ impl Service {
         if !(1..=max).contains(&limit) {
             return Err(Error::InvalidInput(format!("limit must be 1–{max}")));
         }
+        self.burn("feed");
+        for _ in 0..self.inner.cfg.inject.feed_extra_calls {
+            let shard = self.inner.shards.of(ShardKey::User(reader));
+            shard.get(&tables::stats(reader)).await?;
+        }
         let weighted = self.inner.cfg.popularity_weight > 0.0;
         // With recency only, the newest `limit` (plus slack for deletions)
         // of each source suffice; a popularity weight may lift older photos.

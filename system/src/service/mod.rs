@@ -38,6 +38,7 @@ use crate::blob::{BlobStore, LocalBlobStore, S3BlobStore};
 use crate::error::{Error, Result};
 use crate::id::system_clock;
 use crate::ids::{IdScheme, IdSource, NodeIds, NodeLease, TicketIds, ticket::TicketOptions};
+use crate::inject::SlowMeta;
 use crate::meta::{FjallStore, MetaStore, TikvStore};
 use crate::policy::{FanoutStrategy, Partitioner, Ranker};
 use crate::shards::ShardSet;
@@ -73,6 +74,8 @@ pub(crate) struct Inner {
     pub(crate) materializer: Materializer,
     pub(crate) blob_locks: Vec<tokio::sync::Mutex<()>>,
     pub(crate) next_user: tokio::sync::Mutex<(u64, u64)>,
+    /// Where metered ops record their work (see [`Service::recorder`]).
+    pub(crate) recorder: std::sync::OnceLock<Arc<Recorder>>,
 }
 
 /// Handle to a running service. Clone freely; all clones share state.
@@ -132,8 +135,12 @@ impl Service {
                     Arc::new(TikvStore::connect(cfg.tikv.pd.clone(), &ns).await?)
                 }
             };
+            let store: Arc<dyn MetaStore> = match cfg.inject.delay_for(i) {
+                Some(delay) => Arc::new(SlowMeta::new(store, delay)),
+                None => store,
+            };
             metas.push(match &recorder {
-                Some(rec) => Arc::new(TimedMeta::new(store, rec.clone())),
+                Some(rec) => Arc::new(TimedMeta::new(store, rec.clone()).on_shard(i)),
                 None => store,
             });
         }
@@ -142,7 +149,11 @@ impl Service {
             None => blobs,
         };
         let instance = datadir::instance_id(&dir)?;
-        Service::with_stores_as(cfg, metas, blobs, instance).await
+        let svc = Service::with_stores_as(cfg, metas, blobs, instance).await?;
+        Ok(match recorder {
+            Some(rec) => svc.recording(rec),
+            None => svc,
+        })
     }
 
     /// [`Service::open`] restricted to the embedded backends (fjall and
@@ -238,6 +249,7 @@ impl Service {
             started_ms: now_ms(),
             blob_locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
             next_user: tokio::sync::Mutex::new((0, 0)),
+            recorder: std::sync::OnceLock::new(),
             cfg,
             shards,
             blobs,
@@ -254,6 +266,23 @@ impl Service {
             });
         }
         Ok(svc)
+    }
+
+    /// Records the work of metered ops (the HTTP routers meter each request) in `rec`; a
+    /// service takes one recorder, later ones are ignored.
+    pub fn recording(self, rec: Arc<Recorder>) -> Self {
+        let _ = self.inner.recorder.set(rec);
+        self
+    }
+
+    /// The recorder given to [`Service::open_recorded`] or [`Service::recording`], if any.
+    pub fn recorder(&self) -> Option<&Arc<Recorder>> {
+        self.inner.recorder.get()
+    }
+
+    /// Burns the injected CPU of op kind `op` (`[system.inject] cpu-us`; usually none).
+    pub(crate) fn burn(&self, op: &str) {
+        self.inner.cfg.inject.burn(op);
     }
 
     /// The photo-id source in use.

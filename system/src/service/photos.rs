@@ -60,6 +60,7 @@ impl Service {
         declared: Option<&str>,
         body: Bytes,
     ) -> Result<PhotoRow> {
+        self.burn("upload");
         let cfg = &self.inner.cfg;
         if title.chars().count() > MAX_TITLE_CHARS {
             return Err(Error::InvalidInput(format!(
@@ -187,6 +188,7 @@ impl Service {
         pid: PhotoId,
         range: Option<Range<u64>>,
     ) -> Result<(Arc<PhotoRow>, Bytes)> {
+        self.burn("photo_get");
         let row = self.photo(pid).await?;
         let key = BlobKey::parse(&row.blob)?;
         let bytes = match self.inner.blobs.get(&key, range).await {

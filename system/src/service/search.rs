@@ -62,6 +62,7 @@ impl Service {
     /// Photos whose title contains every term of `query`, newest first, at
     /// most `limit` (1..=100). An empty query is [`Error::InvalidInput`].
     pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<Arc<PhotoRow>>> {
+        self.burn("search");
         let terms = tables::terms(query);
         if terms.is_empty() {
             return Err(Error::InvalidInput("query has no searchable words".into()));

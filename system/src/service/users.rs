@@ -214,6 +214,7 @@ impl Service {
         follower: UserId,
         leader: UserId,
     ) -> Result<FollowChange> {
+        self.burn("follow");
         self.check_edge(actor, follower, leader).await?;
         let stats = self.stats(follower).await?;
         let fshard = self.inner.shards.of(ShardKey::User(follower));
@@ -237,6 +238,7 @@ impl Service {
         follower: UserId,
         leader: UserId,
     ) -> Result<FollowChange> {
+        self.burn("unfollow");
         self.check_edge(actor, follower, leader).await?;
         let fshard = self.inner.shards.of(ShardKey::User(follower));
         if fshard

@@ -1,0 +1,218 @@
+//! What the gate reads: `summary.json` or `comparison.json` files (the kind
+//! is told by content), and the typed sections beyond the summary contract
+//! that its checks use — the per-second `series`, the per-op `work`
+//! counters and the run's `provenance`.
+//!
+//! Those sections are optional: an older summary lacks them, and a check
+//! that needs one then SKIPs with the reason kept here. A contract field
+//! missing or mistyped is an error naming the file (exit 2).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::record::Recorded;
+use crate::summary::{Comparison, Extra, Summary};
+
+/// One summary read from the command line, under its variant name.
+#[derive(Debug, Clone)]
+pub struct Named {
+    /// Variant name (from `comparison.json`, or the summary's `variant`).
+    pub variant: String,
+    /// The parsed summary.
+    pub summary: Summary,
+    /// The same summary as JSON, for dotted metric paths.
+    pub json: Value,
+    /// The typed optional sections.
+    pub facts: Facts,
+    /// The file it came from, for messages.
+    pub file: PathBuf,
+}
+
+/// The optional sections of a summary; `Err` holds why one is unusable
+/// (absent in an older summary, or malformed), to be shown in a SKIP.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    /// `series`: one entry per second per op kind.
+    pub windows: Result<Vec<Window>, String>,
+    /// `work`: per-op means measured on the server, by op kind (its
+    /// `cpu_us` is judged over windows instead, so not read here).
+    pub work: Result<BTreeMap<String, Work>, String>,
+    /// `provenance`: where and from what the run came.
+    pub provenance: Result<Provenance, String>,
+}
+
+/// One `series` entry: one op kind during one second of the run.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Window {
+    /// Seconds since the measured part of the run started.
+    pub second: u64,
+    /// Op kind (`feed`, `upload`, ...).
+    pub kind: String,
+    /// Ops of the kind completed in that second.
+    #[serde(default)]
+    pub count: u64,
+    /// Median latency in ms, when written.
+    #[serde(default)]
+    pub p50_ms: Option<f64>,
+    /// 99th percentile latency in ms, when written.
+    #[serde(default)]
+    pub p99_ms: Option<f64>,
+    /// Mean server CPU µs per op, when the server metered the kind then.
+    #[serde(default)]
+    pub cpu_us: Option<f64>,
+    /// `cpu_us` over the machine-speed probe's CPU that second, when both were measured.
+    #[serde(default)]
+    pub cpu_rel: Option<f64>,
+    /// Which run of a pooled baseline the window belongs to (0 in a run's own summary; see
+    /// `feedlab gate --record --also`).
+    #[serde(default)]
+    pub run: u32,
+}
+
+/// One `work.<op>` entry: per-op means of server-side counters.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Work {
+    /// Ops the means are over.
+    #[serde(default)]
+    pub ops: u64,
+    /// Metadata storage calls per op.
+    pub storage_calls: Option<f64>,
+    /// Keys read per op.
+    pub keys_read: Option<f64>,
+    /// Rows written per op.
+    pub rows_written: Option<f64>,
+    /// fsyncs per op.
+    pub fsyncs: Option<f64>,
+    /// Blob bytes read per op.
+    pub blob_bytes_read: Option<f64>,
+    /// Blob bytes written per op.
+    pub blob_bytes_written: Option<f64>,
+}
+
+/// The noise-free counters of [`Work`], by their JSON names.
+pub const COUNTERS: [&str; 6] = [
+    "storage_calls",
+    "keys_read",
+    "rows_written",
+    "fsyncs",
+    "blob_bytes_read",
+    "blob_bytes_written",
+];
+
+impl Work {
+    /// The counter named `name` (one of [`COUNTERS`]), when written.
+    pub fn counter(&self, name: &str) -> Option<f64> {
+        match name {
+            "storage_calls" => self.storage_calls,
+            "keys_read" => self.keys_read,
+            "rows_written" => self.rows_written,
+            "fsyncs" => self.fsyncs,
+            "blob_bytes_read" => self.blob_bytes_read,
+            "blob_bytes_written" => self.blob_bytes_written,
+            _ => None,
+        }
+    }
+}
+
+/// `provenance`: where the run came from; the fields the gate compares
+/// (others, such as the commit and date, are ignored). Every field is
+/// optional so a partial record still gives what it has.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Provenance {
+    /// Cores of the machine.
+    pub cores: Option<u32>,
+    /// Hash of the resolved scenario the run used.
+    pub scenario_hash: Option<String>,
+    /// `release` or `debug`.
+    pub build: Option<String>,
+}
+
+impl Facts {
+    /// Reads the optional sections of `summary`.
+    pub fn of(summary: &Summary) -> Facts {
+        Facts {
+            windows: section(&summary.extra, "series"),
+            work: section(&summary.extra, "work"),
+            provenance: section(&summary.extra, "provenance"),
+        }
+    }
+}
+
+/// Deserializes `extra[key]`; `Err` says it is absent or why it is unusable.
+fn section<T: DeserializeOwned>(extra: &Extra, key: &str) -> Result<T, String> {
+    let value = extra
+        .get(key)
+        .filter(|v| !v.is_null())
+        .ok_or_else(|| format!("no `{key}` section (an older summary)"))?;
+    T::deserialize(value).map_err(|e| format!("unreadable `{key}` section: {e}"))
+}
+
+/// The summaries of one command-line input.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// Each variant's summary, in the file's order.
+    pub named: Vec<Named>,
+    /// Whether the input was a single `summary.json`.
+    pub single: bool,
+    /// The `recorded` object of a baseline written by `gate --record`.
+    pub recorded: Option<Recorded>,
+}
+
+/// Reads a summary, or a comparison and every summary it lists. Errors
+/// name the file (and the variant, for a listed summary).
+pub fn load(path: &Path) -> anyhow::Result<Input> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let value: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", path.display()))?;
+    let is_comparison = value.get("variants").is_some() && value.get("ops").is_none();
+    if !is_comparison {
+        let summary = Summary::load(path)?;
+        let named = named(summary.variant.clone(), summary, path.to_path_buf())?;
+        return Ok(Input {
+            named: vec![named],
+            single: true,
+            recorded: None,
+        });
+    }
+    let comparison = Comparison::load(path)?;
+    let mut out: Vec<Named> = Vec::with_capacity(comparison.variants.len());
+    for entry in &comparison.variants {
+        if out.iter().any(|n| n.variant == entry.variant) {
+            bail!("{} lists variant {} twice", path.display(), entry.variant);
+        }
+        let file = Comparison::summary_path(path, entry);
+        let summary = Summary::load(&file)
+            .with_context(|| format!("variant {} of {}", entry.variant, path.display()))?;
+        out.push(named(entry.variant.clone(), summary, file)?);
+    }
+    if out.is_empty() {
+        bail!("{} lists no variants", path.display());
+    }
+    let recorded = comparison
+        .extra
+        .get("recorded")
+        .and_then(|v| Recorded::deserialize(v).ok());
+    Ok(Input {
+        named: out,
+        single: false,
+        recorded,
+    })
+}
+
+fn named(variant: String, summary: Summary, file: PathBuf) -> anyhow::Result<Named> {
+    let json = serde_json::to_value(&summary)
+        .with_context(|| format!("cannot re-encode {}", file.display()))?;
+    Ok(Named {
+        variant,
+        facts: Facts::of(&summary),
+        summary,
+        json,
+        file,
+    })
+}

@@ -1,0 +1,261 @@
+//! Statistical checks over per-second windows.
+//!
+//! The trials of a run are its `series` entries of one op kind, after the
+//! first `warmup-s` seconds and the run's last second are dropped, and
+//! windows with fewer than `min-count` ops. A metric breaches when the
+//! current windows are larger than the baseline's by a one-sided
+//! Mann–Whitney test (p < `alpha`) AND the ratio of medians current /
+//! baseline exceeds `1 + effect` (`latency-effect` for wall-clock
+//! latencies, `cpu-effect` for CPU per op). The test alone would flag
+//! differences too small to matter, which a noisy shared machine makes
+//! significant; the effect alone would flag a few wild seconds.
+//! Fewer than `min-windows` windows on either side SKIPs with the counts.
+
+use std::collections::BTreeMap;
+
+use super::check::{Check, Outcome};
+use super::config::{GateConfig, num};
+use super::input::{Named, Window};
+use super::mann_whitney::{greater, median};
+
+/// Which per-window figure a trial metric reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// `series[].p50_ms`.
+    P50,
+    /// `series[].p99_ms`.
+    P99,
+    /// `series[].cpu_us`.
+    CpuUs,
+    /// `series[].cpu_rel`: CPU per op over the run's machine-speed probe that second.
+    CpuRel,
+}
+
+/// A metric named in `[gate] trials`: `<op>.p50_ms`, `<op>.p99_ms`,
+/// `work.<op>.cpu_us` or `work.<op>.cpu_rel`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrialMetric {
+    /// Op kind whose windows are read.
+    pub op: String,
+    /// Figure read from each window.
+    pub field: Field,
+}
+
+impl TrialMetric {
+    /// Parses a trial metric name; `None` when it is not one of the forms.
+    pub fn parse(name: &str) -> Option<TrialMetric> {
+        let valid_op = |op: &str| !op.is_empty() && !op.contains('.');
+        for (suffix, field) in [(".cpu_us", Field::CpuUs), (".cpu_rel", Field::CpuRel)] {
+            if let Some(op) = name
+                .strip_prefix("work.")
+                .and_then(|r| r.strip_suffix(suffix))
+            {
+                return valid_op(op).then(|| TrialMetric {
+                    op: op.to_string(),
+                    field,
+                });
+            }
+        }
+        let (op, field) = name.split_once('.')?;
+        let field = match field {
+            "p50_ms" => Field::P50,
+            "p99_ms" => Field::P99,
+            _ => return None,
+        };
+        valid_op(op).then(|| TrialMetric {
+            op: op.to_string(),
+            field,
+        })
+    }
+
+    /// The smallest relative growth of the median that can fail.
+    pub fn effect(&self, config: &GateConfig) -> f64 {
+        match self.field {
+            Field::CpuUs | Field::CpuRel => config.cpu_effect,
+            Field::P50 | Field::P99 => config.latency_effect,
+        }
+    }
+
+    fn value(&self, w: &Window) -> Option<f64> {
+        match self.field {
+            Field::P50 => w.p50_ms,
+            Field::P99 => w.p99_ms,
+            Field::CpuUs => w.cpu_us,
+            Field::CpuRel => w.cpu_rel,
+        }
+    }
+
+    fn series_field(&self) -> &'static str {
+        match self.field {
+            Field::P50 => "p50_ms",
+            Field::P99 => "p99_ms",
+            Field::CpuUs => "cpu_us",
+            Field::CpuRel => "cpu_rel",
+        }
+    }
+}
+
+/// The trial values of `metric` in `windows`: the op kind's windows from
+/// second `warmup_s` on, without their run's last second (over all kinds),
+/// with at least `min_count` ops and a finite value. A recorded baseline
+/// may pool several runs (`Window::run`); each run is trimmed on its own.
+pub fn samples(
+    windows: &[Window],
+    metric: &TrialMetric,
+    warmup_s: u64,
+    min_count: u64,
+) -> Vec<f64> {
+    let mut last: BTreeMap<u32, u64> = BTreeMap::new();
+    for w in windows {
+        let l = last.entry(w.run).or_default();
+        *l = (*l).max(w.second);
+    }
+    windows
+        .iter()
+        .filter(|w| w.kind == metric.op && w.second >= warmup_s && w.second < last[&w.run])
+        .filter(|w| w.count >= min_count)
+        .filter_map(|w| metric.value(w).filter(|v| v.is_finite()))
+        .collect()
+}
+
+/// Why a side has too few windows: none of the op kind, none carrying the
+/// figure (a series written before it was added), or too few after the
+/// warm-up, the last second and the `min-count` filter.
+fn too_few(
+    config: &GateConfig,
+    metric: &TrialMetric,
+    base: &Named,
+    cur: &Named,
+    kept: [&[f64]; 2],
+) -> String {
+    let (op, field) = (&metric.op, metric.series_field());
+    for (side, named) in [("baseline", base), ("current", cur)] {
+        let windows = named.facts.windows.as_deref().unwrap_or_default();
+        let of_kind: Vec<&Window> = windows.iter().filter(|w| w.kind == *op).collect();
+        if of_kind.is_empty() {
+            return format!("{side}: no {op} windows in the series");
+        }
+        if of_kind.iter().all(|w| metric.value(w).is_none()) {
+            return format!("{side}: no {op} window has {field} (an older summary)");
+        }
+    }
+    format!(
+        "too few {op} windows with {field} (>= {} ops, after {} s warm-up, without the last \
+         second): baseline {}, current {}, need {}",
+        config.min_count,
+        config.warmup_s,
+        kept[0].len(),
+        kept[1].len(),
+        config.min_windows
+    )
+}
+
+/// Judges one trial metric of one variant; see the module docs.
+pub fn check(config: &GateConfig, name: &str, variant: &str, base: &Named, cur: &Named) -> Check {
+    let mut check = Check::new(variant, format!("{name} trials"), "trial", name);
+    let Some(metric) = TrialMetric::parse(name) else {
+        return check.judged(Outcome::Skip, format!("{name} is not a trial metric"));
+    };
+    let effect = metric.effect(config);
+    check.limit = format!("p < {} and x{}", num(config.alpha), num(1.0 + effect));
+    let side = |named: &Named| match &named.facts.windows {
+        Ok(w) => Ok(samples(w, &metric, config.warmup_s, config.min_count)),
+        Err(reason) => Err(reason.clone()),
+    };
+    let (b, c) = match (side(base), side(cur)) {
+        (Err(reason), _) => return check.judged(Outcome::Skip, format!("baseline: {reason}")),
+        (_, Err(reason)) => return check.judged(Outcome::Skip, format!("current: {reason}")),
+        (Ok(b), Ok(c)) => (b, c),
+    };
+    if b.len() < config.min_windows || c.len() < config.min_windows {
+        return check.judged(Outcome::Skip, too_few(config, &metric, base, cur, [&b, &c]));
+    }
+    let (mb, mc) = (median(&b), median(&c));
+    check.baseline = Some(mb);
+    check.current = Some(mc);
+    let ratio = if mb > 0.0 {
+        mc / mb
+    } else if mc > 0.0 {
+        f64::INFINITY
+    } else {
+        1.0
+    };
+    let test = greater(&c, &b);
+    let figures = format!(
+        "p={}, median ratio {} (limit {}), {} vs {} windows",
+        num(test.p),
+        num(ratio),
+        num(1.0 + effect),
+        c.len(),
+        b.len()
+    );
+    if test.p < config.alpha && ratio > 1.0 + effect {
+        let message = format!(
+            "{name} of variant {variant} grew: median {} vs baseline {}; {figures}",
+            num(mc),
+            num(mb)
+        );
+        check.judged(Outcome::Fail, message)
+    } else {
+        check.judged(Outcome::Pass, figures)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(second: u64, kind: &str, count: u64, cpu_us: f64) -> Window {
+        Window {
+            second,
+            kind: kind.into(),
+            count,
+            p50_ms: Some(cpu_us / 100.0),
+            p99_ms: None,
+            cpu_us: Some(cpu_us),
+            cpu_rel: None,
+            run: 0,
+        }
+    }
+
+    #[test]
+    fn metric_names_parse() {
+        let m = TrialMetric::parse("work.feed.cpu_us").expect("cpu");
+        assert_eq!((m.op.as_str(), m.field), ("feed", Field::CpuUs));
+        let m = TrialMetric::parse("photo_get.p99_ms").expect("p99");
+        assert_eq!((m.op.as_str(), m.field), ("photo_get", Field::P99));
+        for bad in [
+            "feed.p75_ms",
+            "work.feed.keys_read",
+            "feed",
+            ".p50_ms",
+            "a.b.p50_ms",
+        ] {
+            assert!(TrialMetric::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn warmup_last_second_small_and_other_kinds_are_dropped() {
+        let mut w: Vec<Window> = (0..10).map(|s| window(s, "feed", 10, s as f64)).collect();
+        w.push(window(5, "upload", 10, 99.0));
+        w[4].count = 2;
+        w[6].cpu_us = None;
+        let m = TrialMetric::parse("work.feed.cpu_us").expect("cpu");
+        // Seconds 2..=8, less 4 (2 ops) and 6 (no cpu_us); 9 is the last.
+        assert_eq!(samples(&w, &m, 2, 3), [2.0, 3.0, 5.0, 7.0, 8.0]);
+        assert!(samples(&[], &m, 2, 3).is_empty());
+    }
+
+    #[test]
+    fn pooled_runs_are_trimmed_each_on_its_own() {
+        let mut w: Vec<Window> = (0..6).map(|s| window(s, "feed", 10, s as f64)).collect();
+        w.extend((0..4).map(|s| Window {
+            run: 1,
+            ..window(s, "feed", 10, 10.0 + s as f64)
+        }));
+        let m = TrialMetric::parse("work.feed.cpu_us").expect("cpu");
+        // Run 0 keeps 2..=4 (5 is its last); run 1 keeps 2 (3 is its last).
+        assert_eq!(samples(&w, &m, 2, 3), [2.0, 3.0, 4.0, 12.0]);
+    }
+}

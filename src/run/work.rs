@@ -1,0 +1,200 @@
+//! What a live run's server did per op, for its summary: the work counters the service
+//! recorded (`feedlab_system::timing::work`) and where the run came from.
+//!
+//! - `work.<op>`: per op kind, the mean storage calls, keys read, rows written, fsyncs, blob
+//!   calls and bytes, and server CPU µs of one successful op, with the op count;
+//! - per second, the mean server CPU µs of each op kind, merged into the driver's `series`;
+//! - `shards.call_us`: the mean wall time of one metadata call per shard;
+//! - `provenance`: commit, date, cores, load average, build, and the scenario hash (the
+//!   resolved spec without its environment-given and injected parts), so a gate can tell a
+//!   baseline of another scenario.
+
+use std::collections::BTreeMap;
+
+use feedlab_system::timing::{OpWork, Recorder};
+use serde_json::{Value, json};
+
+use super::probe::ProbeSeries;
+use crate::spec::RunSpec;
+
+/// The recorded work of one live run.
+#[derive(Debug, Clone, Default)]
+pub struct RunWork {
+    /// Sums per op kind.
+    pub per_op: BTreeMap<String, OpWork>,
+    /// Sums per (second of the run, op kind).
+    pub seconds: BTreeMap<(u64, String), OpWork>,
+    /// Mean wall µs of a metadata call, per shard (0 for a shard with no call).
+    pub shard_call_us: Vec<f64>,
+    /// The machine-speed probe over the same seconds.
+    pub probe: ProbeSeries,
+}
+
+impl RunWork {
+    /// What `rec` holds for a service of `shards` shards.
+    pub fn take(rec: &Recorder, shards: usize, probe: ProbeSeries) -> Self {
+        let calls = rec.shard_call_us();
+        RunWork {
+            per_op: rec.ledger().totals(),
+            seconds: rec.ledger().seconds(),
+            shard_call_us: (0..shards)
+                .map(|s| calls.get(&s).map_or(0.0, |c| c.1))
+                .collect(),
+            probe,
+        }
+    }
+
+    /// The `work` section: per-op means by op kind, with `cpu_rel`, the CPU per op over the
+    /// probe's median (see [`super::probe`]).
+    pub fn json(&self) -> Value {
+        let probe = self.probe.median_us();
+        let per_op: serde_json::Map<String, Value> = self
+            .per_op
+            .iter()
+            .filter(|(_, w)| w.ops > 0)
+            .map(|(k, w)| {
+                let mut v = means(w);
+                if probe > 0.0 {
+                    v["cpu_rel"] = json!(v["cpu_us"].as_f64().unwrap_or(0.0) / probe);
+                }
+                (k.clone(), v)
+            })
+            .collect();
+        Value::Object(per_op)
+    }
+
+    /// The `probe` section: the probe's median CPU µs and its period.
+    pub fn probe_json(&self) -> Value {
+        json!({ "us": self.probe.median_us(), "every_ms": super::probe::EVERY.as_millis() })
+    }
+
+    /// Mean server CPU per op of `kind` in `second` over the probe's CPU that second.
+    pub fn cpu_rel(&self, second: u64, kind: &str) -> Option<f64> {
+        let probe = *self.probe.per_second.get(&second)?;
+        (probe > 0.0).then_some(self.cpu_us(second, kind)? / probe)
+    }
+
+    /// Mean server CPU µs per op of `kind` in `second`, if any was recorded.
+    pub fn cpu_us(&self, second: u64, kind: &str) -> Option<f64> {
+        self.seconds
+            .get(&(second, kind.to_string()))
+            .filter(|w| w.ops > 0)
+            .map(|w| w.work.cpu_ns as f64 / w.ops as f64 / 1e3)
+    }
+
+    /// The slowest shard's mean call time, µs.
+    pub fn call_us_max(&self) -> f64 {
+        self.shard_call_us.iter().copied().fold(0.0, f64::max)
+    }
+
+    /// The slowest shard's mean call time over the median shard's (1 when all are alike; 0
+    /// when no call was timed): a slow shard shows here whatever the machine's speed.
+    pub fn call_us_skew(&self) -> f64 {
+        let mut v: Vec<f64> = self.shard_call_us.clone();
+        v.sort_by(f64::total_cmp);
+        let median = match v.len() {
+            0 => return 0.0,
+            n if n % 2 == 1 => v[n / 2],
+            n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+        };
+        if median > 0.0 {
+            self.call_us_max() / median
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Per-op means of `w`.
+fn means(w: &OpWork) -> Value {
+    let n = w.ops.max(1) as f64;
+    let m = |v: u64| v as f64 / n;
+    json!({
+        "ops": w.ops,
+        "storage_calls": m(w.work.storage_calls),
+        "keys_read": m(w.work.keys_read),
+        "rows_written": m(w.work.rows_written),
+        "fsyncs": m(w.work.fsyncs),
+        "blob_calls": m(w.work.blob_calls),
+        "blob_bytes_read": m(w.work.blob_bytes_read),
+        "blob_bytes_written": m(w.work.blob_bytes_written),
+        "cpu_us": m(w.work.cpu_ns) / 1e3,
+    })
+}
+
+/// The `provenance` section of a summary of `spec`.
+pub fn provenance(spec: &RunSpec) -> Value {
+    let p = crate::calibrate::provenance(0);
+    let load = crate::calibrate::load_avg().unwrap_or_default();
+    json!({
+        "commit": p.git_rev,
+        "date": p.date,
+        "cores": p.cores,
+        "load_avg": load,
+        "build": if cfg!(debug_assertions) { "debug" } else { "release" },
+        "scenario_hash": scenario_hash(spec),
+    })
+}
+
+/// A stable hash of `spec` without the parts the environment or an injection sets (the S3
+/// and TiKV endpoints, the data directory, `[system.inject]`): 16 hex digits of BLAKE3.
+pub fn scenario_hash(spec: &RunSpec) -> String {
+    let mut v = serde_json::to_value(spec).unwrap_or(Value::Null);
+    if let Some(system) = v.get_mut("system").and_then(Value::as_object_mut) {
+        for k in ["s3", "tikv", "inject", "data-dir"] {
+            system.remove(k);
+        }
+    }
+    let text = serde_json::to_string(&v).unwrap_or_default();
+    blake3::hash(text.as_bytes()).to_hex()[..16].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use feedlab_system::timing::Work;
+
+    #[test]
+    fn means_divide_by_the_op_count() {
+        let w = OpWork {
+            ops: 4,
+            work: Work {
+                storage_calls: 10,
+                cpu_ns: 8_000,
+                ..Work::default()
+            },
+        };
+        let v = means(&w);
+        assert_eq!(v["storage_calls"], 2.5);
+        assert_eq!(v["cpu_us"], 2.0);
+        assert_eq!(v["ops"], 4);
+    }
+
+    #[test]
+    fn skew_is_the_slowest_shard_over_the_median() {
+        let w = |v: Vec<f64>| RunWork {
+            shard_call_us: v,
+            ..RunWork::default()
+        };
+        assert_eq!(w(vec![10.0, 20.0, 10.0, 10.0]).call_us_skew(), 2.0);
+        assert_eq!(w(vec![10.0, 30.0, 20.0]).call_us_skew(), 1.5);
+        assert_eq!(w(vec![]).call_us_skew(), 0.0);
+        assert_eq!(w(vec![0.0, 0.0]).call_us_skew(), 0.0);
+    }
+
+    #[test]
+    fn the_scenario_hash_ignores_injection_but_not_the_design() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml");
+        let spec = crate::scenario::Scenario::load(&path, &[])
+            .expect("quickstart loads")
+            .base_spec();
+        let mut injected = spec.clone();
+        injected.system.inject.feed_extra_calls = 1;
+        assert_eq!(scenario_hash(&spec), scenario_hash(&injected));
+        let mut other = spec.clone();
+        other.system.timeline_cap += 1;
+        assert_ne!(scenario_hash(&spec), scenario_hash(&other));
+        assert_eq!(scenario_hash(&spec).len(), 16);
+    }
+}
