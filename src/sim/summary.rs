@@ -83,7 +83,7 @@ pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -
         .iter()
         .map(|s| json!({ "shard": s.shard, "reads": s.ops, "ops": s.ops }))
         .collect();
-    json!({
+    let mut v = json!({
         "feedlab": env!("CARGO_PKG_VERSION"),
         "scenario": spec.scenario,
         "variant": spec.variant,
@@ -141,7 +141,25 @@ pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -
             },
             "calibration": cal.provenance,
         },
-    })
+    });
+    v["work"] = work(&r.work);
+    v
+}
+
+/// The `work` section: per op kind, the shard and blob calls of one measured op, the
+/// counters a live run's server measures as `storage_calls` and `blob_calls`.
+fn work(w: &[(String, feedlab_sim::model::WorkCount)]) -> Value {
+    let per_op: serde_json::Map<String, Value> = w
+        .iter()
+        .filter(|(_, c)| c.ops > 0)
+        .map(|(k, c)| {
+            let n = c.ops as f64;
+            let v = json!({ "ops": c.ops, "storage_calls": c.shard as f64 / n,
+                            "blob_calls": c.blob as f64 / n });
+            (k.clone(), v)
+        })
+        .collect();
+    Value::Object(per_op)
 }
 
 /// The summary of an M/M/c validation run: the queue's wait as op `queue`,

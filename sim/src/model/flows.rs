@@ -133,6 +133,7 @@ impl PhotoModel<'_> {
             cands: 0,
             shape: Default::default(),
             pending: Vec::new(),
+            calls: Default::default(),
         });
         let servers = if write {
             self.write_pools.len()
@@ -295,7 +296,11 @@ impl PhotoModel<'_> {
         let req = &self.reqs[r as usize];
         let (kind, t0, write, server) = (req.kind, req.t0, req.write, usize::from(req.server));
         if t0 >= self.warmup {
-            self.kinds[kind.index()].latency.record(now - t0);
+            let ks = &mut self.kinds[kind.index()];
+            ks.latency.record(now - t0);
+            ks.calls.ops += 1;
+            ks.calls.shard += req.calls.shard;
+            ks.calls.blob += req.calls.blob;
         }
         if kind == OpKind::Upload {
             self.fan_out(e, r);
@@ -316,13 +321,19 @@ impl PhotoModel<'_> {
     /// this sends them (phases store their plan in `self.split` or the req).
     pub(super) fn issue(&mut self, e: &mut Engine<Ev>, r: u32, j: crate::join::JoinId) {
         let plan = std::mem::take(&mut self.plan);
+        let calls = &mut self.reqs[r as usize].calls;
+        for p in &plan {
+            match p {
+                Send::Shard(..) | Send::Pooled(..) => calls.shard += 1,
+                Send::Blob(_) => calls.blob += 1,
+            }
+        }
         for p in &plan {
             match *p {
                 Send::Shard(s, t) | Send::Pooled(s, t) => self.send_shard(e, s, Job::Req(j), t),
                 Send::Blob(t) => self.send_blob(e, Job::Req(j), t),
             }
         }
-        let _ = r;
         self.plan = plan;
         self.plan.clear();
     }

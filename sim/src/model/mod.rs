@@ -41,7 +41,9 @@ pub use config::{
     CacheKind, CacheSettings, Deployment, Layout, PopulationMode, QueueSettings, ShardCalls,
     SimSettings,
 };
-pub use report::{CURVE, LatencyReport, ModelReport, ResourceReport, ShardReport, Snapshot};
+pub use report::{
+    CURVE, LatencyReport, ModelReport, ResourceReport, ShardReport, Snapshot, WorkCount,
+};
 pub use source::{FeedShape, Source};
 
 use resources::Priced;
@@ -277,8 +279,13 @@ pub fn simulate(source: &mut Source, p: &RunParams<'_>) -> Result<ModelReport> {
             )
         })
         .collect();
+    let work = OpKind::ALL
+        .iter()
+        .map(|k| (k.name().to_string(), m.kinds[k.index()].calls))
+        .collect();
     Ok(ModelReport {
         ops,
+        work,
         freshness: LatencyReport::of(&m.freshness, 0),
         timeline_writes: m.timeline_writes,
         uploads: m.uploads,

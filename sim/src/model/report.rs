@@ -12,6 +12,18 @@ use crate::stats::DelayStats;
 /// Percentiles (in %) of the latency curves.
 pub const CURVE: [f64; 9] = [50.0, 75.0, 90.0, 95.0, 98.0, 99.0, 99.5, 99.8, 99.9];
 
+/// Storage calls of one request, or summed over the measured ops of a kind: the simulator's
+/// side of a live run's work counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct WorkCount {
+    /// Requests counted.
+    pub ops: u64,
+    /// Metadata shard calls.
+    pub shard: u64,
+    /// Blob calls.
+    pub blob: u64,
+}
+
 /// Latency percentiles of one op kind (or of freshness), ms.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct LatencyReport {
@@ -146,6 +158,8 @@ pub struct Snapshot {
 pub struct ModelReport {
     /// `(op kind name, latency)` for every kind, in `OpKind::ALL` order.
     pub ops: Vec<(String, LatencyReport)>,
+    /// `(op kind name, storage calls of its measured ops)`, in `OpKind::ALL` order.
+    pub work: Vec<(String, WorkCount)>,
     /// Upload acknowledgement → last timeline insert done (0 when nothing
     /// is pushed). Fan-out still pending at the end counts with its age.
     pub freshness: LatencyReport,

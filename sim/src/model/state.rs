@@ -16,6 +16,7 @@ use lru::LruCache;
 use rand_chacha::ChaCha8Rng;
 
 use super::calib::OpCost;
+use super::report::WorkCount;
 use super::resources::{Call, Priced, Resources};
 use super::source::{FeedShape, Source};
 use crate::dist::ServiceDist;
@@ -105,6 +106,8 @@ pub(crate) struct Req {
     /// Sub-requests of the current step still to send, last first (serial
     /// shard calls only).
     pub pending: Vec<Send>,
+    /// Shard and blob calls sent for this request so far.
+    pub calls: WorkCount,
 }
 
 /// Per-op-kind outcome.
@@ -112,6 +115,8 @@ pub(crate) struct Req {
 pub(crate) struct KindStats {
     pub latency: DelayStats,
     pub dropped: u64,
+    /// Shard and blob calls of the measured ops that completed.
+    pub calls: WorkCount,
 }
 
 /// The service-time models of every op kind.
