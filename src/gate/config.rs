@@ -62,6 +62,10 @@ pub struct GateConfig {
     pub latency_effect: f64,
     /// Smallest relative growth of CPU per op's median that fails.
     pub cpu_effect: f64,
+    /// With a baseline that pools several runs, the effect is at least this many times the
+    /// spread of its runs' medians ((max − min) / pooled median): a metric that moves 15%
+    /// between runs of one commit cannot fail at +15%.
+    pub run_spread_factor: f64,
     /// Relative growth a work counter may show before it fails.
     pub counter_tolerance: f64,
     /// Absolute growth a work counter may show on top of the tolerance.
@@ -100,6 +104,7 @@ impl Default for GateConfig {
             alpha: 0.01,
             latency_effect: 0.5,
             cpu_effect: 0.15,
+            run_spread_factor: 1.5,
             counter_tolerance: 0.05,
             counter_slack: 0.01,
             counter_min_ops: 30,
@@ -118,7 +123,7 @@ struct RulesFile {
 }
 
 /// The keys of `[gate]` that are settings; every other key is a rule.
-const SETTINGS: [&str; 15] = [
+const SETTINGS: [&str; 16] = [
     "rules",
     "trials",
     "warmup-s",
@@ -127,6 +132,7 @@ const SETTINGS: [&str; 15] = [
     "alpha",
     "latency-effect",
     "cpu-effect",
+    "run-spread-factor",
     "counter-tolerance",
     "counter-slack",
     "counter-min-ops",
@@ -217,6 +223,7 @@ impl GateConfig {
         let non_negative = [
             ("latency-effect", self.latency_effect),
             ("cpu-effect", self.cpu_effect),
+            ("run-spread-factor", self.run_spread_factor),
             ("counter-tolerance", self.counter_tolerance),
             ("counter-slack", self.counter_slack),
         ];

@@ -150,13 +150,46 @@ fn too_few(
     )
 }
 
+/// The spread of the per-run medians of a pooled baseline's `metric`:
+/// (max − min) over the median of all its samples; 0 with fewer than two
+/// runs that have `min-windows` samples.
+pub fn run_spread(windows: &[Window], metric: &TrialMetric, config: &GateConfig) -> f64 {
+    let mut runs: Vec<u32> = windows.iter().map(|w| w.run).collect();
+    runs.sort_unstable();
+    runs.dedup();
+    let medians: Vec<f64> = runs
+        .iter()
+        .map(|&r| {
+            let of_run: Vec<Window> = windows.iter().filter(|w| w.run == r).cloned().collect();
+            samples(&of_run, metric, config.warmup_s, config.min_count)
+        })
+        .filter(|s| s.len() >= config.min_windows)
+        .map(|s| median(&s))
+        .collect();
+    let all = median(&samples(windows, metric, config.warmup_s, config.min_count));
+    if medians.len() < 2 || all <= 0.0 {
+        return 0.0;
+    }
+    let (lo, hi) = medians
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &m| {
+            (lo.min(m), hi.max(m))
+        });
+    (hi - lo) / all
+}
+
 /// Judges one trial metric of one variant; see the module docs.
 pub fn check(config: &GateConfig, name: &str, variant: &str, base: &Named, cur: &Named) -> Check {
     let mut check = Check::new(variant, format!("{name} trials"), "trial", name);
     let Some(metric) = TrialMetric::parse(name) else {
         return check.judged(Outcome::Skip, format!("{name} is not a trial metric"));
     };
-    let effect = metric.effect(config);
+    let spread = base
+        .facts
+        .windows
+        .as_deref()
+        .map_or(0.0, |w| run_spread(w, &metric, config));
+    let effect = metric.effect(config).max(config.run_spread_factor * spread);
     check.limit = format!("p < {} and x{}", num(config.alpha), num(1.0 + effect));
     let side = |named: &Named| match &named.facts.windows {
         Ok(w) => Ok(samples(w, &metric, config.warmup_s, config.min_count)),
@@ -181,7 +214,7 @@ pub fn check(config: &GateConfig, name: &str, variant: &str, base: &Named, cur: 
         1.0
     };
     let test = greater(&c, &b);
-    let figures = format!(
+    let mut figures = format!(
         "p={}, median ratio {} (limit {}), {} vs {} windows",
         num(test.p),
         num(ratio),
@@ -189,6 +222,9 @@ pub fn check(config: &GateConfig, name: &str, variant: &str, base: &Named, cur: 
         c.len(),
         b.len()
     );
+    if spread > 0.0 {
+        figures.push_str(&format!("; baseline runs spread {:.0}%", spread * 100.0));
+    }
     if test.p < config.alpha && ratio > 1.0 + effect {
         let message = format!(
             "{name} of variant {variant} grew: median {} vs baseline {}; {figures}",
@@ -257,5 +293,25 @@ mod tests {
         let m = TrialMetric::parse("work.feed.cpu_us").expect("cpu");
         // Run 0 keeps 2..=4 (5 is its last); run 1 keeps 2 (3 is its last).
         assert_eq!(samples(&w, &m, 2, 3), [2.0, 3.0, 4.0, 12.0]);
+    }
+
+    #[test]
+    fn the_spread_of_pooled_runs_widens_the_effect() {
+        let config = GateConfig {
+            min_windows: 3,
+            ..GateConfig::default()
+        };
+        let run = |r: u32, v: f64| {
+            (0..8).map(move |s| Window {
+                run: r,
+                ..window(s, "feed", 10, v)
+            })
+        };
+        let m = TrialMetric::parse("work.feed.cpu_us").expect("cpu");
+        let one: Vec<Window> = run(0, 100.0).collect();
+        assert_eq!(run_spread(&one, &m, &config), 0.0);
+        let two: Vec<Window> = run(0, 100.0).chain(run(1, 120.0)).collect();
+        // Medians 100 and 120 over a pooled median of 110.
+        assert!((run_spread(&two, &m, &config) - 20.0 / 110.0).abs() < 1e-9);
     }
 }
