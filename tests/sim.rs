@@ -30,6 +30,12 @@ fn same_seed_gives_byte_identical_summaries() {
     assert!(v["ops"]["feed"]["count"].as_u64().unwrap_or(0) > 100, "{v}");
     assert!(v["fanout"]["timeline_writes"].as_u64().unwrap_or(0) > 0);
     assert_eq!(v["sim"]["shards"].as_array().map(Vec::len), Some(4));
+    // The simulator's side of the work counters: a photo fetch reads one blob, an upload
+    // stores one, a feed makes at least one shard call.
+    let work = |op: &str, what: &str| v["work"][op][what].as_f64().unwrap_or(-1.0);
+    assert_eq!(work("photo_get", "blob_calls"), 1.0, "{}", v["work"]);
+    assert_eq!(work("upload", "blob_calls"), 1.0, "{}", v["work"]);
+    assert!(work("feed", "storage_calls") >= 1.0, "{}", v["work"]);
     // A different seed gives a different run (the check above can fail).
     let out = dir.path().join("c");
     let out = out.to_str().expect("utf-8 path");
