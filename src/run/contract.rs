@@ -1,4 +1,4 @@
-//! Building `summary.json` (design.md §4) from a live run's measurements.
+//! Building `summary.json` (the contract in `src/summary.rs`) from a live run's measurements.
 //!
 //! Every contract field holds a measured value. Extra fields (allowed by the
 //! contract) carry what the report plots: latency percentile curves per op,

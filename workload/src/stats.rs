@@ -67,7 +67,7 @@ impl KindStats {
     }
 }
 
-/// The summary.json `ops.<kind>` fields (design.md §4).
+/// The summary.json `ops.<kind>` fields.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct OpSummary {
     /// Successful ops.

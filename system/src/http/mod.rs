@@ -1,7 +1,7 @@
 //! HTTP: a write router and a read router on two listeners.
 //!
-//! Uploads are slow and must not starve reads (design §3, the seed's "split
-//! reads and writes"), so each router has its own listener and its own
+//! Uploads are slow and must not starve reads, so reads and writes are split:
+//! each router has its own listener and its own
 //! concurrency limit. Both serve `/healthz`, `/metrics` and `/openapi.json`.
 //! Every error is JSON `{ "code", "message" }` ([`error::ApiError`]).
 //!

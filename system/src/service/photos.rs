@@ -1,6 +1,6 @@
 //! Upload, download, delete and per-user listing of photos and videos.
 //!
-//! Upload order (design §3): validate → content hash → durable blob put →
+//! Upload order: validate → content hash → durable blob put →
 //! durable metadata → acknowledge → fan-out enqueue. The photo row is
 //! written first, only if its id is free (a taken id is retried with a fresh
 //! one, see [`super::photo_rows`]); its title postings, its blob reference
