@@ -4,7 +4,7 @@
 //! counts and growth by year, computed from a scenario's population, traffic
 //! and `[plan]` keys — no service is run. The seed design's arithmetic comes
 //! out exactly: 2M photos × 200 KB = 400 GB a day, × 365 × 5 = 730 TB
-//! (decimal), which the seed writes "712 TB" (730,000 GB ÷ 1024) and which is
+//! (decimal), which the reference design writes "712 TB" (730,000 GB ÷ 1024) and which is
 //! 663.9 TiB; replication and erasure factors go on top.
 //!
 //! Units: KB, GB, TB are decimal (10^3, 10^9, 10^12 bytes); TiB is 2^40.
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use report::{PlanArgs, run};
 
-/// Fixed row sizes of the metadata tables, bytes (the seed's "storage
+/// Fixed row sizes of the metadata tables, bytes (the reference design's "storage
 /// calculation for table" style: fixed-width columns, no overheads).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
@@ -26,7 +26,7 @@ pub struct RowSizes {
     /// users: UserID 4 + Name 20 + Email 32 + DateOfBirth 4 + CreationDate 4 + LastLogin 4 = 68.
     pub user: u64,
     /// photos: PhotoID 8 + UserID 4 + PhotoPath 256 + PhotoLatitude 4 + PhotoLongitude 4 +
-    /// UserLatitude 4 + UserLongitude 4 + CreationDate 4 = 288 (the seed's schema with a
+    /// UserLatitude 4 + UserLongitude 4 + CreationDate 4 = 288 (the reference design's schema with a
     /// 64-bit photo id, since our ids carry a timestamp).
     pub photo: u64,
     /// user_follow: FollowerID 4 + LeaderID 4 = 8, one row per edge.

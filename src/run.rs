@@ -246,18 +246,7 @@ async fn drive(
             Arc::new(HttpTarget::new(cfg, users).context("HTTP client")?)
         }
     };
-    recorder.start();
-    let probe = probe::Probe::start();
-    // The driver loop's own CPU (pacing, the op stream, issuing) is the generator's.
-    let (stats, generator_cpu) =
-        CpuTimed::new(Box::pin(drive_ops(spec, &workload, &seeded, target))).await;
-    if let Ok(s) = &stats {
-        recorder.add_total("generator", insitu::issued(s), generator_cpu);
-    }
-    let probe = probe.stop();
-    // The probe's CPU is no op's and not the service's background work either.
-    recorder.add_total("probe", probe.runs, probe.cpu_ns);
-    recorder.stop();
+    let (stats, probe) = recorded_drive(spec, &workload, &seeded, target, recorder).await;
     let stats = stats?;
     svc.drain().await;
     let _ = stop_tx.send(());
@@ -284,6 +273,33 @@ async fn drive(
         transport,
         work: Some(&work),
     }))
+}
+
+/// Drives the op stream with `recorder` and the machine-speed probe on, recording the driver
+/// loop's CPU as the generator's and the probe's CPU apart from the service's.
+async fn recorded_drive(
+    spec: &RunSpec,
+    workload: &Workload,
+    seeded: &seed::Seeded,
+    target: Arc<dyn Target>,
+    recorder: &Recorder,
+) -> (
+    anyhow::Result<feedlab_workload::RunStats>,
+    probe::ProbeSeries,
+) {
+    recorder.start();
+    let probe = probe::Probe::start();
+    // The driver loop's own CPU (pacing, the op stream, issuing) is the generator's.
+    let (stats, generator_cpu) =
+        CpuTimed::new(Box::pin(drive_ops(spec, workload, seeded, target))).await;
+    if let Ok(s) = &stats {
+        recorder.add_total("generator", insitu::issued(s), generator_cpu);
+    }
+    let probe = probe.stop();
+    // The probe's CPU is no op's and not the service's background work either.
+    recorder.add_total("probe", probe.runs, probe.cpu_ns);
+    recorder.stop();
+    (stats, probe)
 }
 
 /// Write `value` as pretty JSON, creating parent directories.

@@ -1,7 +1,7 @@
 //! Scenario files: one TOML file describes a question, its base settings and
 //! the variants to compare; loading it yields one [`RunSpec`] per variant.
 //!
-//! Layout (every table optional, every key defaulted from the seed design):
+//! Layout (every table optional, every key defaulted from the reference design (the 300M-user photo service this workload models)):
 //! `[scenario]` (name, description, seed, mode, duration-s, calibration),
 //! `[population]` ([`PopulationConfig`]), `[traffic]` ([`TrafficConfig`]),
 //! `[system]` ([`ServiceConfig`]), `[driver]`, `[target]`, `[gate]` (kept raw

@@ -1,4 +1,4 @@
-//! The `summary.json` and `comparison.json` contracts (design.md §4).
+//! The `summary.json` and `comparison.json` contracts.
 //!
 //! A run writes one `summary.json`; a comparison writes one per variant under
 //! `DIR/<variant>/summary.json` plus `DIR/comparison.json` listing them. The

@@ -30,7 +30,7 @@ const GB: f64 = 1e9;
 const TB: f64 = 1e12;
 const TIB: f64 = 1_099_511_627_776.0;
 
-/// Photo bytes, the headline of the seed's arithmetic.
+/// Photo bytes, the headline of the reference design's arithmetic.
 #[derive(Debug, Clone, Serialize)]
 pub struct PhotoStorage {
     /// Upload rate in year 1, per day.
@@ -45,7 +45,7 @@ pub struct PhotoStorage {
     pub bytes_total: f64,
     /// `bytes_total / 1e12` (decimal TB).
     pub tb_total: f64,
-    /// The seed's figure: total in GB ÷ 1024 (730,000 GB ÷ 1024 = 712.9, written "712 TB").
+    /// The reference design's figure: total in GB ÷ 1024 (730,000 GB ÷ 1024 = 712.9, written "712 TB").
     pub seed_figure_gb_over_1024: f64,
     /// `bytes_total / 2^40`, the true TiB.
     pub tib_total: f64,
@@ -232,7 +232,7 @@ pub fn compute(name: &str, doc: &ScenarioDoc) -> Result<CapacityPlan, String> {
                 bytes_total / TB
             ),
             format!(
-                "seed's figure = {:.1} GB ÷ 1024 = {:.1} (the seed writes this as \"712 TB\": one binary division of a decimal-GB total; it is neither TB nor TiB)",
+                "seed's figure = {:.1} GB ÷ 1024 = {:.1} (the reference design writes this as \"712 TB\": one binary division of a decimal-GB total; it is neither TB nor TiB)",
                 bytes_total / GB,
                 bytes_total / GB / 1024.0
             ),
