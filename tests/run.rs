@@ -1,5 +1,5 @@
 //! `feedlab run` end to end: a tiny live run over real HTTP produces a
-//! complete summary.json (design.md §4), the comparison file and a
+//! complete summary.json, the comparison file and a
 //! self-contained HTML report with its six plots.
 
 mod common;
