@@ -53,6 +53,10 @@ pub struct ServeArgs {
     /// Largest video, bytes.
     #[arg(long, default_value_t = 500 * 1024 * 1024)]
     video_limit: u64,
+    /// Bytes of one upload body held in memory; the rest of a larger body
+    /// is spooled to `<data>/spool` as it arrives.
+    #[arg(long, default_value_t = 1 << 20)]
+    upload_memory_bytes: u64,
     /// Blob replicas (local blob store).
     #[arg(long, default_value_t = 2)]
     replicas: usize,
@@ -164,6 +168,7 @@ impl ServeArgs {
             feed_limit: self.feed_limit,
             photo_limit: self.photo_limit,
             video_limit: self.video_limit,
+            upload_memory_bytes: self.upload_memory_bytes,
             blob_replicas: self.replicas,
             cache_entries: self.cache_entries,
             shard_concurrency: self.shard_concurrency,

@@ -71,7 +71,9 @@ fn start(data: &Path) -> anyhow::Result<Server> {
     cmd.args(["serve", "--data"])
         .arg(data)
         .args(["--write-addr", "127.0.0.1:0", "--read-addr", "127.0.0.1:0"])
-        .args(["--fanout", "push", "--shards", "4"]);
+        .args(["--fanout", "push", "--shards", "4"])
+        // Most bodies (1–120 KB) go through the spool and `put_file`.
+        .args(["--upload-memory-bytes", "16384"]);
     if let Some(prefix) = s3_prefix() {
         cmd.args(["--blob", "s3"]).env("FEEDLAB_S3_PREFIX", prefix);
     }

@@ -146,6 +146,7 @@ pub async fn test_suite_with_seed(store: Arc<dyn BlobStore>, seed: u64) {
     ranges(&mut cx).await;
     delete(&mut cx).await;
     concurrent_same_key(&mut cx).await;
+    put_file(&mut cx).await;
 }
 
 /// put/get/head round trip at sizes from empty to many chunks, plus an
@@ -296,4 +297,53 @@ async fn concurrent_same_key(cx: &mut Ctx) {
         cx.tag("concurrent put")
     );
     cx.check_range(&key, &data, CHUNK - 3..CHUNK + 3).await;
+}
+
+/// `put_file` stores a file's bytes (empty, and over one S3 part), is
+/// idempotent and agrees with `put`; a wrong key or a wrong length is
+/// InvalidInput and stores nothing.
+async fn put_file(cx: &mut Ctx) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for len in [0usize, (17 << 20) + 5] {
+        let data = cx.data(len);
+        let path = dir.path().join(format!("body-{len}"));
+        std::fs::write(&path, &data).expect("write the source file");
+        let key = BlobKey::of(&data);
+        for attempt in ["first", "second"] {
+            let res = cx.store.put_file(&key, &path, len as u64).await;
+            assert!(
+                res.is_ok(),
+                "{}: {attempt} put_file of {len} bytes: {res:?}",
+                cx.tag("put_file")
+            );
+        }
+        let got = cx.get(&key, None).await;
+        assert!(
+            got == data,
+            "{}: {len}-byte file read back differently",
+            cx.tag("put_file")
+        );
+        if len > 0 {
+            cx.check_range(&key, &data, CHUNK - 3..CHUNK + 3).await;
+        }
+    }
+    let data = cx.data(5000);
+    let path = dir.path().join("small");
+    std::fs::write(&path, &data).expect("write the source file");
+    let wrong = BlobKey::of(&cx.data(5000));
+    let res = cx.store.put_file(&wrong, &path, 5000).await;
+    assert!(
+        matches!(res, Err(Error::InvalidInput(_))),
+        "{}: wrong key: {res:?}",
+        cx.tag("put_file")
+    );
+    cx.check_absent(&wrong, "put_file wrong key").await;
+    let key = BlobKey::of(&data);
+    let res = cx.store.put_file(&key, &path, 4999).await;
+    assert!(
+        matches!(res, Err(Error::InvalidInput(_))),
+        "{}: wrong length: {res:?}",
+        cx.tag("put_file")
+    );
+    cx.check_absent(&key, "put_file wrong length").await;
 }

@@ -89,6 +89,35 @@ pub(super) async fn blocking<T: Send + 'static>(
 }
 
 impl LocalBlobStore {
+    /// Write every replica of `key` (`len` data bytes) that lacks a
+    /// well-formed copy, concurrently, each with `fill`, under the key's
+    /// lock; returns once all are durable (or the first error, after every
+    /// write has ended).
+    async fn write_missing(
+        &self,
+        key: &BlobKey,
+        len: u64,
+        fill: impl Fn(&mut File) -> Result<()> + Send + Sync + 'static,
+    ) -> Result<()> {
+        let _guard = self.inner.lock(key).await;
+        let (inner, k) = (self.inner.clone(), key.clone());
+        let missing: Vec<usize> = blocking(move || {
+            Ok((0..inner.replicas)
+                .filter(|&i| !inner.has_copy(i, &k, len))
+                .collect())
+        })
+        .await?;
+        let fill = Arc::new(fill);
+        let writes = missing.into_iter().map(|i| {
+            let (inner, key, fill) = (self.inner.clone(), key.clone(), fill.clone());
+            blocking(move || inner.write_replica(i, &key, |f| fill(f)))
+        });
+        futures::future::join_all(writes)
+            .await
+            .into_iter()
+            .collect()
+    }
+
     /// Open (creating if needed) a store at `root` with `replicas` replica
     /// directories `root/r0 .. root/r{replicas-1}`. `replicas` must be ≥ 1
     /// (the service default is 2). Blocking; call before serving.
@@ -305,34 +334,31 @@ impl BlobStore for LocalBlobStore {
             Ok(Bytes::from(format::trailer(&d)))
         })
         .await?;
-        let _guard = self.inner.lock(key).await;
-        let (inner, k, len) = (self.inner.clone(), key.clone(), data.len() as u64);
-        let missing: Vec<usize> = blocking(move || {
-            Ok((0..inner.replicas)
-                .filter(|&i| !inner.has_copy(i, &k, len))
-                .collect())
+        let len = data.len() as u64;
+        self.write_missing(key, len, move |f| {
+            std::io::Write::write_all(f, &data)?;
+            std::io::Write::write_all(f, &trailer)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_file(&self, key: &BlobKey, src: &Path, len: u64) -> Result<()> {
+        let (k, s, src) = (key.clone(), src.to_path_buf(), src.to_path_buf());
+        let trailer = blocking(move || {
+            let (actual, trailer) = replica::scan_plain(&s, len)?;
+            if actual != k {
+                return Err(Error::InvalidInput(format!(
+                    "key {k} is not the BLAKE3 of the data"
+                )));
+            }
+            Ok(trailer)
         })
         .await?;
-        let writes = missing.into_iter().map(|i| {
-            let (inner, key, data, trailer) = (
-                self.inner.clone(),
-                key.clone(),
-                data.clone(),
-                trailer.clone(),
-            );
-            blocking(move || {
-                inner.write_replica(i, &key, |f| {
-                    std::io::Write::write_all(f, &data)?;
-                    std::io::Write::write_all(f, &trailer)?;
-                    Ok(())
-                })
-            })
-        });
-        // Wait for every write (even after a failure) before unlocking.
-        futures::future::join_all(writes)
-            .await
-            .into_iter()
-            .collect()
+        self.write_missing(key, len, move |f| {
+            replica::copy_plain(&src, len, &trailer, f)
+        })
+        .await
     }
 
     async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<Bytes> {

@@ -16,6 +16,7 @@ mod scrub;
 
 use std::fmt;
 use std::ops::Range;
+use std::path::Path;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -87,6 +88,14 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Store `data` under `key` durably.
     async fn put(&self, key: &BlobKey, data: Bytes) -> Result<()>;
+
+    /// Store the bytes of the file `src` (exactly `len` of them) under
+    /// `key`, durably, reading the file piece by piece: memory stays
+    /// bounded by the backend's piece size whatever `len` is. The same
+    /// contract as [`BlobStore::put`]: a key that is not the BLAKE3 of the
+    /// bytes is [`Error::InvalidInput`], and so is a file that is not `len`
+    /// bytes long. The caller keeps `src` and removes it afterwards.
+    async fn put_file(&self, key: &BlobKey, src: &Path, len: u64) -> Result<()>;
 
     /// Read the blob, or a byte range of it.
     async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<Bytes>;

@@ -198,6 +198,61 @@ fn stream_verified(src: &Path, key: &BlobKey, mut sink: Option<&mut File>) -> Re
     Ok(footer.data_len)
 }
 
+/// Read the plain file `src` (which must be `len` bytes long) once, in
+/// bounded memory, and return its BLAKE3 key and the integrity trailer a
+/// replica of it ends with ([`super::format`]). A file of another length
+/// is [`Error::InvalidInput`].
+pub fn scan_plain(src: &Path, len: u64) -> Result<(BlobKey, Vec<u8>)> {
+    let mut file = File::open(src)?;
+    let actual = file.metadata()?.len();
+    if actual != len {
+        return Err(Error::InvalidInput(format!(
+            "{} is {actual} bytes, not {len}",
+            src.display()
+        )));
+    }
+    let cs = super::format::CHUNK_SIZE as usize;
+    let mut buf = vec![0u8; cs * STREAM_CHUNKS];
+    let mut hasher = blake3::Hasher::new();
+    let mut crcs = Vec::with_capacity(4 * len.div_ceil(cs as u64) as usize);
+    let mut pos = 0u64;
+    while pos < len {
+        let n = (len - pos).min(buf.len() as u64) as usize;
+        file.read_exact(&mut buf[..n]).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => {
+                Error::InvalidInput(format!("{} is shorter than {len} bytes", src.display()))
+            }
+            _ => Error::Io(e),
+        })?;
+        hasher.update(&buf[..n]);
+        for chunk in buf[..n].chunks(cs) {
+            crcs.extend_from_slice(&crc32c::crc32c(chunk).to_le_bytes());
+        }
+        pos += n as u64;
+    }
+    let footer = Footer {
+        data_len: len,
+        chunk_size: super::format::CHUNK_SIZE,
+    };
+    crcs.extend_from_slice(&footer.encode());
+    let key = BlobKey::parse(hasher.finalize().to_hex().as_str())?;
+    Ok((key, crcs))
+}
+
+/// A `fill` for [`write_durable`]: the `len` bytes of the plain file `src`,
+/// then `trailer` (from [`scan_plain`]).
+pub fn copy_plain(src: &Path, len: u64, trailer: &[u8], out: &mut File) -> Result<()> {
+    let copied = io::copy(&mut File::open(src)?.take(len), out)?;
+    if copied != len {
+        return Err(Error::InvalidInput(format!(
+            "{} shrank while it was stored",
+            src.display()
+        )));
+    }
+    out.write_all(trailer)?;
+    Ok(())
+}
+
 /// Fully verify the blob at `path` against `key`; returns its size.
 pub fn verify_file(path: &Path, key: &BlobKey) -> Result<u64> {
     stream_verified(path, key, None)

@@ -29,6 +29,7 @@
 mod errors;
 
 use std::ops::Range;
+use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -216,6 +217,31 @@ impl BlobStore for S3BlobStore {
             .content_type(Some("application/octet-stream".to_owned()))
             .build();
         self.timed(Op::Put, &name, size, req.send()).await?;
+        Ok(())
+    }
+
+    async fn put_file(&self, key: &BlobKey, src: &Path, len: u64) -> Result<()> {
+        let s = src.to_path_buf();
+        let (actual, _) = tokio::task::spawn_blocking(move || super::replica::scan_plain(&s, len))
+            .await
+            .map_err(|e| Error::Internal(format!("hash task: {e}")))??;
+        if &actual != key {
+            return Err(Error::InvalidInput(format!(
+                "blob key {key} is not the hash of the data ({actual})"
+            )));
+        }
+        if self.head(key).await? == Some(BlobMeta { size: len }) {
+            return Ok(());
+        }
+        let name = self.object_name(key);
+        let req = self
+            .client
+            .put_object_content(self.bucket.as_str(), name.as_str(), src)
+            .map_err(|e| Error::Internal(format!("s3 object name {name}: {e}")))?
+            .part_size((len > 0).then_some(PART_SIZE))
+            .content_type(Some("application/octet-stream".to_owned()))
+            .build();
+        self.timed(Op::Put, &name, len, req.send()).await?;
         Ok(())
     }
 

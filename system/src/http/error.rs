@@ -5,7 +5,7 @@
 //! says only "internal error".
 
 use axum::Json;
-use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -55,6 +55,19 @@ impl ApiError {
             status: StatusCode::REQUEST_TIMEOUT,
             code: "body_timeout",
             message: super::limits::BodyTimeout.to_string(),
+        }
+    }
+
+    /// The answer to a failed read of a streamed request body: 408 when
+    /// it arrived too slowly, else 400 `invalid_body`.
+    pub fn from_body_error(e: axum::Error) -> Self {
+        if super::limits::is_body_timeout(&e) {
+            return ApiError::body_timeout();
+        }
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_body",
+            message: format!("the request body could not be read: {e}"),
         }
     }
 
@@ -128,28 +141,6 @@ impl From<JsonRejection> for ApiError {
                 StatusCode::BAD_REQUEST
             },
             code,
-            message: r.body_text(),
-        }
-    }
-}
-
-impl From<BytesRejection> for ApiError {
-    fn from(r: BytesRejection) -> Self {
-        if super::limits::is_body_timeout(&r) {
-            return ApiError::body_timeout();
-        }
-        let status = r.status();
-        ApiError {
-            status: if status.is_client_error() {
-                status
-            } else {
-                StatusCode::BAD_REQUEST
-            },
-            code: if status == StatusCode::PAYLOAD_TOO_LARGE {
-                "payload_too_large"
-            } else {
-                "invalid_body"
-            },
             message: r.body_text(),
         }
     }

@@ -1,34 +1,29 @@
 //! Handlers of the write router.
 
-use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::body::Body;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{delete, post, put};
 use axum::{Json, Router, middleware};
-use bytes::Bytes;
+use futures::StreamExt;
 use serde::Deserialize;
 
 use super::read::PhotoView;
-use super::{ApiResult, Caller, limits, parse_id};
+use super::{ApiError, ApiResult, Caller, limits, parse_id};
 use crate::id::PhotoId;
 use crate::service::Service;
+use crate::service::photos::check_title;
 use crate::service::users::{FollowChange, NewUser};
 
 /// The write routes: (small writes, uploads), each group to be bounded by
 /// its own concurrency limit. A declared upload body over the limit is
-/// refused before it is read.
+/// refused before it is read, and an undeclared one at the piece that
+/// crosses the limit.
 pub(super) fn routes(svc: &Service) -> (Router<Service>, Router<Service>) {
-    let cfg = svc.config();
-    let body_limit = cfg.photo_limit.max(cfg.video_limit) as usize;
-    let uploads = Router::new()
-        .route(
-            "/v1/photos",
-            post(upload).layer(DefaultBodyLimit::max(body_limit)),
-        )
-        .route_layer(middleware::from_fn_with_state(
-            svc.clone(),
-            limits::declared_length,
-        ));
+    let uploads = Router::new().route("/v1/photos", post(upload)).route_layer(
+        middleware::from_fn_with_state(svc.clone(), limits::declared_length),
+    );
     let small = Router::new()
         .route("/v1/users", post(create_user))
         .route("/v1/photos/{id}", delete(delete_photo))
@@ -64,19 +59,29 @@ struct UploadQuery {
     title: String,
 }
 
+/// Streams the body into the service's [`crate::service::receive::Receiver`]:
+/// validated, hashed and (past `upload-memory-bytes`) spooled as it
+/// arrives, so memory stays bounded whatever the body's size.
 async fn upload(
     State(svc): State<Service>,
     Caller(me): Caller,
     q: Result<Query<UploadQuery>, QueryRejection>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> ApiResult<(StatusCode, Json<PhotoView>)> {
     let Query(q) = q?;
-    let body = body?;
+    check_title(&q.title)?;
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let row = svc.upload(me, &q.title, declared, body).await?;
+    let mut rx = svc.receiver();
+    let mut stream = body.into_data_stream();
+    while let Some(piece) = stream.next().await {
+        let piece = piece.map_err(ApiError::from_body_error)?;
+        rx.push(&piece).await?;
+    }
+    let received = rx.finish(declared).await?;
+    let row = svc.store_upload(me, &q.title, received).await?;
     Ok((StatusCode::CREATED, Json(PhotoView::from(&row))))
 }
 

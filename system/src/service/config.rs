@@ -211,6 +211,9 @@ pub struct ServiceConfig {
     pub read_concurrency: usize,
     /// Concurrent uploads admitted (a pool apart from the other writes).
     pub upload_concurrency: usize,
+    /// Bytes of one upload body held in memory; the rest of a larger body
+    /// is spooled to `<data-dir>/spool` as it arrives.
+    pub upload_memory_bytes: u64,
     /// A request head must arrive within this many ms of the connection
     /// being ready for it.
     pub header_timeout_ms: u64,
@@ -268,6 +271,7 @@ impl Default for ServiceConfig {
             write_concurrency: 256,
             read_concurrency: 1024,
             upload_concurrency: 64,
+            upload_memory_bytes: 1 << 20,
             header_timeout_ms: 10_000,
             body_timeout_ms: 10_000,
             body_min_rate: 16 * 1024,

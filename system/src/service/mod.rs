@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod photo_rows;
 pub mod photos;
+pub mod receive;
 pub mod scrub;
 pub mod search;
 pub mod users;
@@ -111,6 +112,7 @@ impl Service {
         cfg.validate()?;
         let dir = cfg.data_dir.clone();
         datadir::check_layout(&dir, &cfg)?;
+        receive::clear_spool(&dir.join("spool"))?;
         let blobs: Arc<dyn BlobStore> = match cfg.blob {
             BlobBackend::Local => {
                 Arc::new(LocalBlobStore::open(&dir.join("blobs"), cfg.blob_replicas)?)

@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::media;
 use super::outbox::OutboxValue;
+use super::receive::{Received, Receiver};
 use super::{Service, now_ms};
 use crate::blob::BlobKey;
 use crate::error::{Error, Result};
@@ -42,12 +42,36 @@ pub enum PhotoBody {
     Stream(u64, futures::stream::BoxStream<'static, Result<Bytes>>),
 }
 
+/// Refuse a title that is too long or has control characters.
+pub fn check_title(title: &str) -> Result<()> {
+    if title.chars().count() > MAX_TITLE_CHARS {
+        return Err(Error::InvalidInput(format!(
+            "title longer than {MAX_TITLE_CHARS} characters"
+        )));
+    }
+    if title.chars().any(char::is_control) {
+        return Err(Error::InvalidInput("title has control characters".into()));
+    }
+    Ok(())
+}
+
 impl Service {
     /// The lock that orders puts and deletes of one blob's bytes.
     pub(crate) fn blob_lock(&self, key: &BlobKey) -> &tokio::sync::Mutex<()> {
         let b = key.as_str().as_bytes();
         let i = (b[0] as usize) << 8 | b[1] as usize;
         &self.inner.blob_locks[i % self.inner.blob_locks.len()]
+    }
+
+    /// A [`Receiver`] for one upload body under this service's limits,
+    /// spooling past `upload-memory-bytes` to `<data-dir>/spool`.
+    pub fn receiver(&self) -> Receiver {
+        let cfg = &self.inner.cfg;
+        Receiver::new(
+            (cfg.photo_limit, cfg.video_limit),
+            cfg.upload_memory_bytes,
+            &cfg.data_dir.join("spool"),
+        )
     }
 
     /// Store an upload by `owner` and acknowledge it. `declared` is the
@@ -60,26 +84,25 @@ impl Service {
         declared: Option<&str>,
         body: Bytes,
     ) -> Result<PhotoRow> {
-        self.burn("upload");
+        check_title(title)?;
         let cfg = &self.inner.cfg;
-        if title.chars().count() > MAX_TITLE_CHARS {
-            return Err(Error::InvalidInput(format!(
-                "title longer than {MAX_TITLE_CHARS} characters"
-            )));
-        }
-        if title.chars().any(char::is_control) {
-            return Err(Error::InvalidInput("title has control characters".into()));
-        }
-        let (mime, _kind) = media::validate(&body, declared, cfg.photo_limit, cfg.video_limit)?;
-        let key = if body.len() > 1 << 20 {
-            let b = body.clone();
-            tokio::task::spawn_blocking(move || BlobKey::of(&b))
-                .await
-                .map_err(|e| Error::Internal(format!("hash task: {e}")))?
-        } else {
-            BlobKey::of(&body)
-        };
-        let size = body.len() as u64;
+        let body = Received::whole(body, declared, (cfg.photo_limit, cfg.video_limit)).await?;
+        self.store_upload(owner, title, body).await
+    }
+
+    /// Store a received upload body by `owner` (see [`Service::receiver`])
+    /// and acknowledge it, as [`Service::upload`] does.
+    pub async fn store_upload(
+        &self,
+        owner: UserId,
+        title: &str,
+        body: Received,
+    ) -> Result<PhotoRow> {
+        self.burn("upload");
+        check_title(title)?;
+        let cfg = &self.inner.cfg;
+        let key = body.key.clone();
+        let size = body.len;
         let logical = self
             .inner
             .shards
@@ -89,7 +112,7 @@ impl Service {
             id: PhotoId(0),
             owner,
             title: title.to_owned(),
-            content_type: mime.to_owned(),
+            content_type: body.mime.to_owned(),
             size,
             blob: key.to_string(),
             created_ms: now_ms(),
@@ -101,7 +124,7 @@ impl Service {
             // Held across put + reference so a concurrent delete of the same
             // bytes cannot remove the blob between the two.
             let _g = self.blob_lock(&key).lock().await;
-            self.inner.blobs.put(&key, body).await?;
+            body.store(self.inner.blobs.as_ref()).await?;
             // The row first, only if its id is free; then everything that
             // references it, in one batch (a crash in between leaves a row
             // that nothing points at and no client was given).

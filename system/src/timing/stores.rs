@@ -167,6 +167,18 @@ impl<S: BlobStore + ?Sized> BlobStore for TimedBlobs<S> {
         Ok(())
     }
 
+    async fn put_file(&self, key: &BlobKey, src: &std::path::Path, len: u64) -> Result<()> {
+        let (r, ns, cpu) = call(self.inner.put_file(key, src, len)).await;
+        r?;
+        self.rec
+            .record_ns("blob-put", len.div_ceil(1024) as usize, ns, cpu);
+        count(|w| {
+            w.blob_calls += 1;
+            w.blob_bytes_written += len;
+        });
+        Ok(())
+    }
+
     async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<Bytes> {
         let (r, ns, cpu) = call(self.inner.get(key, range)).await;
         let r = r?;
