@@ -97,6 +97,10 @@ pub struct OpStats {
     pub errors: u64,
     /// Ops that could not start within the concurrency limit.
     pub dropped: u64,
+    /// Ops the service refused under overload (503); neither errors nor
+    /// drops. Absent (0) where nothing is refused, as in the sim.
+    #[serde(default)]
+    pub shed: u64,
     /// Completed ops per second.
     pub rate_per_s: f64,
     /// Median latency.

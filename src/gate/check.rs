@@ -198,11 +198,11 @@ fn rule_check(
 
 /// One op kind's issued ops and what went wrong with them.
 struct OpErrors {
-    /// Completed + errors + dropped.
+    /// Completed + errors + dropped + shed.
     issued: u64,
     /// Errors less the client-side codes.
     service: u64,
-    /// Ops that could not start.
+    /// Ops that could not start, or that the service shed (503).
     dropped: u64,
     /// The service's error codes, `code=n, ...`.
     codes: String,
@@ -225,9 +225,9 @@ impl OpErrors {
                 .join(", ")
         });
         OpErrors {
-            issued: stats.count + stats.errors + stats.dropped,
+            issued: stats.count + stats.errors + stats.dropped + stats.shed,
             service: stats.errors.saturating_sub(client),
-            dropped: stats.dropped,
+            dropped: stats.dropped + stats.shed,
             codes: service_codes.unwrap_or_default(),
         }
     }
@@ -235,7 +235,7 @@ impl OpErrors {
     /// `(part, label)` of `error_ratio` or `drop_ratio`.
     fn part(&self, what: &str) -> (u64, &'static str) {
         if what == "drop_ratio" {
-            (self.dropped, "dropped")
+            (self.dropped, "dropped or shed")
         } else {
             (self.service, "service errors")
         }

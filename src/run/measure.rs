@@ -79,6 +79,7 @@ pub fn load_delta(before: &[ShardLoad], after: &[ShardLoad]) -> Vec<ShardLoad> {
                 scans: a.scans.saturating_sub(b.scans),
                 writes: a.writes.saturating_sub(b.writes),
                 wait_us: a.wait_us.saturating_sub(b.wait_us),
+                refused: a.refused.saturating_sub(b.refused),
             }
         })
         .collect()

@@ -10,7 +10,11 @@ use super::verdict::{Breach, Rule, Step};
 pub fn breach_text(b: &Breach) -> String {
     match b.rule {
         Rule::FeedP99 => format!("feed p99 {:.0} ms > {:.0}", b.value, b.limit),
-        Rule::Dropped => format!("dropped {:.2}% > {:.2}%", 100.0 * b.value, 100.0 * b.limit),
+        Rule::Dropped => format!(
+            "dropped or shed {:.2}% > {:.2}%",
+            100.0 * b.value,
+            100.0 * b.limit
+        ),
         Rule::Errors => format!("errors {:.2}% > {:.2}%", 100.0 * b.value, 100.0 * b.limit),
         Rule::Freshness => format!(
             "freshness p99 {:.1} s > {:.1}",

@@ -1,8 +1,8 @@
 //! Judging one ladder step: the figures a sweep keeps from a step's `summary.json` and whether
 //! the step met every target.
 //!
-//! A step is good when, over the whole step, feed p99 ≤ `target.feed-p99-ms`, the dropped
-//! fraction of offered ops ≤ `sweep.max-dropped`, the failed fraction of completed ops ≤
+//! A step is good when, over the whole step, feed p99 ≤ `target.feed-p99-ms`, the fraction
+//! of offered ops dropped by the generator or shed by the service (503) ≤ `sweep.max-dropped`, the failed fraction of completed ops ≤
 //! `sweep.max-errors`, freshness p99 ≤ `target.freshness-p99-s` and no freshness probe timed
 //! out. Errors the load generator raised before sending anything (`no_photo`: a view with no
 //! photo known yet; `no_user`; `request`) are not the service's and are not counted.
@@ -24,7 +24,7 @@ pub const CLIENT_SIDE_CODES: [&str; 3] = ["no_photo", "no_user", "request"];
 pub enum Rule {
     /// Feed p99 above the target (value and limit in ms).
     FeedP99,
-    /// Dropped fraction of offered ops above the limit.
+    /// Fraction of offered ops dropped or shed above the limit.
     Dropped,
     /// Failed fraction of completed ops above the limit.
     Errors,
@@ -60,6 +60,9 @@ pub struct StepOp {
     pub errors: u64,
     /// Ops dropped at the concurrency limit.
     pub dropped: u64,
+    /// Ops the service refused under overload (503).
+    #[serde(default)]
+    pub shed: u64,
 }
 
 /// One step of a ladder.
@@ -98,19 +101,20 @@ pub fn judge(
         let client = client_side_errors(o);
         let service_errors = o.errors.saturating_sub(client);
         let attempted = o.count.saturating_sub(client);
-        offered += attempted + o.dropped;
-        dropped += o.dropped;
+        offered += attempted + o.dropped + o.shed;
+        dropped += o.dropped + o.shed;
         done += attempted;
         errors += service_errors;
         ops.insert(
             name.clone(),
             StepOp {
-                offered_per_s: (attempted + o.dropped) as f64 / d,
+                offered_per_s: (attempted + o.dropped + o.shed) as f64 / d,
                 served_per_s: attempted.saturating_sub(service_errors) as f64 / d,
                 p50_ms: o.p50_ms,
                 p99_ms: o.p99_ms,
                 errors: service_errors,
                 dropped: o.dropped,
+                shed: o.shed,
             },
         );
     }

@@ -2,7 +2,9 @@
 //!
 //! A real database server admits a fixed number of concurrent queries; the
 //! rest wait. [`Shard`] models that with a semaphore in front of its store, so
-//! a hot shard queues and the queueing shows in latency. Per-shard counters
+//! a hot shard queues and the queueing shows in latency. The queue is
+//! bounded: a call that finds `queue` others already waiting fails at once
+//! with [`Error::Unavailable`] (503), and so is counted in `refused`. Per-shard counters
 //! (ops and time spent waiting for a permit) feed the skew report.
 
 use std::sync::Arc;
@@ -26,6 +28,8 @@ pub struct ShardCounters {
     pub writes: AtomicU64,
     /// Total µs spent waiting for a permit.
     pub wait_us: AtomicU64,
+    /// Calls refused because the queue was full.
+    pub refused: AtomicU64,
 }
 
 /// A snapshot of [`ShardCounters`].
@@ -41,6 +45,8 @@ pub struct ShardLoad {
     pub writes: u64,
     /// µs spent queued for a permit.
     pub wait_us: u64,
+    /// Calls refused because the queue was full.
+    pub refused: u64,
 }
 
 impl ShardLoad {
@@ -54,26 +60,37 @@ impl ShardLoad {
 pub struct Shard {
     store: Arc<dyn MetaStore>,
     permits: Semaphore,
+    waiting: AtomicU64,
+    queue: u64,
     counters: ShardCounters,
 }
 
 impl Shard {
-    /// Wrap `store`, admitting at most `concurrency` operations at once.
-    pub fn new(store: Arc<dyn MetaStore>, concurrency: usize) -> Self {
+    /// Wrap `store`, admitting at most `concurrency` operations at once
+    /// and queueing at most `queue` more.
+    pub fn new(store: Arc<dyn MetaStore>, concurrency: usize, queue: usize) -> Self {
         Shard {
             store,
             permits: Semaphore::new(concurrency.max(1)),
+            waiting: AtomicU64::new(0),
+            queue: queue as u64,
             counters: ShardCounters::default(),
         }
     }
 
     async fn admit(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
+        if let Ok(p) = self.permits.try_acquire() {
+            return Ok(p);
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            self.counters.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(Error::Unavailable("the shard's queue is full".into()));
+        }
         let t0 = Instant::now();
-        let permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| Error::Unavailable("shard closed".into()))?;
+        let permit = self.permits.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let permit = permit.map_err(|_| Error::Unavailable("shard closed".into()))?;
         let waited = t0.elapsed().as_micros() as u64;
         self.counters.wait_us.fetch_add(waited, Ordering::Relaxed);
         Ok(permit)
@@ -163,7 +180,7 @@ impl ShardSet {
     pub fn new(
         stores: Vec<Arc<dyn MetaStore>>,
         partitioner: Partitioner,
-        concurrency: usize,
+        (concurrency, queue): (usize, usize),
     ) -> Result<Self> {
         if stores.len() != partitioner.shard_count() {
             return Err(Error::InvalidInput(format!(
@@ -174,7 +191,7 @@ impl ShardSet {
         }
         let shards = stores
             .into_iter()
-            .map(|s| Shard::new(s, concurrency))
+            .map(|s| Shard::new(s, concurrency, queue))
             .collect();
         Ok(ShardSet {
             shards,
@@ -228,6 +245,7 @@ impl ShardSet {
                 scans: s.counters.scans.load(Ordering::Relaxed),
                 writes: s.counters.writes.load(Ordering::Relaxed),
                 wait_us: s.counters.wait_us.load(Ordering::Relaxed),
+                refused: s.counters.refused.load(Ordering::Relaxed),
             })
             .collect()
     }
@@ -249,5 +267,33 @@ impl ShardSet {
             .iter()
             .filter_map(|s| s.store.approximate_bytes())
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inject::SlowMeta;
+    use crate::meta::FjallStore;
+
+    #[tokio::test]
+    async fn a_call_beyond_the_queue_fails_at_once_and_is_counted() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = FjallStore::open(dir.path()).expect("open");
+        let slow = SlowMeta::new(Arc::new(store), std::time::Duration::from_millis(300));
+        let shard = Arc::new(Shard::new(Arc::new(slow), 1, 1));
+        let hold = |s: Arc<Shard>| tokio::spawn(async move { s.get(b"k").await });
+        let running = hold(shard.clone());
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        let queued = hold(shard.clone());
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        let refused = shard.get(b"k").await;
+        assert!(matches!(refused, Err(Error::Unavailable(_))), "{refused:?}");
+        assert_eq!(shard.counters.refused.load(Ordering::Relaxed), 1);
+        assert!(running.await.expect("task").is_ok());
+        assert!(
+            queued.await.expect("task").is_ok(),
+            "a queued call waits, and runs"
+        );
     }
 }

@@ -36,6 +36,10 @@ fn ms(h: &Histogram<u64>, q: f64) -> f64 {
     }
 }
 
+/// The error code of the service's refusal under overload (503 with
+/// `Retry-After`): counted as shed, apart from errors and drops.
+pub const SHED_CODE: &str = "http_503";
+
 /// Everything measured for one op kind.
 #[derive(Debug, Clone)]
 pub struct KindStats {
@@ -45,6 +49,8 @@ pub struct KindStats {
     pub errors: BTreeMap<String, u64>,
     /// Ops that could not start because `max_in_flight` ops were running.
     pub dropped: u64,
+    /// Ops the service refused under overload ([`SHED_CODE`]); not errors.
+    pub shed: u64,
 }
 
 impl KindStats {
@@ -53,6 +59,7 @@ impl KindStats {
             latency: new_histogram(3),
             errors: BTreeMap::new(),
             dropped: 0,
+            shed: 0,
         }
     }
 
@@ -76,6 +83,8 @@ pub struct OpSummary {
     pub errors: u64,
     /// Ops not started (concurrency limit).
     pub dropped: u64,
+    /// Ops the service refused under overload (503).
+    pub shed: u64,
     /// Successful ops per second of run duration.
     pub rate_per_s: f64,
     /// Latency percentiles and maximum in milliseconds (from the intended start).
@@ -133,6 +142,8 @@ pub struct SecondPoint {
     pub errors: u64,
     /// Dropped ops.
     pub dropped: u64,
+    /// Ops the service refused under overload.
+    pub shed: u64,
     /// p50 latency of the successful ops of this second, ms.
     pub p50_ms: f64,
     /// p99 latency of the successful ops of this second, ms.
@@ -164,6 +175,7 @@ impl RunStats {
             count: k.count(),
             errors: k.error_count(),
             dropped: k.dropped,
+            shed: k.shed,
             rate_per_s: if secs > 0.0 {
                 k.count() as f64 / secs
             } else {
@@ -212,6 +224,7 @@ enum Update {
     Ok(u64),
     Error,
     Dropped,
+    Shed,
 }
 
 #[derive(Debug)]
@@ -219,6 +232,7 @@ struct Cell {
     hist: Histogram<u64>,
     errors: u64,
     dropped: u64,
+    shed: u64,
 }
 
 /// Mutable accumulator behind the driver's lock.
@@ -253,6 +267,7 @@ impl Collector {
                 Update::Ok(_) => p.count += 1,
                 Update::Error => p.errors += 1,
                 Update::Dropped => p.dropped += 1,
+                Update::Shed => p.shed += 1,
             }
             return;
         }
@@ -260,6 +275,7 @@ impl Collector {
             hist: Histogram::new(2).expect("2 significant figures are valid"),
             errors: 0,
             dropped: 0,
+            shed: 0,
         });
         match update {
             Update::Ok(us) => {
@@ -267,6 +283,7 @@ impl Collector {
             }
             Update::Error => cell.errors += 1,
             Update::Dropped => cell.dropped += 1,
+            Update::Shed => cell.shed += 1,
         }
     }
 
@@ -276,7 +293,13 @@ impl Collector {
         self.point(kind, at, Update::Ok(us));
     }
 
+    /// A failed op; [`SHED_CODE`] counts as shed, not as an error.
     pub(crate) fn error(&mut self, kind: OpKind, at: Duration, code: &str) {
+        if code == SHED_CODE {
+            self.kinds[kind.index()].shed += 1;
+            self.point(kind, at, Update::Shed);
+            return;
+        }
         *self.kinds[kind.index()]
             .errors
             .entry(code.to_string())
@@ -327,6 +350,7 @@ fn freeze(second: u64, k: usize, cell: &Cell) -> SecondPoint {
         count: cell.hist.len(),
         errors: cell.errors,
         dropped: cell.dropped,
+        shed: cell.shed,
         p50_ms: ms(&cell.hist, 0.50),
         p99_ms: ms(&cell.hist, 0.99),
     }
@@ -346,7 +370,8 @@ mod tests {
                 Duration::from_millis(i + 1),
             );
         }
-        c.error(OpKind::Feed, Duration::from_millis(5), "http_503");
+        c.error(OpKind::Feed, Duration::from_millis(5), "http_500");
+        c.error(OpKind::Feed, Duration::from_millis(6), SHED_CODE);
         c.dropped(OpKind::Upload, Duration::from_millis(1_500));
         c.compact(1_000);
         // A late completion for a frozen second still counts.
@@ -357,7 +382,7 @@ mod tests {
         );
         let stats = c.finish(Duration::from_secs(2));
         let s = stats.summary(OpKind::Feed);
-        assert_eq!((s.count, s.errors, s.dropped), (101, 1, 0));
+        assert_eq!((s.count, s.errors, s.dropped, s.shed), (101, 1, 0, 1));
         assert!((s.rate_per_s - 50.5).abs() < 1e-9);
         assert!((s.p50_ms - 51.0).abs() < 0.1, "{s:?}");
         assert!((s.max_ms - 3_000.0).abs() < 3.0, "{s:?}");
@@ -368,7 +393,14 @@ mod tests {
             .filter(|p| p.kind == OpKind::Feed)
             .collect();
         assert_eq!(feed_points.len(), 1);
-        assert_eq!((feed_points[0].count, feed_points[0].errors), (101, 1));
+        assert_eq!(
+            (
+                feed_points[0].count,
+                feed_points[0].errors,
+                feed_points[0].shed
+            ),
+            (101, 1, 1)
+        );
         assert!(
             (feed_points[0].p99_ms - 100.0).abs() < 2.0,
             "{:?}",

@@ -9,6 +9,7 @@
 //! [`serve`] (both listeners with graceful shutdown, header and body
 //! timeouts; see [`limits`] and [`conn`]).
 
+pub mod admit;
 pub mod conn;
 pub mod error;
 pub mod limits;
@@ -25,7 +26,6 @@ use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tower::limit::GlobalConcurrencyLimitLayer;
 
 pub use error::{ApiError, ApiResult};
 pub use serve::serve;
@@ -180,14 +180,25 @@ async fn record(router: &'static str, svc: Service, req: Request, next: Next) ->
     res
 }
 
-/// Bound the routes of `router` to `limit` concurrent requests in all.
-fn limited(router: Router<Service>, limit: usize) -> Router<Service> {
-    // `route_layer` wraps each route separately: a global limit shares one
-    // semaphore between them, so `limit` bounds the group as a whole.
-    router.route_layer(GlobalConcurrencyLimitLayer::new(limit))
+/// Put the routes of `router` under admission control as `group`, with
+/// `concurrency` slots and the service's queue bounds (see [`admit`]).
+fn limited(
+    router: Router<Service>,
+    group: &'static str,
+    concurrency: usize,
+    svc: &Service,
+) -> Router<Service> {
+    let cfg = svc.config();
+    let bounds = admit::Bounds {
+        concurrency,
+        queue: cfg.admission_queue,
+        queue_wait: std::time::Duration::from_millis(cfg.admission_wait_ms),
+    };
+    admit::limit(router, group, bounds, svc)
 }
 
-/// `/healthz`, `/metrics` and `/openapi.json`, served by both routers.
+/// `/healthz`, `/metrics` and `/openapi.json`, served by both routers
+/// outside admission control (they answer under overload too).
 fn base_routes() -> Router<Service> {
     Router::new()
         .route("/healthz", get(healthz))
@@ -214,18 +225,25 @@ fn common(router: Router<Service>, name: &'static str, svc: Service) -> Router {
 pub fn write_router(svc: Service) -> Router {
     let cfg = svc.config();
     let (small, uploads) = write::routes(&svc);
-    let routes = limited(small.merge(base_routes()), cfg.write_concurrency)
-        .merge(limited(uploads, cfg.upload_concurrency));
+    let routes = limited(small, "write", cfg.write_concurrency, &svc)
+        .merge(limited(uploads, "upload", cfg.upload_concurrency, &svc))
+        .merge(base_routes());
     common(routes, "write", svc)
 }
 
 /// The read router: photo bytes and metadata, a user's photos, feed,
-/// long-poll updates, search.
+/// search, and long-poll updates (a pool apart: a long-poll holds its slot
+/// for up to 30 s).
 pub fn read_router(svc: Service) -> Router {
-    let limit = svc.config().read_concurrency;
-    common(
-        limited(read::routes().merge(base_routes()), limit),
-        "read",
-        svc,
-    )
+    let cfg = svc.config();
+    let (reads, longpolls) = read::routes();
+    let routes = limited(reads, "read", cfg.read_concurrency, &svc)
+        .merge(limited(
+            longpolls,
+            "longpoll",
+            cfg.longpoll_concurrency,
+            &svc,
+        ))
+        .merge(base_routes());
+    common(routes, "read", svc)
 }

@@ -28,14 +28,17 @@ use crate::tables::PhotoRow;
 /// Cache policy of photo bytes: content-addressed, so cacheable forever.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-pub(super) fn routes() -> Router<Service> {
-    Router::new()
+/// The read routes: (short reads, long-polls), each group to be bounded by
+/// its own admission limit.
+pub(super) fn routes() -> (Router<Service>, Router<Service>) {
+    let reads = Router::new()
         .route("/v1/photos/{id}", get(photo_bytes))
         .route("/v1/photos/{id}/meta", get(photo_meta))
         .route("/v1/users/{id}/photos", get(user_photos))
         .route("/v1/feed", get(feed))
-        .route("/v1/feed/updates", get(feed_updates))
-        .route("/v1/search", get(search))
+        .route("/v1/search", get(search));
+    let longpolls = Router::new().route("/v1/feed/updates", get(feed_updates));
+    (reads, longpolls)
 }
 
 /// A photo's public metadata. Ids are strings: 64-bit ids do not survive

@@ -193,6 +193,8 @@ pub struct ServiceConfig {
     pub cache_entries: usize,
     /// Concurrent operations admitted per shard.
     pub shard_concurrency: usize,
+    /// Operations that may wait for a shard; more fail at once (503).
+    pub shard_queue: usize,
     /// Blob replicas of the local backend.
     pub blob_replicas: usize,
     /// Materializer worker tasks.
@@ -207,8 +209,16 @@ pub struct ServiceConfig {
     pub max_followees: u64,
     /// Concurrent requests admitted by the write router.
     pub write_concurrency: usize,
-    /// Concurrent requests admitted by the read router.
+    /// Concurrent requests admitted by the read router (long-polls apart).
     pub read_concurrency: usize,
+    /// Concurrent long-polls (`/v1/feed/updates`), a pool apart.
+    pub longpoll_concurrency: usize,
+    /// Requests that may wait for a slot of each route group when all its
+    /// slots are taken; more are refused with 503 at once.
+    pub admission_queue: usize,
+    /// Longest wait for a slot, ms; a request that waited this long is
+    /// refused with 503 (by default the feed target: it could not meet it).
+    pub admission_wait_ms: u64,
     /// Concurrent uploads admitted (a pool apart from the other writes).
     pub upload_concurrency: usize,
     /// Bytes of one upload body held in memory; the rest of a larger body
@@ -262,6 +272,7 @@ impl Default for ServiceConfig {
             video_limit: 500 * 1024 * 1024,
             cache_entries: 100_000,
             shard_concurrency: 16,
+            shard_queue: 1024,
             blob_replicas: 2,
             materializer_workers: 4,
             materializer_queue: 65_536,
@@ -269,7 +280,10 @@ impl Default for ServiceConfig {
             popularity_weight: 0.0,
             max_followees: 7_500,
             write_concurrency: 256,
-            read_concurrency: 1024,
+            read_concurrency: 128,
+            longpoll_concurrency: 1024,
+            admission_queue: 256,
+            admission_wait_ms: 200,
             upload_concurrency: 64,
             upload_memory_bytes: 1 << 20,
             header_timeout_ms: 10_000,
@@ -301,6 +315,7 @@ impl ServiceConfig {
             ("materializer-batch", self.materializer_batch),
             ("write-concurrency", self.write_concurrency),
             ("read-concurrency", self.read_concurrency),
+            ("longpoll-concurrency", self.longpoll_concurrency),
             ("upload-concurrency", self.upload_concurrency),
             ("header-timeout-ms", self.header_timeout_ms as usize),
             ("body-timeout-ms", self.body_timeout_ms as usize),

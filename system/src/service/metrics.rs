@@ -17,6 +17,8 @@ pub struct Metrics {
     pub http_requests: IntCounterVec,
     /// HTTP latency by router and route.
     pub http_seconds: HistogramVec,
+    /// Requests refused by admission control, by route group.
+    pub http_shed: IntCounterVec,
     /// Acknowledged uploads.
     pub uploads: IntCounter,
     /// Bytes of acknowledged uploads.
@@ -52,93 +54,74 @@ fn err(e: prometheus::Error) -> Error {
     Error::Internal(format!("metrics: {e}"))
 }
 
+fn counter(r: &Registry, name: &str, help: &str) -> Result<IntCounter> {
+    reg(r, IntCounter::new(name, help).map_err(err)?)
+}
+
+fn counter_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> Result<IntCounterVec> {
+    reg(
+        r,
+        IntCounterVec::new(Opts::new(name, help), labels).map_err(err)?,
+    )
+}
+
+fn gauge_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> Result<IntGaugeVec> {
+    reg(
+        r,
+        IntGaugeVec::new(Opts::new(name, help), labels).map_err(err)?,
+    )
+}
+
+fn histogram_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> Result<HistogramVec> {
+    let buckets = vec![
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ];
+    let opts = HistogramOpts::new(name, help).buckets(buckets);
+    reg(r, HistogramVec::new(opts, labels).map_err(err)?)
+}
+
 impl Metrics {
     /// A fresh registry with every family registered.
     pub fn new() -> Result<Self> {
         let r = Registry::new_custom(Some("feedlab".into()), None).map_err(err)?;
-        let buckets = vec![
-            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0,
-        ];
+        let labels = ["router", "route", "status"];
         Ok(Metrics {
-            http_requests: reg(
+            http_requests: counter_vec(&r, "http_requests_total", "HTTP requests", &labels)?,
+            http_seconds: histogram_vec(&r, "http_request_seconds", "HTTP latency", &labels[..2])?,
+            http_shed: counter_vec(
                 &r,
-                IntCounterVec::new(
-                    Opts::new("http_requests_total", "HTTP requests"),
-                    &["router", "route", "status"],
-                )
-                .map_err(err)?,
+                "http_shed_total",
+                "requests refused with 503 by admission control",
+                &["group"],
             )?,
-            http_seconds: reg(
+            uploads: counter(&r, "uploads_total", "acknowledged uploads")?,
+            upload_bytes: counter(&r, "upload_bytes_total", "bytes uploaded")?,
+            timeline_writes: counter(&r, "timeline_writes_total", "timeline entries written")?,
+            fanout_seconds: histogram_vec(
                 &r,
-                HistogramVec::new(
-                    HistogramOpts::new("http_request_seconds", "HTTP latency")
-                        .buckets(buckets.clone()),
-                    &["router", "route"],
-                )
-                .map_err(err)?,
-            )?,
-            uploads: reg(
-                &r,
-                IntCounter::new("uploads_total", "acknowledged uploads").map_err(err)?,
-            )?,
-            upload_bytes: reg(
-                &r,
-                IntCounter::new("upload_bytes_total", "bytes uploaded").map_err(err)?,
-            )?,
-            timeline_writes: reg(
-                &r,
-                IntCounter::new("timeline_writes_total", "timeline entries written")
-                    .map_err(err)?,
-            )?,
-            fanout_seconds: reg(
-                &r,
-                HistogramVec::new(
-                    HistogramOpts::new("fanout_seconds", "ack to fan-out applied").buckets(buckets),
-                    &["task"],
-                )
-                .map_err(err)?,
+                "fanout_seconds",
+                "ack to fan-out applied",
+                &["task"],
             )?,
             fanout_queue: reg(
                 &r,
                 IntGauge::new("fanout_queue", "materializer tasks pending").map_err(err)?,
             )?,
-            shard_ops: reg(
+            shard_ops: gauge_vec(&r, "shard_ops", "operations per shard", &["shard", "kind"])?,
+            cache: gauge_vec(&r, "cache_lookups", "metadata cache", &["result"])?,
+            blob_upkeep: gauge_vec(
                 &r,
-                IntGaugeVec::new(
-                    Opts::new("shard_ops", "operations per shard"),
-                    &["shard", "kind"],
-                )
-                .map_err(err)?,
+                "blob_upkeep",
+                "local blob read repair and scrub, since start",
+                &["kind"],
             )?,
-            cache: reg(
+            id_collisions: counter(
                 &r,
-                IntGaugeVec::new(Opts::new("cache_lookups", "metadata cache"), &["result"])
-                    .map_err(err)?,
+                "id_collisions_total",
+                "photo ids found taken and retried",
             )?,
-            blob_upkeep: reg(
-                &r,
-                IntGaugeVec::new(
-                    Opts::new(
-                        "blob_upkeep",
-                        "local blob read repair and scrub, since start",
-                    ),
-                    &["kind"],
-                )
-                .map_err(err)?,
-            )?,
-            id_collisions: reg(
-                &r,
-                IntCounter::new("id_collisions_total", "photo ids found taken and retried")
-                    .map_err(err)?,
-            )?,
-            outbox_applied: reg(
-                &r,
-                IntCounter::new("outbox_applied_total", "outbox tasks applied").map_err(err)?,
-            )?,
-            outbox_claims: reg(
-                &r,
-                IntCounter::new("outbox_claims_total", "outbox rows taken over").map_err(err)?,
-            )?,
+            outbox_applied: counter(&r, "outbox_applied_total", "outbox tasks applied")?,
+            outbox_claims: counter(&r, "outbox_claims_total", "outbox rows taken over")?,
             registry: r,
         })
     }
@@ -164,6 +147,7 @@ impl super::Service {
                 ("scan", l.scans),
                 ("write", l.writes),
                 ("wait_us", l.wait_us),
+                ("refused", l.refused),
             ] {
                 m.shard_ops.with_label_values(&[&s, kind]).set(v as i64);
             }

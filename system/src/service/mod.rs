@@ -237,7 +237,7 @@ impl Service {
             return Err(Error::InvalidInput("instance id 0 means unclaimed".into()));
         }
         let partitioner = Partitioner::new(cfg.sharding.clone())?;
-        let shards = ShardSet::new(metas, partitioner, cfg.shard_concurrency)?;
+        let shards = ShardSet::new(metas, partitioner, (cfg.shard_concurrency, cfg.shard_queue))?;
         let fanout = FanoutStrategy::new(cfg.fanout.clone())?;
         let metrics = Metrics::new()?;
         let (materializer, rx) = Materializer::new(cfg.materializer_queue);
