@@ -280,7 +280,7 @@ impl Default for ServiceConfig {
             popularity_weight: 0.0,
             max_followees: 7_500,
             write_concurrency: 256,
-            read_concurrency: 128,
+            read_concurrency: 256,
             longpoll_concurrency: 1024,
             admission_queue: 256,
             admission_wait_ms: 200,
