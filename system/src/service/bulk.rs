@@ -181,6 +181,7 @@ impl Service {
         // every batch of a shard is durable once its last (synced) one is.
         self.write_bulk(ops).await?;
         self.bulk_adjust_stats(&deltas).await?;
+        self.inner.pull_cache.policy_changed();
         Ok(added)
     }
 
@@ -283,6 +284,7 @@ impl Service {
         for (pid, (owner, _)) in ids.iter().zip(items) {
             m.fanout(*pid, *owner, claim(*owner));
         }
+        self.inner.pull_cache.policy_changed();
         Ok(ids)
     }
 }

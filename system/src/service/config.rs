@@ -191,6 +191,13 @@ pub struct ServiceConfig {
     pub video_limit: u64,
     /// Metadata cache capacity, rows.
     pub cache_entries: usize,
+    /// Readers whose pull sets, and pulled authors whose newest photo ids,
+    /// are cached (each; 0 turns the caches off). See
+    /// [`super::pull_cache`].
+    pub pull_cache_entries: usize,
+    /// Age, ms, past which a cached pull set or id list is read again: the
+    /// longest a change made through another server takes to show.
+    pub pull_cache_ttl_ms: u64,
     /// Concurrent operations admitted per shard.
     pub shard_concurrency: usize,
     /// Operations that may wait for a shard; more fail at once (503).
@@ -271,6 +278,8 @@ impl Default for ServiceConfig {
             photo_limit: 20 * 1024 * 1024,
             video_limit: 500 * 1024 * 1024,
             cache_entries: 100_000,
+            pull_cache_entries: 10_000,
+            pull_cache_ttl_ms: 1_000,
             shard_concurrency: 16,
             shard_queue: 1024,
             blob_replicas: 2,

@@ -35,11 +35,23 @@ pub fn rates(s: &UserStats, now_ms: u64) -> (f64, f64) {
 
 impl Service {
     /// Followees of `reader` whose photos must be pulled at read time.
-    async fn pulled_followees(&self, reader: UserId) -> Result<Vec<UserId>> {
-        let kind = self.inner.fanout.kind();
-        if kind == FanoutKind::Push {
-            return Ok(Vec::new());
+    async fn pulled_followees(&self, reader: UserId) -> Result<Arc<Vec<UserId>>> {
+        if self.inner.fanout.kind() == FanoutKind::Push {
+            return Ok(Arc::default());
         }
+        let cache = &self.inner.pull_cache;
+        if let Some(set) = cache.pull_set(reader) {
+            return Ok(set);
+        }
+        let generation = cache.generation();
+        let set = self.compute_pulled(reader).await?;
+        cache.fill_pull_set(reader, generation, set.clone());
+        Ok(Arc::new(set))
+    }
+
+    /// [`Service::pulled_followees`] read from the stores.
+    async fn compute_pulled(&self, reader: UserId) -> Result<Vec<UserId>> {
+        let kind = self.inner.fanout.kind();
         let followees = self.followees(reader).await?;
         if kind == FanoutKind::Pull || followees.is_empty() {
             return Ok(followees);
@@ -61,6 +73,19 @@ impl Service {
             })
             .map(|(f, _)| f)
             .collect())
+    }
+
+    /// The newest `limit` photo ids of a pulled author, through the pull
+    /// cache.
+    async fn recent_ids(&self, author: UserId, limit: usize) -> Result<Vec<PhotoId>> {
+        let cache = &self.inner.pull_cache;
+        if let Some(ids) = cache.recent(author, limit) {
+            return Ok(ids);
+        }
+        let generation = cache.generation();
+        let ids = self.user_photo_ids(author, limit, None).await?;
+        cache.fill_recent(author, generation, limit, ids.clone());
+        Ok(ids)
     }
 
     /// Counters of many users, one `batch_get` per shard, in order.
@@ -99,9 +124,7 @@ impl Service {
             }
         }
         let pulled = self.pulled_followees(reader).await?;
-        let scans = pulled
-            .iter()
-            .map(|&f| self.user_photo_ids(f, per_source, None));
+        let scans = pulled.iter().map(|&f| self.recent_ids(f, per_source));
         for r in futures::future::join_all(scans).await {
             ids.extend(r?);
         }

@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod photo_rows;
 pub mod photos;
+pub mod pull_cache;
 pub mod receive;
 pub mod scrub;
 pub mod search;
@@ -71,6 +72,7 @@ pub(crate) struct Inner {
     pub(crate) fanout: FanoutStrategy,
     pub(crate) ranker: Ranker,
     pub(crate) cache: MetaCache,
+    pub(crate) pull_cache: pull_cache::PullCache,
     pub(crate) metrics: Metrics,
     pub(crate) materializer: Materializer,
     pub(crate) blob_locks: Vec<tokio::sync::Mutex<()>>,
@@ -246,6 +248,10 @@ impl Service {
                 popularity_weight: cfg.popularity_weight,
             },
             cache: MetaCache::new(cfg.cache_entries),
+            pull_cache: pull_cache::PullCache::new(
+                cfg.pull_cache_entries,
+                std::time::Duration::from_millis(cfg.pull_cache_ttl_ms),
+            ),
             ids,
             instance,
             started_ms: now_ms(),

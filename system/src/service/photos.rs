@@ -149,6 +149,7 @@ impl Service {
             b.put(tables::user_photo(owner, pid), tables::MARK);
             self.inner.shards.get(owner_shard).write(b).await?;
         }
+        self.inner.pull_cache.photos_changed(owner);
         self.inner.metrics.uploads.inc();
         self.inner.metrics.upload_bytes.inc_by(size);
         let row = Arc::new(row);
@@ -332,6 +333,7 @@ impl Service {
         b.delete(tables::views(pid));
         self.inner.shards.of(ShardKey::Photo(pid)).write(b).await?;
         self.inner.cache.remove_photo(pid);
+        self.inner.pull_cache.photos_changed(row.owner);
         let key = BlobKey::parse(&row.blob)?;
         let _g = self.blob_lock(&key).lock().await;
         let prefix = tables::blob_ref_prefix(key.as_str());

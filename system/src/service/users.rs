@@ -188,7 +188,11 @@ impl Service {
     }
 
     /// Apply `f` to the user's counters with a cas retry loop.
-    pub(crate) async fn update_stats(&self, id: UserId, f: impl Fn(&mut UserStats)) -> Result<()> {
+    pub(crate) async fn update_stats(
+        &self,
+        id: UserId,
+        f: impl Fn(&mut UserStats),
+    ) -> Result<UserStats> {
         let shard = self.inner.shards.of(ShardKey::User(id));
         let key = tables::stats(id);
         loop {
@@ -200,7 +204,7 @@ impl Service {
             f(&mut s);
             let new = tables::encode(&s)?;
             if shard.cas(&key, cur.as_deref(), Some(new)).await? == CasOutcome::Swapped {
-                return Ok(());
+                return Ok(s);
             }
         }
     }
@@ -318,10 +322,22 @@ impl Service {
         if changed {
             let d: i64 = if on { 1 } else { -1 };
             let add = |v: u64| v.saturating_add_signed(d);
-            self.update_stats(leader, |s| s.followers = add(s.followers))
+            let after = self
+                .update_stats(leader, |s| s.followers = add(s.followers))
                 .await?;
             self.update_stats(follower, |s| s.following = add(s.following))
                 .await?;
+            let mode = |followers| {
+                let author = crate::policy::AuthorStats {
+                    followers,
+                    posts_per_day: 0.0,
+                };
+                self.inner.fanout.uniform_mode(&author)
+            };
+            if mode(after.followers) != mode(after.followers.saturating_add_signed(-d)) {
+                self.inner.pull_cache.policy_changed();
+            }
+            self.inner.pull_cache.follows_changed(follower);
         }
         let held = self.write_edge_work(follower, leader).await?;
         Ok((changed, held))
