@@ -38,7 +38,8 @@ async fn repeated_hybrid_reads_hit_the_cache_and_changes_show_at_once() -> anyho
     cfg.fanout.hybrid_threshold = 2;
     cfg.sharding.shards = 3;
     // Long enough that only invalidation, not age, can explain a change.
-    cfg.pull_cache_ttl_ms = 600_000;
+    cfg.pull_set_ttl_ms = 600_000;
+    cfg.pull_recent_ttl_ms = 600_000;
     let svc = Service::open_embedded(cfg).await?;
     let mut ids = Vec::new();
     for name in ["reader", "other", "celeb", "star", "rising"] {

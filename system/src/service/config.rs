@@ -195,9 +195,12 @@ pub struct ServiceConfig {
     /// are cached (each; 0 turns the caches off). See
     /// [`super::pull_cache`].
     pub pull_cache_entries: usize,
-    /// Age, ms, past which a cached pull set or id list is read again: the
-    /// longest a change made through another server takes to show.
-    pub pull_cache_ttl_ms: u64,
+    /// Age, ms, past which a cached pull set is read again: the longest a
+    /// follow made through another server takes to show in pulled photos.
+    pub pull_set_ttl_ms: u64,
+    /// Age, ms, past which a pulled author's cached ids are read again: the
+    /// longest their upload through another server takes to show.
+    pub pull_recent_ttl_ms: u64,
     /// Concurrent operations admitted per shard.
     pub shard_concurrency: usize,
     /// Operations that may wait for a shard; more fail at once (503).
@@ -279,7 +282,8 @@ impl Default for ServiceConfig {
             video_limit: 500 * 1024 * 1024,
             cache_entries: 100_000,
             pull_cache_entries: 10_000,
-            pull_cache_ttl_ms: 1_000,
+            pull_set_ttl_ms: 30_000,
+            pull_recent_ttl_ms: 1_000,
             shard_concurrency: 16,
             shard_queue: 1024,
             blob_replicas: 2,

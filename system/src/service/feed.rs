@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::pull_cache::Recent;
 use super::{Service, now_ms};
 use crate::error::{Error, Result};
 use crate::id::{EPOCH_MS, PhotoId};
@@ -77,15 +78,14 @@ impl Service {
 
     /// The newest `limit` photo ids of a pulled author, through the pull
     /// cache.
-    async fn recent_ids(&self, author: UserId, limit: usize) -> Result<Vec<PhotoId>> {
+    async fn recent_ids(&self, author: UserId, limit: usize) -> Result<Arc<Recent>> {
         let cache = &self.inner.pull_cache;
         if let Some(ids) = cache.recent(author, limit) {
             return Ok(ids);
         }
         let generation = cache.generation();
         let ids = self.user_photo_ids(author, limit, None).await?;
-        cache.fill_recent(author, generation, limit, ids.clone());
-        Ok(ids)
+        Ok(cache.fill_recent(author, generation, limit, ids))
     }
 
     /// Counters of many users, one `batch_get` per shard, in order.
@@ -112,22 +112,42 @@ impl Service {
         Ok(out)
     }
 
-    /// Candidate photo ids for `reader`'s feed (unranked, may hold deleted
-    /// photos).
-    async fn candidates(&self, reader: UserId, per_source: usize) -> Result<Vec<PhotoId>> {
-        let mut ids = Vec::new();
+    /// Candidate photo ids for `reader`'s feed, newest first and distinct
+    /// (they may hold deleted photos): the newest `per_source` of all
+    /// sources, or every id of the newest `per_source` of each source when
+    /// `all` (for a popularity weight, which may lift older photos).
+    async fn candidates(
+        &self,
+        reader: UserId,
+        per_source: usize,
+        all: bool,
+    ) -> Result<Vec<PhotoId>> {
+        let mut timeline = Vec::new();
         if self.inner.fanout.kind() != FanoutKind::Pull {
             let shard = self.inner.shards.of(ShardKey::User(reader));
             let range = KeyRange::prefix(&tables::timeline_prefix(reader));
             for (k, _) in shard.scan(&range, Direction::Reverse, per_source).await? {
-                ids.push(PhotoId(tables::trailing_id(&k)?));
+                timeline.push(PhotoId(tables::trailing_id(&k)?));
             }
         }
         let pulled = self.pulled_followees(reader).await?;
         let scans = pulled.iter().map(|&f| self.recent_ids(f, per_source));
-        for r in futures::future::join_all(scans).await {
-            ids.extend(r?);
+        let recents: Vec<Arc<Recent>> = futures::future::join_all(scans)
+            .await
+            .into_iter()
+            .collect::<Result<_>>()?;
+        let mut lists: Vec<&[PhotoId]> = vec![&timeline];
+        lists.extend(
+            recents
+                .iter()
+                .map(|r| &r.ids()[..r.ids().len().min(per_source)]),
+        );
+        if !all {
+            return Ok(super::merge::newest(&lists, per_source));
         }
+        let mut ids: Vec<PhotoId> = lists.concat();
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids.dedup();
         Ok(ids)
     }
 
@@ -151,12 +171,7 @@ impl Service {
         } else {
             limit + 16
         };
-        let mut ids = self.candidates(reader, per_source).await?;
-        ids.sort_unstable_by(|a, b| b.cmp(a));
-        ids.dedup();
-        if !weighted {
-            ids.truncate(per_source);
-        }
+        let ids = self.candidates(reader, per_source, weighted).await?;
         let rows = self.photos(&ids).await?;
         let views = if weighted {
             self.inner.materializer.views(self, &ids).await?

@@ -22,6 +22,7 @@ mod datadir;
 pub mod feed;
 pub mod materializer;
 pub mod media;
+mod merge;
 pub mod metrics;
 pub mod outbox;
 pub mod photo_rows;
@@ -250,7 +251,8 @@ impl Service {
             cache: MetaCache::new(cfg.cache_entries),
             pull_cache: pull_cache::PullCache::new(
                 cfg.pull_cache_entries,
-                std::time::Duration::from_millis(cfg.pull_cache_ttl_ms),
+                std::time::Duration::from_millis(cfg.pull_set_ttl_ms),
+                std::time::Duration::from_millis(cfg.pull_recent_ttl_ms),
             ),
             ids,
             instance,
