@@ -131,3 +131,28 @@ pub(crate) fn cell(v: &Value, path: &str) -> String {
         _ => text(v, path),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{cell, html, markdown};
+
+    #[test]
+    fn errors_and_drops_rows_sum_over_op_kinds() {
+        let s = json!({ "variant": "push", "ops": {
+            "feed": { "errors": 2, "dropped": 1 },
+            "photo_get": { "errors": 7, "dropped": 0 },
+            "upload": { "count": 3 },
+        }});
+        let md = markdown::render(std::slice::from_ref(&s), &[]);
+        assert!(md.contains("| errors (all ops) | 9 |"), "{md}");
+        assert!(md.contains("| dropped (all ops) | 1 |"), "{md}");
+        let page = html::render(std::slice::from_ref(&s), &[]);
+        assert!(
+            page.contains("<td>errors (all ops)</td><td class=\"n\">9</td>"),
+            "{page}"
+        );
+        assert_eq!(cell(&json!({ "variant": "x" }), "ops.*.errors"), "?");
+    }
+}
