@@ -50,7 +50,8 @@ fn num_at(v: &Value, path: &[&str]) -> Option<f64> {
             v.as_object()?
                 .values()
                 .filter_map(|c| num_at(c, rest))
-                .sum(),
+                // From +0: an empty f64 `sum()` is -0, printed "-0".
+                .fold(0.0, |a, x| a + x),
         ),
         Some((k, rest)) => num_at(v.get(*k)?, rest),
     }
@@ -67,7 +68,7 @@ pub(crate) fn text(v: &Value, path: &str) -> String {
 }
 
 /// Rows of the key-figures table: label and dotted path.
-pub(crate) const FIGURES: [(&str, &str); 26] = [
+pub(crate) const FIGURES: [(&str, &str); 27] = [
     ("fan-out", "config.fanout"),
     ("sharding", "config.sharding"),
     ("transport", "config.transport"),
@@ -80,6 +81,7 @@ pub(crate) const FIGURES: [(&str, &str); 26] = [
     ("feed reads/s", "ops.feed.rate_per_s"),
     ("errors (all ops)", "ops.*.errors"),
     ("dropped (all ops)", "ops.*.dropped"),
+    ("shed under overload (all ops)", "ops.*.shed"),
     ("freshness p99 ms", "fanout.freshness_p99_ms"),
     ("timeline writes / upload", "fanout.writes_per_upload"),
     ("top author's followers", "fanout.top_author.followers"),
@@ -148,6 +150,7 @@ mod tests {
         let md = markdown::render(std::slice::from_ref(&s), &[]);
         assert!(md.contains("| errors (all ops) | 9 |"), "{md}");
         assert!(md.contains("| dropped (all ops) | 1 |"), "{md}");
+        assert!(md.contains("| shed under overload (all ops) | 0 |"), "{md}");
         let page = html::render(std::slice::from_ref(&s), &[]);
         assert!(
             page.contains("<td>errors (all ops)</td><td class=\"n\">9</td>"),

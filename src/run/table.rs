@@ -17,9 +17,10 @@ fn total(v: &Value, field: &str) -> String {
         .map_or_else(|| "-".into(), |x| format!("{x:.0}"))
 }
 
-/// One row per summary: feed p50/p99, upload p99, freshness p99, errors and
-/// drops over all op kinds, timeline writes per upload (mean, and at the top
-/// author), shard skew and whether the feed target was met.
+/// One row per summary: feed p50/p99, upload p99, freshness p99, errors,
+/// drops and ops shed under overload (503) over all op kinds, timeline
+/// writes per upload (mean, and at the top author), shard skew and whether
+/// the feed target was met.
 pub fn render(summaries: &[Value]) -> String {
     let header = [
         "variant",
@@ -29,6 +30,7 @@ pub fn render(summaries: &[Value]) -> String {
         "fresh p99 ms",
         "errors",
         "drops",
+        "shed",
         "writes/upload",
         "top-author writes",
         "shard skew",
@@ -52,6 +54,7 @@ pub fn render(summaries: &[Value]) -> String {
             ms(num(s, &["fanout", "freshness_p99_ms"])),
             total(s, "errors"),
             total(s, "dropped"),
+            total(s, "shed"),
             ms(num(s, &["fanout", "writes_per_upload"])),
             num(s, &["fanout", "top_author", "writes_per_upload"])
                 .map_or("-".into(), |x| format!("{x:.0}")),
@@ -103,7 +106,7 @@ mod tests {
                 "feed": { "count": 100, "errors": 2, "dropped": feed_dropped,
                           "p50_ms": 1.5, "p99_ms": 9.0 },
                 "photo_get": { "count": 50, "errors": photo_errors, "dropped": 0, "p99_ms": 3.0 },
-                "upload": { "count": 10, "errors": 0, "dropped": 1, "p99_ms": 20.0 },
+                "upload": { "count": 10, "errors": 0, "dropped": 1, "shed": 5, "p99_ms": 20.0 },
             },
             "target": { "feed_p99_ms": 200.0, "met": true },
         })
@@ -130,6 +133,11 @@ mod tests {
         assert_eq!(push[0], "push");
         assert_eq!(push[errors], "9", "2 feed + 7 photo_get errors:\n{t}");
         assert_eq!(push[drops], "4", "3 feed + 1 upload drops:\n{t}");
+        assert_eq!(
+            push[col("shed")],
+            "5",
+            "ops without the field shed none:\n{t}"
+        );
         let pull = cells(&t, 2);
         assert_eq!((pull[errors].as_str(), pull[drops].as_str()), ("2", "1"));
     }
