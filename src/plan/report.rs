@@ -62,7 +62,6 @@ pub fn bytes(b: f64) -> String {
 /// The plan as Markdown (tables readable in a terminal too).
 pub fn markdown(p: &CapacityPlan) -> String {
     let mut s = String::new();
-    let ph = &p.photos;
     let rf = p.replication_factor;
     // Writing to a String cannot fail; the results are ignored.
     let _ = writeln!(s, "# Capacity plan: {} (seed {})\n", p.scenario, p.seed);
@@ -77,6 +76,19 @@ pub fn markdown(p: &CapacityPlan) -> String {
             .map(|e| format!(", erasure-coding overhead × {e}"))
             .unwrap_or_default()
     );
+    photos_section(&mut s, p);
+    metadata_section(&mut s, p);
+    fanout_section(&mut s, p);
+    shards_section(&mut s, p);
+    web_section(&mut s, p);
+    growth_section(&mut s, p);
+    s
+}
+
+/// The photo storage table and its derivation (a section of [`markdown`]).
+fn photos_section(s: &mut String, p: &CapacityPlan) {
+    let ph = &p.photos;
+    let rf = p.replication_factor;
     let _ = writeln!(s, "## Photo storage\n\n| figure | value |\n|---|---|");
     let _ = writeln!(
         s,
@@ -111,6 +123,10 @@ pub fn markdown(p: &CapacityPlan) -> String {
     for d in &ph.derivation {
         let _ = writeln!(s, "- {d}");
     }
+}
+
+/// The metadata tables and their total (a section of [`markdown`]).
+fn metadata_section(s: &mut String, p: &CapacityPlan) {
     let _ = writeln!(
         s,
         "\n## Metadata (end of retention, before replication)\n\n| table | row bytes | rows | bytes |\n|---|---:|---:|---:|"
@@ -126,6 +142,11 @@ pub fn markdown(p: &CapacityPlan) -> String {
         );
     }
     let _ = writeln!(s, "| **total** | | | {} |", bytes(p.shards.metadata_bytes));
+}
+
+/// The fan-out and timeline figures of every strategy, the configured one
+/// marked (a section of [`markdown`]).
+fn fanout_section(s: &mut String, p: &CapacityPlan) {
     let _ = writeln!(
         s,
         "\n## Fan-out and timelines per strategy\n\n| strategy | pushed edges | writes/upload | writes/s (mean) | writes/s (peak) | entries/timeline | timeline bytes |\n|---|---:|---:|---:|---:|---:|---:|"
@@ -144,6 +165,11 @@ pub fn markdown(p: &CapacityPlan) -> String {
             bytes(f.timeline_bytes)
         );
     }
+}
+
+/// The shard and photo-node counts (a section of [`markdown`]).
+fn shards_section(s: &mut String, p: &CapacityPlan) {
+    let rf = p.replication_factor;
     let sh = &p.shards;
     let _ = writeln!(
         s,
@@ -173,6 +199,10 @@ pub fn markdown(p: &CapacityPlan) -> String {
     if let Some(n) = sh.photo_nodes_erasure {
         let _ = writeln!(s, "| photo storage nodes, erasure-coded | {n} |");
     }
+}
+
+/// The read and write web servers (a section of [`markdown`]).
+fn web_section(s: &mut String, p: &CapacityPlan) {
     let w = &p.web;
     let _ = writeln!(
         s,
@@ -188,6 +218,11 @@ pub fn markdown(p: &CapacityPlan) -> String {
         "| write (upload, follow) | {:.1} | {} | {:.1} | {} |",
         w.peak_writes_per_s, w.write_hold_s, w.write_concurrent, w.write_servers
     );
+}
+
+/// Stored bytes at the end of each year (a section of [`markdown`]).
+fn growth_section(s: &mut String, p: &CapacityPlan) {
+    let rf = p.replication_factor;
     let _ = writeln!(
         s,
         "\n## Growth (cumulative at the end of each year)\n\n| year | photos | photos × {rf} | metadata | metadata × {rf} |\n|---:|---:|---:|---:|---:|"
@@ -203,7 +238,6 @@ pub fn markdown(p: &CapacityPlan) -> String {
             bytes(g.metadata_bytes_replicated)
         );
     }
-    s
 }
 
 /// The bandwidth, cache and cost sections of `plan.md`.

@@ -8,6 +8,7 @@
 //! spaced.
 
 use anyhow::anyhow;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 /// How a series is drawn.
@@ -96,15 +97,11 @@ fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow!("plot: {e}")
 }
 
-/// Draw one chart; `hline` is a labelled horizontal line at an untransformed y.
-pub fn chart(
-    title: &str,
-    x: Axis,
-    y: Axis,
-    series: &[Series],
-    hline: Option<(f64, String)>,
-) -> anyhow::Result<String> {
-    let data: Vec<Vec<(f64, f64)>> = series
+/// The plotted points of each series: `log10` of the values on a log axis,
+/// dropping points an axis cannot show (not finite, or not positive on a
+/// log axis).
+fn plotted(x: Axis, y: Axis, series: &[Series]) -> Vec<Vec<(f64, f64)>> {
+    series
         .iter()
         .map(|s| {
             s.points
@@ -112,8 +109,20 @@ pub fn chart(
                 .filter_map(|&(a, b)| Some((tf(x.log, a)?, tf(y.log, b)?)))
                 .collect()
         })
-        .collect();
-    let h = hline.as_ref().and_then(|(v, _)| tf(y.log, *v));
+        .collect()
+}
+
+/// The x and y ranges over every plotted point and the plotted horizontal
+/// line `h` (0..1 when empty), padded by 5% of the span on each side, at
+/// least 0.05 on a log axis and 0.5 on a linear one. With `bars` on a linear
+/// y axis the range reaches down to 0, and is not padded below a 0 floor.
+fn ranges(
+    data: &[Vec<(f64, f64)>],
+    h: Option<f64>,
+    x: Axis,
+    y: Axis,
+    bars: bool,
+) -> ((f64, f64), (f64, f64)) {
     let xs = data.iter().flatten().map(|p| p.0);
     let ys = data.iter().flatten().map(|p| p.1).chain(h);
     let (mut x0, mut x1) = xs.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
@@ -126,12 +135,7 @@ pub fn chart(
     }
     for (lo, hi, log, from_zero) in [
         (&mut x0, &mut x1, x.log, false),
-        (
-            &mut y0,
-            &mut y1,
-            y.log,
-            series.iter().any(|s| matches!(s.style, Style::Bars(_))),
-        ),
+        (&mut y0, &mut y1, y.log, bars),
     ] {
         if from_zero && !log {
             *lo = lo.min(0.0);
@@ -142,6 +146,65 @@ pub fn chart(
         }
         *hi += pad;
     }
+    ((x0, x1), (y0, y1))
+}
+
+/// A chart on linear f64 axes drawing into an SVG string.
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Draw each series' plotted points (`data`, in series order) in the
+/// palette colour of its index, with a legend entry; a [`Style::Mark`]
+/// series takes the colour of the series it marks and has no legend entry.
+fn draw_series(
+    ch: &mut Chart<'_, '_>,
+    series: &[Series],
+    data: &[Vec<(f64, f64)>],
+) -> anyhow::Result<()> {
+    for (i, (s, pts)) in series.iter().zip(data).enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let legend =
+            move |(a, b): (i32, i32)| Rectangle::new([(a, b - 4), (a + 14, b + 4)], color.filled());
+        match s.style {
+            Style::Line => ch
+                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+                .map_err(err)?
+                .label(s.label.clone())
+                .legend(legend),
+            Style::Points => ch
+                .draw_series(pts.iter().map(|&p| Circle::new(p, 2, color.filled())))
+                .map_err(err)?
+                .label(s.label.clone())
+                .legend(legend),
+            Style::Mark(of) => {
+                let c = Palette99::pick(of).to_rgba();
+                ch.draw_series(pts.iter().map(|&p| Circle::new(p, 6, c.filled())))
+                    .map_err(err)?;
+                continue;
+            }
+            Style::Bars(w) => ch
+                .draw_series(pts.iter().map(|&(a, b)| {
+                    Rectangle::new([(a - w / 2.0, 0.0), (a + w / 2.0, b)], color.filled())
+                }))
+                .map_err(err)?
+                .label(s.label.clone())
+                .legend(legend),
+        };
+    }
+    Ok(())
+}
+
+/// Draw one chart; `hline` is a labelled horizontal line at an untransformed y.
+pub fn chart(
+    title: &str,
+    x: Axis,
+    y: Axis,
+    series: &[Series],
+    hline: Option<(f64, String)>,
+) -> anyhow::Result<String> {
+    let data = plotted(x, y, series);
+    let h = hline.as_ref().and_then(|(v, _)| tf(y.log, *v));
+    let bars = series.iter().any(|s| matches!(s.style, Style::Bars(_)));
+    let ((x0, x1), (y0, y1)) = ranges(&data, h, x, y, bars);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (760, 420)).into_drawing_area();
@@ -164,37 +227,7 @@ pub fn chart(
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(err)?;
-        for (i, (s, pts)) in series.iter().zip(&data).enumerate() {
-            let color = Palette99::pick(i).to_rgba();
-            let legend = move |(a, b): (i32, i32)| {
-                Rectangle::new([(a, b - 4), (a + 14, b + 4)], color.filled())
-            };
-            match s.style {
-                Style::Line => ch
-                    .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
-                    .map_err(err)?
-                    .label(s.label.clone())
-                    .legend(legend),
-                Style::Points => ch
-                    .draw_series(pts.iter().map(|&p| Circle::new(p, 2, color.filled())))
-                    .map_err(err)?
-                    .label(s.label.clone())
-                    .legend(legend),
-                Style::Mark(of) => {
-                    let c = Palette99::pick(of).to_rgba();
-                    ch.draw_series(pts.iter().map(|&p| Circle::new(p, 6, c.filled())))
-                        .map_err(err)?;
-                    continue;
-                }
-                Style::Bars(w) => ch
-                    .draw_series(pts.iter().map(|&(a, b)| {
-                        Rectangle::new([(a - w / 2.0, 0.0), (a + w / 2.0, b)], color.filled())
-                    }))
-                    .map_err(err)?
-                    .label(s.label.clone())
-                    .legend(legend),
-            };
-        }
+        draw_series(&mut ch, series, &data)?;
         if let (Some(v), Some((_, label))) = (h, &hline) {
             ch.draw_series(LineSeries::new(vec![(x0, v), (x1, v)], RED.stroke_width(2)))
                 .map_err(err)?

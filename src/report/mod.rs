@@ -36,9 +36,25 @@ pub fn write(out: &Path, summaries: &[Value]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A number at a dotted path of a summary.
+/// A number at a dotted path of a summary. A `*` segment sums the numbers
+/// at the rest of the path under every key at that level (`ops.*.errors`:
+/// errors over all op kinds; keys without the number count as 0).
 pub(crate) fn num(v: &Value, path: &str) -> Option<f64> {
-    path.split('.').try_fold(v, |v, k| v.get(k))?.as_f64()
+    num_at(v, &path.split('.').collect::<Vec<_>>())
+}
+
+fn num_at(v: &Value, path: &[&str]) -> Option<f64> {
+    match path.split_first() {
+        None => v.as_f64(),
+        Some((&"*", rest)) => Some(
+            v.as_object()?
+                .values()
+                .filter_map(|c| num_at(c, rest))
+                // From +0: an empty f64 `sum()` is -0, printed "-0".
+                .fold(0.0, |a, x| a + x),
+        ),
+        Some((k, rest)) => num_at(v.get(*k)?, rest),
+    }
 }
 
 /// A string at a dotted path of a summary ("?" if absent).
@@ -52,7 +68,7 @@ pub(crate) fn text(v: &Value, path: &str) -> String {
 }
 
 /// Rows of the key-figures table: label and dotted path.
-pub(crate) const FIGURES: [(&str, &str); 24] = [
+pub(crate) const FIGURES: [(&str, &str); 27] = [
     ("fan-out", "config.fanout"),
     ("sharding", "config.sharding"),
     ("transport", "config.transport"),
@@ -63,6 +79,9 @@ pub(crate) const FIGURES: [(&str, &str); 24] = [
     ("feed p99 ms", "ops.feed.p99_ms"),
     ("upload p99 ms", "ops.upload.p99_ms"),
     ("feed reads/s", "ops.feed.rate_per_s"),
+    ("errors (all ops)", "ops.*.errors"),
+    ("dropped (all ops)", "ops.*.dropped"),
+    ("shed under overload (all ops)", "ops.*.shed"),
     ("freshness p99 ms", "fanout.freshness_p99_ms"),
     ("timeline writes / upload", "fanout.writes_per_upload"),
     ("top author's followers", "fanout.top_author.followers"),
@@ -100,8 +119,11 @@ pub(crate) const FIGURES: [(&str, &str); 24] = [
     ("met targets (feed p99, freshness p99)", "target.met"),
 ];
 
-/// One cell of the key-figures table.
+/// One cell of the key-figures table; a sum over a `*` path is a count.
 pub(crate) fn cell(v: &Value, path: &str) -> String {
+    if path.contains('*') {
+        return num(v, path).map_or_else(|| "?".into(), |x| format!("{x:.0}"));
+    }
     match num(v, path) {
         // Two significant digits below 0.01 (shares such as 0.0013).
         Some(x) if x.fract() != 0.0 && x.abs() < 0.01 => {
@@ -109,5 +131,31 @@ pub(crate) fn cell(v: &Value, path: &str) -> String {
         }
         Some(x) if x.fract() != 0.0 => format!("{x:.2}"),
         _ => text(v, path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{cell, html, markdown};
+
+    #[test]
+    fn errors_and_drops_rows_sum_over_op_kinds() {
+        let s = json!({ "variant": "push", "ops": {
+            "feed": { "errors": 2, "dropped": 1 },
+            "photo_get": { "errors": 7, "dropped": 0 },
+            "upload": { "count": 3 },
+        }});
+        let md = markdown::render(std::slice::from_ref(&s), &[]);
+        assert!(md.contains("| errors (all ops) | 9 |"), "{md}");
+        assert!(md.contains("| dropped (all ops) | 1 |"), "{md}");
+        assert!(md.contains("| shed under overload (all ops) | 0 |"), "{md}");
+        let page = html::render(std::slice::from_ref(&s), &[]);
+        assert!(
+            page.contains("<td>errors (all ops)</td><td class=\"n\">9</td>"),
+            "{page}"
+        );
+        assert_eq!(cell(&json!({ "variant": "x" }), "ops.*.errors"), "?");
     }
 }

@@ -160,10 +160,9 @@ fn policy_figures(m: &Measured<'_>) -> (Value, Value, Value) {
     (fanout_scatter(m, &strategy), threshold::report(&map), top)
 }
 
-/// The summary of one live run (see the module docs).
-pub fn summary(m: &Measured<'_>) -> Value {
-    let spec = m.spec;
-    let stats = m.stats;
+/// The per-op summaries of a live run, keyed by op kind name: the driver's
+/// summary of each kind plus its percentile curve and its error codes.
+fn ops_json(stats: &RunStats) -> Value {
     let mut ops = serde_json::Map::new();
     for kind in OpKind::ALL {
         let mut v = serde_json::to_value(stats.summary(kind)).unwrap_or(Value::Null);
@@ -174,18 +173,13 @@ pub fn summary(m: &Measured<'_>) -> Value {
         }
         ops.insert(kind.name().into(), v);
     }
-    let uploads = stats.summary(OpKind::Upload).count;
-    let writes = m
-        .after
-        .timeline_writes
-        .saturating_sub(m.before.timeline_writes);
-    let fresh = stats.freshness_summary();
-    let feed = stats.summary(OpKind::Feed);
-    let target_ms = spec.target.feed_p99_ms;
-    let n = m.seeded.ids.len() as u64;
-    let max_followers = m.seeded.in_degree.iter().copied().max().unwrap_or(0);
-    let (per_author, hybrid, top_author) = policy_figures(m);
-    let series: Vec<Value> = stats
+    Value::Object(ops)
+}
+
+/// One point per second and op kind: count, errors, drops, p50 and p99,
+/// and the CPU the kind used that second when the run counted work.
+fn series_json(m: &Measured<'_>) -> Vec<Value> {
+    m.stats
         .series()
         .iter()
         .map(|p| {
@@ -200,7 +194,35 @@ pub fn summary(m: &Measured<'_>) -> Value {
             }
             v
         })
-        .collect();
+        .collect()
+}
+
+/// The materialized population next to the modelled one: users, follows,
+/// history and the follower CCDFs.
+fn population_json(m: &Measured<'_>) -> Value {
+    let spec = m.spec;
+    let n = m.seeded.ids.len() as u64;
+    let max_followers = m.seeded.in_degree.iter().copied().max().unwrap_or(0);
+    json!({
+        "users": spec.population.users,
+        "materialized_users": n,
+        "follows": m.seeded.follows,
+        "alpha": spec.population.alpha,
+        "mean_followees": if n > 0 { m.seeded.follows as f64 / n as f64 } else { 0.0 },
+        "max_followers": max_followers,
+        "model_mean_followees": spec.population.mean_followees,
+        "history_photos": m.seeded.history_photos,
+        "seed_seconds": m.seeded.seconds,
+        "bulk_follows_per_s": m.seeded.follows_per_s,
+        "follower_ccdf": ccdf(&m.seeded.in_degree),
+        "model_follower_ccdf": model_ccdf(spec),
+    })
+}
+
+/// Stored bytes after the run, bytes per upload, and their projection over
+/// [`YEARS`] at the scenario's upload rate (`uploads` in the run, with
+/// `writes_per_upload` timeline entries each).
+fn storage_json(m: &Measured<'_>, uploads: u64, writes_per_upload: f64) -> Value {
     let blob_delta = m.after.blob_bytes.saturating_sub(m.before.blob_bytes);
     let meta_delta = m.after.meta_bytes.saturating_sub(m.before.meta_bytes);
     let per_upload = |b: u64| {
@@ -210,17 +232,12 @@ pub fn summary(m: &Measured<'_>) -> Value {
             0.0
         }
     };
-    let writes_per_upload = if uploads > 0 {
-        writes as f64 / uploads as f64
-    } else {
-        0.0
-    };
     let timeline_row = if m.timeline.0 > 0 {
         m.timeline.1 as f64 / m.timeline.0 as f64
     } else {
         25.0
     };
-    let per_day = spec.traffic.uploads_per_day;
+    let per_day = m.spec.traffic.uploads_per_day;
     let per_upload_total = per_upload(blob_delta) + per_upload(meta_delta);
     let growth: Vec<Value> = (0..=YEARS)
         .map(|y| {
@@ -232,39 +249,61 @@ pub fn summary(m: &Measured<'_>) -> Value {
         })
         .collect();
     json!({
+        "meta_bytes": m.after.meta_bytes,
+        "blob_bytes": m.after.blob_bytes,
+        "timeline_bytes": m.timeline.1,
+        "timeline_rows": m.timeline.0,
+        "per_upload": { "blob_bytes": per_upload(blob_delta), "meta_bytes": per_upload(meta_delta),
+                        "total_bytes": per_upload_total },
+        "growth": growth,
+    })
+}
+
+/// The variant's system configuration; `live_threshold` is the hybrid
+/// threshold mapped onto the materialized graph.
+fn config_json(m: &Measured<'_>, live_threshold: &Value) -> Value {
+    let spec = m.spec;
+    json!({
+        "fanout": spec.system.fanout.kind.name(),
+        "sharding": spec.system.sharding.kind.name(),
+        "meta": serde_json::to_value(spec.system.meta).unwrap_or(Value::Null),
+        "blob": serde_json::to_value(spec.system.blob).unwrap_or(Value::Null),
+        "shards": spec.system.sharding.shards,
+        "hybrid_threshold": spec.system.fanout.hybrid_threshold,
+        "hybrid_threshold_live": live_threshold,
+        "transport": m.transport,
+        "load": spec.traffic.load,
+        "inject": (!spec.system.inject.is_off()).then(|| json!(spec.system.inject)),
+    })
+}
+
+/// The summary of one live run (see the module docs).
+pub fn summary(m: &Measured<'_>) -> Value {
+    let spec = m.spec;
+    let stats = m.stats;
+    let uploads = stats.summary(OpKind::Upload).count;
+    let writes = m
+        .after
+        .timeline_writes
+        .saturating_sub(m.before.timeline_writes);
+    let fresh = stats.freshness_summary();
+    let feed = stats.summary(OpKind::Feed);
+    let (per_author, hybrid, top_author) = policy_figures(m);
+    let writes_per_upload = if uploads > 0 {
+        writes as f64 / uploads as f64
+    } else {
+        0.0
+    };
+    json!({
         "feedlab": env!("CARGO_PKG_VERSION"),
         "scenario": spec.scenario,
         "variant": spec.variant,
         "seed": spec.seed,
         "mode": "live",
-        "config": {
-            "fanout": spec.system.fanout.kind.name(),
-            "sharding": spec.system.sharding.kind.name(),
-            "meta": serde_json::to_value(spec.system.meta).unwrap_or(Value::Null),
-            "blob": serde_json::to_value(spec.system.blob).unwrap_or(Value::Null),
-            "shards": spec.system.sharding.shards,
-            "hybrid_threshold": spec.system.fanout.hybrid_threshold,
-            "hybrid_threshold_live": hybrid["live_threshold"],
-            "transport": m.transport,
-            "load": spec.traffic.load,
-            "inject": (!spec.system.inject.is_off()).then(|| json!(spec.system.inject)),
-        },
-        "population": {
-            "users": spec.population.users,
-            "materialized_users": n,
-            "follows": m.seeded.follows,
-            "alpha": spec.population.alpha,
-            "mean_followees": if n > 0 { m.seeded.follows as f64 / n as f64 } else { 0.0 },
-            "max_followers": max_followers,
-            "model_mean_followees": spec.population.mean_followees,
-            "history_photos": m.seeded.history_photos,
-            "seed_seconds": m.seeded.seconds,
-            "bulk_follows_per_s": m.seeded.follows_per_s,
-            "follower_ccdf": ccdf(&m.seeded.in_degree),
-            "model_follower_ccdf": model_ccdf(spec),
-        },
+        "config": config_json(m, &hybrid["live_threshold"]),
+        "population": population_json(m),
         "duration_s": stats.duration.as_secs_f64(),
-        "ops": ops,
+        "ops": ops_json(stats),
         "fanout": {
             "timeline_writes": writes,
             "writes_per_upload": writes_per_upload,
@@ -289,21 +328,13 @@ pub fn summary(m: &Measured<'_>) -> Value {
         "work": m.work.map(RunWork::json).unwrap_or(Value::Null),
         "probe": m.work.map(RunWork::probe_json).unwrap_or(Value::Null),
         "provenance": super::work::provenance(spec),
-        "storage": {
-            "meta_bytes": m.after.meta_bytes,
-            "blob_bytes": m.after.blob_bytes,
-            "timeline_bytes": m.timeline.1,
-            "timeline_rows": m.timeline.0,
-            "per_upload": { "blob_bytes": per_upload(blob_delta), "meta_bytes": per_upload(meta_delta),
-                            "total_bytes": per_upload_total },
-            "growth": growth,
-        },
+        "storage": storage_json(m, uploads, writes_per_upload),
         "target": {
-            "feed_p99_ms": target_ms,
+            "feed_p99_ms": spec.target.feed_p99_ms,
             "freshness_p99_s": spec.target.freshness_p99_s,
             "met": spec.target.met((feed.count > 0).then_some(feed.p99_ms), fresh.freshness_p99_ms)
                 && fresh.timeouts == 0,
         },
-        "series": series,
+        "series": series_json(m),
     })
 }

@@ -81,25 +81,13 @@ pub async fn scrape(base: &str) -> anyhow::Result<Snapshot> {
     Ok(parse_metrics(&text))
 }
 
-/// Create the scaled population's users and follows through the API.
-pub async fn seed(
-    spec: &RunSpec,
-    workload: &Workload,
-) -> anyhow::Result<(Arc<HttpTarget>, Seeded)> {
-    let t0 = std::time::Instant::now();
-    let write = spec.target.write_url.clone().context("no write url")?;
-    let read = spec
-        .target
-        .read_url
-        .clone()
-        .unwrap_or_else(|| write.clone());
-    let users = Arc::new(UserDirectory::new());
-    let target = Arc::new(HttpTarget::new(
-        HttpConfig::new(write, read),
-        users.clone(),
-    )?);
-    let n = workload.graph().users();
-    let slots = Arc::new(Semaphore::new(SEED_CONCURRENCY));
+/// Create users `0..n` (`user{i}`, `user{i}@feedlab.test`) through the API,
+/// at most `slots` requests at a time; the first failure ends the seeding.
+async fn create_users(
+    target: &Arc<HttpTarget>,
+    n: u64,
+    slots: &Arc<Semaphore>,
+) -> anyhow::Result<()> {
     let pb = bar(n, "users");
     let mut tasks = JoinSet::new();
     for i in 0..n {
@@ -121,13 +109,22 @@ pub async fn seed(
         pb.inc(1);
     }
     pb.finish();
-    let graph = workload.graph();
-    let edges: Vec<(u64, u64)> = graph.edges().collect();
+    Ok(())
+}
+
+/// Create every `(follower, leader)` edge through the API as the follower
+/// (both must be in `users`), at most `slots` requests at a time; the first
+/// failure ends the seeding. Returns the follows created.
+async fn follow_all(
+    target: &Arc<HttpTarget>,
+    users: &UserDirectory,
+    edges: &[(u64, u64)],
+    slots: &Arc<Semaphore>,
+) -> anyhow::Result<u64> {
     let pb = bar(edges.len() as u64, "follows");
-    let t_follow = std::time::Instant::now();
     let mut follows = 0u64;
     let mut tasks = JoinSet::new();
-    for &(f, l) in &edges {
+    for &(f, l) in edges {
         let (fa, la) = (
             users.get(f).context("user missing")?,
             users.get(l).context("user missing")?,
@@ -152,8 +149,34 @@ pub async fn seed(
         follows += 1;
         pb.inc(1);
     }
-    let follows_per_s = follows as f64 / t_follow.elapsed().as_secs_f64().max(1e-9);
     pb.finish();
+    Ok(follows)
+}
+
+/// Create the scaled population's users and follows through the API.
+pub async fn seed(
+    spec: &RunSpec,
+    workload: &Workload,
+) -> anyhow::Result<(Arc<HttpTarget>, Seeded)> {
+    let t0 = std::time::Instant::now();
+    let write = spec.target.write_url.clone().context("no write url")?;
+    let read = spec
+        .target
+        .read_url
+        .clone()
+        .unwrap_or_else(|| write.clone());
+    let users = Arc::new(UserDirectory::new());
+    let target = Arc::new(HttpTarget::new(
+        HttpConfig::new(write, read),
+        users.clone(),
+    )?);
+    let n = workload.graph().users();
+    let slots = Arc::new(Semaphore::new(SEED_CONCURRENCY));
+    create_users(&target, n, &slots).await?;
+    let edges: Vec<(u64, u64)> = workload.graph().edges().collect();
+    let t_follow = std::time::Instant::now();
+    let follows = follow_all(&target, &users, &edges, &slots).await?;
+    let follows_per_s = follows as f64 / t_follow.elapsed().as_secs_f64().max(1e-9);
     let mut in_degree = vec![0u64; n as usize];
     for &(_, l) in &edges {
         in_degree[l as usize] += 1;

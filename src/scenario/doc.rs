@@ -215,89 +215,60 @@ fn key_path(table: &str, key: &str) -> Vec<String> {
     p
 }
 
+/// A key some owner's validation rejected: the key's table and dotted path
+/// within it, and the whole message.
+struct Rejected {
+    table: &'static str,
+    key: String,
+    message: String,
+}
+
+impl Rejected {
+    /// `table.key: msg`.
+    fn key(table: &'static str, key: &str, msg: String) -> Rejected {
+        Rejected {
+            table,
+            key: key.to_string(),
+            message: format!("{table}.{key}: {msg}"),
+        }
+    }
+
+    /// `[table]: msg`, pointing at `key` (empty: the table).
+    fn table(table: &'static str, key: String, msg: impl std::fmt::Display) -> Rejected {
+        Rejected {
+            table,
+            key,
+            message: format!("[{table}]: {msg}"),
+        }
+    }
+}
+
 /// Runs every owner's validation; errors point at the key each owner names.
 fn validate(doc: &ScenarioDoc, at: &ErrorAt<'_>) -> Result<(), ScenarioError> {
-    let err = |table: &str, key: &str, msg: String| {
-        at.at(&key_path(table, key), format!("{table}.{key}: {msg}"))
-    };
+    check(doc).map_err(|r| at.at(&key_path(r.table, &r.key), r.message))
+}
+
+/// Every owner's validation, in file order; the first rejection wins.
+fn check(doc: &ScenarioDoc) -> Result<(), Rejected> {
     let d = doc.scenario.duration_s;
     if !(d.is_finite() && d > 0.0) {
-        return Err(err(
-            "scenario",
-            "duration-s",
-            format!("must be > 0, got {d}"),
-        ));
+        let msg = format!("must be > 0, got {d}");
+        return Err(Rejected::key("scenario", "duration-s", msg));
     }
-    if let Err(e) = doc.system.validate() {
-        let text = e.to_string();
-        let key = text
-            .split_whitespace()
-            .find(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '-') && w.contains('-'))
-            .unwrap_or("")
-            .to_string();
-        return Err(at.at(&key_path("system", &key), format!("[system]: {text}")));
-    }
-    if let Err(e) = Partitioner::new(doc.system.sharding.clone()) {
-        return Err(err("system", "sharding", e.to_string()));
-    }
-    if let Err(e) = FanoutStrategy::new(doc.system.fanout.clone()) {
-        return Err(err("system", "fanout", e.to_string()));
-    }
-    let workload_key = |e: &feedlab_workload::Error| match e {
-        feedlab_workload::Error::Config { key, .. } => key.to_string(),
-        _ => String::new(),
-    };
-    let pop =
-        Population::new(&doc.population, doc.scenario.seed).and_then(|p| p.scaled().map(|_| ()));
-    if let Err(e) = pop {
-        let key = workload_key(&e);
-        return Err(at.at(&key_path("population", &key), format!("[population]: {e}")));
-    }
-    if let Err(e) = doc.traffic.validate() {
-        let key = workload_key(&e);
-        return Err(at.at(&key_path("traffic", &key), format!("[traffic]: {e}")));
-    }
-    let dr = &doc.driver;
-    if dr.max_in_flight == 0 {
-        return Err(err("driver", "max-in-flight", "must be at least 1".into()));
-    }
-    if !(0.0..=1.0).contains(&dr.freshness_sample) {
-        return Err(err(
-            "driver",
-            "freshness-sample",
-            "must be in [0, 1]".into(),
-        ));
-    }
-    if !(dr.freshness_timeout_s.is_finite() && dr.freshness_timeout_s > 0.0) {
-        return Err(err("driver", "freshness-timeout-s", "must be > 0".into()));
-    }
-    let t = doc.target.feed_p99_ms;
-    if !(t.is_finite() && t > 0.0) {
-        return Err(err(
-            "target",
-            "feed-p99-ms",
-            format!("must be > 0, got {t}"),
-        ));
-    }
-    let f = doc.target.freshness_p99_s;
-    if !(f.is_finite() && f > 0.0) {
-        return Err(err(
-            "target",
-            "freshness-p99-s",
-            format!("must be > 0, got {f}"),
-        ));
-    }
-    if let Err((key, msg)) = doc.plan.validate() {
-        return Err(err("plan", key, msg));
-    }
+    check_system(doc)?;
+    check_workload(doc)?;
+    check_driver_and_target(doc)?;
+    doc.plan
+        .validate()
+        .map_err(|(key, msg)| Rejected::key("plan", key, msg))?;
     let catalogue = crate::plan::catalogue::Catalogue::load(doc.plan.catalogue.as_deref())
-        .map_err(|msg| err("plan", "catalogue", msg))?;
-    if let Err(msg) = catalogue.machine(&doc.plan.machine) {
-        return Err(err("plan", "machine", msg));
-    }
-    if let Err((key, msg)) = doc.sweep.validate() {
-        return Err(err("sweep", key, msg));
-    }
+        .map_err(|msg| Rejected::key("plan", "catalogue", msg))?;
+    catalogue
+        .machine(&doc.plan.machine)
+        .map_err(|msg| Rejected::key("plan", "machine", msg))?;
+    doc.sweep
+        .validate()
+        .map_err(|(key, msg)| Rejected::key("sweep", key, msg))?;
     if let Err(e) = doc.sim.validate() {
         // The message starts with the offending key (`shard-workers must ...`).
         let text = match &e {
@@ -305,7 +276,85 @@ fn validate(doc: &ScenarioDoc, at: &ErrorAt<'_>) -> Result<(), ScenarioError> {
             other => other.to_string(),
         };
         let key = text.split([' ', ':']).next().unwrap_or("").to_string();
-        return Err(err("sim", &key, text));
+        return Err(Rejected::key("sim", &key, text));
+    }
+    Ok(())
+}
+
+/// `[system]`: the service's own validation (pointing at the first
+/// kebab-case word of its message), then the partitioner and the fan-out
+/// strategy.
+fn check_system(doc: &ScenarioDoc) -> Result<(), Rejected> {
+    if let Err(e) = doc.system.validate() {
+        let text = e.to_string();
+        let key = text
+            .split_whitespace()
+            .find(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '-') && w.contains('-'))
+            .unwrap_or("")
+            .to_string();
+        return Err(Rejected::table("system", key, text));
+    }
+    if let Err(e) = Partitioner::new(doc.system.sharding.clone()) {
+        return Err(Rejected::key("system", "sharding", e.to_string()));
+    }
+    if let Err(e) = FanoutStrategy::new(doc.system.fanout.clone()) {
+        return Err(Rejected::key("system", "fanout", e.to_string()));
+    }
+    Ok(())
+}
+
+/// `[population]` (the model and its scaled sub-population) and
+/// `[traffic]`, pointing at the key the workload's error names.
+fn check_workload(doc: &ScenarioDoc) -> Result<(), Rejected> {
+    let workload_key = |e: &feedlab_workload::Error| match e {
+        feedlab_workload::Error::Config { key, .. } => key.to_string(),
+        _ => String::new(),
+    };
+    let pop =
+        Population::new(&doc.population, doc.scenario.seed).and_then(|p| p.scaled().map(|_| ()));
+    if let Err(e) = pop {
+        return Err(Rejected::table("population", workload_key(&e), e));
+    }
+    if let Err(e) = doc.traffic.validate() {
+        return Err(Rejected::table("traffic", workload_key(&e), e));
+    }
+    Ok(())
+}
+
+/// `[driver]` (in-flight cap, freshness sampling and timeout) and
+/// `[target]` (positive feed p99 and freshness p99).
+fn check_driver_and_target(doc: &ScenarioDoc) -> Result<(), Rejected> {
+    let dr = &doc.driver;
+    if dr.max_in_flight == 0 {
+        return Err(Rejected::key(
+            "driver",
+            "max-in-flight",
+            "must be at least 1".into(),
+        ));
+    }
+    if !(0.0..=1.0).contains(&dr.freshness_sample) {
+        return Err(Rejected::key(
+            "driver",
+            "freshness-sample",
+            "must be in [0, 1]".into(),
+        ));
+    }
+    if !(dr.freshness_timeout_s.is_finite() && dr.freshness_timeout_s > 0.0) {
+        return Err(Rejected::key(
+            "driver",
+            "freshness-timeout-s",
+            "must be > 0".into(),
+        ));
+    }
+    let t = doc.target.feed_p99_ms;
+    if !(t.is_finite() && t > 0.0) {
+        let msg = format!("must be > 0, got {t}");
+        return Err(Rejected::key("target", "feed-p99-ms", msg));
+    }
+    let f = doc.target.freshness_p99_s;
+    if !(f.is_finite() && f > 0.0) {
+        let msg = format!("must be > 0, got {f}");
+        return Err(Rejected::key("target", "freshness-p99-s", msg));
     }
     Ok(())
 }

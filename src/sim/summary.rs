@@ -35,9 +35,9 @@ fn target(spec: &RunSpec, feed_p99: f64, has_feed: bool, freshness_p99_ms: f64) 
     })
 }
 
-/// The summary of a photo-model run.
-pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -> Value {
-    let d = spec.duration_s.max(1e-9);
+/// Each op kind's latency record over `d` model seconds (no errors: the
+/// model only drops), keyed by op kind name.
+fn ops(r: &ModelReport, d: f64) -> Value {
     let mut ops = serde_json::Map::new();
     for (name, l) in &r.ops {
         ops.insert(
@@ -51,12 +51,13 @@ pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -
             }),
         );
     }
-    let feed = r
-        .ops
-        .iter()
-        .find(|(n, _)| n == "feed")
-        .map(|(_, l)| l.clone())
-        .unwrap_or_default();
+    Value::Object(ops)
+}
+
+/// The simulated population: the modelled users, and the materialized ones
+/// and their follows when the population is scaled (none at full scale,
+/// where the largest follower count is the weight cap's expectation).
+fn population(spec: &RunSpec, src: &Source) -> Value {
     let pop = src.population();
     let full = spec.sim.population == feedlab_sim::model::PopulationMode::Full;
     let max_followers = if full {
@@ -67,22 +68,79 @@ pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -
             .max()
             .unwrap_or(0)
     };
+    json!({
+        "users": spec.population.users,
+        "materialized_users": if full { 0 } else { pop.users() },
+        "follows": src.follows(),
+        "alpha": spec.population.alpha,
+        "mean_followees": pop.mean_followees(),
+        "max_followers": max_followers,
+        "simulated": if full { "full" } else { "scaled" },
+    })
+}
+
+/// The shard section: count, busiest over mean shard ops (1 when idle) and
+/// each shard's ops.
+fn shards(r: &ModelReport) -> Value {
     let shard_ops: Vec<f64> = r.snapshot.shards.iter().map(|s| s.ops as f64).collect();
     let mean = shard_ops.iter().sum::<f64>() / shard_ops.len().max(1) as f64;
     let max = shard_ops.iter().copied().fold(0.0, f64::max);
     let skew = if mean > 0.0 { max / mean } else { 1.0 };
-    let max_util = r
-        .snapshot
-        .shards
-        .iter()
-        .map(|s| s.utilisation)
-        .fold(0.0, f64::max);
     let loads: Vec<Value> = r
         .snapshot
         .shards
         .iter()
         .map(|s| json!({ "shard": s.shard, "reads": s.ops, "ops": s.ops }))
         .collect();
+    json!({
+        "count": r.snapshot.shards.len(),
+        "load_max_over_mean": finite(skew),
+        "loads": loads,
+    })
+}
+
+/// What only the simulator knows (the `sim` section; see the module docs).
+fn sim_extra(spec: &RunSpec, cal: &Calibration, r: &ModelReport) -> Value {
+    let max_util = r
+        .snapshot
+        .shards
+        .iter()
+        .map(|s| s.utilisation)
+        .fold(0.0, f64::max);
+    json!({
+        "events": r.events,
+        "end_s": r.end_s,
+        "layout": spec.sim.deployment.layout,
+        "resources": r.snapshot.resources,
+        "bottleneck": r.snapshot.bottleneck,
+        "max_shard_utilisation": finite(max_util),
+        "shards": r.snapshot.shards,
+        "blob": r.snapshot.blob,
+        "busiest_read_server": r.snapshot.read_server,
+        "busiest_write_server": r.snapshot.write_server,
+        "materializer": {
+            "mean_queue": finite(r.snapshot.materializer_mean_queue),
+            "max_queue": r.snapshot.materializer_max_queue,
+            "workers": spec.sim.materializer_workers,
+            "rate_per_s": spec.sim.materializer_rate_per_s,
+        },
+        "cache": {
+            "lookups": r.cache_lookups, "hits": r.cache_hits,
+            "hit_ratio": finite(r.cache_hits as f64 / r.cache_lookups.max(1) as f64),
+        },
+        "calibration": cal.provenance,
+    })
+}
+
+/// The summary of a photo-model run.
+pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -> Value {
+    let d = spec.duration_s.max(1e-9);
+    let feed = r
+        .ops
+        .iter()
+        .find(|(n, _)| n == "feed")
+        .map(|(_, l)| l.clone())
+        .unwrap_or_default();
     let mut v = json!({
         "feedlab": env!("CARGO_PKG_VERSION"),
         "scenario": spec.scenario,
@@ -90,17 +148,9 @@ pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -
         "seed": spec.seed,
         "mode": "sim",
         "config": config(spec, &cal.provenance.backend),
-        "population": {
-            "users": spec.population.users,
-            "materialized_users": if full { 0 } else { pop.users() },
-            "follows": src.follows(),
-            "alpha": spec.population.alpha,
-            "mean_followees": pop.mean_followees(),
-            "max_followers": max_followers,
-            "simulated": if full { "full" } else { "scaled" },
-        },
+        "population": population(spec, src),
         "duration_s": spec.duration_s,
-        "ops": ops,
+        "ops": ops(r, d),
         "fanout": {
             "timeline_writes": r.timeline_writes,
             "writes_per_upload": finite(r.timeline_writes as f64 / r.uploads.max(1) as f64),
@@ -111,36 +161,10 @@ pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -
             "freshness_count": r.freshness.count,
             "pending_at_end": r.fanout_pending,
         },
-        "shards": {
-            "count": r.snapshot.shards.len(),
-            "load_max_over_mean": finite(skew),
-            "loads": loads,
-        },
+        "shards": shards(r),
         "storage": { "meta_bytes": 0, "blob_bytes": 0, "timeline_bytes": 0, "measured": false },
         "target": target(spec, feed.p99_ms, feed.count > 0, r.freshness.p99_ms),
-        "sim": {
-            "events": r.events,
-            "end_s": r.end_s,
-            "layout": spec.sim.deployment.layout,
-            "resources": r.snapshot.resources,
-            "bottleneck": r.snapshot.bottleneck,
-            "max_shard_utilisation": finite(max_util),
-            "shards": r.snapshot.shards,
-            "blob": r.snapshot.blob,
-            "busiest_read_server": r.snapshot.read_server,
-            "busiest_write_server": r.snapshot.write_server,
-            "materializer": {
-                "mean_queue": finite(r.snapshot.materializer_mean_queue),
-                "max_queue": r.snapshot.materializer_max_queue,
-                "workers": spec.sim.materializer_workers,
-                "rate_per_s": spec.sim.materializer_rate_per_s,
-            },
-            "cache": {
-                "lookups": r.cache_lookups, "hits": r.cache_hits,
-                "hit_ratio": finite(r.cache_hits as f64 / r.cache_lookups.max(1) as f64),
-            },
-            "calibration": cal.provenance,
-        },
+        "sim": sim_extra(spec, cal, r),
     });
     v["work"] = work(&r.work);
     v

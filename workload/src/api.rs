@@ -91,12 +91,14 @@ pub enum Endpoint {
     UserPhotos(String),
     /// `GET /v1/feed?limit=`.
     Feed(u32),
-    /// `GET /v1/feed/updates?since=&wait=` (`wait` in ms).
+    /// `GET /v1/feed/updates?since=&wait=`: a long-poll for entries newer
+    /// than `since`. The service takes `wait` in whole seconds, at most 30.
     FeedUpdates {
         /// Cursor from a previous page.
         since: String,
-        /// Long-poll wait in milliseconds.
-        wait_ms: u64,
+        /// How long the service may hold the request; sent in whole seconds,
+        /// rounded up.
+        wait: std::time::Duration,
     },
     /// `GET /v1/search?q=&limit=`.
     Search(String, u32),

@@ -162,8 +162,9 @@ impl HttpTarget {
                 let q = query(&[("limit", &limit.to_string())]);
                 (Method::GET, format!("{r}/v1/feed?{q}"), vec![])
             }
-            Endpoint::FeedUpdates { since, wait_ms } => {
-                let q = query(&[("since", &since), ("wait", &wait_ms.to_string())]);
+            Endpoint::FeedUpdates { since, wait } => {
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                let q = query(&[("since", &since), ("wait", &secs.to_string())]);
                 (Method::GET, format!("{r}/v1/feed/updates?{q}"), vec![])
             }
             Endpoint::Search(q, limit) => {

@@ -91,10 +91,26 @@ fn requests_follow_the_api() {
         (
             Endpoint::FeedUpdates {
                 since: "c1".into(),
-                wait_ms: 500,
+                wait: Duration::from_millis(500),
             },
             "GET",
-            "http://r.test:82/v1/feed/updates?since=c1&wait=500",
+            "http://r.test:82/v1/feed/updates?since=c1&wait=1",
+        ),
+        (
+            Endpoint::FeedUpdates {
+                since: "c1".into(),
+                wait: Duration::from_secs(30),
+            },
+            "GET",
+            "http://r.test:82/v1/feed/updates?since=c1&wait=30",
+        ),
+        (
+            Endpoint::FeedUpdates {
+                since: "c1".into(),
+                wait: Duration::from_millis(2_001),
+            },
+            "GET",
+            "http://r.test:82/v1/feed/updates?since=c1&wait=3",
         ),
         (
             Endpoint::Search("baba ce".into(), 5),

@@ -124,6 +124,12 @@ pub(crate) enum IoNext {
     },
 }
 
+/// A FIFO station of `slots` parallel slots and an unbounded queue (a
+/// disk's I/O slots or one NIC link); service times are given per use.
+fn fifo(slots: u32) -> Result<Station<IoNext>> {
+    Station::new(slots, ServiceDist::deterministic(0), QueueLimit::Unbounded)
+}
+
 /// The nodes of a deployment and where each role runs.
 pub(crate) struct Resources {
     pub layout: Layout,
@@ -152,7 +158,30 @@ pub(crate) struct Resources {
 impl Resources {
     /// The nodes of `d` for `app_servers` app servers and `shards` shards.
     pub fn new(d: &Deployment, app_servers: usize, shards: usize) -> Result<Self> {
-        let mut r = Resources {
+        let mut r = Resources::unplaced(d);
+        match d.layout {
+            Layout::Unlimited => {}
+            Layout::OneBox => {
+                r.add(d.cores, "box", Some(fifo(d.disk_parallel)?));
+                r.app_node = vec![0; app_servers];
+                r.shard_node = vec![0; shards];
+                r.blob_node = vec![0];
+                r.ns_per_byte_nic = 0.0;
+            }
+            Layout::PerRole => r.place_per_role(d, app_servers, shards)?,
+        }
+        if r.ns_per_byte_nic > 0.0 {
+            for _ in 0..r.blob_node.len() {
+                r.nics.push((fifo(1)?, fifo(1)?));
+            }
+        }
+        Ok(r)
+    }
+
+    /// `d`'s resources before any node is placed: no nodes, no roles, the
+    /// disk, NIC and fsync rates and the generator and background flags.
+    fn unplaced(d: &Deployment) -> Resources {
+        Resources {
             layout: d.layout,
             cpus: Vec::new(),
             disks: Vec::new(),
@@ -173,64 +202,47 @@ impl Resources {
             generator: d.generator_on_box,
             background: d.background_cpu,
             done: Vec::new(),
-        };
-        let disk = || {
-            Station::new(
-                d.disk_parallel,
-                ServiceDist::deterministic(0),
-                QueueLimit::Unbounded,
-            )
-        };
-        let link = || Station::new(1, ServiceDist::deterministic(0), QueueLimit::Unbounded);
-        match d.layout {
-            Layout::Unlimited => {}
-            Layout::OneBox => {
-                r.add(d.cores, "box", Some(disk()?));
-                r.app_node = vec![0; app_servers];
-                r.shard_node = vec![0; shards];
-                r.blob_node = vec![0];
-                r.ns_per_byte_nic = 0.0;
-            }
-            Layout::PerRole => {
-                let apps = if d.app_nodes == 0 {
-                    app_servers
-                } else {
-                    d.app_nodes as usize
-                };
-                let first = r.cpus.len();
-                for _ in 0..apps.max(1) {
-                    r.add(d.app_cores, "app", None);
-                }
-                r.app_node = (0..app_servers)
-                    .map(|i| (first + i % apps.max(1)) as u16)
-                    .collect();
-                let nodes = if d.shard_nodes == 0 {
-                    shards
-                } else {
-                    d.shard_nodes as usize
-                };
-                let first = r.cpus.len();
-                for _ in 0..nodes.max(1) {
-                    r.add(d.shard_cores, "shard", Some(disk()?));
-                }
-                r.shard_node = (0..shards)
-                    .map(|s| (first + s % nodes.max(1)) as u16)
-                    .collect();
-                let first = r.cpus.len();
-                for _ in 0..d.blob_nodes {
-                    r.add(d.blob_cores, "blob", Some(disk()?));
-                }
-                r.blob_node = (0..d.blob_nodes as usize)
-                    .map(|i| (first + i) as u16)
-                    .collect();
-            }
         }
-        if r.ns_per_byte_nic > 0.0 {
-            for _ in 0..r.blob_node.len() {
-                r.nics.push((link()?, link()?));
-            }
+    }
+
+    /// Place the per-role layout's nodes, in this order: app nodes
+    /// (`d.app_nodes`, or one per app server when 0), shard nodes
+    /// (`d.shard_nodes`, or one per shard when 0), then `d.blob_nodes` blob
+    /// nodes. App servers and shards go round-robin over their nodes; shard
+    /// and blob nodes have a disk.
+    fn place_per_role(&mut self, d: &Deployment, app_servers: usize, shards: usize) -> Result<()> {
+        let apps = if d.app_nodes == 0 {
+            app_servers
+        } else {
+            d.app_nodes as usize
+        };
+        let first = self.cpus.len();
+        for _ in 0..apps.max(1) {
+            self.add(d.app_cores, "app", None);
         }
-        Ok(r)
+        self.app_node = (0..app_servers)
+            .map(|i| (first + i % apps.max(1)) as u16)
+            .collect();
+        let nodes = if d.shard_nodes == 0 {
+            shards
+        } else {
+            d.shard_nodes as usize
+        };
+        let first = self.cpus.len();
+        for _ in 0..nodes.max(1) {
+            self.add(d.shard_cores, "shard", Some(fifo(d.disk_parallel)?));
+        }
+        self.shard_node = (0..shards)
+            .map(|s| (first + s % nodes.max(1)) as u16)
+            .collect();
+        let first = self.cpus.len();
+        for _ in 0..d.blob_nodes {
+            self.add(d.blob_cores, "blob", Some(fifo(d.disk_parallel)?));
+        }
+        self.blob_node = (0..d.blob_nodes as usize)
+            .map(|i| (first + i) as u16)
+            .collect();
+        Ok(())
     }
 
     fn add(&mut self, cores: f64, role: &'static str, disk: Option<Station<IoNext>>) {

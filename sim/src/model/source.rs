@@ -75,6 +75,55 @@ struct Exact {
     followers: FollowerIndex,
 }
 
+impl Exact {
+    /// The scaled graph's followee lists and follower index.
+    fn of(workload: &Workload) -> Exact {
+        let g = workload.graph();
+        let followees = (0..g.population().users())
+            .map(|u| g.followees_of(u).into_iter().map(|f| f as u32).collect())
+            .collect();
+        Exact {
+            followees,
+            followers: g.follower_index(),
+        }
+    }
+}
+
+/// Cumulative share of users per physical shard of `partitioner` (each of
+/// the 8192 logical shards holds an equal share).
+fn user_cdf(partitioner: &Partitioner) -> Vec<f64> {
+    let mut counts = vec![0u64; partitioner.shard_count()];
+    for l in 0..LOGICAL_SHARDS as u64 {
+        counts[partitioner.shard_of(ShardKey::User(l))] += 1;
+    }
+    let mut acc = 0.0;
+    counts
+        .iter()
+        .map(|&c| {
+            acc += c as f64 / LOGICAL_SHARDS as f64;
+            acc
+        })
+        .collect()
+}
+
+/// Set every pool entry's `copies` to the number of entries with its id.
+fn count_copies(pool: &mut [Leader]) {
+    // One sort of (id, entry) pairs, then one pass over each run of equal
+    // ids (a binary search per entry into a 4M-id table missed the cache at
+    // every step).
+    let mut by_id: Vec<u64> = pool
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (u64::from(l.id) << 32) | i as u64)
+        .collect();
+    by_id.sort_unstable();
+    for run in by_id.chunk_by(|a, b| a >> 32 == b >> 32) {
+        for &e in run {
+            pool[(e & 0xffff_ffff) as usize].copies = run.len() as u32;
+        }
+    }
+}
+
 /// Per-shard counts of one feed read's followees.
 #[derive(Debug, Clone, Default)]
 pub struct FeedShape {
@@ -101,19 +150,7 @@ impl Source {
     ) -> Self {
         let pop = workload.graph().population().clone();
         let actives = pop.expected_daily_active().max(1e-9);
-        let shards = partitioner.shard_count();
-        let mut counts = vec![0u64; shards];
-        for l in 0..LOGICAL_SHARDS as u64 {
-            counts[partitioner.shard_of(ShardKey::User(l))] += 1;
-        }
-        let mut acc = 0.0;
-        let user_cdf = counts
-            .iter()
-            .map(|&c| {
-                acc += c as f64 / LOGICAL_SHARDS as f64;
-                acc
-            })
-            .collect();
+        let user_cdf = user_cdf(&partitioner);
         let mut src = Source {
             posts_per_unit: traffic.load * traffic.uploads_per_day * pop.rate_factor() / actives,
             reads_per_unit: traffic.load * traffic.feed_reads_per_active_per_day,
@@ -132,62 +169,42 @@ impl Source {
             .map(|_| src.reader_stats(rng.random_range(0..n)))
             .collect();
         match mode {
-            PopulationMode::Scaled => {
-                let g = src.workload.graph();
-                let followees = (0..n)
-                    .map(|u| g.followees_of(u).into_iter().map(|f| f as u32).collect())
-                    .collect();
-                let followers = g.follower_index();
-                src.exact = Some(Exact {
-                    followees,
-                    followers,
-                });
-            }
-            PopulationMode::Full => {
-                let ids: Vec<u64> = (0..pool)
-                    .map(|_| src.workload.graph().sampler().sample(rng))
-                    .collect();
-                src.pool = ids
-                    .into_iter()
-                    .map(|l| {
-                        let a = src.author_stats(l);
-                        Leader {
-                            id: l as u32,
-                            copies: 1,
-                            followers: a.followers,
-                            posts_per_day: a.posts_per_day as f32,
-                            shard: src.user_shard(l) as u16,
-                        }
-                    })
-                    .collect();
-                // Copies per id: one sort of (id, entry) pairs, then one pass
-                // over each run of equal ids (a binary search per entry into
-                // a 4M-id table missed the cache at every step).
-                let mut by_id: Vec<u64> = src
-                    .pool
-                    .iter()
-                    .enumerate()
-                    .map(|(i, l)| (u64::from(l.id) << 32) | i as u64)
-                    .collect();
-                by_id.sort_unstable();
-                for run in by_id.chunk_by(|a, b| a >> 32 == b >> 32) {
-                    for &e in run {
-                        src.pool[(e & 0xffff_ffff) as usize].copies = run.len() as u32;
-                    }
-                }
-                drop(by_id);
-                src.cache_keys = src
-                    .pool
-                    .iter()
-                    .map(|l| {
-                        let logical = l.id % LOGICAL_SHARDS as u32;
-                        (l.copies.min(MAX_KEY_COPIES) << LOGICAL_BITS) | logical
-                    })
-                    .collect();
-                src.categories = src.pool_categories();
-            }
+            PopulationMode::Scaled => src.exact = Some(Exact::of(&src.workload)),
+            PopulationMode::Full => src.sample_pool(pool, rng),
         }
         src
+    }
+
+    /// Pre-sample `pool` leaders from `rng` (one sampler draw each, in pool
+    /// order), then derive each entry's copy count, the cache keys and the
+    /// pool categories.
+    fn sample_pool<R: Rng + ?Sized>(&mut self, pool: u32, rng: &mut R) {
+        let ids: Vec<u64> = (0..pool)
+            .map(|_| self.workload.graph().sampler().sample(rng))
+            .collect();
+        self.pool = ids
+            .into_iter()
+            .map(|l| {
+                let a = self.author_stats(l);
+                Leader {
+                    id: l as u32,
+                    copies: 1,
+                    followers: a.followers,
+                    posts_per_day: a.posts_per_day as f32,
+                    shard: self.user_shard(l) as u16,
+                }
+            })
+            .collect();
+        count_copies(&mut self.pool);
+        self.cache_keys = self
+            .pool
+            .iter()
+            .map(|l| {
+                let logical = l.id % LOGICAL_SHARDS as u32;
+                (l.copies.min(MAX_KEY_COPIES) << LOGICAL_BITS) | logical
+            })
+            .collect();
+        self.categories = self.pool_categories();
     }
 
     /// See [`Source::categories`]: `None` when the pool is empty or the edge
