@@ -22,12 +22,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tokio::time::{Instant, sleep, sleep_until};
+use tokio::time::{Instant, sleep_until};
 
-use crate::hash::{mix, streams, unit_open};
 use crate::ops::{OpKind, PlannedOp};
 use crate::pace::Pacer;
 use crate::stats::{Collector, RunStats};
+
+mod tasks;
+
+use tasks::{drain, spawn_op};
 
 /// What a successful op returned (enough to probe an upload's visibility).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -187,6 +190,15 @@ struct Shared {
 }
 
 impl Shared {
+    fn new() -> Self {
+        Shared {
+            collector: Mutex::new(Collector::new()),
+            completed: AtomicU64::new(0),
+            in_flight: std::array::from_fn(|_| AtomicU64::new(0)),
+            probing: AtomicU64::new(0),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Collector> {
         self.collector.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -204,35 +216,19 @@ impl Driver {
         T: Target + ?Sized + 'static,
     {
         let start = Instant::now();
-        let shared = Arc::new(Shared {
-            collector: Mutex::new(Collector::new()),
-            completed: AtomicU64::new(0),
-            in_flight: std::array::from_fn(|_| AtomicU64::new(0)),
-            probing: AtomicU64::new(0),
-        });
+        let shared = Arc::new(Shared::new());
         let slots = Arc::new(Semaphore::new(cfg.max_in_flight.max(1)));
         let mut pacer = Pacer::new();
         let mut tasks = JoinSet::new();
         let (mut issued, mut dropped) = (0u64, 0u64);
-        let every = cfg.progress_every.max(Duration::from_millis(10));
-        let mut next_tick = start + every;
+        let mut ticker = Ticker::new(start, &cfg);
         let mut last_at = Duration::ZERO;
         let end = cfg.duration.map(|d| start + d);
         let mut ops = ops.into_iter().peekable();
         let in_run = |op: &PlannedOp| cfg.duration.is_none_or(|d| op.at < d);
         while let Some(mut op) = ops.next_if(in_run) {
-            while next_tick <= start + op.at {
-                pacer.sleep_until(next_tick).await;
-                tick(&cfg, &shared, start, issued, dropped);
-                next_tick += every;
-            }
-            if Instant::now() < start + op.at {
-                pacer.sleep_until(start + op.at).await;
-            } else {
-                // Already due (the loop fell behind): no timer to arm, but let the started ops
-                // run now and then.
-                tokio::task::consume_budget().await;
-            }
+            let progress = (&cfg, &*shared, issued, dropped);
+            ticker.wait_for(&mut pacer, start + op.at, progress).await;
             while tasks.try_join_next().is_some() {}
             let permit = match slots.clone().try_acquire_owned() {
                 Ok(permit) => permit,
@@ -250,9 +246,8 @@ impl Driver {
                             biased;
                             permit = slots.clone().acquire_owned() => break permit.ok(),
                             () = until(end) => break None,
-                            () = pacer.sleep_until(next_tick) => {
-                                tick(&cfg, &shared, start, issued, dropped);
-                                next_tick += every;
+                            () = pacer.sleep_until(ticker.next) => {
+                                ticker.fire(&cfg, &shared, issued, dropped);
                             }
                         }
                     };
@@ -274,44 +269,16 @@ impl Driver {
             let intended = start + op.at;
             issued += 1;
             shared.in_flight[op.kind.index()].fetch_add(1, Ordering::Relaxed);
-            let (target, shared, probe) = (target.clone(), shared.clone(), cfg.freshness.clone());
-            tasks.spawn(async move {
-                let result = target.execute(&op).await;
-                let done = Instant::now();
-                {
-                    let mut c = shared.lock();
-                    match &result {
-                        Ok(_) => c.ok(op.kind, op.at, done.saturating_duration_since(intended)),
-                        Err(e) => c.error(op.kind, op.at, &e.code),
-                    }
-                }
-                shared.in_flight[op.kind.index()].fetch_sub(1, Ordering::Relaxed);
-                shared.completed.fetch_add(1, Ordering::Relaxed);
-                drop(permit);
-                if let (Ok(outcome), Some(probe)) = (result, probe) {
-                    freshness(&*target, &shared, &probe, &op, &outcome, done).await;
-                }
-            });
+            spawn_op(&mut tasks, op, permit, intended, &target, &shared, &cfg);
         }
         let issue_end = start.elapsed();
-        let deadline = Instant::now() + cfg.drain_timeout;
-        loop {
-            tokio::select! {
-                next = tasks.join_next() => if next.is_none() { break },
-                _ = sleep_until(deadline) => {
-                    tasks.abort_all();
-                    while tasks.join_next().await.is_some() {}
-                    let mut c = shared.lock();
-                    for kind in OpKind::ALL {
-                        for _ in 0..shared.in_flight[kind.index()].load(Ordering::Relaxed) {
-                            c.error(kind, last_at, "unfinished");
-                        }
-                    }
-                    c.freshness().timeouts += shared.probing.load(Ordering::Relaxed);
-                    break;
-                }
-            }
-        }
+        drain(
+            &mut tasks,
+            &shared,
+            Instant::now() + cfg.drain_timeout,
+            last_at,
+        )
+        .await;
         tick(&cfg, &shared, start, issued, dropped);
         let duration = cfg.duration.unwrap_or(issue_end);
         let collector = std::mem::replace(&mut *shared.lock(), Collector::new());
@@ -333,6 +300,52 @@ async fn until(end: Option<Instant>) {
     }
 }
 
+/// The progress clock: compacts the series and reports progress every
+/// `every` from `start`.
+struct Ticker {
+    start: Instant,
+    every: Duration,
+    next: Instant,
+}
+
+impl Ticker {
+    fn new(start: Instant, cfg: &DriverConfig) -> Self {
+        let every = cfg.progress_every.max(Duration::from_millis(10));
+        Ticker {
+            start,
+            every,
+            next: start + every,
+        }
+    }
+
+    /// Sleep until `due`, reporting progress on the way (`(cfg, shared,
+    /// issued, dropped)`).
+    async fn wait_for(
+        &mut self,
+        pacer: &mut Pacer,
+        due: Instant,
+        (cfg, shared, issued, dropped): (&DriverConfig, &Shared, u64, u64),
+    ) {
+        while self.next <= due {
+            pacer.sleep_until(self.next).await;
+            self.fire(cfg, shared, issued, dropped);
+        }
+        if Instant::now() < due {
+            pacer.sleep_until(due).await;
+        } else {
+            // Already due (the loop fell behind): no timer to arm, but let the started ops
+            // run now and then.
+            tokio::task::consume_budget().await;
+        }
+    }
+
+    /// Report now and schedule the next report.
+    fn fire(&mut self, cfg: &DriverConfig, shared: &Shared, issued: u64, dropped: u64) {
+        tick(cfg, shared, self.start, issued, dropped);
+        self.next += self.every;
+    }
+}
+
 fn tick(cfg: &DriverConfig, shared: &Shared, start: Instant, issued: u64, dropped: u64) {
     let elapsed = start.elapsed();
     shared.lock().compact(elapsed.as_secs());
@@ -344,43 +357,4 @@ fn tick(cfg: &DriverConfig, shared: &Shared, start: Instant, issued: u64, droppe
             dropped,
         });
     }
-}
-
-async fn freshness<T: Target + ?Sized>(
-    target: &T,
-    shared: &Shared,
-    probe: &FreshnessProbe,
-    op: &PlannedOp,
-    outcome: &OpOutcome,
-    acked: Instant,
-) {
-    let bits = mix(probe.seed, streams::PROBE, op.seq);
-    if op.kind != OpKind::Upload || unit_open(bits) >= probe.fraction {
-        return;
-    }
-    let Some(follower) = (probe.follower_of)(op.user, bits) else {
-        return;
-    };
-    shared.lock().freshness().probed += 1;
-    shared.probing.fetch_add(1, Ordering::Relaxed);
-    loop {
-        match target.probe_visible(op, outcome, follower).await {
-            Ok(true) => {
-                shared.lock().fresh(acked.elapsed());
-                break;
-            }
-            Ok(false) => {}
-            Err(e) if e.code == "unsupported" => {
-                shared.lock().freshness().unsupported += 1;
-                break;
-            }
-            Err(_) => shared.lock().freshness().probe_errors += 1,
-        }
-        if acked.elapsed() >= probe.timeout {
-            shared.lock().freshness().timeouts += 1;
-            break;
-        }
-        sleep(probe.poll_every).await;
-    }
-    shared.probing.fetch_sub(1, Ordering::Relaxed);
 }

@@ -64,6 +64,13 @@ pub(super) async fn cas_basic(cx: &Cx) {
         "cas replaced the value",
     );
 
+    cas_mismatch(cx, &k).await;
+    cas_delete_and_write(cx, &k).await;
+}
+
+/// `k` holds `v2`: stale and prefix expectations mismatch and change nothing.
+async fn cas_mismatch(cx: &Cx, k: &[u8]) {
+    let (s, k) = (&cx.store, k.to_vec());
     let r = cx.ok(
         s.cas(&k, Some(b"v1"), Some(b"v3".to_vec())).await,
         "cas mismatch",
@@ -87,7 +94,11 @@ pub(super) async fn cas_basic(cx: &Cx) {
         Some(b"v2".to_vec()),
         "a mismatched cas leaves the value",
     );
+}
 
+/// `k` holds `v2`: cas deletes, and cas and `write` see each other's values.
+async fn cas_delete_and_write(cx: &Cx, k: &[u8]) {
+    let (s, k) = (&cx.store, k.to_vec());
     let r = cx.ok(s.cas(&k, Some(b"v2"), None).await, "cas delete");
     cx.eq(
         r,

@@ -166,25 +166,7 @@ async fn apply_planned(
             Err(e) => tracing::warn!(error = %e, "materializer task failed"),
         }
     }
-    let shards = &svc.inner.shards;
-    let mut batches: HashMap<usize, WriteBatch> = HashMap::new();
-    for &(f, pid, author) in &plan.inserts {
-        batches
-            .entry(shards.index_of(ShardKey::User(f)))
-            .or_insert_with(WriteBatch::buffered)
-            .put(tables::timeline(f, pid), author.to_be_bytes().to_vec());
-    }
-    for &(f, pid) in &plan.deletes {
-        batches
-            .entry(shards.index_of(ShardKey::User(f)))
-            .or_insert_with(WriteBatch::buffered)
-            .delete(tables::timeline(f, pid));
-    }
-    let writes = batches.into_iter().map(|(s, b)| shards.get(s).write(b));
-    futures::future::join_all(writes)
-        .await
-        .into_iter()
-        .collect::<Result<Vec<()>>>()?;
+    write_timelines(svc, &plan).await?;
     svc.inner
         .metrics
         .timeline_writes
@@ -195,6 +177,7 @@ async fn apply_planned(
     // Fan-out rows are never rewritten, and this server holds their claim:
     // a buffered delete suffices. Follow-work rows may have been rewritten
     // by a newer change, so they go with `cas`.
+    let shards = &svc.inner.shards;
     let mut outbox: HashMap<usize, WriteBatch> = HashMap::new();
     for d in &done {
         match d {
@@ -228,6 +211,31 @@ async fn apply_planned(
                 .observe(at.elapsed().as_secs_f64());
         }
     }
+    Ok(())
+}
+
+/// Write the planned timeline inserts and deletes: one buffered batch per
+/// shard, all shards at once.
+async fn write_timelines(svc: &Service, plan: &Plan) -> Result<()> {
+    let shards = &svc.inner.shards;
+    let mut batches: HashMap<usize, WriteBatch> = HashMap::new();
+    for &(f, pid, author) in &plan.inserts {
+        batches
+            .entry(shards.index_of(ShardKey::User(f)))
+            .or_insert_with(WriteBatch::buffered)
+            .put(tables::timeline(f, pid), author.to_be_bytes().to_vec());
+    }
+    for &(f, pid) in &plan.deletes {
+        batches
+            .entry(shards.index_of(ShardKey::User(f)))
+            .or_insert_with(WriteBatch::buffered)
+            .delete(tables::timeline(f, pid));
+    }
+    let writes = batches.into_iter().map(|(s, b)| shards.get(s).write(b));
+    futures::future::join_all(writes)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<()>>>()?;
     Ok(())
 }
 
