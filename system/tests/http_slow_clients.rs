@@ -126,25 +126,39 @@ async fn trickling_uploads_do_not_block_other_writes() -> anyhow::Result<()> {
     let mut worst = Duration::ZERO;
     for round in 0..10 {
         for c in &mut tricklers {
-            c.write_all(&[0]).await?;
+            // A trickler past the upload pool's slots and queue was refused
+            // (503) and its connection closed: its writes may fail.
+            let _ = c.write_all(&[0]).await;
         }
         let (status, took) = create_user_timed(s.write, round).await?;
         assert_eq!(status, 201, "round {round}");
         worst = worst.max(took);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // Every trickler is still open and unanswered: the load was real.
-    let mut open = 0;
+    // Each trickler holds an upload slot, still unanswered (the load was
+    // real), or was refused by admission control: never anything else.
+    let (mut open, mut refused) = (0, 0);
     for c in &mut tricklers {
         let mut b = [0u8; 1];
-        if tokio::time::timeout(Duration::from_millis(1), c.read(&mut b))
-            .await
-            .is_err()
-        {
-            open += 1;
+        match tokio::time::timeout(Duration::from_millis(1), c.peek(&mut b)).await {
+            Err(_) => open += 1,
+            // Answered: it must be the refusal. (Its writes after the
+            // answer may have reset the connection, losing the answer.)
+            Ok(Ok(n)) if n > 0 => {
+                let (status, head, body) = response(c, Duration::from_secs(5)).await?;
+                assert_eq!(status, 503, "{head}");
+                json_code(&body, "overloaded");
+                refused += 1;
+            }
+            Ok(_) => refused += 1,
         }
     }
-    assert_eq!(open, 300, "every trickling upload is still pending");
+    let slots = feedlab_system::ServiceConfig::default().upload_concurrency;
+    assert_eq!(
+        (open, refused),
+        (slots, 300 - slots),
+        "held and refused uploads"
+    );
     // The acceptance line, as a generous bound: a blocked write
     // waits for a trickle to end (seconds), a free one takes milliseconds.
     assert!(

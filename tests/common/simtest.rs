@@ -49,6 +49,9 @@ diurnal-peak = 1.0
 
 [system]
 timeline-cap = 500
+# The simulator does not model the pull cache: the live runs it is compared
+# with read every pulled followee's photos from the stores, as it does.
+pull-cache-entries = 0
 
 [system.fanout]
 kind = "hybrid"
