@@ -21,7 +21,7 @@ use crate::spec::RunSpec;
 /// Concurrent requests while seeding.
 const SEED_CONCURRENCY: usize = 64;
 
-/// Parse `feedlab_timeline_writes_total` and the `feedlab_shard_ops` gauges.
+/// Parse `feedlab_timeline_writes_total` and the `feedlab_shard_ops_total` counters.
 pub fn parse_metrics(text: &str) -> Snapshot {
     let mut snap = Snapshot {
         timeline_writes: 0,
@@ -38,7 +38,7 @@ pub fn parse_metrics(text: &str) -> Snapshot {
         let v = value.trim().parse::<f64>().unwrap_or(0.0) as u64;
         if name == "feedlab_timeline_writes_total" {
             snap.timeline_writes = v;
-        } else if let Some(labels) = name.strip_prefix("feedlab_shard_ops{") {
+        } else if let Some(labels) = name.strip_prefix("feedlab_shard_ops_total{") {
             let label = |k: &str| {
                 labels
                     .split(',')
@@ -201,9 +201,9 @@ mod tests {
     #[test]
     fn metrics_text_gives_timeline_writes_and_shard_loads() {
         let text = "# HELP x\nfeedlab_timeline_writes_total 42\n\
-                    feedlab_shard_ops{kind=\"read\",shard=\"1\"} 7\n\
-                    feedlab_shard_ops{kind=\"write\",shard=\"0\"} 3\n\
-                    feedlab_shard_ops{kind=\"scan\",shard=\"1\"} 2\n\
+                    feedlab_shard_ops_total{kind=\"read\",shard=\"1\"} 7\n\
+                    feedlab_shard_ops_total{kind=\"write\",shard=\"0\"} 3\n\
+                    feedlab_shard_ops_total{kind=\"scan\",shard=\"1\"} 2\n\
                     feedlab_uploads_total 5\n";
         let s = parse_metrics(text);
         assert_eq!(s.timeline_writes, 42);

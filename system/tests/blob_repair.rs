@@ -130,7 +130,7 @@ async fn read_repair_and_background_scrub_under_load() -> anyhow::Result<()> {
     for kind in ["bad_copies", "repaired_copies"] {
         let line = text
             .lines()
-            .find(|l| l.starts_with("feedlab_blob_upkeep{") && l.contains(kind))
+            .find(|l| l.starts_with("feedlab_blob_upkeep_total{") && l.contains(kind))
             .unwrap_or_else(|| panic!("no {kind} in /metrics"));
         let v: u64 = line.rsplit(' ').next().unwrap_or("").parse()?;
         assert!(v >= 2, "{line}");

@@ -138,7 +138,19 @@ async fn healthz_and_metrics_on_both_routers() -> anyhow::Result<()> {
                 .and_then(|l| l.rsplit(' ').next())
                 .and_then(|v| v.parse().ok())
         };
-        assert!(text.contains("# TYPE feedlab_http_requests_total counter"));
+        for family in [
+            "feedlab_http_requests_total",
+            "feedlab_shard_ops_total",
+            "feedlab_cache_lookups_total",
+            "feedlab_process_cpu_seconds_total",
+        ] {
+            assert!(
+                text.contains(&format!("# TYPE {family} counter")),
+                "{family} is a counter on {name}"
+            );
+        }
+        assert!(text.contains("# TYPE feedlab_http_request_seconds histogram"));
+        assert!(text.contains("feedlab_process_resident_memory_bytes "));
         let users = value(
             "feedlab_http_requests_total",
             &["router=\"write\"", "route=\"/v1/users\"", "status=\"201\""],
@@ -162,14 +174,20 @@ async fn healthz_and_metrics_on_both_routers() -> anyhow::Result<()> {
         for shard in 0..3 {
             let s = format!("shard=\"{shard}\"");
             for kind in ["read", "write"] {
-                let v = value("feedlab_shard_ops", &[&s, &format!("kind=\"{kind}\"")]);
-                assert!(v.is_some(), "no feedlab_shard_ops for shard {shard} {kind}");
+                let v = value(
+                    "feedlab_shard_ops_total",
+                    &[&s, &format!("kind=\"{kind}\"")],
+                );
+                assert!(
+                    v.is_some(),
+                    "no feedlab_shard_ops_total for shard {shard} {kind}"
+                );
             }
         }
         let writes: f64 = (0..3)
             .filter_map(|i| {
                 value(
-                    "feedlab_shard_ops",
+                    "feedlab_shard_ops_total",
                     &[&format!("shard=\"{i}\""), "kind=\"write\""],
                 )
             })

@@ -1,11 +1,14 @@
 //! Prometheus metrics of the service, served at `/metrics` on both routers.
 //!
-//! Counters that already live elsewhere (per-shard ops, cache hits) are
-//! copied into gauges at scrape time rather than double-counted.
+//! Counters that already live elsewhere (per-shard ops, cache lookups, blob
+//! upkeep) are advanced to their current totals at scrape time rather than
+//! counted twice; they are exported as counters all the same. Latencies are
+//! histograms; the process's CPU, memory, threads and open files come from
+//! the `process` collector.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::error::{Error, Result};
@@ -29,13 +32,15 @@ pub struct Metrics {
     pub fanout_seconds: HistogramVec,
     /// Tasks waiting in the materializer.
     pub fanout_queue: IntGauge,
-    /// Per-shard operations, refreshed at scrape.
-    pub shard_ops: IntGaugeVec,
-    /// Cache hits and misses, refreshed at scrape.
-    pub cache: IntGaugeVec,
+    /// Per-shard operations, advanced at scrape.
+    pub shard_ops: IntCounterVec,
+    /// Cache hits and misses, advanced at scrape.
+    pub cache: IntCounterVec,
     /// Local blob upkeep since start (bad copies found, repaired, lost
     /// blobs, bytes scrubbed, scrub passes), refreshed at scrape.
-    pub blob_upkeep: IntGaugeVec,
+    pub blob_upkeep: IntCounterVec,
+    /// Serializes scrapes, so that two cannot advance a counter twice.
+    scrape: parking_lot::Mutex<()>,
     /// Photo rows refused because the id was taken (retried with a fresh id).
     pub id_collisions: IntCounter,
     /// Outbox tasks (fan-out and follow work) this service applied.
@@ -65,11 +70,17 @@ fn counter_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> Result<
     )
 }
 
-fn gauge_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> Result<IntGaugeVec> {
-    reg(
-        r,
-        IntGaugeVec::new(Opts::new(name, help), labels).map_err(err)?,
-    )
+/// Advance `c` to `total` (a count kept elsewhere, never decreasing).
+fn advance(c: &IntCounter, total: u64) {
+    c.inc_by(total.saturating_sub(c.get()));
+}
+
+/// Add the collector of this process's CPU, memory, threads and file
+/// descriptors (`feedlab_process_*`) to `r`.
+fn register_process(r: Registry) -> Result<Registry> {
+    let pc = prometheus::process_collector::ProcessCollector::for_self();
+    r.register(Box::new(pc)).map_err(err)?;
+    Ok(r)
 }
 
 fn histogram_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> Result<HistogramVec> {
@@ -107,11 +118,16 @@ impl Metrics {
                 &r,
                 IntGauge::new("fanout_queue", "materializer tasks pending").map_err(err)?,
             )?,
-            shard_ops: gauge_vec(&r, "shard_ops", "operations per shard", &["shard", "kind"])?,
-            cache: gauge_vec(&r, "cache_lookups", "metadata cache", &["result"])?,
-            blob_upkeep: gauge_vec(
+            shard_ops: counter_vec(
                 &r,
-                "blob_upkeep",
+                "shard_ops_total",
+                "operations per shard",
+                &["shard", "kind"],
+            )?,
+            cache: counter_vec(&r, "cache_lookups_total", "metadata cache", &["result"])?,
+            blob_upkeep: counter_vec(
+                &r,
+                "blob_upkeep_total",
                 "local blob read repair and scrub, since start",
                 &["kind"],
             )?,
@@ -122,7 +138,8 @@ impl Metrics {
             )?,
             outbox_applied: counter(&r, "outbox_applied_total", "outbox tasks applied")?,
             outbox_claims: counter(&r, "outbox_claims_total", "outbox rows taken over")?,
-            registry: r,
+            scrape: parking_lot::Mutex::new(()),
+            registry: register_process(r)?,
         })
     }
 
@@ -140,6 +157,7 @@ impl super::Service {
     /// Refresh scrape-time gauges and render `/metrics`.
     pub fn render_metrics(&self) -> Result<String> {
         let m = &self.inner.metrics;
+        let _one_scrape = m.scrape.lock();
         for l in self.inner.shards.loads() {
             let s = l.shard.to_string();
             for (kind, v) in [
@@ -149,15 +167,17 @@ impl super::Service {
                 ("wait_us", l.wait_us),
                 ("refused", l.refused),
             ] {
-                m.shard_ops.with_label_values(&[&s, kind]).set(v as i64);
+                advance(&m.shard_ops.with_label_values(&[&s, kind]), v);
             }
         }
-        m.cache
-            .with_label_values(&["hit"])
-            .set(self.inner.cache.hits() as i64);
-        m.cache
-            .with_label_values(&["miss"])
-            .set(self.inner.cache.misses() as i64);
+        advance(
+            &m.cache.with_label_values(&["hit"]),
+            self.inner.cache.hits(),
+        );
+        advance(
+            &m.cache.with_label_values(&["miss"]),
+            self.inner.cache.misses(),
+        );
         m.fanout_queue.set(self.inner.materializer.pending() as i64);
         if let Some(local) = self.inner.blobs.as_local() {
             let i = local.integrity();
@@ -168,7 +188,7 @@ impl super::Service {
                 ("scrubbed_bytes", i.scrubbed_bytes),
                 ("scrub_passes", i.scrub_passes),
             ] {
-                m.blob_upkeep.with_label_values(&[kind]).set(v as i64);
+                advance(&m.blob_upkeep.with_label_values(&[kind]), v);
             }
         }
         m.render()
