@@ -14,7 +14,6 @@ mod scenario;
 mod scrub;
 mod serve;
 mod sim;
-#[allow(dead_code)]
 mod spec;
 mod summary;
 mod sweep;

@@ -5,7 +5,7 @@
 //! `[scenario]` (name, description, seed, mode, duration-s, calibration),
 //! `[population]` ([`PopulationConfig`]), `[traffic]` ([`TrafficConfig`]),
 //! `[system]` ([`ServiceConfig`]), `[driver]`, `[target]`, `[gate]` (kept raw
-//! for the gate), `[plan]` ([`PlanConfig`]) and `[[variants]]`, each with a
+//! for the gate), `[plan]` (`crate::plan::PlanConfig`) and `[[variants]]`, each with a
 //! `name` and any keys of the tables above (dotted keys such as
 //! `system.fanout.kind = "push"`), deep-merged over the base. `--set
 //! key.path=value` overrides apply last, to the base and every variant.
@@ -28,7 +28,6 @@ use doc::{ErrorAt, resolve_doc};
 use locate::SpanDoc;
 use merge::{SetArg, deep_merge};
 
-use crate::plan::PlanConfig;
 use crate::spec::RunSpec;
 
 /// Why a scenario could not be loaded. The message carries the location.
@@ -83,7 +82,6 @@ impl ScenarioArgs {
 /// A loaded, validated scenario: the base and its resolved variants.
 #[derive(Debug, Clone)]
 pub struct Scenario {
-    path: PathBuf,
     name: String,
     base: ScenarioDoc,
     variants: Vec<(String, ScenarioDoc)>,
@@ -158,28 +156,15 @@ impl Scenario {
                 .unwrap_or_else(|| "scenario".into())
         });
         Ok(Scenario {
-            path: PathBuf::from(file),
             name,
             base,
             variants,
         })
     }
 
-    /// The scenario file.
-    #[allow(dead_code)] // for run, compare and gate
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// `scenario.name`, else the file stem.
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    /// `scenario.description`.
-    #[allow(dead_code)] // for run, compare and gate
-    pub fn description(&self) -> &str {
-        &self.base.scenario.description
     }
 
     /// The seed of the base (variants may override it).
@@ -200,24 +185,6 @@ impl Scenario {
         &self.base
     }
 
-    /// The capacity-plan settings of the base.
-    #[allow(dead_code)] // for run, compare and gate
-    pub fn plan_config(&self) -> &PlanConfig {
-        &self.base.plan
-    }
-
-    /// The raw `[gate]` table of the base, if the file has one (the gate parses it).
-    #[allow(dead_code)] // for run, compare and gate
-    pub fn gate_table(&self) -> Option<&Table> {
-        self.base.gate.as_ref()
-    }
-
-    /// The names of the variants, in file order (empty without `[[variants]]`).
-    #[allow(dead_code)] // for run, compare and gate
-    pub fn variant_names(&self) -> Vec<&str> {
-        self.variants.iter().map(|(n, _)| n.as_str()).collect()
-    }
-
     /// The base as one run named `"default"`.
     pub fn base_spec(&self) -> RunSpec {
         self.base.to_spec(&self.name, "default")
@@ -236,10 +203,13 @@ impl Scenario {
 }
 
 /// The defaults that differ from the embedded types' own `Default` impls.
-/// (`TargetSettings::default()` has `feed_p99_ms = 0`; the yardstick is 200 ms.)
+/// (the target's default is the yardstick, [`crate::spec::DEFAULT_FEED_P99_MS`]).
 fn defaults_overlay() -> Table {
     let mut target = Table::new();
-    target.insert("feed-p99-ms".into(), Value::Float(200.0));
+    target.insert(
+        "feed-p99-ms".into(),
+        Value::Float(crate::spec::DEFAULT_FEED_P99_MS),
+    );
     let mut t = Table::new();
     t.insert("target".into(), Value::Table(target));
     t

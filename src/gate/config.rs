@@ -86,7 +86,10 @@ pub struct GateConfig {
 impl Default for GateConfig {
     fn default() -> Self {
         GateConfig {
-            rules: BTreeMap::from([("feed.p99_ms".to_string(), Bound::max(200.0))]),
+            rules: BTreeMap::from([(
+                "feed.p99_ms".to_string(),
+                Bound::max(crate::spec::DEFAULT_FEED_P99_MS),
+            )]),
             trials: [
                 "feed.p50_ms",
                 "feed.p99_ms",

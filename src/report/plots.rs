@@ -34,7 +34,7 @@ fn target(summaries: &[Value]) -> f64 {
     summaries
         .first()
         .and_then(|s| f(s, &["target", "feed_p99_ms"]))
-        .unwrap_or(200.0)
+        .unwrap_or(crate::spec::DEFAULT_FEED_P99_MS)
 }
 
 /// Ops drawn in the latency plot.

@@ -38,7 +38,7 @@ pub fn render(summaries: &[Value]) -> String {
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for s in summaries {
-        let target = num(s, &["target", "feed_p99_ms"]).unwrap_or(200.0);
+        let target = num(s, &["target", "feed_p99_ms"]).unwrap_or(crate::spec::DEFAULT_FEED_P99_MS);
         let met = s
             .get("target")
             .and_then(|t| t.get("met"))

@@ -200,7 +200,7 @@ pub fn table(values: &[Value]) -> String {
         if v.pointer("/sim/queue").is_some() {
             continue;
         }
-        let target = num(v, "target.feed_p99_ms").unwrap_or(200.0);
+        let target = num(v, "target.feed_p99_ms").unwrap_or(crate::spec::DEFAULT_FEED_P99_MS);
         let met = v.pointer("/target/met").and_then(Value::as_bool);
         rows.push([
             v["variant"].as_str().unwrap_or("?").to_string(),
