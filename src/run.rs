@@ -6,7 +6,7 @@
 //! 2. materializes the scaled population, its follow graph and a few
 //!    historical photos per user through the bulk paths (`seed`), and waits
 //!    for their fan-out;
-//! 3. drives the seeded open-loop op stream with `feedlab_workload::Driver`
+//! 3. drives a seeded open-loop op stream with `feedlab_workload::Driver`
 //!    — by default over real HTTP against the service started in-process on
 //!    two loopback listeners, or by direct calls (`driver.transport =
 //!    "direct"`) — with feed-freshness probes on a sample of uploads;

@@ -172,7 +172,7 @@ impl Scenario {
         self.base.scenario.seed
     }
 
-    /// Replaces the seed of the base and every variant (the `--seed` flag).
+    /// Replaces the base's seed and every variant's (the `--seed` flag).
     pub fn set_seed(&mut self, seed: u64) {
         self.base.scenario.seed = seed;
         for (_, v) in &mut self.variants {

@@ -1,5 +1,5 @@
-//! `feedlab plan` and `feedlab population` through the real binary: the seed's
-//! arithmetic comes out exactly, replication multiplies, fan-out strategies
+//! `feedlab plan` and `feedlab population` through the real binary: the original
+//! design's arithmetic comes out exactly, replication multiplies, fan-out strategies
 //! order as they must, and the population CSV has the promised shape.
 
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! Poisson arrivals (rate λ per second) feed one [`Station`] of `c` workers
 //! with exponential service (rate μ per worker). Two events per customer
 //! (arrival, departure). Arrivals and service times use separate random
-//! streams of the seed. The first `warmup` customers are discarded: statistics
+//! streams of the run's seed. The first `warmup` customers are discarded: statistics
 //! are reset when customer `warmup` arrives. Waits are those of customers that
 //! start service after the reset; utilisation is measured from the reset to
 //! the last arrival; then the queue drains.

@@ -82,7 +82,7 @@ pub async fn scrape(base: &str) -> anyhow::Result<Snapshot> {
 }
 
 /// Create users `0..n` (`user{i}`, `user{i}@feedlab.test`) through the API,
-/// at most `slots` requests at a time; the first failure ends the seeding.
+/// at most `slots` requests at a time; the first failure ends the loading.
 async fn create_users(
     target: &Arc<HttpTarget>,
     n: u64,
@@ -114,7 +114,7 @@ async fn create_users(
 
 /// Create every `(follower, leader)` edge through the API as the follower
 /// (both must be in `users`), at most `slots` requests at a time; the first
-/// failure ends the seeding. Returns the follows created.
+/// failure ends the loading. Returns the follows created.
 async fn follow_all(
     target: &Arc<HttpTarget>,
     users: &UserDirectory,

@@ -2,7 +2,7 @@
 //! historical photos per user, loaded through the service's bulk paths.
 //!
 //! The follow graph is generated on every core (each user's followees are a
-//! pure function of the seed and the user), then stored with
+//! pure function of the run's seed and the user), then stored with
 //! `Service::bulk_follow` in chunks; its throughput is measured and reported.
 //! Historical photos share one body (content-addressed, stored once) and are
 //! fanned out by the materializer before the measured run starts.

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::spec::RunSpec;
 
 /// The fan-out config a live service of `spec` runs with: the spec's, with the hybrid threshold
-/// mapped to the live graph (built here from the seed; the run builds the same graph again).
+/// mapped to the live graph (built here from the run's seed; the run builds the same graph again).
 pub async fn live_fanout(spec: &RunSpec) -> anyhow::Result<FanoutConfig> {
     let (pop_cfg, seed) = (spec.population.clone(), spec.seed);
     let mut fanout = spec.system.fanout.clone();

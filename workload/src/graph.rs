@@ -119,7 +119,7 @@ impl FollowGraph {
         out
     }
 
-    /// Every follow edge `(follower, leader)`, followers in id order; deterministic for the seed.
+    /// Every follow edge `(follower, leader)`, followers in id order; deterministic for its seed.
     pub fn edges(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
         (0..self.users()).flat_map(move |u| self.followees_of(u).into_iter().map(move |l| (u, l)))
     }

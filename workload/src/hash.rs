@@ -2,7 +2,7 @@
 //!
 //! A user's attributes are a pure function of `(seed, user id)`: each attribute has its own
 //! *stream* constant, so the weight and the followee count of a user are independent draws, and
-//! computing one never needs any other user. [`Stream`] pre-mixes the seed and the stream once so
+//! computing one never needs any other user. [`Stream`] pre-mixes the run's seed and the stream once so
 //! the per-id cost is a single splitmix64 round (about a nanosecond), which is what lets a
 //! 300M-user scan finish in seconds.
 

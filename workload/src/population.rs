@@ -27,7 +27,7 @@ use crate::hash::{Stream, streams};
 use crate::math::{norm_inv, power_sum};
 use crate::powerlaw::DiscretePowerLaw;
 
-/// Population keys of a scenario (`[population]`); all have defaults (the seed design's numbers).
+/// Population keys of a scenario (`[population]`); all have defaults (the original design's numbers).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct PopulationConfig {
@@ -210,7 +210,7 @@ impl Population {
         &self.config
     }
 
-    /// The seed every attribute is derived from.
+    /// The run's seed, from which every attribute is derived.
     pub fn seed(&self) -> u64 {
         self.seed
     }

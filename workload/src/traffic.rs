@@ -21,7 +21,7 @@ use crate::population::Population;
 /// Seconds in a day.
 pub const DAY_SECS: f64 = 86_400.0;
 
-/// Traffic keys; all have defaults (the seed design's numbers).
+/// Traffic keys; all have defaults (the original design's numbers).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct TrafficConfig {

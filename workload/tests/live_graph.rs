@@ -63,7 +63,7 @@ fn live_graph_keeps_the_tail_at_two_seeds() {
 }
 
 /// With the threshold mapped to the live graph, the hybrid policy pulls the full-scale model's
-/// share of follower edges within a factor of 1.5, at the seed design's threshold and around
+/// share of follower edges within a factor of 1.5, at the original design's threshold and around
 /// it, at two seeds; and the live threshold is a live follower count.
 #[test]
 fn mapped_threshold_pulls_the_full_scale_edge_share() {

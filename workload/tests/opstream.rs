@@ -1,4 +1,4 @@
-//! Op-stream tests: reproducibility from the seed, rates and mix as configured, diurnal shape.
+//! Op-stream tests: reproducibility from its seed, rates and mix as configured, diurnal shape.
 
 use std::time::Duration;
 

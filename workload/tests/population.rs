@@ -1,5 +1,5 @@
 //! Population model tests: the realized distributions match the configuration, the follow graph
-//! balances in- and out-degrees, and everything is reproducible from the seed.
+//! balances in- and out-degrees, and everything is reproducible from its seed.
 
 use feedlab_workload::fit::{csn_fit, discrete_mle};
 use feedlab_workload::{Population, PopulationConfig, scaled};

@@ -3,7 +3,7 @@
 //! [`test_suite`] uses only the [`BlobStore`] trait, so the same checks run
 //! on the local store and on S3. It tolerates a non-empty store: every blob
 //! it writes is random data from a per-run seed, so keys are unique per run
-//! (a failure prints the seed; set `FEEDLAB_BLOB_SEED` to replay it). It
+//! (a failure prints its seed; set `FEEDLAB_BLOB_SEED` to replay it). It
 //! deletes only the keys it wrote.
 //!
 //! Range semantics pinned here (the trait's contract, made precise):
@@ -26,7 +26,7 @@ use crate::error::Error;
 /// The CRC chunk size of the local backend; ranges are chosen to cross it.
 const CHUNK: u64 = 64 * 1024;
 
-/// Per-run context: the store, the seeded generator and the seed to print.
+/// Per-run context: the store, a seeded generator and its seed to print.
 struct Ctx {
     store: Arc<dyn BlobStore>,
     rng: StdRng,
@@ -41,7 +41,7 @@ impl Ctx {
         Bytes::from(buf)
     }
 
-    /// Panic message prefix naming the backend and the seed.
+    /// Panic message prefix naming the backend and its seed.
     fn tag(&self, check: &str) -> String {
         format!(
             "blob conformance [{} backend, FEEDLAB_BLOB_SEED={}] {check}",
@@ -119,7 +119,7 @@ impl Ctx {
 }
 
 /// Run every conformance check against `store`; panics with a message
-/// naming the check, the backend and the seed on the first failure. The
+/// naming the check, the backend and its seed on the first failure. The
 /// seed comes from `FEEDLAB_BLOB_SEED` if set, else it is random.
 pub async fn test_suite(store: Arc<dyn BlobStore>) {
     let seed = std::env::var("FEEDLAB_BLOB_SEED")

@@ -1,5 +1,5 @@
 //! Service configuration: every knob of `feedlab serve` and of a scenario's
-//! `[system]` table, with the seed design's defaults.
+//! `[system]` table, with the original design's defaults.
 
 use std::path::PathBuf;
 
