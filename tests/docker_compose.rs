@@ -294,10 +294,10 @@ fn dockerfile_bases(text: &str) -> Vec<String> {
                         .replace(&format!("${{{k}}}"), v)
                         .replace(&format!("${k}"), v);
                 }
-                if let (Some(r#as), Some(stage)) = (words.next(), words.next()) {
-                    if r#as.eq_ignore_ascii_case("as") {
-                        stages.insert(stage.to_string());
-                    }
+                if let (Some(r#as), Some(stage)) = (words.next(), words.next())
+                    && r#as.eq_ignore_ascii_case("as")
+                {
+                    stages.insert(stage.to_string());
                 }
                 if image != "scratch" && !stages.contains(&image) {
                     bases.push(image);
