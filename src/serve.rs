@@ -17,11 +17,16 @@ use feedlab_system::service::{BlobBackend, MetaBackend, S3Config, TikvConfig};
 use feedlab_system::{Service, ServiceConfig};
 use tokio::net::TcpListener;
 
+/// The service's own defaults, which the flags below show and use.
+fn defaults() -> ServiceConfig {
+    ServiceConfig::default()
+}
+
 /// Flags of `feedlab serve`.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Data directory (created if missing).
-    #[arg(long, default_value = "feedlab-data")]
+    #[arg(long, default_value_os_t = defaults().data_dir)]
     data: PathBuf,
     /// Listen address of the write router.
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -42,32 +47,32 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 8)]
     shards: usize,
     /// Entries kept per pre-generated timeline.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = defaults().timeline_cap)]
     timeline_cap: usize,
     /// Default and largest feed size.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = defaults().feed_limit)]
     feed_limit: usize,
     /// Largest photo, bytes.
-    #[arg(long, default_value_t = 20 * 1024 * 1024)]
+    #[arg(long, default_value_t = defaults().photo_limit)]
     photo_limit: u64,
     /// Largest video, bytes.
-    #[arg(long, default_value_t = 500 * 1024 * 1024)]
+    #[arg(long, default_value_t = defaults().video_limit)]
     video_limit: u64,
     /// Bytes of one upload body held in memory; the rest of a larger body
     /// is spooled to `<data>/spool` as it arrives.
-    #[arg(long, default_value_t = 1 << 20)]
+    #[arg(long, default_value_t = defaults().upload_memory_bytes)]
     upload_memory_bytes: u64,
     /// Blob replicas (local blob store).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = defaults().blob_replicas)]
     replicas: usize,
     /// Metadata cache capacity, rows.
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = defaults().cache_entries)]
     cache_entries: usize,
     /// Concurrent operations per shard.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = defaults().shard_concurrency)]
     shard_concurrency: usize,
     /// Popularity weight of the feed ranker (0 = recency only).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = defaults().popularity_weight)]
     popularity_weight: f64,
     /// Metadata backend: embedded (fjall per shard under --data) or tikv.
     #[arg(long, value_enum, default_value = "embedded")]
