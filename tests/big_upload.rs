@@ -3,10 +3,11 @@
 //! store, and the download streams back piece by piece, so the server's
 //! peak resident set stays far below the video's size.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use anyhow::{Context, bail};
+
+mod common;
 use bytes::Bytes;
 use futures::StreamExt;
 
@@ -28,28 +29,13 @@ impl Drop for Server {
 
 /// Start `feedlab serve` on loopback; (server, write url, read url).
 fn start(data: &std::path::Path) -> anyhow::Result<(Server, String, String)> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_feedlab"))
-        .args(["serve", "--data"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedlab"));
+    cmd.args(["serve", "--data"])
         .arg(data)
         .args(["--write-addr", "127.0.0.1:0", "--read-addr", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("spawn feedlab serve")?;
-    let stdout = child.stdout.take().context("stdout")?;
-    let server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    let addr = |k: &str| -> anyhow::Result<String> {
-        let v = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix(k))
-            .with_context(|| format!("no {k} in {line:?}"))?;
-        Ok(format!("http://{v}"))
-    };
-    let (write, read) = (addr("write=")?, addr("read=")?);
-    Ok((server, write, read))
+        .env("RUST_LOG", "warn");
+    let (child, write, read) = common::serve::spawn(cmd)?;
+    Ok((Server(child), write, read))
 }
 
 /// Peak resident set of process `pid`, KiB (`VmHWM`).

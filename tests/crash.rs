@@ -12,15 +12,16 @@
 //! to this run.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+mod common;
 
 #[path = "crash/follows.rs"]
 mod follows;
@@ -77,23 +78,8 @@ fn start(data: &Path) -> anyhow::Result<Server> {
     if let Some(prefix) = s3_prefix() {
         cmd.args(["--blob", "s3"]).env("FEEDLAB_S3_PREFIX", prefix);
     }
-    let mut child = cmd
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("spawn feedlab serve")?;
-    let stdout = child.stdout.take().context("stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    let addr = |k: &str| -> anyhow::Result<String> {
-        let v = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix(k))
-            .with_context(|| format!("no {k} in {line:?}"))?;
-        Ok(format!("http://{v}"))
-    };
-    let (write, read) = (addr("write=")?, addr("read=")?);
+    cmd.env("RUST_LOG", "warn");
+    let (child, write, read) = common::serve::spawn(cmd)?;
     Ok(Server { child, write, read })
 }
 

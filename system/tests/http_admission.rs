@@ -12,29 +12,9 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode, header};
 use common::*;
-use tower::ServiceExt;
 
 /// Every storage call of the held feed read takes this long.
 const DELAY: Duration = Duration::from_millis(400);
-
-/// Send `req` to `router` and return the response, 5xx included (the
-/// suite's `call` refuses those).
-async fn send(router: &axum::Router, req: axum::http::Request<axum::body::Body>) -> Resp {
-    let res = router
-        .clone()
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| match e {});
-    let (status, headers) = (res.status(), res.headers().clone());
-    let body = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .expect("buffer response body");
-    Resp {
-        status,
-        headers,
-        body,
-    }
-}
 
 fn assert_overloaded(r: &Resp, what: &str) {
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{what}");

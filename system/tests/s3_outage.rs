@@ -23,10 +23,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use axum::http::StatusCode;
-use common::{Env, Resp, User};
+use common::{Env, Resp, User, send};
 use feedlab_system::service::media::sample_body;
 use feedlab_system::service::{BlobBackend, S3Config};
-use tower::ServiceExt;
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/s3-dev");
 
@@ -98,23 +97,6 @@ struct Log {
     acked: BTreeMap<String, Vec<u8>>,
     unavailable: usize,
     other: Vec<String>,
-}
-
-async fn send(router: &axum::Router, req: axum::http::Request<axum::body::Body>) -> Resp {
-    let res = router
-        .clone()
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| match e {});
-    let (status, headers) = (res.status(), res.headers().clone());
-    let body = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .expect("buffer body");
-    Resp {
-        status,
-        headers,
-        body,
-    }
 }
 
 /// A 503 with `application/json` `{code: "unavailable", message}`.

@@ -183,6 +183,40 @@ impl S3BlobStore {
     }
 }
 
+/// [`Error::InvalidInput`] unless `actual`, the hash of the data, is `key`.
+fn check_key(key: &BlobKey, actual: &BlobKey) -> Result<()> {
+    if actual == key {
+        return Ok(());
+    }
+    Err(Error::InvalidInput(format!(
+        "blob key {key} is not the hash of the data ({actual})"
+    )))
+}
+
+impl S3BlobStore {
+    /// PUT `content` (`size` bytes) as `key`'s object: one request, or a
+    /// multipart upload in [`PART_SIZE`] parts (minio reads a file content
+    /// part by part).
+    async fn upload(
+        &self,
+        key: &BlobKey,
+        content: impl Into<minio::s3::builders::ObjectContent>,
+        size: u64,
+    ) -> Result<()> {
+        let name = self.object_name(key);
+        let req = self
+            .client
+            .put_object_content(self.bucket.as_str(), name.as_str(), content)
+            .map_err(|e| Error::Internal(format!("s3 object name {name}: {e}")))?
+            // minio 0.4 rejects an explicit part size for an empty object.
+            .part_size((size > 0).then_some(PART_SIZE))
+            .content_type(Some("application/octet-stream".to_owned()))
+            .build();
+        self.timed(Op::Put, &name, size, req.send()).await?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl BlobStore for S3BlobStore {
     fn backend(&self) -> &'static str {
@@ -198,26 +232,12 @@ impl BlobStore for S3BlobStore {
         } else {
             BlobKey::of(&data)
         };
-        if &actual != key {
-            return Err(Error::InvalidInput(format!(
-                "blob key {key} is not the hash of the data ({actual})"
-            )));
-        }
+        check_key(key, &actual)?;
         let size = data.len() as u64;
         if data.len() >= HEAD_BEFORE_PUT && self.head(key).await? == Some(BlobMeta { size }) {
             return Ok(());
         }
-        let name = self.object_name(key);
-        let req = self
-            .client
-            .put_object_content(self.bucket.as_str(), name.as_str(), data)
-            .map_err(|e| Error::Internal(format!("s3 object name {name}: {e}")))?
-            // minio 0.4 rejects an explicit part size for an empty object.
-            .part_size((size > 0).then_some(PART_SIZE))
-            .content_type(Some("application/octet-stream".to_owned()))
-            .build();
-        self.timed(Op::Put, &name, size, req.send()).await?;
-        Ok(())
+        self.upload(key, data, size).await
     }
 
     async fn put_file(&self, key: &BlobKey, src: &Path, len: u64) -> Result<()> {
@@ -225,24 +245,11 @@ impl BlobStore for S3BlobStore {
         let (actual, _) = tokio::task::spawn_blocking(move || super::replica::scan_plain(&s, len))
             .await
             .map_err(|e| Error::Internal(format!("hash task: {e}")))??;
-        if &actual != key {
-            return Err(Error::InvalidInput(format!(
-                "blob key {key} is not the hash of the data ({actual})"
-            )));
-        }
+        check_key(key, &actual)?;
         if self.head(key).await? == Some(BlobMeta { size: len }) {
             return Ok(());
         }
-        let name = self.object_name(key);
-        let req = self
-            .client
-            .put_object_content(self.bucket.as_str(), name.as_str(), src)
-            .map_err(|e| Error::Internal(format!("s3 object name {name}: {e}")))?
-            .part_size((len > 0).then_some(PART_SIZE))
-            .content_type(Some("application/octet-stream".to_owned()))
-            .build();
-        self.timed(Op::Put, &name, len, req.send()).await?;
-        Ok(())
+        self.upload(key, src, len).await
     }
 
     async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<Bytes> {

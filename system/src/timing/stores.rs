@@ -140,6 +140,16 @@ impl<S: BlobStore + ?Sized> TimedBlobs<S> {
     pub fn new(inner: Arc<S>, rec: Arc<Recorder>) -> Self {
         Self { inner, rec }
     }
+
+    /// Record a put of `len` bytes that took `ns` (wall) and `cpu` (ns).
+    fn record_put(&self, len: u64, ns: u64, cpu: u64) {
+        self.rec
+            .record_ns("blob-put", len.div_ceil(1024) as usize, ns, cpu);
+        count(|w| {
+            w.blob_calls += 1;
+            w.blob_bytes_written += len;
+        });
+    }
 }
 
 impl<S: ?Sized> std::fmt::Debug for TimedBlobs<S> {
@@ -158,24 +168,14 @@ impl<S: BlobStore + ?Sized> BlobStore for TimedBlobs<S> {
         let len = data.len() as u64;
         let (r, ns, cpu) = call(self.inner.put(key, data)).await;
         r?;
-        self.rec
-            .record_ns("blob-put", len.div_ceil(1024) as usize, ns, cpu);
-        count(|w| {
-            w.blob_calls += 1;
-            w.blob_bytes_written += len;
-        });
+        self.record_put(len, ns, cpu);
         Ok(())
     }
 
     async fn put_file(&self, key: &BlobKey, src: &std::path::Path, len: u64) -> Result<()> {
         let (r, ns, cpu) = call(self.inner.put_file(key, src, len)).await;
         r?;
-        self.rec
-            .record_ns("blob-put", len.div_ceil(1024) as usize, ns, cpu);
-        count(|w| {
-            w.blob_calls += 1;
-            w.blob_bytes_written += len;
-        });
+        self.record_put(len, ns, cpu);
         Ok(())
     }
 

@@ -189,28 +189,30 @@ pub fn assert_error_shape(r: &Resp) {
     assert_eq!(keys.len(), 2, "error body has extra fields: {v}");
 }
 
-/// Send `req` to `router`. Fails on any 5xx; checks the error shape of every
-/// 4xx.
-pub async fn call(router: &Router, req: Request<Body>) -> Resp {
-    let what = format!("{} {}", req.method(), req.uri());
+/// Send `req` to `router` and return the response as it is, 5xx included
+/// (for tests of the service's refusals; everything else uses [`call`]).
+pub async fn send(router: &Router, req: Request<Body>) -> Resp {
     let res = router
         .clone()
         .oneshot(req)
         .await
         .unwrap_or_else(|e| match e {});
-    let status = res.status();
-    let headers = res.headers().clone();
+    let (status, headers) = (res.status(), res.headers().clone());
     let body = axum::body::to_bytes(res.into_body(), usize::MAX)
         .await
         .expect("buffer response body");
-    checked(
-        &what,
-        Resp {
-            status,
-            headers,
-            body,
-        },
-    )
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Send `req` to `router`. Fails on any 5xx; checks the error shape of every
+/// 4xx.
+pub async fn call(router: &Router, req: Request<Body>) -> Resp {
+    let what = format!("{} {}", req.method(), req.uri());
+    checked(&what, send(router, req).await)
 }
 
 /// The checks every response in the suite goes through: no 5xx, and every
