@@ -1,6 +1,9 @@
 //! The chart core behind the report's plots: one [`chart`] call draws line,
 //! point or bar series on linear or log axes into a standalone SVG string
-//! (plotters' SVG backend, no fonts needed: text becomes `<text>` elements).
+//! (plotters' SVG backend, no fonts needed: text becomes `<text>` elements),
+//! with its legend in a column to the right of the data
+//! ([`super::legend`]), so no entry hides a point. [`super::panels`] draws
+//! a grid of such frames sharing one legend.
 //!
 //! Log axes are drawn by plotting `log10` of the values on linear axes and
 //! labelling ticks with the original values; the latency curves use the
@@ -8,8 +11,17 @@
 //! spaced.
 
 use anyhow::anyhow;
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+
+use super::legend;
+
+/// Width of the data frame of a chart, px.
+pub(super) const FRAME_W: u32 = 760;
+/// Height of a chart, px.
+pub(super) const FRAME_H: u32 = 420;
 
 /// How a series is drawn.
 #[derive(Debug, Clone, Copy)]
@@ -79,6 +91,40 @@ pub(super) fn short(v: f64) -> String {
     }
 }
 
+/// Bytes in human units: `512 B`, `12 KB`, `3.5 GB` (powers of 1000).
+pub(super) fn bytes(v: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
+    let mut x = v;
+    let mut unit = 0;
+    while x.abs() >= 1000.0 && unit + 1 < UNITS.len() {
+        x /= 1000.0;
+        unit += 1;
+    }
+    let digits = if x == x.round() || x.abs() >= 100.0 {
+        0
+    } else {
+        1
+    };
+    format!("{x:.digits$} {}", UNITS[unit])
+}
+
+/// At most two decimals, trailing zeros dropped: `1.5`, `12`, `0.25`.
+fn compact(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Milliseconds in human units: `250 µs`, `12 ms`, `1.5 s`.
+pub(super) fn millis(v: f64) -> String {
+    if v.abs() >= 1000.0 {
+        format!("{} s", compact(v / 1000.0))
+    } else if v.abs() >= 1.0 || v == 0.0 {
+        format!("{} ms", compact(v))
+    } else {
+        format!("{:.0} µs", v * 1000.0)
+    }
+}
+
 /// A "nines" axis value shown as its percentile.
 pub(super) fn nines(x: f64) -> String {
     let q = 100.0 * (1.0 - 10f64.powf(-x));
@@ -86,21 +132,21 @@ pub(super) fn nines(x: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-fn tf(log: bool, v: f64) -> Option<f64> {
+pub(super) fn tf(log: bool, v: f64) -> Option<f64> {
     if !log {
         return v.is_finite().then_some(v);
     }
     (v > 0.0 && v.is_finite()).then(|| v.log10())
 }
 
-fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
+pub(super) fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow!("plot: {e}")
 }
 
 /// The plotted points of each series: `log10` of the values on a log axis,
 /// dropping points an axis cannot show (not finite, or not positive on a
 /// log axis).
-fn plotted(x: Axis, y: Axis, series: &[Series]) -> Vec<Vec<(f64, f64)>> {
+pub(super) fn plotted(x: Axis, y: Axis, series: &[Series]) -> Vec<Vec<(f64, f64)>> {
     series
         .iter()
         .map(|s| {
@@ -116,7 +162,7 @@ fn plotted(x: Axis, y: Axis, series: &[Series]) -> Vec<Vec<(f64, f64)>> {
 /// line `h` (0..1 when empty), padded by 5% of the span on each side, at
 /// least 0.05 on a log axis and 0.5 on a linear one. With `bars` on a linear
 /// y axis the range reaches down to 0, and is not padded below a 0 floor.
-fn ranges(
+pub(super) fn ranges(
     data: &[Vec<(f64, f64)>],
     h: Option<f64>,
     x: Axis,
@@ -149,12 +195,86 @@ fn ranges(
     ((x0, x1), (y0, y1))
 }
 
+/// A linear f64 coordinate whose ticks are given, not chosen by plotters.
+struct Coord {
+    linear: RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+impl Ranged for Coord {
+    type ValueType = f64;
+    type FormatOption = DefaultFormatting;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.linear.map(value, limit)
+    }
+
+    fn key_points<H: KeyPointHint>(&self, _hint: H) -> Vec<f64> {
+        self.ticks.clone()
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.linear.range()
+    }
+}
+
 /// A chart on linear f64 axes drawing into an SVG string.
-type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<Coord, Coord>>;
+
+/// An SVG drawing area.
+pub(super) type Area<'b> = DrawingArea<SVGBackend<'b>, Shift>;
+
+/// Ticks of a log axis over plotted `lo..hi`: 1, 2 and 5 of each decade,
+/// or only the decades when that would be more than a dozen ticks.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let decades = (lo.floor() as i32)..=(hi.ceil() as i32);
+    let steps: &[f64] = if hi - lo > 4.0 {
+        &[0.0]
+    } else {
+        &[0.0, std::f64::consts::LOG10_2, 0.698_970_004_336_018_8]
+    };
+    decades
+        .flat_map(|d| steps.iter().map(move |s| f64::from(d) + s))
+        .filter(|v| (lo..=hi).contains(v))
+        .collect()
+}
+
+/// The coordinate `lo..hi` of `axis` with ticks at `ticks` (plotted
+/// values) inside it; else 1-2-5 per decade on a log axis, and plotters'
+/// own choice of about ten on a linear one.
+fn coord(lo: f64, hi: f64, axis: Axis, ticks: Option<&[f64]>) -> Coord {
+    let linear: RangedCoordf64 = (lo..hi).into();
+    let ticks = match ticks {
+        Some(t) => t
+            .iter()
+            .copied()
+            .filter(|v| (lo..=hi).contains(v))
+            .collect(),
+        None if axis.log => log_ticks(lo, hi),
+        None => linear.key_points(10usize),
+    };
+    Coord { linear, ticks }
+}
+
+/// One data frame: its caption, axes, series and optional horizontal line.
+pub(super) struct Frame<'s> {
+    /// Caption above the frame.
+    pub title: &'s str,
+    /// x axis.
+    pub x: Axis,
+    /// y axis.
+    pub y: Axis,
+    /// Tick positions on the x axis (untransformed), or automatic.
+    pub x_ticks: Option<&'s [f64]>,
+    /// The series, coloured by index.
+    pub series: &'s [Series],
+    /// A labelled horizontal line at an untransformed y.
+    pub hline: Option<&'s (f64, String)>,
+}
 
 /// Draw each series' plotted points (`data`, in series order) in the
-/// palette colour of its index, with a legend entry; a [`Style::Mark`]
-/// series takes the colour of the series it marks and has no legend entry.
+/// palette colour of its index; a [`Style::Mark`] series takes the colour
+/// of the series it marks. The legend is drawn apart ([`legend::draw`]).
 fn draw_series(
     ch: &mut Chart<'_, '_>,
     series: &[Series],
@@ -162,38 +282,67 @@ fn draw_series(
 ) -> anyhow::Result<()> {
     for (i, (s, pts)) in series.iter().zip(data).enumerate() {
         let color = Palette99::pick(i).to_rgba();
-        let legend =
-            move |(a, b): (i32, i32)| Rectangle::new([(a, b - 4), (a + 14, b + 4)], color.filled());
         match s.style {
             Style::Line => ch
                 .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
-                .map_err(err)?
-                .label(s.label.clone())
-                .legend(legend),
+                .map_err(err)?,
             Style::Points => ch
                 .draw_series(pts.iter().map(|&p| Circle::new(p, 2, color.filled())))
-                .map_err(err)?
-                .label(s.label.clone())
-                .legend(legend),
+                .map_err(err)?,
             Style::Mark(of) => {
                 let c = Palette99::pick(of).to_rgba();
                 ch.draw_series(pts.iter().map(|&p| Circle::new(p, 6, c.filled())))
-                    .map_err(err)?;
-                continue;
+                    .map_err(err)?
             }
             Style::Bars(w) => ch
                 .draw_series(pts.iter().map(|&(a, b)| {
                     Rectangle::new([(a - w / 2.0, 0.0), (a + w / 2.0, b)], color.filled())
                 }))
-                .map_err(err)?
-                .label(s.label.clone())
-                .legend(legend),
+                .map_err(err)?,
         };
     }
     Ok(())
 }
 
-/// Draw one chart; `hline` is a labelled horizontal line at an untransformed y.
+/// Draw `f` into `area`: caption, mesh with the axes' tick labels, the
+/// series and the horizontal line.
+pub(super) fn draw_frame(area: &Area<'_>, f: &Frame<'_>) -> anyhow::Result<()> {
+    let (x, y) = (f.x, f.y);
+    let data = plotted(x, y, f.series);
+    let h = f.hline.and_then(|(v, _)| tf(y.log, *v));
+    let bars = f.series.iter().any(|s| matches!(s.style, Style::Bars(_)));
+    let ((x0, x1), (y0, y1)) = ranges(&data, h, x, y, bars);
+    let ticks: Option<Vec<f64>> = f
+        .x_ticks
+        .map(|t| t.iter().filter_map(|v| tf(x.log, *v)).collect());
+    let mut ch = ChartBuilder::on(area)
+        .caption(f.title, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(64)
+        .build_cartesian_2d(coord(x0, x1, x, ticks.as_deref()), coord(y0, y1, y, None))
+        .map_err(err)?;
+    let (xl, yl) = (x.log, y.log);
+    let fx = move |v: &f64| (x.fmt)(if xl { 10f64.powf(*v) } else { *v });
+    let fy = move |v: &f64| (y.fmt)(if yl { 10f64.powf(*v) } else { *v });
+    ch.configure_mesh()
+        .x_desc(x.desc)
+        .y_desc(y.desc)
+        .x_label_formatter(&fx)
+        .y_label_formatter(&fy)
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err)?;
+    draw_series(&mut ch, f.series, &data)?;
+    if let Some(v) = h {
+        ch.draw_series(LineSeries::new(vec![(x0, v), (x1, v)], RED.stroke_width(2)))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Draw one chart with its legend to the right of the data; `hline` is a
+/// labelled horizontal line at an untransformed y.
 pub fn chart(
     title: &str,
     x: Axis,
@@ -201,45 +350,22 @@ pub fn chart(
     series: &[Series],
     hline: Option<(f64, String)>,
 ) -> anyhow::Result<String> {
-    let data = plotted(x, y, series);
-    let h = hline.as_ref().and_then(|(v, _)| tf(y.log, *v));
-    let bars = series.iter().any(|s| matches!(s.style, Style::Bars(_)));
-    let ((x0, x1), (y0, y1)) = ranges(&data, h, x, y, bars);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (760, 420)).into_drawing_area();
+        let size = (FRAME_W + legend::WIDTH, FRAME_H);
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let mut ch = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(14)
-            .x_label_area_size(42)
-            .y_label_area_size(64)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(err)?;
-        let (xl, yl) = (x.log, y.log);
-        let fx = move |v: &f64| (x.fmt)(if xl { 10f64.powf(*v) } else { *v });
-        let fy = move |v: &f64| (y.fmt)(if yl { 10f64.powf(*v) } else { *v });
-        ch.configure_mesh()
-            .x_desc(x.desc)
-            .y_desc(y.desc)
-            .x_label_formatter(&fx)
-            .y_label_formatter(&fy)
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(err)?;
-        draw_series(&mut ch, series, &data)?;
-        if let (Some(v), Some((_, label))) = (h, &hline) {
-            ch.draw_series(LineSeries::new(vec![(x0, v), (x1, v)], RED.stroke_width(2)))
-                .map_err(err)?
-                .label(label.clone())
-                .legend(|(a, b)| PathElement::new(vec![(a, b), (a + 14, b)], RED.stroke_width(2)));
-        }
-        ch.configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(err)?;
+        let (plot, side) = root.split_horizontally(FRAME_W);
+        let frame = Frame {
+            title,
+            x,
+            y,
+            x_ticks: None,
+            series,
+            hline: hline.as_ref(),
+        };
+        draw_frame(&plot, &frame)?;
+        legend::draw(&side, &legend::entries(series, hline.as_ref()), 40)?;
         root.present().map_err(err)?;
     }
     Ok(svg)

@@ -8,7 +8,9 @@
 
 mod chart;
 mod html;
+mod legend;
 mod markdown;
+mod panels;
 pub mod plots;
 pub mod sweep;
 

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use super::chart::{Axis, Series, Style, chart, nines, plain, short, whole};
+use super::chart::{Axis, Series, Style, bytes, chart, plain, short, whole};
+use super::panels::{Panel, percentile_panels};
 
 fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(v, |v, k| v.get(k))
@@ -37,43 +38,34 @@ fn target(summaries: &[Value]) -> f64 {
         .unwrap_or(crate::spec::DEFAULT_FEED_P99_MS)
 }
 
-/// Ops drawn in the latency plot.
-const OPS: [&str; 5] = ["feed", "upload", "photo_get", "search", "follow"];
+/// Ops drawn in the latency plot, one panel each, in this order.
+const OPS: [&str; 5] = ["feed", "photo_get", "upload", "search", "follow"];
 
-/// Latency percentile curves per op per variant, with the feed target.
+/// Latency by percentile: one panel per op that any variant ran, one line
+/// per variant in every panel (so a variant keeps its colour), the feed
+/// target in the feed panel.
 pub fn latency(summaries: &[Value]) -> anyhow::Result<String> {
-    let mut series = Vec::new();
-    for s in summaries {
-        for op in OPS {
-            let pts: Vec<(f64, f64)> = pairs(get(s, &["ops", op, "percentiles"]))
-                .into_iter()
-                .map(|(q, ms)| (-(1.0 - q / 100.0).log10(), ms))
-                .collect();
-            if !pts.is_empty() {
-                series.push(Series {
-                    label: format!("{} {op}", name(s)),
-                    points: pts,
-                    style: Style::Line,
-                });
-            }
-        }
-    }
     let t = target(summaries);
-    chart(
-        "Latency by percentile (from intended start)",
-        Axis {
-            desc: "percentile",
-            log: false,
-            fmt: nines,
-        },
-        Axis {
-            desc: "ms",
-            log: true,
-            fmt: plain,
-        },
-        &series,
-        Some((t, format!("{t:.0} ms feed target"))),
-    )
+    let panels: Vec<Panel> = OPS
+        .iter()
+        .map(|&op| Panel {
+            name: op.to_string(),
+            series: summaries
+                .iter()
+                .map(|s| Series {
+                    label: name(s),
+                    points: pairs(get(s, &["ops", op, "percentiles"]))
+                        .into_iter()
+                        .map(|(q, ms)| (-(1.0 - q / 100.0).log10(), ms))
+                        .collect(),
+                    style: Style::Line,
+                })
+                .collect(),
+            hline: (op == "feed").then(|| (t, format!("{t:.0} ms feed target"))),
+        })
+        .filter(|p| p.series.iter().any(|s| !s.points.is_empty()))
+        .collect();
+    percentile_panels("Latency by percentile (from intended start)", &panels)
 }
 
 /// Feed p99 of each second of the run, per variant.
@@ -345,7 +337,7 @@ pub fn storage_growth(summaries: &[Value]) -> anyhow::Result<String> {
                     .filter_map(|r| {
                         let y = r.get("year")?.as_f64()?;
                         let b: f64 = keys.iter().filter_map(|k| r.get(*k)?.as_f64()).sum();
-                        Some((y, b / 1e12))
+                        Some((y, b))
                     })
                     .collect()
             })
@@ -370,9 +362,9 @@ pub fn storage_growth(summaries: &[Value]) -> anyhow::Result<String> {
             fmt: plain,
         },
         Axis {
-            desc: "TB",
+            desc: "bytes stored",
             log: false,
-            fmt: plain,
+            fmt: bytes,
         },
         &series,
         None,
