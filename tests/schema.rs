@@ -3,9 +3,13 @@
 //! negative count or an unknown mode, a comparison without variants and a
 //! sweep with an unknown rule are each rejected with the field's pointer.
 //! The tests that write outputs check them with the same helper
-//! (`common::schema::assert_valid_outputs`).
+//! (`common::schema::assert_valid_outputs`); the gate's synthetic summaries
+//! (`tests/gate/lab.rs`) are checked here.
 
 mod common;
+#[allow(dead_code, reason = "only the summary builders are used here")]
+#[path = "gate/lab.rs"]
+mod lab;
 
 use std::path::Path;
 
@@ -38,6 +42,18 @@ fn committed_baselines_match_the_schemas() {
     let count = |k: Kind| checked.iter().filter(|(_, kind)| *kind == k).count();
     assert_eq!(count(Kind::Summary), 3, "{checked:?}");
     assert_eq!(count(Kind::Comparison), 1, "the recorded quickstart.json");
+}
+
+#[test]
+fn the_gate_tests_synthetic_summaries_match_the_schema() {
+    let contract = Contract::load();
+    for (name, v) in [
+        ("an older summary", lab::summary("push", 35.0)),
+        ("a current summary", lab::live("hybrid", 3)),
+    ] {
+        let problems = contract.problems(Kind::Summary, &v);
+        assert!(problems.is_empty(), "{name}: {problems:?}");
+    }
 }
 
 #[test]
