@@ -92,6 +92,7 @@ fn outputs_default_to_out_command_scenario() {
     }
     assert!(dir.path().join("out/sim/simtest/comparison.json").exists());
     assert!(!dir.path().join("feedlab-sim-out").exists());
+    common::schema::assert_valid_outputs(&dir.path().join("out"));
 }
 
 #[test]

@@ -4,6 +4,8 @@
 
 #[path = "gate/lab.rs"]
 mod lab;
+#[path = "common/schema.rs"]
+mod schema;
 
 use std::path::Path;
 
@@ -201,6 +203,7 @@ fn record_then_gate_the_same_run_passes_with_recorded_provenance() {
         (None, &Value::from(1))
     );
     lab.gate(b, c, &[], 0);
+    schema::assert_valid_outputs(lab.0.path());
 }
 
 #[test]

@@ -79,6 +79,7 @@ fn report_html_renders_every_plot_without_console_errors() {
     };
     let dir = tempfile::tempdir().expect("tempdir");
     run(dir.path(), &spec("push", "push", "direct"));
+    common::schema::assert_valid_outputs(dir.path());
     let html = std::fs::read_to_string(dir.path().join("report.html")).expect("report.html");
 
     // The page as written: no console message at all (no scripts, no fetches).

@@ -179,6 +179,7 @@ fn tiny_live_run_writes_the_contract_and_a_self_contained_report() {
     }
     let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
     assert!(md.contains("| feed p99 ms |"));
+    common::schema::assert_valid_outputs(out);
 }
 
 #[test]
@@ -248,6 +249,7 @@ fn compare_runs_a_scenarios_variants_side_by_side() {
     let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
     assert_eq!(html.matches("<svg").count(), 6);
     assert!(html.contains("<th>hybrid</th>"));
+    common::schema::assert_valid_outputs(out);
 }
 
 #[test]
@@ -310,4 +312,5 @@ fn run_against_an_external_deployment_reads_its_metrics() {
     assert_eq!(field(&summary, "shards.count"), 4);
     let loads = field(&summary, "shards.loads").as_array().expect("loads");
     assert!(loads.iter().any(|l| l["reads"].as_u64().unwrap_or(0) > 0));
+    common::schema::assert_valid_outputs(&out);
 }

@@ -42,6 +42,7 @@ fn same_seed_gives_byte_identical_summaries() {
     feedlab(&["sim", &file, "--seed", "8", "--out", out]);
     let other = std::fs::read(Path::new(out).join("default/summary.json")).expect("summary");
     assert_ne!(texts[0], other, "seed must matter");
+    common::schema::assert_valid_outputs(dir.path());
 }
 
 #[test]
@@ -67,6 +68,7 @@ fn validation_queue_reports_waits_next_to_theory() {
     assert!(err.abs() < 0.03, "mean wait {err:+.3} off theory: {q}");
     let p99 = q["p99_wait_error"].as_f64().expect("p99 error");
     assert!(p99.abs() < 0.05, "p99 wait {p99:+.3} off theory: {q}");
+    common::schema::assert_valid_outputs(dir.path());
 }
 
 /// The resource model against the utilisation law U = X·D: on one box of 2 cores, with
@@ -120,4 +122,5 @@ fn one_box_cpu_utilisation_is_throughput_times_demand() {
         "U {u} vs X*D/c {want} (X = {x}/s)"
     );
     assert_eq!(v["sim"]["bottleneck"], "box-cpu");
+    common::schema::assert_valid_outputs(&out);
 }

@@ -77,6 +77,7 @@ fn sim_agrees_with_live_within_25_percent() {
                 ));
             }
         }
+        common::schema::assert_valid_outputs(&out);
         if ok {
             return;
         }

@@ -88,6 +88,7 @@ fn a_simulated_ladder_finds_each_knee_and_writes_the_report() {
         "chart missing"
     );
     assert!(out.join("plots/sweep-feed-goodput.svg").exists());
+    common::schema::assert_valid_outputs(&out);
 }
 
 /// Runs feedlab expecting exit code 2; returns stderr.
