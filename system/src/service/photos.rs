@@ -154,7 +154,7 @@ impl Service {
         self.inner.metrics.upload_bytes.inc_by(size);
         let row = Arc::new(row);
         self.inner.cache.put_photo(row.clone());
-        self.inner.materializer.fanout(pid, owner, claim);
+        self.inner.fanout_queue.fanout(pid, owner, claim);
         Ok(Arc::unwrap_or_clone(row))
     }
 
@@ -225,7 +225,7 @@ impl Service {
             }
             other => other?,
         };
-        self.inner.materializer.count_view(pid);
+        self.inner.counters.count_view(pid);
         Ok((row, bytes))
     }
 
