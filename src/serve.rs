@@ -234,3 +234,49 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     feedlab_system::http::serve(write, read, svc, shutdown_signal()).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn parse(args: &[&str]) -> ServiceConfig {
+        let argv = std::iter::once("serve").chain(args.iter().copied());
+        Cli::try_parse_from(argv)
+            .expect("flags parse")
+            .serve
+            .config()
+    }
+
+    #[test]
+    fn no_flags_give_the_service_defaults() {
+        assert_eq!(parse(&[]), ServiceConfig::default());
+    }
+
+    #[test]
+    fn backend_flags_take_the_config_spellings() {
+        let c = parse(&["--meta", "tikv", "--blob", "s3", "--ids", "ticket"]);
+        assert_eq!(
+            (c.meta, c.blob, c.ids),
+            (MetaBackend::Tikv, BlobBackend::S3, IdScheme::Ticket)
+        );
+        let c = parse(&[
+            "--fanout",
+            "pull",
+            "--shards",
+            "3",
+            "--hybrid-threshold",
+            "7",
+        ]);
+        assert_eq!(c.fanout.kind, FanoutKind::Pull);
+        assert_eq!((c.sharding.shards, c.fanout.hybrid_threshold), (3, 7));
+        assert!(Cli::try_parse_from(["serve", "--meta", "fjall"]).is_err());
+    }
+}

@@ -257,6 +257,27 @@ impl ServiceConfig {
 mod tests {
     use super::*;
 
+    /// The CLI's spelling of each value (clap `ValueEnum`) is the config
+    /// file's (serde).
+    fn same_spellings<T: clap::ValueEnum + Serialize>() {
+        for v in T::value_variants() {
+            let cli = v.to_possible_value().expect("not skipped");
+            let serde = serde_json::to_value(v).expect("serializes");
+            assert_eq!(serde.as_str(), Some(cli.get_name()));
+        }
+    }
+
+    #[test]
+    fn cli_and_config_spell_the_backends_alike() {
+        same_spellings::<MetaBackend>();
+        same_spellings::<BlobBackend>();
+        same_spellings::<IdScheme>();
+        for v in <IdScheme as clap::ValueEnum>::value_variants() {
+            let cli = clap::ValueEnum::to_possible_value(v).expect("not skipped");
+            assert_eq!(v.name(), cli.get_name());
+        }
+    }
+
     #[test]
     fn tikv_without_pd_is_refused_naming_the_key_and_env() {
         let mut cfg = ServiceConfig {
