@@ -10,8 +10,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
+use feedlab_system::blob::s3::DEFAULT_REGION;
 use feedlab_system::ids::IdScheme;
+use feedlab_system::meta::tikv::DEFAULT_NAMESPACE;
 use feedlab_system::policy::{FanoutKind, ShardingKind};
 use feedlab_system::service::{BlobBackend, MetaBackend, S3Config, TikvConfig};
 use feedlab_system::{Service, ServiceConfig};
@@ -35,16 +37,16 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8081")]
     read_addr: String,
     /// Fan-out strategy: push, pull, hybrid or rate.
-    #[arg(long, default_value = "hybrid")]
+    #[arg(long, default_value_t = defaults().fanout.kind)]
     fanout: FanoutKind,
     /// Hybrid: authors with at least this many followers are pulled.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = defaults().fanout.hybrid_threshold)]
     hybrid_threshold: u64,
     /// Sharding strategy: user, photo, logical or consistent.
-    #[arg(long, default_value = "user")]
+    #[arg(long, default_value_t = defaults().sharding.kind)]
     sharding: ShardingKind,
     /// Physical shards (each its own store).
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = defaults().sharding.shards)]
     shards: usize,
     /// Entries kept per pre-generated timeline.
     #[arg(long, default_value_t = defaults().timeline_cap)]
@@ -75,22 +77,22 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = defaults().popularity_weight)]
     popularity_weight: f64,
     /// Metadata backend: embedded (fjall per shard under --data) or tikv.
-    #[arg(long, value_enum, default_value = "embedded")]
-    meta: MetaArg,
+    #[arg(long, value_enum, default_value_t = defaults().meta)]
+    meta: MetaBackend,
     /// TiKV PD endpoints, comma-separated (with --meta tikv).
     #[arg(long, env = "FEEDLAB_TIKV_PD", value_delimiter = ',')]
     tikv_pd: Vec<String>,
     /// Key namespace in TiKV, so services can share a cluster.
-    #[arg(long, env = "FEEDLAB_TIKV_NAMESPACE", default_value = "feedlab/")]
+    #[arg(long, env = "FEEDLAB_TIKV_NAMESPACE", default_value = DEFAULT_NAMESPACE)]
     tikv_namespace: String,
     /// Blob backend: local (replicated directories) or s3.
-    #[arg(long, value_enum, default_value = "local")]
-    blob: BlobArg,
+    #[arg(long, value_enum, default_value_t = defaults().blob)]
+    blob: BlobBackend,
     /// S3 endpoint, e.g. http://127.0.0.1:3900 (path-style).
     #[arg(long, env = "FEEDLAB_S3_ENDPOINT")]
     s3_endpoint: Option<String>,
     /// S3 signing region.
-    #[arg(long, env = "FEEDLAB_S3_REGION", default_value = "us-east-1")]
+    #[arg(long, env = "FEEDLAB_S3_REGION", default_value = DEFAULT_REGION)]
     s3_region: String,
     /// S3 bucket (must exist).
     #[arg(long, env = "FEEDLAB_S3_BUCKET")]
@@ -106,8 +108,8 @@ pub struct ServeArgs {
     s3_prefix: String,
     /// Photo-id scheme: node (leased node bits) or ticket (interleaved
     /// ticket allocators on the metadata store).
-    #[arg(long, value_enum, default_value = "node")]
-    ids: IdsArg,
+    #[arg(long, value_enum, default_value_t = defaults().ids)]
+    ids: IdScheme,
     /// Node number 0..16 of the node id scheme (default: the lowest one no
     /// live server holds). Checked through the metadata store with a lease.
     #[arg(long, value_parser = clap::value_parser!(u16).range(0..16))]
@@ -138,33 +140,6 @@ fn parse_cpu(s: &str) -> Result<(String, u64), String> {
     Ok((kind.to_string(), us))
 }
 
-/// `--ids` values.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum IdsArg {
-    /// Leased node bits in every id.
-    Node,
-    /// Interleaved ticket allocators (odd and even).
-    Ticket,
-}
-
-/// `--meta` values.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum MetaArg {
-    /// fjall, one database per shard under --data.
-    Embedded,
-    /// A TiKV cluster reached through PD.
-    Tikv,
-}
-
-/// `--blob` values.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum BlobArg {
-    /// Replicated directories under --data.
-    Local,
-    /// An S3-compatible server (Garage, MinIO, AWS).
-    S3,
-}
-
 impl ServeArgs {
     fn config(&self) -> ServiceConfig {
         let mut c = ServiceConfig {
@@ -184,27 +159,18 @@ impl ServeArgs {
         c.fanout.hybrid_threshold = self.hybrid_threshold;
         c.sharding.kind = self.sharding;
         c.sharding.shards = self.shards;
-        c.meta = match self.meta {
-            MetaArg::Embedded => MetaBackend::Embedded,
-            MetaArg::Tikv => MetaBackend::Tikv,
-        };
+        c.meta = self.meta;
         c.tikv = TikvConfig {
             pd: self.tikv_pd.clone(),
             namespace: self.tikv_namespace.clone(),
         };
-        c.ids = match self.ids {
-            IdsArg::Node => IdScheme::Node,
-            IdsArg::Ticket => IdScheme::Ticket,
-        };
+        c.ids = self.ids;
         c.node_id = self.node_id;
         c.inject.cpu_us = self.inject_cpu.iter().cloned().collect();
         c.inject.storage_delay_us = self.inject_storage_delay_us;
         c.inject.storage_delay_shards = self.inject_delay_shards.clone();
         c.inject.feed_extra_calls = self.inject_feed_calls;
-        c.blob = match self.blob {
-            BlobArg::Local => BlobBackend::Local,
-            BlobArg::S3 => BlobBackend::S3,
-        };
+        c.blob = self.blob;
         c.s3 = S3Config {
             endpoint: self.s3_endpoint.clone().unwrap_or_default(),
             region: self.s3_region.clone(),
@@ -267,4 +233,50 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::io::stdout().flush()?;
     feedlab_system::http::serve(write, read, svc, shutdown_signal()).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn parse(args: &[&str]) -> ServiceConfig {
+        let argv = std::iter::once("serve").chain(args.iter().copied());
+        Cli::try_parse_from(argv)
+            .expect("flags parse")
+            .serve
+            .config()
+    }
+
+    #[test]
+    fn no_flags_give_the_service_defaults() {
+        assert_eq!(parse(&[]), ServiceConfig::default());
+    }
+
+    #[test]
+    fn backend_flags_take_the_config_spellings() {
+        let c = parse(&["--meta", "tikv", "--blob", "s3", "--ids", "ticket"]);
+        assert_eq!(
+            (c.meta, c.blob, c.ids),
+            (MetaBackend::Tikv, BlobBackend::S3, IdScheme::Ticket)
+        );
+        let c = parse(&[
+            "--fanout",
+            "pull",
+            "--shards",
+            "3",
+            "--hybrid-threshold",
+            "7",
+        ]);
+        assert_eq!(c.fanout.kind, FanoutKind::Pull);
+        assert_eq!((c.sharding.shards, c.fanout.hybrid_threshold), (3, 7));
+        assert!(Cli::try_parse_from(["serve", "--meta", "fjall"]).is_err());
+    }
 }

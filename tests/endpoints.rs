@@ -6,13 +6,17 @@
 //!
 //! [`variant`] matches [`Endpoint`] without a wildcard, so a new variant does
 //! not compile here until it is named; [`ALL`] lists the names the test must
-//! have driven, so naming it without driving it fails the test.
+//! have driven, so naming it without driving it fails the test. The routes
+//! the calls went to must cover every route of the service's table
+//! ([`api::ROUTES`]) but its health, metrics and description pages, so a
+//! route the client cannot call fails the test too.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
+use feedlab_system::http::api::{self, Group, Verb};
 use feedlab_system::service::media::sample_body;
 use feedlab_system::{Service, ServiceConfig};
 use feedlab_workload::{Endpoint, HttpConfig, HttpTarget, ServiceUser, UserDirectory};
@@ -57,6 +61,8 @@ const ALL: [&str; 12] = [
 struct Client {
     target: HttpTarget,
     driven: BTreeSet<&'static str>,
+    /// The table routes the driven calls went to.
+    routes: HashSet<(Verb, &'static str)>,
 }
 
 impl Client {
@@ -64,12 +70,14 @@ impl Client {
     /// its code. Returns the body as JSON (`Null` when it is not JSON).
     async fn call(&mut self, ep: Endpoint, user: Option<&ServiceUser>) -> anyhow::Result<Value> {
         let name = variant(&ep);
+        let route = ep.route();
         let body = self
             .target
             .call(ep, user.map(|u| u.token.as_str()))
             .await
             .map_err(|e| anyhow!("{name}: {} ({})", e.code, e.message))?;
         self.driven.insert(name);
+        self.routes.insert((route.verb, route.path));
         Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
@@ -119,6 +127,7 @@ async fn every_client_endpoint_answers_2xx_from_the_real_routers() -> anyhow::Re
     let mut c = Client {
         target: HttpTarget::new(cfg, Arc::new(UserDirectory::new()))?,
         driven: BTreeSet::new(),
+        routes: HashSet::new(),
     };
 
     c.call(Endpoint::Health, None).await?;
@@ -163,5 +172,14 @@ async fn every_client_endpoint_answers_2xx_from_the_real_routers() -> anyhow::Re
     let missing: Vec<_> = ALL.iter().filter(|n| !c.driven.contains(*n)).collect();
     assert!(missing.is_empty(), "variants not driven: {missing:?}");
     assert_eq!(c.driven.len(), ALL.len(), "driven: {:?}", c.driven);
+    let uncalled: Vec<_> = api::ROUTES
+        .iter()
+        .filter(|r| r.group != Group::Base && !c.routes.contains(&(r.verb, r.path)))
+        .map(|r| (r.verb, r.path))
+        .collect();
+    assert!(
+        uncalled.is_empty(),
+        "table routes no call reached: {uncalled:?}"
+    );
     Ok(())
 }

@@ -169,6 +169,15 @@ impl Shard {
     }
 }
 
+/// How many operations each shard admits at once, and how many may wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardLimits {
+    /// Operations running at once.
+    pub concurrency: usize,
+    /// Operations that may wait for a permit; more fail at once.
+    pub queue: usize,
+}
+
 /// All physical shards plus the partitioner that places keys on them.
 pub struct ShardSet {
     shards: Vec<Shard>,
@@ -176,11 +185,12 @@ pub struct ShardSet {
 }
 
 impl ShardSet {
-    /// One shard per store; the partitioner's shard count must match.
+    /// One shard per store, each admitting operations within `limits`; the
+    /// partitioner's shard count must match.
     pub fn new(
         stores: Vec<Arc<dyn MetaStore>>,
         partitioner: Partitioner,
-        (concurrency, queue): (usize, usize),
+        limits: ShardLimits,
     ) -> Result<Self> {
         if stores.len() != partitioner.shard_count() {
             return Err(Error::InvalidInput(format!(
@@ -191,7 +201,7 @@ impl ShardSet {
         }
         let shards = stores
             .into_iter()
-            .map(|s| Shard::new(s, concurrency, queue))
+            .map(|s| Shard::new(s, limits.concurrency, limits.queue))
             .collect();
         Ok(ShardSet {
             shards,

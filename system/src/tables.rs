@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::id::PhotoId;
-use crate::policy::UserId;
+use crate::policy::{AuthorStats, FollowerStats, UserId};
 
 /// A user's profile row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +57,34 @@ pub struct UserStats {
     pub feed_reads: u64,
     /// Account creation, Unix ms (the base of the per-day rates).
     pub since_ms: u64,
+}
+
+/// Milliseconds in a day.
+const DAY_MS: f64 = 86_400_000.0;
+
+impl UserStats {
+    /// Days since the account was created at `now_ms`, at least one (so a
+    /// new account is not mistaken for a heavy user).
+    fn days(&self, now_ms: u64) -> f64 {
+        (now_ms.saturating_sub(self.since_ms) as f64 / DAY_MS).max(1.0)
+    }
+
+    /// What the fan-out policy knows of this user as the author of a photo
+    /// at `now_ms`: its followers and photos per day.
+    pub fn as_author(&self, now_ms: u64) -> AuthorStats {
+        AuthorStats {
+            followers: self.followers,
+            posts_per_day: self.posts as f64 / self.days(now_ms),
+        }
+    }
+
+    /// What the fan-out policy knows of this user as a follower at
+    /// `now_ms`: its feed reads per day.
+    pub fn as_follower(&self, now_ms: u64) -> FollowerStats {
+        FollowerStats {
+            reads_per_day: self.feed_reads as f64 / self.days(now_ms),
+        }
+    }
 }
 
 /// A photo's metadata row.

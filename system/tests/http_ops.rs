@@ -1,54 +1,16 @@
 //! HTTP tests of the operational endpoints and the routers' edges:
 //! `/healthz`, `/metrics` (Prometheus text with HTTP and per-shard
-//! counters), `/openapi.json` (valid, and in step with the routes the code
-//! registers), unknown routes (404 JSON) and wrong methods (405 JSON).
+//! counters), `/openapi.json` (valid, and in step with the route table the
+//! routers register from), unknown routes (404 JSON) and wrong methods (405 JSON).
 
 mod common;
 
 use axum::body::Body;
+use std::collections::BTreeSet;
+
 use axum::http::{Method, StatusCode, header};
 use common::*;
-
-const SOURCES: &[&str] = &[
-    include_str!("../src/http/write.rs"),
-    include_str!("../src/http/read.rs"),
-    include_str!("../src/http/mod.rs"),
-];
-
-/// `(path, methods)` of every `.route("path", method(..)...)` call in `src`.
-fn routes_in(src: &str) -> Vec<(String, Vec<String>)> {
-    let mut out = Vec::new();
-    let mut rest = src;
-    while let Some(i) = rest.find(".route(") {
-        rest = &rest[i + ".route(".len()..];
-        let mut depth = 1;
-        let end = rest
-            .char_indices()
-            .find(|&(_, c)| {
-                depth += match c {
-                    '(' => 1,
-                    ')' => -1,
-                    _ => 0,
-                };
-                depth == 0
-            })
-            .map(|(j, _)| j)
-            .expect("balanced .route(");
-        let args = &rest[..end];
-        let path = args.split('"').nth(1).expect("a path literal").to_owned();
-        let methods = ["get", "post", "put", "delete", "patch"]
-            .into_iter()
-            .filter(|m| {
-                args.match_indices(&format!("{m}(")).any(|(k, _)| {
-                    k == 0 || !args[..k].ends_with(|c: char| c.is_alphanumeric() || c == '_')
-                })
-            })
-            .map(str::to_owned)
-            .collect();
-        out.push((path, methods));
-    }
-    out
-}
+use feedlab_system::http::api::{Listener, ROUTES};
 
 #[tokio::test]
 async fn openapi_documents_every_registered_route_and_nothing_else() -> anyhow::Result<()> {
@@ -67,40 +29,31 @@ async fn openapi_documents_every_registered_route_and_nothing_else() -> anyhow::
     let doc = &docs[0];
     assert!(doc["openapi"].as_str().unwrap_or("").starts_with("3."));
     let paths = doc["paths"].as_object().expect("paths object");
-    let registered: Vec<(String, Vec<String>)> =
-        SOURCES.iter().flat_map(|s| routes_in(s)).collect();
-    assert!(
-        registered.len() >= 11,
-        "parsed the route tables: {registered:?}"
-    );
-    for (path, methods) in &registered {
-        assert!(!methods.is_empty(), "no method parsed for {path}");
-        for m in methods {
-            assert!(
-                paths.get(path).and_then(|p| p.get(m)).is_some(),
-                "{m} {path} is not in openapi.json"
-            );
-        }
-    }
+    // The routers register exactly the table (tests/http_routes.rs); the
+    // document must describe exactly the table.
+    let described: BTreeSet<(String, String)> = paths
+        .iter()
+        .flat_map(|(p, item)| {
+            let ops = item.as_object().expect("path item");
+            ops.keys().map(move |m| (p.clone(), m.clone()))
+        })
+        .collect();
+    let table: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|r| (r.path.to_string(), r.verb.openapi_name().to_string()))
+        .collect();
+    assert_eq!(described, table);
     // And every documented operation is served (not a 404 route miss or 405).
-    for (path, ops) in paths {
-        for (m, _) in ops.as_object().expect("path item") {
-            assert!(
-                registered.iter().any(|(p, ms)| p == path && ms.contains(m)),
-                "{m} {path} is documented but not registered"
-            );
-            let uri = path.replace("{id}", "1").replace("{leader}", "2");
-            let method: Method = m.to_uppercase().parse()?;
-            let router = if method == Method::GET {
-                &env.read
-            } else {
-                &env.write
-            };
-            let r = call(router, req(method, &uri, None, Body::empty())).await;
-            assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{m} {uri}");
-            if r.status == StatusCode::NOT_FOUND {
-                assert_ne!(r.json()["message"], "no such route", "{m} {uri}");
-            }
+    for r in ROUTES {
+        let uri = r.path.replace("{id}", "1").replace("{leader}", "2");
+        let router = match r.group.listener() {
+            Listener::Write => &env.write,
+            Listener::Read => &env.read,
+        };
+        let res = call(router, req(r.verb.method(), &uri, None, Body::empty())).await;
+        assert_ne!(res.status, StatusCode::METHOD_NOT_ALLOWED, "{uri}");
+        if res.status == StatusCode::NOT_FOUND {
+            assert_ne!(res.json()["message"], "no such route", "{uri}");
         }
     }
     Ok(())

@@ -2,11 +2,14 @@
 //! ([`UserDirectory`] of [`ServiceUser`]s, population id → service id and
 //! bearer token), the calls it makes ([`Endpoint`]), and the lenient reading
 //! of feed pages ([`feed_ids`]). [`crate::http::HttpTarget`] turns these
-//! into requests.
+//! into requests. Each call's method, path and listener come from the
+//! service's route table ([`feedlab_system::http::api`]), which its routers
+//! and `openapi.json` are checked against.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+use feedlab_system::http::api::{self, Listener, Route};
 use serde_json::Value;
 
 /// A service account: its id in the service and its bearer token.
@@ -107,16 +110,50 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    /// Whether the call goes to the write router (POST, PUT, DELETE) rather than the read one.
+    /// The service route this call requests: its method, path template and
+    /// listener come from the service's own table ([`api`]).
+    pub fn route(&self) -> Route {
+        match self {
+            Endpoint::CreateUser { .. } => api::CREATE_USER,
+            Endpoint::Upload { .. } => api::UPLOAD,
+            Endpoint::DeletePhoto(_) => api::DELETE_PHOTO,
+            Endpoint::Follow(..) => api::FOLLOW,
+            Endpoint::Unfollow(..) => api::UNFOLLOW,
+            Endpoint::Photo(_) => api::PHOTO,
+            Endpoint::PhotoMeta(_) => api::PHOTO_META,
+            Endpoint::UserPhotos(_) => api::USER_PHOTOS,
+            Endpoint::Feed(_) => api::FEED,
+            Endpoint::FeedUpdates { .. } => api::FEED_UPDATES,
+            Endpoint::Search(..) => api::SEARCH,
+            Endpoint::Health => api::HEALTHZ,
+        }
+    }
+
+    /// The route's path with this call's ids in place of its parameters
+    /// (no query string).
+    pub fn path(&self) -> String {
+        let route = self.route();
+        match self {
+            Endpoint::DeletePhoto(id)
+            | Endpoint::Photo(id)
+            | Endpoint::PhotoMeta(id)
+            | Endpoint::UserPhotos(id) => route.path_with(&[id]),
+            Endpoint::Follow(user, leader) | Endpoint::Unfollow(user, leader) => {
+                route.path_with(&[user, leader])
+            }
+            _ => route.path_with(&[]),
+        }
+    }
+
+    /// The listener the call goes to (the read one for `/healthz`, which
+    /// both serve).
+    pub fn listener(&self) -> Listener {
+        self.route().group.listener()
+    }
+
+    /// Whether the call goes to the write router rather than the read one.
     pub fn is_write(&self) -> bool {
-        matches!(
-            self,
-            Endpoint::CreateUser { .. }
-                | Endpoint::Upload { .. }
-                | Endpoint::DeletePhoto(_)
-                | Endpoint::Follow(..)
-                | Endpoint::Unfollow(..)
-        )
+        self.listener() == Listener::Write
     }
 }
 

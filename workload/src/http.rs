@@ -22,8 +22,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use feedlab_system::http::api::Listener;
 use hyper::header::{self, HeaderValue};
-use hyper::{Method, Request, Uri};
+use hyper::{Request, Uri};
 use serde_json::Value;
 
 use crate::body::{content_type, upload_body};
@@ -126,14 +127,22 @@ impl HttpTarget {
         endpoint: Endpoint,
         token: Option<&str>,
     ) -> std::result::Result<Request<Bytes>, OpError> {
-        let (w, r) = (&self.cfg.write_base, &self.cfg.read_base);
+        let route = endpoint.route();
+        let base = match route.group.listener() {
+            Listener::Write => &self.cfg.write_base,
+            Listener::Read => &self.cfg.read_base,
+        };
+        let mut url = format!("{base}{}", endpoint.path());
         let mut content = None;
-        let (method, url, body) = match endpoint {
+        let mut with_query = |pairs: &[(&str, &str)]| {
+            url.push('?');
+            url.push_str(&query(pairs));
+        };
+        let body = match endpoint {
             Endpoint::CreateUser { name, email } => {
                 let json = serde_json::json!({ "name": name, "email": email });
                 content = Some("application/json".to_string());
-                let body = serde_json::to_vec(&json).unwrap_or_default();
-                (Method::POST, format!("{w}/v1/users"), body)
+                serde_json::to_vec(&json).unwrap_or_default()
             }
             Endpoint::Upload {
                 title,
@@ -141,40 +150,32 @@ impl HttpTarget {
                 body,
             } => {
                 content = Some(content_type);
-                let url = format!("{w}/v1/photos?{}", query(&[("title", &title)]));
-                (Method::POST, url, body)
+                with_query(&[("title", &title)]);
+                body
             }
-            Endpoint::DeletePhoto(id) => (Method::DELETE, format!("{w}/v1/photos/{id}"), vec![]),
-            Endpoint::Follow(u, l) => (
-                Method::PUT,
-                format!("{w}/v1/users/{u}/following/{l}"),
-                vec![],
-            ),
-            Endpoint::Unfollow(u, l) => (
-                Method::DELETE,
-                format!("{w}/v1/users/{u}/following/{l}"),
-                vec![],
-            ),
-            Endpoint::Photo(id) => (Method::GET, format!("{r}/v1/photos/{id}"), vec![]),
-            Endpoint::PhotoMeta(id) => (Method::GET, format!("{r}/v1/photos/{id}/meta"), vec![]),
-            Endpoint::UserPhotos(u) => (Method::GET, format!("{r}/v1/users/{u}/photos"), vec![]),
             Endpoint::Feed(limit) => {
-                let q = query(&[("limit", &limit.to_string())]);
-                (Method::GET, format!("{r}/v1/feed?{q}"), vec![])
+                with_query(&[("limit", &limit.to_string())]);
+                vec![]
             }
             Endpoint::FeedUpdates { since, wait } => {
                 let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                let q = query(&[("since", &since), ("wait", &secs.to_string())]);
-                (Method::GET, format!("{r}/v1/feed/updates?{q}"), vec![])
+                with_query(&[("since", &since), ("wait", &secs.to_string())]);
+                vec![]
             }
             Endpoint::Search(q, limit) => {
-                let q = query(&[("q", &q), ("limit", &limit.to_string())]);
-                (Method::GET, format!("{r}/v1/search?{q}"), vec![])
+                with_query(&[("q", &q), ("limit", &limit.to_string())]);
+                vec![]
             }
-            Endpoint::Health => (Method::GET, format!("{r}/healthz"), vec![]),
+            Endpoint::DeletePhoto(_)
+            | Endpoint::Follow(..)
+            | Endpoint::Unfollow(..)
+            | Endpoint::Photo(_)
+            | Endpoint::PhotoMeta(_)
+            | Endpoint::UserPhotos(_)
+            | Endpoint::Health => vec![],
         };
         let bad = |e: String| OpError::new("request", e);
-        let mut b = Request::builder().method(method).uri(url);
+        let mut b = Request::builder().method(route.verb.method()).uri(url);
         if let Some(t) = token {
             let v =
                 HeaderValue::from_str(&format!("Bearer {t}")).map_err(|e| bad(e.to_string()))?;

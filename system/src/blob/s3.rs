@@ -26,7 +26,10 @@
 //! runs under a timeout (`timeout-s`, plus one second per MiB), so an
 //! outage fails uploads instead of hanging them.
 
+mod config;
 mod errors;
+
+pub use config::{DEFAULT_REGION, S3Config, s3_env_var};
 
 use std::ops::Range;
 use std::path::Path;
@@ -42,7 +45,6 @@ use minio::s3::types::{Region, S3Api};
 
 use super::{BlobKey, BlobMeta, BlobStore};
 use crate::error::{Error, Result};
-use crate::service::config::S3Config;
 
 use errors::{Op, map_err};
 

@@ -10,9 +10,8 @@
 //!
 //! A pass walks one fan-out directory (`ab/cd`, the same on every replica)
 //! at a time, so its memory does not grow with the store.
-//! [`LocalBlobStore::scrub_paced`] spreads a pass over time at a given
-//! number of bytes verified per second, for the background scrub
-//! (`background.rs`).
+//! The background scrub (`background.rs`) runs the same pass spread over
+//! time, at a given number of bytes verified per second.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -169,12 +168,6 @@ impl LocalBlobStore {
     /// every stored byte once per replica, as fast as the disk allows.
     pub async fn scrub(&self) -> Result<ScrubReport> {
         scrub_pass(Arc::downgrade(&self.inner), None).await
-    }
-
-    /// [`LocalBlobStore::scrub`] at about `bytes_per_s` bytes verified
-    /// per second (every replica's copy counts).
-    pub async fn scrub_paced(&self, bytes_per_s: u64) -> Result<ScrubReport> {
-        scrub_pass(Arc::downgrade(&self.inner), Some(bytes_per_s)).await
     }
 }
 

@@ -10,6 +10,7 @@
 //! timeouts; see [`limits`] and [`conn`]).
 
 pub mod admit;
+pub mod api;
 pub mod conn;
 pub mod error;
 pub mod limits;
@@ -22,13 +23,16 @@ use std::time::Instant;
 use axum::Router;
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::MethodRouter;
 
+pub use api::op_of;
 pub use error::{ApiError, ApiResult};
 pub use serve::serve;
+
+use api::{Group, Route};
 
 use crate::policy::UserId;
 use crate::service::Service;
@@ -136,22 +140,8 @@ fn query_is_utf8(q: &str) -> bool {
     std::str::from_utf8(&out).is_ok()
 }
 
-/// The workload's op kind a request to `route` performs, if it is one (the names of the
-/// driver's op kinds: `upload`, `feed`, `photo_get`, `search`, `follow`, `unfollow`).
-pub fn op_of(method: &Method, route: &str) -> Option<&'static str> {
-    Some(match (method.as_str(), route) {
-        ("POST", "/v1/photos") => "upload",
-        ("GET", "/v1/feed") => "feed",
-        ("GET", "/v1/photos/{id}") => "photo_get",
-        ("GET", "/v1/search") => "search",
-        ("PUT", "/v1/users/{id}/following/{leader}") => "follow",
-        ("DELETE", "/v1/users/{id}/following/{leader}") => "unfollow",
-        _ => return None,
-    })
-}
-
 /// Times and counts every request by router, route and status; when the service records
-/// (a live run), also meters the work of each successful op request (see [`op_of`]).
+/// (a live run), also meters the work of each successful op request (see [`api::op_of`]).
 async fn record(router: &'static str, svc: Service, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
@@ -197,13 +187,37 @@ fn limited(
     admit::limit(router, group, bounds, svc)
 }
 
+/// A route of [`api::ROUTES`] with the handler that serves it.
+struct Served {
+    route: Route,
+    handler: MethodRouter<Service>,
+}
+
+impl Served {
+    fn new(route: Route, handler: MethodRouter<Service>) -> Self {
+        Served { route, handler }
+    }
+}
+
+/// The routes of `served` in admission group `group`, as one router.
+fn group(served: &[Served], group: Group) -> Router<Service> {
+    served
+        .iter()
+        .filter(|s| s.route.group == group)
+        .fold(Router::new(), |r, s| {
+            r.route(s.route.path, s.handler.clone())
+        })
+}
+
 /// `/healthz`, `/metrics` and `/openapi.json`, served by both routers
 /// outside admission control (they answer under overload too).
 fn base_routes() -> Router<Service> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
+    let served = [
+        Served::new(api::HEALTHZ, api::HEALTHZ.to(healthz)),
+        Served::new(api::METRICS, api::METRICS.to(metrics)),
+        Served::new(api::OPENAPI_JSON, api::OPENAPI_JSON.to(openapi)),
+    ];
+    group(&served, Group::Base)
 }
 
 fn common(router: Router<Service>, name: &'static str, svc: Service) -> Router {
@@ -224,7 +238,9 @@ fn common(router: Router<Service>, name: &'static str, svc: Service) -> Router {
 /// never take every slot of the other writes.
 pub fn write_router(svc: Service) -> Router {
     let cfg = svc.config();
-    let (small, uploads) = write::routes(&svc);
+    let served = write::routes(&svc);
+    let small = group(&served, Group::Write);
+    let uploads = group(&served, Group::Upload);
     let routes = limited(small, "write", cfg.write_concurrency, &svc)
         .merge(limited(uploads, "upload", cfg.upload_concurrency, &svc))
         .merge(base_routes());
@@ -236,7 +252,8 @@ pub fn write_router(svc: Service) -> Router {
 /// for up to 30 s).
 pub fn read_router(svc: Service) -> Router {
     let cfg = svc.config();
-    let (reads, longpolls) = read::routes();
+    let served = read::routes();
+    let (reads, longpolls) = (group(&served, Group::Read), group(&served, Group::Longpoll));
     let routes = limited(reads, "read", cfg.read_concurrency, &svc)
         .merge(limited(
             longpolls,

@@ -9,16 +9,14 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, ApiResult, Caller, parse_id};
+use super::{ApiError, ApiResult, Caller, Served, api, parse_id};
 use crate::error::Error;
 use crate::id::PhotoId;
 use crate::service::Service;
@@ -28,17 +26,17 @@ use crate::tables::PhotoRow;
 /// Cache policy of photo bytes: content-addressed, so cacheable forever.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-/// The read routes: (short reads, long-polls), each group to be bounded by
-/// its own admission limit.
-pub(super) fn routes() -> (Router<Service>, Router<Service>) {
-    let reads = Router::new()
-        .route("/v1/photos/{id}", get(photo_bytes))
-        .route("/v1/photos/{id}/meta", get(photo_meta))
-        .route("/v1/users/{id}/photos", get(user_photos))
-        .route("/v1/feed", get(feed))
-        .route("/v1/search", get(search));
-    let longpolls = Router::new().route("/v1/feed/updates", get(feed_updates));
-    (reads, longpolls)
+/// The read routes with their handlers (short reads and long-polls; the
+/// table gives each its admission group).
+pub(super) fn routes() -> Vec<Served> {
+    vec![
+        Served::new(api::PHOTO, api::PHOTO.to(photo_bytes)),
+        Served::new(api::PHOTO_META, api::PHOTO_META.to(photo_meta)),
+        Served::new(api::USER_PHOTOS, api::USER_PHOTOS.to(user_photos)),
+        Served::new(api::FEED, api::FEED.to(feed)),
+        Served::new(api::SEARCH, api::SEARCH.to(search)),
+        Served::new(api::FEED_UPDATES, api::FEED_UPDATES.to(feed_updates)),
+    ]
 }
 
 /// A photo's public metadata. Ids are strings: 64-bit ids do not survive

@@ -4,34 +4,30 @@ use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::{delete, post, put};
-use axum::{Json, Router, middleware};
+use axum::{Json, middleware};
 use futures::StreamExt;
 use serde::Deserialize;
 
 use super::read::PhotoView;
-use super::{ApiError, ApiResult, Caller, limits, parse_id};
+use super::{ApiError, ApiResult, Caller, Served, api, limits, parse_id};
 use crate::id::PhotoId;
 use crate::service::Service;
 use crate::service::photos::check_title;
 use crate::service::users::{FollowChange, NewUser};
 
-/// The write routes: (small writes, uploads), each group to be bounded by
-/// its own concurrency limit. A declared upload body over the limit is
-/// refused before it is read, and an undeclared one at the piece that
-/// crosses the limit.
-pub(super) fn routes(svc: &Service) -> (Router<Service>, Router<Service>) {
-    let uploads = Router::new().route("/v1/photos", post(upload)).route_layer(
-        middleware::from_fn_with_state(svc.clone(), limits::declared_length),
-    );
-    let small = Router::new()
-        .route("/v1/users", post(create_user))
-        .route("/v1/photos/{id}", delete(delete_photo))
-        .route(
-            "/v1/users/{id}/following/{leader}",
-            put(follow).delete(unfollow),
-        );
-    (small, uploads)
+/// The write routes with their handlers (small writes and uploads; the
+/// table gives each its admission group). A declared upload body over the
+/// limit is refused before it is read, and an undeclared one at the piece
+/// that crosses the limit.
+pub(super) fn routes(svc: &Service) -> Vec<Served> {
+    let declared = middleware::from_fn_with_state(svc.clone(), limits::declared_length);
+    vec![
+        Served::new(api::UPLOAD, api::UPLOAD.to(upload).route_layer(declared)),
+        Served::new(api::CREATE_USER, api::CREATE_USER.to(create_user)),
+        Served::new(api::DELETE_PHOTO, api::DELETE_PHOTO.to(delete_photo)),
+        Served::new(api::FOLLOW, api::FOLLOW.to(follow)),
+        Served::new(api::UNFOLLOW, api::UNFOLLOW.to(unfollow)),
+    ]
 }
 
 #[derive(Deserialize)]

@@ -32,7 +32,7 @@ pub use lease::NodeLease;
 pub use ticket::TicketIds;
 
 /// Which id scheme a service uses (`system.ids`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum IdScheme {
     /// Node bits in every id; the node number is leased at start-up.

@@ -280,7 +280,7 @@ impl Service {
             self.write_bulk(photo_ops).await?;
         }
         self.write_bulk(owner_ops).await?;
-        let m = &self.inner.materializer;
+        let m = &self.inner.fanout_queue;
         for (pid, (owner, _)) in ids.iter().zip(items) {
             m.fanout(*pid, *owner, claim(*owner));
         }

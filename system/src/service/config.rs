@@ -1,5 +1,7 @@
 //! Service configuration: every knob of `feedlab serve` and of a scenario's
-//! `[system]` table, with the original design's defaults.
+//! `[system]` table, with the original design's defaults. The backends'
+//! own settings live next to them ([`S3Config`] with the S3 blob store,
+//! [`TikvConfig`] with the TiKV meta store) and are re-exported here.
 
 use std::path::PathBuf;
 
@@ -10,8 +12,11 @@ use crate::ids::IdScheme;
 use crate::inject::InjectConfig;
 use crate::policy::{FanoutConfig, PartitionerConfig};
 
+pub use crate::blob::s3::{S3Config, s3_env_var};
+pub use crate::meta::tikv::{TikvConfig, parse_endpoints};
+
 /// Which metadata store backs the shards.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum MetaBackend {
     /// fjall, one database per shard under the data directory.
@@ -23,7 +28,7 @@ pub enum MetaBackend {
 }
 
 /// Which object store holds the photo bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum BlobBackend {
     /// Replicated directories under the data directory.
@@ -32,133 +37,6 @@ pub enum BlobBackend {
     /// An S3-compatible server (Garage, MinIO, AWS) through the `minio`
     /// crate; see [`S3Config`].
     S3,
-}
-
-/// Where the S3 blob backend stores objects, and with which credentials.
-///
-/// A key absent from the `[system.s3]` table (or the whole table) takes its
-/// value from the environment — `FEEDLAB_S3_ENDPOINT`, `FEEDLAB_S3_REGION`,
-/// `FEEDLAB_S3_BUCKET`, `FEEDLAB_S3_ACCESS_KEY`, `FEEDLAB_S3_SECRET_KEY`,
-/// `FEEDLAB_S3_PREFIX` — so secrets need not live in scenario files. The
-/// secret key is never serialized and is redacted from `Debug`.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
-pub struct S3Config {
-    /// Base URL, e.g. `http://127.0.0.1:3900` (path-style addressing).
-    pub endpoint: String,
-    /// Signing region (Garage's `s3_region`; default `us-east-1`).
-    pub region: String,
-    /// Bucket holding the blobs (must exist).
-    pub bucket: String,
-    /// Access key id.
-    pub access_key: String,
-    /// Secret access key.
-    #[serde(skip_serializing)]
-    pub secret_key: String,
-    /// Prepended to every object name, so several services can share one
-    /// bucket (e.g. `"run-42/"`). Empty by default.
-    pub prefix: String,
-    /// Per-request timeout in seconds for small objects; large objects get
-    /// one more second per MiB on top. An outage fails requests within
-    /// this bound instead of hanging uploads.
-    pub timeout_s: u64,
-}
-
-/// The environment variable that supplies an absent `[system.s3]` key.
-pub fn s3_env_var(key: &str) -> String {
-    format!("FEEDLAB_S3_{}", key.replace('-', "_").to_uppercase())
-}
-
-impl Default for S3Config {
-    fn default() -> Self {
-        let env = |k: &str, d: &str| std::env::var(s3_env_var(k)).unwrap_or_else(|_| d.into());
-        S3Config {
-            endpoint: env("endpoint", ""),
-            region: env("region", "us-east-1"),
-            bucket: env("bucket", ""),
-            access_key: env("access-key", ""),
-            secret_key: env("secret-key", ""),
-            prefix: env("prefix", ""),
-            timeout_s: 30,
-        }
-    }
-}
-
-impl std::fmt::Debug for S3Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3Config")
-            .field("endpoint", &self.endpoint)
-            .field("region", &self.region)
-            .field("bucket", &self.bucket)
-            .field("access_key", &self.access_key)
-            .field("secret_key", &"<redacted>")
-            .field("prefix", &self.prefix)
-            .field("timeout_s", &self.timeout_s)
-            .finish()
-    }
-}
-
-impl S3Config {
-    /// Reject a configuration the S3 backend cannot start with, naming the
-    /// missing key and its environment variable.
-    pub fn validate(&self) -> Result<()> {
-        for (name, v) in [
-            ("endpoint", &self.endpoint),
-            ("region", &self.region),
-            ("bucket", &self.bucket),
-            ("access-key", &self.access_key),
-            ("secret-key", &self.secret_key),
-        ] {
-            if v.is_empty() {
-                return Err(Error::InvalidInput(format!(
-                    "blob = \"s3\" needs s3.{name} (or env {}); `scripts/s3-dev start` prints a working set",
-                    s3_env_var(name)
-                )));
-            }
-        }
-        if self.timeout_s == 0 {
-            return Err(Error::InvalidInput(
-                "s3.timeout-s must be at least 1".into(),
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// Where the TiKV metadata backend connects (`[system.tikv]`).
-///
-/// An absent `pd` takes its value from `FEEDLAB_TIKV_PD` (comma-separated
-/// `host:port` list), like the S3 settings take theirs from the
-/// environment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
-pub struct TikvConfig {
-    /// PD endpoints, e.g. `["127.0.0.1:2379"]`.
-    pub pd: Vec<String>,
-    /// Prefix of every key this service writes; shard `i` lives under
-    /// `namespace ++ hex(i) ++ "/"`, so services sharing a cluster use
-    /// different namespaces.
-    pub namespace: String,
-}
-
-impl Default for TikvConfig {
-    fn default() -> Self {
-        TikvConfig {
-            pd: std::env::var("FEEDLAB_TIKV_PD")
-                .map(|v| parse_endpoints(&v))
-                .unwrap_or_default(),
-            namespace: "feedlab/".into(),
-        }
-    }
-}
-
-/// Split a comma-separated endpoint list, dropping blanks.
-pub fn parse_endpoints(list: &str) -> Vec<String> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
 }
 
 /// Configuration of one [`super::Service`].
@@ -379,13 +257,25 @@ impl ServiceConfig {
 mod tests {
     use super::*;
 
+    /// The CLI's spelling of each value (clap `ValueEnum`) is the config
+    /// file's (serde).
+    fn same_spellings<T: clap::ValueEnum + Serialize>() {
+        for v in T::value_variants() {
+            let cli = v.to_possible_value().expect("not skipped");
+            let serde = serde_json::to_value(v).expect("serializes");
+            assert_eq!(serde.as_str(), Some(cli.get_name()));
+        }
+    }
+
     #[test]
-    fn endpoint_lists_split_on_commas_and_drop_blanks() {
-        assert_eq!(
-            parse_endpoints(" pd1:2379, ,pd2:2379,"),
-            vec!["pd1:2379".to_string(), "pd2:2379".to_string()]
-        );
-        assert!(parse_endpoints("").is_empty());
+    fn cli_and_config_spell_the_backends_alike() {
+        same_spellings::<MetaBackend>();
+        same_spellings::<BlobBackend>();
+        same_spellings::<IdScheme>();
+        for v in <IdScheme as clap::ValueEnum>::value_variants() {
+            let cli = clap::ValueEnum::to_possible_value(v).expect("not skipped");
+            assert_eq!(v.name(), cli.get_name());
+        }
     }
 
     #[test]

@@ -18,21 +18,11 @@ use super::{Service, now_ms};
 use crate::error::{Error, Result};
 use crate::id::{EPOCH_MS, PhotoId};
 use crate::meta::{Direction, KeyRange};
-use crate::policy::{
-    AuthorStats, Candidate, EdgeMode, FanoutKind, FollowerStats, ShardKey, UserId,
-};
+use crate::policy::{Candidate, EdgeMode, FanoutKind, ShardKey, UserId};
 use crate::tables::{self, PhotoRow, UserStats};
 
 /// Longest long-poll wait accepted.
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
-const DAY_MS: f64 = 86_400_000.0;
-
-/// Per-day rates of a user's counters (an account younger than a day counts
-/// as one day old, so a new account is not mistaken for a heavy user).
-pub fn rates(s: &UserStats, now_ms: u64) -> (f64, f64) {
-    let days = (now_ms.saturating_sub(s.since_ms) as f64 / DAY_MS).max(1.0);
-    (s.posts as f64 / days, s.feed_reads as f64 / days)
-}
 
 impl Service {
     /// Followees of `reader` whose photos must be pulled at read time.
@@ -58,20 +48,12 @@ impl Service {
             return Ok(followees);
         }
         let now = now_ms();
-        let me = FollowerStats {
-            reads_per_day: rates(&self.stats(reader).await?, now).1,
-        };
+        let me = self.stats(reader).await?.as_follower(now);
         let stats = self.stats_many(&followees).await?;
         Ok(followees
             .into_iter()
             .zip(stats)
-            .filter(|(_, s)| {
-                let author = AuthorStats {
-                    followers: s.followers,
-                    posts_per_day: rates(s, now).0,
-                };
-                self.inner.fanout.edge_mode(&author, &me) == EdgeMode::Pull
-            })
+            .filter(|(_, s)| self.inner.fanout.edge_mode(&s.as_author(now), &me) == EdgeMode::Pull)
             .map(|(f, _)| f)
             .collect())
     }
@@ -174,7 +156,7 @@ impl Service {
         let ids = self.candidates(reader, per_source, weighted).await?;
         let rows = self.photos(&ids).await?;
         let views = if weighted {
-            self.inner.materializer.views(self, &ids).await?
+            self.inner.counters.views(self, &ids).await?
         } else {
             HashMap::new()
         };
@@ -188,7 +170,7 @@ impl Service {
         let now = now_ms().saturating_sub(EPOCH_MS);
         let top = self.inner.ranker.top(cands, limit, now);
         let by_id: HashMap<PhotoId, Arc<PhotoRow>> = rows.into_iter().map(|r| (r.id, r)).collect();
-        self.inner.materializer.count_read(reader);
+        self.inner.counters.count_read(reader);
         Ok(top
             .iter()
             .filter_map(|c| by_id.get(&c.photo).cloned())
@@ -211,7 +193,7 @@ impl Service {
             )));
         }
         let deadline = Instant::now() + wait;
-        let notify = self.inner.materializer.subscribe(reader);
+        let notify = self.inner.notifier.subscribe(reader);
         loop {
             let woken = notify.notified();
             let fresh: Vec<_> = self

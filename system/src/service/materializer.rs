@@ -8,28 +8,36 @@
 //! outbox rows at start-up and every two seconds, so a crash or a full
 //! queue delays the work but never loses it. Rows carry a claim, so
 //! servers sharing the stores never apply one row at the same time and
-//! take over the rows of a server that died ([`super::outbox`]). Timeline writes are buffered (derived data, rebuilt from the
-//! outbox). Timelines are capped at `timeline-cap`: a user's timeline is
-//! trimmed on first touch after start and every `cap / 4` inserts, so it
-//! holds at most `cap + cap/4 + batch` entries.
+//! take over the rows of a server that died ([`super::outbox`]). Timeline
+//! writes are buffered (derived data, rebuilt from the outbox). Timelines
+//! are capped at `timeline-cap`: a user's timeline is trimmed on first
+//! touch after start and every `cap / 4` inserts, so it holds at most
+//! `cap + cap/4 + batch` entries.
+//!
+//! Parts: the [`FanoutQueue`] (tasks and the outbox rows held here), the
+//! [`Counters`] (views, feed reads, inserts since a trim) and the
+//! [`FeedNotifier`] (long-poll wake-ups); the workers here and in `apply`
+//! use them only through their methods.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 
 use super::Service;
-use crate::error::Result;
 use crate::id::PhotoId;
-use crate::policy::{FanoutKind, ShardKey, UserId};
+use crate::policy::{FanoutKind, UserId};
 
 mod apply;
+mod counters;
 mod edges;
+mod notify;
+mod queue;
 mod sweep;
 
+pub use counters::Counters;
+pub use notify::FeedNotifier;
+pub use queue::FanoutQueue;
 pub(crate) use sweep::sweep;
 
 /// One unit of materializer work. Each task stands for one outbox row and
@@ -87,155 +95,6 @@ impl Task {
     }
 }
 
-/// Queue, bookkeeping and wake-ups of the materializer.
-pub struct Materializer {
-    tx: mpsc::UnboundedSender<Task>,
-    capacity: usize,
-    pending: AtomicUsize,
-    /// Outbox keys queued or running here.
-    inflight: Mutex<HashSet<Vec<u8>>>,
-    waiters: Mutex<HashMap<UserId, Weak<Notify>>>,
-    trims: Mutex<HashMap<UserId, usize>>,
-    views: Mutex<HashMap<PhotoId, u64>>,
-    reads: Mutex<HashMap<UserId, u64>>,
-    closed: tokio::sync::watch::Sender<bool>,
-}
-
-impl Materializer {
-    /// A materializer whose fan-out queue holds `capacity` tasks; overflow
-    /// stays in the outbox for the sweeper.
-    pub fn new(capacity: usize) -> (Self, mpsc::UnboundedReceiver<Task>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let m = Materializer {
-            tx,
-            capacity,
-            pending: AtomicUsize::new(0),
-            inflight: Mutex::new(HashSet::new()),
-            waiters: Mutex::new(HashMap::new()),
-            trims: Mutex::new(HashMap::new()),
-            views: Mutex::new(HashMap::new()),
-            reads: Mutex::new(HashMap::new()),
-            closed: tokio::sync::watch::channel(false).0,
-        };
-        (m, rx)
-    }
-
-    fn send(&self, task: Task) {
-        self.pending.fetch_add(1, Ordering::SeqCst);
-        if let Err(e) = self.tx.send(task) {
-            self.pending.fetch_sub(1, Ordering::SeqCst);
-            self.inflight.lock().remove(&e.0.outbox_key());
-        }
-    }
-
-    /// Queue `task` unless its row is already queued here (or, when
-    /// `bounded`, the queue is full; the outbox keeps it).
-    pub(crate) fn enqueue(&self, task: Task, bounded: bool) {
-        if bounded && self.pending.load(Ordering::SeqCst) >= self.capacity {
-            return;
-        }
-        if self.inflight.lock().insert(task.outbox_key()) {
-            self.send(task);
-        }
-    }
-
-    /// Mark the row `key` as queued here before it is written, so the
-    /// sweeper leaves it alone until [`Materializer::submit_reserved`] or
-    /// [`Materializer::unreserve`]. False if it already is.
-    pub(crate) fn reserve(&self, key: &[u8]) -> bool {
-        self.inflight.lock().insert(key.to_vec())
-    }
-
-    /// Queue a task whose row was reserved.
-    pub(crate) fn submit_reserved(&self, task: Task) {
-        self.send(task);
-    }
-
-    /// Give up a reservation without queueing (the sweeper takes over).
-    pub(crate) fn unreserve(&self, key: &[u8]) {
-        self.inflight.lock().remove(key);
-    }
-
-    /// True if the row `key` is queued or running here.
-    pub(crate) fn is_inflight(&self, key: &[u8]) -> bool {
-        self.inflight.lock().contains(key)
-    }
-
-    /// Enqueue the fan-out of an acknowledged upload whose `o/pid` row holds
-    /// `held` (skipped when the queue is full or the photo is already
-    /// queued; the outbox keeps it).
-    pub fn fanout(&self, pid: PhotoId, author: UserId, held: Vec<u8>) {
-        let task = Task::Fanout {
-            pid,
-            author,
-            at: Instant::now(),
-            held,
-            recovered: false,
-        };
-        self.enqueue(task, true);
-    }
-
-    /// Tasks queued or running.
-    pub fn pending(&self) -> usize {
-        self.pending.load(Ordering::SeqCst)
-    }
-
-    /// A handle that is notified when `reader`'s timeline gets entries.
-    pub fn subscribe(&self, reader: UserId) -> Arc<Notify> {
-        let mut w = self.waiters.lock();
-        if let Some(n) = w.get(&reader).and_then(Weak::upgrade) {
-            return n;
-        }
-        let n = Arc::new(Notify::new());
-        w.insert(reader, Arc::downgrade(&n));
-        n
-    }
-
-    fn wake(&self, readers: impl Iterator<Item = UserId>) {
-        let mut w = self.waiters.lock();
-        for r in readers {
-            if let Some(n) = w.get(&r).and_then(Weak::upgrade) {
-                n.notify_waiters();
-            }
-        }
-        w.retain(|_, n| n.strong_count() > 0);
-    }
-
-    /// Count one view of `pid` (flushed to the `v/` table every second).
-    pub fn count_view(&self, pid: PhotoId) {
-        *self.views.lock().entry(pid).or_default() += 1;
-    }
-
-    /// Count one feed read by `reader` (flushed to its stats every second).
-    pub fn count_read(&self, reader: UserId) {
-        *self.reads.lock().entry(reader).or_default() += 1;
-    }
-
-    /// Stored plus unflushed view counts of `ids`.
-    pub async fn views(&self, svc: &Service, ids: &[PhotoId]) -> Result<HashMap<PhotoId, u64>> {
-        let mut out = HashMap::new();
-        for &id in ids {
-            let shard = svc.inner.shards.of(ShardKey::Photo(id));
-            let stored = match shard.get(&crate::tables::views(id)).await? {
-                Some(b) => crate::tables::decode_u64(&b)?,
-                None => 0,
-            };
-            out.insert(id, stored);
-        }
-        for (id, d) in self.views.lock().iter() {
-            if let Some(v) = out.get_mut(id) {
-                *v += d;
-            }
-        }
-        Ok(out)
-    }
-
-    /// Stop the workers once the queue is empty.
-    pub fn close(&self) {
-        let _ = self.closed.send(true);
-    }
-}
-
 /// Start workers, the outbox sweeper and the counter flusher.
 pub(crate) fn start(svc: Service, rx: mpsc::UnboundedReceiver<Task>) {
     let rx = Arc::new(tokio::sync::Mutex::new(rx));
@@ -248,7 +107,7 @@ pub(crate) fn start(svc: Service, rx: mpsc::UnboundedReceiver<Task>) {
 }
 
 async fn worker(svc: Service, rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Task>>>) {
-    let mut closed = svc.inner.materializer.closed.subscribe();
+    let mut closed = svc.inner.fanout_queue.closed();
     let max = svc.inner.cfg.materializer_batch;
     loop {
         let batch = {
@@ -271,15 +130,12 @@ async fn worker(svc: Service, rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver
         if let Err(e) = apply::apply(&svc, batch).await {
             tracing::warn!(error = %e, "materializer batch failed; the outbox sweeper will retry");
         }
-        svc.inner
-            .materializer
-            .pending
-            .fetch_sub(n, Ordering::SeqCst);
+        svc.inner.fanout_queue.taken(n);
     }
 }
 
 async fn background(svc: Service) {
-    let mut closed = svc.inner.materializer.closed.subscribe();
+    let mut closed = svc.inner.fanout_queue.closed();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut n: u64 = 0;
     loop {
@@ -292,7 +148,7 @@ async fn background(svc: Service) {
         {
             tracing::warn!(error = %e, "outbox sweep failed");
         }
-        if let Err(e) = apply::flush_counters(&svc).await {
+        if let Err(e) = svc.inner.counters.flush(&svc).await {
             tracing::warn!(error = %e, "counter flush failed");
         }
         n += 1;
@@ -303,9 +159,9 @@ impl Service {
     /// Wait until the materializer is idle and the outbox is empty.
     pub(crate) async fn drain_materializer(&self) {
         loop {
-            if self.inner.materializer.pending() == 0 {
+            if self.inner.fanout_queue.pending() == 0 {
                 match sweep(self).await {
-                    Ok(0) if self.inner.materializer.pending() == 0 => return,
+                    Ok(0) if self.inner.fanout_queue.pending() == 0 => return,
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "drain sweep failed"),
                 }

@@ -87,6 +87,25 @@ fn detect(head: &[u8]) -> Option<(&'static str, MediaKind, Format)> {
 /// Bytes of the head kept for detection.
 const SNIFF: usize = 64;
 
+/// The largest accepted body of each media kind, bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaLimits {
+    /// Largest photo.
+    pub photo: u64,
+    /// Largest video.
+    pub video: u64,
+}
+
+impl MediaLimits {
+    /// The limit of `kind`.
+    pub fn of(self, kind: MediaKind) -> u64 {
+        match kind {
+            MediaKind::Photo => self.photo,
+            MediaKind::Video => self.video,
+        }
+    }
+}
+
 /// Checks an upload as its bytes go by, in bounded memory: the media type
 /// from the signature, the format's structure ([`walk`]), agreement with
 /// the declared type, and the size limit of the detected kind.
@@ -95,17 +114,17 @@ pub struct Sniffer {
     head: Vec<u8>,
     total: u64,
     found: Option<(&'static str, MediaKind, Walk)>,
-    limits: (u64, u64),
+    limits: MediaLimits,
 }
 
 impl Sniffer {
-    /// A sniffer with the photo and video limits.
-    pub fn new(photo_limit: u64, video_limit: u64) -> Self {
+    /// A sniffer that refuses bodies over `limits`.
+    pub fn new(limits: MediaLimits) -> Self {
         Sniffer {
             head: Vec::with_capacity(SNIFF),
             total: 0,
             found: None,
-            limits: (photo_limit, video_limit),
+            limits,
         }
     }
 
@@ -161,11 +180,8 @@ impl Sniffer {
     }
 }
 
-fn over(kind: MediaKind, total: u64, (photo, video): (u64, u64)) -> Result<()> {
-    let limit = match kind {
-        MediaKind::Photo => photo,
-        MediaKind::Video => video,
-    };
+fn over(kind: MediaKind, total: u64, limits: MediaLimits) -> Result<()> {
+    let limit = limits.of(kind);
     if total > limit {
         return Err(Error::PayloadTooLarge { limit });
     }
@@ -186,7 +202,10 @@ pub fn validate(
     photo_limit: u64,
     video_limit: u64,
 ) -> Result<(&'static str, MediaKind)> {
-    let mut s = Sniffer::new(photo_limit, video_limit);
+    let mut s = Sniffer::new(MediaLimits {
+        photo: photo_limit,
+        video: video_limit,
+    });
     s.feed(body)?;
     s.finish(declared)
 }

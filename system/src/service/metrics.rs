@@ -178,7 +178,7 @@ impl super::Service {
             &m.cache.with_label_values(&["miss"]),
             self.inner.cache.misses(),
         );
-        m.fanout_queue.set(self.inner.materializer.pending() as i64);
+        m.fanout_queue.set(self.inner.fanout_queue.pending() as i64);
         if let Some(local) = self.inner.blobs.as_local() {
             let i = local.integrity();
             for (kind, v) in [

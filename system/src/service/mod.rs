@@ -43,13 +43,13 @@ use crate::id::system_clock;
 use crate::ids::{IdScheme, IdSource, NodeIds, NodeLease, TicketIds, ticket::TicketOptions};
 use crate::inject::SlowMeta;
 use crate::meta::{FjallStore, MetaStore, TikvStore};
-use crate::policy::{FanoutStrategy, Partitioner, Ranker};
-use crate::shards::ShardSet;
+use crate::policy::{FanoutStrategy, Partitioner, Ranker, UserId};
+use crate::shards::{ShardLimits, ShardSet};
 use crate::timing::{Recorder, TimedBlobs, TimedMeta};
 
 pub use cache::MetaCache;
 pub use config::{BlobBackend, MetaBackend, S3Config, ServiceConfig, TikvConfig};
-pub use materializer::Materializer;
+pub use materializer::{Counters, FanoutQueue, FeedNotifier};
 pub use metrics::Metrics;
 
 /// Unix time in ms (the service's wall clock; the simulator never calls it).
@@ -75,9 +75,12 @@ pub(crate) struct Inner {
     pub(crate) cache: MetaCache,
     pub(crate) pull_cache: pull_cache::PullCache,
     pub(crate) metrics: Metrics,
-    pub(crate) materializer: Materializer,
+    pub(crate) fanout_queue: FanoutQueue,
+    pub(crate) counters: Counters,
+    pub(crate) notifier: FeedNotifier,
     pub(crate) blob_locks: Vec<tokio::sync::Mutex<()>>,
-    pub(crate) next_user: tokio::sync::Mutex<(u64, u64)>,
+    /// User ids this server reserved and has not handed out yet.
+    pub(crate) next_user: tokio::sync::Mutex<std::ops::Range<UserId>>,
     /// Where metered ops record their work (see [`Service::recorder`]).
     pub(crate) recorder: std::sync::OnceLock<Arc<Recorder>>,
 }
@@ -240,10 +243,14 @@ impl Service {
             return Err(Error::InvalidInput("instance id 0 means unclaimed".into()));
         }
         let partitioner = Partitioner::new(cfg.sharding.clone())?;
-        let shards = ShardSet::new(metas, partitioner, (cfg.shard_concurrency, cfg.shard_queue))?;
+        let limits = ShardLimits {
+            concurrency: cfg.shard_concurrency,
+            queue: cfg.shard_queue,
+        };
+        let shards = ShardSet::new(metas, partitioner, limits)?;
         let fanout = FanoutStrategy::new(cfg.fanout.clone())?;
         let metrics = Metrics::new()?;
-        let (materializer, rx) = Materializer::new(cfg.materializer_queue);
+        let (fanout_queue, rx) = FanoutQueue::new(cfg.materializer_queue);
         let inner = Arc::new(Inner {
             ranker: Ranker {
                 popularity_weight: cfg.popularity_weight,
@@ -258,14 +265,16 @@ impl Service {
             instance,
             started_ms: now_ms(),
             blob_locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
-            next_user: tokio::sync::Mutex::new((0, 0)),
+            next_user: tokio::sync::Mutex::new(0..0),
             recorder: std::sync::OnceLock::new(),
             cfg,
             shards,
             blobs,
             fanout,
             metrics,
-            materializer,
+            fanout_queue,
+            counters: Counters::default(),
+            notifier: FeedNotifier::default(),
         });
         let svc = Service { inner };
         materializer::start(svc.clone(), rx);
@@ -339,7 +348,7 @@ impl Service {
     /// and give back the node lease (for shutdown).
     pub async fn shutdown(&self) {
         self.drain_materializer().await;
-        self.inner.materializer.close();
+        self.inner.fanout_queue.close();
         if let Some(local) = self.inner.blobs.as_local() {
             local.stop_background();
         }

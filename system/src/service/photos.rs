@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::media::MediaLimits;
 use super::outbox::OutboxValue;
 use super::receive::{Received, Receiver};
 use super::{Service, now_ms};
@@ -63,12 +64,21 @@ impl Service {
         &self.inner.blob_locks[i % self.inner.blob_locks.len()]
     }
 
+    /// The configured `photo-limit` and `video-limit`.
+    fn media_limits(&self) -> MediaLimits {
+        let cfg = &self.inner.cfg;
+        MediaLimits {
+            photo: cfg.photo_limit,
+            video: cfg.video_limit,
+        }
+    }
+
     /// A [`Receiver`] for one upload body under this service's limits,
     /// spooling past `upload-memory-bytes` to `<data-dir>/spool`.
     pub fn receiver(&self) -> Receiver {
         let cfg = &self.inner.cfg;
         Receiver::new(
-            (cfg.photo_limit, cfg.video_limit),
+            self.media_limits(),
             cfg.upload_memory_bytes,
             &cfg.data_dir.join("spool"),
         )
@@ -85,8 +95,7 @@ impl Service {
         body: Bytes,
     ) -> Result<PhotoRow> {
         check_title(title)?;
-        let cfg = &self.inner.cfg;
-        let body = Received::whole(body, declared, (cfg.photo_limit, cfg.video_limit)).await?;
+        let body = Received::whole(body, declared, self.media_limits()).await?;
         self.store_upload(owner, title, body).await
     }
 
@@ -154,7 +163,7 @@ impl Service {
         self.inner.metrics.upload_bytes.inc_by(size);
         let row = Arc::new(row);
         self.inner.cache.put_photo(row.clone());
-        self.inner.materializer.fanout(pid, owner, claim);
+        self.inner.fanout_queue.fanout(pid, owner, claim);
         Ok(Arc::unwrap_or_clone(row))
     }
 
@@ -225,7 +234,7 @@ impl Service {
             }
             other => other?,
         };
-        self.inner.materializer.count_view(pid);
+        self.inner.counters.count_view(pid);
         Ok((row, bytes))
     }
 

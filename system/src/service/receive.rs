@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncWriteExt;
 
-use super::media::{self, MediaKind, Sniffer};
+use super::media::{self, MediaKind, MediaLimits, Sniffer};
 use crate::blob::{BlobKey, BlobStore};
 use crate::error::{Error, Result};
 
@@ -44,14 +44,14 @@ pub struct Received {
 
 impl Received {
     /// A body already whole in memory, checked against `declared` and
-    /// `limits` (photo, video bytes) and hashed (off the async threads
+    /// `limits` and hashed (off the async threads
     /// when over 1 MiB); it stays where it is.
     pub async fn whole(
         body: Bytes,
         declared: Option<&str>,
-        limits: (u64, u64),
+        limits: MediaLimits,
     ) -> Result<Received> {
-        let (mime, kind) = media::validate(&body, declared, limits.0, limits.1)?;
+        let (mime, kind) = media::validate(&body, declared, limits.photo, limits.video)?;
         let key = if body.len() > 1 << 20 {
             let b = body.clone();
             tokio::task::spawn_blocking(move || BlobKey::of(&b))
@@ -91,12 +91,12 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    /// A receiver for bodies under `limits` (photo, video bytes) that keeps
+    /// A receiver for bodies under `limits` that keeps
     /// up to `memory_limit` bytes in memory and spools the rest of a larger
     /// body to a file in `spool_dir` (created when first needed).
-    pub fn new(limits: (u64, u64), memory_limit: u64, spool_dir: &Path) -> Self {
+    pub fn new(limits: MediaLimits, memory_limit: u64, spool_dir: &Path) -> Self {
         Receiver {
-            sniffer: Sniffer::new(limits.0, limits.1),
+            sniffer: Sniffer::new(limits),
             hasher: blake3::Hasher::new(),
             memory: BytesMut::new(),
             memory_limit,
@@ -183,8 +183,16 @@ mod tests {
     use super::*;
     use crate::service::media::sample_body;
 
+    /// `photo` bytes for photos, 16 MiB for videos.
+    fn limits(photo: u64) -> MediaLimits {
+        MediaLimits {
+            photo,
+            video: 1 << 24,
+        }
+    }
+
     async fn receive(body: &[u8], memory_limit: u64, dir: &Path) -> Result<Received> {
-        let mut rx = Receiver::new((1 << 20, 1 << 24), memory_limit, dir);
+        let mut rx = Receiver::new(limits(1 << 20), memory_limit, dir);
         for piece in body.chunks(7_000) {
             rx.push(piece).await?;
         }
@@ -217,7 +225,7 @@ mod tests {
     async fn a_body_over_its_limit_fails_at_the_piece_that_crosses_it() {
         let dir = tempfile::tempdir().expect("temp dir");
         let body = sample_body("image/png", 100_000, 3);
-        let mut rx = Receiver::new((50_000, 1 << 24), 1 << 20, dir.path());
+        let mut rx = Receiver::new(limits(50_000), 1 << 20, dir.path());
         let mut pushed = 0;
         let err = loop {
             match rx.push(&body[pushed..pushed + 10_000]).await {

@@ -81,12 +81,12 @@ impl Service {
 
     async fn allocate_user_id(&self) -> Result<UserId> {
         let mut block = self.inner.next_user.lock().await;
-        if block.0 >= block.1 {
+        if block.is_empty() {
             let start = self.reserve_user_ids(ID_BLOCK).await?;
-            *block = (start, start + ID_BLOCK);
+            *block = start..start + ID_BLOCK;
         }
-        let id = block.0;
-        block.0 += 1;
+        let id = block.start;
+        block.start += 1;
         Ok(id)
     }
 
@@ -269,7 +269,7 @@ impl Service {
         on: bool,
     ) -> Result<FollowChange> {
         let work = tables::edge_work(follower, leader);
-        let m = &self.inner.materializer;
+        let m = &self.inner.fanout_queue;
         let reserved = m.reserve(&work);
         let result = self.change_edge_rows(follower, leader, on).await;
         match result {
@@ -327,11 +327,9 @@ impl Service {
                 .await?;
             self.update_stats(follower, |s| s.following = add(s.following))
                 .await?;
+            // The uniform mode depends on the follower count only.
             let mode = |followers| {
-                let author = crate::policy::AuthorStats {
-                    followers,
-                    posts_per_day: 0.0,
-                };
+                let author = UserStats { followers, ..after }.as_author(0);
                 self.inner.fanout.uniform_mode(&author)
             };
             if mode(after.followers) != mode(after.followers.saturating_add_signed(-d)) {

@@ -273,7 +273,7 @@ pub fn upload_req(
 }
 
 /// Percent-encode everything but unreserved characters (RFC 3986).
-pub fn enc(s: &str) -> String {
+fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

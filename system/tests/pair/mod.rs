@@ -151,7 +151,7 @@ impl Killable {
     }
 
     /// True once killed.
-    pub fn is_dead(&self) -> bool {
+    fn is_dead(&self) -> bool {
         self.dead.load(Ordering::SeqCst)
     }
 

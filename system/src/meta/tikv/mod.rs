@@ -42,12 +42,14 @@
 
 pub mod batch;
 pub mod codec;
+mod config;
 pub mod errors;
 pub mod pager;
 
 mod store;
 
 pub use codec::shard_namespace;
+pub use config::{DEFAULT_NAMESPACE, TikvConfig, parse_endpoints};
 pub use store::{TikvOptions, TikvStore};
 
 #[cfg(doc)]

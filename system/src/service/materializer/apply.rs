@@ -11,14 +11,37 @@ use super::Task;
 use crate::error::Result;
 use crate::id::PhotoId;
 use crate::meta::{Direction, KeyRange, WriteBatch};
-use crate::policy::{AuthorStats, FollowerStats, ShardKey, UserId};
-use crate::service::feed::rates;
+use crate::policy::{FollowerStats, ShardKey, UserId};
 use crate::service::{Service, now_ms, outbox};
 use crate::tables;
 
+/// One planned timeline entry: `pid` by `author` in `reader`'s timeline.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TimelineEntry {
+    pub(super) reader: UserId,
+    pub(super) pid: PhotoId,
+    pub(super) author: UserId,
+}
+
+/// One planned removal of `pid` from `reader`'s timeline.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TimelineRemoval {
+    pub(super) reader: UserId,
+    pub(super) pid: PhotoId,
+}
+
+/// The timeline writes of one batch.
+#[derive(Default)]
 pub(super) struct Plan {
-    pub(super) inserts: Vec<(UserId, PhotoId, UserId)>,
-    pub(super) deletes: Vec<(UserId, PhotoId)>,
+    pub(super) inserts: Vec<TimelineEntry>,
+    pub(super) deletes: Vec<TimelineRemoval>,
+}
+
+/// The outbox row a task was applied under, as this server holds it.
+struct Claim {
+    key: Vec<u8>,
+    shard: usize,
+    held: Vec<u8>,
 }
 
 /// A task whose plan succeeded, waiting for its timeline writes.
@@ -52,26 +75,24 @@ async fn plan_fanout(
         return Ok(());
     }
     let now = now_ms();
-    let a = svc.stats(author).await?;
-    let astats = AuthorStats {
-        followers: a.followers,
-        posts_per_day: rates(&a, now).0,
-    };
+    let astats = svc.stats(author).await?.as_author(now);
     let followers = svc.followers_of(author).await?;
     let fstats: Vec<FollowerStats> = if svc.inner.fanout.needs_follower_stats() {
         svc.stats_many(&followers)
             .await?
             .iter()
-            .map(|s| FollowerStats {
-                reads_per_day: rates(s, now).1,
-            })
+            .map(|s| s.as_follower(now))
             .collect()
     } else {
         vec![FollowerStats::default(); followers.len()]
     };
     let p = svc.inner.fanout.plan(&astats, &fstats);
     for i in p.push {
-        plan.inserts.push((followers[i], pid, author));
+        plan.inserts.push(TimelineEntry {
+            reader: followers[i],
+            pid,
+            author,
+        });
     }
     Ok(())
 }
@@ -116,25 +137,28 @@ async fn plan_task(svc: &Service, task: Task, plan: &mut Plan) -> Result<Option<
 /// the in-flight set whatever happens; a task that failed keeps its row
 /// for the sweeper.
 pub(super) async fn apply(svc: &Service, tasks: Vec<Task>) -> Result<()> {
-    let claims: Vec<(Vec<u8>, usize, Vec<u8>)> = tasks
+    let claims: Vec<Claim> = tasks
         .iter()
-        .map(|t| (t.outbox_key(), task_shard(svc, t), t.held().to_vec()))
+        .map(|t| Claim {
+            key: t.outbox_key(),
+            shard: task_shard(svc, t),
+            held: t.held().to_vec(),
+        })
         .collect();
     let mut finished = HashSet::new();
     let result = apply_planned(svc, tasks, &mut finished).await;
     // A task that failed gives its row back, so that a server that can
     // finish it need not wait for the claim to lapse.
-    for (key, shard, held) in &claims {
-        if !finished.contains(key)
-            && let Err(e) = outbox::release(svc.inner.shards.get(*shard), key, held).await
+    for c in &claims {
+        if !finished.contains(&c.key)
+            && let Err(e) = outbox::release(svc.inner.shards.get(c.shard), &c.key, &c.held).await
         {
             tracing::warn!(error = %e, "could not give back an outbox claim; it will lapse");
         }
     }
-    let mut inflight = svc.inner.materializer.inflight.lock();
-    for (key, _, _) in &claims {
-        inflight.remove(key);
-    }
+    svc.inner
+        .fanout_queue
+        .finish(claims.iter().map(|c| c.key.as_slice()));
     result
 }
 
@@ -151,10 +175,7 @@ async fn apply_planned(
     tasks: Vec<Task>,
     finished: &mut HashSet<Vec<u8>>,
 ) -> Result<()> {
-    let mut plan = Plan {
-        inserts: Vec::new(),
-        deletes: Vec::new(),
-    };
+    let mut plan = Plan::default();
     let mut done = Vec::new();
     for t in tasks {
         let key = t.outbox_key();
@@ -171,9 +192,9 @@ async fn apply_planned(
         .metrics
         .timeline_writes
         .inc_by(plan.inserts.len() as u64);
-    let touched: HashSet<UserId> = plan.inserts.iter().map(|&(f, _, _)| f).collect();
+    let touched: HashSet<UserId> = plan.inserts.iter().map(|e| e.reader).collect();
     trim(svc, &plan.inserts).await?;
-    svc.inner.materializer.wake(touched.into_iter());
+    svc.inner.notifier.wake(touched);
     // Fan-out rows are never rewritten, and this server holds their claim:
     // a buffered delete suffices. Follow-work rows may have been rewritten
     // by a newer change, so they go with `cas`.
@@ -219,17 +240,20 @@ async fn apply_planned(
 async fn write_timelines(svc: &Service, plan: &Plan) -> Result<()> {
     let shards = &svc.inner.shards;
     let mut batches: HashMap<usize, WriteBatch> = HashMap::new();
-    for &(f, pid, author) in &plan.inserts {
+    for e in &plan.inserts {
         batches
-            .entry(shards.index_of(ShardKey::User(f)))
+            .entry(shards.index_of(ShardKey::User(e.reader)))
             .or_insert_with(WriteBatch::buffered)
-            .put(tables::timeline(f, pid), author.to_be_bytes().to_vec());
+            .put(
+                tables::timeline(e.reader, e.pid),
+                e.author.to_be_bytes().to_vec(),
+            );
     }
-    for &(f, pid) in &plan.deletes {
+    for r in &plan.deletes {
         batches
-            .entry(shards.index_of(ShardKey::User(f)))
+            .entry(shards.index_of(ShardKey::User(r.reader)))
             .or_insert_with(WriteBatch::buffered)
-            .delete(tables::timeline(f, pid));
+            .delete(tables::timeline(r.reader, r.pid));
     }
     let writes = batches.into_iter().map(|(s, b)| shards.get(s).write(b));
     futures::future::join_all(writes)
@@ -241,30 +265,13 @@ async fn write_timelines(svc: &Service, plan: &Plan) -> Result<()> {
 
 /// Trim the timelines that crossed their trim interval (or are touched for
 /// the first time since start) back to `timeline-cap` entries.
-async fn trim(svc: &Service, inserts: &[(UserId, PhotoId, UserId)]) -> Result<()> {
+async fn trim(svc: &Service, inserts: &[TimelineEntry]) -> Result<()> {
     let cap = svc.inner.cfg.timeline_cap;
-    let every = (cap / 4).max(1);
-    let mut due = Vec::new();
-    {
-        let mut counts = svc.inner.materializer.trims.lock();
-        let mut per_user: HashMap<UserId, usize> = HashMap::new();
-        for &(f, _, _) in inserts {
-            *per_user.entry(f).or_default() += 1;
-        }
-        for (f, n) in per_user {
-            match counts.get_mut(&f) {
-                Some(c) if *c + n < every => *c += n,
-                Some(c) => {
-                    *c = 0;
-                    due.push(f);
-                }
-                None => {
-                    counts.insert(f, 0);
-                    due.push(f);
-                }
-            }
-        }
+    let mut per_user: HashMap<UserId, usize> = HashMap::new();
+    for e in inserts {
+        *per_user.entry(e.reader).or_default() += 1;
     }
+    let due = svc.inner.counters.trims_due(per_user, (cap / 4).max(1));
     for f in due {
         let shard = svc.inner.shards.of(ShardKey::User(f));
         let range = KeyRange::prefix(&tables::timeline_prefix(f));
@@ -276,27 +283,6 @@ async fn trim(svc: &Service, inserts: &[(UserId, PhotoId, UserId)]) -> Result<()
             }
             shard.write(b).await?;
         }
-    }
-    Ok(())
-}
-
-/// Flush buffered view and feed-read counters to the stores.
-pub(super) async fn flush_counters(svc: &Service) -> Result<()> {
-    let views: Vec<(PhotoId, u64)> = svc.inner.materializer.views.lock().drain().collect();
-    for (pid, d) in views {
-        let shard = svc.inner.shards.of(ShardKey::Photo(pid));
-        let key = tables::views(pid);
-        let cur = match shard.get(&key).await? {
-            Some(b) => tables::decode_u64(&b)?,
-            None => 0,
-        };
-        let mut b = WriteBatch::buffered();
-        b.put(key, (cur + d).to_be_bytes().to_vec());
-        shard.write(b).await?;
-    }
-    let reads: Vec<(UserId, u64)> = svc.inner.materializer.reads.lock().drain().collect();
-    for (uid, d) in reads {
-        svc.update_stats(uid, |s| s.feed_reads += d).await?;
     }
     Ok(())
 }

@@ -14,12 +14,11 @@
 use crate::error::Result;
 use crate::id::PhotoId;
 use crate::meta::{CasOutcome, WriteBatch};
-use crate::policy::{AuthorStats, EdgeMode, FollowerStats, ShardKey, UserId};
-use crate::service::feed::rates;
+use crate::policy::{EdgeMode, ShardKey, UserId};
 use crate::service::{Service, now_ms};
 use crate::tables::{self, UserStats};
 
-use super::apply::Plan;
+use super::apply::{Plan, TimelineEntry, TimelineRemoval};
 
 /// Plan the reconcile of `follower → leader` (see the module docs); writes
 /// the counters, and the leader-side row when `recovered`, itself.
@@ -98,20 +97,18 @@ async fn plan_backfill(
         return Ok(());
     }
     let now = now_ms();
-    let (a, f) = (svc.stats(author).await?, svc.stats(follower).await?);
-    let astats = AuthorStats {
-        followers: a.followers,
-        posts_per_day: rates(&a, now).0,
-    };
-    let fstats = FollowerStats {
-        reads_per_day: rates(&f, now).1,
-    };
+    let astats = svc.stats(author).await?.as_author(now);
+    let fstats = svc.stats(follower).await?.as_follower(now);
     if svc.inner.fanout.edge_mode(&astats, &fstats) == EdgeMode::Push {
         for pid in svc
             .user_photo_ids(author, svc.inner.cfg.timeline_cap, None)
             .await?
         {
-            plan.inserts.push((follower, pid, author));
+            plan.inserts.push(TimelineEntry {
+                reader: follower,
+                pid,
+                author,
+            });
         }
     }
     Ok(())
@@ -129,8 +126,10 @@ async fn plan_purge(
         .await?
     {
         if tables::decode_u64(&v)? == author {
-            plan.deletes
-                .push((follower, PhotoId(tables::trailing_id(&k)?)));
+            plan.deletes.push(TimelineRemoval {
+                reader: follower,
+                pid: PhotoId(tables::trailing_id(&k)?),
+            });
         }
     }
     Ok(())

@@ -24,7 +24,7 @@ const SWEEP_ROWS: usize = 10_000;
 /// Queue the outbox rows that this server should apply and has not
 /// queued; returns how many rows the outboxes hold in all.
 pub(crate) async fn sweep(svc: &Service) -> Result<usize> {
-    let m = &svc.inner.materializer;
+    let m = &svc.inner.fanout_queue;
     let me = svc.inner.instance;
     let lease = svc.inner.cfg.outbox_lease_ms;
     let mut total = 0;

@@ -10,7 +10,10 @@ fn check(body: &[u8]) -> Result<(), Error> {
 
 /// Validate `body` fed one byte at a time.
 fn check_bytewise(body: &[u8]) -> Result<(), Error> {
-    let mut s = crate::service::media::Sniffer::new(u64::MAX, u64::MAX);
+    let mut s = crate::service::media::Sniffer::new(crate::service::media::MediaLimits {
+        photo: u64::MAX,
+        video: u64::MAX,
+    });
     for b in body {
         s.feed(std::slice::from_ref(b))?;
     }
