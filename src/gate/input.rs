@@ -122,7 +122,7 @@ impl Work {
 /// `provenance`: where the run came from; the fields the gate compares
 /// (others, such as the commit and date, are ignored). Every field is
 /// optional so a partial record still gives what it has.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Provenance {
     /// Cores of the machine.
     pub cores: Option<u32>,
@@ -138,7 +138,23 @@ impl Facts {
         Facts {
             windows: section(&summary.extra, "series"),
             work: section(&summary.extra, "work"),
-            provenance: section(&summary.extra, "provenance"),
+            provenance: summary
+                .provenance
+                .as_ref()
+                .map(Provenance::of)
+                .ok_or_else(|| "no `provenance` section (an older summary)".to_string()),
+        }
+    }
+}
+
+impl Provenance {
+    /// The compared fields of a summary's provenance; an empty or zero field is unknown.
+    fn of(p: &crate::summary::Provenance) -> Provenance {
+        let text = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        Provenance {
+            cores: (p.cores > 0).then_some(p.cores),
+            scenario_hash: text(&p.scenario_hash),
+            build: text(&p.build),
         }
     }
 }

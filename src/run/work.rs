@@ -4,10 +4,7 @@
 //! - `work.<op>`: per op kind, the mean storage calls, keys read, rows written, fsyncs, blob
 //!   calls and bytes, and server CPU µs of one successful op, with the op count;
 //! - per second, the mean server CPU µs of each op kind, merged into the driver's `series`;
-//! - `shards.call_us`: the mean wall time of one metadata call per shard;
-//! - `provenance`: commit, date, cores, load average, build, and the scenario hash (the
-//!   resolved spec without its environment-given and injected parts), so a gate can tell a
-//!   baseline of another scenario.
+//! - `shards.call_us`: the mean wall time of one metadata call per shard.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +12,6 @@ use feedlab_system::timing::{OpWork, Recorder};
 use serde_json::{Value, json};
 
 use super::probe::ProbeSeries;
-use crate::spec::RunSpec;
 
 /// The recorded work of one live run.
 #[derive(Debug, Clone, Default)]
@@ -122,33 +118,6 @@ fn means(w: &OpWork) -> Value {
     })
 }
 
-/// The `provenance` section of a summary of `spec`.
-pub fn provenance(spec: &RunSpec) -> Value {
-    let p = crate::calibrate::provenance(0);
-    let load = crate::calibrate::load_avg().unwrap_or_default();
-    json!({
-        "commit": p.git_rev,
-        "date": p.date,
-        "cores": p.cores,
-        "load_avg": load,
-        "build": if cfg!(debug_assertions) { "debug" } else { "release" },
-        "scenario_hash": scenario_hash(spec),
-    })
-}
-
-/// A stable hash of `spec` without the parts the environment or an injection sets (the S3
-/// and TiKV endpoints, the data directory, `[system.inject]`): 16 hex digits of BLAKE3.
-pub fn scenario_hash(spec: &RunSpec) -> String {
-    let mut v = serde_json::to_value(spec).unwrap_or(Value::Null);
-    if let Some(system) = v.get_mut("system").and_then(Value::as_object_mut) {
-        for k in ["s3", "tikv", "inject", "data-dir"] {
-            system.remove(k);
-        }
-    }
-    let text = serde_json::to_string(&v).unwrap_or_default();
-    blake3::hash(text.as_bytes()).to_hex()[..16].to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,21 +149,5 @@ mod tests {
         assert_eq!(w(vec![10.0, 30.0, 20.0]).call_us_skew(), 1.5);
         assert_eq!(w(vec![]).call_us_skew(), 0.0);
         assert_eq!(w(vec![0.0, 0.0]).call_us_skew(), 0.0);
-    }
-
-    #[test]
-    fn the_scenario_hash_ignores_injection_but_not_the_design() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml");
-        let spec = crate::scenario::Scenario::load(&path, &[])
-            .expect("quickstart loads")
-            .base_spec();
-        let mut injected = spec.clone();
-        injected.system.inject.feed_extra_calls = 1;
-        assert_eq!(scenario_hash(&spec), scenario_hash(&injected));
-        let mut other = spec.clone();
-        other.system.timeline_cap += 1;
-        assert_ne!(scenario_hash(&spec), scenario_hash(&other));
-        assert_eq!(scenario_hash(&spec).len(), 16);
     }
 }
