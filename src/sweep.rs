@@ -16,7 +16,6 @@
 
 mod ladder;
 pub mod result;
-mod settings;
 pub mod table;
 mod verdict;
 
@@ -25,8 +24,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-
-pub use settings::SweepSettings;
 
 use crate::exec::Executor;
 use crate::spec::{Mode, RunSpec};

@@ -14,7 +14,10 @@ use serde_json::Value;
 fn modelled(out: &Path) -> Value {
     let mut v = read(&out.join("default/summary.json"));
     let p = v.as_object_mut().and_then(|o| o.remove("provenance"));
-    assert!(p.is_some_and(|p| p["scenario_hash"].is_string()), "provenance");
+    assert!(
+        p.is_some_and(|p| p["scenario_hash"].is_string()),
+        "provenance"
+    );
     v
 }
 

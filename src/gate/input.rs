@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::record::Recorded;
+use super::recorded::Recorded;
 use crate::summary::{Comparison, Extra, Summary};
 
 /// One summary read from the command line, under its variant name.

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::settings::SweepSettings;
+use crate::spec::SweepSettings;
 use crate::spec::TargetSettings;
 use crate::summary::Summary;
 
