@@ -108,6 +108,7 @@ pub fn ladders(
         factor: first.sweep.factor,
         variants,
         predictions,
+        provenance: Some(crate::summary::Provenance::of(&first)),
     };
     report.save(out)?;
     Ok(report)
