@@ -25,8 +25,8 @@ pub use comparison::{Comparison, ComparisonEntry, write_json};
 pub use feedlab_workload::LatencyRecord as OpStats;
 pub use provenance::Provenance;
 pub use sections::{
-    FanoutStats, HybridShares, Population, QueueCheck, RunConfig, ShardStats, SimSection,
-    StorageStats, Target, TopAuthor,
+    FanoutStats, HybridShares, OpWork, Population, ProbeStats, QueueCheck, RunConfig, ShardStats,
+    SimSection, StorageStats, Target, TopAuthor,
 };
 
 /// Fields a writer added beyond the contract, kept verbatim.
@@ -67,8 +67,15 @@ pub struct Summary {
     /// What only the simulator knows (sim runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sim: Option<SimSection>,
-    /// Fields beyond the contract: the plot series (`series`) and the server's `work` and
-    /// `probe` sections.
+    /// Work counters per op kind (`null` where nothing was metered, as against an external
+    /// deployment).
+    #[serde(default)]
+    pub work: Option<BTreeMap<String, OpWork>>,
+    /// The machine-speed probe of a live run (`null` where none ran).
+    #[serde(default)]
+    pub probe: Option<ProbeStats>,
+    /// Fields beyond the contract: the per-second `series` (a plot series) and fields of
+    /// newer writers.
     #[serde(flatten)]
     pub extra: Extra,
 }

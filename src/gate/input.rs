@@ -1,7 +1,7 @@
 //! What the gate reads: `summary.json` or `comparison.json` files (the kind
-//! is told by content), and the typed sections beyond the summary contract
-//! that its checks use — the per-second `series`, the per-op `work`
-//! counters and the run's `provenance`.
+//! is told by content), and the optional sections its checks use — the
+//! per-second `series` (a plot series, read from the summary's extra map), the
+//! per-op `work` counters and the run's `provenance` (typed summary fields).
 //!
 //! Those sections are optional: an older summary lacks them, and a check
 //! that needs one then SKIPs with the reason kept here. A contract field
@@ -75,24 +75,7 @@ pub struct Window {
 }
 
 /// One `work.<op>` entry: per-op means of server-side counters.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Work {
-    /// Ops the means are over.
-    #[serde(default)]
-    pub ops: u64,
-    /// Metadata storage calls per op.
-    pub storage_calls: Option<f64>,
-    /// Keys read per op.
-    pub keys_read: Option<f64>,
-    /// Rows written per op.
-    pub rows_written: Option<f64>,
-    /// fsyncs per op.
-    pub fsyncs: Option<f64>,
-    /// Blob bytes read per op.
-    pub blob_bytes_read: Option<f64>,
-    /// Blob bytes written per op.
-    pub blob_bytes_written: Option<f64>,
-}
+pub use crate::summary::OpWork as Work;
 
 /// The noise-free counters of [`Work`], by their JSON names.
 pub const COUNTERS: [&str; 6] = [
@@ -137,7 +120,10 @@ impl Facts {
     pub fn of(summary: &Summary) -> Facts {
         Facts {
             windows: section(&summary.extra, "series"),
-            work: section(&summary.extra, "work"),
+            work: summary
+                .work
+                .clone()
+                .ok_or_else(|| "no `work` section (an older summary)".to_string()),
             provenance: summary
                 .provenance
                 .as_ref()

@@ -355,11 +355,7 @@ pub fn summary(m: &Measured<'_>) -> Summary {
         (feed.count > 0).then_some(feed.p99_ms),
         fresh.freshness_p99_ms,
     ) && fresh.timeouts == 0;
-    let extra = json!({
-        "work": m.work.map(RunWork::json).unwrap_or(Value::Null),
-        "probe": m.work.map(RunWork::probe_json).unwrap_or(Value::Null),
-        "series": series_json(m),
-    });
+    let extra = json!({ "series": series_json(m) });
     Summary {
         feedlab: env!("CARGO_PKG_VERSION").into(),
         scenario: spec.scenario.clone(),
@@ -381,6 +377,8 @@ pub fn summary(m: &Measured<'_>) -> Summary {
         },
         provenance: Some(Provenance::of(spec)),
         sim: None,
+        work: m.work.map(RunWork::per_op),
+        probe: m.work.map(RunWork::probe_stats),
         extra: object(extra),
     }
 }

@@ -9,9 +9,9 @@
 use std::collections::BTreeMap;
 
 use feedlab_system::timing::{OpWork, Recorder};
-use serde_json::{Value, json};
 
 use super::probe::ProbeSeries;
+use crate::summary::{OpWork as SummaryWork, ProbeStats};
 
 /// The recorded work of one live run.
 #[derive(Debug, Clone, Default)]
@@ -42,26 +42,28 @@ impl RunWork {
 
     /// The `work` section: per-op means by op kind, with `cpu_rel`, the CPU per op over the
     /// probe's median (see [`super::probe`]).
-    pub fn json(&self) -> Value {
+    pub fn per_op(&self) -> BTreeMap<String, SummaryWork> {
         let probe = self.probe.median_us();
-        let per_op: serde_json::Map<String, Value> = self
-            .per_op
+        self.per_op
             .iter()
             .filter(|(_, w)| w.ops > 0)
             .map(|(k, w)| {
-                let mut v = means(w);
+                let mut m = means(w);
                 if probe > 0.0 {
-                    v["cpu_rel"] = json!(v["cpu_us"].as_f64().unwrap_or(0.0) / probe);
+                    m.cpu_rel = m.cpu_us.map(|c| c / probe);
                 }
-                (k.clone(), v)
+                (k.clone(), m)
             })
-            .collect();
-        Value::Object(per_op)
+            .collect()
     }
 
     /// The `probe` section: the probe's median CPU µs and its period.
-    pub fn probe_json(&self) -> Value {
-        json!({ "us": self.probe.median_us(), "every_ms": super::probe::EVERY.as_millis() })
+    pub fn probe_stats(&self) -> ProbeStats {
+        ProbeStats {
+            us: self.probe.median_us(),
+            every_ms: super::probe::EVERY.as_millis() as u64,
+            extra: Default::default(),
+        }
     }
 
     /// Mean server CPU per op of `kind` in `second` over the probe's CPU that second.
@@ -102,20 +104,21 @@ impl RunWork {
 }
 
 /// Per-op means of `w`.
-fn means(w: &OpWork) -> Value {
+fn means(w: &OpWork) -> SummaryWork {
     let n = w.ops.max(1) as f64;
-    let m = |v: u64| v as f64 / n;
-    json!({
-        "ops": w.ops,
-        "storage_calls": m(w.work.storage_calls),
-        "keys_read": m(w.work.keys_read),
-        "rows_written": m(w.work.rows_written),
-        "fsyncs": m(w.work.fsyncs),
-        "blob_calls": m(w.work.blob_calls),
-        "blob_bytes_read": m(w.work.blob_bytes_read),
-        "blob_bytes_written": m(w.work.blob_bytes_written),
-        "cpu_us": m(w.work.cpu_ns) / 1e3,
-    })
+    let m = |v: u64| Some(v as f64 / n);
+    SummaryWork {
+        ops: w.ops,
+        storage_calls: m(w.work.storage_calls),
+        keys_read: m(w.work.keys_read),
+        rows_written: m(w.work.rows_written),
+        fsyncs: m(w.work.fsyncs),
+        blob_calls: m(w.work.blob_calls),
+        blob_bytes_read: m(w.work.blob_bytes_read),
+        blob_bytes_written: m(w.work.blob_bytes_written),
+        cpu_us: Some(w.work.cpu_ns as f64 / n / 1e3),
+        ..SummaryWork::default()
+    }
 }
 
 #[cfg(test)]
@@ -134,9 +137,9 @@ mod tests {
             },
         };
         let v = means(&w);
-        assert_eq!(v["storage_calls"], 2.5);
-        assert_eq!(v["cpu_us"], 2.0);
-        assert_eq!(v["ops"], 4);
+        assert_eq!(v.storage_calls, Some(2.5));
+        assert_eq!(v.cpu_us, Some(2.0));
+        assert_eq!(v.ops, 4);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::finite;
 use crate::spec::RunSpec;
 use crate::summary::{
-    Extra, FanoutStats, OpStats, Population, Provenance, QueueCheck, RunConfig, ShardStats,
+    Extra, FanoutStats, OpStats, OpWork, Population, Provenance, QueueCheck, RunConfig, ShardStats,
     SimSection, StorageStats, Summary, Target,
 };
 
@@ -208,24 +208,26 @@ pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -
         extra: Extra::new(),
     };
     s.sim = Some(sim_section(spec, cal, r));
-    s.extra.insert("work".into(), work(&r.work));
+    s.work = Some(work(&r.work));
     s
 }
 
 /// The `work` section: per op kind, the shard and blob calls of one measured op, the
 /// counters a live run's server measures as `storage_calls` and `blob_calls`.
-fn work(w: &[(String, feedlab_sim::model::WorkCount)]) -> Value {
-    let per_op: serde_json::Map<String, Value> = w
-        .iter()
+fn work(w: &[(String, feedlab_sim::model::WorkCount)]) -> BTreeMap<String, OpWork> {
+    w.iter()
         .filter(|(_, c)| c.ops > 0)
         .map(|(k, c)| {
             let n = c.ops as f64;
-            let v = json!({ "ops": c.ops, "storage_calls": c.shard as f64 / n,
-                            "blob_calls": c.blob as f64 / n });
+            let v = OpWork {
+                ops: c.ops,
+                storage_calls: Some(c.shard as f64 / n),
+                blob_calls: Some(c.blob as f64 / n),
+                ..OpWork::default()
+            };
             (k.clone(), v)
         })
-        .collect();
-    Value::Object(per_op)
+        .collect()
 }
 
 /// The summary of an M/M/c validation run: the queue's wait as op `queue`,

@@ -234,3 +234,54 @@ pub struct QueueCheck {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+/// `work.<op>`: per-op means of the work counters a live run's server (or the simulator)
+/// measured for one op kind. A counter a writer does not measure is absent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OpWork {
+    /// Ops the means are over.
+    #[serde(default)]
+    pub ops: u64,
+    /// Metadata storage calls per op.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_calls: Option<f64>,
+    /// Keys read per op.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys_read: Option<f64>,
+    /// Rows written per op.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_written: Option<f64>,
+    /// fsyncs per op.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fsyncs: Option<f64>,
+    /// Blob calls per op.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob_calls: Option<f64>,
+    /// Blob bytes read per op.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob_bytes_read: Option<f64>,
+    /// Blob bytes written per op.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob_bytes_written: Option<f64>,
+    /// Server CPU µs per op.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_us: Option<f64>,
+    /// `cpu_us` over the machine-speed probe's median CPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_rel: Option<f64>,
+    /// Fields beyond the contract.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `probe`: the machine-speed probe of a live run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProbeStats {
+    /// The probe's median CPU µs per run.
+    pub us: f64,
+    /// Its period, ms.
+    pub every_ms: u64,
+    /// Fields beyond the contract.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
