@@ -42,6 +42,8 @@ mod markdown;
 mod output;
 mod provenance;
 mod record;
+mod recorded;
+mod trial_metric;
 mod trials;
 
 use std::path::PathBuf;

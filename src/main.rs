@@ -5,7 +5,9 @@
 
 mod calibrate;
 mod cli;
+mod exec;
 mod gate;
+mod pipeline;
 mod plan;
 mod population_cmd;
 mod report;
@@ -17,6 +19,7 @@ mod sim;
 mod spec;
 mod summary;
 mod sweep;
+mod threshold;
 
 use std::process::ExitCode;
 
@@ -41,15 +44,15 @@ enum Command {
     /// on a breach (2 on unusable input).
     Gate(gate::GateArgs),
     /// Run one scenario live against the reference service.
-    Run(run::RunArgs),
+    Run(pipeline::RunArgs),
     /// Run variants side by side (one scenario's variants, or several files).
-    Compare(run::CompareArgs),
+    Compare(pipeline::CompareArgs),
     /// Capacity plan of a scenario at full scale (analytic, fast).
     Plan(plan::PlanArgs),
     /// CSV of users sampled from a scenario's population.
     Population(population_cmd::PopulationArgs),
     /// Discrete-event simulation of a scenario at full scale.
-    Sim(sim::SimArgs),
+    Sim(pipeline::SimArgs),
     /// Measure service-time distributions of the embedded backends for the simulator.
     Calibrate(calibrate::CalibrateArgs),
     /// Load ladders to the knee: where each variant breaks, live or simulated.
@@ -148,8 +151,8 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Run(args) => block_on(run::run(args)),
-        Command::Compare(args) => block_on(run::compare(args)),
+        Command::Run(args) => block_on(pipeline::run(args)),
+        Command::Compare(args) => block_on(pipeline::compare(args)),
         Command::Gate(args) => {
             quiet_broken_pipe();
             gate_exit(gate::run(args))
@@ -164,7 +167,7 @@ fn main() -> ExitCode {
         }
         Command::Sim(args) => {
             quiet_broken_pipe();
-            done(sim::run(args))
+            done(pipeline::sim(args))
         }
         Command::Completions { shell } => {
             quiet_broken_pipe();
@@ -173,7 +176,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Calibrate(args) => block_on(calibrate::run(args)),
-        Command::Sweep(args) => block_on(sweep::run(args)),
+        Command::Sweep(args) => block_on(pipeline::sweep(args)),
         Command::Scrub(args) => match runtime() {
             Ok(rt) => rt.block_on(scrub::run(args)),
             Err(e) => {

@@ -1,7 +1,7 @@
-//! `feedlab run` and `feedlab compare`: live runs of scenario variants
-//! against the reference service, one `summary.json` per variant.
+//! Live runs of scenario variants against the reference service (or an external
+//! deployment): [`LiveExecutor`], the live [`Executor`], one `summary.json` per variant.
 //!
-//! A live run of one variant ([`run_variant`]):
+//! A live run of one variant ([`run_variant_with`]):
 //! 1. opens a fresh service on embedded stores under `OUT/<variant>/data`;
 //! 2. materializes the scaled population, its follow graph and a few
 //!    historical photos per user through the bulk paths (`seed`), and waits
@@ -11,48 +11,41 @@
 //!    two loopback listeners, or by direct calls (`driver.transport =
 //!    "direct"`) — with feed-freshness probes on a sample of uploads;
 //! 4. waits for the fan-out, measures counters, storage and timelines, and
-//!    writes `OUT/<variant>/summary.json` (`contract`);
+//!    builds the typed summary (`contract`) and writes `OUT/<variant>/summary.json`;
 //! 5. deletes the data directory unless `--keep-data`.
 //!
-//! `compare` runs every variant (of one scenario, or of several files; flags
-//! and spec loading in `cli`),
-//! writes `OUT/comparison.json`, and both commands print a table and write
-//! `report.md` and `report.html` (`crate::report`).
+//! With `target.write-url` set, the run seeds and drives that deployment over HTTP instead
+//! and reads its counters from `/metrics` (`external`). The comparison, reports and table
+//! of several variants are the pipeline's (`crate::pipeline`).
 
-mod cli;
 mod contract;
 mod direct;
 mod external;
-pub(crate) mod insitu;
+mod insitu;
 mod measure;
 mod probe;
 mod seed;
-mod table;
-pub(crate) mod threshold;
 mod work;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use feedlab_system::Service;
 use feedlab_system::timing::{CpuTimed, Recorder};
 use feedlab_workload::{
     Driver, DriverConfig, FreshnessProbe, HttpConfig, HttpTarget, ServiceUser, Target,
     UserDirectory, Workload,
 };
-use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-pub use cli::{CompareArgs, RunArgs, compare, run};
 pub use direct::DirectTarget;
 use work::RunWork;
 
+use crate::exec::Executor;
 use crate::spec::{RunSpec, Transport};
-use crate::summary::{Comparison, ComparisonEntry, Extra};
-
-pub use crate::summary::Summary;
+use crate::summary::Summary;
 
 /// Options of one variant's run beyond its spec.
 #[derive(Debug, Clone, Copy, Default)]
@@ -61,33 +54,41 @@ pub struct RunOptions {
     pub keep_data: bool,
 }
 
-/// Run `spec` live and write `out/<variant>/summary.json`; see the module
-/// docs. The data directory is deleted afterwards.
-#[allow(
-    dead_code,
-    reason = "the library entry point; the CLI goes through run_all"
-)]
-pub async fn run_variant(spec: &RunSpec, out: &Path) -> anyhow::Result<Summary> {
-    run_variant_with(spec, out, RunOptions::default()).await
+/// The live [`Executor`]: runs each spec on the tokio runtime it holds a handle to (see
+/// [`crate::exec`] for the contract on the calling thread).
+pub struct LiveExecutor {
+    handle: tokio::runtime::Handle,
+    opts: RunOptions,
 }
 
-/// [`run_variant`] with options.
+impl LiveExecutor {
+    /// An executor on the current tokio runtime; `None` outside one.
+    pub fn current(opts: RunOptions) -> Option<LiveExecutor> {
+        let handle = tokio::runtime::Handle::try_current().ok()?;
+        Some(LiveExecutor { handle, opts })
+    }
+}
+
+impl Executor for LiveExecutor {
+    fn run(&mut self, spec: &RunSpec, out: &Path) -> anyhow::Result<Summary> {
+        let handle = self.handle.clone();
+        let opts = self.opts;
+        tokio::task::block_in_place(|| handle.block_on(run_variant_with(spec, out, opts)))
+    }
+}
+
+/// Runs `spec` live and writes `out/<variant>/summary.json` and `spec.json`; see the module
+/// docs. The data directory is deleted afterwards unless `opts.keep_data`.
 pub async fn run_variant_with(
     spec: &RunSpec,
     out: &Path,
     opts: RunOptions,
 ) -> anyhow::Result<Summary> {
-    if spec.mode == crate::spec::Mode::Sim {
-        let (spec, out) = (spec.clone(), out.to_path_buf());
-        return tokio::task::spawn_blocking(move || {
-            crate::sim::run_variant(&spec, &out, &mut crate::sim::SourceCache::default())
-        })
-        .await?;
-    }
     let vdir = out.join(&spec.variant);
     if spec.target.write_url.is_some() {
-        let value = drive_external(spec).await?;
-        return save(spec, &vdir, value);
+        let summary = drive_external(spec).await?;
+        crate::exec::save(spec, out, &summary)?;
+        return Ok(summary);
     }
     let data = vdir.join("data");
     if data.exists() {
@@ -97,7 +98,7 @@ pub async fn run_variant_with(
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
     let mut cfg = spec.system.clone();
     cfg.data_dir = data.clone();
-    cfg.fanout = threshold::live_fanout(spec).await?;
+    cfg.fanout = crate::threshold::live_fanout(spec).await?;
     let recorder = Recorder::new();
     let svc = Service::open_recorded(cfg, Some(recorder.clone()))
         .await
@@ -114,17 +115,9 @@ pub async fn run_variant_with(
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    let summary = save(spec, &vdir, result?)?;
+    let summary = result?;
+    crate::exec::save(spec, out, &summary)?;
     insitu::save(spec, &vdir, &recorder)?;
-    Ok(summary)
-}
-
-/// Write `spec.json` and `summary.json` of one variant.
-fn save(spec: &RunSpec, vdir: &Path, value: Value) -> anyhow::Result<Summary> {
-    write_json(&vdir.join("spec.json"), &serde_json::to_value(spec)?)?;
-    // Parsing through the contract types checks every contract field.
-    let summary: Summary = serde_json::from_value(value).context("summary.json contract")?;
-    summary.save(&vdir.join("summary.json"))?;
     Ok(summary)
 }
 
@@ -137,7 +130,7 @@ async fn workload(spec: &RunSpec) -> anyhow::Result<Workload> {
 }
 
 /// A run against `target.write-url`: seed over HTTP, counters from `/metrics`.
-async fn drive_external(spec: &RunSpec) -> anyhow::Result<Value> {
+async fn drive_external(spec: &RunSpec) -> anyhow::Result<Summary> {
     let workload = workload(spec).await?;
     let (target, seeded) = external::seed(spec, &workload).await?;
     let base = spec.target.write_url.clone().unwrap_or_default();
@@ -146,7 +139,7 @@ async fn drive_external(spec: &RunSpec) -> anyhow::Result<Value> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = external::scrape(&base).await?;
     let run_loads = measure::load_delta(&before.loads, &after.loads);
-    let mut v = contract::summary(&contract::Measured {
+    let mut s = contract::summary(&contract::Measured {
         spec,
         seeded: &seeded,
         population: workload.graph().population(),
@@ -158,8 +151,8 @@ async fn drive_external(spec: &RunSpec) -> anyhow::Result<Value> {
         transport: "external",
         work: None,
     });
-    v["storage"]["measured"] = json!(false);
-    Ok(v)
+    s.storage.measured = Some(false);
+    Ok(s)
 }
 
 /// Drive the op stream of `spec` against `target` with freshness probes.
@@ -209,7 +202,7 @@ async fn drive(
     svc: &Service,
     data: &Path,
     recorder: &Arc<Recorder>,
-) -> anyhow::Result<Value> {
+) -> anyhow::Result<Summary> {
     let workload = workload(spec).await?;
     let seeded = seed::materialize(svc, &workload, spec).await?;
     svc.drain().await;
@@ -300,61 +293,4 @@ async fn recorded_drive(
     recorder.add_total("probe", probe.runs, probe.cpu_ns);
     recorder.stop();
     (stats, probe)
-}
-
-/// Write `value` as pretty JSON, creating parent directories.
-pub fn write_json(path: &Path, value: &Value) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let mut text = serde_json::to_string_pretty(value)?;
-    text.push('\n');
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
-}
-
-/// Run `specs` one after another under `out`, then write
-/// `out/comparison.json`, the reports, and print the table. Returns the
-/// summaries in order.
-pub async fn run_all(
-    specs: &[RunSpec],
-    out: &Path,
-    opts: RunOptions,
-) -> anyhow::Result<Vec<Summary>> {
-    let mut names: Vec<&str> = specs.iter().map(|s| s.variant.as_str()).collect();
-    names.sort_unstable();
-    if names.windows(2).any(|w| w[0] == w[1]) {
-        bail!("variant names must be unique within one comparison: {names:?}");
-    }
-    let mut summaries = Vec::new();
-    for spec in specs {
-        eprintln!("== variant {} ({}) ==", spec.variant, spec.scenario);
-        summaries.push(run_variant_with(spec, out, opts).await?);
-    }
-    let comparison = Comparison {
-        scenario: specs
-            .first()
-            .map(|s| s.scenario.clone())
-            .unwrap_or_default(),
-        variants: specs
-            .iter()
-            .map(|s| {
-                let mut extra = Extra::new();
-                extra.insert("scenario".into(), json!(s.scenario));
-                ComparisonEntry {
-                    variant: s.variant.clone(),
-                    summary: format!("{}/summary.json", s.variant),
-                    extra,
-                }
-            })
-            .collect(),
-        extra: Extra::new(),
-    };
-    comparison.save(&out.join("comparison.json"))?;
-    let values = summaries
-        .iter()
-        .map(serde_json::to_value)
-        .collect::<Result<Vec<Value>, _>>()?;
-    crate::report::write(out, &values)?;
-    println!("{}", table::render(&values));
-    Ok(summaries)
 }

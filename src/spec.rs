@@ -5,11 +5,15 @@
 //! executors (`run.rs` live, `sim` later). Everything an executor needs is
 //! here, already validated; executors never read scenario files.
 
+mod sweep;
+
 use std::path::PathBuf;
 
 use feedlab_system::ServiceConfig;
 use feedlab_workload::{PopulationConfig, TrafficConfig};
 use serde::{Deserialize, Serialize};
+
+pub use sweep::SweepSettings;
 
 /// Live run against the reference service, or the discrete-event simulator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -138,5 +142,5 @@ pub struct RunSpec {
     pub sim: feedlab_sim::model::SimSettings,
     /// `[sweep]`: the load ladder of `feedlab sweep`.
     #[serde(default)]
-    pub sweep: crate::sweep::SweepSettings,
+    pub sweep: SweepSettings,
 }

@@ -8,12 +8,26 @@
 //! so an older binary can still gate a newer summary, and [`Summary::metric`]
 //! can address any numeric field, contract or not.
 
+mod comparison;
+mod provenance;
+mod sections;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+pub use comparison::{Comparison, ComparisonEntry, write_json};
+/// One op kind's counts and latency (ms, from intended start): the record the load
+/// generator and the simulator produce.
+pub use feedlab_workload::LatencyRecord as OpStats;
+pub use provenance::Provenance;
+pub use sections::{
+    FanoutStats, HybridShares, OpWork, Population, ProbeStats, QueueCheck, RunConfig, ShardStats,
+    SimSection, StorageStats, Target, TopAuthor,
+};
 
 /// Fields a writer added beyond the contract, kept verbatim.
 pub type Extra = Map<String, Value>;
@@ -47,127 +61,21 @@ pub struct Summary {
     pub storage: StorageStats,
     /// The scenario's target and whether the run met it.
     pub target: Target,
-    /// Fields beyond the contract.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// `config`: which strategy and backend each seam used.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RunConfig {
-    /// Fan-out strategy (`push`, `pull`, `hybrid`, `rate`).
-    pub fanout: String,
-    /// Sharding strategy (`user`, `photo`, `logical`, `consistent`).
-    pub sharding: String,
-    /// Metadata backend (`embedded`, `tikv`, or `model` in the simulator).
-    pub meta: String,
-    /// Blob backend (`local`, `s3`, or `model`).
-    pub blob: String,
-    /// Fields beyond the contract.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// `population`: the modelled users and how much of it was materialized.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Population {
-    /// Users modelled.
-    pub users: u64,
-    /// Users actually created (live runs use a scaled sub-population).
-    pub materialized_users: u64,
-    /// Follow edges created.
-    pub follows: u64,
-    /// Power-law exponent of follower counts.
-    pub alpha: f64,
-    /// Mean followees per user.
-    pub mean_followees: f64,
-    /// Largest follower count in the population.
-    pub max_followers: u64,
-    /// Fields beyond the contract.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// One op kind's counts and latency percentiles (ms, from intended start).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct OpStats {
-    /// Ops completed.
-    pub count: u64,
-    /// Ops that completed with an error.
-    pub errors: u64,
-    /// Ops that could not start within the concurrency limit.
-    pub dropped: u64,
-    /// Ops the service refused under overload (503); neither errors nor
-    /// drops. Absent (0) where nothing is refused, as in the sim.
+    /// Where the summary came from (absent in older summaries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+    /// What only the simulator knows (sim runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim: Option<SimSection>,
+    /// Work counters per op kind (`null` where nothing was metered, as against an external
+    /// deployment).
     #[serde(default)]
-    pub shed: u64,
-    /// Completed ops per second.
-    pub rate_per_s: f64,
-    /// Median latency.
-    pub p50_ms: f64,
-    /// 90th percentile latency.
-    pub p90_ms: f64,
-    /// 99th percentile latency.
-    pub p99_ms: f64,
-    /// 99.9th percentile latency.
-    pub p999_ms: f64,
-    /// Largest latency seen.
-    pub max_ms: f64,
-    /// Fields beyond the contract.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// `fanout`: timeline writes caused by uploads and how fresh feeds were.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct FanoutStats {
-    /// Timeline entries written.
-    pub timeline_writes: u64,
-    /// Timeline entries written per upload.
-    pub writes_per_upload: f64,
-    /// Median delay from upload acknowledgement to timeline visibility.
-    pub freshness_p50_ms: f64,
-    /// 99th percentile of that delay.
-    pub freshness_p99_ms: f64,
-    /// Fields beyond the contract.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// `shards`: how evenly the load spread.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ShardStats {
-    /// Physical shards.
-    pub count: u64,
-    /// Busiest shard's load over the mean load (1.0 is perfectly even).
-    pub load_max_over_mean: f64,
-    /// Fields beyond the contract.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// `storage`: bytes held at the end of the run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct StorageStats {
-    /// Metadata store bytes.
-    pub meta_bytes: u64,
-    /// Blob store bytes.
-    pub blob_bytes: u64,
-    /// Bytes of materialized timelines.
-    pub timeline_bytes: u64,
-    /// Fields beyond the contract.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// `target`: the scenario's feed target and the verdict of the run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Target {
-    /// Target p99 of feed reads in ms.
-    pub feed_p99_ms: f64,
-    /// Whether the run's feed p99 was within the target.
-    pub met: bool,
-    /// Fields beyond the contract.
+    pub work: Option<BTreeMap<String, OpWork>>,
+    /// The machine-speed probe of a live run (`null` where none ran).
+    #[serde(default)]
+    pub probe: Option<ProbeStats>,
+    /// Fields beyond the contract: the per-second `series` (a plot series) and fields of
+    /// newer writers.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -183,7 +91,6 @@ impl Summary {
     }
 
     /// Writes the summary as pretty JSON, creating parent directories.
-    #[allow(dead_code, reason = "the run and compare commands write summaries")]
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         write_json(path, self)
     }
@@ -218,62 +125,6 @@ pub fn metric_in(summary: &Value, path: &str) -> Option<f64> {
     }
 }
 
-/// One entry of `comparison.json`: a variant and where its summary is.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ComparisonEntry {
-    /// Variant name.
-    pub variant: String,
-    /// Path of its `summary.json`, relative to the directory of
-    /// `comparison.json` (normally `<variant>/summary.json`).
-    pub summary: String,
-    /// Fields beyond the contract.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// `comparison.json`: the variants of one comparison and their summaries.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Comparison {
-    /// Scenario name.
-    pub scenario: String,
-    /// Variants in the order they ran.
-    pub variants: Vec<ComparisonEntry>,
-    /// Fields beyond the contract.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl Comparison {
-    /// Reads and parses a `comparison.json`; errors name the file.
-    pub fn load(path: &Path) -> anyhow::Result<Comparison> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a valid comparison.json", path.display()))
-    }
-
-    /// Writes the comparison as pretty JSON, creating parent directories.
-    #[allow(dead_code, reason = "the compare command writes comparisons")]
-    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        write_json(path, self)
-    }
-
-    /// Where `entry`'s summary lives, given where this comparison was read.
-    pub fn summary_path(comparison_path: &Path, entry: &ComparisonEntry) -> PathBuf {
-        let dir = comparison_path.parent().unwrap_or(Path::new("."));
-        dir.join(&entry.summary)
-    }
-}
-
-fn write_json<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let mut text = serde_json::to_string_pretty(value)?;
-    text.push('\n');
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,7 +153,7 @@ mod tests {
         s.target = Target {
             feed_p99_ms: 200.0,
             met: true,
-            extra: Extra::new(),
+            ..Target::default()
         };
         s
     }
@@ -380,6 +231,7 @@ mod tests {
             variants: vec![ComparisonEntry {
                 variant: "hybrid".into(),
                 summary: "hybrid/summary.json".into(),
+                scenario: String::new(),
                 extra: Extra::new(),
             }],
             extra: Extra::new(),

@@ -9,12 +9,13 @@
 //! of the live ladder's first step, runs every load the live ladder ran, then finds its own
 //! knee; the sweep reports how far the prediction is off (`result::predict`).
 //!
-//! Output: `OUT/sweep.json` ([`result::SweepReport`]), `OUT/report.html`/`report.md` with a
-//! latency-and-goodput-against-offered-load chart per op, and a terminal table.
+//! Steps run through any [`Executor`] (the pipeline's, which picks live or sim per spec).
+//! Output: `OUT/sweep.json` ([`result::SweepReport`]); the pipeline then writes
+//! `OUT/report.html`/`report.md` with a latency-and-goodput-against-offered-load chart per op
+//! (`crate::report::sweep`), and prints the terminal table ([`table`]).
 
 mod ladder;
 pub mod result;
-mod settings;
 pub mod table;
 mod verdict;
 
@@ -24,12 +25,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Args;
 
-pub use settings::SweepSettings;
-
-use crate::run::{RunOptions, run_variant_with};
-use crate::sim::SourceCache;
+use crate::exec::Executor;
 use crate::spec::{Mode, RunSpec};
-use result::{Limits, SweepReport, VariantSweep, predict};
+use result::{Limits, SweepReport, VariantSweep};
 use verdict::{Step, judge};
 
 /// `feedlab sweep SCENARIO`.
@@ -57,29 +55,40 @@ pub struct SweepArgs {
     pub set: Vec<String>,
 }
 
-/// `feedlab sweep`.
-pub async fn run(args: SweepArgs) -> anyhow::Result<()> {
+/// The specs `args` select (with `--seed`, `--set` and `--mode` applied) and the output
+/// directory, created.
+pub fn resolve(args: &SweepArgs) -> anyhow::Result<(Vec<RunSpec>, PathBuf)> {
     let mut scenario = crate::scenario::Scenario::load(&args.scenario, &args.set)?;
     if let Some(seed) = args.seed {
         scenario.set_seed(seed);
     }
-    let specs = select(scenario.variants(), &args)?;
+    let specs = select(scenario.variants(), args)?;
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| crate::cli::default_out("sweep", scenario.name()));
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    Ok((specs, out))
+}
+
+/// Runs the ladder of every spec with `exec` (each live one followed by its simulated twin
+/// when `predict` or its `sweep.predict` says so) and writes `out/sweep.json`.
+pub fn ladders(
+    specs: &[RunSpec],
+    out: &Path,
+    predict: bool,
+    exec: &mut dyn Executor,
+) -> anyhow::Result<SweepReport> {
     let first = specs.first().context("the scenario has no runs")?.clone();
-    let mut cache = SourceCache::default();
     let mut variants = Vec::new();
     let mut predictions = Vec::new();
-    for spec in &specs {
-        let live = ladder_of(spec, &out, &[], &mut cache).await?;
-        if spec.mode == Mode::Live && (spec.sweep.predict || args.predict) {
-            let twin = twin_of(spec, &live, &out)?;
+    for spec in specs {
+        let live = ladder_of(spec, out, &[], exec)?;
+        if spec.mode == Mode::Live && (spec.sweep.predict || predict) {
+            let twin = twin_of(spec, &live, out)?;
             let loads: Vec<f64> = live.steps.iter().map(|s| s.load).collect();
-            let sim = ladder_of(&twin, &out, &loads, &mut cache).await?;
-            predictions.push(predict(&live, &sim, spec.sweep.factor));
+            let sim = ladder_of(&twin, out, &loads, exec)?;
+            predictions.push(result::predict(&live, &sim, spec.sweep.factor));
             variants.push(live);
             variants.push(sim);
         } else {
@@ -99,11 +108,10 @@ pub async fn run(args: SweepArgs) -> anyhow::Result<()> {
         factor: first.sweep.factor,
         variants,
         predictions,
+        provenance: Some(crate::summary::Provenance::of(&first)),
     };
-    report.save(&out)?;
-    crate::report::sweep::write(&out, &report)?;
-    println!("{}", table::render(&report));
-    Ok(())
+    report.save(out)?;
+    Ok(report)
 }
 
 /// The variants to sweep, with `--mode` applied; an unknown `--variant` lists the known ones.
@@ -154,11 +162,11 @@ fn twin_of(spec: &RunSpec, live: &VariantSweep, out: &Path) -> anyhow::Result<Ru
 }
 
 /// Runs the ladder of one variant: the `preset` loads first, then the search.
-async fn ladder_of(
+fn ladder_of(
     spec: &RunSpec,
     out: &Path,
     preset: &[f64],
-    cache: &mut SourceCache,
+    exec: &mut dyn Executor,
 ) -> anyhow::Result<VariantSweep> {
     let settings = &spec.sweep;
     let mut queue: VecDeque<f64> = preset.iter().copied().collect();
@@ -178,7 +186,7 @@ async fn ladder_of(
             );
             break;
         }
-        let step = step_of(spec, load, out, cache).await?;
+        let step = step_of(spec, load, out, exec)?;
         eprintln!("{}", table::step_line(&spec.variant, &step));
         steps.push(step);
     }
@@ -208,12 +216,7 @@ async fn ladder_of(
 }
 
 /// Runs `spec` at `load` times its traffic and judges the step.
-async fn step_of(
-    spec: &RunSpec,
-    load: f64,
-    out: &Path,
-    cache: &mut SourceCache,
-) -> anyhow::Result<Step> {
+fn step_of(spec: &RunSpec, load: f64, out: &Path, exec: &mut dyn Executor) -> anyhow::Result<Step> {
     let mut s = spec.clone();
     s.traffic.load = spec.traffic.load * load;
     if let Some(d) = spec.sweep.step_s {
@@ -226,10 +229,7 @@ async fn step_of(
     }
     let label = format!("x{load:.4}");
     let dir = out.join("steps").join(&label);
-    let summary = match s.mode {
-        Mode::Live => run_variant_with(&s, &dir, RunOptions::default()).await?,
-        Mode::Sim => tokio::task::block_in_place(|| crate::sim::run_variant(&s, &dir, cache))?,
-    };
+    let summary = exec.run(&s, &dir)?;
     let rel = format!("steps/{label}/{}/summary.json", s.variant);
     Ok(judge(&summary, load, rel, &s.target, &spec.sweep))
 }

@@ -42,5 +42,5 @@ pub use mmc::{MmcParams, MmcResult, mmc, mmc_with};
 pub use ps::{PsStation, PsStats, Tick};
 pub use ratequeue::{RateQueue, RateQueueStats};
 pub use station::{Acquire, Admission, ConnPool, PoolStats, QueueLimit, Started, Station};
-pub use stats::{DelayStats, DelaySummary, TimeAverage};
+pub use stats::{DelayStats, TimeAverage};
 pub use theory::{MmcTheory, erlang_c};

@@ -18,10 +18,12 @@ use serde::Serialize;
 
 use crate::engine::{NANOS_PER_SEC, SimTime, ns};
 use crate::error::{Result, invalid, positive};
-use crate::stats::{DelayStats, DelaySummary, TimeAverage};
+use feedlab_workload::LatencyRecord;
+
+use crate::stats::{DelayStats, TimeAverage};
 
 /// Counters and delays of a [`RateQueue`] since the last reset.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RateQueueStats {
     /// Items whose batch finished.
     pub processed: u64,
@@ -36,9 +38,9 @@ pub struct RateQueueStats {
     /// Fraction of time the worker was busy.
     pub utilisation: f64,
     /// Enqueue → start of the item's batch.
-    pub queue_delay: DelaySummary,
+    pub queue_delay: LatencyRecord,
     /// Enqueue → end of the item's batch.
-    pub total_delay: DelaySummary,
+    pub total_delay: LatencyRecord,
 }
 
 /// A FIFO drained by one worker at most `rate` items/s in batches.

@@ -25,7 +25,9 @@ use serde::Serialize;
 use crate::dist::ServiceDist;
 use crate::engine::SimTime;
 use crate::error::{Result, invalid};
-use crate::stats::{DelayStats, DelaySummary, TimeAverage};
+use feedlab_workload::LatencyRecord;
+
+use crate::stats::{DelayStats, TimeAverage};
 
 /// What happens to arrivals that find every slot busy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,7 +52,7 @@ pub enum Acquire<T> {
 }
 
 /// Counters and averages of a pool or station, since the last stats reset.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PoolStats {
     /// Slots (connections or workers).
     pub capacity: u32,
@@ -71,7 +73,7 @@ pub struct PoolStats {
     /// Longest queue seen.
     pub max_queue: u64,
     /// Waits from arrival to obtaining a slot.
-    pub waits: DelaySummary,
+    pub waits: LatencyRecord,
 }
 
 /// A counting semaphore with a FIFO wait queue and statistics.

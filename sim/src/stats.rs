@@ -7,8 +7,8 @@
 //! be reset at a warm-up boundary so steady-state figures exclude the
 //! transient.
 
+use feedlab_workload::LatencyRecord;
 use hdrhistogram::Histogram;
-use serde::Serialize;
 
 use crate::engine::SimTime;
 
@@ -146,42 +146,19 @@ impl DelayStats {
         self.count = 0;
     }
 
-    /// A serializable summary in milliseconds.
-    pub fn summary(&self) -> DelaySummary {
+    /// The delays as a latency record in milliseconds, with the curve at
+    /// [`feedlab_workload::PERCENTILES`].
+    pub fn summary(&self) -> LatencyRecord {
         let ms = |v: f64| v / 1e6;
-        DelaySummary {
-            count: self.count,
-            mean_ms: ms(self.mean()),
-            p50_ms: ms(self.quantile(0.5) as f64),
-            p90_ms: ms(self.quantile(0.9) as f64),
-            p99_ms: ms(self.quantile(0.99) as f64),
-            p999_ms: ms(self.quantile(0.999) as f64),
-            max_ms: ms(if self.count == 0 {
-                0.0
-            } else {
-                self.hist.max() as f64
-            }),
-        }
+        let max = if self.count == 0 {
+            0.0
+        } else {
+            self.hist.max() as f64
+        };
+        LatencyRecord::of_quantiles(self.count, ms(self.mean()), ms(max), |q| {
+            ms(self.quantile(q) as f64)
+        })
     }
-}
-
-/// Delay percentiles in milliseconds, named like summary.json's op fields.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
-pub struct DelaySummary {
-    /// Number of delays recorded.
-    pub count: u64,
-    /// Exact mean.
-    pub mean_ms: f64,
-    /// Median.
-    pub p50_ms: f64,
-    /// 90th percentile.
-    pub p90_ms: f64,
-    /// 99th percentile.
-    pub p99_ms: f64,
-    /// 99.9th percentile.
-    pub p999_ms: f64,
-    /// Largest recorded delay.
-    pub max_ms: f64,
 }
 
 #[cfg(test)]

@@ -210,25 +210,22 @@ struct OpErrors {
 
 impl OpErrors {
     fn of(stats: &OpStats) -> OpErrors {
-        let codes = stats.extra.get("error_codes").and_then(|v| v.as_object());
-        let client: u64 = codes.map_or(0, |c| {
-            CLIENT_SIDE_CODES
-                .iter()
-                .filter_map(|code| c.get(*code)?.as_u64())
-                .sum()
-        });
-        let service_codes = codes.map(|c| {
-            c.iter()
-                .filter(|(k, _)| !CLIENT_SIDE_CODES.contains(&k.as_str()))
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        });
+        let codes = &stats.error_codes;
+        let client: u64 = CLIENT_SIDE_CODES
+            .iter()
+            .filter_map(|code| codes.get(*code))
+            .sum();
+        let service_codes = codes
+            .iter()
+            .filter(|(k, _)| !CLIENT_SIDE_CODES.contains(&k.as_str()))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         OpErrors {
             issued: stats.count + stats.errors + stats.dropped + stats.shed,
             service: stats.errors.saturating_sub(client),
             dropped: stats.dropped + stats.shed,
-            codes: service_codes.unwrap_or_default(),
+            codes: service_codes,
         }
     }
 

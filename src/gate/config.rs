@@ -38,7 +38,7 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
 pub use super::bound::{Bound, num, parse_rule};
-use super::trials::TrialMetric;
+use super::trial_metric::TrialMetric;
 
 /// The `[gate]` table: absolute rules on the current run and the checks of
 /// the current run against the baseline.

@@ -1,7 +1,7 @@
 //! What the gate reads: `summary.json` or `comparison.json` files (the kind
-//! is told by content), and the typed sections beyond the summary contract
-//! that its checks use — the per-second `series`, the per-op `work`
-//! counters and the run's `provenance`.
+//! is told by content), and the optional sections its checks use — the
+//! per-second `series` (a plot series, read from the summary's extra map), the
+//! per-op `work` counters and the run's `provenance` (typed summary fields).
 //!
 //! Those sections are optional: an older summary lacks them, and a check
 //! that needs one then SKIPs with the reason kept here. A contract field
@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::record::Recorded;
+use super::recorded::Recorded;
 use crate::summary::{Comparison, Extra, Summary};
 
 /// One summary read from the command line, under its variant name.
@@ -75,24 +75,7 @@ pub struct Window {
 }
 
 /// One `work.<op>` entry: per-op means of server-side counters.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Work {
-    /// Ops the means are over.
-    #[serde(default)]
-    pub ops: u64,
-    /// Metadata storage calls per op.
-    pub storage_calls: Option<f64>,
-    /// Keys read per op.
-    pub keys_read: Option<f64>,
-    /// Rows written per op.
-    pub rows_written: Option<f64>,
-    /// fsyncs per op.
-    pub fsyncs: Option<f64>,
-    /// Blob bytes read per op.
-    pub blob_bytes_read: Option<f64>,
-    /// Blob bytes written per op.
-    pub blob_bytes_written: Option<f64>,
-}
+pub use crate::summary::OpWork as Work;
 
 /// The noise-free counters of [`Work`], by their JSON names.
 pub const COUNTERS: [&str; 6] = [
@@ -122,7 +105,7 @@ impl Work {
 /// `provenance`: where the run came from; the fields the gate compares
 /// (others, such as the commit and date, are ignored). Every field is
 /// optional so a partial record still gives what it has.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Provenance {
     /// Cores of the machine.
     pub cores: Option<u32>,
@@ -137,8 +120,27 @@ impl Facts {
     pub fn of(summary: &Summary) -> Facts {
         Facts {
             windows: section(&summary.extra, "series"),
-            work: section(&summary.extra, "work"),
-            provenance: section(&summary.extra, "provenance"),
+            work: summary
+                .work
+                .clone()
+                .ok_or_else(|| "no `work` section (an older summary)".to_string()),
+            provenance: summary
+                .provenance
+                .as_ref()
+                .map(Provenance::of)
+                .ok_or_else(|| "no `provenance` section (an older summary)".to_string()),
+        }
+    }
+}
+
+impl Provenance {
+    /// The compared fields of a summary's provenance; an empty or zero field is unknown.
+    fn of(p: &crate::summary::Provenance) -> Provenance {
+        let text = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        Provenance {
+            cores: (p.cores > 0).then_some(p.cores),
+            scenario_hash: text(&p.scenario_hash),
+            build: text(&p.build),
         }
     }
 }

@@ -109,8 +109,11 @@ mod tests {
             summary.config.extra.insert("inject".into(), i);
         }
         if let Some(h) = hash {
-            let p = json!({ "scenario_hash": h, "cores": 2 });
-            summary.extra.insert("provenance".into(), p);
+            summary.provenance = Some(crate::summary::Provenance {
+                scenario_hash: h.into(),
+                cores: 2,
+                ..Default::default()
+            });
         }
         Named {
             variant: "push".into(),

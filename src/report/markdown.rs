@@ -1,40 +1,35 @@
-//! `report.md`: the key figures per variant as a table, then the plots as
-//! links to `plots/*.svg`.
+//! `report.md`: a header naming the scenario, mode, seed and each summary's provenance,
+//! the key figures per variant as a table, then the plots as links to `plots/*.svg`.
 
-use serde_json::Value;
-
-use super::{FIGURES, cell, text};
+use super::figures::{FIGURES, provenance_line};
+use crate::summary::Summary;
 
 /// The Markdown report.
-pub fn render(summaries: &[Value], plots: &[(&str, &str, String)]) -> String {
+pub fn render(summaries: &[Summary], plots: &[(&str, &str, String)]) -> String {
     let mut out = String::from("# feedlab report\n\n");
-    let scenario = summaries
-        .first()
-        .map(|s| text(s, "scenario"))
-        .unwrap_or_default();
-    out.push_str(&format!(
-        "Scenario `{scenario}`, {} variant(s), mode {}, seed {}.\n\n",
-        summaries.len(),
-        summaries
-            .first()
-            .map(|s| text(s, "mode"))
-            .unwrap_or_default(),
-        summaries
-            .first()
-            .map(|s| text(s, "seed"))
-            .unwrap_or_default(),
-    ));
-    out.push_str("| figure |");
+    if let Some(first) = summaries.first() {
+        out.push_str(&format!(
+            "Scenario `{}`, {} variant(s), mode {}, seed {}.\n\n",
+            first.scenario,
+            summaries.len(),
+            first.mode,
+            first.seed,
+        ));
+    }
     for s in summaries {
-        out.push_str(&format!(" {} |", text(s, "variant")));
+        out.push_str(&format!("- `{}`: {}\n", s.variant, provenance_line(s)));
+    }
+    out.push_str("\n| figure |");
+    for s in summaries {
+        out.push_str(&format!(" {} |", s.variant));
     }
     out.push_str("\n|---|");
     out.push_str(&"---:|".repeat(summaries.len()));
     out.push('\n');
-    for (label, path) in FIGURES {
+    for (label, read) in FIGURES {
         out.push_str(&format!("| {label} |"));
         for s in summaries {
-            out.push_str(&format!(" {} |", cell(s, path)));
+            out.push_str(&format!(" {} |", read(s).cell()));
         }
         out.push('\n');
     }

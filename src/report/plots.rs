@@ -1,24 +1,20 @@
-//! The report's six plots (seven when a variant was simulated), each built from the variants' `summary.json`
-//! values and drawn by [`super::chart::chart`].
+//! The report's six plots (seven when a variant was simulated), each built from the variants'
+//! typed summaries — contract fields, and the plot series in the sections' `extra` maps —
+//! and drawn by [`super::chart::chart`].
 
 use serde_json::Value;
 
 use super::chart::{Axis, Series, Style, bytes, chart, plain, short, whole};
 use super::panels::{Panel, percentile_panels};
+use crate::summary::{Extra, Summary};
 
-fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
-    path.iter().try_fold(v, |v, k| v.get(k))
+/// The plot series `key` of a section's extra map.
+fn plot_series<'a>(extra: &'a Extra, key: &str) -> Option<&'a Value> {
+    extra.get(key).filter(|v| !v.is_null())
 }
 
-fn f(v: &Value, path: &[&str]) -> Option<f64> {
-    get(v, path)?.as_f64()
-}
-
-fn name(v: &Value) -> String {
-    v.get("variant")
-        .and_then(Value::as_str)
-        .unwrap_or("?")
-        .to_string()
+fn name(s: &Summary) -> String {
+    s.variant.clone()
 }
 
 fn pairs(v: Option<&Value>) -> Vec<(f64, f64)> {
@@ -31,11 +27,10 @@ fn pairs(v: Option<&Value>) -> Vec<(f64, f64)> {
         .unwrap_or_default()
 }
 
-fn target(summaries: &[Value]) -> f64 {
+fn target(summaries: &[Summary]) -> f64 {
     summaries
         .first()
-        .and_then(|s| f(s, &["target", "feed_p99_ms"]))
-        .unwrap_or(crate::spec::DEFAULT_FEED_P99_MS)
+        .map_or(crate::spec::DEFAULT_FEED_P99_MS, |s| s.target.feed_p99_ms)
 }
 
 /// Ops drawn in the latency plot, one panel each, in this order.
@@ -44,7 +39,7 @@ const OPS: [&str; 5] = ["feed", "photo_get", "upload", "search", "follow"];
 /// Latency by percentile: one panel per op that any variant ran, one line
 /// per variant in every panel (so a variant keeps its colour), the feed
 /// target in the feed panel.
-pub fn latency(summaries: &[Value]) -> anyhow::Result<String> {
+pub fn latency(summaries: &[Summary]) -> anyhow::Result<String> {
     let t = target(summaries);
     let panels: Vec<Panel> = OPS
         .iter()
@@ -54,9 +49,13 @@ pub fn latency(summaries: &[Value]) -> anyhow::Result<String> {
                 .iter()
                 .map(|s| Series {
                     label: name(s),
-                    points: pairs(get(s, &["ops", op, "percentiles"]))
-                        .into_iter()
-                        .map(|(q, ms)| (-(1.0 - q / 100.0).log10(), ms))
+                    points: s
+                        .ops
+                        .get(op)
+                        .map(|o| o.percentiles.as_slice())
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|&(q, ms)| (-(1.0 - q / 100.0).log10(), ms))
                         .collect(),
                     style: Style::Line,
                 })
@@ -69,13 +68,12 @@ pub fn latency(summaries: &[Value]) -> anyhow::Result<String> {
 }
 
 /// Feed p99 of each second of the run, per variant.
-pub fn feed_over_time(summaries: &[Value]) -> anyhow::Result<String> {
+pub fn feed_over_time(summaries: &[Summary]) -> anyhow::Result<String> {
     let series: Vec<Series> = summaries
         .iter()
         .map(|s| Series {
             label: name(s),
-            points: s
-                .get("series")
+            points: plot_series(&s.extra, "series")
                 .and_then(Value::as_array)
                 .map(|a| {
                     a.iter()
@@ -144,25 +142,22 @@ fn ccdf_series(series: &mut Vec<Series>, c: Option<&Value>, label: String) {
 
 /// Follower-count CCDF (log-log) of each distinct live graph and of the full-scale model (a
 /// uniform sample of the full population), on the same axes, each with its fitted power law.
-pub fn follower_ccdf(summaries: &[Value]) -> anyhow::Result<String> {
+pub fn follower_ccdf(summaries: &[Summary]) -> anyhow::Result<String> {
     let mut series = Vec::new();
     let (mut seen, mut seen_model) = (Vec::new(), Vec::new());
     for s in summaries {
-        let key = (
-            f(s, &["population", "follows"]),
-            f(s, &["population", "materialized_users"]),
-        );
+        let key = (s.population.follows, s.population.materialized_users);
         if !seen.contains(&key) {
             seen.push(key);
-            let c = get(s, &["population", "follower_ccdf"]);
-            let n = f(s, &["population", "materialized_users"]).unwrap_or(0.0);
+            let c = plot_series(&s.population.extra, "follower_ccdf");
+            let n = s.population.materialized_users as f64;
             let label = format!("{}: live graph ({} users)", name(s), short(n));
             ccdf_series(&mut series, c, label);
         }
-        let model = get(s, &["population", "model_follower_ccdf"]).filter(|v| !v.is_null());
+        let model = plot_series(&s.population.extra, "model_follower_ccdf");
         if let Some(m) = model.filter(|m| !seen_model.contains(m)) {
             seen_model.push(m);
-            let n = f(s, &["population", "users"]).unwrap_or(0.0);
+            let n = s.population.users as f64;
             ccdf_series(
                 &mut series,
                 Some(m),
@@ -188,12 +183,12 @@ pub fn follower_ccdf(summaries: &[Value]) -> anyhow::Result<String> {
 }
 
 /// Timeline writes per upload against the author's follower count.
-pub fn fanout_scatter(summaries: &[Value]) -> anyhow::Result<String> {
+pub fn fanout_scatter(summaries: &[Summary]) -> anyhow::Result<String> {
     let series: Vec<Series> = summaries
         .iter()
         .map(|s| Series {
             label: name(s),
-            points: pairs(get(s, &["fanout", "per_author"])),
+            points: pairs(plot_series(&s.fanout.extra, "per_author")),
             style: Style::Points,
         })
         .collect();
@@ -215,19 +210,15 @@ pub fn fanout_scatter(summaries: &[Value]) -> anyhow::Result<String> {
 }
 
 /// Operations per shard during the run, grouped by variant.
-pub fn shard_loads(summaries: &[Value]) -> anyhow::Result<String> {
+pub fn shard_loads(summaries: &[Summary]) -> anyhow::Result<String> {
     let k = summaries.len().max(1) as f64;
     let w = 0.8 / k;
     let series: Vec<Series> = summaries
         .iter()
         .enumerate()
         .map(|(i, s)| Series {
-            label: format!(
-                "{} (max/mean {:.2})",
-                name(s),
-                f(s, &["shards", "load_max_over_mean"]).unwrap_or(f64::NAN)
-            ),
-            points: get(s, &["shards", "loads"])
+            label: format!("{} (max/mean {:.2})", name(s), s.shards.load_max_over_mean),
+            points: plot_series(&s.shards.extra, "loads")
                 .and_then(Value::as_array)
                 .map(|a| {
                     a.iter()
@@ -265,14 +256,17 @@ pub fn shard_loads(summaries: &[Value]) -> anyhow::Result<String> {
 /// Simulated variants only: each shard server's utilisation (bars, %) and
 /// time-average queue length (points, jobs) from `sim.shards`. `None` when
 /// no summary carries them (live runs).
-pub fn shard_utilisation(summaries: &[Value]) -> anyhow::Result<Option<String>> {
-    let sims: Vec<&Value> = summaries
+pub fn shard_utilisation(summaries: &[Summary]) -> anyhow::Result<Option<String>> {
+    let shards_of = |s: &Summary| {
+        s.sim
+            .as_ref()
+            .and_then(|x| plot_series(&x.extra, "shards"))
+            .and_then(Value::as_array)
+            .cloned()
+    };
+    let sims: Vec<&Summary> = summaries
         .iter()
-        .filter(|s| {
-            get(s, &["sim", "shards"])
-                .and_then(Value::as_array)
-                .is_some()
-        })
+        .filter(|s| shards_of(s).is_some())
         .collect();
     if sims.is_empty() {
         return Ok(None);
@@ -281,10 +275,7 @@ pub fn shard_utilisation(summaries: &[Value]) -> anyhow::Result<Option<String>> 
     let w = 0.8 / k;
     let mut series = Vec::new();
     for (i, s) in sims.iter().enumerate() {
-        let rows = get(s, &["sim", "shards"])
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let rows = shards_of(s).unwrap_or_default();
         let at = |r: &Value, key: &str| -> Option<(f64, f64)> {
             let x = r.get("shard")?.as_f64()? + (i as f64 - (k - 1.0) / 2.0) * w;
             Some((x, r.get(key)?.as_f64()?))
@@ -327,10 +318,10 @@ pub fn shard_utilisation(summaries: &[Value]) -> anyhow::Result<Option<String>> 
 
 /// Storage over five years at the scenario's upload rate, from the run's
 /// measured bytes per upload.
-pub fn storage_growth(summaries: &[Value]) -> anyhow::Result<String> {
+pub fn storage_growth(summaries: &[Summary]) -> anyhow::Result<String> {
     let mut series = Vec::new();
     for s in summaries {
-        let rows = get(s, &["storage", "growth"]).and_then(Value::as_array);
+        let rows = plot_series(&s.storage.extra, "growth").and_then(Value::as_array);
         let pts = |keys: &[&str]| -> Vec<(f64, f64)> {
             rows.map(|a| {
                 a.iter()
@@ -373,7 +364,7 @@ pub fn storage_growth(summaries: &[Value]) -> anyhow::Result<String> {
 
 /// The six plots with their titles, in report order, plus the shard
 /// utilisation plot when a variant was simulated.
-pub fn all(summaries: &[Value]) -> anyhow::Result<Vec<(&'static str, &'static str, String)>> {
+pub fn all(summaries: &[Summary]) -> anyhow::Result<Vec<(&'static str, &'static str, String)>> {
     let mut plots = vec![
         ("latency", "Latency percentiles", latency(summaries)?),
         ("feed-p99", "Feed p99 over time", feed_over_time(summaries)?),

@@ -205,12 +205,17 @@ pub fn write(out: &Path, r: &SweepReport) -> anyhow::Result<()> {
     let title = format!("feedlab sweep: {}", r.scenario);
     let table = knee_table(r);
     let predictions = prediction_table(r);
-    let mut md = format!("# {title}\n\n{table}\n{predictions}");
+    let provenance = r.provenance.as_ref().map_or_else(
+        || "provenance unknown".to_string(),
+        |p| format!("feedlab {}, {}", r.feedlab, p.line()),
+    );
+    let mut md = format!("# {title}\n\n{provenance}\n\n{table}\n{predictions}");
     let mut html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
          <style>body{{font-family:sans-serif;margin:2em auto;max-width:1100px}}\
          table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 10px}}</style>\
-         </head><body>\n<h1>{title}</h1>\n{}\n{}\n",
+         </head><body>\n<h1>{title}</h1>\n<p>{}</p>\n{}\n{}\n",
+        provenance.replace('&', "&amp;").replace('<', "&lt;"),
         md_table_to_html(&table),
         md_table_to_html(&predictions)
     );

@@ -9,6 +9,8 @@
 //! the top author's timeline writes per upload (`fanout.top_author`), and the
 //! storage growth inputs.
 
+use std::collections::BTreeMap;
+
 use feedlab_system::policy::{AuthorStats, FanoutStrategy, FollowerStats};
 use feedlab_system::shards::ShardLoad;
 use feedlab_workload::fit::csn_fit;
@@ -18,12 +20,13 @@ use serde_json::{Value, json};
 
 use super::measure::{Snapshot, max_over_mean};
 use super::seed::Seeded;
-use super::threshold;
 use super::work::RunWork;
 use crate::spec::RunSpec;
-
-/// Percentiles (in %) of the latency curves kept per op kind.
-pub const CURVE: [f64; 9] = [50.0, 75.0, 90.0, 95.0, 98.0, 99.0, 99.5, 99.8, 99.9];
+use crate::summary::{
+    self as sj, Extra, FanoutStats, HybridShares, OpStats, Provenance, RunConfig, ShardStats,
+    StorageStats, Summary, Target, TopAuthor,
+};
+use crate::threshold;
 /// Authors sampled for the fan-out scatter.
 const SCATTER_AUTHORS: usize = 2_000;
 /// Users sampled from the full population for the model's follower CCDF.
@@ -53,19 +56,6 @@ pub struct Measured<'a> {
     pub transport: &'a str,
     /// The server's recorded work (none for a service feedlab did not start).
     pub work: Option<&'a RunWork>,
-}
-
-fn percentile_curve(stats: &RunStats, kind: OpKind) -> Value {
-    let h = &stats.kind(kind).latency;
-    if h.is_empty() {
-        return json!([]);
-    }
-    Value::Array(
-        CURVE
-            .iter()
-            .map(|&q| json!([q, h.value_at_quantile(q / 100.0) as f64 / 1_000.0]))
-            .collect(),
-    )
 }
 
 /// `P(X ≥ x)` of the in-degrees at log-spaced `x`, and the CSN fit.
@@ -143,37 +133,36 @@ fn fanout_scatter(m: &Measured<'_>, strategy: &FanoutStrategy) -> Value {
     Value::Array(points.collect())
 }
 
-/// The summary's fan-out figures of the graph and policy: the hybrid threshold map and the
-/// top author's timeline writes per upload (`hybrid`, `top_author`).
-fn policy_figures(m: &Measured<'_>) -> (Value, Value, Value) {
+/// The summary's fan-out figures of the graph and policy: the per-author scatter, the hybrid
+/// threshold map and the top author's timeline writes per upload (`None` when the strategy
+/// cannot be built).
+fn policy_figures(m: &Measured<'_>) -> (Value, Option<HybridShares>, Option<TopAuthor>) {
     let mut cfg = m.spec.system.fanout.clone();
     let map = map_threshold(m.population, &m.seeded.in_degree, cfg.hybrid_threshold);
     cfg.hybrid_threshold = map.live_threshold;
     let Ok(strategy) = FanoutStrategy::new(cfg) else {
-        return (json!([]), json!(null), json!(null));
+        return (json!([]), None, None);
     };
     let top = (0..m.seeded.in_degree.len())
         .max_by_key(|&u| (m.seeded.in_degree[u], std::cmp::Reverse(u)))
         .unwrap_or(0) as u64;
     let (followers, writes) = pushed(m, &strategy, top);
-    let top = json!({ "user": top, "followers": followers, "writes_per_upload": writes });
-    (fanout_scatter(m, &strategy), threshold::report(&map), top)
+    let top = TopAuthor {
+        user: top,
+        followers: followers as u64,
+        writes_per_upload: writes as u64,
+        extra: Extra::new(),
+    };
+    let shares = threshold::shares(&map);
+    (fanout_scatter(m, &strategy), Some(shares), Some(top))
 }
 
-/// The per-op summaries of a live run, keyed by op kind name: the driver's
-/// summary of each kind plus its percentile curve and its error codes.
-fn ops_json(stats: &RunStats) -> Value {
-    let mut ops = serde_json::Map::new();
-    for kind in OpKind::ALL {
-        let mut v = serde_json::to_value(stats.summary(kind)).unwrap_or(Value::Null);
-        if let Some(o) = v.as_object_mut() {
-            o.insert("percentiles".into(), percentile_curve(stats, kind));
-            let codes = &stats.kind(kind).errors;
-            o.insert("error_codes".into(), json!(codes));
-        }
-        ops.insert(kind.name().into(), v);
-    }
-    Value::Object(ops)
+/// The per-op records of a live run, keyed by op kind name.
+fn ops(stats: &RunStats) -> BTreeMap<String, OpStats> {
+    OpKind::ALL
+        .iter()
+        .map(|&k| (k.name().to_string(), stats.summary(k)))
+        .collect()
 }
 
 /// One point per second and op kind: count, errors, drops, p50 and p99,
@@ -197,32 +186,39 @@ fn series_json(m: &Measured<'_>) -> Vec<Value> {
         .collect()
 }
 
-/// The materialized population next to the modelled one: users, follows,
-/// history and the follower CCDFs.
-fn population_json(m: &Measured<'_>) -> Value {
+/// The materialized population next to the modelled one: users, follows, history, and the
+/// follower CCDFs as plot series.
+fn population(m: &Measured<'_>) -> sj::Population {
     let spec = m.spec;
     let n = m.seeded.ids.len() as u64;
-    let max_followers = m.seeded.in_degree.iter().copied().max().unwrap_or(0);
-    json!({
-        "users": spec.population.users,
-        "materialized_users": n,
-        "follows": m.seeded.follows,
-        "alpha": spec.population.alpha,
-        "mean_followees": if n > 0 { m.seeded.follows as f64 / n as f64 } else { 0.0 },
-        "max_followers": max_followers,
+    let extra = json!({
         "model_mean_followees": spec.population.mean_followees,
         "history_photos": m.seeded.history_photos,
         "seed_seconds": m.seeded.seconds,
         "bulk_follows_per_s": m.seeded.follows_per_s,
         "follower_ccdf": ccdf(&m.seeded.in_degree),
         "model_follower_ccdf": model_ccdf(spec),
-    })
+    });
+    sj::Population {
+        users: spec.population.users,
+        materialized_users: n,
+        follows: m.seeded.follows,
+        alpha: spec.population.alpha,
+        mean_followees: if n > 0 {
+            m.seeded.follows as f64 / n as f64
+        } else {
+            0.0
+        },
+        max_followers: m.seeded.in_degree.iter().copied().max().unwrap_or(0),
+        simulated: None,
+        extra: object(extra),
+    }
 }
 
 /// Stored bytes after the run, bytes per upload, and their projection over
 /// [`YEARS`] at the scenario's upload rate (`uploads` in the run, with
 /// `writes_per_upload` timeline entries each).
-fn storage_json(m: &Measured<'_>, uploads: u64, writes_per_upload: f64) -> Value {
+fn storage(m: &Measured<'_>, uploads: u64, writes_per_upload: f64) -> StorageStats {
     let blob_delta = m.after.blob_bytes.saturating_sub(m.before.blob_bytes);
     let meta_delta = m.after.meta_bytes.saturating_sub(m.before.meta_bytes);
     let per_upload = |b: u64| {
@@ -248,37 +244,102 @@ fn storage_json(m: &Measured<'_>, uploads: u64, writes_per_upload: f64) -> Value
                     "timeline_bytes": uploads * writes_per_upload * timeline_row })
         })
         .collect();
-    json!({
-        "meta_bytes": m.after.meta_bytes,
-        "blob_bytes": m.after.blob_bytes,
-        "timeline_bytes": m.timeline.1,
+    let extra = json!({
         "timeline_rows": m.timeline.0,
         "per_upload": { "blob_bytes": per_upload(blob_delta), "meta_bytes": per_upload(meta_delta),
                         "total_bytes": per_upload_total },
         "growth": growth,
-    })
+    });
+    StorageStats {
+        meta_bytes: m.after.meta_bytes,
+        blob_bytes: m.after.blob_bytes,
+        timeline_bytes: m.timeline.1,
+        measured: None,
+        extra: object(extra),
+    }
 }
 
 /// The variant's system configuration; `live_threshold` is the hybrid
 /// threshold mapped onto the materialized graph.
-fn config_json(m: &Measured<'_>, live_threshold: &Value) -> Value {
+fn config(m: &Measured<'_>, live_threshold: Option<u64>) -> RunConfig {
     let spec = m.spec;
-    json!({
-        "fanout": spec.system.fanout.kind.name(),
-        "sharding": spec.system.sharding.kind.name(),
-        "meta": serde_json::to_value(spec.system.meta).unwrap_or(Value::Null),
-        "blob": serde_json::to_value(spec.system.blob).unwrap_or(Value::Null),
-        "shards": spec.system.sharding.shards,
-        "hybrid_threshold": spec.system.fanout.hybrid_threshold,
-        "hybrid_threshold_live": live_threshold,
-        "transport": m.transport,
-        "load": spec.traffic.load,
+    let extra = json!({
         "inject": (!spec.system.inject.is_off()).then(|| json!(spec.system.inject)),
-    })
+    });
+    RunConfig {
+        fanout: spec.system.fanout.kind.name().into(),
+        sharding: spec.system.sharding.kind.name().into(),
+        meta: name_of(&spec.system.meta),
+        blob: name_of(&spec.system.blob),
+        transport: m.transport.into(),
+        load: spec.traffic.load,
+        shards: Some(spec.system.sharding.shards as u64),
+        hybrid_threshold: Some(spec.system.fanout.hybrid_threshold),
+        hybrid_threshold_live: live_threshold,
+        extra: object(extra),
+    }
+}
+
+/// The serialized name of a backend choice.
+fn name_of<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// The object `v` as an extra map (empty for anything else).
+pub fn object(v: Value) -> Extra {
+    match v {
+        Value::Object(m) => m,
+        _ => Extra::new(),
+    }
+}
+
+/// The fan-out section: timeline writes, freshness, the scatter and the hybrid figures.
+fn fanout(m: &Measured<'_>, uploads: u64, writes: u64) -> FanoutStats {
+    let fresh = m.stats.freshness_summary();
+    let (per_author, hybrid, top_author) = policy_figures(m);
+    let extra = json!({
+        "uploads": uploads,
+        "per_author": per_author,
+    });
+    FanoutStats {
+        timeline_writes: writes,
+        writes_per_upload: if uploads > 0 {
+            writes as f64 / uploads as f64
+        } else {
+            0.0
+        },
+        freshness_p50_ms: fresh.freshness_p50_ms,
+        freshness_p99_ms: fresh.freshness_p99_ms,
+        freshness_probed: Some(fresh.probed),
+        freshness_visible: Some(fresh.visible),
+        freshness_timeouts: Some(fresh.timeouts),
+        timeline_writes_per_s: None,
+        hybrid,
+        top_author,
+        extra: object(extra),
+    }
+}
+
+/// The shard section: skew of the run's per-shard ops, the loads, and the call times.
+fn shards(m: &Measured<'_>) -> ShardStats {
+    let extra = json!({
+        "loads": m.run_loads,
+        "call_us": m.work.map(|w| json!(w.shard_call_us)).unwrap_or(Value::Null),
+        "call_us_max": m.work.map(|w| json!(w.call_us_max())).unwrap_or(Value::Null),
+        "call_us_skew": m.work.map(|w| json!(w.call_us_skew())).unwrap_or(Value::Null),
+    });
+    ShardStats {
+        count: m.run_loads.len() as u64,
+        load_max_over_mean: max_over_mean(m.run_loads),
+        extra: object(extra),
+    }
 }
 
 /// The summary of one live run (see the module docs).
-pub fn summary(m: &Measured<'_>) -> Value {
+pub fn summary(m: &Measured<'_>) -> Summary {
     let spec = m.spec;
     let stats = m.stats;
     let uploads = stats.summary(OpKind::Upload).count;
@@ -288,53 +349,36 @@ pub fn summary(m: &Measured<'_>) -> Value {
         .saturating_sub(m.before.timeline_writes);
     let fresh = stats.freshness_summary();
     let feed = stats.summary(OpKind::Feed);
-    let (per_author, hybrid, top_author) = policy_figures(m);
-    let writes_per_upload = if uploads > 0 {
-        writes as f64 / uploads as f64
-    } else {
-        0.0
-    };
-    json!({
-        "feedlab": env!("CARGO_PKG_VERSION"),
-        "scenario": spec.scenario,
-        "variant": spec.variant,
-        "seed": spec.seed,
-        "mode": "live",
-        "config": config_json(m, &hybrid["live_threshold"]),
-        "population": population_json(m),
-        "duration_s": stats.duration.as_secs_f64(),
-        "ops": ops_json(stats),
-        "fanout": {
-            "timeline_writes": writes,
-            "writes_per_upload": writes_per_upload,
-            "freshness_p50_ms": fresh.freshness_p50_ms,
-            "freshness_p99_ms": fresh.freshness_p99_ms,
-            "freshness_probed": fresh.probed,
-            "freshness_visible": fresh.visible,
-            "freshness_timeouts": fresh.timeouts,
-            "uploads": uploads,
-            "per_author": per_author,
-            "hybrid": hybrid,
-            "top_author": top_author,
+    let fanout = fanout(m, uploads, writes);
+    let live_threshold = fanout.hybrid.as_ref().map(|h| h.live_threshold);
+    let met = spec.target.met(
+        (feed.count > 0).then_some(feed.p99_ms),
+        fresh.freshness_p99_ms,
+    ) && fresh.timeouts == 0;
+    let extra = json!({ "series": series_json(m) });
+    Summary {
+        feedlab: env!("CARGO_PKG_VERSION").into(),
+        scenario: spec.scenario.clone(),
+        variant: spec.variant.clone(),
+        seed: spec.seed,
+        mode: "live".into(),
+        config: config(m, live_threshold),
+        population: population(m),
+        duration_s: stats.duration.as_secs_f64(),
+        ops: ops(stats),
+        storage: storage(m, uploads, fanout.writes_per_upload),
+        fanout,
+        shards: shards(m),
+        target: Target {
+            feed_p99_ms: spec.target.feed_p99_ms,
+            freshness_p99_s: Some(spec.target.freshness_p99_s),
+            met,
+            extra: Extra::new(),
         },
-        "shards": {
-            "count": m.run_loads.len(),
-            "load_max_over_mean": max_over_mean(m.run_loads),
-            "loads": m.run_loads,
-            "call_us": m.work.map(|w| json!(w.shard_call_us)).unwrap_or(Value::Null),
-            "call_us_max": m.work.map(|w| json!(w.call_us_max())).unwrap_or(Value::Null),
-            "call_us_skew": m.work.map(|w| json!(w.call_us_skew())).unwrap_or(Value::Null),
-        },
-        "work": m.work.map(RunWork::json).unwrap_or(Value::Null),
-        "probe": m.work.map(RunWork::probe_json).unwrap_or(Value::Null),
-        "provenance": super::work::provenance(spec),
-        "storage": storage_json(m, uploads, writes_per_upload),
-        "target": {
-            "feed_p99_ms": spec.target.feed_p99_ms,
-            "freshness_p99_s": spec.target.freshness_p99_s,
-            "met": spec.target.met((feed.count > 0).then_some(feed.p99_ms), fresh.freshness_p99_ms)
-                && fresh.timeouts == 0,
-        },
-        "series": series_json(m),
-    })
+        provenance: Some(Provenance::of(spec)),
+        sim: None,
+        work: m.work.map(RunWork::per_op),
+        probe: m.work.map(RunWork::probe_stats),
+        extra: object(extra),
+    }
 }

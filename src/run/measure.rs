@@ -87,13 +87,8 @@ pub fn load_delta(before: &[ShardLoad], after: &[ShardLoad]) -> Vec<ShardLoad> {
 
 /// Busiest shard's ops over the mean ops (1.0 when nothing ran).
 pub fn max_over_mean(loads: &[ShardLoad]) -> f64 {
-    let ops: Vec<u64> = loads.iter().map(ShardLoad::ops).collect();
-    let total: u64 = ops.iter().sum();
-    if total == 0 || ops.is_empty() {
-        return 1.0;
-    }
-    let mean = total as f64 / ops.len() as f64;
-    ops.iter().copied().max().unwrap_or(0) as f64 / mean
+    let ops: Vec<f64> = loads.iter().map(|l| l.ops() as f64).collect();
+    feedlab_workload::latency::max_over_mean(&ops)
 }
 
 /// `(meta bytes, timeline rows, timeline bytes)`: key + value bytes of

@@ -4,18 +4,14 @@
 //! - `work.<op>`: per op kind, the mean storage calls, keys read, rows written, fsyncs, blob
 //!   calls and bytes, and server CPU µs of one successful op, with the op count;
 //! - per second, the mean server CPU µs of each op kind, merged into the driver's `series`;
-//! - `shards.call_us`: the mean wall time of one metadata call per shard;
-//! - `provenance`: commit, date, cores, load average, build, and the scenario hash (the
-//!   resolved spec without its environment-given and injected parts), so a gate can tell a
-//!   baseline of another scenario.
+//! - `shards.call_us`: the mean wall time of one metadata call per shard.
 
 use std::collections::BTreeMap;
 
 use feedlab_system::timing::{OpWork, Recorder};
-use serde_json::{Value, json};
 
 use super::probe::ProbeSeries;
-use crate::spec::RunSpec;
+use crate::summary::{OpWork as SummaryWork, ProbeStats};
 
 /// The recorded work of one live run.
 #[derive(Debug, Clone, Default)]
@@ -46,26 +42,28 @@ impl RunWork {
 
     /// The `work` section: per-op means by op kind, with `cpu_rel`, the CPU per op over the
     /// probe's median (see [`super::probe`]).
-    pub fn json(&self) -> Value {
+    pub fn per_op(&self) -> BTreeMap<String, SummaryWork> {
         let probe = self.probe.median_us();
-        let per_op: serde_json::Map<String, Value> = self
-            .per_op
+        self.per_op
             .iter()
             .filter(|(_, w)| w.ops > 0)
             .map(|(k, w)| {
-                let mut v = means(w);
+                let mut m = means(w);
                 if probe > 0.0 {
-                    v["cpu_rel"] = json!(v["cpu_us"].as_f64().unwrap_or(0.0) / probe);
+                    m.cpu_rel = m.cpu_us.map(|c| c / probe);
                 }
-                (k.clone(), v)
+                (k.clone(), m)
             })
-            .collect();
-        Value::Object(per_op)
+            .collect()
     }
 
     /// The `probe` section: the probe's median CPU µs and its period.
-    pub fn probe_json(&self) -> Value {
-        json!({ "us": self.probe.median_us(), "every_ms": super::probe::EVERY.as_millis() })
+    pub fn probe_stats(&self) -> ProbeStats {
+        ProbeStats {
+            us: self.probe.median_us(),
+            every_ms: super::probe::EVERY.as_millis() as u64,
+            extra: Default::default(),
+        }
     }
 
     /// Mean server CPU per op of `kind` in `second` over the probe's CPU that second.
@@ -106,47 +104,21 @@ impl RunWork {
 }
 
 /// Per-op means of `w`.
-fn means(w: &OpWork) -> Value {
+fn means(w: &OpWork) -> SummaryWork {
     let n = w.ops.max(1) as f64;
-    let m = |v: u64| v as f64 / n;
-    json!({
-        "ops": w.ops,
-        "storage_calls": m(w.work.storage_calls),
-        "keys_read": m(w.work.keys_read),
-        "rows_written": m(w.work.rows_written),
-        "fsyncs": m(w.work.fsyncs),
-        "blob_calls": m(w.work.blob_calls),
-        "blob_bytes_read": m(w.work.blob_bytes_read),
-        "blob_bytes_written": m(w.work.blob_bytes_written),
-        "cpu_us": m(w.work.cpu_ns) / 1e3,
-    })
-}
-
-/// The `provenance` section of a summary of `spec`.
-pub fn provenance(spec: &RunSpec) -> Value {
-    let p = crate::calibrate::provenance(0);
-    let load = crate::calibrate::load_avg().unwrap_or_default();
-    json!({
-        "commit": p.git_rev,
-        "date": p.date,
-        "cores": p.cores,
-        "load_avg": load,
-        "build": if cfg!(debug_assertions) { "debug" } else { "release" },
-        "scenario_hash": scenario_hash(spec),
-    })
-}
-
-/// A stable hash of `spec` without the parts the environment or an injection sets (the S3
-/// and TiKV endpoints, the data directory, `[system.inject]`): 16 hex digits of BLAKE3.
-pub fn scenario_hash(spec: &RunSpec) -> String {
-    let mut v = serde_json::to_value(spec).unwrap_or(Value::Null);
-    if let Some(system) = v.get_mut("system").and_then(Value::as_object_mut) {
-        for k in ["s3", "tikv", "inject", "data-dir"] {
-            system.remove(k);
-        }
+    let m = |v: u64| Some(v as f64 / n);
+    SummaryWork {
+        ops: w.ops,
+        storage_calls: m(w.work.storage_calls),
+        keys_read: m(w.work.keys_read),
+        rows_written: m(w.work.rows_written),
+        fsyncs: m(w.work.fsyncs),
+        blob_calls: m(w.work.blob_calls),
+        blob_bytes_read: m(w.work.blob_bytes_read),
+        blob_bytes_written: m(w.work.blob_bytes_written),
+        cpu_us: Some(w.work.cpu_ns as f64 / n / 1e3),
+        ..SummaryWork::default()
     }
-    let text = serde_json::to_string(&v).unwrap_or_default();
-    blake3::hash(text.as_bytes()).to_hex()[..16].to_string()
 }
 
 #[cfg(test)]
@@ -165,9 +137,9 @@ mod tests {
             },
         };
         let v = means(&w);
-        assert_eq!(v["storage_calls"], 2.5);
-        assert_eq!(v["cpu_us"], 2.0);
-        assert_eq!(v["ops"], 4);
+        assert_eq!(v.storage_calls, Some(2.5));
+        assert_eq!(v.cpu_us, Some(2.0));
+        assert_eq!(v.ops, 4);
     }
 
     #[test]
@@ -180,21 +152,5 @@ mod tests {
         assert_eq!(w(vec![10.0, 30.0, 20.0]).call_us_skew(), 1.5);
         assert_eq!(w(vec![]).call_us_skew(), 0.0);
         assert_eq!(w(vec![0.0, 0.0]).call_us_skew(), 0.0);
-    }
-
-    #[test]
-    fn the_scenario_hash_ignores_injection_but_not_the_design() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml");
-        let spec = crate::scenario::Scenario::load(&path, &[])
-            .expect("quickstart loads")
-            .base_spec();
-        let mut injected = spec.clone();
-        injected.system.inject.feed_extra_calls = 1;
-        assert_eq!(scenario_hash(&spec), scenario_hash(&injected));
-        let mut other = spec.clone();
-        other.system.timeline_cap += 1;
-        assert_ne!(scenario_hash(&spec), scenario_hash(&other));
-        assert_eq!(scenario_hash(&spec).len(), 16);
     }
 }

@@ -76,7 +76,7 @@ pub struct ScenarioDoc {
     /// `[sim]`: the simulator's deployment model (used when mode = "sim").
     pub sim: feedlab_sim::model::SimSettings,
     /// `[sweep]`: the load ladder of `feedlab sweep`.
-    pub sweep: crate::sweep::SweepSettings,
+    pub sweep: crate::spec::SweepSettings,
 }
 
 impl ScenarioDoc {

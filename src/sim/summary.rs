@@ -1,63 +1,95 @@
-//! Turning a simulator run into the `summary.json` contract
-//! with `mode = "sim"`. Contract fields hold modelled values; `sim` (extra)
-//! carries what only the simulator knows: per-shard utilisation and queue
-//! lengths, the blob store, the busiest app servers, the materializer queue,
-//! the cache hit ratio, the calibration's provenance, the event count, and the
-//! deployment's resources (`sim.resources`: name, kind, units, utilisation and
-//! busy time per role) with the busiest one as `sim.bottleneck`.
+//! Turning a simulator run into the typed `summary.json` contract with `mode = "sim"`.
+//! Contract fields hold modelled values; `sim` carries what only the simulator knows: the
+//! event count, the busiest resource (`sim.bottleneck` with its utilisation) and the busiest
+//! shard's utilisation, and in its `extra` the per-shard utilisation and queue lengths, the
+//! blob store, the busiest app servers, the materializer queue, the cache hit ratio, the
+//! calibration's provenance and the deployment's resources (`sim.resources`: name, kind,
+//! units, utilisation and busy time per role).
+
+use std::collections::BTreeMap;
 
 use feedlab_sim::model::{Calibration, ModelReport, QueueSettings, Source};
 use feedlab_sim::{MmcParams, MmcTheory, mmc_with};
+use feedlab_workload::LatencyRecord;
+use feedlab_workload::latency::max_over_mean;
 use serde_json::{Value, json};
 
 use super::finite;
 use crate::spec::RunSpec;
+use crate::summary::{
+    Extra, FanoutStats, OpStats, OpWork, Population, Provenance, QueueCheck, RunConfig, ShardStats,
+    SimSection, StorageStats, Summary, Target,
+};
 
-fn config(spec: &RunSpec, backend: &str) -> Value {
-    json!({
-        "fanout": spec.system.fanout.kind.name(),
-        "sharding": spec.system.sharding.kind.name(),
-        "meta": "model",
-        "blob": "model",
-        "calibration": spec.calibration.as_ref().map(|p| p.display().to_string()),
-        "backend": backend,
-        "transport": "sim",
-        "load": spec.traffic.load,
-    })
+fn object(v: Value) -> Extra {
+    match v {
+        Value::Object(m) => m,
+        _ => Extra::new(),
+    }
 }
 
-fn target(spec: &RunSpec, feed_p99: f64, has_feed: bool, freshness_p99_ms: f64) -> Value {
-    let t = &spec.target;
-    json!({
-        "feed_p99_ms": t.feed_p99_ms,
-        "freshness_p99_s": t.freshness_p99_s,
-        "met": t.met(has_feed.then_some(feed_p99), freshness_p99_ms),
-    })
+fn config(spec: &RunSpec, backend: &str) -> RunConfig {
+    let extra = json!({
+        "calibration": spec.calibration.as_ref().map(|p| p.display().to_string()),
+        "backend": backend,
+    });
+    RunConfig {
+        fanout: spec.system.fanout.kind.name().into(),
+        sharding: spec.system.sharding.kind.name().into(),
+        meta: "model".into(),
+        blob: "model".into(),
+        transport: "sim".into(),
+        load: spec.traffic.load,
+        shards: None,
+        hybrid_threshold: None,
+        hybrid_threshold_live: None,
+        extra: object(extra),
+    }
+}
+
+/// Bytes are not modelled: every storage figure is 0 and `measured` false.
+fn unmeasured_storage() -> StorageStats {
+    StorageStats {
+        measured: Some(false),
+        ..StorageStats::default()
+    }
+}
+
+/// The fields every simulated summary shares, with the given sections.
+fn base(spec: &RunSpec, config: RunConfig, duration_s: f64) -> Summary {
+    Summary {
+        feedlab: env!("CARGO_PKG_VERSION").into(),
+        scenario: spec.scenario.clone(),
+        variant: spec.variant.clone(),
+        seed: spec.seed,
+        mode: "sim".into(),
+        config,
+        duration_s,
+        storage: unmeasured_storage(),
+        provenance: Some(Provenance::of(spec)),
+        ..Summary::default()
+    }
 }
 
 /// Each op kind's latency record over `d` model seconds (no errors: the
 /// model only drops), keyed by op kind name.
-fn ops(r: &ModelReport, d: f64) -> Value {
-    let mut ops = serde_json::Map::new();
-    for (name, l) in &r.ops {
-        ops.insert(
-            name.clone(),
-            json!({
-                "count": l.count, "errors": 0, "dropped": l.dropped,
-                "rate_per_s": finite(l.count as f64 / d),
-                "mean_ms": l.mean_ms, "p50_ms": l.p50_ms, "p90_ms": l.p90_ms, "p99_ms": l.p99_ms,
-                "p999_ms": l.p999_ms, "max_ms": l.max_ms,
-                "percentiles": l.percentiles.iter().map(|&(p, v)| json!([p, v])).collect::<Vec<_>>(),
-            }),
-        );
-    }
-    Value::Object(ops)
+fn ops(r: &ModelReport, d: f64) -> BTreeMap<String, OpStats> {
+    r.ops
+        .iter()
+        .map(|(name, l)| {
+            let rec = LatencyRecord {
+                rate_per_s: finite(l.count as f64 / d),
+                ..l.clone()
+            };
+            (name.clone(), rec)
+        })
+        .collect()
 }
 
 /// The simulated population: the modelled users, and the materialized ones
 /// and their follows when the population is scaled (none at full scale,
 /// where the largest follower count is the weight cap's expectation).
-fn population(spec: &RunSpec, src: &Source) -> Value {
+fn population(spec: &RunSpec, src: &Source) -> Population {
     let pop = src.population();
     let full = spec.sim.population == feedlab_sim::model::PopulationMode::Full;
     let max_followers = if full {
@@ -68,52 +100,48 @@ fn population(spec: &RunSpec, src: &Source) -> Value {
             .max()
             .unwrap_or(0)
     };
-    json!({
-        "users": spec.population.users,
-        "materialized_users": if full { 0 } else { pop.users() },
-        "follows": src.follows(),
-        "alpha": spec.population.alpha,
-        "mean_followees": pop.mean_followees(),
-        "max_followers": max_followers,
-        "simulated": if full { "full" } else { "scaled" },
-    })
+    Population {
+        users: spec.population.users,
+        materialized_users: if full { 0 } else { pop.users() },
+        follows: src.follows(),
+        alpha: spec.population.alpha,
+        mean_followees: pop.mean_followees(),
+        max_followers,
+        simulated: Some(if full { "full" } else { "scaled" }.into()),
+        extra: Extra::new(),
+    }
 }
 
 /// The shard section: count, busiest over mean shard ops (1 when idle) and
 /// each shard's ops.
-fn shards(r: &ModelReport) -> Value {
+fn shards(r: &ModelReport) -> ShardStats {
     let shard_ops: Vec<f64> = r.snapshot.shards.iter().map(|s| s.ops as f64).collect();
-    let mean = shard_ops.iter().sum::<f64>() / shard_ops.len().max(1) as f64;
-    let max = shard_ops.iter().copied().fold(0.0, f64::max);
-    let skew = if mean > 0.0 { max / mean } else { 1.0 };
     let loads: Vec<Value> = r
         .snapshot
         .shards
         .iter()
         .map(|s| json!({ "shard": s.shard, "reads": s.ops, "ops": s.ops }))
         .collect();
-    json!({
-        "count": r.snapshot.shards.len(),
-        "load_max_over_mean": finite(skew),
-        "loads": loads,
-    })
+    ShardStats {
+        count: r.snapshot.shards.len() as u64,
+        load_max_over_mean: finite(max_over_mean(&shard_ops)),
+        extra: object(json!({ "loads": loads })),
+    }
 }
 
 /// What only the simulator knows (the `sim` section; see the module docs).
-fn sim_extra(spec: &RunSpec, cal: &Calibration, r: &ModelReport) -> Value {
+fn sim_section(spec: &RunSpec, cal: &Calibration, r: &ModelReport) -> SimSection {
     let max_util = r
         .snapshot
         .shards
         .iter()
         .map(|s| s.utilisation)
         .fold(0.0, f64::max);
-    json!({
-        "events": r.events,
+    let bottleneck = &r.snapshot.bottleneck;
+    let extra = json!({
         "end_s": r.end_s,
         "layout": spec.sim.deployment.layout,
         "resources": r.snapshot.resources,
-        "bottleneck": r.snapshot.bottleneck,
-        "max_shard_utilisation": finite(max_util),
         "shards": r.snapshot.shards,
         "blob": r.snapshot.blob,
         "busiest_read_server": r.snapshot.read_server,
@@ -129,11 +157,24 @@ fn sim_extra(spec: &RunSpec, cal: &Calibration, r: &ModelReport) -> Value {
             "hit_ratio": finite(r.cache_hits as f64 / r.cache_lookups.max(1) as f64),
         },
         "calibration": cal.provenance,
-    })
+    });
+    SimSection {
+        events: r.events,
+        bottleneck: Some(bottleneck.clone()),
+        bottleneck_utilisation: r
+            .snapshot
+            .resources
+            .iter()
+            .find(|res| &res.name == bottleneck)
+            .map(|res| finite(res.utilisation)),
+        max_shard_utilisation: Some(finite(max_util)),
+        queue: None,
+        extra: object(extra),
+    }
 }
 
 /// The summary of a photo-model run.
-pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -> Value {
+pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -> Summary {
     let d = spec.duration_s.max(1e-9);
     let feed = r
         .ops
@@ -141,54 +182,57 @@ pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -
         .find(|(n, _)| n == "feed")
         .map(|(_, l)| l.clone())
         .unwrap_or_default();
-    let mut v = json!({
-        "feedlab": env!("CARGO_PKG_VERSION"),
-        "scenario": spec.scenario,
-        "variant": spec.variant,
-        "seed": spec.seed,
-        "mode": "sim",
-        "config": config(spec, &cal.provenance.backend),
-        "population": population(spec, src),
-        "duration_s": spec.duration_s,
-        "ops": ops(r, d),
-        "fanout": {
-            "timeline_writes": r.timeline_writes,
-            "writes_per_upload": finite(r.timeline_writes as f64 / r.uploads.max(1) as f64),
-            "timeline_writes_per_s": finite(r.timeline_writes as f64 / d),
-            "freshness_p50_ms": r.freshness.p50_ms,
-            "freshness_p99_ms": r.freshness.p99_ms,
-            "freshness_max_ms": r.freshness.max_ms,
-            "freshness_count": r.freshness.count,
-            "pending_at_end": r.fanout_pending,
-        },
-        "shards": shards(r),
-        "storage": { "meta_bytes": 0, "blob_bytes": 0, "timeline_bytes": 0, "measured": false },
-        "target": target(spec, feed.p99_ms, feed.count > 0, r.freshness.p99_ms),
-        "sim": sim_extra(spec, cal, r),
+    let t = &spec.target;
+    let fanout_extra = json!({
+        "freshness_max_ms": r.freshness.max_ms,
+        "freshness_count": r.freshness.count,
+        "pending_at_end": r.fanout_pending,
     });
-    v["work"] = work(&r.work);
-    v
+    let mut s = base(spec, config(spec, &cal.provenance.backend), spec.duration_s);
+    s.population = population(spec, src);
+    s.ops = ops(r, d);
+    s.fanout = FanoutStats {
+        timeline_writes: r.timeline_writes,
+        writes_per_upload: finite(r.timeline_writes as f64 / r.uploads.max(1) as f64),
+        timeline_writes_per_s: Some(finite(r.timeline_writes as f64 / d)),
+        freshness_p50_ms: r.freshness.p50_ms,
+        freshness_p99_ms: r.freshness.p99_ms,
+        extra: object(fanout_extra),
+        ..FanoutStats::default()
+    };
+    s.shards = shards(r);
+    s.target = Target {
+        feed_p99_ms: t.feed_p99_ms,
+        freshness_p99_s: Some(t.freshness_p99_s),
+        met: t.met((feed.count > 0).then_some(feed.p99_ms), r.freshness.p99_ms),
+        extra: Extra::new(),
+    };
+    s.sim = Some(sim_section(spec, cal, r));
+    s.work = Some(work(&r.work));
+    s
 }
 
 /// The `work` section: per op kind, the shard and blob calls of one measured op, the
 /// counters a live run's server measures as `storage_calls` and `blob_calls`.
-fn work(w: &[(String, feedlab_sim::model::WorkCount)]) -> Value {
-    let per_op: serde_json::Map<String, Value> = w
-        .iter()
+fn work(w: &[(String, feedlab_sim::model::WorkCount)]) -> BTreeMap<String, OpWork> {
+    w.iter()
         .filter(|(_, c)| c.ops > 0)
         .map(|(k, c)| {
             let n = c.ops as f64;
-            let v = json!({ "ops": c.ops, "storage_calls": c.shard as f64 / n,
-                            "blob_calls": c.blob as f64 / n });
+            let v = OpWork {
+                ops: c.ops,
+                storage_calls: Some(c.shard as f64 / n),
+                blob_calls: Some(c.blob as f64 / n),
+                ..OpWork::default()
+            };
             (k.clone(), v)
         })
-        .collect();
-    Value::Object(per_op)
+        .collect()
 }
 
 /// The summary of an M/M/c validation run: the queue's wait as op `queue`,
 /// and the theory next to it under `sim.queue`.
-pub fn queue(spec: &RunSpec, q: &QueueSettings) -> anyhow::Result<Value> {
+pub fn queue(spec: &RunSpec, q: &QueueSettings) -> anyhow::Result<Summary> {
     let th = MmcTheory::new(q.arrival_rate, q.service_rate, q.workers)?;
     let r = mmc_with(&MmcParams {
         lambda: q.arrival_rate,
@@ -201,63 +245,43 @@ pub fn queue(spec: &RunSpec, q: &QueueSettings) -> anyhow::Result<Value> {
     let model_s = feedlab_sim::engine::to_secs(r.end);
     let ms = 1e3;
     let p99_theory = th.wait_quantile(0.99);
-    Ok(json!({
-        "feedlab": env!("CARGO_PKG_VERSION"),
-        "scenario": spec.scenario,
-        "variant": spec.variant,
-        "seed": spec.seed,
-        "mode": "sim",
-        "config": config(spec, "exponential"),
-        "population": { "users": 0, "materialized_users": 0, "follows": 0, "alpha": 0.0,
-                        "mean_followees": 0.0, "max_followers": 0 },
-        "duration_s": finite(model_s),
-        "ops": { "queue": {
-            "count": r.measured, "errors": 0, "dropped": 0,
-            "rate_per_s": finite(r.measured as f64 / model_s.max(1e-9)),
-            "mean_ms": r.mean_wait * ms, "p50_ms": 0.0, "p90_ms": 0.0,
-            "p99_ms": r.p99_wait * ms, "p999_ms": 0.0, "max_ms": 0.0,
-        }},
-        "fanout": { "timeline_writes": 0, "writes_per_upload": 0.0,
-                    "freshness_p50_ms": 0.0, "freshness_p99_ms": 0.0 },
-        "shards": { "count": 1, "load_max_over_mean": 1.0 },
-        "storage": { "meta_bytes": 0, "blob_bytes": 0, "timeline_bytes": 0, "measured": false },
-        "target": { "feed_p99_ms": spec.target.feed_p99_ms, "met": true },
-        "sim": { "events": r.events, "queue": {
-            "arrival_rate": q.arrival_rate, "service_rate": q.service_rate, "workers": q.workers,
-            "customers": r.measured, "utilisation": r.utilisation,
-            "rho_theory": th.utilisation,
-            "mean_wait_s": r.mean_wait, "mean_wait_theory_s": th.mean_wait,
-            "mean_wait_error": finite(r.mean_wait / th.mean_wait - 1.0),
-            "p99_wait_s": r.p99_wait, "p99_wait_theory_s": p99_theory,
-            "p99_wait_error": finite(r.p99_wait / p99_theory - 1.0),
-        }},
-    }))
-}
-
-/// The validation queue's figures next to theory, for the terminal.
-pub fn queue_table(variant: &str, q: &Value) -> String {
-    let g = |k: &str| q.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
-    format!(
-        "{variant}: M/M/{} λ={} μ={} ρ={:.3} ({} customers)\n\
-         {:<10} {:>12} {:>12} {:>8}\n\
-         {:<10} {:>12.6} {:>12.6} {:>+7.2}%\n\
-         {:<10} {:>12.6} {:>12.6} {:>+7.2}%\n",
-        g("workers"),
-        g("arrival_rate"),
-        g("service_rate"),
-        g("rho_theory"),
-        g("customers"),
-        "wait (s)",
-        "simulated",
-        "theory",
-        "error",
-        "mean",
-        g("mean_wait_s"),
-        g("mean_wait_theory_s"),
-        100.0 * g("mean_wait_error"),
-        "p99",
-        g("p99_wait_s"),
-        g("p99_wait_theory_s"),
-        100.0 * g("p99_wait_error"),
-    )
+    let mut s = base(spec, config(spec, "exponential"), finite(model_s));
+    let wait = LatencyRecord {
+        count: r.measured,
+        rate_per_s: finite(r.measured as f64 / model_s.max(1e-9)),
+        mean_ms: r.mean_wait * ms,
+        p99_ms: r.p99_wait * ms,
+        ..LatencyRecord::default()
+    };
+    s.ops.insert("queue".into(), wait);
+    s.shards = ShardStats {
+        count: 1,
+        load_max_over_mean: 1.0,
+        extra: Extra::new(),
+    };
+    s.target = Target {
+        feed_p99_ms: spec.target.feed_p99_ms,
+        met: true,
+        ..Target::default()
+    };
+    s.sim = Some(SimSection {
+        events: r.events,
+        queue: Some(QueueCheck {
+            arrival_rate: q.arrival_rate,
+            service_rate: q.service_rate,
+            workers: q.workers,
+            customers: r.measured,
+            utilisation: r.utilisation,
+            rho_theory: th.utilisation,
+            mean_wait_s: r.mean_wait,
+            mean_wait_theory_s: th.mean_wait,
+            mean_wait_error: finite(r.mean_wait / th.mean_wait - 1.0),
+            p99_wait_s: r.p99_wait,
+            p99_wait_theory_s: p99_theory,
+            p99_wait_error: finite(r.p99_wait / p99_theory - 1.0),
+            extra: Extra::new(),
+        }),
+        ..SimSection::default()
+    });
+    Ok(s)
 }

@@ -7,7 +7,7 @@
 //! `factor^(1/2^bisect)`. The knee is the highest good load below the lowest bad one, so a
 //! noisy good step above a bad one never moves it up.
 
-use super::settings::SweepSettings;
+use crate::spec::SweepSettings;
 
 /// Relative slack when comparing loads computed by different multiplications.
 const EPS: f64 = 1e-9;

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use super::ladder;
@@ -153,15 +152,16 @@ pub struct SweepReport {
     pub variants: Vec<VariantSweep>,
     /// One per live variant with a twin.
     pub predictions: Vec<Prediction>,
+    /// Where the sweep ran (its first variant's provenance; absent in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<crate::summary::Provenance>,
 }
 
 impl SweepReport {
     /// Writes `sweep.json` under `out`.
     pub fn save(&self, out: &Path) -> anyhow::Result<()> {
         let path = out.join("sweep.json");
-        let mut text = serde_json::to_string_pretty(self)?;
-        text.push('\n');
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+        crate::summary::write_json(&path, self)
     }
 }
 

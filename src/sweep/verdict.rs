@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::settings::SweepSettings;
+use crate::spec::SweepSettings;
 use crate::spec::TargetSettings;
 use crate::summary::Summary;
 
@@ -134,12 +134,7 @@ pub fn judge(
     check(Rule::Errors, frac(errors, done), limits.max_errors);
     let fresh = s.fanout.freshness_p99_ms;
     check(Rule::Freshness, fresh, target.freshness_p99_s * 1000.0);
-    let timeouts = s
-        .fanout
-        .extra
-        .get("freshness_timeouts")
-        .and_then(|v| v.as_f64())
-        .unwrap_or(0.0);
+    let timeouts = s.fanout.freshness_timeouts.unwrap_or(0) as f64;
     check(Rule::FreshnessTimeouts, timeouts, 0.0);
     Step {
         load,
@@ -163,24 +158,15 @@ fn frac(part: u64, whole: u64) -> f64 {
 
 /// Errors of `o` with a client-side code.
 fn client_side_errors(o: &crate::summary::OpStats) -> u64 {
-    let Some(codes) = o.extra.get("error_codes").and_then(|v| v.as_object()) else {
-        return 0;
-    };
     CLIENT_SIDE_CODES
         .iter()
-        .filter_map(|c| codes.get(*c).and_then(serde_json::Value::as_u64))
+        .filter_map(|c| o.error_codes.get(*c))
         .sum()
 }
 
-/// The simulator's named bottleneck (`bottleneck` at the top level or under `sim`).
+/// The simulator's named bottleneck (`sim.bottleneck`).
 fn bottleneck(s: &Summary) -> Option<String> {
-    let top = s.extra.get("bottleneck");
-    let nested = s.extra.get("sim").and_then(|v| v.get("bottleneck"));
-    top.or(nested).and_then(|v| {
-        v.as_str()
-            .map(str::to_string)
-            .or_else(|| v.get("name")?.as_str().map(str::to_string))
-    })
+    s.sim.as_ref().and_then(|x| x.bottleneck.clone())
 }
 
 #[cfg(test)]
@@ -207,10 +193,7 @@ mod tests {
             errors: no_photo + http_500,
             ..OpStats::default()
         };
-        view.extra.insert(
-            "error_codes".into(),
-            serde_json::json!({ "no_photo": no_photo, "http_500": http_500 }),
-        );
+        view.error_codes = [("no_photo".into(), no_photo), ("http_500".into(), http_500)].into();
         s.ops.insert("photo_get".into(), view);
         s
     }
@@ -235,9 +218,7 @@ mod tests {
         assert_eq!(rules(&errs), vec![Rule::Errors]);
         let mut lag = summary(50.0, 0, 0, 0);
         lag.fanout.freshness_p99_ms = 6000.0;
-        lag.fanout
-            .extra
-            .insert("freshness_timeouts".into(), serde_json::json!(2));
+        lag.fanout.freshness_timeouts = Some(2);
         let lag = judge(&lag, 1.0, "s".into(), &t, &l);
         assert_eq!(rules(&lag), vec![Rule::Freshness, Rule::FreshnessTimeouts]);
     }

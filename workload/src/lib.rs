@@ -17,6 +17,7 @@
 pub mod error;
 pub mod fit;
 pub mod hash;
+pub mod latency;
 pub mod math;
 pub mod powerlaw;
 pub mod threshold;
@@ -47,6 +48,7 @@ pub use driver::{
 pub use error::{Error, Result};
 pub use graph::{FollowGraph, FollowerIndex, scaled};
 pub use http::{Endpoint, HttpConfig, HttpTarget, ServiceUser, UserDirectory, feed_ids};
+pub use latency::{LatencyRecord, PERCENTILES};
 pub use live::LIVE_MAX_SHARE;
 pub use ops::{OpKind, Payload, PlannedOp, UploadSpec};
 pub use pace::Pacer;
@@ -54,8 +56,7 @@ pub use population::{Population, PopulationConfig, UserAttrs};
 pub use sample::{SampleRow, write_csv};
 pub use sampler::{DEFAULT_THRESHOLD, FollowSampler, SamplerStats};
 pub use stats::{
-    FreshnessStats, FreshnessSummary, KindStats, OpSummary, RunStats, SERIES_WINDOW_SECS,
-    SecondPoint,
+    FreshnessStats, FreshnessSummary, KindStats, RunStats, SERIES_WINDOW_SECS, SecondPoint,
 };
 pub use stream::{Actors, OpStream, Workload};
 pub use traffic::{DAY_SECS, Diurnal, TrafficConfig};

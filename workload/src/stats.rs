@@ -13,6 +13,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::latency::LatencyRecord;
 use crate::ops::OpKind;
 
 /// Seconds after which a per-second cell is frozen.
@@ -72,31 +73,6 @@ impl KindStats {
     pub fn error_count(&self) -> u64 {
         self.errors.values().sum()
     }
-}
-
-/// The summary.json `ops.<kind>` fields.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct OpSummary {
-    /// Successful ops.
-    pub count: u64,
-    /// Failed ops.
-    pub errors: u64,
-    /// Ops not started (concurrency limit).
-    pub dropped: u64,
-    /// Ops the service refused under overload (503).
-    pub shed: u64,
-    /// Successful ops per second of run duration.
-    pub rate_per_s: f64,
-    /// Latency percentiles and maximum in milliseconds (from the intended start).
-    pub p50_ms: f64,
-    /// 90th percentile.
-    pub p90_ms: f64,
-    /// 99th percentile.
-    pub p99_ms: f64,
-    /// 99.9th percentile.
-    pub p999_ms: f64,
-    /// Maximum.
-    pub max_ms: f64,
 }
 
 /// Feed freshness: time from an upload's acknowledgement until a follower's feed shows it.
@@ -167,12 +143,18 @@ impl RunStats {
         &self.kinds[kind.index()]
     }
 
-    /// The summary.json fields of one kind.
-    pub fn summary(&self, kind: OpKind) -> OpSummary {
+    /// The `summary.json` record of one kind: counts, rate, latency and its curve at
+    /// [`crate::PERCENTILES`], and the failures by error code.
+    pub fn summary(&self, kind: OpKind) -> LatencyRecord {
         let k = self.kind(kind);
+        let h = &k.latency;
         let secs = self.duration.as_secs_f64();
-        OpSummary {
-            count: k.count(),
+        let max = if h.is_empty() {
+            0.0
+        } else {
+            h.max() as f64 / 1_000.0
+        };
+        LatencyRecord {
             errors: k.error_count(),
             dropped: k.dropped,
             shed: k.shed,
@@ -181,20 +163,13 @@ impl RunStats {
             } else {
                 0.0
             },
-            p50_ms: ms(&k.latency, 0.5),
-            p90_ms: ms(&k.latency, 0.9),
-            p99_ms: ms(&k.latency, 0.99),
-            p999_ms: ms(&k.latency, 0.999),
-            max_ms: if k.latency.is_empty() {
-                0.0
-            } else {
-                k.latency.max() as f64 / 1_000.0
-            },
+            error_codes: k.errors.clone(),
+            ..LatencyRecord::of_quantiles(k.count(), h.mean() / 1_000.0, max, |q| ms(h, q))
         }
     }
 
     /// Summaries of all kinds, keyed by [`OpKind::name`] (the summary.json `ops` object).
-    pub fn ops_summary(&self) -> BTreeMap<&'static str, OpSummary> {
+    pub fn ops_summary(&self) -> BTreeMap<&'static str, LatencyRecord> {
         OpKind::ALL
             .iter()
             .map(|&k| (k.name(), self.summary(k)))

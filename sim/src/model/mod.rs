@@ -39,9 +39,7 @@ pub use config::{
     CacheKind, CacheSettings, Deployment, Layout, PopulationMode, QueueSettings, ShardCalls,
     SimSettings,
 };
-pub use report::{
-    CURVE, LatencyReport, ModelReport, ResourceReport, ShardReport, Snapshot, WorkCount,
-};
+pub use report::{ModelReport, ResourceReport, ShardReport, Snapshot, WorkCount};
 pub use source::{FeedShape, Source};
 
 use state::{Ev, PhotoModel};
@@ -109,7 +107,7 @@ fn report(m: &PhotoModel<'_>, snapshot: Snapshot, engine: &Engine<Ev>) -> ModelR
             let ks = &m.kinds[k.index()];
             (
                 k.name().to_string(),
-                LatencyReport::of(&ks.latency, ks.dropped),
+                report::latency_of(&ks.latency, ks.dropped),
             )
         })
         .collect();
@@ -120,7 +118,7 @@ fn report(m: &PhotoModel<'_>, snapshot: Snapshot, engine: &Engine<Ev>) -> ModelR
     ModelReport {
         ops,
         work,
-        freshness: LatencyReport::of(&m.freshness, 0),
+        freshness: report::latency_of(&m.freshness, 0),
         timeline_writes: m.timeline_writes,
         uploads: m.uploads,
         fanout_pending: m.mat.fresh.open_count() as u64,

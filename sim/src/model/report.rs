@@ -2,15 +2,13 @@
 //! work, and per-component utilisation and queue lengths (shards, blob
 //! store, app servers, materializer, cache). Times are milliseconds.
 
+use feedlab_workload::LatencyRecord;
 use serde::Serialize;
 
 use super::state::PhotoModel;
 use crate::engine::{SimTime, to_secs};
 use crate::station::PoolStats;
 use crate::stats::DelayStats;
-
-/// Percentiles (in %) of the latency curves.
-pub const CURVE: [f64; 9] = [50.0, 75.0, 90.0, 95.0, 98.0, 99.0, 99.5, 99.8, 99.9];
 
 /// Storage calls of one request, or summed over the measured ops of a kind: the simulator's
 /// side of a live run's work counters.
@@ -24,52 +22,12 @@ pub struct WorkCount {
     pub blob: u64,
 }
 
-/// Latency percentiles of one op kind (or of freshness), ms.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
-pub struct LatencyReport {
-    /// Completed ops (after the warm-up).
-    pub count: u64,
-    /// Ops turned away by a full app-server backlog.
-    pub dropped: u64,
-    /// Mean, ms.
-    pub mean_ms: f64,
-    /// Median, ms.
-    pub p50_ms: f64,
-    /// 90th percentile, ms.
-    pub p90_ms: f64,
-    /// 99th percentile, ms.
-    pub p99_ms: f64,
-    /// 99.9th percentile, ms.
-    pub p999_ms: f64,
-    /// Largest, ms.
-    pub max_ms: f64,
-    /// `[percent, ms]` at [`CURVE`].
-    pub percentiles: Vec<(f64, f64)>,
-}
-
-impl LatencyReport {
-    /// Summarize `d` (ns) with `dropped` drops.
-    pub fn of(d: &DelayStats, dropped: u64) -> Self {
-        let ms = |q: f64| d.quantile(q) as f64 / 1e6;
-        LatencyReport {
-            count: d.count(),
-            dropped,
-            mean_ms: d.mean() / 1e6,
-            p50_ms: ms(0.5),
-            p90_ms: ms(0.9),
-            p99_ms: ms(0.99),
-            p999_ms: ms(0.999),
-            max_ms: if d.count() == 0 {
-                0.0
-            } else {
-                d.histogram().max() as f64 / 1e6
-            },
-            percentiles: if d.count() == 0 {
-                Vec::new()
-            } else {
-                CURVE.iter().map(|&p| (p, ms(p / 100.0))).collect()
-            },
-        }
+/// The latency record of `d` (ns) with `dropped` drops: one op kind's (or freshness's)
+/// latency in ms, its curve at [`feedlab_workload::PERCENTILES`].
+pub fn latency_of(d: &DelayStats, dropped: u64) -> LatencyRecord {
+    LatencyRecord {
+        dropped,
+        ..d.summary()
     }
 }
 
@@ -157,12 +115,12 @@ pub struct Snapshot {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelReport {
     /// `(op kind name, latency)` for every kind, in `OpKind::ALL` order.
-    pub ops: Vec<(String, LatencyReport)>,
+    pub ops: Vec<(String, LatencyRecord)>,
     /// `(op kind name, storage calls of its measured ops)`, in `OpKind::ALL` order.
     pub work: Vec<(String, WorkCount)>,
     /// Upload acknowledgement → last timeline insert done (0 when nothing
     /// is pushed). Fan-out still pending at the end counts with its age.
-    pub freshness: LatencyReport,
+    pub freshness: LatencyRecord,
     /// Timeline entries pushed by measured uploads.
     pub timeline_writes: u64,
     /// Measured uploads.
@@ -218,9 +176,9 @@ impl PhotoModel<'_> {
             bottleneck,
             at_s: to_secs(now),
             shards,
+            read_server: busiest(&self.read_pools).unwrap_or_else(|| blob.clone()),
+            write_server: busiest(&self.write_pools).unwrap_or_else(|| blob.clone()),
             blob,
-            read_server: busiest(&self.read_pools).unwrap_or(blob),
-            write_server: busiest(&self.write_pools).unwrap_or(blob),
             materializer_mean_queue: self.mat.queue_avg.mean(now),
             materializer_max_queue: self.mat.queue_avg.max(),
         }

@@ -3,16 +3,16 @@
 //! `system.fanout.hybrid-threshold` counts followers at full scale, as in `plan` and in `sim` at
 //! full scale. A run over the scaled population applies the live follower count that pulls the
 //! same share of follower edges (`feedlab_workload::threshold`); the summary reports both
-//! thresholds and the shares of authors and of follower edges each pulls ([`report`]).
+//! thresholds and the shares of authors and of follower edges each pulls ([`shares`]).
 
 use anyhow::Context;
 use feedlab_sim::model::{PopulationMode, Source};
 use feedlab_system::policy::FanoutConfig;
 use feedlab_workload::scaled;
 use feedlab_workload::threshold::{ThresholdMap, map_threshold};
-use serde_json::{Value, json};
 
 use crate::spec::RunSpec;
+use crate::summary::HybridShares;
 
 /// The fan-out config a live service of `spec` runs with: the spec's, with the hybrid threshold
 /// mapped to the live graph (built here from the run's seed; the run builds the same graph again).
@@ -47,14 +47,15 @@ pub fn sim_fanout(spec: &RunSpec, source: &Source) -> FanoutConfig {
     fanout
 }
 
-/// The summary's `fanout.hybrid` object: both thresholds and what each pulls.
-pub fn report(map: &ThresholdMap) -> Value {
-    json!({
-        "threshold": map.full_threshold,
-        "live_threshold": map.live_threshold,
-        "full_author_share": map.full_author_share,
-        "full_edge_share": map.full_edge_share,
-        "live_author_share": map.live_author_share,
-        "live_edge_share": map.live_edge_share,
-    })
+/// The summary's `fanout.hybrid` section: both thresholds and what each pulls.
+pub fn shares(map: &ThresholdMap) -> HybridShares {
+    HybridShares {
+        threshold: map.full_threshold,
+        live_threshold: map.live_threshold,
+        full_author_share: map.full_author_share,
+        full_edge_share: map.full_edge_share,
+        live_author_share: map.live_author_share,
+        live_edge_share: map.live_edge_share,
+        extra: Default::default(),
+    }
 }

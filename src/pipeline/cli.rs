@@ -1,14 +1,15 @@
-//! The command-line side of `feedlab run` and `feedlab compare`: their flags, loading a
-//! scenario's variants (or a resolved `spec.json`) with `--set` and `--seed` applied, and
-//! handing the resolved specs to [`run_all`].
+//! The command-line side of `feedlab run`, `feedlab compare` and `feedlab sim`: their flags,
+//! loading a scenario's variants (or a resolved `spec.json`) with `--set` and `--seed`
+//! applied, and handing the resolved specs to [`run_all`] with the executor of their mode.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
 
-use super::{RunOptions, run_all};
-use crate::spec::RunSpec;
+use super::{Executors, run_all};
+use crate::run::RunOptions;
+use crate::spec::{Mode, RunSpec};
 
 /// Flags shared by `run` and `compare`.
 #[derive(Args, Debug, Clone)]
@@ -108,7 +109,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         keep_data: args.common.keep_data,
     };
     let out = out_dir(&args.common, "run", &spec.scenario);
-    run_all(&[spec], &out, opts).await?;
+    run_all(&[spec], &out, &mut Executors::new(opts))?;
     Ok(())
 }
 
@@ -133,6 +134,51 @@ pub async fn compare(args: CompareArgs) -> anyhow::Result<()> {
     };
     let name = specs.first().map_or("compare", |s| s.scenario.as_str());
     let out = out_dir(&args.common, "compare", name);
-    run_all(&specs, &out, opts).await?;
+    run_all(&specs, &out, &mut Executors::new(opts))?;
+    Ok(())
+}
+
+/// `feedlab sim SCENARIO`.
+#[derive(Args, Debug, Clone)]
+pub struct SimArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Simulate only this variant.
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Seed overriding the scenario's.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output directory (default `out/sim/<scenario>`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Override a scenario key: `--set sim.shard-workers=8` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// `feedlab sim`: every variant (or `--variant`) simulated, whatever its `scenario.mode`.
+pub fn sim(args: SimArgs) -> anyhow::Result<()> {
+    let mut scenario = crate::scenario::Scenario::load(&args.scenario, &args.set)?;
+    if let Some(seed) = args.seed {
+        scenario.set_seed(seed);
+    }
+    let mut specs = scenario.variants();
+    if let Some(v) = &args.variant {
+        let known: Vec<String> = specs.iter().map(|s| s.variant.clone()).collect();
+        specs.retain(|s| &s.variant == v);
+        if specs.is_empty() {
+            let known: Vec<&str> = known.iter().map(String::as_str).collect();
+            return Err(crate::cli::unknown_variant(&args.scenario, v, &known).into());
+        }
+    }
+    for spec in &mut specs {
+        spec.mode = Mode::Sim;
+    }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::cli::default_out("sim", scenario.name()));
+    run_all(&specs, &out, &mut Executors::new(RunOptions::default()))?;
     Ok(())
 }
