@@ -6,9 +6,11 @@
 mod calibrate;
 mod cli;
 mod gate;
+mod hlogs;
 mod plan;
 mod population_cmd;
 mod report;
+mod report_cmd;
 mod run;
 mod scenario;
 mod scrub;
@@ -44,6 +46,8 @@ enum Command {
     Run(run::RunArgs),
     /// Run variants side by side (one scenario's variants, or several files).
     Compare(run::CompareArgs),
+    /// Rebuild reports from saved results; merge several generators' runs of one target.
+    Report(report_cmd::ReportArgs),
     /// Capacity plan of a scenario at full scale (analytic, fast).
     Plan(plan::PlanArgs),
     /// CSV of users sampled from a scenario's population.
@@ -154,6 +158,7 @@ fn main() -> ExitCode {
             quiet_broken_pipe();
             gate_exit(gate::run(args))
         }
+        Command::Report(args) => done(report_cmd::run(args)),
         Command::Plan(args) => {
             quiet_broken_pipe();
             done(plan::run(args))

@@ -86,7 +86,7 @@ pub async fn run_variant_with(
     }
     let vdir = out.join(&spec.variant);
     if spec.target.write_url.is_some() {
-        let value = drive_external(spec).await?;
+        let value = drive_external(spec, &vdir).await?;
         return save(spec, &vdir, value);
     }
     let data = vdir.join("data");
@@ -137,12 +137,13 @@ async fn workload(spec: &RunSpec) -> anyhow::Result<Workload> {
 }
 
 /// A run against `target.write-url`: seed over HTTP, counters from `/metrics`.
-async fn drive_external(spec: &RunSpec) -> anyhow::Result<Value> {
+async fn drive_external(spec: &RunSpec, vdir: &Path) -> anyhow::Result<Value> {
     let workload = workload(spec).await?;
     let (target, seeded) = external::seed(spec, &workload).await?;
     let base = spec.target.write_url.clone().unwrap_or_default();
     let before = external::scrape(&base).await?;
     let stats = drive_ops(spec, &workload, &seeded, target).await?;
+    crate::hlogs::save(vdir, &stats)?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = external::scrape(&base).await?;
     let run_loads = measure::load_delta(&before.loads, &after.loads);
@@ -248,6 +249,7 @@ async fn drive(
     };
     let (stats, probe) = recorded_drive(spec, &workload, &seeded, target, recorder).await;
     let stats = stats?;
+    crate::hlogs::save(data.parent().unwrap_or(data), &stats)?; // data is <variant>/data
     svc.drain().await;
     let _ = stop_tx.send(());
     if let Some(s) = server {
@@ -354,7 +356,7 @@ pub async fn run_all(
         .iter()
         .map(serde_json::to_value)
         .collect::<Result<Vec<Value>, _>>()?;
-    crate::report::write(out, &values)?;
+    crate::report_cmd::write_reports(out)?;
     println!("{}", table::render(&values));
     Ok(summaries)
 }

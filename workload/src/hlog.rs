@@ -5,10 +5,11 @@
 //! an interval holds what was measured during it), each with the latencies in µs from the
 //! intended start (3 significant figures over 1 µs – 1 h, the bounds of [`crate::KindStats`]).
 //! An op that completes while the next interval is already open is counted in the open one.
-//! Headers: a format-version comment, `StartTime` and `BaseTime` (both the driver's start,
-//! seconds since the epoch), `MaxValueDivisor` 1000 (the `Interval_Max` column is in ms), then
-//! the legend line. Interval timestamps are seconds since `BaseTime`. Histograms are encoded V2
-//! with deflate (`HISTFAAA…`). Seconds without a completion have no line.
+//! Headers: a format-version comment, a comment naming the unit, `StartTime` and `BaseTime`
+//! (both the driver's start, seconds since the epoch), then the legend line. Interval timestamps
+//! are seconds since `BaseTime`; `Interval_Max` is in µs like the values (tools that assume
+//! nanoseconds need a unit ratio of 1000 to show ms). Histograms are encoded V2 with deflate
+//! (`HISTFAAA…`). Seconds without a completion have no line.
 //!
 //! [`IntervalLogs`] encodes each interval when it closes, so a run keeps one open histogram per
 //! op kind plus one text line (a few hundred bytes) per closed interval.
@@ -30,8 +31,6 @@ use crate::ops::OpKind;
 pub const INTERVAL: Duration = Duration::from_secs(1);
 /// Largest recordable latency in µs (one hour), as in the run statistics.
 const MAX_US: u64 = 3_600_000_000;
-/// Histogram values are µs; the `Interval_Max` column is written in ms.
-const MAX_VALUE_DIVISOR: f64 = 1_000.0;
 
 /// An empty latency histogram with the bounds and precision of every log (µs, 3 figures).
 pub fn latency_histogram() -> Histogram<u64> {
@@ -76,27 +75,26 @@ impl HistogramLog {
         Ok(total)
     }
 
-    /// Writes the log with `start` as both `StartTime` and `BaseTime` (see the module docs).
+    /// Writes the log with its `StartTime` and `BaseTime` headers (see the module docs).
     pub fn write(&self, w: &mut impl Write) -> Result<()> {
         let mut body = Vec::new();
         for i in &self.intervals {
             encode_interval(&mut body, i.start, i.length, &i.histogram)?;
         }
-        write_headers(w, self.start)?;
+        write_headers(w, self.start, self.base)?;
         w.write_all(&body)?;
         Ok(())
     }
 }
 
-/// Writes the headers of a log whose start and base time are `start`.
-fn write_headers(w: &mut impl Write, start: SystemTime) -> Result<()> {
+/// Writes the headers of a log.
+fn write_headers(w: &mut impl Write, start: SystemTime, base: SystemTime) -> Result<()> {
     let mut serializer = V2DeflateSerializer::new();
     IntervalLogWriterBuilder::new()
         .add_comment("[Histogram log format version 1.3]")
-        .add_comment("[latencies in microseconds from the intended start; Interval_Max in ms]")
+        .add_comment("[latencies in microseconds from the intended start]")
         .with_start_time(start)
-        .with_base_time(start)
-        .with_max_value_divisor(MAX_VALUE_DIVISOR)
+        .with_base_time(base)
         .begin_log_with(w, &mut serializer)?;
     writeln!(
         w,
@@ -114,7 +112,6 @@ fn encode_interval(
 ) -> Result<()> {
     let mut serializer = V2DeflateSerializer::new();
     IntervalLogWriterBuilder::new()
-        .with_max_value_divisor(MAX_VALUE_DIVISOR)
         .begin_log_with(out, &mut serializer)?
         .write_histogram(h, start, length, None)
         .map_err(|e| hlog_error("encoding an interval", e))
@@ -229,7 +226,7 @@ impl IntervalLogs {
         if let Some(e) = &self.failed {
             return Err(Error::Hlog(e.clone()));
         }
-        write_headers(w, self.start)?;
+        write_headers(w, self.start, self.start)?;
         w.write_all(&self.kinds[kind.index()].lines)?;
         Ok(())
     }
@@ -254,7 +251,12 @@ mod tests {
         let mut text = Vec::new();
         logs.write(OpKind::Feed, &mut text).expect("write");
         let text = String::from_utf8(text).expect("utf-8");
-        assert!(text.contains("#[StartTime: "), "{text}");
+        assert_eq!(text.matches("#[StartTime: ").count(), 1, "{text}");
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with('#')).count(),
+            4,
+            "{text}"
+        );
         assert!(text.contains("#[BaseTime: "), "{text}");
         assert!(text.contains("\n0.000,1.000,"), "{text}");
         assert!(text.contains(",HISTFAAA"), "deflate V2: {text}");
