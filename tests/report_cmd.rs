@@ -1,7 +1,7 @@
-//! `feedlab report`: a saved comparison's reports rebuilt byte for byte, the `.hlog`s of a live
-//! run read back with hdrhistogram's interval-log reader and matching its summary, two
-//! generators' logs merged into one generator's percentiles, and unusable input refused with one
-//! line naming the file and exit code 2.
+//! `feedlab report` on live runs: a saved comparison's reports rebuilt byte for byte, the
+//! `.hlog`s of a live run read back with hdrhistogram's interval-log reader and matching its
+//! summary, two generators' logs merged into one generator's percentiles, and two generators
+//! driving one served target merged into one report. Unusable input: `tests/report_cmd_input.rs`.
 
 mod common;
 
@@ -262,72 +262,94 @@ fn two_generators_hlogs_merge_into_one_generators_percentiles() {
     assert!(merged.join("report.html").is_file());
 }
 
-/// A summary with the contract's fields and `feed_count` successful feed reads.
-fn summary(scenario: &str, variant: &str, feed_count: u64) -> Value {
-    let op = json!({ "count": feed_count, "errors": 0, "dropped": 0, "rate_per_s": 1.0,
-        "p50_ms": 1.0, "p90_ms": 2.0, "p99_ms": 3.0, "p999_ms": 4.0, "max_ms": 5.0 });
-    json!({ "feedlab": "0", "scenario": scenario, "variant": variant, "seed": 1, "mode": "live",
-        "config": { "fanout": "push", "sharding": "user", "meta": "embedded", "blob": "local" },
-        "population": { "users": 10, "materialized_users": 10, "follows": 5, "alpha": 2.0,
-                        "mean_followees": 0.5, "max_followers": 3 },
-        "duration_s": 1.0, "ops": { "feed": op },
-        "fanout": { "timeline_writes": 0, "writes_per_upload": 0.0, "freshness_p50_ms": 0.0,
-                    "freshness_p99_ms": 0.0 },
-        "shards": { "count": 1, "load_max_over_mean": 1.0 },
-        "storage": { "meta_bytes": 0, "blob_bytes": 0, "timeline_bytes": 0 },
-        "target": { "feed_p99_ms": 200.0, "met": true } })
-}
+/// Ends the served target when the test ends, passed or not.
+struct Served(std::process::Child);
 
-/// Runs `feedlab report ARGS`, expects exit code 2 and one line of error naming `names`.
-fn refused(args: &[&Path], names: &Path) {
-    let mut all = vec![Path::new("report")];
-    all.extend_from_slice(args);
-    let out = feedlab(&all);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.contains(&names.display().to_string()), "{err}");
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[test]
-fn report_refuses_unusable_input_with_exit_code_2_naming_the_file() {
+fn two_generators_driving_one_served_target_merge_into_one_report() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let d = dir.path();
-    let (empty, missing) = (d.join("empty"), d.join("missing"));
-    std::fs::create_dir_all(&empty).expect("mkdir");
-    refused(&[&empty], &empty);
-    refused(&[&missing], &missing);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedlab"));
+    cmd.args([
+        "serve",
+        "--write-addr",
+        "127.0.0.1:0",
+        "--read-addr",
+        "127.0.0.1:0",
+    ])
+    .args([
+        "--shards",
+        "4",
+        "--replicas",
+        "1",
+        "--fanout",
+        "push",
+        "--data",
+    ])
+    .arg(dir.path().join("served"));
+    let (child, write, read) = common::serve::spawn(cmd).expect("serve");
+    let _served = Served(child);
+    let gens: Vec<PathBuf> = (0..2).map(|g| dir.path().join(format!("gen{g}"))).collect();
+    let runs: Vec<_> = gens
+        .iter()
+        .enumerate()
+        .map(|(g, out)| {
+            let mut s = spec("push", "push", "http");
+            s["seed"] = json!(7 + g);
+            s["population"]["scale"] = json!(0.00005);
+            s["target"]["write-url"] = json!(write);
+            s["target"]["read-url"] = json!(read);
+            let out = out.clone();
+            std::thread::spawn(move || run(&out, &s))
+        })
+        .collect();
+    let parts: Vec<Value> = runs
+        .into_iter()
+        .map(|t| t.join().expect("generator"))
+        .collect();
+    for g in &gens {
+        assert!(
+            g.join("push/feed.hlog").is_file(),
+            "an external run writes its .hlogs"
+        );
+    }
 
-    // A directory of summaries without comparison.json is rebuilt from them, by name.
-    let g1 = d.join("g1");
-    write_json(&g1.join("v/summary.json"), &summary("s", "v", 3));
-    ok(&feedlab(&[Path::new("report"), &g1]));
-    assert_eq!(
-        read_json(&g1.join("comparison.json"))["variants"][0]["summary"],
-        "v/summary.json"
-    );
-    assert!(g1.join("report.html").is_file());
-
-    let bad = d.join("bad");
-    std::fs::create_dir_all(bad.join("v")).expect("mkdir");
-    std::fs::write(bad.join("v/summary.json"), "{ not json").expect("write");
-    refused(&[&bad], &bad.join("v/summary.json"));
-
-    let other = d.join("other");
-    write_json(&other.join("v/summary.json"), &summary("another", "v", 3));
-    ok(&feedlab(&[Path::new("report"), &other]));
-    refused(&[&g1, &other], &other.join("comparison.json"));
-
-    let renamed = d.join("renamed");
-    write_json(&renamed.join("w/summary.json"), &summary("s", "w", 3));
-    refused(&[&g1, &renamed], &renamed);
-
-    // Merging needs each generator's .hlog files.
-    let g2 = d.join("g2");
-    write_json(&g2.join("v/summary.json"), &summary("s", "v", 3));
-    refused(
-        &[&g1, &g2, Path::new("--out"), &d.join("m")],
-        &g1.join("v/feed.hlog"),
-    );
-    refused(&[&g1, &g2, Path::new("--out"), &g1], &g1);
+    let merged = dir.path().join("merged");
+    ok(&feedlab(&[
+        Path::new("report"),
+        &gens[0],
+        &gens[1],
+        Path::new("--out"),
+        &merged,
+    ]));
+    let m = read_json(&merged.join("push/summary.json"));
+    assert_eq!(m["generators"], 2);
+    assert_eq!(field(&m, "config.transport"), "external");
+    for op in ["feed", "upload", "photo_get"] {
+        let n: Vec<u64> = parts
+            .iter()
+            .map(|p| p["ops"][op]["count"].as_u64().expect("n"))
+            .collect();
+        assert!(n.iter().all(|&n| n > 0), "{op}: {n:?}");
+        assert_eq!(m["ops"][op]["count"].as_u64(), Some(n.iter().sum()), "{op}");
+        // A quantile of the union lies between the generators' quantiles.
+        let p99 = |v: &Value| v["ops"][op]["p99_ms"].as_f64().expect("p99");
+        let (lo, hi) = (
+            p99(&parts[0]).min(p99(&parts[1])),
+            p99(&parts[0]).max(p99(&parts[1])),
+        );
+        assert!(
+            (lo..=hi).contains(&p99(&m)),
+            "{op}: {} not in {lo}..={hi}",
+            p99(&m)
+        );
+    }
+    hlogs_match_summary(&merged.join("push"));
+    assert!(merged.join("report.html").is_file());
 }

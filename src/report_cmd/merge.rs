@@ -1,5 +1,5 @@
 //! Merging the runs that several generator processes made against one target (each `run` with
-//! `target.write-url` and a slice of the population) into one summary per variant.
+//! `target.write-url`, seeding and driving its own users) into one summary per variant.
 //!
 //! Per variant:
 //! - op counts, errors, drops, shed ops, error codes and rates (each generator's ops per second
