@@ -2,10 +2,11 @@
 //! several generator processes made against one target.
 //!
 //! A DIR is what `run` or `compare` wrote: `comparison.json` and the `summary.json` of each
-//! variant it lists (without `comparison.json`, every `DIR/<name>/summary.json`, by name).
+//! variant it lists (without `comparison.json`, every `DIR/<name>/summary.json`, by name); it
+//! may also be a comparison file itself, such as a gate baseline.
 //! - One DIR: `comparison.json`, `report.md`, `report.html` and `plots/` are rewritten from the
-//!   saved files alone, byte for byte what the run wrote (it writes its reports through
-//!   [`write_reports`] too). With `--out`, they go there with a copy of each variant's saved
+//!   saved files alone, byte for byte what `run`, `compare` or `sim` wrote (they write their
+//!   reports through [`write_reports`] too). With `--out`, they go there with a copy of each variant's saved
 //!   files.
 //! - Several DIRs: runs of the same scenario and variants by different generators; each
 //!   variant is merged (`merge`) into `--out` (default `out/report/<scenario>`).
@@ -51,12 +52,17 @@ fn user(e: anyhow::Error) -> anyhow::Error {
 }
 
 impl Saved {
-    /// Reads the comparison in `dir` and every summary it lists.
+    /// Reads the comparison in `dir` (or the comparison file `dir`, such as a gate baseline)
+    /// and every summary it lists.
     pub fn load(dir: &Path) -> anyhow::Result<Saved> {
-        if !dir.is_dir() {
-            return Err(UserError(format!("{}: not a directory", dir.display())).into());
-        }
-        let comparison_path = dir.join("comparison.json");
+        let comparison_path = if dir.is_file() {
+            dir.to_path_buf()
+        } else if dir.is_dir() {
+            dir.join("comparison.json")
+        } else {
+            let msg = format!("{}: no such directory or comparison file", dir.display());
+            return Err(UserError(msg).into());
+        };
         let comparison = if comparison_path.exists() {
             Comparison::load(&comparison_path).map_err(user)?
         } else {
@@ -87,6 +93,11 @@ impl Saved {
             comparison,
             summaries,
         })
+    }
+
+    /// The directory holding the comparison.
+    pub fn dir(&self) -> &Path {
+        self.comparison_path.parent().unwrap_or(Path::new("."))
     }
 
     /// The directory holding variant `i`'s summary (and its `.hlog` files).
@@ -143,6 +154,10 @@ pub fn write_reports(out: &Path) -> anyhow::Result<()> {
     crate::report::write(out, &saved.values()?)
 }
 
+fn same_dir(a: &Path, b: &Path) -> bool {
+    std::fs::canonicalize(a).ok() == std::fs::canonicalize(b).ok()
+}
+
 /// Copies the files of each variant of `saved` (summary, spec, `.hlog`s) under `out`.
 fn copy_variants(saved: &Saved, out: &Path) -> anyhow::Result<()> {
     for (i, entry) in saved.comparison.variants.iter().enumerate() {
@@ -165,13 +180,14 @@ fn copy_variants(saved: &Saved, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Rewrites the comparison and reports of one saved directory into `out`.
+/// Rewrites the comparison and reports of one saved run: in place when `out` is its directory,
+/// else into `out` with a copy of its variants' files.
 fn rebuild(saved: &Saved, out: &Path) -> anyhow::Result<()> {
-    let dir = saved.comparison_path.parent().unwrap_or(Path::new("."));
-    let same = std::fs::canonicalize(dir).ok() == std::fs::canonicalize(out).ok();
-    if !same {
-        copy_variants(saved, out)?;
+    if same_dir(saved.dir(), out) {
+        saved.comparison.save(&saved.comparison_path)?;
+        return crate::report::write(out, &saved.values()?);
     }
+    copy_variants(saved, out)?;
     saved.comparison.save(&out.join("comparison.json"))?;
     write_reports(out)
 }
@@ -185,11 +201,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let out = match (&args.out, saved.as_slice()) {
         (Some(out), _) => out.clone(),
-        (None, [one]) => one
-            .comparison_path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .to_path_buf(),
+        (None, [one]) => one.dir().to_path_buf(),
         (None, several) => {
             let scenario = several
                 .first()

@@ -1,8 +1,13 @@
-//! `feedlab report` on saved files alone (no live run): unusable input refused with one line
+//! `feedlab report` on saved files alone (no live run): a simulated comparison's reports rebuilt
+//! byte for byte, the committed quickstart baseline's report rebuilt identically wherever it is
+//! written, unusable input refused with one line
 //! naming the file and exit code 2, a directory without `comparison.json` rebuilt from its
 //! summaries, and merged reports under `out/report/<scenario>` by default.
 
-use std::path::Path;
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::{Value, json};
@@ -120,4 +125,54 @@ fn merged_reports_default_to_out_report_scenario() {
     let root = dir.path().join("out/report/s");
     assert_eq!(read_json(&root.join("v/summary.json"))["generators"], 2);
     assert!(root.join("comparison.json").is_file() && root.join("report.md").is_file());
+}
+
+/// The report files of a comparison directory, by path relative to it.
+fn report_files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for name in ["comparison.json", "report.md", "report.html"] {
+        files.insert(name.into(), std::fs::read(dir.join(name)).expect(name));
+    }
+    for svg in std::fs::read_dir(dir.join("plots")).expect("plots") {
+        let p = svg.expect("entry").path();
+        let rel = p.strip_prefix(dir).expect("under dir").to_path_buf();
+        files.insert(rel, std::fs::read(&p).expect("svg"));
+    }
+    files
+}
+
+#[test]
+fn the_quickstart_baselines_report_is_a_function_of_its_saved_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let baseline = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/baselines/quickstart.json");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    ok(&feedlab(&[
+        Path::new("report"),
+        &baseline,
+        Path::new("--out"),
+        &a,
+    ]));
+    assert!(a.join("quickstart/hybrid/summary.json").is_file());
+    let first = report_files(&a);
+    let html = String::from_utf8_lossy(&first[Path::new("report.html")]).into_owned();
+    assert!(html.contains("feedlab report: quickstart"), "{html}");
+    ok(&feedlab(&[Path::new("report"), &a, Path::new("--out"), &b]));
+    assert_eq!(report_files(&b), first, "rebuilt elsewhere");
+    ok(&feedlab(&[Path::new("report"), &a]));
+    assert_eq!(report_files(&a), first, "rebuilt in place");
+}
+
+#[test]
+fn report_rebuilds_a_simulated_comparison_byte_for_byte() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = "\n[[variants]]\nname = \"push\"\nsystem.fanout.kind = \"push\"\n\n\
+                 [[variants]]\nname = \"pull\"\nsystem.fanout.kind = \"pull\"\n";
+    let file = common::simtest::scenario(dir.path(), 2.0, 2160.0, extra);
+    let out = dir.path().join("sim");
+    common::simtest::feedlab(&["sim", &file, "--out", &out.to_string_lossy()]);
+    let before = report_files(&out);
+    std::fs::remove_file(out.join("report.html")).expect("rm");
+    std::fs::remove_dir_all(out.join("plots")).expect("rm");
+    ok(&feedlab(&[Path::new("report"), &out]));
+    assert_eq!(report_files(&out), before);
 }

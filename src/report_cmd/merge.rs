@@ -61,8 +61,7 @@ pub fn write(saved: &[Saved], out: &Path) -> anyhow::Result<()> {
         if names(s) != names(first) {
             return Err(mismatch(s, "variants", first));
         }
-        let dir = s.comparison_path.parent().unwrap_or(Path::new("."));
-        if std::fs::canonicalize(dir).ok() == std::fs::canonicalize(out).ok() {
+        if super::same_dir(s.dir(), out) {
             let msg = format!("--out {} is one of the merged directories", out.display());
             return Err(UserError(msg).into());
         }

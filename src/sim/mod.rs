@@ -176,7 +176,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
         extra: Extra::new(),
     };
     comparison.save(&out.join("comparison.json"))?;
-    crate::report::write(&out, &values)?;
+    crate::report_cmd::write_reports(&out)?;
     print!("{}", table(&values));
     Ok(())
 }
