@@ -6,8 +6,8 @@
 //! may also be a comparison file itself, such as a gate baseline.
 //! - One DIR: `comparison.json`, `report.md`, `report.html` and `plots/` are rewritten from the
 //!   saved files alone, byte for byte what `run`, `compare` or `sim` wrote (they write their
-//!   reports through [`write_reports`] too). With `--out`, they go there with a copy of each variant's saved
-//!   files.
+//!   reports through [`write_reports`] too). With `--out`, they go there with a copy of each
+//!   variant's saved files.
 //! - Several DIRs: runs of the same scenario and variants by different generators; each
 //!   variant is merged (`merge`) into `--out` (default `out/report/<scenario>`).
 //!
