@@ -104,6 +104,8 @@ fn report_refuses_unusable_input_with_exit_code_2_naming_the_file() {
         &g1.join("v/feed.hlog"),
     );
     refused(&[&g1, &g2, Path::new("--out"), &g1], &g1);
+    refused(&[&g1, &g1], &g1.join("comparison.json"));
+    assert!(!d.join("m").exists(), "nothing written from bad input");
 }
 
 #[test]

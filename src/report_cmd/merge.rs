@@ -35,7 +35,7 @@ type Part<'a> = (&'a Path, &'a Summary);
 
 fn mismatch(saved: &Saved, what: &str, first: &Saved) -> anyhow::Error {
     UserError(format!(
-        "{}: {what} differ from {}'s; only runs of one scenario and its variants merge",
+        "{}: {what} from {}'s; only runs of one scenario and its variants merge",
         saved.comparison_path.display(),
         first.comparison_path.display()
     ))
@@ -54,12 +54,16 @@ pub fn write(saved: &[Saved], out: &Path) -> anyhow::Result<()> {
             .map(|e| e.variant.clone())
             .collect()
     };
-    for s in saved {
+    for (i, s) in saved.iter().enumerate() {
+        if saved[..i].iter().any(|t| super::same_dir(t.dir(), s.dir())) {
+            let msg = format!("{}: given twice", s.comparison_path.display());
+            return Err(UserError(msg).into());
+        }
         if s.comparison.scenario != first.comparison.scenario {
-            return Err(mismatch(s, "scenario", first));
+            return Err(mismatch(s, "its scenario differs", first));
         }
         if names(s) != names(first) {
-            return Err(mismatch(s, "variants", first));
+            return Err(mismatch(s, "its variants differ", first));
         }
         if super::same_dir(s.dir(), out) {
             let msg = format!("--out {} is one of the merged directories", out.display());
@@ -67,6 +71,7 @@ pub fn write(saved: &[Saved], out: &Path) -> anyhow::Result<()> {
         }
     }
     let mut comparison = first.comparison.clone();
+    let mut merged = Vec::new();
     for entry in &mut comparison.variants {
         let parts: Vec<Part<'_>> = saved
             .iter()
@@ -80,17 +85,25 @@ pub fn write(saved: &[Saved], out: &Path) -> anyhow::Result<()> {
             })
             .collect();
         let (summary, logs) = merge_variant(&parts)?;
-        let vdir = out.join(&entry.variant);
+        merged.push((
+            entry.variant.clone(),
+            parts[0].0.join("spec.json"),
+            summary,
+            logs,
+        ));
+        entry.summary = format!("{}/summary.json", entry.variant);
+    }
+    // Written only once every variant has merged, so bad input leaves `out` as it was.
+    for (variant, spec, summary, logs) in merged {
+        let vdir = out.join(variant);
         summary.save(&vdir.join("summary.json"))?;
         for (name, log) in &logs {
             hlogs::write_file(&hlogs::path(&vdir, name), |w| log.write(w))?;
         }
-        let spec = parts[0].0.join("spec.json");
         if spec.is_file() {
             std::fs::copy(&spec, vdir.join("spec.json"))
                 .with_context(|| format!("copying {}", spec.display()))?;
         }
-        entry.summary = format!("{}/summary.json", entry.variant);
     }
     comparison.save(&out.join("comparison.json"))?;
     write_reports(out)
