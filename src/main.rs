@@ -7,10 +7,12 @@ mod calibrate;
 mod cli;
 mod exec;
 mod gate;
+mod hlogs;
 mod pipeline;
 mod plan;
 mod population_cmd;
 mod report;
+mod report_cmd;
 mod run;
 mod scenario;
 mod scrub;
@@ -47,6 +49,8 @@ enum Command {
     Run(pipeline::RunArgs),
     /// Run variants side by side (one scenario's variants, or several files).
     Compare(pipeline::CompareArgs),
+    /// Rebuild reports from saved results; merge several generators' runs of one target.
+    Report(report_cmd::ReportArgs),
     /// Capacity plan of a scenario at full scale (analytic, fast).
     Plan(plan::PlanArgs),
     /// CSV of users sampled from a scenario's population.
@@ -157,6 +161,7 @@ fn main() -> ExitCode {
             quiet_broken_pipe();
             gate_exit(gate::run(args))
         }
+        Command::Report(args) => done(report_cmd::run(args)),
         Command::Plan(args) => {
             quiet_broken_pipe();
             done(plan::run(args))

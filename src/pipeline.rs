@@ -82,7 +82,7 @@ pub fn run_all(
         summaries.push(exec.run(spec, out)?);
     }
     comparison(specs).save(&out.join("comparison.json"))?;
-    crate::report::write(out, &summaries)?;
+    crate::report_cmd::write_reports(out)?;
     print!("{}", crate::report::table::render(&summaries));
     Ok(summaries)
 }

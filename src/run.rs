@@ -86,7 +86,7 @@ pub async fn run_variant_with(
 ) -> anyhow::Result<Summary> {
     let vdir = out.join(&spec.variant);
     if spec.target.write_url.is_some() {
-        let summary = drive_external(spec).await?;
+        let summary = drive_external(spec, &vdir).await?;
         crate::exec::save(spec, out, &summary)?;
         return Ok(summary);
     }
@@ -130,12 +130,13 @@ async fn workload(spec: &RunSpec) -> anyhow::Result<Workload> {
 }
 
 /// A run against `target.write-url`: seed over HTTP, counters from `/metrics`.
-async fn drive_external(spec: &RunSpec) -> anyhow::Result<Summary> {
+async fn drive_external(spec: &RunSpec, vdir: &Path) -> anyhow::Result<Summary> {
     let workload = workload(spec).await?;
     let (target, seeded) = external::seed(spec, &workload).await?;
     let base = spec.target.write_url.clone().unwrap_or_default();
     let before = external::scrape(&base).await?;
     let stats = drive_ops(spec, &workload, &seeded, target).await?;
+    crate::hlogs::save(vdir, &stats)?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = external::scrape(&base).await?;
     let run_loads = measure::load_delta(&before.loads, &after.loads);
@@ -241,6 +242,7 @@ async fn drive(
     };
     let (stats, probe) = recorded_drive(spec, &workload, &seeded, target, recorder).await;
     let stats = stats?;
+    crate::hlogs::save(data.parent().unwrap_or(data), &stats)?; // data is <variant>/data
     svc.drain().await;
     let _ = stop_tx.send(());
     if let Some(s) = server {

@@ -21,6 +21,9 @@ pub enum Error {
     /// Writing an output (e.g. the population CSV) failed.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+    /// An HdrHistogram interval log could not be encoded or parsed.
+    #[error("interval log: {0}")]
+    Hlog(String),
     /// The HTTP client could not be built.
     #[error("http client: {0}")]
     Http(String),

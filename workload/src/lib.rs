@@ -10,6 +10,7 @@
 //!   per-kind hdrhistograms, drops, a per-second series and feed-freshness probes ([`RunStats`]).
 //! - [`HttpTarget`]: a [`Target`] for the service's HTTP API (write and read routers), over a
 //!   lean HTTP/1.1 pool with one connection per request in flight.
+//! - [`hlog`]: per-op HdrHistogram interval logs (`.hlog`) of a run's latencies, written and read.
 //! - [`fit`]: power-law fits (Clauset–Shalizi–Newman) used to check the realized distributions.
 //!
 //! Everything random is seeded; equal seeds and configs give equal outputs.
@@ -17,6 +18,7 @@
 pub mod error;
 pub mod fit;
 pub mod hash;
+pub mod hlog;
 pub mod latency;
 pub mod math;
 pub mod powerlaw;

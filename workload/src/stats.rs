@@ -135,6 +135,8 @@ pub struct RunStats {
     /// Feed freshness measurements.
     pub freshness: FreshnessStats,
     series: Vec<SecondPoint>,
+    /// Per-op-kind interval logs of the latencies (`.hlog`, see [`crate::hlog`]).
+    pub logs: crate::hlog::IntervalLogs,
 }
 
 impl RunStats {
@@ -217,6 +219,7 @@ pub(crate) struct Collector {
     freshness: FreshnessStats,
     open: BTreeMap<(u64, usize), Cell>,
     closed: BTreeMap<(u64, usize), SecondPoint>,
+    logs: crate::hlog::IntervalLogs,
 }
 
 impl Collector {
@@ -232,6 +235,7 @@ impl Collector {
             },
             open: BTreeMap::new(),
             closed: BTreeMap::new(),
+            logs: crate::hlog::IntervalLogs::new(),
         }
     }
 
@@ -265,6 +269,7 @@ impl Collector {
     pub(crate) fn ok(&mut self, kind: OpKind, at: Duration, latency: Duration) {
         let us = micros(latency);
         let _ = self.kinds[kind.index()].latency.record(us);
+        self.logs.record(kind, at + latency, us);
         self.point(kind, at, Update::Ok(us));
     }
 
@@ -309,11 +314,13 @@ impl Collector {
 
     pub(crate) fn finish(mut self, duration: Duration) -> RunStats {
         self.compact(u64::MAX);
+        self.logs.close_all();
         RunStats {
             duration,
             kinds: self.kinds,
             freshness: self.freshness,
             series: self.closed.into_values().collect(),
+            logs: self.logs,
         }
     }
 }
