@@ -5,7 +5,7 @@
 
 use plotters::prelude::*;
 
-use super::chart::{Area, Series, Style, err};
+use super::axes::{Area, Series, Style, err};
 
 /// Width of the legend column, px.
 pub(super) const WIDTH: u32 = 230;

@@ -6,6 +6,7 @@
 //! the plots from the plot series kept in the sections' `extra` maps; a missing series
 //! leaves a plot empty rather than failing. The header names each summary's provenance.
 
+mod axes;
 mod chart;
 mod figures;
 mod html;

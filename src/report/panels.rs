@@ -8,7 +8,8 @@
 
 use plotters::prelude::*;
 
-use super::chart::{Area, Axis, FRAME_W, Frame, Series, draw_frame, err, millis};
+use super::axes::{Area, Axis, Series, err, millis};
+use super::chart::{FRAME_W, Frame, draw_frame};
 use super::legend;
 
 /// Height of one row of panels, px.
@@ -36,7 +37,7 @@ pub struct Panel {
 
 /// A nines value as `p50`, `p99.9`.
 fn pct(x: f64) -> String {
-    format!("p{}", super::chart::nines(x))
+    format!("p{}", super::axes::nines(x))
 }
 
 /// Draw `panels` under `title` into one SVG. The legend lists the first
@@ -104,7 +105,7 @@ fn legend_entries(panels: &[Panel]) -> Vec<legend::Entry> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::chart::Style;
+    use super::super::axes::Style;
     use super::*;
 
     fn panel(name: &str, hline: Option<f64>) -> Panel {
@@ -148,7 +149,7 @@ mod tests {
         assert_eq!(millis(0.25), "250 µs");
         assert_eq!(millis(12.0), "12 ms");
         assert_eq!(millis(1500.0), "1.5 s");
-        assert_eq!(super::super::chart::bytes(512.0), "512 B");
-        assert_eq!(super::super::chart::bytes(2.5e9), "2.5 GB");
+        assert_eq!(super::super::axes::bytes(512.0), "512 B");
+        assert_eq!(super::super::axes::bytes(2.5e9), "2.5 GB");
     }
 }

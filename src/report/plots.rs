@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 
-use super::chart::{Axis, Series, Style, bytes, chart, plain, short, whole};
+use super::axes::{Axis, Series, Style, bytes, plain, short, whole};
+use super::chart::chart;
 use super::panels::{Panel, percentile_panels};
 use crate::summary::{Extra, Summary};
 

@@ -10,7 +10,8 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::chart::{Axis, Series, Style, chart, plain, short};
+use super::axes::{Axis, Series, Style, plain, short};
+use super::chart::chart;
 use crate::sweep::result::SweepReport;
 
 /// Op kinds charted, in order.
