@@ -39,7 +39,7 @@ pub struct Summary {
     pub feedlab: String,
     /// Scenario name.
     pub scenario: String,
-    /// Variant name (the scenario name again when it has no variants).
+    /// Variant name (`default` when the scenario has no variants).
     pub variant: String,
     /// Seed of the run; the same seed reproduces the workload.
     pub seed: u64,

@@ -98,9 +98,10 @@ pub fn judge(
     let (mut offered, mut dropped, mut done, mut errors) = (0u64, 0u64, 0u64, 0u64);
     let mut ops = BTreeMap::new();
     for (name, o) in &s.ops {
-        let client = client_side_errors(o);
-        let service_errors = o.errors.saturating_sub(client);
-        let attempted = o.count.saturating_sub(client);
+        // `count` is successes; errors are apart. A client-side error (the generator had
+        // nothing to ask for) never reached the service, so it is neither offered nor served.
+        let service_errors = o.errors.saturating_sub(client_side_errors(o));
+        let attempted = o.count + service_errors;
         offered += attempted + o.dropped + o.shed;
         dropped += o.dropped + o.shed;
         done += attempted;
@@ -109,7 +110,7 @@ pub fn judge(
             name.clone(),
             StepOp {
                 offered_per_s: (attempted + o.dropped + o.shed) as f64 / d,
-                served_per_s: attempted.saturating_sub(service_errors) as f64 / d,
+                served_per_s: o.count as f64 / d,
                 p50_ms: o.p50_ms,
                 p99_ms: o.p99_ms,
                 errors: service_errors,
@@ -209,7 +210,12 @@ mod tests {
         assert!(ok.good, "{:?}", ok.breaches);
         assert_eq!(ok.ops["photo_get"].errors, 0);
         assert!((ok.ops["feed"].offered_per_s - 100.0).abs() < 1e-9);
-        assert!((ok.ops["photo_get"].served_per_s - 199.0).abs() < 1e-9);
+        // 2,000 successes in 10 s; the 10 client-side misses are neither offered nor served.
+        assert!((ok.ops["photo_get"].served_per_s - 200.0).abs() < 1e-9);
+        assert!((ok.ops["photo_get"].offered_per_s - 200.0).abs() < 1e-9);
+        let failing = judge(&summary(50.0, 0, 0, 500), 1.0, "s".into(), &t, &l);
+        assert!((failing.ops["photo_get"].offered_per_s - 250.0).abs() < 1e-9);
+        assert!((failing.ops["photo_get"].served_per_s - 200.0).abs() < 1e-9);
         let slow = judge(&summary(250.0, 0, 0, 0), 1.0, "s".into(), &t, &l);
         assert_eq!(rules(&slow), vec![Rule::FeedP99]);
         let drops = judge(&summary(50.0, 10, 0, 0), 1.0, "s".into(), &t, &l);

@@ -17,7 +17,7 @@ pub const PERCENTILES: [f64; 9] = [50.0, 75.0, 90.0, 95.0, 98.0, 99.0, 99.5, 99.
 /// for the load generator's ops).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencyRecord {
-    /// Ops (or delays) completed.
+    /// Ops (or delays) completed successfully; failed ops are counted in `errors` only.
     pub count: u64,
     /// Ops that completed with an error (0 where nothing fails, as in the simulator).
     #[serde(default)]
