@@ -8,33 +8,11 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
-fn feedlab(args: &[&Path]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_feedlab"))
-        .args(args)
-        .output()
-        .expect("run feedlab")
-}
-
-fn ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("json")
-}
-
-fn write_json(path: &Path, v: &Value) {
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(path, serde_json::to_string_pretty(v).expect("json")).expect("write");
-}
+use common::files::{feedlab, ok, read_json, write_json};
 
 /// A summary with the contract's fields and `feed_count` successful feed reads.
 fn summary(scenario: &str, variant: &str, feed_count: u64) -> Value {

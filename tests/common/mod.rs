@@ -2,6 +2,7 @@
 //! run spec, running `feedlab run` on it, and reading summary fields.
 #![allow(dead_code)]
 
+pub mod files;
 pub mod schema;
 pub mod serve;
 pub mod simtest;
