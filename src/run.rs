@@ -117,7 +117,7 @@ pub async fn run_variant_with(
     }
     let summary = result?;
     crate::exec::save(spec, out, &summary)?;
-    insitu::save(spec, &vdir, &recorder)?;
+    insitu::save(spec, &vdir, &recorder, &summary)?;
     Ok(summary)
 }
 

@@ -81,18 +81,15 @@ fn validation_queue_reports_waits_next_to_theory() {
     common::schema::assert_valid_outputs(dir.path());
 }
 
-/// The resource model against the utilisation law U = X·D: on one box of 2 cores, with
-/// every storage call and app step free and the generator and background CPU fixed at 1 ms
-/// and 0.5 ms per op, the box's CPU utilisation is ops/s × 1.5 ms ÷ 2 cores, and it is the
-/// bottleneck.
-#[test]
-fn one_box_cpu_utilisation_is_throughput_times_demand() {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// A one-box scenario with every storage call and app step free, the generator and
+/// background CPU fixed at 1 ms and 0.5 ms per op, plus the `[sim.service]` lines `more`.
+fn free_box(more: &str) -> String {
     let mut extra = String::from(
         "[sim.deployment]\nlayout = \"one-box\"\ncores = 2.0\ngenerator-on-box = true\n\n\
          [sim.service]\ngenerator = { kind = \"deterministic\", ms = 1.0 }\n\
          background = { kind = \"deterministic\", ms = 0.5 }\n",
     );
+    extra.push_str(more);
     for op in [
         "get",
         "batch-get",
@@ -109,6 +106,17 @@ fn one_box_cpu_utilisation_is_throughput_times_demand() {
             "{op} = {{ kind = \"deterministic\", ms = 0.0 }}\n"
         ));
     }
+    extra
+}
+
+/// The resource model against the utilisation law U = X·D: on one box of 2 cores, with
+/// every storage call and app step free and the generator and background CPU fixed at 1 ms
+/// and 0.5 ms per op, the box's CPU utilisation is ops/s × 1.5 ms ÷ 2 cores, and it is the
+/// bottleneck.
+#[test]
+fn one_box_cpu_utilisation_is_throughput_times_demand() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = free_box("");
     let file = scenario(dir.path(), 20.0, 2160.0, &extra);
     let out = dir.path().join("out");
     feedlab(&["sim", &file, "--out", out.to_str().expect("utf-8")]);
@@ -133,4 +141,33 @@ fn one_box_cpu_utilisation_is_throughput_times_demand() {
     );
     assert_eq!(v["sim"]["bottleneck"], "box-cpu");
     common::schema::assert_valid_outputs(&out);
+}
+
+/// An op kind's transport CPU (`http-<kind>`) lies on its own path: feed reads pay the
+/// generator's 1 ms and their 3 ms of transport before reaching the (free) app server, other
+/// kinds only the generator's, and the box's utilisation counts the transport too.
+#[test]
+fn transport_cpu_is_on_the_path_of_its_own_kind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = free_box("http-feed = { kind = \"deterministic\", ms = 3.0 }\n");
+    let file = scenario(dir.path(), 20.0, 216.0, &extra);
+    let out = dir.path().join("out");
+    feedlab(&["sim", &file, "--out", out.to_str().expect("utf-8")]);
+    let v = read(&out.join("default/summary.json"));
+    let p50 = |op: &str| v["ops"][op]["p50_ms"].as_f64().expect("p50");
+    assert!(p50("feed") >= 4.0 && p50("feed") < 4.5, "feed p50 {}", p50("feed"));
+    assert!(p50("search") >= 1.0 && p50("search") < 1.5, "search p50 {}", p50("search"));
+    let count = |op: &str| v["ops"][op]["count"].as_f64().unwrap_or(0.0);
+    let ops: f64 = ["upload", "feed", "photo_get", "search", "follow", "unfollow"]
+        .iter()
+        .map(|op| count(op))
+        .sum();
+    let secs = v["duration_s"].as_f64().expect("duration");
+    let want = (ops * 1.5e-3 + count("feed") * 3e-3) / secs / 2.0;
+    let cpu = v["sim"]["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == "box-cpu"))
+        .expect("box-cpu reported");
+    let u = cpu["utilisation"].as_f64().expect("utilisation");
+    assert!((u / want - 1.0).abs() < 0.05, "U {u} vs X*D/c {want}");
 }

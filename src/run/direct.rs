@@ -25,11 +25,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use feedlab_system::id::PhotoId;
 use feedlab_system::policy::UserId;
-use feedlab_system::timing::{Recorder, metered, scoped_cpu};
+use feedlab_system::timing::{Recorder, app_op, metered, scoped_cpu};
 use feedlab_system::{Error, Service};
-use feedlab_workload::{
-    OpError, OpKind, OpOutcome, Payload, PlannedOp, Target, content_type, upload_body,
-};
+use feedlab_workload::{OpError, OpOutcome, Payload, PlannedOp, Target, content_type, upload_body};
 
 /// Recent upload ids remembered for photo fetches.
 const RECENT: usize = 4_096;
@@ -163,18 +161,6 @@ impl DirectTarget {
     }
 }
 
-/// The in-situ calibration op of `kind`'s app-side time.
-fn app_op(kind: OpKind) -> &'static str {
-    match kind {
-        OpKind::Upload => "app-upload",
-        OpKind::Feed => "app-feed",
-        OpKind::PhotoGet => "app-photo_get",
-        OpKind::Search => "app-search",
-        OpKind::Follow => "app-follow",
-        OpKind::Unfollow => "app-unfollow",
-    }
-}
-
 #[async_trait]
 impl Target for DirectTarget {
     async fn execute(&self, op: &PlannedOp) -> Result<OpOutcome, OpError> {
@@ -186,8 +172,11 @@ impl Target for DirectTarget {
         if out.is_ok() {
             rec.record_op(op.kind.name(), &work);
             let ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            let app_ns = ns.saturating_sub(times.store_ns);
-            rec.record_ns(app_op(op.kind), 1, app_ns, times.app_cpu_ns.min(app_ns));
+            rec.record_handler(op.kind.name(), ns);
+            if let Some(app) = app_op(op.kind.name()) {
+                let app_ns = ns.saturating_sub(times.store_ns);
+                rec.record_ns(app, 1, app_ns, times.app_cpu_ns.min(app_ns));
+            }
         }
         out
     }

@@ -14,7 +14,9 @@
 //! the load generator's driver loop (it shares the process and the cores), and `background`,
 //! the rest of the process's CPU while the driver ran (flushes, compaction, the runtime,
 //! work of ops no timed call saw), i.e. process CPU less every recorded call's, op's and the
-//! generator's.
+//! generator's and the ops' transport. An op's transport, `http-<kind>` (the HTTP client and
+//! server work on its path), is its mean latency at the driver less its mean time in the
+//! service's handler and its generator CPU (see [`cpu_ops`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -26,6 +28,7 @@ use feedlab_workload::RunStats;
 
 use crate::calibrate::{provenance, summarize_cpu};
 use crate::spec::RunSpec;
+use crate::summary::Summary;
 
 /// Fewest calls in a size class for it to become a calibration point.
 pub const MIN_SAMPLES: usize = 20;
@@ -76,21 +79,56 @@ fn cpu_op(op: &str, count: u64, cpu_ns: u64) -> CalibOp {
     }
 }
 
-/// The `generator` and `background` ops from the recorder's totals and the process CPU used
-/// while it recorded (see the module docs); none when nothing was issued.
-pub fn cpu_ops(totals: &BTreeMap<String, Total>, process_cpu_ns: u64) -> Vec<CalibOp> {
+/// Successful ops of one kind: how many, and their mean time in ms.
+pub type Timed = (u64, f64);
+
+/// The `generator`, `background` and `http-<kind>` ops from the recorder's totals, the process
+/// CPU used while it recorded, each kind's mean latency at the driver (`latency`) and mean
+/// wall time in the service's handler (`handler`); none when nothing was issued.
+///
+/// An op's transport (`http-<kind>`) is its driver latency less its handler time and its
+/// generator CPU: the client's and server's HTTP work and the loopback, counted as CPU on the
+/// op's path. It comes out of the unattributed CPU, so the ops' CPU still adds up to the
+/// process's; when the gaps add up to more than that, they are scaled down to it.
+pub fn cpu_ops(
+    totals: &BTreeMap<String, Total>,
+    process_cpu_ns: u64,
+    latency: &BTreeMap<String, Timed>,
+    handler: &BTreeMap<String, Timed>,
+) -> Vec<CalibOp> {
     let Some(generator) = totals.get("generator").filter(|g| g.count > 0) else {
         return Vec::new();
     };
     let accounted: u64 = totals.values().map(|t| t.cpu_ns).sum();
-    vec![
-        cpu_op("generator", generator.count, generator.cpu_ns),
-        cpu_op(
-            "background",
-            generator.count,
-            process_cpu_ns.saturating_sub(accounted),
-        ),
-    ]
+    let unattributed = process_cpu_ns.saturating_sub(accounted);
+    let generator_ms = generator.cpu_ns as f64 / generator.count as f64 / 1e6;
+    let gaps: Vec<(&str, u64, f64)> = latency
+        .iter()
+        .filter_map(|(kind, &(n, ms))| {
+            let (_, inside) = handler.get(kind)?;
+            let gap = ms - inside - generator_ms;
+            (n as usize >= MIN_SAMPLES && gap > 0.0).then_some((kind.as_str(), n, gap))
+        })
+        .collect();
+    let gap_ns: f64 = gaps.iter().map(|&(_, n, ms)| n as f64 * ms * 1e6).sum();
+    let scale = if gap_ns > unattributed as f64 {
+        unattributed as f64 / gap_ns
+    } else {
+        1.0
+    };
+    let mut ops = vec![cpu_op("generator", generator.count, generator.cpu_ns)];
+    let mut transport_ns = 0u64;
+    for (kind, n, ms) in gaps {
+        let ns = (n as f64 * ms * 1e6 * scale) as u64;
+        transport_ns += ns;
+        ops.push(cpu_op(&format!("http-{kind}"), n, ns));
+    }
+    ops.push(cpu_op(
+        "background",
+        generator.count,
+        unattributed.saturating_sub(transport_ns),
+    ));
+    ops
 }
 
 /// The calibration points of every recorded op that has any, by op name.
@@ -126,14 +164,29 @@ pub fn merge(
 
 /// Writes `vdir/calibration.toml` for the live run of `spec` from what `recorder` holds
 /// (it is emptied).
-pub fn save(spec: &RunSpec, vdir: &Path, recorder: &Recorder) -> anyhow::Result<()> {
+pub fn save(
+    spec: &RunSpec,
+    vdir: &Path,
+    recorder: &Recorder,
+    summary: &Summary,
+) -> anyhow::Result<()> {
     let base = match &spec.calibration {
         Some(p) => Calibration::load(p)?,
         None => Calibration::builtin(),
     };
     let recorded = recorder.take();
     let by_op = measured(&recorded);
-    let cpu = cpu_ops(&recorder.totals(), recorder.process_cpu_ns());
+    let latency = summary
+        .ops
+        .iter()
+        .map(|(k, o)| (k.clone(), (o.count, o.mean_ms)))
+        .collect();
+    let cpu = cpu_ops(
+        &recorder.totals(),
+        recorder.process_cpu_ns(),
+        &latency,
+        &recorder.handler_ms(),
+    );
     let cpu_note = cpu
         .iter()
         .map(|o| format!("{} {:.4} ms CPU per op", o.op, o.mean_ms))
@@ -185,6 +238,32 @@ mod tests {
         assert!(pts[1].quantiles_ms.iter().all(|&(_, ms)| ms >= 0.05));
         assert_eq!(pts[0].cpu_mean_ms, Some(0.0005));
         assert_eq!(pts[1].cpu_mean_ms, Some(0.025));
+    }
+
+    /// The transport of an op kind is its latency less its handler time and generator CPU,
+    /// taken out of the unattributed CPU, and scaled down when it would exceed it.
+    #[test]
+    fn transport_is_the_gap_on_the_path_and_comes_out_of_background() {
+        let mut totals = BTreeMap::new();
+        let t = |count, cpu_ns| Total { count, cpu_ns };
+        totals.insert("generator".to_string(), t(1_000, 2_000_000));
+        totals.insert("get".to_string(), t(5_000, 13_000_000));
+        let latency = BTreeMap::from([
+            ("feed".to_string(), (1_000, 0.5)),
+            ("search".to_string(), (5, 9.0)),
+        ]);
+        let handler = BTreeMap::from([
+            ("feed".to_string(), (1_000, 0.2)),
+            ("search".to_string(), (5, 1.0)),
+        ]);
+        let by = |ops: &[CalibOp], name: &str| ops.iter().find(|o| o.op == name).map(|o| o.mean_ms);
+        let ops = cpu_ops(&totals, 400_000_000, &latency, &handler);
+        assert!((by(&ops, "http-feed").expect("feed") - 0.298).abs() < 1e-9);
+        assert_eq!(by(&ops, "http-search"), None, "too few ops to measure");
+        assert!((by(&ops, "background").expect("bg") - 0.087).abs() < 1e-9);
+        let ops = cpu_ops(&totals, 100_000_000, &latency, &handler);
+        assert!((by(&ops, "http-feed").expect("feed") - 0.085).abs() < 1e-9);
+        assert_eq!(by(&ops, "background"), Some(0.0));
     }
 
     /// A recorded op with `count` calls, as the in-situ writer turns it into a calibration
@@ -241,11 +320,15 @@ mod tests {
         totals.insert("generator".to_string(), t(1_000, 2_000_000));
         totals.insert("get".to_string(), t(5_000, 10_000_000));
         totals.insert("app-feed".to_string(), t(1_000, 3_000_000));
-        let ops = cpu_ops(&totals, 20_000_000);
+        let none = BTreeMap::new();
+        let ops = cpu_ops(&totals, 20_000_000, &none, &none);
         assert_eq!(ops.len(), 2);
         assert_eq!((ops[0].op.as_str(), ops[0].mean_ms), ("generator", 0.002));
         assert_eq!((ops[1].op.as_str(), ops[1].mean_ms), ("background", 0.005));
-        assert!(cpu_ops(&BTreeMap::new(), 1).is_empty(), "nothing issued");
+        assert!(
+            cpu_ops(&BTreeMap::new(), 1, &none, &none).is_empty(),
+            "nothing issued"
+        );
         let cal = merge(&Calibration::builtin(), &BTreeMap::new(), ops);
         let back: Calibration = toml::from_str(&cal.to_toml().expect("toml")).expect("parse");
         assert!(back.cost("generator", &BTreeMap::new()).is_ok());

@@ -101,6 +101,20 @@ pub(crate) async fn call<F: Future + Unpin>(f: F) -> (F::Output, u64, u64) {
     (out, wall, inline.saturating_add(off))
 }
 
+/// The calibration op of op kind `op`'s app-side time (`"feed"` → `"app-feed"`); `None` for
+/// a name that is no op kind.
+pub fn app_op(op: &str) -> Option<&'static str> {
+    Some(match op {
+        "upload" => "app-upload",
+        "feed" => "app-feed",
+        "photo_get" => "app-photo_get",
+        "search" => "app-search",
+        "follow" => "app-follow",
+        "unfollow" => "app-unfollow",
+        _ => return None,
+    })
+}
+
 /// Samples kept per op name; later calls are not recorded.
 pub const MAX_SAMPLES: usize = 200_000;
 
@@ -128,6 +142,9 @@ pub struct Recorder {
     ledger: Ledger,
     /// Metadata calls and their summed wall ns, per shard.
     shard_calls: Mutex<BTreeMap<usize, (u64, u64)>>,
+    /// Successful ops and their summed handler wall ns, per op kind (see
+    /// [`Self::record_handler`]).
+    handlers: Mutex<BTreeMap<&'static str, (u64, u64)>>,
 }
 
 impl Recorder {
@@ -205,6 +222,26 @@ impl Recorder {
             e.0 += 1;
             e.1 = e.1.saturating_add(wall_ns);
         }
+    }
+
+    /// Records that one successful op of kind `op` spent `wall_ns` inside the service's
+    /// handler (app work and storage calls, not the transport), if recording is on.
+    pub fn record_handler(&self, op: &'static str, wall_ns: u64) {
+        if self.is_on() {
+            let mut all = lock(&self.handlers);
+            let e = all.entry(op).or_default();
+            e.0 += 1;
+            e.1 = e.1.saturating_add(wall_ns);
+        }
+    }
+
+    /// Mean handler wall time per op kind, ms, with the op count (see
+    /// [`Self::record_handler`]).
+    pub fn handler_ms(&self) -> BTreeMap<String, (u64, f64)> {
+        lock(&self.handlers)
+            .iter()
+            .map(|(&k, &(n, ns))| (k.to_string(), (n, ns as f64 / n.max(1) as f64 / 1e6)))
+            .collect()
     }
 
     /// Whether calls are being recorded.

@@ -45,6 +45,15 @@ fn app_costs(cal: &Calibration, s: &SimSettings) -> Result<[Option<Priced>; OpKi
     Ok(out)
 }
 
+/// Per op kind, its transport CPU (`http-<kind>`) where the calibration has it.
+fn transport_costs(cal: &Calibration, s: &SimSettings) -> Result<[Option<OpCost>; OpKind::COUNT]> {
+    let mut out: [Option<OpCost>; OpKind::COUNT] = Default::default();
+    for kind in OpKind::ALL {
+        out[kind.index()] = optional(cal, s, &format!("http-{}", kind.name()))?;
+    }
+    Ok(out)
+}
+
 /// The cost of `op` if the calibration (or an override) has it.
 fn optional(cal: &Calibration, s: &SimSettings, op: &str) -> Result<Option<OpCost>> {
     if s.service.contains_key(op) || cal.ops.iter().any(|c| c.op == op) {
@@ -78,6 +87,7 @@ fn costs(cal: &Calibration, s: &SimSettings) -> Result<Costs> {
         app: app_costs(cal, s)?,
         generator: optional(cal, s, "generator")?,
         background: optional(cal, s, "background")?,
+        transport: transport_costs(cal, s)?,
     })
 }
 

@@ -141,19 +141,33 @@ impl PhotoModel<'_> {
             self.read_pools.len()
         };
         self.reqs[idx as usize].server = (op.seq % servers as u64) as u16;
-        match &self.costs.generator {
-            Some(g) if self.res.on() && self.res.generator => {
-                // The generator's own work for this op, on the cores it shares.
-                let demand = g.sample(1, &mut self.rng.service);
+        match self.client_cpu(op.kind) {
+            Some(demand) => {
                 let node = self.app_node(idx);
                 self.cpu(e, node, demand, CpuNext::Issue(idx));
             }
-            _ => self.issued(e, idx),
+            None => self.issued(e, idx),
         }
         self.next = self.ops.next();
         if let Some(n) = &self.next {
             e.schedule_at(ns(n.at.as_nanos() as f64), Ev::NextOp);
         }
+    }
+
+    /// CPU an op of `kind` spends before it reaches its app server, with a resource model:
+    /// the generator's work for it (when the generator shares the cores) and its transport.
+    fn client_cpu(&mut self, kind: OpKind) -> Option<SimTime> {
+        if !self.res.on() {
+            return None;
+        }
+        let generator = self.costs.generator.as_ref().filter(|_| self.res.generator);
+        let transport = self.costs.transport[kind.index()].as_ref();
+        if generator.is_none() && transport.is_none() {
+            return None;
+        }
+        let rng = &mut self.rng.service;
+        let g = generator.map_or(0, |c| c.sample(1, rng));
+        Some(g + transport.map_or(0, |c| c.sample(1, rng)))
     }
 
     /// The client has issued request `idx`: after its dispatch delay, it reaches its app

@@ -140,6 +140,10 @@ pub(crate) struct Costs {
     pub generator: Option<OpCost>,
     /// CPU per op outside any measured call (`background`).
     pub background: Option<OpCost>,
+    /// Per op kind, the CPU of the op's transport on its own path (`http-feed`, ...: the
+    /// client and server HTTP stacks of a live run), spent before the op reaches its app
+    /// server.
+    pub transport: [Option<OpCost>; OpKind::COUNT],
 }
 
 /// A materializer job: `n` timeline entries of one upload on one shard.

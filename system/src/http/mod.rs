@@ -141,7 +141,8 @@ fn query_is_utf8(q: &str) -> bool {
 }
 
 /// Times and counts every request by router, route and status; when the service records
-/// (a live run), also meters the work of each successful op request (see [`api::op_of`]).
+/// (a live run), also meters the work of each successful op request (see [`api::op_of`]) and
+/// records its app-side time (`app-<op>`) and its handler wall time for the in-situ calibration.
 async fn record(router: &'static str, svc: Service, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
@@ -152,9 +153,16 @@ async fn record(router: &'static str, svc: Service, req: Request, next: Next) ->
     let t0 = Instant::now();
     let res = match (op, svc.recorder()) {
         (Some(op), Some(rec)) if rec.is_on() => {
-            let (res, work) = crate::timing::metered(next.run(req)).await;
+            let run = Box::pin(crate::timing::metered(next.run(req)));
+            let ((res, work), times) = crate::timing::scoped_cpu(run).await;
             if res.status().is_success() {
                 rec.record_op(op, &work);
+                let ns = u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                rec.record_handler(op, ns);
+                if let Some(app) = crate::timing::app_op(op) {
+                    let app_ns = ns.saturating_sub(times.store_ns);
+                    rec.record_ns(app, 1, app_ns, times.app_cpu_ns.min(app_ns));
+                }
             }
             res
         }
