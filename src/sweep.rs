@@ -135,6 +135,10 @@ fn select(specs: Vec<RunSpec>, args: &SweepArgs) -> anyhow::Result<Vec<RunSpec>>
         .collect())
 }
 
+/// Cores' worth of other processes' CPU during the calibration step above which a sweep
+/// warns that the box was not quiet.
+const BUSY_BOX_CORES: f64 = 0.2;
+
 /// The simulated twin of live variant `spec`: the same run in sim mode, reading the in-situ
 /// calibration that the live ladder's first step wrote.
 fn twin_of(spec: &RunSpec, live: &VariantSweep, out: &Path) -> anyhow::Result<RunSpec> {
@@ -157,6 +161,20 @@ fn twin_of(spec: &RunSpec, live: &VariantSweep, out: &Path) -> anyhow::Result<Ru
     // scenario's `[sim]` table describes for this box.
     twin.sim.population = feedlab_sim::model::PopulationMode::Scaled;
     twin.variant = format!("{}-sim", spec.variant);
+    // Other tenants use cores they would partly cede under the service's demand, so the
+    // twin keeps the box's cores; a busy box is only flagged.
+    let measured = feedlab_sim::model::Calibration::load(&calibration)?;
+    if let Some(others) = measured
+        .provenance
+        .other_cores
+        .filter(|&o| o > BUSY_BOX_CORES)
+    {
+        eprintln!(
+            "sweep: {}: other processes used {others:.2} cores while the calibration step \
+             ran; the live ladder shares the box with them and the twin does not",
+            twin.variant
+        );
+    }
     twin.calibration = Some(calibration);
     Ok(twin)
 }

@@ -155,13 +155,28 @@ fn transport_cpu_is_on_the_path_of_its_own_kind() {
     feedlab(&["sim", &file, "--out", out.to_str().expect("utf-8")]);
     let v = read(&out.join("default/summary.json"));
     let p50 = |op: &str| v["ops"][op]["p50_ms"].as_f64().expect("p50");
-    assert!(p50("feed") >= 4.0 && p50("feed") < 4.5, "feed p50 {}", p50("feed"));
-    assert!(p50("search") >= 1.0 && p50("search") < 1.5, "search p50 {}", p50("search"));
+    assert!(
+        p50("feed") >= 4.0 && p50("feed") < 4.5,
+        "feed p50 {}",
+        p50("feed")
+    );
+    assert!(
+        p50("search") >= 1.0 && p50("search") < 1.5,
+        "search p50 {}",
+        p50("search")
+    );
     let count = |op: &str| v["ops"][op]["count"].as_f64().unwrap_or(0.0);
-    let ops: f64 = ["upload", "feed", "photo_get", "search", "follow", "unfollow"]
-        .iter()
-        .map(|op| count(op))
-        .sum();
+    let ops: f64 = [
+        "upload",
+        "feed",
+        "photo_get",
+        "search",
+        "follow",
+        "unfollow",
+    ]
+    .iter()
+    .map(|op| count(op))
+    .sum();
     let secs = v["duration_s"].as_f64().expect("duration");
     let want = (ops * 1.5e-3 + count("feed") * 3e-3) / secs / 2.0;
     let cpu = v["sim"]["resources"]

@@ -10,6 +10,9 @@
 //! measures (`merge`, `request`, `dispatch`), are taken from the base calibration: the
 //! scenario's `calibration` file, else the built-in figures.
 //!
+//! The provenance's `other-cores` is the CPU other processes on the host used meanwhile
+//! (see [`other_cores`]), so a prediction from it can say that the box was not quiet.
+//!
 //! Two more ops hold CPU that no call measures, each as a mean per op issued: `generator`,
 //! the load generator's driver loop (it shares the process and the cores), and `background`,
 //! the rest of the process's CPU while the driver ran (flushes, compaction, the runtime,
@@ -77,6 +80,18 @@ fn cpu_op(op: &str, count: u64, cpu_ns: u64) -> CalibOp {
         quantiles_ms: vec![(0.0, ms), (1.0, ms)],
         cpu_mean_ms: Some(ms),
     }
+}
+
+/// Cores' worth of CPU the host's other processes used while the run recorded: the host's
+/// busy time less this process's, over the wall time (`host` is [`Recorder::host`]'s busy
+/// and wall ms); `None` when nothing was measured.
+pub fn other_cores(host: (u64, u64), process_cpu_ns: u64) -> Option<f64> {
+    let (busy_ms, wall_ms) = host;
+    if wall_ms == 0 || busy_ms == 0 {
+        return None;
+    }
+    let others = busy_ms as f64 - process_cpu_ns as f64 / 1e6;
+    Some((others / wall_ms as f64).max(0.0))
 }
 
 /// Successful ops of one kind: how many, and their mean time in ms.
@@ -217,6 +232,7 @@ pub fn save(
         cal.provenance.notes,
     );
     prov.date = provenance(0).date;
+    prov.other_cores = other_cores(recorder.host(), recorder.process_cpu_ns());
     cal.provenance = prov;
     let path = vdir.join("calibration.toml");
     std::fs::create_dir_all(vdir)?;
@@ -238,6 +254,15 @@ mod tests {
         assert!(pts[1].quantiles_ms.iter().all(|&(_, ms)| ms >= 0.05));
         assert_eq!(pts[0].cpu_mean_ms, Some(0.0005));
         assert_eq!(pts[1].cpu_mean_ms, Some(0.025));
+    }
+
+    #[test]
+    fn other_cores_are_the_hosts_busy_time_less_ours_over_the_wall_time() {
+        assert_eq!(other_cores((0, 10_000), 0), None, "no host figures");
+        assert_eq!(other_cores((5_000, 0), 0), None, "no wall time");
+        let o = other_cores((12_000, 10_000), 4_000_000_000).expect("measured");
+        assert!((o - 0.8).abs() < 1e-9, "{o}");
+        assert_eq!(other_cores((3_000, 10_000), 4_000_000_000), Some(0.0));
     }
 
     /// The transport of an op kind is its latency less its handler time and generator CPU,

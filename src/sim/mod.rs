@@ -111,6 +111,11 @@ fn simulate_variant(spec: &RunSpec, cache: &mut SourceCache) -> anyhow::Result<S
                 calibration: &calibration,
                 photos_per_author: (spec.sim.population == PopulationMode::Scaled)
                     .then_some(spec.driver.history_photos_per_user),
+                pull_cache: Some(feedlab_sim::model::PullCacheParams {
+                    entries: spec.system.pull_cache_entries,
+                    set_ttl_ms: spec.system.pull_set_ttl_ms,
+                    recent_ttl_ms: spec.system.pull_recent_ttl_ms,
+                }),
             };
             let report = simulate(source, &params)?;
             summary::model(spec, source, &calibration, &report)

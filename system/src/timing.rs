@@ -38,7 +38,7 @@ pub mod cpu;
 mod stores;
 pub mod work;
 
-pub use cpu::{CpuTimed, on_thread, process_cpu_ns, thread_cpu_ns};
+pub use cpu::{CpuTimed, host_busy_ms, on_thread, process_cpu_ns, thread_cpu_ns};
 pub use stores::{TimedBlobs, TimedMeta};
 pub use work::{Ledger, OpWork, Work, metered};
 
@@ -138,6 +138,9 @@ pub struct Recorder {
     totals: Mutex<BTreeMap<&'static str, Total>>,
     /// Process CPU ns at start, and used from start to stop.
     process: Mutex<(u64, u64)>,
+    /// The host's busy CPU ms and the wall clock at start, and the busy ms and wall ms from
+    /// start to stop (see [`Self::host`]).
+    host: Mutex<(u64, Option<std::time::Instant>, u64, u64)>,
     /// Work per metered op (see [`work`]).
     ledger: Ledger,
     /// Metadata calls and their summed wall ns, per shard.
@@ -156,6 +159,11 @@ impl Recorder {
     /// Start recording (e.g. once a run's data is loaded, so bulk loading is not measured).
     pub fn start(&self) {
         lock(&self.process).0 = process_cpu_ns();
+        {
+            let mut h = lock(&self.host);
+            h.0 = host_busy_ms();
+            h.1 = Some(std::time::Instant::now());
+        }
         self.ledger.start();
         lock(&self.shard_calls).clear();
         self.on.store(true, Ordering::Release);
@@ -166,7 +174,18 @@ impl Recorder {
         if self.on.swap(false, Ordering::AcqRel) {
             let mut p = lock(&self.process);
             p.1 = p.1.saturating_add(process_cpu_ns().saturating_sub(p.0));
+            let mut h = lock(&self.host);
+            let wall = h.1.take().map_or(0, |t0| t0.elapsed().as_millis());
+            h.2 = h.2.saturating_add(host_busy_ms().saturating_sub(h.0));
+            h.3 = h.3.saturating_add(u64::try_from(wall).unwrap_or(u64::MAX));
         }
+    }
+
+    /// The host's busy CPU time (all processes, all cores) and the wall time while recording
+    /// was on, ms: with [`Self::process_cpu_ns`], how much of the host other processes used.
+    pub fn host(&self) -> (u64, u64) {
+        let h = lock(&self.host);
+        (h.2, h.3)
     }
 
     /// Process CPU time used while recording was on, ns.

@@ -220,6 +220,10 @@ pub(super) fn model<'a>(
         free: Vec::new(),
         mat: materializer(s),
         cache,
+        pull_cache: p.pull_cache.as_ref().and_then(|c| {
+            let users = src.exact_users()?;
+            super::pullcache::PullCache::new(users, c)
+        }),
         rng: rngs(p.seed),
         kinds: vec![KindStats::default(); OpKind::COUNT],
         freshness: DelayStats::new(),

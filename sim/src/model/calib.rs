@@ -51,6 +51,10 @@ pub struct Provenance {
     pub backend: String,
     /// Free-form notes (sizes, durability, temp dir).
     pub notes: String,
+    /// Cores' worth of CPU that other processes on the host used while this was measured (an
+    /// in-situ calibration's other tenants); absent when not measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_cores: Option<f64>,
 }
 
 /// One measured op at one size.

@@ -319,6 +319,14 @@ impl PhotoModel<'_> {
         if kind == OpKind::Upload {
             self.fan_out(e, r);
         }
+        if let Some(c) = self.pull_cache.as_mut() {
+            let user = self.reqs[r as usize].user;
+            match kind {
+                OpKind::Upload => c.uploaded(user),
+                OpKind::Follow | OpKind::Unfollow => c.followed(user),
+                _ => {}
+            }
+        }
         self.background(e, r);
         self.free.push(r);
         let pools = if write {

@@ -26,6 +26,7 @@ mod fanout;
 mod flows;
 mod nodes;
 mod phases;
+mod pullcache;
 mod report;
 mod resources;
 mod source;
@@ -39,6 +40,7 @@ pub use config::{
     CacheKind, CacheSettings, Deployment, Layout, PopulationMode, QueueSettings, ShardCalls,
     SimSettings,
 };
+pub use pullcache::PullCacheParams;
 pub use report::{ModelReport, ResourceReport, ShardReport, Snapshot, WorkCount};
 pub use source::{FeedShape, Source};
 
@@ -68,6 +70,9 @@ pub struct RunParams<'a> {
     /// many rows and adds as many candidates to the merge. `None`: every
     /// author has at least a feed page (a population in steady state).
     pub photos_per_author: Option<f64>,
+    /// The service's pull cache, modelled where followees are individual (see
+    /// [`PullCacheParams`]); `None`: every feed read goes to the stores.
+    pub pull_cache: Option<PullCacheParams>,
 }
 
 /// Run the photo model for one variant over `source` (whose strategy is

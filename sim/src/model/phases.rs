@@ -12,7 +12,7 @@ use feedlab_system::policy::FanoutKind;
 
 use super::resources::Call;
 use super::state::{Ev, PhotoModel, Send};
-use crate::engine::Engine;
+use crate::engine::{Engine, SimTime};
 
 /// A batch-get of `n` keys to shard `s`: inline up to the embedded store's
 /// `INLINE_BATCH_GET` keys, on its blocking pool above.
@@ -39,11 +39,20 @@ impl PhotoModel<'_> {
             2 if kind != FanoutKind::Push => {
                 let mut shape = std::mem::take(&mut self.reqs[r as usize].shape);
                 self.src.feed_shape(user, &mut shape, &mut self.rng.shape);
-                let t = self.costs.scan.sample(shape.followees.max(1), svc);
-                self.plan.push(Send::Shard(home, t));
+                let now = e.now();
+                shape.set_cached = self
+                    .pull_cache
+                    .as_mut()
+                    .is_some_and(|c| c.set_hit(user, now));
+                if !shape.set_cached {
+                    let t = self.costs.scan.sample(shape.followees.max(1), svc);
+                    self.plan.push(Send::Shard(home, t));
+                }
                 self.reqs[r as usize].shape = shape;
             }
-            3 if matches!(kind, FanoutKind::Hybrid | FanoutKind::Rate) => {
+            3 if matches!(kind, FanoutKind::Hybrid | FanoutKind::Rate)
+                && !self.reqs[r as usize].shape.set_cached =>
+            {
                 let t = self.costs.get.sample(1, svc);
                 self.plan.push(Send::Shard(home, t));
                 let shape = &self.reqs[r as usize].shape;
@@ -53,6 +62,9 @@ impl PhotoModel<'_> {
                         self.plan.push(batch_send(s, u64::from(n), t));
                     }
                 }
+            }
+            4 if self.pull_cache.is_some() && kind != FanoutKind::Push => {
+                self.pulled_misses(e.now(), r);
             }
             4 => {
                 let shape = &self.reqs[r as usize].shape;
@@ -103,6 +115,26 @@ impl PhotoModel<'_> {
             _ => {}
         }
         Some(self.plan.len() as u32)
+    }
+
+    /// One scan per pulled followee of request `r` whose ids the pull cache does not hold
+    /// at `now`, batched per shard.
+    fn pulled_misses(&mut self, now: SimTime, r: u32) {
+        let Some(cache) = self.pull_cache.as_mut() else {
+            return;
+        };
+        let shape = &self.reqs[r as usize].shape;
+        let mut misses = vec![0u64; shape.pulled_per_shard.len()];
+        for &a in &shape.pulled_authors {
+            if !cache.recent_hit(u64::from(a), now) {
+                misses[self.src.user_shard(u64::from(a))] += 1;
+            }
+        }
+        let rows = self.pulled_rows;
+        for (s, n) in misses.into_iter().enumerate().filter(|&(_, n)| n > 0) {
+            let t = self.costs.scan.sample_many(n, rows, &mut self.rng.service);
+            self.plan.push(Send::Shard(s, t));
+        }
     }
 
     /// One batch-get per shard for the cache misses in `self.split`.

@@ -135,6 +135,11 @@ pub struct FeedShape {
     pub pulled_per_shard: Vec<u32>,
     /// Pulled followees in all.
     pub pulled: u64,
+    /// The pulled followees themselves, where followees are individual (the scaled
+    /// population); empty otherwise.
+    pub pulled_authors: Vec<u32>,
+    /// Whether the reader's pull set came from the pull cache (no followee or stats reads).
+    pub set_cached: bool,
 }
 
 impl Source {
@@ -252,6 +257,11 @@ impl Source {
     /// Physical shards.
     pub fn shards(&self) -> usize {
         self.partitioner.shard_count()
+    }
+
+    /// Users whose followees are individual (the scaled population), if they are.
+    pub fn exact_users(&self) -> Option<usize> {
+        self.exact.as_ref().map(|e| e.followees.len())
     }
 
     /// Follow edges of the scaled graph (0 at full scale: never built).

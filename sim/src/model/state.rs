@@ -255,6 +255,8 @@ pub(crate) struct PhotoModel<'a> {
     pub free: Vec<u32>,
     pub mat: Mat,
     pub cache: Cache,
+    /// The service's pull cache, where modelled.
+    pub pull_cache: Option<super::pullcache::PullCache>,
     pub rng: Rngs,
     pub kinds: Vec<KindStats>,
     pub freshness: DelayStats,

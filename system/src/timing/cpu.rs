@@ -32,6 +32,27 @@ pub fn process_cpu_ns() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time the whole host has used (every core's user, nice, system, interrupt and stolen
+/// time), ms at the kernel's tick resolution; 0 if `/proc/stat` cannot be read.
+pub fn host_busy_ms() -> u64 {
+    use procfs::CurrentSI;
+    let Ok(stat) = procfs::KernelStats::current() else {
+        return 0;
+    };
+    let t = &stat.total;
+    [
+        Some(t.user_ms()),
+        Some(t.nice_ms()),
+        Some(t.system_ms()),
+        t.irq_ms(),
+        t.softirq_ms(),
+        t.steal_ms(),
+    ]
+    .into_iter()
+    .flatten()
+    .sum()
+}
+
 /// A future that also yields the thread CPU time its polls used, ns.
 #[derive(Debug)]
 pub struct CpuTimed<F> {

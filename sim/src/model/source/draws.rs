@@ -17,12 +17,14 @@ impl Source {
         shape.pulled_per_shard.clear();
         shape.pulled_per_shard.resize(shards, 0);
         shape.pulled = 0;
+        shape.pulled_authors.clear();
         let me = self.reader_stats(reader);
-        let mut add = |shard: usize, author: &AuthorStats| {
+        let mut add = |shard: usize, author: &AuthorStats, id: Option<u32>| {
             shape.followees_per_shard[shard] += 1;
             if self.strategy.edge_mode(author, &me) == EdgeMode::Pull {
                 shape.pulled_per_shard[shard] += 1;
                 shape.pulled += 1;
+                shape.pulled_authors.extend(id);
             }
         };
         match &self.exact {
@@ -32,6 +34,7 @@ impl Source {
                     add(
                         self.user_shard(u64::from(f)),
                         &self.author_stats(u64::from(f)),
+                        Some(f),
                     );
                 }
                 shape.followees = list.len() as u64;
@@ -74,7 +77,7 @@ impl Source {
                         followers: l.followers,
                         posts_per_day: f64::from(l.posts_per_day),
                     };
-                    add(usize::from(l.shard), &a);
+                    add(usize::from(l.shard), &a, None);
                 }
                 shape.followees = k;
             }
