@@ -277,7 +277,7 @@ async fn send(
         let res = request(http, bases, op, call)?
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| chain(&e))?;
         let status = res.status().as_u16();
         let headers = res.headers();
         let content_type = headers
@@ -294,6 +294,17 @@ async fn send(
         })
     };
     futures::future::join_all((0..copies).map(|_| one())).await
+}
+
+/// `e` with its sources, one after the other.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(&format!(": {s}"));
+        cur = s.source();
+    }
+    out
 }
 
 /// The request of `call` to the listener it picked.
