@@ -197,7 +197,7 @@ pub(super) struct ListQuery {
     #[param(minimum = 1, maximum = 100)]
     limit: Option<usize>,
     /// Only photos older than this photo id.
-    #[param(pattern = "^[0-9]{1,20}$")]
+    #[param(schema_with = super::openapi::id_schema)]
     before: Option<String>,
 }
 
@@ -250,7 +250,7 @@ async fn feed(
 #[into_params(parameter_in = Query)]
 pub(super) struct UpdatesQuery {
     /// Only entries with a newer photo id (default 0: all).
-    #[param(pattern = "^[0-9]{1,20}$")]
+    #[param(schema_with = super::openapi::id_schema)]
     since: Option<String>,
     /// Longest wait for a new entry, in seconds (default 25).
     #[param(minimum = 0, maximum = 30)]
@@ -279,7 +279,7 @@ async fn feed_updates(
 #[into_params(parameter_in = Query)]
 pub(super) struct SearchQuery {
     /// The words every title must contain (at least one letter or digit).
-    #[param(required = true)]
+    #[param(required = true, pattern = r"[\p{L}\p{N}]")]
     q: Option<String>,
     /// How many photos (default 20).
     #[param(minimum = 1, maximum = 100)]

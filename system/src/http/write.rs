@@ -36,8 +36,12 @@ pub(super) fn routes(svc: &Service) -> Vec<Served> {
 #[serde(deny_unknown_fields)]
 pub(super) struct NewUserBody {
     /// Display name: 1–64 characters once trimmed, no control characters.
+    #[schema(max_length = 64)]
+    #[schema(pattern = r"^[^\s\p{Cc}]([^\p{Cc}]*[^\s\p{Cc}])?$")]
     name: String,
     /// Email: 3–128 characters with exactly one `@`, no control characters.
+    #[schema(min_length = 3, max_length = 128)]
+    #[schema(pattern = r"^[^\s@\p{Cc}]*@[^\s@\p{Cc}]*$")]
     email: String,
 }
 
@@ -59,7 +63,7 @@ async fn create_user(
 pub(super) struct UploadQuery {
     /// The photo's title: at most 200 characters, no control characters (default empty).
     #[serde(default)]
-    #[param(max_length = 200)]
+    #[param(max_length = 200, pattern = r"^\P{Cc}*$")]
     title: String,
 }
 

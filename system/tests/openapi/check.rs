@@ -1,13 +1,15 @@
 //! An answer against the document: its status is listed for the operation,
 //! its media type is one the status lists, its JSON body validates against
 //! the listed schema (boon, JSON Schema 2020-12 as OpenAPI 3.1 uses), and
-//! every listed header is present.
+//! every listed header is present. And a request against the document:
+//! whether every parameter, the body and the token are what it asks for.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Doc, Op, essence};
+use super::generate::Call;
+use super::{BodyDoc, Doc, Op, essence, has_type};
 
 /// Where the document is registered with the validator.
 const DOC_URL: &str = "http://feedlab.test/openapi.json";
@@ -43,17 +45,61 @@ impl Checker {
         let mut schemas = boon::Schemas::new();
         let mut index = BTreeMap::new();
         for op in &doc.ops {
-            for res in op.responses.values() {
-                for at in res.content.values().flatten() {
-                    let loc = format!("{DOC_URL}#{}", fragment(at));
-                    let i = compiler
-                        .compile(&loc, &mut schemas)
-                        .unwrap_or_else(|e| panic!("{at}: {e:#}"));
-                    index.insert(at.clone(), i);
-                }
+            let responses = op
+                .responses
+                .values()
+                .flat_map(|r| r.content.values().flatten());
+            let params = op.params.iter().map(|p| &p.at);
+            let body = match &op.body {
+                Some(BodyDoc::Json(_, at)) => Some(at),
+                _ => None,
+            };
+            for at in responses.chain(params).chain(body) {
+                let loc = format!("{DOC_URL}#{}", fragment(at));
+                let i = compiler
+                    .compile(&loc, &mut schemas)
+                    .unwrap_or_else(|e| panic!("{at}: {e:#}"));
+                index.insert(at.clone(), i);
             }
         }
         Checker { schemas, index }
+    }
+
+    /// Whether the document calls `call` a valid request of `op`: every
+    /// required parameter sent, every parameter valid by its schema, none
+    /// it does not list, a readable query and head, a body of a listed media
+    /// type (a JSON body valid by its schema), and one of `tokens` when the
+    /// operation needs one.
+    pub fn request_valid(&self, op: &Op, call: &Call, tokens: &[String]) -> bool {
+        if call.unknown_param || call.bad_utf8 || call.many_headers {
+            return false;
+        }
+        let params = op.params.iter().zip(&call.values).all(|(p, v)| match v {
+            None => !p.required,
+            Some(v) => param_json(&p.schema, v).is_some_and(|j| self.valid(&p.at, &j)),
+        });
+        let token = !op.secured
+            || call
+                .auth
+                .as_deref()
+                .and_then(|a| a.strip_prefix("Bearer "))
+                .is_some_and(|t| tokens.iter().any(|x| x == t));
+        let body = match (&op.body, &call.body) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(BodyDoc::Json(_, at)), Some(b)) => {
+                b.content_type.as_deref() == Some("application/json")
+                    && serde_json::from_slice::<Value>(&b.bytes).is_ok_and(|j| self.valid(at, &j))
+            }
+            (Some(BodyDoc::Raw(types)), Some(b)) => {
+                !b.bytes.is_empty() && b.content_type.as_ref().is_none_or(|t| types.contains(t))
+            }
+        };
+        params && token && body
+    }
+
+    fn valid(&self, at: &str, value: &Value) -> bool {
+        self.schemas.validate(value, self.index[at]).is_ok()
     }
 
     /// What is wrong with `a` as an answer of `op`; `None` when nothing is.
@@ -97,6 +143,21 @@ impl Checker {
             .err()
             .map(|e| format!("{}: body does not match {at}: {e:#}", a.status))
     }
+}
+
+/// A parameter's text as the JSON value its schema judges: a number for an
+/// integer schema (`None` unless it is one, written canonically), else the
+/// string itself.
+fn param_json(schema: &Value, v: &str) -> Option<Value> {
+    if !has_type(schema, "integer") {
+        return Some(Value::String(v.to_string()));
+    }
+    let canonical = |s: String| (s == v).then_some(());
+    if let Ok(n) = v.parse::<u64>() {
+        return canonical(n.to_string()).map(|()| Value::from(n));
+    }
+    let n = v.parse::<i64>().ok()?;
+    canonical(n.to_string()).map(|()| Value::from(n))
 }
 
 /// A JSON pointer as a URI fragment (RFC 6901 §6: percent-encoded).

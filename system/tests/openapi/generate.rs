@@ -92,7 +92,7 @@ fn call(i: usize, op: &Op, pools: &Pools) -> BoxedStrategy<Call> {
         .map(|p| param(&op.path, p, pools))
         .collect();
     let body = match &op.body {
-        Some(BodyDoc::Json(schema)) => json_body(schema).prop_map(Some).boxed(),
+        Some(BodyDoc::Json(schema, _)) => json_body(schema).prop_map(Some).boxed(),
         Some(BodyDoc::Raw(types)) => raw_body(types, pools).prop_map(Some).boxed(),
         None => Just(None).boxed(),
     };
@@ -162,32 +162,41 @@ fn valid(path: &str, p: &Param, pools: &Pools) -> BoxedStrategy<String> {
         // Within the documented bounds, kept short so the run is.
         return prop_oneof![3 => Just("0".to_string()), 1 => Just("1".to_string())].boxed();
     }
-    let from_schema = if has_type(s, "integer") {
+    let mut from_schema = if has_type(s, "integer") {
         let min = s["minimum"].as_u64().unwrap_or(0);
         let max = s["maximum"].as_u64().unwrap_or(u64::MAX);
         prop_oneof![min..=max.min(min + 150), min..=max]
             .prop_map(|n| n.to_string())
             .boxed()
     } else if let Some(pattern) = s["pattern"].as_str() {
-        let bare = pattern.trim_start_matches('^').trim_end_matches('$');
-        proptest::string::string_regex(bare)
-            .expect("the pattern is a regex")
-            .boxed()
-    } else if let Some(ex) = s["examples"].as_array().filter(|e| !e.is_empty()) {
+        prop_oneof![2 => from_pattern(pattern, s["maxLength"].as_u64()), 1 => text(p)].boxed()
+    } else {
+        text(p)
+    };
+    if let Some(ex) = s["examples"].as_array().filter(|e| !e.is_empty()) {
         let ex: Vec<String> = ex
             .iter()
             .filter_map(|e| e.as_str().map(String::from))
             .collect();
-        prop_oneof![2 => select(ex), 1 => text(p)].boxed()
-    } else {
-        text(p)
-    };
+        from_schema = prop_oneof![2 => select(ex), 1 => from_schema].boxed();
+    }
     let ids = pool(path, &p.name, pools);
     if ids.is_empty() {
         from_schema
     } else {
         prop_oneof![2 => select(ids), 1 => from_schema].boxed()
     }
+}
+
+/// Strings matching `pattern` (its anchors dropped), cut to `max_len`
+/// characters.
+fn from_pattern(pattern: &str, max_len: Option<u64>) -> BoxedStrategy<String> {
+    let bare = pattern.trim_start_matches('^').trim_end_matches('$');
+    let max = max_len.unwrap_or(u64::MAX) as usize;
+    proptest::string::string_regex(bare)
+        .expect("the pattern is a regex")
+        .prop_map(move |s| s.chars().take(max).collect())
+        .boxed()
 }
 
 /// A string for a parameter with no tighter schema.
@@ -253,7 +262,20 @@ fn json_body(schema: &Value) -> BoxedStrategy<Body> {
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
     let n = props.len();
-    let fields = proptest::collection::vec(json_string(), n);
+    let fields: Vec<BoxedStrategy<Value>> = props
+        .iter()
+        .map(|k| {
+            let prop = &schema["properties"][k];
+            match prop["pattern"].as_str() {
+                Some(p) => prop_oneof![
+                    2 => from_pattern(p, prop["maxLength"].as_u64()).prop_map(Value::String),
+                    1 => json_string(),
+                ]
+                .boxed(),
+                None => json_string(),
+            }
+        })
+        .collect();
     let object = (fields, 0..6u8, 0..n.max(1)).prop_map(move |(vals, how, k)| {
         let mut m: Map<String, Value> = props.iter().cloned().zip(vals).collect();
         let key = props.get(k).cloned().unwrap_or_default();

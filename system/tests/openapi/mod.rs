@@ -1,11 +1,13 @@
 //! The service's OpenAPI document as a test model: its operations, each
 //! with its listeners, parameters, body, security and documented answers
 //! ([`Doc::load`]); proptest strategies that generate requests for them from
-//! the document ([`generate`]); and the check of an answer against it ([`check`]).
+//! the document ([`generate`]); sending them ([`wire`]); and the check of a
+//! request and of its answer against the document ([`check`]).
 #![allow(dead_code)]
 
 pub mod check;
 pub mod generate;
+pub mod wire;
 
 use std::collections::BTreeMap;
 
@@ -34,13 +36,16 @@ pub struct Param {
     pub required: bool,
     /// Its schema, `$ref`s resolved.
     pub schema: Value,
+    /// The JSON pointer of its schema in the document.
+    pub at: String,
 }
 
 /// A documented request body.
 #[derive(Debug, Clone)]
 pub enum BodyDoc {
-    /// `application/json` with this schema (resolved).
-    Json(Value),
+    /// `application/json` with this schema (resolved), and the schema's
+    /// JSON pointer in the document.
+    Json(Value, String),
     /// Raw bytes in any of these media types.
     Raw(Vec<String>),
 }
@@ -117,12 +122,20 @@ impl Doc {
             .collect();
         let params = op["parameters"]
             .as_array()
-            .map(|a| a.iter().map(|p| param(doc, p)).collect())
+            .map(|a| {
+                a.iter()
+                    .enumerate()
+                    .map(|(i, p)| param(doc, p, format!("{base}/parameters/{i}/schema")))
+                    .collect()
+            })
             .unwrap_or_default();
         let body = op.get("requestBody").map(|b| {
             let content = b["content"].as_object().expect("body content");
             match content.get("application/json") {
-                Some(c) => BodyDoc::Json(resolve(doc, &c["schema"])),
+                Some(c) => BodyDoc::Json(
+                    resolve(doc, &c["schema"]),
+                    format!("{base}/requestBody/content/application~1json/schema"),
+                ),
                 None => BodyDoc::Raw(content.keys().cloned().collect()),
             }
         });
@@ -155,7 +168,7 @@ impl Doc {
     }
 }
 
-fn param(doc: &Value, p: &Value) -> Param {
+fn param(doc: &Value, p: &Value, at: String) -> Param {
     let place = match p["in"].as_str() {
         Some("path") => Place::Path,
         Some("query") => Place::Query,
@@ -167,6 +180,7 @@ fn param(doc: &Value, p: &Value) -> Param {
         place,
         required: p["required"].as_bool().unwrap_or(false),
         schema: resolve(doc, &p["schema"]),
+        at,
     }
 }
 

@@ -119,6 +119,7 @@ fn header_param(name: &str, description: &str, examples: &[&str]) -> Parameter {
         .schema(Some(
             ObjectBuilder::new()
                 .schema_type(Type::String)
+                .pattern(Some(r"^[\x20-\x7e]*$"))
                 .examples(examples.iter().copied()),
         ))
         .build()
