@@ -33,7 +33,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::api::{self, Group, Listener, ROUTES, Route};
 
-pub use ops::Op;
+use ops::Op;
 
 /// The name of the bearer-token security scheme.
 const BEARER: &str = "bearer";
