@@ -207,14 +207,14 @@ async fn served_document(http: &reqwest::Client, bases: &Bases) -> anyhow::Resul
     Ok(Doc::load(docs.remove(0)))
 }
 
-/// Three users who follow each other and 24 photos of every type (deletes
+/// Four users who follow each other and 24 photos of every type (deletes
 /// take some of them as the run goes).
 async fn fixture(http: &reqwest::Client, bases: &Bases) -> anyhow::Result<Pools> {
     let mut pools = Pools {
         photo_limit: common::PHOTO_LIMIT as usize,
         ..Pools::default()
     };
-    for name in ["alice", "bob", "carol"] {
+    for name in ["alice", "bob", "carol", "dave"] {
         let body = json!({"name": name, "email": format!("{name}@x.test")});
         let res = http
             .post(format!("{}/v1/users", bases.write))
@@ -228,7 +228,8 @@ async fn fixture(http: &reqwest::Client, bases: &Bases) -> anyhow::Result<Pools>
             .push(v["token"].as_str().unwrap_or_default().to_string());
     }
     let (u, t) = (pools.users.clone(), pools.tokens.clone());
-    for (who, leader) in [(1, 0), (2, 0), (0, 1)] {
+    // Dave follows as many as allowed: his next follow is a 409.
+    for (who, leader) in [(1, 0), (2, 0), (0, 1), (3, 0), (3, 1)] {
         let url = format!(
             "{}/v1/users/{}/following/{}",
             bases.write, u[who], u[leader]

@@ -96,34 +96,51 @@ fn call(i: usize, op: &Op, pools: &Pools) -> BoxedStrategy<Call> {
         Some(BodyDoc::Raw(types)) => raw_body(types, pools).prop_map(Some).boxed(),
         None => Just(None).boxed(),
     };
+    // A user's own route (`/v1/users/{id}/…` with a token): half the time
+    // the caller is `{id}`, so the call gets past the ownership check.
+    let own = op
+        .params
+        .iter()
+        .position(|p| p.name == "id" && p.place == Place::Path)
+        .filter(|_| op.secured && op.path.starts_with("/v1/users/"));
+    let (users, tokens) = (pools.users.clone(), pools.tokens.clone());
+    let as_owner = (prop::bool::weighted(0.5), 0..users.len().max(1));
     (
         0..op.listeners.len().max(1),
         values,
         prop::bool::weighted(0.08),
         (prop::bool::weighted(0.05), prop::bool::weighted(0.03)),
-        auth(op.secured, pools),
+        (auth(op.secured, pools), as_owner),
         body,
         prop::bool::weighted(0.08),
     )
         .prop_map(
             move |(
                 listener,
-                values,
+                mut values,
                 unknown_param,
                 (bad_utf8, many_headers),
-                auth,
+                (mut auth, (as_owner, who)),
                 body,
                 burst,
-            )| Call {
-                op: i,
-                listener,
-                values,
-                unknown_param,
-                bad_utf8,
-                many_headers,
-                auth,
-                body,
-                burst,
+            )| {
+                if let (Some(at), true, Some(user), Some(token)) =
+                    (own, as_owner, users.get(who), tokens.get(who))
+                {
+                    values[at] = Some(user.to_string());
+                    auth = Some(format!("Bearer {token}"));
+                }
+                Call {
+                    op: i,
+                    listener,
+                    values,
+                    unknown_param,
+                    bad_utf8,
+                    many_headers,
+                    auth,
+                    body,
+                    burst,
+                }
             },
         )
         .boxed()
@@ -290,6 +307,8 @@ fn json_body(schema: &Value) -> BoxedStrategy<Body> {
     let bytes = prop_oneof![
         8 => object,
         1 => select(vec![b"{".to_vec(), b"[]".to_vec(), Vec::new(), b"null".to_vec()]),
+        // Past the 2 MB a JSON body may have.
+        1 => Just(format!(r#"{{"name":"{}"}}"#, "a".repeat(2 << 20)).into_bytes()),
     ];
     let content_type = prop_oneof![
         6 => Just(Some("application/json".to_string())),
