@@ -234,3 +234,32 @@ async fn upload_rejects_bad_media_sizes_and_titles() -> anyhow::Result<()> {
     assert_eq!(item_ids(&r), vec![pid(&v)], "only the valid upload exists");
     Ok(())
 }
+
+#[tokio::test]
+async fn an_answer_before_the_body_is_read_closes_the_connection() -> anyhow::Result<()> {
+    let env = env().await?;
+    let a = create_user(&env, "alice").await;
+    let png = patterned_png(3000);
+    // Refused before the body is read (no token): the rest of the body is
+    // still on the wire, so the connection must not carry another request.
+    let r = call(
+        &env.write,
+        upload_req(None, "", Some("image/png"), png.clone()),
+    )
+    .await;
+    r.expect_error(StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(r.header(header::CONNECTION), "close");
+    // Read to its end: the connection stays open.
+    let r = call(
+        &env.write,
+        upload_req(Some(&a.token), "", Some("image/png"), png),
+    )
+    .await;
+    r.expect(StatusCode::CREATED);
+    assert_eq!(r.header(header::CONNECTION), "");
+    // No body at all: nothing left unread.
+    let r = call(&env.read, get("/v1/feed", None)).await;
+    r.expect_error(StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(r.header(header::CONNECTION), "");
+    Ok(())
+}

@@ -15,7 +15,8 @@ fn routes_are_distinct() {
 
 #[test]
 fn openapi_describes_exactly_the_routes() {
-    let doc: serde_json::Value = serde_json::from_str(super::super::OPENAPI).expect("openapi.json");
+    let doc: serde_json::Value =
+        serde_json::from_str(super::super::openapi::json()).expect("openapi.json");
     let paths = doc["paths"].as_object().expect("paths");
     let verbs = [
         "get", "put", "post", "delete", "patch", "head", "options", "trace",
@@ -38,7 +39,8 @@ fn openapi_describes_exactly_the_routes() {
 
 #[test]
 fn openapi_declares_each_path_parameter() {
-    let doc: serde_json::Value = serde_json::from_str(super::super::OPENAPI).expect("openapi.json");
+    let doc: serde_json::Value =
+        serde_json::from_str(super::super::openapi::json()).expect("openapi.json");
     for r in ROUTES {
         let item = &doc["paths"][r.path];
         let declared: BTreeSet<&str> = [

@@ -23,9 +23,13 @@ pub struct ApiError {
     pub message: String,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The JSON body of every error response (`Error` in the OpenAPI document).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub(super) struct Body<'a> {
+    /// Stable machine-readable code (`invalid_input`, `unauthorized`, `overloaded`, …).
     code: &'a str,
+    /// Human-readable message.
     message: &'a str,
 }
 

@@ -9,14 +9,21 @@
 //! body (one byte every few seconds) thus loses the connection within about
 //! `body_timeout_ms`, instead of holding a slot for as long as it likes. The
 //! handler's read fails with [`BodyTimeout`], answered as 408.
+//!
+//! An answer sent before the request's body was read to its end (a 401 or
+//! 413 on an upload, say) carries `Connection: close` (RFC 9112 §9.6): the
+//! connection closes after it, and a client must not send its next request
+//! on it.
 
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::time::{Instant, Sleep};
@@ -61,6 +68,8 @@ pub struct TimedBody {
     pace: BodyPace,
     /// (start of the first read, bytes received, the pending deadline).
     clock: Option<(Instant, u64, Pin<Box<Sleep>>)>,
+    /// Set once the body has been read to its end.
+    ended: Arc<AtomicBool>,
 }
 
 impl TimedBody {
@@ -70,7 +79,13 @@ impl TimedBody {
             inner,
             pace,
             clock: None,
+            ended: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// A flag that turns true once the body has been read to its end.
+    pub fn ended(&self) -> Arc<AtomicBool> {
+        self.ended.clone()
     }
 
     /// The deadline after `received` bytes, the last of them at `now`.
@@ -94,7 +109,11 @@ impl HttpBody for TimedBody {
             let sleep = Box::pin(tokio::time::sleep_until(now + this.pace.timeout));
             this.clock = Some((now, 0, sleep));
         }
-        match Pin::new(&mut this.inner).poll_frame(cx) {
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || this.inner.is_end_stream() {
+            this.ended.store(true, Ordering::Release);
+        }
+        match polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(d) = frame.data_ref()
                     && !d.is_empty()
@@ -131,24 +150,39 @@ impl HttpBody for TimedBody {
     }
 }
 
-/// Middleware: refuse more than [`MAX_HEADERS`] header lines (431) and put
-/// the body on the service's [`BodyPace`].
+/// Middleware: refuse more than [`MAX_HEADERS`] header lines (431), put
+/// the body on the service's [`BodyPace`], and close the connection after
+/// an answer sent before the body was read to its end.
 pub async fn guard(State(svc): State<Service>, req: Request, next: Next) -> Response {
+    let has_body = !req.body().is_end_stream();
     if req.headers().len() > MAX_HEADERS {
-        return ApiError {
+        let res = ApiError {
             status: axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             code: "headers_too_large",
             message: format!("more than {MAX_HEADERS} header lines"),
         }
         .into_response();
+        return close_if(has_body, res);
     }
     let cfg = svc.config();
     let pace = BodyPace {
         timeout: Duration::from_millis(cfg.body_timeout_ms),
         min_rate: cfg.body_min_rate,
     };
-    next.run(req.map(|b| Body::new(TimedBody::new(b, pace))))
-        .await
+    let (parts, body) = req.into_parts();
+    let body = TimedBody::new(body, pace);
+    let ended = body.ended();
+    let res = next.run(Request::from_parts(parts, Body::new(body))).await;
+    close_if(has_body && !ended.load(Ordering::Acquire), res)
+}
+
+/// `res` with `Connection: close` when `close`.
+fn close_if(close: bool, mut res: Response) -> Response {
+    if close {
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    res
 }
 
 /// Middleware of the upload route: a declared `Content-Length` over the

@@ -14,6 +14,7 @@ pub mod api;
 pub mod conn;
 pub mod error;
 pub mod limits;
+pub mod openapi;
 mod read;
 mod serve;
 mod write;
@@ -36,9 +37,6 @@ use api::{Group, Route};
 
 use crate::policy::UserId;
 use crate::service::Service;
-
-/// The OpenAPI 3 description of both routers.
-pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// The authenticated caller, from `Authorization: Bearer <token>`.
 #[derive(Debug, Clone, Copy)]
@@ -92,13 +90,13 @@ async fn metrics(State(svc): State<Service>) -> ApiResult<Response> {
         .into_response())
 }
 
-async fn openapi() -> Response {
+async fn openapi_doc() -> Response {
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        OPENAPI,
+        openapi::json(),
     )
         .into_response()
 }
@@ -223,7 +221,7 @@ fn base_routes() -> Router<Service> {
     let served = [
         Served::new(api::HEALTHZ, api::HEALTHZ.to(healthz)),
         Served::new(api::METRICS, api::METRICS.to(metrics)),
-        Served::new(api::OPENAPI_JSON, api::OPENAPI_JSON.to(openapi)),
+        Served::new(api::OPENAPI_JSON, api::OPENAPI_JSON.to(openapi_doc)),
     ];
     group(&served, Group::Base)
 }

@@ -15,6 +15,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiError, ApiResult, Caller, Served, api, parse_id};
 use crate::error::Error;
@@ -41,9 +42,10 @@ pub(super) fn routes() -> Vec<Served> {
 
 /// A photo's public metadata. Ids are strings: 64-bit ids do not survive
 /// JavaScript numbers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PhotoView {
     /// Photo id (decimal string).
+    #[schema(pattern = "^[0-9]{1,20}$")]
     pub id: String,
     /// Uploader's user id.
     pub owner: u64,
@@ -56,6 +58,7 @@ pub struct PhotoView {
     /// Upload time, Unix ms.
     pub created_ms: u64,
     /// Where the bytes are.
+    #[schema(pattern = "^/v1/photos/[0-9]{1,20}$")]
     pub url: String,
 }
 
@@ -74,7 +77,7 @@ impl From<&PhotoRow> for PhotoView {
 }
 
 /// A list of photos.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Items {
     /// The photos, in the endpoint's order.
     pub items: Vec<PhotoView>,
@@ -185,10 +188,16 @@ async fn photo_meta(
     Ok(Json(PhotoView::from(row.as_ref())))
 }
 
-#[derive(Deserialize)]
+/// The query of `GET /v1/users/{id}/photos`.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+#[into_params(parameter_in = Query)]
+pub(super) struct ListQuery {
+    /// How many photos (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<usize>,
+    /// Only photos older than this photo id.
+    #[param(schema_with = super::openapi::id_schema)]
     before: Option<String>,
 }
 
@@ -215,9 +224,13 @@ async fn user_photos(
     ))
 }
 
-#[derive(Deserialize)]
+/// The query of `GET /v1/feed`.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct FeedQuery {
+#[into_params(parameter_in = Query)]
+pub(super) struct FeedQuery {
+    /// How many entries (default and maximum: the service's feed limit, 100 unless configured).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<usize>,
 }
 
@@ -231,10 +244,16 @@ async fn feed(
     Ok(items(&svc.feed(me, limit).await?))
 }
 
-#[derive(Deserialize)]
+/// The query of `GET /v1/feed/updates`.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct UpdatesQuery {
+#[into_params(parameter_in = Query)]
+pub(super) struct UpdatesQuery {
+    /// Only entries with a newer photo id (default 0: all).
+    #[param(schema_with = super::openapi::id_schema)]
     since: Option<String>,
+    /// Longest wait for a new entry, in seconds (default 25).
+    #[param(minimum = 0, maximum = 30)]
     wait: Option<u64>,
 }
 
@@ -254,10 +273,16 @@ async fn feed_updates(
     Ok(items(&svc.feed_updates(me, PhotoId(since), wait).await?))
 }
 
-#[derive(Deserialize)]
+/// The query of `GET /v1/search`.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct SearchQuery {
+#[into_params(parameter_in = Query)]
+pub(super) struct SearchQuery {
+    /// The words every title must contain (at least one letter or digit).
+    #[param(required = true, pattern = r"[\p{L}\p{N}]")]
     q: Option<String>,
+    /// How many photos (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<usize>,
 }
 

@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::{Json, middleware};
 use futures::StreamExt;
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
 use super::read::PhotoView;
 use super::{ApiError, ApiResult, Caller, Served, api, limits, parse_id};
@@ -30,10 +31,17 @@ pub(super) fn routes(svc: &Service) -> Vec<Served> {
     ]
 }
 
-#[derive(Deserialize)]
+/// The body of `POST /v1/users`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewUserBody {
+pub(super) struct NewUserBody {
+    /// Display name: 1–64 characters once trimmed, no control characters.
+    #[schema(max_length = 64)]
+    #[schema(pattern = r"^[^\s\p{Cc}]([^\p{Cc}]*[^\s\p{Cc}])?$")]
     name: String,
+    /// Email: 3–128 characters with exactly one `@`, no control characters.
+    #[schema(min_length = 3, max_length = 128)]
+    #[schema(pattern = r"^[^\s@\p{Cc}]*@[^\s@\p{Cc}]*$")]
     email: String,
 }
 
@@ -48,10 +56,14 @@ async fn create_user(
     ))
 }
 
-#[derive(Deserialize)]
+/// The query of `POST /v1/photos`.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct UploadQuery {
+#[into_params(parameter_in = Query)]
+pub(super) struct UploadQuery {
+    /// The photo's title: at most 200 characters, no control characters (default empty).
     #[serde(default)]
+    #[param(max_length = 200, pattern = r"^\P{Cc}*$")]
     title: String,
 }
 

@@ -23,16 +23,17 @@ const ID_BLOCK: u64 = 1000;
 const ID_COUNTER: &[u8] = b"n/users";
 
 /// What `POST /v1/users` returns.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NewUser {
     /// The new user's id.
+    #[schema(value_type = u64)]
     pub id: UserId,
     /// The bearer token; shown once.
     pub token: String,
 }
 
 /// The outcome of a follow or unfollow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FollowChange {
     /// True if this call changed the graph; false if it already held.
     pub changed: bool,
