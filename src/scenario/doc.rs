@@ -276,6 +276,8 @@ fn check(doc: &ScenarioDoc) -> Result<(), Rejected> {
             .machine(name)
             .map_err(|msg| Rejected::key("tune", key, msg))?;
     }
+    crate::tune::Space::resolve(doc, &catalogue)
+        .map_err(|(key, msg)| Rejected::key("tune", key, msg))?;
     doc.sweep
         .validate()
         .map_err(|(key, msg)| Rejected::key("sweep", key, msg))?;
