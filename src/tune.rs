@@ -47,6 +47,10 @@ pub struct TuneArgs {
     pub common: ScenarioArgs,
 }
 
+/// How close to its minimum each count of a sensitivity answer is bisected (a share of the
+/// count; the answer at the peak is bisected to the unit).
+const SENSITIVITY_PRECISION: f64 = 0.05;
+
 /// Runs `feedlab tune`.
 pub fn run(args: TuneArgs) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -77,8 +81,8 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         headroom: t.headroom,
     };
     let mut s = Searcher::new(ctx, t.populations);
-    let (rows, met) = solve_all(&mut s, &space.designs, t.headroom)?;
-    let mut answer = cheapest(&met);
+    let (rows, met) = solve_all(&mut s, &space.designs, t.headroom, 0.0)?;
+    let mut answer = cheapest(&mut s, &met)?;
     if let Some(a) = &mut answer {
         let e = s.run(&a.design, a.counts, t.headroom, base.seed.wrapping_add(1))?;
         a.recheck = Some(Recheck {
@@ -168,12 +172,13 @@ fn solve_all(
     s: &mut Searcher<'_>,
     designs: &[space::Design],
     load: f64,
+    precision: f64,
 ) -> anyhow::Result<(Vec<DesignRow>, Vec<Outcome>)> {
     let mut rows = Vec::new();
     let mut met = Vec::new();
     let mut best: Option<f64> = None;
     for d in designs {
-        let o = s.solve(d, load, best)?;
+        let o = s.solve(d, load, best, precision)?;
         let mut row = DesignRow {
             label: d.label(),
             design: d.clone(),
@@ -209,18 +214,25 @@ fn solve_all(
     Ok((rows, met))
 }
 
-/// The cheapest met outcome as an answer.
-fn cheapest(met: &[Outcome]) -> Option<Answer> {
-    met.iter()
+/// The cheapest met outcome as an answer, its "one unit less" runs confirmed.
+fn cheapest(s: &mut Searcher<'_>, met: &[Outcome]) -> anyhow::Result<Option<Answer>> {
+    let best = met
+        .iter()
         .filter_map(|o| match o {
             Outcome::Met {
                 best,
                 minus_one,
                 demand,
-            } => Some(answer_of(best, minus_one, demand)),
+            } => Some((best, minus_one, demand)),
             _ => None,
         })
-        .min_by(|a, b| a.usd_per_month.total_cmp(&b.usd_per_month))
+        .min_by(|a, b| a.0.bill.total_usd.total_cmp(&b.0.bill.total_usd));
+    let Some((best, minus_one, demand)) = best else {
+        return Ok(None);
+    };
+    let mut minus_one = minus_one.clone();
+    s.confirm(best, &mut minus_one)?;
+    Ok(Some(answer_of(best, &minus_one, demand)))
 }
 
 /// The answer of a met design: its run, what saturates and what one unit less breaks.
@@ -296,7 +308,7 @@ fn unmet_of(s: &Searcher<'_>, load: f64, target: &crate::spec::TargetSettings) -
 }
 
 /// The cheapest deployment at each `[tune] sensitivity` load, over the designs that met the
-/// targets at the peak (cheapest two first, as the dearer ones are pruned by them anyway).
+/// targets at the peak (the cheapest `sensitivity-designs` of them).
 fn sensitivity(
     s: &mut Searcher<'_>,
     met: &[Outcome],
@@ -310,7 +322,11 @@ fn sensitivity(
         })
         .collect();
     designs.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let designs: Vec<space::Design> = designs.into_iter().take(2).map(|d| d.1).collect();
+    let designs: Vec<space::Design> = designs
+        .into_iter()
+        .take(t.sensitivity_designs)
+        .map(|d| d.1)
+        .collect();
     let mut rows = Vec::new();
     for &k in &t.sensitivity {
         if designs.is_empty() {
@@ -321,8 +337,8 @@ fn sensitivity(
             });
             continue;
         }
-        let (_, met_k) = solve_all(s, &designs, k * t.headroom)?;
-        let answer = cheapest(&met_k);
+        let (_, met_k) = solve_all(s, &designs, k * t.headroom, SENSITIVITY_PRECISION)?;
+        let answer = cheapest(s, &met_k)?;
         let message = answer.is_none().then(|| {
             format!("no deployment of the peak's best designs meets every target at {k}× the load")
         });

@@ -67,12 +67,13 @@ pub struct TuneConfig {
     /// Model seconds simulated per candidate at the peak × headroom (higher loads simulate
     /// proportionally shorter windows, at least `min-window-s`). Default 20.
     pub window_s: f64,
-    /// Shortest window at any load, model seconds. Default 2.
+    /// Shortest window at any load, model seconds. Default 1.
     pub min_window_s: f64,
     /// Largest fraction of offered ops dropped or shed that still counts as "no drops".
     /// Default 0.
     pub max_dropped: f64,
-    /// Fan-out strategies tried. Default push, pull, hybrid.
+    /// Fan-out strategies tried, in this order (an early cheap answer prunes later designs).
+    /// Default hybrid, push, pull.
     pub fanout: Vec<FanoutKind>,
     /// Hybrid thresholds tried (full-scale followers). Default 1,000, 10,000, 100,000.
     pub hybrid_thresholds: Vec<u64>,
@@ -99,6 +100,9 @@ pub struct TuneConfig {
     /// Load multipliers of the sensitivity table (the cheapest deployment at each, with the
     /// same headroom). Default 2 and 10.
     pub sensitivity: Vec<f64>,
+    /// Designs searched at each sensitivity load: the cheapest this many at the peak.
+    /// Default 2.
+    pub sensitivity_designs: usize,
     /// Most populations kept in memory at once (shard counts revisited reuse them). Default 4.
     pub populations: usize,
 }
@@ -108,9 +112,9 @@ impl Default for TuneConfig {
         TuneConfig {
             headroom: 1.5,
             window_s: 20.0,
-            min_window_s: 2.0,
+            min_window_s: 1.0,
             max_dropped: 0.0,
-            fanout: vec![FanoutKind::Push, FanoutKind::Pull, FanoutKind::Hybrid],
+            fanout: vec![FanoutKind::Hybrid, FanoutKind::Push, FanoutKind::Pull],
             hybrid_thresholds: vec![1_000, 10_000, 100_000],
             shards: any_count(),
             read_servers: any_count(),
@@ -123,6 +127,7 @@ impl Default for TuneConfig {
             shard_machine: None,
             blob_machine: None,
             sensitivity: vec![2.0, 10.0],
+            sensitivity_designs: 2,
             populations: 4,
         }
     }

@@ -220,13 +220,14 @@ impl<'a> Searcher<'a> {
         Ok(demand(&uses, &counts, &c.space.machines, c.base))
     }
 
-    /// The cheapest counts of `design` at `load`; `best_usd` prunes a design whose floors
-    /// cost more.
+    /// The cheapest counts of `design` at `load`, each within `precision` × itself (0: to the
+    /// unit); `best_usd` prunes a design whose floors cost more.
     pub fn solve(
         &mut self,
         design: &Design,
         load: f64,
         best_usd: Option<f64>,
+        precision: f64,
     ) -> anyhow::Result<Outcome> {
         let demand = self.probe(design, load)?;
         let mut floor = Counts::all(1);
@@ -284,25 +285,30 @@ impl<'a> Searcher<'a> {
         };
         let mut minus_one = Vec::new();
         for role in Role::ALL {
-            let (found, m) = self.trim(design, &best, role, floor.get(role), load, seed)?;
+            let (found, m) = self.trim(design, &best, role, floor.get(role), load, precision)?;
             best = found;
             minus_one.extend(m);
-        }
-        // A later trim may have lowered what an earlier role's "one less" was judged with;
-        // re-judge each with the final counts (monotone: it still fails, now shown so).
-        for m in &mut minus_one {
-            if m.reason.starts_with("under") {
-                continue;
-            }
-            let less = best.counts.with(m.role, m.count);
-            let e = self.run(design, less, load, seed)?;
-            m.reason = describe(&e);
         }
         Ok(Outcome::Met {
             best: Box::new(best),
             minus_one,
             demand,
         })
+    }
+
+    /// Re-runs each simulated "one unit less" of `best` with `best`'s final counts: a later
+    /// trim may have lowered the counts an earlier role's was judged with (it still fails, by
+    /// monotonicity; this shows it with the answer's own counts).
+    pub fn confirm(&mut self, best: &Evaluation, minus_one: &mut [MinusOne]) -> anyhow::Result<()> {
+        for m in minus_one.iter_mut() {
+            if m.reason.starts_with("under") {
+                continue;
+            }
+            let less = best.counts.with(m.role, m.count);
+            let e = self.run(&best.design, less, best.load, best.seed)?;
+            m.reason = describe(&e);
+        }
+        Ok(())
     }
 
     /// From `cur`, doubles the roles behind each failure until a run meets the targets;
@@ -365,8 +371,9 @@ impl<'a> Searcher<'a> {
         }
     }
 
-    /// Bisects `role` between `floor` and `best`'s count (the others held); returns the
-    /// cheapest run that meets the targets and why one unit less does not.
+    /// Bisects `role` between `floor` and `best`'s count (the others held) until the bracket
+    /// is one unit, or `precision` × the count when that is more; returns the cheapest run
+    /// that meets the targets and why one unit less does not (when the bracket closed).
     fn trim(
         &mut self,
         design: &Design,
@@ -374,13 +381,14 @@ impl<'a> Searcher<'a> {
         role: Role,
         floor: u32,
         load: f64,
-        seed: u64,
+        precision: f64,
     ) -> anyhow::Result<(Evaluation, Option<MinusOne>)> {
+        let seed = best.seed;
         let mut good = best.clone();
         let mut hi = best.counts.get(role);
         let mut lo = floor.saturating_sub(1); // known or assumed to fail
         let mut failed: Option<Evaluation> = None;
-        while hi - lo > 1 {
+        while hi - lo > ((f64::from(hi) * precision) as u32).max(1) {
             let mid = lo + (hi - lo) / 2;
             let e = self.run(design, good.counts.with(role, mid), load, seed)?;
             if e.good {
@@ -392,7 +400,7 @@ impl<'a> Searcher<'a> {
             }
         }
         let bound = self.ctx.space.limit(role).0;
-        let minus = if hi <= bound {
+        let minus = if hi <= bound || hi - lo > 1 {
             None
         } else {
             let reason = match failed.filter(|f| f.counts.get(role) == hi - 1) {
