@@ -81,44 +81,20 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         headroom: t.headroom,
     };
     let mut s = Searcher::new(ctx, t.populations);
-    let (rows, met) = solve_all(&mut s, &space.designs, t.headroom, 0.0)?;
-    let mut answer = cheapest(&mut s, &met)?;
-    if let Some(a) = &mut answer {
-        let e = s.run(&a.design, a.counts, t.headroom, base.seed.wrapping_add(1))?;
-        a.recheck = Some(Recheck {
-            seed: e.seed,
-            good: e.good,
-            feed_p99_ms: e.feed_p99_ms,
-            freshness_p99_ms: e.freshness_p99_ms,
-            breaches: e.breaches.clone(),
-        });
-    }
-    if let Some(a) = &answer {
-        // The answer as a resolved spec: `feedlab compare OUT/answer/spec.json` re-runs it.
-        let window = s.window(t.headroom);
-        let spec = eval::spec_for(
-            &base,
-            &space.machines,
-            &a.design,
-            &a.counts,
-            t.headroom,
-            window,
-        );
-        crate::summary::write_json(&out.join("answer").join("spec.json"), &spec)?;
-    }
+    let (designs, met) = solve_all(&mut s, &space.designs, t.headroom, 0.0)?;
+    let answer = cheapest(&mut s, &met)?;
+    let answer = match answer {
+        Some(a) => Some(recheck(&mut s, a, &out)?),
+        None => None,
+    };
     let unmet = answer
         .is_none()
         .then(|| unmet_of(&s, t.headroom, &doc.target));
     let sensitivity = sensitivity(&mut s, &met, t)?;
-    let at_headroom: Vec<&Evaluation> = s
-        .runs
-        .iter()
-        .filter(|e| e.load == t.headroom && e.seed == base.seed)
-        .collect();
     let hit = answer
         .as_ref()
         .map_or(catalogue.cdn.hit_ratio, |a| a.design.cdn_hit_ratio);
-    let report = TuneReport {
+    let mut report = TuneReport {
         feedlab: env!("CARGO_PKG_VERSION").into(),
         scenario: scenario.name().into(),
         seed: base.seed,
@@ -133,11 +109,11 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         },
         headroom: t.headroom,
         window_s: t.window_s,
-        frontier: result::frontier(&at_headroom),
-        evaluated: at_headroom.iter().map(|e| result::point(e)).collect(),
+        frontier: Vec::new(),
+        evaluated: Vec::new(),
         answer,
         unmet,
-        designs: rows,
+        designs,
         sensitivity,
         bandwidth: Bandwidth {
             ingress_peak_gbps: plan.network.ingress_peak_gbps,
@@ -153,9 +129,38 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
             wall_s: started.elapsed().as_secs_f64(),
         },
     };
-    report.save(&out)?;
-    crate::report::tune::write(&out, &report)?;
-    print!("{}", crate::report::tune::summary_text(&report));
+    let at_headroom: Vec<&Evaluation> = s
+        .runs
+        .iter()
+        .filter(|e| e.load == t.headroom && e.seed == base.seed)
+        .collect();
+    report.frontier = result::frontier(&at_headroom);
+    report.evaluated = at_headroom.iter().map(|e| result::point(e)).collect();
+    write(&out, &report)
+}
+
+/// The answer re-run at the next seed, and written as `out/answer/spec.json` (which
+/// `feedlab compare` re-runs).
+fn recheck(s: &mut Searcher<'_>, mut a: Answer, out: &std::path::Path) -> anyhow::Result<Answer> {
+    let load = s.headroom();
+    let e = s.run(&a.design, a.counts, load, s.seed().wrapping_add(1))?;
+    a.recheck = Some(Recheck {
+        seed: e.seed,
+        good: e.good,
+        feed_p99_ms: e.feed_p99_ms,
+        freshness_p99_ms: e.freshness_p99_ms,
+        breaches: e.breaches.clone(),
+    });
+    let spec = s.spec_of(&a.design, &a.counts, load);
+    crate::summary::write_json(&out.join("answer").join("spec.json"), &spec)?;
+    Ok(a)
+}
+
+/// Writes `tune.json` and the report, prints the answer; fails when there is none.
+fn write(out: &std::path::Path, report: &TuneReport) -> anyhow::Result<()> {
+    report.save(out)?;
+    crate::report::tune::write(out, report)?;
+    print!("{}", crate::report::tune::summary_text(report));
     eprintln!(
         "wrote {}/tune.json and report.md, report.html",
         out.display()

@@ -123,22 +123,10 @@ pub fn demand(
                 } else {
                     f64::from(base.sim.connections)
                 };
-                let write = (r.busy_units - busiest_busy).max(0.0);
-                let name = |side: &str| format!("{}/{side}", r.name);
-                push(
-                    &name("read"),
-                    Role::ReadServers,
-                    busiest_busy,
-                    busiest_busy / cap,
-                    busiest_busy / cap,
-                );
-                push(
-                    &name("write"),
-                    Role::WriteServers,
-                    write,
-                    write / cap,
-                    write / cap,
-                );
+                for (side, role, busy) in app_sides(r) {
+                    let name = format!("{}/{side}", r.name);
+                    push(&name, role, busy, busy / cap, busy / cap);
+                }
             }
             "materializer" => push(
                 &r.name,
@@ -175,6 +163,17 @@ pub fn demand(
         }
     }
     Demand { resources: out }
+}
+
+/// The probe's app resource `r` split into its read node (the first, and the busiest: reads
+/// outnumber writes) and its write node: `(side, role, busy units)`.
+fn app_sides(r: &ResourceUse) -> [(&'static str, Role, f64); 2] {
+    let read = r.utilisation * r.capacity;
+    let write = (r.busy_units - read).max(0.0);
+    [
+        ("read", Role::ReadServers, read),
+        ("write", Role::WriteServers, write),
+    ]
 }
 
 #[cfg(test)]
