@@ -219,7 +219,8 @@ fn solve_all(
     Ok((rows, met))
 }
 
-/// The cheapest met outcome as an answer, its "one unit less" runs confirmed.
+/// The cheapest met outcome (at equal cost, the lower feed p99) as an answer, its "one unit
+/// less" runs confirmed.
 fn cheapest(s: &mut Searcher<'_>, met: &[Outcome]) -> anyhow::Result<Option<Answer>> {
     let best = met
         .iter()
@@ -231,7 +232,11 @@ fn cheapest(s: &mut Searcher<'_>, met: &[Outcome]) -> anyhow::Result<Option<Answ
             } => Some((best, minus_one, demand)),
             _ => None,
         })
-        .min_by(|a, b| a.0.bill.total_usd.total_cmp(&b.0.bill.total_usd));
+        .min_by(|a, b| {
+            let (a, b) = (&a.0, &b.0);
+            (a.bill.total_usd.total_cmp(&b.bill.total_usd))
+                .then(a.feed_p99_ms.total_cmp(&b.feed_p99_ms))
+        });
     let Some((best, minus_one, demand)) = best else {
         return Ok(None);
     };

@@ -87,7 +87,8 @@ pub enum Outcome {
         /// The run that came closest (smallest worst breach), if any ran.
         closest: Option<Box<Evaluation>>,
     },
-    /// Not searched: even its floors cost more than an answer already found.
+    /// Not searched: even its floors cost more than an answer already found (a design whose
+    /// floors cost the same is searched: it may tie at a lower feed p99).
     Pruned {
         /// The floors' bill, $/month.
         floor_usd: f64,
@@ -284,7 +285,7 @@ impl<'a> Searcher<'a> {
             load / c.headroom,
         );
         if let Some(best) = best_usd
-            && floor_bill.total_usd >= best
+            && floor_bill.total_usd > best
         {
             return Ok(Outcome::Pruned {
                 floor_usd: floor_bill.total_usd,
