@@ -22,7 +22,7 @@ use crate::tune::result::Answer;
 fn frontier_svg(r: &TuneReport) -> anyhow::Result<String> {
     let usd = Axis {
         desc: "$/month",
-        log: true,
+        log: false,
         fmt: plain,
     };
     let ms = Axis {

@@ -50,9 +50,12 @@ impl Demand {
         self.of(role, |d| d.mean_nodes)
     }
 
-    /// The count of `role` at which its busiest node runs at `utilisation`.
+    /// The count of `role` at which its busiest node runs at `utilisation`, counting at most
+    /// twice the mean's nodes (a hot spot that more nodes cannot split is left to the search).
     pub fn start(&self, role: Role, utilisation: f64) -> u32 {
-        self.of(role, |d| d.busiest_nodes / utilisation)
+        self.of(role, |d| {
+            d.busiest_nodes.min(2.0 * d.mean_nodes) / utilisation
+        })
     }
 
     fn of(&self, role: Role, f: impl Fn(&ResourceDemand) -> f64) -> u32 {
@@ -204,6 +207,7 @@ mod tests {
         ]);
         assert_eq!(d.floor(Role::Shards), 3);
         assert_eq!(d.start(Role::Shards, 0.5), 7);
+        assert_eq!(d.floor(Role::ReadServers), 1);
         assert_eq!(d.floor(Role::BlobNodes), 1, "no demand: one node");
     }
 }

@@ -292,19 +292,22 @@ impl<'a> Searcher<'a> {
             });
         }
         let seed = self.ctx.base.seed;
-        let Some(mut best) = self.grow(design, cur, load, seed)? else {
-            let closest = self
-                .runs
-                .iter()
-                .filter(|e| e.design == *design && e.load == load)
-                .min_by(|a, b| a.worst_excess().total_cmp(&b.worst_excess()))
-                .cloned()
-                .map(Box::new);
-            let reason = format!(
-                "no deployment of {} within the bounds meets every target at x{load:.2}",
-                design.label()
-            );
-            return Ok(Outcome::Unmet { reason, closest });
+        let mut best = match self.grow(design, cur, load, seed)? {
+            Ok(e) => e,
+            Err(why) => {
+                let closest = self
+                    .runs
+                    .iter()
+                    .filter(|e| e.design == *design && e.load == load)
+                    .min_by(|a, b| a.worst_excess().total_cmp(&b.worst_excess()))
+                    .cloned()
+                    .map(Box::new);
+                let reason = format!(
+                    "no deployment of {} within the bounds meets every target at x{load:.2}: {why}",
+                    design.label()
+                );
+                return Ok(Outcome::Unmet { reason, closest });
+            }
         };
         let mut minus_one = Vec::new();
         for role in Role::ALL {

@@ -26,54 +26,92 @@ impl Searcher<'_> {
         Ok(())
     }
 
-    /// From `cur`, doubles the roles behind each failure until a run meets the targets;
-    /// `None` when the bounds or the latency floor stop it.
+    /// From `cur`, doubles the roles behind each failure until a run meets the targets; the
+    /// reason it stops otherwise: the bounds, the latency floor (nothing busy), or a hot spot
+    /// (doubling a role left its resource as busy: one shard's hot key, say).
     pub(super) fn grow(
         &mut self,
         design: &Design,
         mut cur: Counts,
         load: f64,
         seed: u64,
-    ) -> anyhow::Result<Option<Evaluation>> {
+    ) -> anyhow::Result<Result<Evaluation, String>> {
+        // The busiest use of each role's resources when it was last doubled.
+        let mut doubled: Vec<(Role, f64)> = Vec::new();
         for _ in 0..MAX_GROWTH {
             let e = self.run(design, cur, load, seed)?;
             if e.good {
-                return Ok(Some(e));
+                return Ok(Ok(e));
             }
             if e.bottleneck_utilisation < IDLE {
-                // Nothing is busy: the breach is the design's latency floor.
-                return Ok(None);
+                return Ok(Err(format!(
+                    "{} breaks {} with nothing busier than {:.0}%: its latency floor, not its capacity",
+                    design.label(),
+                    describe(&e),
+                    100.0 * e.bottleneck_utilisation
+                )));
             }
-            let mut roles: Vec<Role> = e
+            let mut roles: Vec<Role> = Vec::new();
+            let busy = e
                 .resources
                 .iter()
-                .filter(|r| r.utilisation >= SATURATED * 0.9)
-                .flat_map(|r| Self::roles_for(&r.name))
-                .collect();
-            if roles.is_empty() {
-                roles = Self::roles_for(&e.bottleneck);
-            }
-            let mut uniq: Vec<Role> = Vec::new();
-            for r in roles {
-                if !uniq.contains(&r) {
-                    uniq.push(r);
+                .filter(|r| r.utilisation >= SATURATED * 0.9);
+            for name in busy.map(|r| r.name.as_str()).chain([e.bottleneck.as_str()]) {
+                for r in Self::roles_for(name) {
+                    if !roles.contains(&r) {
+                        roles.push(r);
+                    }
                 }
             }
             let mut grew = false;
-            for role in uniq {
+            let mut stuck = Vec::new();
+            for role in roles {
+                let use_now = Self::busiest_of(&e, role);
+                if let Some((_, before)) = doubled.iter().find(|(r, _)| *r == role)
+                    && use_now >= 0.9 * before
+                {
+                    stuck.push(role.name());
+                    continue;
+                }
                 let hi = self.ctx.space.limit(role).1;
                 let n = cur.get(role);
                 let next = n.saturating_mul(2).min(hi);
                 if next > n {
                     cur = cur.with(role, next);
+                    doubled.retain(|(r, _)| *r != role);
+                    doubled.push((role, use_now));
                     grew = true;
                 }
             }
             if !grew {
-                return Ok(None);
+                let why = if stuck.is_empty() {
+                    "every role it needs is at its bound".to_string()
+                } else {
+                    format!(
+                        "doubling {} did not relieve it (a hot spot)",
+                        stuck.join(", ")
+                    )
+                };
+                return Ok(Err(format!(
+                    "{} breaks {}; {why}",
+                    design.label(),
+                    describe(&e)
+                )));
             }
         }
-        Ok(None)
+        Ok(Err(format!(
+            "{} still breaks after {MAX_GROWTH} doublings",
+            design.label()
+        )))
+    }
+
+    /// The highest utilisation among the resources `role` relieves in `e`.
+    fn busiest_of(e: &Evaluation, role: Role) -> f64 {
+        e.resources
+            .iter()
+            .filter(|r| Self::roles_for(&r.name).contains(&role))
+            .map(|r| r.utilisation)
+            .fold(0.0, f64::max)
     }
 
     /// The roles that relieve resource `name`: both app-server sides for the app servers'
