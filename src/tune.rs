@@ -324,18 +324,21 @@ fn sensitivity(
     met: &[Outcome],
     t: &TuneConfig,
 ) -> anyhow::Result<Vec<Sensitivity>> {
-    let mut designs: Vec<(f64, space::Design)> = met
+    let mut designs: Vec<(f64, f64, space::Design)> = met
         .iter()
         .filter_map(|o| match o {
-            Outcome::Met { best, .. } => Some((best.bill.total_usd, best.design.clone())),
+            Outcome::Met { best, .. } => {
+                Some((best.bill.total_usd, best.feed_p99_ms, best.design.clone()))
+            }
             _ => None,
         })
         .collect();
-    designs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Cheapest first; at equal cost the lower feed p99, as the answer's tie-break.
+    designs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
     let designs: Vec<space::Design> = designs
         .into_iter()
         .take(t.sensitivity_designs)
-        .map(|d| d.1)
+        .map(|d| d.2)
         .collect();
     let mut rows = Vec::new();
     for &k in &t.sensitivity {
