@@ -22,6 +22,7 @@ mod spec;
 mod summary;
 mod sweep;
 mod threshold;
+mod tune;
 
 use std::process::ExitCode;
 
@@ -61,6 +62,9 @@ enum Command {
     Calibrate(calibrate::CalibrateArgs),
     /// Load ladders to the knee: where each variant breaks, live or simulated.
     Sweep(sweep::SweepArgs),
+    /// The cheapest deployment meeting every target at the peak × a headroom, searched with
+    /// the simulator; writes tune.json and a report with the $/month–p99 frontier.
+    Tune(tune::TuneArgs),
     /// Print a shell completion script (`feedlab completions bash > ...`).
     Completions {
         /// The shell.
@@ -173,6 +177,10 @@ fn main() -> ExitCode {
         Command::Sim(args) => {
             quiet_broken_pipe();
             done(pipeline::sim(args))
+        }
+        Command::Tune(args) => {
+            quiet_broken_pipe();
+            done(tune::run(args))
         }
         Command::Completions { shell } => {
             quiet_broken_pipe();

@@ -16,6 +16,7 @@ mod report;
 
 use serde::{Deserialize, Serialize};
 
+pub use model::{CapacityPlan, compute};
 pub use report::{PlanArgs, run};
 
 /// Fixed row sizes of the metadata tables, bytes (the reference design's "storage

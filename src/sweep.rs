@@ -17,7 +17,7 @@
 mod ladder;
 pub mod result;
 pub mod table;
-mod verdict;
+pub(crate) mod verdict;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};

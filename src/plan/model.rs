@@ -24,6 +24,7 @@ use serde::Serialize;
 use crate::scenario::ScenarioDoc;
 
 mod figures;
+mod servers;
 
 const DAY_S: f64 = 86_400.0;
 const GB: f64 = 1e9;
@@ -114,13 +115,28 @@ pub struct Shards {
     pub photo_nodes_erasure: Option<u64>,
 }
 
-/// Web servers by Little's law.
+/// Web servers from measured CPU per request: each side's CPU at the peak × the headroom,
+/// over the cores of the plan's machine type. The connections held by Little's law
+/// (peak rate × hold time) are shown beside, not counted.
 #[derive(Debug, Clone, Serialize)]
 pub struct WebServers {
     /// Peak read requests per second (feed + photo views + search).
     pub peak_reads_per_s: f64,
     /// Peak write requests per second (upload + follow + unfollow).
     pub peak_writes_per_s: f64,
+    /// App-server CPU per read request, ms: the calibration's `request` (and `merge` of a
+    /// feed page for feed reads) times its CPU share, averaged over the read mix.
+    pub read_cpu_ms: f64,
+    /// App-server CPU per write request, ms (`request` × its CPU share).
+    pub write_cpu_ms: f64,
+    /// Reads one core serves a second at 100% CPU (`1000 / read_cpu_ms`).
+    pub reads_per_core_s: f64,
+    /// The calibration the CPU figures come from.
+    pub calibration: String,
+    /// Cores of one server (`plan.machine` in the catalogue).
+    pub cores: u32,
+    /// Multiple of the peak the servers must carry under 100% CPU (`tune.headroom`).
+    pub headroom: f64,
     /// Seconds a read holds a connection (the feed target).
     pub read_hold_s: f64,
     /// Seconds a write holds a connection.
@@ -129,9 +145,9 @@ pub struct WebServers {
     pub read_concurrent: f64,
     /// Concurrent write connections = peak writes/s × write hold.
     pub write_concurrent: f64,
-    /// `ceil(read_concurrent / connections per server)`.
+    /// `ceil(peak reads/s × headroom × read_cpu_ms / 1000 / cores)`.
     pub read_servers: u64,
-    /// `ceil(write_concurrent / connections per server)`.
+    /// `ceil(peak writes/s × headroom × write_cpu_ms / 1000 / cores)`.
     pub write_servers: u64,
 }
 
@@ -213,8 +229,10 @@ pub fn compute(name: &str, doc: &ScenarioDoc) -> Result<CapacityPlan, String> {
     let metadata_bytes: f64 = metadata.iter().map(|t| t.bytes).sum();
     let shards = figures::shards(doc, metadata_bytes, bytes_total);
     let rates = tr.daily_rates(&pop);
-    let web = figures::web_servers(doc, &rates);
     let growth = figures::growth(doc, &pop, configured, mean_upload, &photos_by_year);
+    let catalogue = super::catalogue::Catalogue::load(pc.catalogue.as_deref())?;
+    let cores = catalogue.machine(&pc.machine)?.cores;
+    let web = servers::web_servers(doc, &rates, cores)?;
     let money = super::money::Inputs {
         uploads_per_day: rates[OpKind::Upload.index()],
         views_per_day: rates[OpKind::PhotoGet.index()],
@@ -224,7 +242,6 @@ pub fn compute(name: &str, doc: &ScenarioDoc) -> Result<CapacityPlan, String> {
         stored_bytes: [growth.first().map_or(0.0, |y| y.photo_bytes), bytes_total],
         servers: web.read_servers + web.write_servers + shards.metadata_shards_replicated,
     };
-    let catalogue = super::catalogue::Catalogue::load(pc.catalogue.as_deref())?;
     let network = super::money::network(&money, catalogue.cdn.hit_ratio);
     let cost = super::money::monthly(&money, &catalogue, &pc.machine)?;
     Ok(CapacityPlan {

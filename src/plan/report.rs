@@ -206,17 +206,18 @@ fn web_section(s: &mut String, p: &CapacityPlan) {
     let w = &p.web;
     let _ = writeln!(
         s,
-        "\n## Web servers (Little's law: concurrent = peak rate × hold time)\n\n| side | peak req/s | hold s | concurrent | servers |\n|---|---:|---:|---:|---:|"
+        "\n## Web servers (measured CPU per request: servers = peak req/s × {} headroom × CPU ms ÷ 1000 ÷ {} cores)\n\nCPU per request from {}; one core serves {:.0} reads/s. Connections held (Little's law, rate × hold) are shown, not counted.\n\n| side | peak req/s | CPU ms/req | servers | hold s | connections held |\n|---|---:|---:|---:|---:|---:|",
+        w.headroom, w.cores, w.calibration, w.reads_per_core_s
     );
     let _ = writeln!(
         s,
-        "| read (feed, photo, search) | {:.1} | {} | {:.1} | {} |",
-        w.peak_reads_per_s, w.read_hold_s, w.read_concurrent, w.read_servers
+        "| read (feed, photo, search) | {:.1} | {:.4} | {} | {} | {:.1} |",
+        w.peak_reads_per_s, w.read_cpu_ms, w.read_servers, w.read_hold_s, w.read_concurrent
     );
     let _ = writeln!(
         s,
-        "| write (upload, follow) | {:.1} | {} | {:.1} | {} |",
-        w.peak_writes_per_s, w.write_hold_s, w.write_concurrent, w.write_servers
+        "| write (upload, follow) | {:.1} | {:.4} | {} | {} | {:.1} |",
+        w.peak_writes_per_s, w.write_cpu_ms, w.write_servers, w.write_hold_s, w.write_concurrent
     );
 }
 

@@ -16,6 +16,7 @@ mod panels;
 pub mod plots;
 pub mod sweep;
 pub mod table;
+pub mod tune;
 
 use std::path::Path;
 

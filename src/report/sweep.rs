@@ -237,7 +237,7 @@ pub fn write(out: &Path, r: &SweepReport) -> anyhow::Result<()> {
 }
 
 /// A Markdown pipe table as an HTML table (cells are plain text without `|` or `<`).
-fn md_table_to_html(md: &str) -> String {
+pub(super) fn md_table_to_html(md: &str) -> String {
     let mut h = String::from("<table>\n");
     for (i, line) in md.lines().enumerate() {
         if i == 1 {

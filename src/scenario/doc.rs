@@ -77,6 +77,8 @@ pub struct ScenarioDoc {
     pub sim: feedlab_sim::model::SimSettings,
     /// `[sweep]`: the load ladder of `feedlab sweep`.
     pub sweep: crate::spec::SweepSettings,
+    /// `[tune]`: the design space of `feedlab tune`.
+    pub tune: crate::tune::TuneConfig,
 }
 
 impl ScenarioDoc {
@@ -266,6 +268,16 @@ fn check(doc: &ScenarioDoc) -> Result<(), Rejected> {
     catalogue
         .machine(&doc.plan.machine)
         .map_err(|msg| Rejected::key("plan", "machine", msg))?;
+    doc.tune
+        .validate()
+        .map_err(|(key, msg)| Rejected::key("tune", key, msg))?;
+    for (key, name) in doc.tune.machines() {
+        catalogue
+            .machine(name)
+            .map_err(|msg| Rejected::key("tune", key, msg))?;
+    }
+    crate::tune::Space::resolve(doc, &catalogue)
+        .map_err(|(key, msg)| Rejected::key("tune", key, msg))?;
     doc.sweep
         .validate()
         .map_err(|(key, msg)| Rejected::key("sweep", key, msg))?;

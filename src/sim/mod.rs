@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
-use feedlab_sim::model::{Calibration, PopulationMode, Source, simulate};
+use feedlab_sim::model::{Calibration, ModelReport, PopulationMode, Source, simulate};
 use feedlab_system::policy::{FanoutStrategy, Partitioner};
 use feedlab_workload::Workload;
 
@@ -22,11 +22,13 @@ use crate::spec::RunSpec;
 use crate::summary::Summary;
 
 /// The expensive, strategy-independent part of a run, reused across
-/// variants that share population, seed, sharding and population mode.
+/// variants that share population, seed, sharding and population mode. Holds up to
+/// `capacity` populations (1 unless set; the least recently used goes first).
 #[derive(Default)]
 struct SourceCache {
-    key: Option<String>,
-    source: Option<Source>,
+    entries: Vec<(String, Source)>,
+    capacity: usize,
+    builds: u64,
 }
 
 impl SourceCache {
@@ -44,8 +46,14 @@ impl SourceCache {
             spec.sim.leader_pool,
             &traffic,
         ))?;
-        if self.key.as_deref() != Some(key.as_str()) || self.source.is_none() {
-            self.source = None;
+        if let Some(i) = self.entries.iter().position(|(k, _)| *k == key) {
+            let hit = self.entries.remove(i);
+            self.entries.push(hit);
+        } else {
+            // Drop before building, so at most `capacity` populations are alive at once.
+            while self.entries.len() >= self.capacity.max(1) {
+                self.entries.remove(0);
+            }
             let t = Instant::now();
             let workload = match spec.sim.population {
                 PopulationMode::Full => Workload::full(&spec.population, spec.seed),
@@ -55,7 +63,7 @@ impl SourceCache {
             let strategy = FanoutStrategy::new(spec.system.fanout.clone())?;
             let partitioner = Partitioner::new(spec.system.sharding.clone())?;
             let mut rng = feedlab_sim::rng_stream(spec.seed, 10);
-            self.source = Some(Source::new(
+            let source = Source::new(
                 workload,
                 spec.sim.population,
                 &spec.traffic,
@@ -63,11 +71,15 @@ impl SourceCache {
                 partitioner,
                 spec.sim.leader_pool,
                 &mut rng,
-            ));
-            self.key = Some(key);
+            );
+            self.entries.push((key, source));
+            self.builds += 1;
             eprintln!("population built in {:.1} s", t.elapsed().as_secs_f64());
         }
-        self.source.as_mut().context("population")
+        self.entries
+            .last_mut()
+            .map(|(_, s)| s)
+            .context("population")
     }
 }
 
@@ -75,6 +87,44 @@ impl SourceCache {
 #[derive(Default)]
 pub struct SimExecutor {
     cache: SourceCache,
+}
+
+/// One simulated run without files: the summary and the model's own typed report (its
+/// resources, their utilisation and the bottleneck).
+pub struct Evaluated {
+    /// The summary [`Executor::run`] would write.
+    pub summary: Summary,
+    /// The photo model's report.
+    pub report: ModelReport,
+}
+
+impl SimExecutor {
+    /// An executor whose cache keeps up to `populations` populations alive (a search that
+    /// returns to earlier shard counts reuses them; each costs its population's memory).
+    pub fn with_cache(populations: usize) -> SimExecutor {
+        SimExecutor {
+            cache: SourceCache {
+                capacity: populations.max(1),
+                ..SourceCache::default()
+            },
+        }
+    }
+
+    /// Populations built so far (cache misses).
+    pub fn populations_built(&self) -> u64 {
+        self.cache.builds
+    }
+
+    /// Simulates the photo model of `spec` for its `duration_s` and writes nothing; a spec
+    /// with `[sim.queue]` is refused (it has no photo model).
+    pub fn evaluate(&mut self, spec: &RunSpec) -> anyhow::Result<Evaluated> {
+        anyhow::ensure!(
+            spec.sim.queue.is_none(),
+            "the validation queue has no deployment to evaluate"
+        );
+        let (summary, report) = simulate_model(spec, &mut self.cache)?;
+        Ok(Evaluated { summary, report })
+    }
 }
 
 impl Executor for SimExecutor {
@@ -95,31 +145,7 @@ fn simulate_variant(spec: &RunSpec, cache: &mut SourceCache) -> anyhow::Result<S
     let t = Instant::now();
     let summary = match &spec.sim.queue {
         Some(q) => summary::queue(spec, q)?,
-        None => {
-            let calibration = match &spec.calibration {
-                Some(p) => Calibration::load(p)?,
-                None => Calibration::builtin(),
-            };
-            let source = cache.get(spec)?;
-            let fanout = crate::threshold::sim_fanout(spec, source);
-            let params = feedlab_sim::model::RunParams {
-                seed: spec.seed,
-                duration_s: spec.duration_s,
-                traffic: &spec.traffic,
-                fanout: &fanout,
-                settings: &spec.sim,
-                calibration: &calibration,
-                photos_per_author: (spec.sim.population == PopulationMode::Scaled)
-                    .then_some(spec.driver.history_photos_per_user),
-                pull_cache: Some(feedlab_sim::model::PullCacheParams {
-                    entries: spec.system.pull_cache_entries,
-                    set_ttl_ms: spec.system.pull_set_ttl_ms,
-                    recent_ttl_ms: spec.system.pull_recent_ttl_ms,
-                }),
-            };
-            let report = simulate(source, &params)?;
-            summary::model(spec, source, &calibration, &report)
-        }
+        None => simulate_model(spec, cache)?.0,
     };
     eprintln!(
         "variant {} simulated in {:.1} s",
@@ -127,6 +153,37 @@ fn simulate_variant(spec: &RunSpec, cache: &mut SourceCache) -> anyhow::Result<S
         t.elapsed().as_secs_f64()
     );
     Ok(summary)
+}
+
+/// Runs the photo model of `spec` over the cached population: the summary and the report.
+fn simulate_model(
+    spec: &RunSpec,
+    cache: &mut SourceCache,
+) -> anyhow::Result<(Summary, ModelReport)> {
+    let calibration = match &spec.calibration {
+        Some(p) => Calibration::load(p)?,
+        None => Calibration::builtin(),
+    };
+    let source = cache.get(spec)?;
+    let fanout = crate::threshold::sim_fanout(spec, source);
+    let params = feedlab_sim::model::RunParams {
+        seed: spec.seed,
+        duration_s: spec.duration_s,
+        traffic: &spec.traffic,
+        fanout: &fanout,
+        settings: &spec.sim,
+        calibration: &calibration,
+        photos_per_author: (spec.sim.population == PopulationMode::Scaled)
+            .then_some(spec.driver.history_photos_per_user),
+        pull_cache: Some(feedlab_sim::model::PullCacheParams {
+            entries: spec.system.pull_cache_entries,
+            set_ttl_ms: spec.system.pull_set_ttl_ms,
+            recent_ttl_ms: spec.system.pull_recent_ttl_ms,
+        }),
+    };
+    let report = simulate(source, &params)?;
+    let summary = summary::model(spec, source, &calibration, &report);
+    Ok((summary, report))
 }
 
 /// A finite number, 0 for non-finite values (JSON has no NaN).

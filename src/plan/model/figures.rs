@@ -2,12 +2,10 @@
 //! builds them; the formulas are the parent module's.
 
 use feedlab_system::policy::FanoutKind;
+use feedlab_workload::Population;
 use feedlab_workload::math::{norm_cdf, power_sum};
-use feedlab_workload::{OpKind, Population};
 
-use super::{
-    DAY_S, GB, PhotoStorage, Shards, StrategyFigures, TB, TIB, TableSize, WebServers, YearRow,
-};
+use super::{DAY_S, GB, PhotoStorage, Shards, StrategyFigures, TB, TIB, TableSize, YearRow};
 use crate::scenario::ScenarioDoc;
 
 /// Photo bytes of `photos_total` uploads of `mean_upload` bytes over the
@@ -127,29 +125,6 @@ pub(super) fn shards(doc: &ScenarioDoc, metadata_bytes: f64, photo_bytes: f64) -
         photo_nodes: count(photo_bytes),
         photo_nodes_replicated: count(photo_bytes * rf),
         photo_nodes_erasure: pc.erasure_overhead.map(|e| count(photo_bytes * e)),
-    }
-}
-
-/// Read and write servers for the peak of the daily op `rates` (per op
-/// kind): each request holds a connection for the feed p99 target (reads)
-/// or `plan.write-hold-s` (writes, default the same).
-pub(super) fn web_servers(doc: &ScenarioDoc, rates: &[f64]) -> WebServers {
-    let (pc, tr) = (&doc.plan, &doc.traffic);
-    let per_s = |k: OpKind| rates[k.index()] / DAY_S * tr.diurnal_peak;
-    let reads = per_s(OpKind::Feed) + per_s(OpKind::PhotoGet) + per_s(OpKind::Search);
-    let writes = per_s(OpKind::Upload) + per_s(OpKind::Follow) + per_s(OpKind::Unfollow);
-    let read_hold = doc.target.feed_p99_ms / 1000.0;
-    let write_hold = pc.write_hold_s.unwrap_or(read_hold);
-    let conns = pc.web_server_connections as f64;
-    WebServers {
-        peak_reads_per_s: reads,
-        peak_writes_per_s: writes,
-        read_hold_s: read_hold,
-        write_hold_s: write_hold,
-        read_concurrent: reads * read_hold,
-        write_concurrent: writes * write_hold,
-        read_servers: (reads * read_hold / conns).ceil() as u64,
-        write_servers: (writes * write_hold / conns).ceil() as u64,
     }
 }
 
