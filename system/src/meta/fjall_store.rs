@@ -29,6 +29,13 @@
 //!   [`INLINE_BATCH_GET`] keys, a `scan` of at most [`INLINE_SCAN_LIMIT`]
 //!   entries) run inline: they cost microseconds, at most one block read from
 //!   disk. Larger reads move to the blocking pool.
+//! - **Start-up** replays the journal written since the last flush of the
+//!   memtable to a table: at most one memtable (64 MiB by default) and
+//!   whatever is waiting to be flushed, whatever the size of the data.
+//!   [`MetaStore::checkpoint`] flushes the memtable and waits, so that the
+//!   open after a clean shutdown replays almost nothing. The store counts
+//!   the keys it reads and the journal bytes it replayed
+//!   ([`MetaStore::read_stats`]).
 //! - **Limits.** fjall panics on empty keys and keys over 65,535 bytes, so
 //!   writes reject them with [`Error::InvalidInput`]; reads of such keys find
 //!   nothing.
@@ -37,14 +44,21 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable, Snapshot};
 use parking_lot::RwLock;
 
-use super::{CasOutcome, Direction, Durability, Entry, KeyRange, MetaStore, Op, WriteBatch};
+use super::{
+    CasOutcome, Direction, Durability, Entry, KeyRange, MetaStore, Op, ReadStats, WriteBatch,
+};
 use crate::error::{Error, Result};
 use crate::timing;
+
+mod support;
+
+use support::{check_key, check_value, op_key, persist_mode, store_err};
 
 /// Largest key fjall accepts, in bytes.
 pub const MAX_KEY_LEN: usize = u16::MAX as usize;
@@ -95,6 +109,10 @@ struct Inner {
     kv: Keyspace,
     stripes: Box<[RwLock<()>]>,
     cas_mode: PersistMode,
+    /// Keys read since open (see [`ReadStats::keys_read`]).
+    keys_read: AtomicU64,
+    /// Memtable bytes rebuilt from the journal at open.
+    replayed: u64,
 }
 
 impl std::fmt::Debug for FjallStore {
@@ -123,6 +141,9 @@ impl FjallStore {
         let kv = db
             .keyspace(KEYSPACE, KeyspaceCreateOptions::default)
             .map_err(store_err)?;
+        // Recovery rebuilt the memtables from the journal; nothing else is
+        // buffered yet.
+        let replayed = db.write_buffer_size();
         let stripes = (0..STRIPES).map(|_| RwLock::new(())).collect();
         Ok(FjallStore {
             inner: Arc::new(Inner {
@@ -130,6 +151,8 @@ impl FjallStore {
                 kv,
                 stripes,
                 cas_mode: persist_mode(options.cas_durability),
+                keys_read: AtomicU64::new(0),
+                replayed,
             }),
         })
     }
@@ -141,6 +164,16 @@ impl FjallStore {
             .db
             .persist(PersistMode::SyncAll)
             .map_err(store_err)
+    }
+
+    /// Flush the memtable to a table and wait until it is written, so the
+    /// journal before it need not be replayed. Blocking.
+    pub fn flush_memtable(&self) -> Result<()> {
+        self.inner
+            .kv
+            .rotate_memtable_and_wait()
+            .map_err(store_err)?;
+        self.sync()
     }
 
     /// Run a blocking closure on tokio's blocking pool with a handle clone.
@@ -167,6 +200,7 @@ impl Inner {
     }
 
     fn get_in(&self, snap: &Snapshot, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.keys_read.fetch_add(1, Ordering::Relaxed);
         if key.len() > MAX_KEY_LEN || key.is_empty() {
             return Ok(None);
         }
@@ -226,6 +260,8 @@ impl Inner {
                 }
             }
         }
+        self.keys_read
+            .fetch_add(out.len() as u64, Ordering::Relaxed);
         Ok(out)
     }
 
@@ -352,43 +388,18 @@ impl MetaStore for FjallStore {
     fn approximate_bytes(&self) -> Option<u64> {
         self.inner.db.disk_space().ok()
     }
-}
 
-fn op_key(op: &Op) -> &[u8] {
-    let (Op::Put(k, _) | Op::Delete(k)) = op;
-    k
-}
-
-fn persist_mode(d: Durability) -> PersistMode {
-    match d {
-        Durability::Sync => PersistMode::SyncAll,
-        Durability::Buffered => PersistMode::Buffer,
+    fn read_stats(&self) -> Option<ReadStats> {
+        Some(ReadStats {
+            keys_read: self.inner.keys_read.load(Ordering::Relaxed),
+            log_bytes_replayed: self.inner.replayed,
+        })
     }
-}
 
-fn check_key(key: &[u8]) -> Result<()> {
-    if key.is_empty() {
-        return Err(Error::InvalidInput("empty key".into()));
+    async fn checkpoint(&self) -> Result<()> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.flush_memtable())
+            .await
+            .map_err(|e| Error::Internal(format!("fjall checkpoint task failed: {e}")))?
     }
-    if key.len() > MAX_KEY_LEN {
-        return Err(Error::InvalidInput(format!(
-            "key of {} bytes exceeds the {MAX_KEY_LEN}-byte limit",
-            key.len()
-        )));
-    }
-    Ok(())
-}
-
-fn check_value(value: &[u8]) -> Result<()> {
-    if u32::try_from(value.len()).is_err() {
-        return Err(Error::InvalidInput(format!(
-            "value of {} bytes exceeds the 4 GiB limit",
-            value.len()
-        )));
-    }
-    Ok(())
-}
-
-fn store_err(e: fjall::Error) -> Error {
-    Error::Store(format!("fjall: {e}"))
 }

@@ -42,7 +42,7 @@ use crate::error::{Error, Result};
 use crate::id::system_clock;
 use crate::ids::{IdScheme, IdSource, NodeIds, NodeLease, TicketIds, ticket::TicketOptions};
 use crate::inject::SlowMeta;
-use crate::meta::{FjallStore, MetaStore, TikvStore};
+use crate::meta::{FjallStore, MetaStore, ReadStats, TikvStore};
 use crate::policy::{FanoutStrategy, Partitioner, Ranker, UserId};
 use crate::shards::{ShardLimits, ShardSet};
 use crate::timing::{Recorder, TimedBlobs, TimedMeta};
@@ -83,6 +83,8 @@ pub(crate) struct Inner {
     pub(crate) next_user: tokio::sync::Mutex<std::ops::Range<UserId>>,
     /// Where metered ops record their work (see [`Service::recorder`]).
     pub(crate) recorder: std::sync::OnceLock<Arc<Recorder>>,
+    /// What the metadata stores had read when the service was built.
+    pub(crate) opened: Option<ReadStats>,
 }
 
 /// Handle to a running service. Clone freely; all clones share state.
@@ -251,6 +253,14 @@ impl Service {
         let fanout = FanoutStrategy::new(cfg.fanout.clone())?;
         let metrics = Metrics::new()?;
         let (fanout_queue, rx) = FanoutQueue::new(cfg.materializer_queue);
+        let opened = ReadStats::total(shards.all().iter().map(|s| s.store().as_ref()));
+        if let Some(r) = opened {
+            tracing::info!(
+                keys_read = r.keys_read,
+                log_bytes_replayed = r.log_bytes_replayed,
+                "metadata stores opened"
+            );
+        }
         let inner = Arc::new(Inner {
             ranker: Ranker {
                 popularity_weight: cfg.popularity_weight,
@@ -267,6 +277,7 @@ impl Service {
             blob_locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
             next_user: tokio::sync::Mutex::new(0..0),
             recorder: std::sync::OnceLock::new(),
+            opened,
             cfg,
             shards,
             blobs,
@@ -344,8 +355,18 @@ impl Service {
         self.drain_materializer().await;
     }
 
+    /// What the metadata stores had read, summed over the shards, when the
+    /// service was built (before the materializer's first outbox sweep):
+    /// keys read since each store was opened and journal replayed at open.
+    /// `None` when a backend does not count (TiKV). Start-up must not read
+    /// more as the data grows; a test holds it to that.
+    pub fn open_report(&self) -> Option<ReadStats> {
+        self.inner.opened
+    }
+
     /// Stop the materializer workers after the queue drains, the blob store's background work,
-    /// and give back the node lease (for shutdown).
+    /// give back the node lease, and checkpoint every metadata store so that the next open
+    /// replays no journal (for shutdown).
     pub async fn shutdown(&self) {
         self.drain_materializer().await;
         self.inner.fanout_queue.close();
@@ -354,6 +375,17 @@ impl Service {
         }
         if let Err(e) = self.inner.ids.close().await {
             tracing::warn!(error = %e, "releasing the id source failed");
+        }
+        let checkpoints = self
+            .inner
+            .shards
+            .all()
+            .iter()
+            .map(|s| s.store().checkpoint());
+        for r in futures::future::join_all(checkpoints).await {
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "checkpointing a metadata store failed");
+            }
         }
     }
 }
