@@ -19,6 +19,8 @@ pub mod bulk;
 pub mod cache;
 pub mod config;
 mod datadir;
+
+pub use datadir::layout_path;
 pub mod feed;
 pub mod materializer;
 pub mod media;
@@ -33,7 +35,6 @@ pub mod scrub;
 pub mod search;
 pub mod users;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -42,7 +43,7 @@ use crate::error::{Error, Result};
 use crate::id::system_clock;
 use crate::ids::{IdScheme, IdSource, NodeIds, NodeLease, TicketIds, ticket::TicketOptions};
 use crate::inject::SlowMeta;
-use crate::meta::{FjallStore, MetaStore, ReadStats, TikvStore};
+use crate::meta::{MetaStore, ReadStats};
 use crate::policy::{FanoutStrategy, Partitioner, Ranker, UserId};
 use crate::shards::{ShardLimits, ShardSet};
 use crate::timing::{Recorder, TimedBlobs, TimedMeta};
@@ -127,27 +128,17 @@ impl Service {
             }
             BlobBackend::S3 => Arc::new(S3BlobStore::open(&cfg.s3).await?),
         };
+        // Shards open concurrently: each replays its own journal.
+        let opened = (0..cfg.sharding.shards).map(|i| datadir::open_shard(&cfg, i));
         let mut metas: Vec<Arc<dyn MetaStore>> = Vec::new();
-        for i in 0..cfg.sharding.shards {
-            let store: Arc<dyn MetaStore> = match cfg.meta {
-                MetaBackend::Embedded => {
-                    let path = dir.join("meta").join(format!("shard-{i:03}"));
-                    let store = tokio::task::spawn_blocking(move || FjallStore::open(&path))
-                        .await
-                        .map_err(|e| Error::Internal(format!("open task: {e}")))??;
-                    Arc::new(store)
-                }
-                MetaBackend::Tikv => {
-                    let ns = crate::meta::tikv::shard_namespace(
-                        cfg.tikv.namespace.as_bytes(),
-                        u32::try_from(i).unwrap_or(u32::MAX),
-                    );
-                    Arc::new(TikvStore::connect(cfg.tikv.pd.clone(), &ns).await?)
-                }
-            };
-            let store: Arc<dyn MetaStore> = match cfg.inject.delay_for(i) {
-                Some(delay) => Arc::new(SlowMeta::new(store, delay)),
-                None => store,
+        for (i, store) in futures::future::join_all(opened)
+            .await
+            .into_iter()
+            .enumerate()
+        {
+            let store = match cfg.inject.delay_for(i) {
+                Some(delay) => Arc::new(SlowMeta::new(store?, delay)),
+                None => store?,
             };
             metas.push(match &recorder {
                 Some(rec) => Arc::new(TimedMeta::new(store, rec.clone()).on_shard(i)),
@@ -388,9 +379,4 @@ impl Service {
             }
         }
     }
-}
-
-/// Open the data directory's layout file path (for tools and tests).
-pub fn layout_path(data_dir: &Path) -> std::path::PathBuf {
-    data_dir.join("layout.json")
 }
