@@ -44,7 +44,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable, Snapshot};
@@ -56,6 +56,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::timing;
 
+mod journal;
 mod support;
 
 use support::{check_key, check_value, op_key, persist_mode, store_err};
@@ -113,6 +114,22 @@ struct Inner {
     keys_read: AtomicU64,
     /// Memtable bytes rebuilt from the journal at open.
     replayed: u64,
+    /// Journal file bytes found at open.
+    journal_bytes: u64,
+    /// True once [`FjallStore::flush_memtable`] succeeded.
+    flushed: AtomicBool,
+    /// Last field: drops after the database (see `journal.rs`).
+    trim: journal::TrimOnClose,
+}
+
+impl Drop for Inner {
+    /// Arms the journal trim if the store was checkpointed and no write is
+    /// left in memory (every journal item is then in a table).
+    fn drop(&mut self) {
+        self.trim.armed = self.flushed.load(Ordering::Acquire)
+            && self.kv.sealed_memtable_count() == 0
+            && self.db.write_buffer_size() == 0;
+    }
 }
 
 impl std::fmt::Debug for FjallStore {
@@ -133,6 +150,7 @@ impl FjallStore {
 
     /// Open the store at `path` with explicit options.
     pub fn open_with(path: &Path, options: FjallOptions) -> Result<Self> {
+        let journal_bytes = journal::bytes(path)?;
         let mut builder = Database::builder(path).cache_size(options.cache_bytes);
         if let Some(n) = options.worker_threads {
             builder = builder.worker_threads(n.max(1));
@@ -153,6 +171,12 @@ impl FjallStore {
                 cas_mode: persist_mode(options.cas_durability),
                 keys_read: AtomicU64::new(0),
                 replayed,
+                journal_bytes,
+                flushed: AtomicBool::new(false),
+                trim: journal::TrimOnClose {
+                    dir: path.to_path_buf(),
+                    armed: false,
+                },
             }),
         })
     }
@@ -167,13 +191,17 @@ impl FjallStore {
     }
 
     /// Flush the memtable to a table and wait until it is written, so the
-    /// journal before it need not be replayed. Blocking.
+    /// journal before it need not be replayed; if no write is left in memory
+    /// when the last handle is dropped, the journal is emptied then (see
+    /// `journal.rs`). Blocking.
     pub fn flush_memtable(&self) -> Result<()> {
         self.inner
             .kv
             .rotate_memtable_and_wait()
             .map_err(store_err)?;
-        self.sync()
+        self.sync()?;
+        self.inner.flushed.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Run a blocking closure on tokio's blocking pool with a handle clone.
@@ -393,6 +421,7 @@ impl MetaStore for FjallStore {
         Some(ReadStats {
             keys_read: self.inner.keys_read.load(Ordering::Relaxed),
             log_bytes_replayed: self.inner.replayed,
+            log_bytes_found: self.inner.journal_bytes,
         })
     }
 

@@ -160,6 +160,9 @@ pub struct ReadStats {
     /// Bytes of write-ahead log the store replayed into memory when it was
     /// opened (writes it had not yet moved to its tables).
     pub log_bytes_replayed: u64,
+    /// Bytes of write-ahead log files found at open: an upper bound on the
+    /// log the open read (backends may preallocate log files).
+    pub log_bytes_found: u64,
 }
 
 impl ReadStats {
@@ -172,6 +175,7 @@ impl ReadStats {
                 Some(ReadStats {
                     keys_read: acc.keys_read + r.keys_read,
                     log_bytes_replayed: acc.log_bytes_replayed + r.log_bytes_replayed,
+                    log_bytes_found: acc.log_bytes_found + r.log_bytes_found,
                 })
             })
     }
