@@ -34,7 +34,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Bump when the layout or proportions change, so cached dirs are rebuilt.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Ops per buffered write batch.
 const BATCH: usize = 10_000;
 /// Words of the titles.

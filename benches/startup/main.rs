@@ -91,8 +91,10 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Bytes of the files under `dir`.
+/// Bytes allocated to the files under `dir` (journals are preallocated
+/// sparse files, so their length would overstate them).
 fn dir_bytes(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
@@ -100,7 +102,7 @@ fn dir_bytes(dir: &Path) -> u64 {
         .flatten()
         .map(|e| match e.file_type() {
             Ok(t) if t.is_dir() => dir_bytes(&e.path()),
-            _ => e.metadata().map_or(0, |m| m.len()),
+            _ => e.metadata().map_or(0, |m| m.blocks() * 512),
         })
         .sum()
 }
