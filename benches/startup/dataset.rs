@@ -260,7 +260,7 @@ async fn write_derived(
                     .map(move |&p| (p, *l))
             })
             .collect();
-        feed.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        feed.sort_unstable_by_key(|e| std::cmp::Reverse(e.0));
         feed.truncate(cap);
         for (pid, author) in feed {
             let v = author.to_be_bytes().to_vec();
