@@ -69,17 +69,7 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| crate::cli::default_out("tune", scenario.name()));
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let ctx = Context {
-        base: &base,
-        space: &space,
-        catalogue: &catalogue,
-        traffic: cost::Traffic::of(&plan),
-        storage_shards: u32::try_from(plan.shards.metadata_shards).unwrap_or(u32::MAX),
-        max_dropped: t.max_dropped,
-        window_s: t.window_s,
-        min_window_s: t.min_window_s,
-        headroom: t.headroom,
-    };
+    let ctx = context(&base, &space, &catalogue, &plan, t);
     let mut s = Searcher::new(ctx, t.populations);
     let (designs, met) = solve_all(&mut s, &space.designs, t.headroom, 0.0)?;
     let answer = cheapest(&mut s, &met)?;
@@ -137,6 +127,28 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
     report.frontier = result::frontier(&at_headroom);
     report.evaluated = at_headroom.iter().map(|e| result::point(e)).collect();
     write(&out, &report)
+}
+
+/// The search's context: the base run, the space, prices, the plan's traffic and storage
+/// floor, and the `[tune]` settings.
+fn context<'a>(
+    base: &'a crate::spec::RunSpec,
+    space: &'a Space,
+    catalogue: &'a Catalogue,
+    plan: &crate::plan::CapacityPlan,
+    t: &TuneConfig,
+) -> Context<'a> {
+    Context {
+        base,
+        space,
+        catalogue,
+        traffic: cost::Traffic::of(plan),
+        storage_shards: u32::try_from(plan.shards.metadata_shards).unwrap_or(u32::MAX),
+        max_dropped: t.max_dropped,
+        window_s: t.window_s,
+        min_window_s: t.min_window_s,
+        headroom: t.headroom,
+    }
 }
 
 /// The answer re-run at the next seed, and written as `out/answer/spec.json` (which

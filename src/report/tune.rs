@@ -166,6 +166,32 @@ pub fn markdown(r: &TuneReport) -> String {
         }
         _ => {}
     }
+    designs_md(&mut s, r);
+    frontier_md(&mut s, r);
+    sensitivity_md(&mut s, r);
+    let b = &r.bandwidth;
+    let _ = writeln!(
+        s,
+        "\n## Bandwidth at the peak\n\n| figure | Gbit/s |\n|---|---:|\n| ingress (uploads) | {:.3} |\n| egress, no CDN | {:.3} |\n| egress from the origin, CDN at {:.0}% hits | {:.3} |",
+        b.ingress_peak_gbps,
+        b.egress_peak_gbps,
+        100.0 * b.cdn_hit_ratio,
+        b.origin_egress_peak_gbps_with_cdn
+    );
+    let _ = writeln!(
+        s,
+        "\nThe plan's read servers (measured CPU per read, per core): {}. Search: {} simulations, {} probes, {} populations built, {:.0} s.",
+        r.plan_read_servers,
+        r.search.simulations,
+        r.search.probes,
+        r.search.populations_built,
+        r.search.wall_s
+    );
+    s
+}
+
+/// The table of every design searched.
+fn designs_md(s: &mut String, r: &TuneReport) {
     let _ = writeln!(
         s,
         "\n## Designs\n\n| design | status | counts (shards/read/write/blob) | $/month | feed p99 ms | note |\n|---|---|---|---:|---:|---|"
@@ -187,6 +213,10 @@ pub fn markdown(r: &TuneReport) -> String {
             d.reason.clone().unwrap_or_default().replace('|', "/")
         );
     }
+}
+
+/// The Pareto frontier of $/month against feed p99.
+fn frontier_md(s: &mut String, r: &TuneReport) {
     let _ = writeln!(
         s,
         "\n## Pareto frontier ($/month against feed p99)\n\n| design | counts | $/month | feed p99 ms |\n|---|---|---:|---:|"
@@ -205,6 +235,10 @@ pub fn markdown(r: &TuneReport) -> String {
             p.feed_p99_ms
         );
     }
+}
+
+/// The cheapest deployment at each sensitivity load.
+fn sensitivity_md(s: &mut String, r: &TuneReport) {
     let _ = writeln!(
         s,
         "\n## Sensitivity: the cheapest deployment at more load\n\n| load | design | counts | $/month | saturating |\n|---:|---|---|---:|---|"
@@ -236,25 +270,6 @@ pub fn markdown(r: &TuneReport) -> String {
             }
         }
     }
-    let b = &r.bandwidth;
-    let _ = writeln!(
-        s,
-        "\n## Bandwidth at the peak\n\n| figure | Gbit/s |\n|---|---:|\n| ingress (uploads) | {:.3} |\n| egress, no CDN | {:.3} |\n| egress from the origin, CDN at {:.0}% hits | {:.3} |",
-        b.ingress_peak_gbps,
-        b.egress_peak_gbps,
-        100.0 * b.cdn_hit_ratio,
-        b.origin_egress_peak_gbps_with_cdn
-    );
-    let _ = writeln!(
-        s,
-        "\nThe plan's read servers (measured CPU per read, per core): {}. Search: {} simulations, {} probes, {} populations built, {:.0} s.",
-        r.plan_read_servers,
-        r.search.simulations,
-        r.search.probes,
-        r.search.populations_built,
-        r.search.wall_s
-    );
-    s
 }
 
 /// Writes `report.md`, `report.html` and `plots/tune-frontier.svg` under `out`.

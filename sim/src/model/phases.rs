@@ -36,20 +36,7 @@ impl PhotoModel<'_> {
                 let t = self.costs.scan.sample(per_source, svc);
                 self.plan.push(Send::Shard(home, t));
             }
-            2 if kind != FanoutKind::Push => {
-                let mut shape = std::mem::take(&mut self.reqs[r as usize].shape);
-                self.src.feed_shape(user, &mut shape, &mut self.rng.shape);
-                let now = e.now();
-                shape.set_cached = self
-                    .pull_cache
-                    .as_mut()
-                    .is_some_and(|c| c.set_hit(user, now));
-                if !shape.set_cached {
-                    let t = self.costs.scan.sample(shape.followees.max(1), svc);
-                    self.plan.push(Send::Shard(home, t));
-                }
-                self.reqs[r as usize].shape = shape;
-            }
+            2 if kind != FanoutKind::Push => self.pull_set(e.now(), r),
             3 if matches!(kind, FanoutKind::Hybrid | FanoutKind::Rate)
                 && !self.reqs[r as usize].shape.set_cached =>
             {
@@ -115,6 +102,26 @@ impl PhotoModel<'_> {
             _ => {}
         }
         Some(self.plan.len() as u32)
+    }
+
+    /// Request `r`'s followees and which are pulled; the followee list is scanned unless the
+    /// pull cache holds the reader's pull set at `now`.
+    fn pull_set(&mut self, now: SimTime, r: u32) {
+        let user = self.reqs[r as usize].user;
+        let mut shape = std::mem::take(&mut self.reqs[r as usize].shape);
+        self.src.feed_shape(user, &mut shape, &mut self.rng.shape);
+        shape.set_cached = self
+            .pull_cache
+            .as_mut()
+            .is_some_and(|c| c.set_hit(user, now));
+        if !shape.set_cached {
+            let t = self
+                .costs
+                .scan
+                .sample(shape.followees.max(1), &mut self.rng.service);
+            self.plan.push(Send::Shard(self.src.user_shard(user), t));
+        }
+        self.reqs[r as usize].shape = shape;
     }
 
     /// One scan per pulled followee of request `r` whose ids the pull cache does not hold

@@ -246,7 +246,7 @@ impl Service {
         let (fanout_queue, rx) = FanoutQueue::new(cfg.materializer_queue);
         let opened = ReadStats::total(shards.all().iter().map(|s| s.store().as_ref()));
         if let Some(r) = opened {
-            tracing::info!(
+            tracing::debug!(
                 keys_read = r.keys_read,
                 log_bytes_replayed = r.log_bytes_replayed,
                 "metadata stores opened"

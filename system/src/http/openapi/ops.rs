@@ -166,17 +166,20 @@ const JSON_BODY: &[(u16, &str)] = &[
 const BAD_ID: (u16, &str) = (400, "an id that is not a decimal u64");
 const BAD_QUERY: (u16, &str) = (400, "a query parameter out of bounds, malformed or unknown");
 
+/// `POST /v1/users`.
+fn create_user() -> Op {
+    let mut op = Op::new("createUser", "Create a user; the token is shown once")
+        .ok(201, json::<NewUser>("the user's id and bearer token"))
+        .errors(JSON_BODY)
+        .errors(&[(400, "a name or email out of bounds")]);
+    op.body = Some(json_body::<write::NewUserBody>());
+    op
+}
+
 /// The document's part of route `r`.
 pub fn of(r: &Route) -> Op {
     match *r {
-        api::CREATE_USER => {
-            let mut op = Op::new("createUser", "Create a user; the token is shown once")
-                .ok(201, json::<NewUser>("the user's id and bearer token"))
-                .errors(JSON_BODY)
-                .errors(&[(400, "a name or email out of bounds")]);
-            op.body = Some(json_body::<write::NewUserBody>());
-            op
-        }
+        api::CREATE_USER => create_user(),
         api::UPLOAD => {
             let mut op = Op::new("upload", "Upload a photo or video (raw body)")
                 .secured()
