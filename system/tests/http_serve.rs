@@ -113,3 +113,42 @@ async fn serve_answers_on_real_listeners_and_shuts_down() -> anyhow::Result<()> 
     );
     Ok(())
 }
+
+/// An answer sent before the body was read (431 for too many header lines,
+/// 413 for an oversized declared length) reaches a client that is still
+/// writing a large body: the server lingers on close instead of resetting
+/// the connection under the client's writes. Repeated, because the reset
+/// was a race the client lost only some of the time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_early_answer_reaches_a_client_still_sending_its_body() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let svc = feedlab_system::Service::open_embedded(config(
+        &dir,
+        feedlab_system::policy::FanoutKind::Push,
+    ))
+    .await?;
+    let wl = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let rl = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let w = format!("http://{}", wl.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(feedlab_system::http::serve(wl, rl, svc.clone(), async {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let big = vec![b'a'; 2 << 20];
+    for _ in 0..40 {
+        let mut rb = http
+            .post(format!("{w}/v1/users"))
+            .header(header::CONTENT_TYPE, "application/json");
+        for i in 0..=feedlab_system::http::limits::MAX_HEADERS {
+            rb = rb.header(format!("x-filler-{i}"), "1");
+        }
+        fetch(rb.body(big.clone())).await?.expect_error(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+        );
+    }
+    let _ = stop.send(());
+    server.await??;
+    Ok(())
+}

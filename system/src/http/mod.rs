@@ -14,6 +14,7 @@ pub mod api;
 pub mod conn;
 pub mod error;
 pub mod limits;
+pub mod linger;
 pub mod openapi;
 mod read;
 mod serve;

@@ -10,6 +10,8 @@
 //!   answer into the JSON error.
 //! - Body reads are bounded by [`super::limits`] (a middleware, so it also
 //!   covers `oneshot` tests).
+//! - A closing connection lingers ([`super::linger`]), so a client still
+//!   sending a body reads an early answer instead of a reset.
 //!
 //! Only HTTP/1.1 is spoken: h2c prior-knowledge would bypass the head
 //! timeout, and no client of the service uses it.
@@ -28,6 +30,7 @@ use tokio::net::TcpListener;
 use tower::ServiceExt;
 
 use super::conn::JsonErrors;
+use super::linger::Linger;
 use crate::service::Service;
 
 /// Header lines hyper will parse before answering 431 itself.
@@ -85,7 +88,7 @@ async fn listen(
             .clone()
             .map_request(|req: Request<Incoming>| req.map(Body::new));
         let conn = http.serve_connection(
-            TokioIo::new(JsonErrors::new(tcp)),
+            TokioIo::new(JsonErrors::new(Linger::new(tcp))),
             TowerToHyperService::new(svc),
         );
         let conn = graceful.watch(conn);
