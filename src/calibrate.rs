@@ -94,7 +94,7 @@ pub(crate) fn provenance(samples: usize) -> Provenance {
                 |l| l.iter().map(f64::to_string).collect::<Vec<_>>().join(" ")
             )
         ),
-        other_cores: None,
+        ..Provenance::default()
     }
 }
 

@@ -94,6 +94,28 @@ pub fn other_cores(host: (u64, u64), process_cpu_ns: u64) -> Option<f64> {
     Some((others / wall_ms as f64).max(0.0))
 }
 
+/// The process's cores used, CPU per op issued (ms, the machine-speed probe's CPU left out)
+/// and context switches per op issued while `recorder` recorded; `None` for what was not
+/// measured.
+pub fn per_op(recorder: &Recorder) -> (Option<f64>, Option<f64>, Option<f64>) {
+    let totals = recorder.totals();
+    let issued = totals.get("generator").map_or(0, |t| t.count);
+    let probe = totals.get("probe").map_or(0, |t| t.cpu_ns);
+    let cpu_ns = recorder.process_cpu_ns().saturating_sub(probe);
+    let wall_ms = recorder.host().1;
+    let cores = (wall_ms > 0).then(|| cpu_ns as f64 / 1e6 / wall_ms as f64);
+    if issued == 0 {
+        return (cores, None, None);
+    }
+    let n = issued as f64;
+    let switches = recorder.process_switches();
+    (
+        cores,
+        Some(cpu_ns as f64 / 1e6 / n),
+        (switches > 0).then(|| switches as f64 / n),
+    )
+}
+
 /// Successful ops of one kind: how many, and their mean time in ms.
 pub type Timed = (u64, f64);
 
@@ -233,6 +255,7 @@ pub fn save(
     );
     prov.date = provenance(0).date;
     prov.other_cores = other_cores(recorder.host(), recorder.process_cpu_ns());
+    (prov.process_cores, prov.cpu_per_op_ms, prov.switches_per_op) = per_op(recorder);
     cal.provenance = prov;
     let path = vdir.join("calibration.toml");
     std::fs::create_dir_all(vdir)?;
@@ -254,6 +277,29 @@ mod tests {
         assert!(pts[1].quantiles_ms.iter().all(|&(_, ms)| ms >= 0.05));
         assert_eq!(pts[0].cpu_mean_ms, Some(0.0005));
         assert_eq!(pts[1].cpu_mean_ms, Some(0.025));
+    }
+
+    #[test]
+    fn per_op_figures_count_the_switches_and_cpu_of_the_ops_issued() {
+        let rec = Recorder::new();
+        assert_eq!(per_op(&rec).1, None, "nothing recorded");
+        rec.start();
+        // Each round trip parks the spawned thread until this one wakes it.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<u64>(0);
+        let t = std::thread::spawn(move || rx.iter().sum::<u64>());
+        for i in 0..200 {
+            tx.send(i).expect("send");
+        }
+        drop(tx);
+        assert_eq!(t.join().expect("join"), 199 * 100);
+        rec.add_total("generator", 50, 0);
+        rec.stop();
+        let (cores, cpu, switches) = per_op(&rec);
+        // Wall time is read in whole ms, so a fast run may have none.
+        assert!(cores.is_none_or(|c| c >= 0.0), "{cores:?}");
+        assert!(cpu.is_some_and(|c| c > 0.0), "{cpu:?}");
+        // At least the spawned thread's parks, over 50 ops.
+        assert!(switches.is_some_and(|s| s >= 1.0), "{switches:?}");
     }
 
     #[test]

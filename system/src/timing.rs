@@ -38,7 +38,7 @@ pub mod cpu;
 mod stores;
 pub mod work;
 
-pub use cpu::{CpuTimed, host_busy_ms, on_thread, process_cpu_ns, thread_cpu_ns};
+pub use cpu::{CpuTimed, host_busy_ms, on_thread, process_cpu_ns, process_switches, thread_cpu_ns};
 pub use stores::{TimedBlobs, TimedMeta};
 pub use work::{Ledger, OpWork, Work, metered};
 
@@ -138,6 +138,8 @@ pub struct Recorder {
     totals: Mutex<BTreeMap<&'static str, Total>>,
     /// Process CPU ns at start, and used from start to stop.
     process: Mutex<(u64, u64)>,
+    /// Process context switches at start, and made from start to stop.
+    switches: Mutex<(u64, u64)>,
     /// The host's busy CPU ms and the wall clock at start, and the busy ms and wall ms from
     /// start to stop (see [`Self::host`]).
     host: Mutex<(u64, Option<std::time::Instant>, u64, u64)>,
@@ -159,6 +161,7 @@ impl Recorder {
     /// Start recording (e.g. once a run's data is loaded, so bulk loading is not measured).
     pub fn start(&self) {
         lock(&self.process).0 = process_cpu_ns();
+        lock(&self.switches).0 = process_switches();
         {
             let mut h = lock(&self.host);
             h.0 = host_busy_ms();
@@ -174,6 +177,8 @@ impl Recorder {
         if self.on.swap(false, Ordering::AcqRel) {
             let mut p = lock(&self.process);
             p.1 = p.1.saturating_add(process_cpu_ns().saturating_sub(p.0));
+            let mut s = lock(&self.switches);
+            s.1 = s.1.saturating_add(process_switches().saturating_sub(s.0));
             let mut h = lock(&self.host);
             let wall = h.1.take().map_or(0, |t0| t0.elapsed().as_millis());
             h.2 = h.2.saturating_add(host_busy_ms().saturating_sub(h.0));
@@ -186,6 +191,11 @@ impl Recorder {
     pub fn host(&self) -> (u64, u64) {
         let h = lock(&self.host);
         (h.2, h.3)
+    }
+
+    /// Context switches the process's threads made while recording was on.
+    pub fn process_switches(&self) -> u64 {
+        lock(&self.switches).1
     }
 
     /// Process CPU time used while recording was on, ns.

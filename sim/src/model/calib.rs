@@ -55,6 +55,18 @@ pub struct Provenance {
     /// in-situ calibration's other tenants); absent when not measured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub other_cores: Option<f64>,
+    /// Cores' worth of CPU the measuring process itself used (an in-situ calibration's
+    /// service and load generator); absent when not measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process_cores: Option<f64>,
+    /// The process's CPU per op issued, ms (an in-situ calibration's); absent when not
+    /// measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_per_op_ms: Option<f64>,
+    /// The process's context switches per op issued (an in-situ calibration's): how often
+    /// its threads parked and woke; absent when not measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub switches_per_op: Option<f64>,
 }
 
 /// One measured op at one size.

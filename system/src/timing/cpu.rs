@@ -32,6 +32,16 @@ pub fn process_cpu_ns() -> u64 {
         .unwrap_or(0)
 }
 
+/// Context switches (voluntary and involuntary) of every thread of the process so far,
+/// exited threads included; 0 if they cannot be read.
+pub fn process_switches() -> u64 {
+    use nix::sys::resource::{UsageWho, getrusage};
+    getrusage(UsageWho::RUSAGE_SELF).map_or(0, |u| {
+        let n = u.voluntary_context_switches() + u.involuntary_context_switches();
+        u64::try_from(n).unwrap_or(0)
+    })
+}
+
 /// CPU time the whole host has used (every core's user, nice, system, interrupt and stolen
 /// time), ms at the kernel's tick resolution; 0 if `/proc/stat` cannot be read.
 pub fn host_busy_ms() -> u64 {
