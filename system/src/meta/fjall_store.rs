@@ -32,8 +32,9 @@
 //! - **Start-up** replays the journal written since the last flush of the
 //!   memtable to a table: at most one memtable (64 MiB by default) and
 //!   whatever is waiting to be flushed, whatever the size of the data.
-//!   [`MetaStore::checkpoint`](crate::meta::MetaStore::checkpoint) flushes the memtable and waits, so that the
-//!   open after a clean shutdown replays almost nothing. The store counts
+//!   [`MetaStore::checkpoint`](crate::meta::MetaStore::checkpoint) flushes the memtable and waits, bounded
+//!   (see `checkpoint.rs`), so that the open after a clean shutdown replays
+//!   almost nothing. The store counts
 //!   the keys it reads and the journal bytes it replayed
 //!   ([`MetaStore::read_stats`](crate::meta::MetaStore::read_stats)). Index and filter blocks are never
 //!   pinned, so opening a table reads only its small top-level blocks.
@@ -55,10 +56,12 @@ use super::{CasOutcome, Direction, Durability, Entry, KeyRange, Op, WriteBatch};
 use crate::error::{Error, Result};
 use crate::timing;
 
+mod checkpoint;
 mod journal;
 mod store_impl;
 mod support;
 
+pub use checkpoint::CHECKPOINT_TIMEOUT;
 use support::{check_key, check_value, op_key, persist_mode, store_err};
 
 /// Largest key fjall accepts, in bytes.
@@ -198,20 +201,6 @@ impl FjallStore {
             .db
             .persist(PersistMode::SyncAll)
             .map_err(store_err)
-    }
-
-    /// Flush the memtable to a table and wait until it is written, so the
-    /// journal before it need not be replayed; if no write is left in memory
-    /// when the last handle is dropped, the journal is emptied then (see
-    /// `journal.rs`). Blocking.
-    pub fn flush_memtable(&self) -> Result<()> {
-        self.inner
-            .kv
-            .rotate_memtable_and_wait()
-            .map_err(store_err)?;
-        self.sync()?;
-        self.inner.flushed.store(true, Ordering::Release);
-        Ok(())
     }
 
     /// Run a blocking closure on tokio's blocking pool with a handle clone.

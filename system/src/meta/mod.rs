@@ -238,7 +238,9 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Move every write made so far out of the write-ahead log into the
     /// store's tables, so that the next open replays (almost) no log. A clean
     /// shutdown calls it last; durability does not depend on it (an
-    /// acknowledged write is already durable). Default: nothing to do.
+    /// acknowledged write is already durable). It must end in bounded time:
+    /// when the store cannot flush (its directory is gone, its disk fails) it
+    /// returns an error rather than wait. Default: nothing to do.
     async fn checkpoint(&self) -> Result<()> {
         Ok(())
     }

@@ -358,6 +358,12 @@ impl Service {
     /// Stop the materializer workers after the queue drains, the blob store's background work,
     /// give back the node lease, and checkpoint every metadata store so that the next open
     /// replays no journal (for shutdown).
+    ///
+    /// The checkpoint is an optimisation of the next start, not a durability step: every
+    /// acknowledged write is already in the store's log. It is skipped when the data
+    /// directory is gone, and each store's checkpoint is bounded in time
+    /// ([`MetaStore::checkpoint`](crate::meta::MetaStore::checkpoint)); a failure or a
+    /// timeout is logged at warn and shutdown goes on (the next open replays the log).
     pub async fn shutdown(&self) {
         self.drain_materializer().await;
         self.inner.fanout_queue.close();
@@ -367,6 +373,11 @@ impl Service {
         if let Err(e) = self.inner.ids.close().await {
             tracing::warn!(error = %e, "releasing the id source failed");
         }
+        let dir = &self.config().data_dir;
+        if !dir.is_dir() {
+            tracing::warn!(dir = %dir.display(), "data directory gone; metadata stores not checkpointed");
+            return;
+        }
         let checkpoints = self
             .inner
             .shards
@@ -375,7 +386,7 @@ impl Service {
             .map(|s| s.store().checkpoint());
         for r in futures::future::join_all(checkpoints).await {
             if let Err(e) = r {
-                tracing::warn!(error = %e, "checkpointing a metadata store failed");
+                tracing::warn!(error = %e, "checkpointing a metadata store failed; its next open replays the log");
             }
         }
     }

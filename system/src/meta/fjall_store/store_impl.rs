@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use async_trait::async_trait;
 
 use super::{FjallStore, INLINE_BATCH_GET, INLINE_SCAN_LIMIT};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::meta::{CasOutcome, Direction, Entry, KeyRange, MetaStore, ReadStats, WriteBatch};
 
 #[async_trait]
@@ -73,9 +73,6 @@ impl MetaStore for FjallStore {
     }
 
     async fn checkpoint(&self) -> Result<()> {
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || this.flush_memtable())
-            .await
-            .map_err(|e| Error::Internal(format!("fjall checkpoint task failed: {e}")))?
+        self.checkpoint_bounded().await
     }
 }
