@@ -163,6 +163,14 @@ impl MetaStore for SlowMeta {
     fn approximate_bytes(&self) -> Option<u64> {
         self.inner.approximate_bytes()
     }
+
+    fn read_stats(&self) -> Option<crate::meta::ReadStats> {
+        self.inner.read_stats()
+    }
+
+    async fn checkpoint(&self) -> Result<()> {
+        self.inner.checkpoint().await
+    }
 }
 
 #[cfg(test)]

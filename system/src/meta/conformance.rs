@@ -13,8 +13,8 @@
 //! deleting them would need the very operations under test).
 //!
 //! Submodules: [`scan`] checks ordering, limits and ranges; [`cas`] checks
-//! compare-and-swap, alone and under concurrency. Point reads, batches and
-//! durability classes are checked here.
+//! compare-and-swap, alone and under concurrency. Point reads, batches,
+//! durability classes and checkpoints are checked here.
 
 mod cas;
 mod scan;
@@ -43,6 +43,7 @@ pub async fn test_suite_in(store: Arc<dyn MetaStore>, run_prefix: &[u8]) {
     batch_atomicity(&cx).await;
     buffered_visible(&cx).await;
     big_values(&cx).await;
+    checkpoint_keeps_writes(&cx).await;
     scan::scan_limits(&cx).await;
     scan::scan_ranges(&cx).await;
     scan::nested_prefixes(&cx).await;
@@ -351,5 +352,35 @@ async fn big_values(cx: &Cx) {
     cx.check(
         cx.get(&k1, "get after cas").await.as_deref() == Some(other.as_slice()),
         "cas wrote the 1 MiB value",
+    );
+}
+
+async fn checkpoint_keeps_writes(cx: &Cx) {
+    const C: &str = "checkpoint";
+    let pairs: Vec<_> = (0..20u8)
+        .map(|i| (cx.key(C, &[b'k', i]), vec![i; 5]))
+        .collect();
+    cx.put_all(&pairs[..10], Durability::Sync, "synced batch")
+        .await;
+    cx.put_all(&pairs[10..], Durability::Buffered, "buffered batch")
+        .await;
+    let mut wb = WriteBatch::buffered();
+    wb.delete(pairs[0].0.clone());
+    cx.ok(cx.store.write(wb).await, "delete before checkpoint");
+    cx.ok(cx.store.checkpoint().await, "checkpoint");
+    let range = super::KeyRange::prefix(&cx.ns(C));
+    let scan = cx.store.scan(&range, super::Direction::Forward, 100).await;
+    cx.eq(
+        cx.ok(scan, "scan after checkpoint"),
+        pairs[1..].to_vec(),
+        "puts and the delete before a checkpoint read back after it",
+    );
+    cx.put_all(&pairs[..1], Durability::Sync, "put after checkpoint")
+        .await;
+    cx.ok(cx.store.checkpoint().await, "second checkpoint");
+    cx.eq(
+        cx.get(&pairs[0].0, "get after second checkpoint").await,
+        Some(pairs[0].1.clone()),
+        "a write after a checkpoint reads back after the next one",
     );
 }

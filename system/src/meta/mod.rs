@@ -151,6 +151,36 @@ pub enum CasOutcome {
     Mismatch(Option<Vec<u8>>),
 }
 
+/// What a store has read since it was opened (see [`MetaStore::read_stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReadStats {
+    /// Keys read: one per key of a `get` or `batch_get` (found or not),
+    /// one per entry a `scan` returned.
+    pub keys_read: u64,
+    /// Bytes of write-ahead log the store replayed into memory when it was
+    /// opened (writes it had not yet moved to its tables).
+    pub log_bytes_replayed: u64,
+    /// Bytes of write-ahead log files found at open: an upper bound on the
+    /// log the open read (backends may preallocate log files).
+    pub log_bytes_found: u64,
+}
+
+impl ReadStats {
+    /// The sum over `stores`, or `None` if one of them does not count.
+    pub fn total<'a>(stores: impl Iterator<Item = &'a dyn MetaStore>) -> Option<ReadStats> {
+        stores
+            .map(|s| s.read_stats())
+            .try_fold(Self::default(), |acc, r| {
+                let r = r?;
+                Some(ReadStats {
+                    keys_read: acc.keys_read + r.keys_read,
+                    log_bytes_replayed: acc.log_bytes_replayed + r.log_bytes_replayed,
+                    log_bytes_found: acc.log_bytes_found + r.log_bytes_found,
+                })
+            })
+    }
+}
+
 /// An ordered key-value store. Cheap to share behind an `Arc`.
 ///
 /// Contract, checked by [`conformance::test_suite`]:
@@ -160,7 +190,8 @@ pub enum CasOutcome {
 ///   [`Direction::Forward`] and descending for [`Direction::Reverse`];
 /// - `write` is atomic and honours the batch's [`Durability`];
 /// - `cas` compares and swaps one key atomically (`expected = None` means
-///   "absent", `new = None` means "delete").
+///   "absent", `new = None` means "delete");
+/// - `checkpoint` loses nothing: every write before it reads back after it.
 #[async_trait]
 pub trait MetaStore: Send + Sync + 'static {
     /// A short backend name for reports (`"embedded"`, `"tikv"`).
@@ -195,5 +226,22 @@ pub trait MetaStore: Send + Sync + 'static {
     /// cannot tell return `None`.
     fn approximate_bytes(&self) -> Option<u64> {
         None
+    }
+
+    /// Keys read since open and log replayed at open, for start-up reports
+    /// and the tests that keep start-up independent of the data size.
+    /// Backends that do not count return `None`.
+    fn read_stats(&self) -> Option<ReadStats> {
+        None
+    }
+
+    /// Move every write made so far out of the write-ahead log into the
+    /// store's tables, so that the next open replays (almost) no log. A clean
+    /// shutdown calls it last; durability does not depend on it (an
+    /// acknowledged write is already durable). It must end in bounded time:
+    /// when the store cannot flush (its directory is gone, its disk fails) it
+    /// returns an error rather than wait. Default: nothing to do.
+    async fn checkpoint(&self) -> Result<()> {
+        Ok(())
     }
 }

@@ -1,13 +1,16 @@
-//! Files the service keeps in its data directory beside the stores: the
-//! shard layout (`layout.json`), refused if a later open asks for another,
-//! and the instance id (`instance`), kept across restarts.
+//! What the service keeps in its data directory: the metadata shards
+//! (`meta/shard-NNN`, opened here), and beside the stores the shard layout
+//! (`layout.json`), refused if a later open asks for another, and the
+//! instance id (`instance`), kept across restarts.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::ServiceConfig;
+use super::{MetaBackend, ServiceConfig};
 use crate::error::{Error, Result};
+use crate::meta::{FjallStore, MetaStore, TikvStore};
 
 /// This data directory's service instance id (file `instance`, created
 /// with a random non-zero id on first open). A restarted server keeps it,
@@ -39,7 +42,7 @@ struct Layout {
 /// Record the shard layout on first open; refuse a different one later.
 pub(crate) fn check_layout(dir: &Path, cfg: &ServiceConfig) -> Result<()> {
     std::fs::create_dir_all(dir)?;
-    let path = super::layout_path(dir);
+    let path = layout_path(dir);
     let want = Layout {
         sharding: format!("{:?}", cfg.sharding.kind).to_lowercase(),
         shards: cfg.sharding.shards,
@@ -70,4 +73,30 @@ pub(crate) fn check_layout(dir: &Path, cfg: &ServiceConfig) -> Result<()> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Open metadata shard `i` of `cfg`: its fjall database under the data
+/// directory, or its namespace on the TiKV cluster.
+pub(crate) async fn open_shard(cfg: &ServiceConfig, i: usize) -> Result<Arc<dyn MetaStore>> {
+    Ok(match cfg.meta {
+        MetaBackend::Embedded => {
+            let path = cfg.data_dir.join("meta").join(format!("shard-{i:03}"));
+            let store = tokio::task::spawn_blocking(move || FjallStore::open(&path))
+                .await
+                .map_err(|e| Error::Internal(format!("open task: {e}")))??;
+            Arc::new(store)
+        }
+        MetaBackend::Tikv => {
+            let ns = crate::meta::tikv::shard_namespace(
+                cfg.tikv.namespace.as_bytes(),
+                u32::try_from(i).unwrap_or(u32::MAX),
+            );
+            Arc::new(TikvStore::connect(cfg.tikv.pd.clone(), &ns).await?)
+        }
+    })
+}
+
+/// Open the data directory's layout file path (for tools and tests).
+pub fn layout_path(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("layout.json")
 }

@@ -19,6 +19,8 @@ pub mod bulk;
 pub mod cache;
 pub mod config;
 mod datadir;
+
+pub use datadir::layout_path;
 pub mod feed;
 pub mod materializer;
 pub mod media;
@@ -33,7 +35,6 @@ pub mod scrub;
 pub mod search;
 pub mod users;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -42,7 +43,7 @@ use crate::error::{Error, Result};
 use crate::id::system_clock;
 use crate::ids::{IdScheme, IdSource, NodeIds, NodeLease, TicketIds, ticket::TicketOptions};
 use crate::inject::SlowMeta;
-use crate::meta::{FjallStore, MetaStore, TikvStore};
+use crate::meta::{MetaStore, ReadStats};
 use crate::policy::{FanoutStrategy, Partitioner, Ranker, UserId};
 use crate::shards::{ShardLimits, ShardSet};
 use crate::timing::{Recorder, TimedBlobs, TimedMeta};
@@ -83,6 +84,8 @@ pub(crate) struct Inner {
     pub(crate) next_user: tokio::sync::Mutex<std::ops::Range<UserId>>,
     /// Where metered ops record their work (see [`Service::recorder`]).
     pub(crate) recorder: std::sync::OnceLock<Arc<Recorder>>,
+    /// What the metadata stores had read when the service was built.
+    pub(crate) opened: Option<ReadStats>,
 }
 
 /// Handle to a running service. Clone freely; all clones share state.
@@ -125,27 +128,17 @@ impl Service {
             }
             BlobBackend::S3 => Arc::new(S3BlobStore::open(&cfg.s3).await?),
         };
+        // Shards open concurrently: each replays its own journal.
+        let opened = (0..cfg.sharding.shards).map(|i| datadir::open_shard(&cfg, i));
         let mut metas: Vec<Arc<dyn MetaStore>> = Vec::new();
-        for i in 0..cfg.sharding.shards {
-            let store: Arc<dyn MetaStore> = match cfg.meta {
-                MetaBackend::Embedded => {
-                    let path = dir.join("meta").join(format!("shard-{i:03}"));
-                    let store = tokio::task::spawn_blocking(move || FjallStore::open(&path))
-                        .await
-                        .map_err(|e| Error::Internal(format!("open task: {e}")))??;
-                    Arc::new(store)
-                }
-                MetaBackend::Tikv => {
-                    let ns = crate::meta::tikv::shard_namespace(
-                        cfg.tikv.namespace.as_bytes(),
-                        u32::try_from(i).unwrap_or(u32::MAX),
-                    );
-                    Arc::new(TikvStore::connect(cfg.tikv.pd.clone(), &ns).await?)
-                }
-            };
-            let store: Arc<dyn MetaStore> = match cfg.inject.delay_for(i) {
-                Some(delay) => Arc::new(SlowMeta::new(store, delay)),
-                None => store,
+        for (i, store) in futures::future::join_all(opened)
+            .await
+            .into_iter()
+            .enumerate()
+        {
+            let store = match cfg.inject.delay_for(i) {
+                Some(delay) => Arc::new(SlowMeta::new(store?, delay)),
+                None => store?,
             };
             metas.push(match &recorder {
                 Some(rec) => Arc::new(TimedMeta::new(store, rec.clone()).on_shard(i)),
@@ -251,6 +244,14 @@ impl Service {
         let fanout = FanoutStrategy::new(cfg.fanout.clone())?;
         let metrics = Metrics::new()?;
         let (fanout_queue, rx) = FanoutQueue::new(cfg.materializer_queue);
+        let opened = ReadStats::total(shards.all().iter().map(|s| s.store().as_ref()));
+        if let Some(r) = opened {
+            tracing::debug!(
+                keys_read = r.keys_read,
+                log_bytes_replayed = r.log_bytes_replayed,
+                "metadata stores opened"
+            );
+        }
         let inner = Arc::new(Inner {
             ranker: Ranker {
                 popularity_weight: cfg.popularity_weight,
@@ -267,6 +268,7 @@ impl Service {
             blob_locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
             next_user: tokio::sync::Mutex::new(0..0),
             recorder: std::sync::OnceLock::new(),
+            opened,
             cfg,
             shards,
             blobs,
@@ -344,8 +346,24 @@ impl Service {
         self.drain_materializer().await;
     }
 
+    /// What the metadata stores had read, summed over the shards, when the
+    /// service was built (before the materializer's first outbox sweep):
+    /// keys read since each store was opened and journal replayed at open.
+    /// `None` when a backend does not count (TiKV). Start-up must not read
+    /// more as the data grows; a test holds it to that.
+    pub fn open_report(&self) -> Option<ReadStats> {
+        self.inner.opened
+    }
+
     /// Stop the materializer workers after the queue drains, the blob store's background work,
-    /// and give back the node lease (for shutdown).
+    /// give back the node lease, and checkpoint every metadata store so that the next open
+    /// replays no journal (for shutdown).
+    ///
+    /// The checkpoint is an optimisation of the next start, not a durability step: every
+    /// acknowledged write is already in the store's log. It is skipped when the data
+    /// directory is gone, and each store's checkpoint is bounded in time
+    /// ([`MetaStore::checkpoint`](crate::meta::MetaStore::checkpoint)); a failure or a
+    /// timeout is logged at warn and shutdown goes on (the next open replays the log).
     pub async fn shutdown(&self) {
         self.drain_materializer().await;
         self.inner.fanout_queue.close();
@@ -355,10 +373,21 @@ impl Service {
         if let Err(e) = self.inner.ids.close().await {
             tracing::warn!(error = %e, "releasing the id source failed");
         }
+        let dir = &self.config().data_dir;
+        if !dir.is_dir() {
+            tracing::warn!(dir = %dir.display(), "data directory gone; metadata stores not checkpointed");
+            return;
+        }
+        let checkpoints = self
+            .inner
+            .shards
+            .all()
+            .iter()
+            .map(|s| s.store().checkpoint());
+        for r in futures::future::join_all(checkpoints).await {
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "checkpointing a metadata store failed; its next open replays the log");
+            }
+        }
     }
-}
-
-/// Open the data directory's layout file path (for tools and tests).
-pub fn layout_path(data_dir: &Path) -> std::path::PathBuf {
-    data_dir.join("layout.json")
 }

@@ -125,6 +125,14 @@ impl<S: MetaStore + ?Sized> MetaStore for TimedMeta<S> {
     fn approximate_bytes(&self) -> Option<u64> {
         self.inner.approximate_bytes()
     }
+
+    fn read_stats(&self) -> Option<crate::meta::ReadStats> {
+        self.inner.read_stats()
+    }
+
+    async fn checkpoint(&self) -> Result<()> {
+        self.inner.checkpoint().await
+    }
 }
 
 /// A [`BlobStore`] that records `put` and `get` service times (size in KiB) in a
