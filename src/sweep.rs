@@ -204,7 +204,7 @@ fn ladder_of(
             );
             break;
         }
-        let step = step_of(spec, load, out, exec)?;
+        let step = confirmed_step(spec, load, out, exec)?;
         eprintln!("{}", table::step_line(&spec.variant, &step));
         steps.push(step);
     }
@@ -233,8 +233,49 @@ fn ladder_of(
     Ok(v)
 }
 
-/// Runs `spec` at `load` times its traffic and judges the step.
-fn step_of(spec: &RunSpec, load: f64, out: &Path, exec: &mut dyn Executor) -> anyhow::Result<Step> {
+/// Runs `spec` at `load` and judges it; a live step that breaks is run again up to
+/// `sweep.confirm` times (each trial in its own directory, `x<load>-r<n>`), and the first good
+/// trial, else the last, is the step, with the broken trials before it in `retried`.
+fn confirmed_step(
+    spec: &RunSpec,
+    load: f64,
+    out: &Path,
+    exec: &mut dyn Executor,
+) -> anyhow::Result<Step> {
+    let mut step = step_of(spec, load, out, exec, "")?;
+    let trials = if spec.mode == Mode::Live {
+        spec.sweep.confirm
+    } else {
+        0
+    };
+    for n in 1..=trials {
+        if step.good {
+            break;
+        }
+        eprintln!(
+            "{} (trial {n} of {trials} more)",
+            table::step_line(&spec.variant, &step)
+        );
+        let mut again = step_of(spec, load, out, exec, &format!("-r{n}"))?;
+        again.retried = std::mem::take(&mut step.retried);
+        again.retried.push(verdict::Retried {
+            summary: step.summary,
+            breaches: step.breaches,
+        });
+        step = again;
+    }
+    Ok(step)
+}
+
+/// Runs `spec` at `load` times its traffic (results under `steps/x<load><suffix>`) and judges
+/// the step.
+fn step_of(
+    spec: &RunSpec,
+    load: f64,
+    out: &Path,
+    exec: &mut dyn Executor,
+    suffix: &str,
+) -> anyhow::Result<Step> {
     let mut s = spec.clone();
     s.traffic.load = spec.traffic.load * load;
     if let Some(d) = spec.sweep.step_s {
@@ -245,9 +286,82 @@ fn step_of(spec: &RunSpec, load: f64, out: &Path, exec: &mut dyn Executor) -> an
     } else if s.sim.duration_s.is_none() {
         s.sim.duration_s = Some(s.duration_s);
     }
-    let label = format!("x{load:.4}");
+    let label = format!("x{load:.4}{suffix}");
     let dir = out.join("steps").join(&label);
     let summary = exec.run(&s, &dir)?;
     let rel = format!("steps/{label}/{}/summary.json", s.variant);
     Ok(judge(&summary, load, rel, &s.target, &spec.sweep))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::{OpStats, Summary};
+
+    /// Answers each run with the next feed p99 of its list and remembers where it wrote.
+    struct Scripted {
+        p99s: VecDeque<f64>,
+        dirs: Vec<String>,
+    }
+
+    impl Executor for Scripted {
+        fn run(&mut self, _spec: &RunSpec, out: &Path) -> anyhow::Result<Summary> {
+            self.dirs.push(
+                out.file_name()
+                    .map_or(String::new(), |n| n.to_string_lossy().into()),
+            );
+            let mut s = Summary {
+                duration_s: 10.0,
+                ..Summary::default()
+            };
+            let p99_ms = self.p99s.pop_front().context("more runs than scripted")?;
+            let feed = OpStats {
+                count: 1000,
+                p99_ms,
+                ..OpStats::default()
+            };
+            s.ops.insert("feed".into(), feed);
+            Ok(s)
+        }
+    }
+
+    fn spec(mode: Mode) -> RunSpec {
+        let mut s = crate::scenario::ScenarioDoc::default().to_spec("t", "v");
+        s.mode = mode;
+        s
+    }
+
+    #[test]
+    fn a_live_breach_is_run_again_and_a_good_trial_counts() {
+        let mut exec = Scripted {
+            p99s: [900.0, 50.0].into(),
+            dirs: Vec::new(),
+        };
+        let out = Path::new("/nonexistent");
+        let step = confirmed_step(&spec(Mode::Live), 2.0, out, &mut exec).expect("step");
+        assert!(step.good);
+        assert_eq!(exec.dirs, ["x2.0000", "x2.0000-r1"]);
+        assert_eq!(step.retried.len(), 1);
+        assert_eq!(step.retried[0].summary, "steps/x2.0000/v/summary.json");
+        assert_eq!(step.summary, "steps/x2.0000-r1/v/summary.json");
+    }
+
+    #[test]
+    fn a_breach_that_holds_counts_and_the_sim_is_never_rerun() {
+        let mut exec = Scripted {
+            p99s: [900.0, 800.0].into(),
+            dirs: Vec::new(),
+        };
+        let out = Path::new("/nonexistent");
+        let step = confirmed_step(&spec(Mode::Live), 2.0, out, &mut exec).expect("step");
+        assert!(!step.good);
+        assert_eq!(step.retried.len(), 1);
+        let mut exec = Scripted {
+            p99s: [900.0].into(),
+            dirs: Vec::new(),
+        };
+        let step = confirmed_step(&spec(Mode::Sim), 2.0, out, &mut exec).expect("step");
+        assert!(!step.good && step.retried.is_empty());
+        assert_eq!(exec.dirs.len(), 1);
+    }
 }

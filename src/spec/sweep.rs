@@ -39,6 +39,12 @@ pub struct SweepSettings {
     pub predict: bool,
     /// Most steps per variant (a guard against a ladder that never settles). Default 16.
     pub max_steps: u32,
+    /// Times a live step that breaks is run again before the breach counts; the step is
+    /// good if any trial is. A shared machine stalls now and then (other tenants, the
+    /// hypervisor), and one stalled second can drop more than 0.1% of a step's ops; a design
+    /// that breaks at a load breaks there every time. Simulated steps are deterministic and
+    /// never rerun. Default 1; at most 3.
+    pub confirm: u32,
 }
 
 impl Default for SweepSettings {
@@ -55,6 +61,7 @@ impl Default for SweepSettings {
             max_errors: 0.001,
             predict: false,
             max_steps: 16,
+            confirm: 1,
         }
     }
 }
@@ -101,6 +108,9 @@ impl SweepSettings {
         if self.max_steps == 0 {
             return Err(("max-steps", "must be at least 1".into()));
         }
+        if self.confirm > 3 {
+            return Err(("confirm", format!("must be ≤ 3, got {}", self.confirm)));
+        }
         Ok(())
     }
 }
@@ -125,5 +135,6 @@ mod tests {
         assert_eq!(bad(|s| s.max_dropped = 2.0), Err("max-dropped"));
         assert_eq!(bad(|s| s.max_steps = 0), Err("max-steps"));
         assert_eq!(bad(|s| s.bisect = 11), Err("bisect"));
+        assert_eq!(bad(|s| s.confirm = 4), Err("confirm"));
     }
 }

@@ -84,6 +84,19 @@ pub struct Step {
     pub breaches: Vec<Breach>,
     /// The simulator's most utilised resource at this step, when simulated.
     pub bottleneck: Option<String>,
+    /// Earlier trials of this load that broke (`sweep.confirm`), with their breaches; the
+    /// step is the last trial.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retried: Vec<Retried>,
+}
+
+/// A trial of a step's load that broke and was run again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Retried {
+    /// Its `summary.json`, relative to the sweep's output directory.
+    pub summary: String,
+    /// The targets that broke.
+    pub breaches: Vec<Breach>,
 }
 
 /// Judges `s`, run at `load`, against `target` and the sweep's limits.
@@ -146,6 +159,7 @@ pub fn judge(
         good: breaches.is_empty(),
         breaches,
         bottleneck: bottleneck(s),
+        retried: Vec::new(),
     }
 }
 
