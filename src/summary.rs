@@ -26,7 +26,7 @@ pub use feedlab_workload::LatencyRecord as OpStats;
 pub use provenance::Provenance;
 pub use sections::{
     FanoutStats, HybridShares, OpWork, Population, ProbeStats, QueueCheck, RunConfig, ShardStats,
-    SimSection, StorageStats, Target, TopAuthor,
+    SimSection, Stall, StorageStats, Target, TopAuthor,
 };
 
 /// Fields a writer added beyond the contract, kept verbatim.

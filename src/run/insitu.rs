@@ -94,9 +94,8 @@ pub fn other_cores(host: (u64, u64), process_cpu_ns: u64) -> Option<f64> {
     Some((others / wall_ms as f64).max(0.0))
 }
 
-/// The process's cores used, CPU per op issued (ms, the machine-speed probe's CPU left out)
-/// and context switches per op issued while `recorder` recorded; `None` for what was not
-/// measured.
+/// The process's cores used, CPU per op issued (ms, less the machine-speed probe's) and
+/// context switches per op issued while `recorder` recorded; `None` where not measured.
 pub fn per_op(recorder: &Recorder) -> (Option<f64>, Option<f64>, Option<f64>) {
     let totals = recorder.totals();
     let issued = totals.get("generator").map_or(0, |t| t.count);
@@ -107,13 +106,9 @@ pub fn per_op(recorder: &Recorder) -> (Option<f64>, Option<f64>, Option<f64>) {
     if issued == 0 {
         return (cores, None, None);
     }
-    let n = issued as f64;
-    let switches = recorder.process_switches();
-    (
-        cores,
-        Some(cpu_ns as f64 / 1e6 / n),
-        (switches > 0).then(|| switches as f64 / n),
-    )
+    let (n, switches) = (issued as f64, recorder.process_switches());
+    let per_op = (switches > 0).then(|| switches as f64 / n);
+    (cores, Some(cpu_ns as f64 / 1e6 / n), per_op)
 }
 
 /// Successful ops of one kind: how many, and their mean time in ms.
@@ -284,12 +279,10 @@ mod tests {
         let rec = Recorder::new();
         assert_eq!(per_op(&rec).1, None, "nothing recorded");
         rec.start();
-        // Each round trip parks the spawned thread until this one wakes it.
+        // Each hand-over parks the spawned thread until this one wakes it.
         let (tx, rx) = std::sync::mpsc::sync_channel::<u64>(0);
         let t = std::thread::spawn(move || rx.iter().sum::<u64>());
-        for i in 0..200 {
-            tx.send(i).expect("send");
-        }
+        (0..200).for_each(|i| tx.send(i).expect("send"));
         drop(tx);
         assert_eq!(t.join().expect("join"), 199 * 100);
         rec.add_total("generator", 50, 0);

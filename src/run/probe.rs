@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use feedlab_system::timing::thread_cpu_ns;
+use feedlab_system::timing::{host_steal_ms, thread_cpu_ns};
+
+use crate::summary::Stall;
 
 /// How often the probe runs.
 pub const EVERY: Duration = Duration::from_millis(50);
@@ -57,6 +59,9 @@ pub struct ProbeSeries {
     pub runs: u64,
     /// Their CPU time in all, ns.
     pub cpu_ns: u64,
+    /// Seconds in which the probe ran [`STALL_LATE_MS`] late or the host stole
+    /// [`STALL_STEAL_MS`] of CPU.
+    pub stalls: Vec<Stall>,
 }
 
 impl ProbeSeries {
@@ -71,32 +76,50 @@ impl ProbeSeries {
     }
 }
 
+/// What the probe saw in one second: runs, their CPU ns, the latest tick's lateness ns and
+/// the host's steal ms at the second's first tick and at its last.
+#[derive(Debug, Clone, Copy, Default)]
+struct Second {
+    runs: u64,
+    cpu_ns: u64,
+    late_ns: u64,
+    steal: (u64, u64),
+}
+
 /// A running probe; [`Probe::stop`] ends it and returns its series.
 pub struct Probe {
     task: tokio::task::JoinHandle<()>,
-    samples: Arc<Mutex<BTreeMap<u64, (u64, u64)>>>,
+    samples: Arc<Mutex<BTreeMap<u64, Second>>>,
 }
 
 impl Probe {
     /// Starts probing on the current runtime; seconds count from now.
     pub fn start() -> Self {
-        let samples: Arc<Mutex<BTreeMap<u64, (u64, u64)>>> = Arc::default();
+        let samples: Arc<Mutex<BTreeMap<u64, Second>>> = Arc::default();
         let sink = samples.clone();
         let task = tokio::spawn(async move {
             let ring = ring();
             let bytes = vec![0x5au8; HASHED];
             let epoch = Instant::now();
             let mut tick = tokio::time::interval(EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut salt = 0usize;
             loop {
-                tick.tick().await;
+                let due = tick.tick().await;
+                let late = u64::try_from(due.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                let steal = host_steal_ms();
                 let t0 = thread_cpu_ns();
                 salt = salt.wrapping_add(work(&ring, &bytes, salt) as usize | 1);
                 let used = thread_cpu_ns().saturating_sub(t0);
                 let mut s = sink.lock().unwrap_or_else(|e| e.into_inner());
                 let e = s.entry(epoch.elapsed().as_secs()).or_default();
-                e.0 += 1;
-                e.1 += used;
+                if e.runs == 0 {
+                    e.steal.0 = steal;
+                }
+                e.runs += 1;
+                e.cpu_ns += used;
+                e.late_ns = e.late_ns.max(late);
+                e.steal.1 = steal;
             }
         });
         Probe { task, samples }
@@ -107,19 +130,68 @@ impl Probe {
         self.task.abort();
         let s = self.samples.lock().unwrap_or_else(|e| e.into_inner());
         ProbeSeries {
-            runs: s.values().map(|v| v.0).sum(),
-            cpu_ns: s.values().map(|v| v.1).sum(),
+            runs: s.values().map(|v| v.runs).sum(),
+            cpu_ns: s.values().map(|v| v.cpu_ns).sum(),
             per_second: s
                 .iter()
-                .map(|(&sec, &(n, ns))| (sec, ns as f64 / n.max(1) as f64 / 1e3))
+                .map(|(&sec, v)| (sec, v.cpu_ns as f64 / v.runs.max(1) as f64 / 1e3))
                 .collect(),
+            stalls: stalls(&s),
         }
     }
+}
+
+/// Lateness of the probe's tick from which a second counts as stalled, ms: two probe
+/// periods without a free worker.
+pub const STALL_LATE_MS: f64 = 100.0;
+
+/// Steal from which a second counts as stalled, ms (summed over cores): a tenth of a core.
+pub const STALL_STEAL_MS: f64 = 100.0;
+
+/// The seconds of `s` that stalled, each with the steal from its first tick to the next
+/// second's first (to its own last tick, for the last second).
+fn stalls(s: &BTreeMap<u64, Second>) -> Vec<Stall> {
+    let secs: Vec<(&u64, &Second)> = s.iter().collect();
+    secs.iter()
+        .enumerate()
+        .map(|(i, &(&second, v))| {
+            let end = secs.get(i + 1).map_or(v.steal.1, |(_, n)| n.steal.0);
+            Stall {
+                second,
+                late_ms: v.late_ns as f64 / 1e6,
+                steal_ms: end.saturating_sub(v.steal.0) as f64,
+            }
+        })
+        .filter(|x| x.late_ms >= STALL_LATE_MS || x.steal_ms >= STALL_STEAL_MS)
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_late_tick_or_a_stolen_tenth_of_a_core_marks_a_second() {
+        let sec = |late_ms: u64, steal: (u64, u64)| Second {
+            runs: 20,
+            cpu_ns: 1,
+            late_ns: late_ms * 1_000_000,
+            steal,
+        };
+        let s: BTreeMap<u64, Second> = [
+            (0, sec(3, (1_000, 1_000))),
+            (1, sec(150, (1_010, 1_020))),
+            (2, sec(2, (1_020, 1_200))),
+            (3, sec(99, (1_250, 1_300))),
+        ]
+        .into();
+        let got = stalls(&s);
+        let seconds: Vec<u64> = got.iter().map(|x| x.second).collect();
+        // Second 2's steal runs to second 3's first tick: 230 ms.
+        assert_eq!(seconds, [1, 2]);
+        assert_eq!(got[0].late_ms, 150.0);
+        assert_eq!(got[1].steal_ms, 230.0);
+    }
 
     #[test]
     fn the_ring_is_one_cycle_through_every_word() {

@@ -57,11 +57,12 @@ impl RunWork {
             .collect()
     }
 
-    /// The `probe` section: the probe's median CPU µs and its period.
+    /// The `probe` section: the probe's median CPU µs, its period and the stalled seconds.
     pub fn probe_stats(&self) -> ProbeStats {
         ProbeStats {
             us: self.probe.median_us(),
             every_ms: super::probe::EVERY.as_millis() as u64,
+            stalls: self.probe.stalls.clone(),
             extra: Default::default(),
         }
     }

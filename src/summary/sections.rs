@@ -274,6 +274,19 @@ pub struct OpWork {
     pub extra: Extra,
 }
 
+/// One second of a live run in which the probe ran late or the host stole CPU.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stall {
+    /// Second since the run started.
+    pub second: u64,
+    /// How late the probe's worst tick that second ran, ms: the service's runtime had no
+    /// free worker for that long.
+    pub late_ms: f64,
+    /// CPU time the hypervisor gave other guests instead of this host that second (`steal`
+    /// in `/proc/stat`, summed over cores), ms.
+    pub steal_ms: f64,
+}
+
 /// `probe`: the machine-speed probe of a live run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProbeStats {
@@ -281,6 +294,10 @@ pub struct ProbeStats {
     pub us: f64,
     /// Its period, ms.
     pub every_ms: u64,
+    /// Seconds in which the service's runtime or the host stalled (see [`Stall`]), in order;
+    /// absent when none did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stalls: Vec<Stall>,
     /// Fields beyond the contract.
     #[serde(flatten)]
     pub extra: Extra,

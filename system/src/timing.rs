@@ -38,7 +38,10 @@ pub mod cpu;
 mod stores;
 pub mod work;
 
-pub use cpu::{CpuTimed, host_busy_ms, on_thread, process_cpu_ns, process_switches, thread_cpu_ns};
+pub use cpu::{
+    CpuTimed, host_busy_ms, host_steal_ms, on_thread, process_cpu_ns, process_switches,
+    thread_cpu_ns,
+};
 pub use stores::{TimedBlobs, TimedMeta};
 pub use work::{Ledger, OpWork, Work, metered};
 

@@ -42,6 +42,13 @@ pub fn process_switches() -> u64 {
     })
 }
 
+/// CPU time the hypervisor gave to other guests instead of this host (every core's `steal`),
+/// ms at the kernel's tick resolution; 0 if `/proc/stat` cannot be read or has no steal.
+pub fn host_steal_ms() -> u64 {
+    use procfs::CurrentSI;
+    procfs::KernelStats::current().map_or(0, |s| s.total.steal_ms().unwrap_or(0))
+}
+
 /// CPU time the whole host has used (every core's user, nice, system, interrupt and stolen
 /// time), ms at the kernel's tick resolution; 0 if `/proc/stat` cannot be read.
 pub fn host_busy_ms() -> u64 {
