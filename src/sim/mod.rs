@@ -5,7 +5,8 @@
 //! utilisation and queue lengths, resources and the bottleneck).
 //!
 //! The executor owns its population cache ([`SourceCache`]): variants and load steps that
-//! share population, seed, sharding and population mode build the population once.
+//! share population, seed and population mode build the population once (other sharding
+//! re-places it on the new shards).
 
 mod summary;
 
@@ -21,9 +22,10 @@ use crate::exec::Executor;
 use crate::spec::RunSpec;
 use crate::summary::Summary;
 
-/// The expensive, strategy-independent part of a run, reused across
-/// variants that share population, seed, sharding and population mode. Holds up to
-/// `capacity` populations (1 unless set; the least recently used goes first).
+/// The expensive, strategy-independent part of a run, reused across variants that share
+/// population, seed and population mode: a hit with other sharding re-places the same
+/// population on the new shards ([`Source::set_partitioner`]). Holds up to `capacity`
+/// populations (1 unless set; the least recently used goes first).
 #[derive(Default)]
 struct SourceCache {
     entries: Vec<(String, Source)>,
@@ -41,7 +43,6 @@ impl SourceCache {
         let key = serde_json::to_string(&(
             &spec.population,
             spec.seed,
-            &spec.system.sharding,
             spec.sim.population,
             spec.sim.leader_pool,
             &traffic,
@@ -76,10 +77,15 @@ impl SourceCache {
             self.builds += 1;
             eprintln!("population built in {:.1} s", t.elapsed().as_secs_f64());
         }
-        self.entries
+        let source = self
+            .entries
             .last_mut()
             .map(|(_, s)| s)
-            .context("population")
+            .context("population")?;
+        if source.partitioner().config() != &spec.system.sharding {
+            source.set_partitioner(Partitioner::new(spec.system.sharding.clone())?);
+        }
+        Ok(source)
     }
 }
 

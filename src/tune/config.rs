@@ -103,7 +103,8 @@ pub struct TuneConfig {
     /// Designs searched at each sensitivity load: the cheapest this many at the peak.
     /// Default 2.
     pub sensitivity_designs: usize,
-    /// Most populations kept in memory at once (shard counts revisited reuse them). Default 4.
+    /// Most populations kept in memory at once: every shard count shares one, and another
+    /// seed (the re-run that checks the answer) builds its own. Default 4.
     pub populations: usize,
 }
 

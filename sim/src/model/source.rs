@@ -24,11 +24,13 @@ use rand::Rng;
 use super::config::PopulationMode;
 
 mod draws;
+#[cfg(test)]
+mod tests;
 
 /// Follower stats sampled for `rate` plans of large authors.
 const RATE_SAMPLE: usize = 4_096;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Leader {
     id: u32,
     /// Entries of the pool with this id.
@@ -247,6 +249,23 @@ impl Source {
     pub fn set_strategy(&mut self, strategy: FanoutStrategy) {
         self.strategy = strategy;
         self.categories = self.pool_categories();
+    }
+
+    /// Place the same population, graph and leader pool on `partitioner`'s shards. The
+    /// result equals [`Source::new`] with `partitioner` and the same draws, since no draw
+    /// depends on placement; a search over shard counts reuses one population this way.
+    pub fn set_partitioner(&mut self, partitioner: Partitioner) {
+        self.user_cdf = user_cdf(&partitioner);
+        self.partitioner = partitioner;
+        for i in 0..self.pool.len() {
+            self.pool[i].shard = self.user_shard(u64::from(self.pool[i].id)) as u16;
+        }
+        self.categories = self.pool_categories();
+    }
+
+    /// The partitioner placing users and photos on shards.
+    pub fn partitioner(&self) -> &Partitioner {
+        &self.partitioner
     }
 
     /// The fan-out strategy.
