@@ -15,6 +15,7 @@
 //! (`crate::report::sweep`), and prints the terminal table ([`table`]).
 
 mod ladder;
+mod parallel;
 pub mod result;
 pub mod table;
 pub(crate) mod verdict;
@@ -53,6 +54,10 @@ pub struct SweepArgs {
     /// Override a scenario key: `--set sweep.factor=1.5` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Simulated ladders run side by side on this many threads, each with its own copy of
+    /// the population (0: one per core); live ladders always run one at a time.
+    #[arg(long, default_value_t = 0)]
+    pub jobs: usize,
 }
 
 /// The specs `args` select (with `--seed`, `--set` and `--mode` applied) and the output
@@ -72,17 +77,31 @@ pub fn resolve(args: &SweepArgs) -> anyhow::Result<(Vec<RunSpec>, PathBuf)> {
 }
 
 /// Runs the ladder of every spec with `exec` (each live one followed by its simulated twin
-/// when `predict` or its `sweep.predict` says so) and writes `out/sweep.json`.
+/// when `predict` or its `sweep.predict` says so) and writes `out/sweep.json`. Sim specs run
+/// side by side on up to `jobs` threads (0: one per core) first ([`parallel`]).
 pub fn ladders(
     specs: &[RunSpec],
     out: &Path,
     predict: bool,
+    jobs: usize,
     exec: &mut dyn Executor,
 ) -> anyhow::Result<SweepReport> {
     let first = specs.first().context("the scenario has no runs")?.clone();
+    let jobs = if jobs == 0 {
+        parallel::default_jobs()
+    } else {
+        jobs
+    };
+    let mut side_by_side = parallel::sim_ladders(specs, out, jobs)?
+        .into_iter()
+        .peekable();
     let mut variants = Vec::new();
     let mut predictions = Vec::new();
-    for spec in specs {
+    for (i, spec) in specs.iter().enumerate() {
+        if let Some((_, ladder)) = side_by_side.next_if(|(j, _)| *j == i) {
+            variants.push(ladder);
+            continue;
+        }
         let live = ladder_of(spec, out, &[], exec)?;
         if spec.mode == Mode::Live && (spec.sweep.predict || predict) {
             let twin = twin_of(spec, &live, out)?;

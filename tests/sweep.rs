@@ -37,6 +37,8 @@ fn a_simulated_ladder_finds_each_knee_and_writes_the_report() {
         &file,
         "--mode",
         "sim",
+        "--jobs",
+        "2",
         "--out",
         out.to_str().expect("utf-8"),
     ]);
@@ -89,6 +91,19 @@ fn a_simulated_ladder_finds_each_knee_and_writes_the_report() {
     );
     assert!(out.join("plots/sweep-feed-goodput.svg").exists());
     common::schema::assert_valid_outputs(&out);
+    // The two ladders ran side by side (`--jobs 2`); one after the other they are the same.
+    let serial = dir.path().join("serial");
+    feedlab(&[
+        "sweep",
+        &file,
+        "--mode",
+        "sim",
+        "--jobs",
+        "1",
+        "--out",
+        serial.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(read(&serial.join("sweep.json"))["variants"], r["variants"]);
 }
 
 /// Runs feedlab expecting exit code 2; returns stderr.
