@@ -8,10 +8,12 @@
 //!    (or of its bottleneck). A run that breaks a latency target with nothing near
 //!    saturation cannot be fixed with more machines: the design cannot meet it.
 //! 3. **Trim** each role in turn (the dearest unit first) by bisection between its floor and
-//!    its current count, the others held. Meeting the targets is monotone in every count (a
-//!    node more never slows the model down), so the result is minimal in each role: one
-//!    unit less of any role breaks a target (or is under that role's floor), and trimming a
-//!    later role never makes an earlier one's unit spare.
+//!    its current count, the others held. Meeting the targets is nearly monotone in every
+//!    count (a node more never slows the model down), so the result is minimal in each role:
+//!    one unit less of any role breaks a target (or is under that role's floor). Near saturation
+//!    the model is not strictly monotone, so a later trim can leave an earlier role a spare
+//!    unit: one unit less of each role is run with the final counts, and a role that still
+//!    meets is trimmed again.
 //!
 //! Every run of one search uses one seed (common random numbers), so two counts differ only
 //! by their resources, not by the op stream.
@@ -315,6 +317,7 @@ impl<'a> Searcher<'a> {
             best = found;
             minus_one.extend(m);
         }
+        let best = self.retrim(best, &mut minus_one, &floor, precision)?;
         Ok(Outcome::Met {
             best: Box::new(best),
             minus_one,
