@@ -344,6 +344,14 @@ mod tests {
         }
     }
 
+    /// An executor answering each run with the next of `p99s` as its feed p99.
+    fn scripted(p99s: &[f64]) -> Scripted {
+        Scripted {
+            p99s: p99s.iter().copied().collect(),
+            dirs: Vec::new(),
+        }
+    }
+
     fn spec(mode: Mode) -> RunSpec {
         let mut s = crate::scenario::ScenarioDoc::default().to_spec("t", "v");
         s.mode = mode;
@@ -352,10 +360,7 @@ mod tests {
 
     #[test]
     fn a_live_breach_is_run_again_and_a_good_trial_counts() {
-        let mut exec = Scripted {
-            p99s: [900.0, 50.0].into(),
-            dirs: Vec::new(),
-        };
+        let mut exec = scripted(&[900.0, 50.0]);
         let out = Path::new("/nonexistent");
         let step = confirmed_step(&spec(Mode::Live), 2.0, out, &mut exec).expect("step");
         assert!(step.good);
@@ -367,18 +372,12 @@ mod tests {
 
     #[test]
     fn a_breach_that_holds_counts_and_the_sim_is_never_rerun() {
-        let mut exec = Scripted {
-            p99s: [900.0, 800.0].into(),
-            dirs: Vec::new(),
-        };
+        let mut exec = scripted(&[900.0, 800.0]);
         let out = Path::new("/nonexistent");
         let step = confirmed_step(&spec(Mode::Live), 2.0, out, &mut exec).expect("step");
         assert!(!step.good);
         assert_eq!(step.retried.len(), 1);
-        let mut exec = Scripted {
-            p99s: [900.0].into(),
-            dirs: Vec::new(),
-        };
+        let mut exec = scripted(&[900.0]);
         let step = confirmed_step(&spec(Mode::Sim), 2.0, out, &mut exec).expect("step");
         assert!(!step.good && step.retried.is_empty());
         assert_eq!(exec.dirs.len(), 1);
