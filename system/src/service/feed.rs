@@ -34,9 +34,9 @@ impl Service {
         if let Some(set) = cache.pull_set(reader) {
             return Ok(set);
         }
-        let generation = cache.generation();
+        let ticket = cache.set_ticket(reader);
         let set = self.compute_pulled(reader).await?;
-        cache.fill_pull_set(reader, generation, set.clone());
+        cache.fill_pull_set(reader, ticket, set.clone());
         Ok(Arc::new(set))
     }
 
@@ -65,9 +65,9 @@ impl Service {
         if let Some(ids) = cache.recent(author, limit) {
             return Ok(ids);
         }
-        let generation = cache.generation();
+        let ticket = cache.recent_ticket(author);
         let ids = self.user_photo_ids(author, limit, None).await?;
-        Ok(cache.fill_recent(author, generation, limit, ids))
+        Ok(cache.fill_recent(author, ticket, limit, ids))
     }
 
     /// Counters of many users, one `batch_get` per shard, in order.

@@ -11,9 +11,12 @@
 //!   the author uploads or deletes through this server; stale after
 //!   `recent_ttl` (another server's uploads show within it).
 //!
-//! A fill that raced an invalidation is not kept: every fill carries the
-//! invalidation count taken before its read ([`PullCache::generation`]) and
-//! is kept only if nothing was invalidated meanwhile.
+//! A fill that raced an invalidation of its own entry is not kept: every
+//! fill carries a [`Ticket`] taken before its read (the policy epoch and the
+//! invalidation count of the entry's stripe) and is kept only if neither
+//! moved meanwhile. Invalidations of other entries do not void it: under
+//! load a server sees an upload or follow every few milliseconds, and a
+//! count shared by every entry then voided nearly every fill.
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -48,14 +51,41 @@ impl Recent {
     }
 }
 
+/// Invalidation counters per cache: an entry's key picks one of these.
+const STRIPES: usize = 1024;
+
+/// Taken before a fill's read, presented with the fill; see the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    epoch: u64,
+    count: u64,
+}
+
+/// Invalidation counts of one cache's entries, striped by key.
+struct Counts(Box<[AtomicU64]>);
+
+impl Counts {
+    fn new() -> Self {
+        Counts((0..STRIPES).map(|_| AtomicU64::new(0)).collect())
+    }
+
+    fn of(&self, key: UserId) -> &AtomicU64 {
+        // Fibonacci hashing: neighbouring ids land on distant stripes.
+        let i = key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - STRIPES.trailing_zeros());
+        &self.0[i as usize]
+    }
+}
+
 /// The two caches (see the module docs). Capacity 0 turns both off.
 pub struct PullCache {
     sets: Option<Mutex<LruCache<UserId, Stamped<Vec<UserId>>>>>,
     recent: Option<Mutex<LruCache<UserId, Stamped<Recent>>>>,
-    /// Bumped when an author's mode may have changed: stales every set.
+    /// Bumped when an author's mode may have changed: stales every entry.
     epoch: AtomicU64,
-    /// Bumped by every invalidation: fills that raced one are not kept.
-    generation: AtomicU64,
+    /// Bumped by the invalidation of a pull set in their stripe.
+    set_counts: Counts,
+    /// Bumped by the invalidation of an author's recent ids in their stripe.
+    recent_counts: Counts,
     set_ttl: Duration,
     recent_ttl: Duration,
 }
@@ -69,24 +99,42 @@ impl PullCache {
             sets: cap.map(|n| Mutex::new(LruCache::new(n))),
             recent: cap.map(|n| Mutex::new(LruCache::new(n))),
             epoch: AtomicU64::new(0),
-            generation: AtomicU64::new(0),
+            set_counts: Counts::new(),
+            recent_counts: Counts::new(),
             set_ttl,
             recent_ttl,
         }
     }
 
-    /// The invalidation count to pass to a later fill.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+    fn ticket(&self, count: &AtomicU64) -> Ticket {
+        Ticket {
+            epoch: self.epoch.load(Ordering::Acquire),
+            count: count.load(Ordering::Acquire),
+        }
+    }
+
+    /// The ticket for a later [`PullCache::fill_pull_set`] of `reader`.
+    pub fn set_ticket(&self, reader: UserId) -> Ticket {
+        self.ticket(self.set_counts.of(reader))
+    }
+
+    /// The ticket for a later [`PullCache::fill_recent`] of `author`.
+    pub fn recent_ticket(&self, author: UserId) -> Ticket {
+        self.ticket(self.recent_counts.of(author))
+    }
+
+    /// Whether a fill holding `ticket` may be kept (call under the map's lock).
+    fn valid(&self, ticket: Ticket, count: &AtomicU64) -> bool {
+        self.ticket(count) == ticket
     }
 
     fn fresh<T>(&self, s: &Stamped<T>, ttl: Duration) -> bool {
         s.epoch == self.epoch.load(Ordering::Acquire) && s.at.elapsed() < ttl
     }
 
-    fn stamp<T>(&self, value: T) -> Stamped<T> {
+    fn stamp<T>(ticket: Ticket, value: T) -> Stamped<T> {
         Stamped {
-            epoch: self.epoch.load(Ordering::Acquire),
+            epoch: ticket.epoch,
             at: Instant::now(),
             value: Arc::new(value),
         }
@@ -101,13 +149,13 @@ impl PullCache {
         }
     }
 
-    /// Keep `reader`'s pull set, read after [`PullCache::generation`] gave
-    /// `generation`.
-    pub fn fill_pull_set(&self, reader: UserId, generation: u64, set: Vec<UserId>) {
+    /// Keep `reader`'s pull set, read after [`PullCache::set_ticket`] gave
+    /// `ticket`.
+    pub fn fill_pull_set(&self, reader: UserId, ticket: Ticket, set: Vec<UserId>) {
         if let Some(sets) = &self.sets {
             let mut sets = sets.lock();
-            if self.generation() == generation {
-                sets.put(reader, self.stamp(set));
+            if self.valid(ticket, self.set_counts.of(reader)) {
+                sets.put(reader, Self::stamp(ticket, set));
             }
         }
     }
@@ -128,20 +176,20 @@ impl PullCache {
     }
 
     /// Keep `ids`, the newest `asked` photo ids of `author` (all of them if
-    /// shorter), read after [`PullCache::generation`] gave `generation`.
+    /// shorter), read after [`PullCache::recent_ticket`] gave `ticket`.
     /// Returns them as cached.
     pub fn fill_recent(
         &self,
         author: UserId,
-        generation: u64,
+        ticket: Ticket,
         asked: usize,
         ids: Vec<PhotoId>,
     ) -> Arc<Recent> {
-        let stamped = self.stamp(Recent { asked, ids });
+        let stamped = Self::stamp(ticket, Recent { asked, ids });
         let value = stamped.value.clone();
         if let Some(recent) = &self.recent {
             let mut recent = recent.lock();
-            if self.generation() == generation {
+            if self.valid(ticket, self.recent_counts.of(author)) {
                 recent.put(author, stamped);
             }
         }
@@ -152,7 +200,7 @@ impl PullCache {
     pub fn follows_changed(&self, reader: UserId) {
         if let Some(sets) = &self.sets {
             let mut sets = sets.lock();
-            self.generation.fetch_add(1, Ordering::AcqRel);
+            self.set_counts.of(reader).fetch_add(1, Ordering::AcqRel);
             sets.pop(&reader);
         }
     }
@@ -161,7 +209,7 @@ impl PullCache {
     pub fn photos_changed(&self, author: UserId) {
         if let Some(recent) = &self.recent {
             let mut recent = recent.lock();
-            self.generation.fetch_add(1, Ordering::AcqRel);
+            self.recent_counts.of(author).fetch_add(1, Ordering::AcqRel);
             recent.pop(&author);
         }
     }
@@ -171,7 +219,6 @@ impl PullCache {
     pub fn policy_changed(&self) {
         let _sets = self.sets.as_ref().map(|s| s.lock());
         let _recent = self.recent.as_ref().map(|r| r.lock());
-        self.generation.fetch_add(1, Ordering::AcqRel);
         self.epoch.fetch_add(1, Ordering::AcqRel);
     }
 }
@@ -185,11 +232,11 @@ mod tests {
     #[test]
     fn a_fill_that_raced_an_invalidation_is_not_kept() {
         let c = PullCache::new(8, HOUR, HOUR);
-        let g = c.generation();
+        let g = c.recent_ticket(7);
         c.photos_changed(7);
         c.fill_recent(7, g, 10, vec![PhotoId(1)]);
         assert!(c.recent(7, 10).is_none());
-        let g = c.generation();
+        let g = c.recent_ticket(7);
         c.fill_recent(7, g, 10, vec![PhotoId(2), PhotoId(1)]);
         let ids = |r: Option<Arc<Recent>>| r.map(|r| r.ids().to_vec());
         assert_eq!(ids(c.recent(7, 1)), Some(vec![PhotoId(2), PhotoId(1)]));
@@ -206,7 +253,7 @@ mod tests {
     fn a_short_fill_does_not_answer_a_longer_ask() {
         let c = PullCache::new(8, HOUR, HOUR);
         let ids: Vec<PhotoId> = (0..5).rev().map(PhotoId).collect();
-        c.fill_recent(3, c.generation(), 5, ids);
+        c.fill_recent(3, c.recent_ticket(3), 5, ids);
         assert_eq!(c.recent(3, 5).map(|r| r.ids().len()), Some(5));
         assert!(c.recent(3, 6).is_none(), "there may be more than 5");
     }
@@ -214,18 +261,40 @@ mod tests {
     #[test]
     fn sets_go_stale_on_follow_policy_change_and_age() {
         let c = PullCache::new(8, HOUR, HOUR);
-        c.fill_pull_set(1, c.generation(), vec![9]);
-        c.fill_pull_set(2, c.generation(), vec![9]);
+        c.fill_pull_set(1, c.set_ticket(1), vec![9]);
+        c.fill_pull_set(2, c.set_ticket(2), vec![9]);
         c.follows_changed(1);
         assert!(c.pull_set(1).is_none());
         assert_eq!(c.pull_set(2).as_deref(), Some(&vec![9]));
         c.policy_changed();
         assert!(c.pull_set(2).is_none());
         let aged = PullCache::new(8, Duration::ZERO, Duration::ZERO);
-        aged.fill_pull_set(1, aged.generation(), vec![9]);
+        aged.fill_pull_set(1, aged.set_ticket(1), vec![9]);
         assert!(aged.pull_set(1).is_none());
         let off = PullCache::new(0, HOUR, HOUR);
-        off.fill_pull_set(1, off.generation(), vec![9]);
+        off.fill_pull_set(1, off.set_ticket(1), vec![9]);
         assert!(off.pull_set(1).is_none());
+    }
+
+    #[test]
+    fn only_an_invalidation_of_its_own_entry_voids_a_fill() {
+        let c = PullCache::new(8, HOUR, HOUR);
+        let (set, recent) = (c.set_ticket(1), c.recent_ticket(7));
+        // Other readers follow and other authors upload while the reads run.
+        for other in 2..200 {
+            c.follows_changed(other);
+            if other != 7 {
+                c.photos_changed(other);
+            }
+        }
+        c.fill_pull_set(1, set, vec![9]);
+        c.fill_recent(7, recent, 10, vec![PhotoId(3)]);
+        assert_eq!(c.pull_set(1).as_deref(), Some(&vec![9]));
+        assert!(c.recent(7, 10).is_some());
+        // A policy change during the read voids every fill that began before it.
+        let set = c.set_ticket(1);
+        c.policy_changed();
+        c.fill_pull_set(1, set, vec![9]);
+        assert!(c.pull_set(1).is_none());
     }
 }
