@@ -213,7 +213,11 @@ async fn drive(
     let mut server = None;
     let target: Arc<dyn Target> = match spec.driver.transport {
         Transport::Direct => {
-            Arc::new(DirectTarget::new(svc.clone(), seeded.ids.clone()).recording(recorder.clone()))
+            let t = DirectTarget::new(svc.clone(), seeded.ids.clone());
+            Arc::new(
+                t.remembering(&seeded.known_photos)
+                    .recording(recorder.clone()),
+            )
         }
         Transport::Http => {
             let w = TcpListener::bind("127.0.0.1:0").await?;
@@ -237,7 +241,9 @@ async fn drive(
                 );
             }
             let cfg = HttpConfig::new(format!("http://{wa}"), format!("http://{ra}"));
-            Arc::new(HttpTarget::new(cfg, users).context("HTTP client")?)
+            let t = HttpTarget::new(cfg, users).context("HTTP client")?;
+            t.remember_photos(seeded.known_photos.iter().map(ToString::to_string));
+            Arc::new(t)
         }
     };
     let (stats, probe) = recorded_drive(spec, &workload, &seeded, target, recorder).await;

@@ -71,6 +71,18 @@ impl DirectTarget {
         }
     }
 
+    /// Photos that exist before the run, oldest first: views pick among them
+    /// until this target has read a feed page or made an upload.
+    pub fn remembering(self, ids: &[PhotoId]) -> Self {
+        {
+            let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+            for &id in ids.iter().rev().take(RECENT).rev() {
+                recent.push_back(id);
+            }
+        }
+        self
+    }
+
     /// Also record each successful op's app-side time in `recorder` (see the module docs).
     pub fn recording(mut self, recorder: Arc<Recorder>) -> Self {
         self.recorder = Some(recorder);

@@ -188,6 +188,7 @@ pub async fn seed(
         in_degree,
         index: FollowerIndex::from_edges(n, edges),
         history_photos: 0,
+        known_photos: Vec::new(),
         follows_per_s,
         seconds: t0.elapsed().as_secs_f64(),
     };

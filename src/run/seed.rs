@@ -12,6 +12,7 @@ use std::time::Instant;
 use anyhow::Context;
 use bytes::Bytes;
 use feedlab_system::Service;
+use feedlab_system::id::PhotoId;
 use feedlab_system::policy::UserId;
 use feedlab_workload::{FollowGraph, FollowerIndex, UploadSpec, Vocabulary, Workload, upload_body};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -24,6 +25,8 @@ use crate::spec::RunSpec;
 const FOLLOW_CHUNK: usize = 200_000;
 /// Photos per `bulk_photos` call.
 const PHOTO_CHUNK: usize = 20_000;
+/// Historical photo ids handed to the targets ([`Seeded::known_photos`]).
+pub const KNOWN_PHOTOS: usize = 4_096;
 
 /// What seeding created and how fast.
 pub struct Seeded {
@@ -39,6 +42,9 @@ pub struct Seeded {
     pub index: FollowerIndex,
     /// Historical photos stored.
     pub history_photos: u64,
+    /// Ids of the last [`KNOWN_PHOTOS`] historical photos stored, which the
+    /// targets may view before the run has read a feed or made an upload.
+    pub known_photos: Vec<PhotoId>,
     /// Follow edges stored per second by `bulk_follow`.
     pub follows_per_s: f64,
     /// Wall seconds of the whole seeding, fan-out included.
@@ -134,7 +140,7 @@ pub async fn materialize(
     pb.finish_with_message(format!("{follows_per_s:.0} follows/s"));
     drop(pop_edges);
 
-    let history_photos = load_history(svc, &ids, spec).await?;
+    let (history_photos, known_photos) = load_history(svc, &ids, spec).await?;
     Ok(Seeded {
         ids,
         tokens,
@@ -142,6 +148,7 @@ pub async fn materialize(
         in_degree,
         index,
         history_photos,
+        known_photos,
         follows_per_s,
         seconds: t0.elapsed().as_secs_f64(),
     })
@@ -149,8 +156,13 @@ pub async fn materialize(
 
 /// Historical photos: `history-photos-per-user` per user (the fraction
 /// rounded per user at random), titles from the traffic vocabulary, one
-/// shared JPEG body of the mean photo size.
-async fn load_history(svc: &Service, ids: &[UserId], spec: &RunSpec) -> anyhow::Result<u64> {
+/// shared JPEG body of the mean photo size. Returns how many were stored and
+/// the ids of the last [`KNOWN_PHOTOS`].
+async fn load_history(
+    svc: &Service,
+    ids: &[UserId],
+    spec: &RunSpec,
+) -> anyhow::Result<(u64, Vec<PhotoId>)> {
     let per_user = spec.driver.history_photos_per_user.max(0.0);
     let t = &spec.traffic;
     let vocab = Vocabulary::new(t.title_vocabulary, t.title_zipf).context("title vocabulary")?;
@@ -167,7 +179,7 @@ async fn load_history(svc: &Service, ids: &[UserId], spec: &RunSpec) -> anyhow::
         }
     }
     if items.is_empty() {
-        return Ok(0);
+        return Ok((0, Vec::new()));
     }
     let body = Bytes::from(upload_body(&UploadSpec {
         bytes: t.photo_mean_bytes,
@@ -176,13 +188,17 @@ async fn load_history(svc: &Service, ids: &[UserId], spec: &RunSpec) -> anyhow::
         content_seed: spec.seed,
     }));
     let pb = bar(items.len() as u64, "photos");
+    let mut known = Vec::new();
     for chunk in items.chunks(PHOTO_CHUNK) {
-        svc.bulk_photos(chunk, body.clone(), "image/jpeg")
+        let stored = svc
+            .bulk_photos(chunk, body.clone(), "image/jpeg")
             .await
             .context("storing historical photos")?;
+        known.extend(stored);
+        known.drain(..known.len().saturating_sub(KNOWN_PHOTOS));
         svc.drain().await;
         pb.inc(chunk.len() as u64);
     }
     pb.finish_with_message("fanned out");
-    Ok(items.len() as u64)
+    Ok((items.len() as u64, known))
 }

@@ -114,6 +114,19 @@ impl HttpTarget {
         })
     }
 
+    /// Photo ids (as they appear in URLs) that exist before the run, oldest
+    /// first: views pick among them until this target has read a feed page
+    /// or made an upload, instead of failing with `no_photo`.
+    pub fn remember_photos(&self, ids: impl IntoIterator<Item = String>) {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        for id in ids {
+            if recent.len() == RECENT {
+                recent.pop_front();
+            }
+            recent.push_back(id);
+        }
+    }
+
     /// The account directory.
     pub fn users(&self) -> &std::sync::Arc<UserDirectory> {
         &self.users

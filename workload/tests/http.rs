@@ -182,6 +182,12 @@ fn ops_map_population_ids_to_service_ids() {
         t.endpoint_for(&get).expect_err("nothing known").code,
         "no_photo"
     );
+    // Photos that existed before the run: pick 3 of two known ids is the second.
+    t.remember_photos(["41".to_string(), "42".to_string()]);
+    assert_eq!(
+        t.endpoint_for(&get).expect("a known photo"),
+        Endpoint::Photo("42".into())
+    );
     assert_eq!(
         feed_ids(br#"{"items":[{"id":12},{"id":"13"}]}"#),
         Some(vec!["12".into(), "13".into()])
