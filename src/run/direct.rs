@@ -40,6 +40,8 @@ pub struct DirectTarget {
     ids: Vec<UserId>,
     recent: Mutex<VecDeque<PhotoId>>,
     last_feed: Mutex<HashMap<u64, Vec<PhotoId>>>,
+    /// Photos that existed before the run (see [`DirectTarget::remembering`]).
+    known: Vec<PhotoId>,
     recorder: Option<Arc<Recorder>>,
 }
 
@@ -67,19 +69,16 @@ impl DirectTarget {
             ids,
             recent: Mutex::new(VecDeque::with_capacity(RECENT)),
             last_feed: Mutex::new(HashMap::new()),
+            known: Vec::new(),
             recorder: None,
         }
     }
 
-    /// Photos that exist before the run, oldest first: views pick among them
-    /// until this target has read a feed page or made an upload.
-    pub fn remembering(self, ids: &[PhotoId]) -> Self {
-        {
-            let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-            for &id in ids.iter().rev().take(RECENT).rev() {
-                recent.push_back(id);
-            }
-        }
+    /// Photos that exist before the run: a view by a user with no feed page
+    /// yet, made before this target has seen an upload, picks among them
+    /// instead of failing with `no_photo`.
+    pub fn remembering(mut self, ids: &[PhotoId]) -> Self {
+        self.known = ids.to_vec();
         self
     }
 
@@ -166,10 +165,13 @@ impl DirectTarget {
         }
         drop(feeds);
         let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        if recent.is_empty() {
+        if !recent.is_empty() {
+            return Ok(recent[(pick % recent.len() as u64) as usize]);
+        }
+        if self.known.is_empty() {
             return Err(OpError::new("no_photo", "no photo known yet"));
         }
-        Ok(recent[(pick % recent.len() as u64) as usize])
+        Ok(self.known[(pick % self.known.len() as u64) as usize])
     }
 }
 

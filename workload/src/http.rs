@@ -72,6 +72,9 @@ pub struct HttpTarget {
     cfg: HttpConfig,
     users: std::sync::Arc<UserDirectory>,
     recent: Mutex<VecDeque<String>>,
+    /// Photos that existed before the run: views fall back to them only
+    /// while no upload has been seen.
+    known: Mutex<Vec<String>>,
     last_feed: Mutex<HashMap<u64, Vec<String>>>,
 }
 
@@ -111,20 +114,16 @@ impl HttpTarget {
             users,
             recent: Mutex::new(VecDeque::with_capacity(RECENT)),
             last_feed: Mutex::new(HashMap::new()),
+            known: Mutex::new(Vec::new()),
         })
     }
 
-    /// Photo ids (as they appear in URLs) that exist before the run, oldest
-    /// first: views pick among them until this target has read a feed page
-    /// or made an upload, instead of failing with `no_photo`.
+    /// Photo ids (as they appear in URLs) that exist before the run: a view
+    /// by a user with no feed page yet, made before this target has seen an
+    /// upload, picks among them instead of failing with `no_photo`.
     pub fn remember_photos(&self, ids: impl IntoIterator<Item = String>) {
-        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        for id in ids {
-            if recent.len() == RECENT {
-                recent.pop_front();
-            }
-            recent.push_back(id);
-        }
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        known.extend(ids);
     }
 
     /// The account directory.
@@ -274,10 +273,14 @@ impl HttpTarget {
             return Ok(ids[(pick % ids.len() as u64) as usize].clone());
         }
         let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        if recent.is_empty() {
+        if !recent.is_empty() {
+            return Ok(recent[(pick % recent.len() as u64) as usize].clone());
+        }
+        let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        if known.is_empty() {
             return Err(OpError::new("no_photo", "no photo known yet"));
         }
-        Ok(recent[(pick % recent.len() as u64) as usize].clone())
+        Ok(known[(pick % known.len() as u64) as usize].clone())
     }
 
     /// Maps a planned op to its endpoint (resolving population ids and picks).
