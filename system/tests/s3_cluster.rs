@@ -8,8 +8,9 @@
 //!   acknowledged upload reads back byte-identical while the node is down,
 //!   again once it is revived and has caught up with node 1 (a forced
 //!   table sync; polled until its table counts match node 1's and its data
-//!   dir holds every block file node 1's holds), and again with another
-//!   node down, so the revived node is one of the two answering reads;
+//!   dir holds every block file node 1 gained while it was down), and
+//!   again with another node down, so the revived node is one of the two
+//!   answering reads;
 //! - two nodes down (no write quorum): uploads are refused with 503 and the
 //!   JSON `unavailable` body within the S3 timeout, nothing is
 //!   acknowledged after the refusals begin, the service lists only
