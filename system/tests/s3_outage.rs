@@ -14,18 +14,15 @@
 //! `scripts/s3-dev` has a Garage binary); else prints the skip line.
 
 mod common;
+mod stream;
 
-use std::collections::BTreeMap;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
-use axum::http::StatusCode;
-use common::{Env, Resp, User, send};
-use feedlab_system::service::media::sample_body;
+use anyhow::{Context, ensure};
 use feedlab_system::service::{BlobBackend, S3Config};
+use stream::{Log, listed_is_acked, uploader, verify_all, wait_for};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/s3-dev");
 
@@ -92,76 +89,6 @@ fn free_ports() -> anyhow::Result<[u16; 3]> {
     Ok(p)
 }
 
-#[derive(Default)]
-struct Log {
-    acked: BTreeMap<String, Vec<u8>>,
-    unavailable: usize,
-    other: Vec<String>,
-}
-
-/// A 503 with `application/json` `{code: "unavailable", message}`.
-fn is_unavailable_json(r: &Resp) -> bool {
-    let json = r
-        .header(axum::http::header::CONTENT_TYPE)
-        .starts_with("application/json");
-    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
-    json && v["code"] == "unavailable" && v["message"].is_string()
-}
-
-/// Upload distinct PNGs until `stop`, logging every outcome.
-async fn uploader(env: Arc<Env>, user: User, stop: Arc<AtomicBool>, log: Arc<Mutex<Log>>) {
-    for i in 0u32.. {
-        if stop.load(Ordering::Relaxed) {
-            return;
-        }
-        let mut body = sample_body("image/png", 20_000 + (i as usize % 7) * 3_000, 0);
-        body[100..104].copy_from_slice(&i.to_be_bytes());
-        let req = common::upload_req(
-            Some(&user.token),
-            &format!("title=outage%20{i}"),
-            Some("image/png"),
-            body.clone(),
-        );
-        let r = send(&env.write, req).await;
-        {
-            let mut log = log.lock().expect("lock");
-            match r.status {
-                StatusCode::CREATED => {
-                    let id = common::pid(&r.json());
-                    log.acked.insert(id, body);
-                }
-                StatusCode::SERVICE_UNAVAILABLE if is_unavailable_json(&r) => log.unavailable += 1,
-                s => log
-                    .other
-                    .push(format!("{s}: {}", String::from_utf8_lossy(&r.body))),
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// Wait until `cond` holds on the log (or fail after `secs`).
-async fn wait_for(log: &Mutex<Log>, secs: u64, what: &str, cond: impl Fn(&Log) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        {
-            let l = log.lock().expect("lock");
-            assert!(l.other.is_empty(), "unexpected answers: {:?}", l.other);
-            if cond(&l) {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// The ids of every photo row the service lists for `uid`.
-async fn listed(env: &Env, uid: u64) -> anyhow::Result<Vec<String>> {
-    let rows = env.svc.user_photos(uid, 100_000, None).await?;
-    Ok(rows.iter().map(|r| r.id.0.to_string()).collect())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garage_outage_mid_stream_loses_nothing() -> anyhow::Result<()> {
     if common::s3_config("outage").is_none() {
@@ -186,6 +113,7 @@ async fn garage_outage_mid_stream_loses_nothing() -> anyhow::Result<()> {
     let task = tokio::spawn(uploader(
         env.clone(),
         user.clone(),
+        "outage",
         stop.clone(),
         log.clone(),
     ));
@@ -201,13 +129,9 @@ async fn garage_outage_mid_stream_loses_nothing() -> anyhow::Result<()> {
         let l = log.lock().expect("lock");
         (l.acked.clone(), l.unavailable)
     };
-    let ids = listed(&env, user.id).await?;
-    ensure!(
-        ids.len() == acked.len() && ids.iter().all(|i| acked.contains_key(i)),
-        "during the outage the service lists {} photos but {} uploads were acknowledged",
-        ids.len(),
-        acked.len()
-    );
+    listed_is_acked(&env, user.id, &acked)
+        .await
+        .context("during the outage")?;
     eprintln!(
         "outage: {} acknowledged ({acked_at_stop} when Garage stopped), {unavailable} answered 503 with a JSON error",
         acked.len()
@@ -223,24 +147,10 @@ async fn garage_outage_mid_stream_loses_nothing() -> anyhow::Result<()> {
     task.await?;
 
     let acked = log.lock().expect("lock").acked.clone();
-    let ids = listed(&env, user.id).await?;
-    ensure!(
-        ids.len() == acked.len(),
-        "{} photos listed, {} acknowledged",
-        ids.len(),
-        acked.len()
-    );
-    for id in &ids {
-        let Some(want) = acked.get(id) else {
-            bail!("photo {id} is listed but was never acknowledged");
-        };
-        let r = send(&env.read, common::get(&format!("/v1/photos/{id}"), None)).await;
-        ensure!(r.status == StatusCode::OK, "photo {id}: {}", r.status);
-        ensure!(r.body.as_ref() == want.as_slice(), "photo {id} differs");
-    }
+    verify_all(&env, user.id, &acked).await?;
     eprintln!(
         "after restart: all {} acknowledged uploads read back byte-identical",
-        ids.len()
+        acked.len()
     );
     // Close the service's S3 connections before Garage is stopped.
     env.svc.shutdown().await;
