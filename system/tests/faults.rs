@@ -43,12 +43,18 @@ async fn a_paused_materializer_holds_fanout_and_applies_it_on_resume() -> anyhow
     svc.upload(author, "held back", None, body.into()).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
-        !titles(&svc, reader).await?.contains(&"held back".to_string()),
+        !titles(&svc, reader)
+            .await?
+            .contains(&"held back".to_string()),
         "fan-out ran during the pause"
     );
     svc.faults().set_materializer_paused(false);
     tokio::time::timeout(Duration::from_secs(10), svc.drain()).await?;
-    assert!(titles(&svc, reader).await?.contains(&"held back".to_string()));
+    assert!(
+        titles(&svc, reader)
+            .await?
+            .contains(&"held back".to_string())
+    );
     svc.shutdown().await;
     Ok(())
 }

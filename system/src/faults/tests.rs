@@ -70,7 +70,10 @@ async fn a_down_shard_fails_unavailable_and_recovers() {
     faults.set_shard_down(0, false).expect("shard 0");
     let (took, r) = timed_get(&stores[0]).await;
     assert_eq!(r.expect("up again"), Some(b"v".to_vec()));
-    assert!(took >= Duration::from_millis(5), "the delay outlives the outage");
+    assert!(
+        took >= Duration::from_millis(5),
+        "the delay outlives the outage"
+    );
     faults.clear();
     assert!(timed_get(&stores[0]).await.0 < Duration::from_millis(5));
     assert!(faults.set_shard_down(9, true).is_err());
