@@ -21,6 +21,7 @@
 mod contract;
 mod direct;
 mod external;
+mod faults;
 mod insitu;
 mod measure;
 mod probe;
@@ -39,11 +40,14 @@ use feedlab_workload::{
     UserDirectory, Workload,
 };
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 
 pub use direct::DirectTarget;
 use work::RunWork;
 
+use crate::cli::UserError;
 use crate::exec::Executor;
+use crate::spec::faults::Fault;
 use crate::spec::{RunSpec, Transport};
 use crate::summary::Summary;
 
@@ -85,6 +89,7 @@ pub async fn run_variant_with(
     opts: RunOptions,
 ) -> anyhow::Result<Summary> {
     let vdir = out.join(&spec.variant);
+    let plan = fault_plan(spec)?;
     if spec.target.write_url.is_some() {
         let summary = drive_external(spec, &vdir).await?;
         crate::exec::save(spec, out, &summary)?;
@@ -103,7 +108,7 @@ pub async fn run_variant_with(
     let svc = Service::open_recorded(cfg, Some(recorder.clone()))
         .await
         .with_context(|| format!("opening the service in {}", data.display()))?;
-    let result = drive(spec, &svc, &data, &recorder).await;
+    let result = drive(spec, &svc, &data, &recorder, &plan).await;
     svc.shutdown().await;
     drop(svc);
     if !opts.keep_data {
@@ -121,6 +126,19 @@ pub async fn run_variant_with(
     Ok(summary)
 }
 
+/// The resolved `[[faults]]` of `spec` (a resolved `spec.json` is checked here too); faults
+/// need the in-process service, so an external target with faults is refused.
+fn fault_plan(spec: &RunSpec) -> Result<Vec<Fault>, UserError> {
+    let shards = spec.system.sharding.shards;
+    let plan = crate::spec::faults::resolve(&spec.faults, shards, spec.duration_s)
+        .map_err(|r| UserError(format!("variant {}: {}", spec.variant, r.message)))?;
+    if !plan.is_empty() && spec.target.write_url.is_some() {
+        let msg = "[[faults]] need the in-process service; remove target.write-url or the faults";
+        return Err(UserError(format!("variant {}: {msg}", spec.variant)));
+    }
+    Ok(plan)
+}
+
 async fn workload(spec: &RunSpec) -> anyhow::Result<Workload> {
     let (pop_cfg, seed) = (spec.population.clone(), spec.seed);
     tokio::task::spawn_blocking(move || Workload::scaled(&pop_cfg, seed))
@@ -135,7 +153,7 @@ async fn drive_external(spec: &RunSpec, vdir: &Path) -> anyhow::Result<Summary> 
     let (target, seeded) = external::seed(spec, &workload).await?;
     let base = spec.target.write_url.clone().unwrap_or_default();
     let before = external::scrape(&base).await?;
-    let stats = drive_ops(spec, &workload, &seeded, target).await?;
+    let stats = drive_ops(spec, &workload, &seeded, target, None).await?;
     crate::hlogs::save(vdir, &stats)?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = external::scrape(&base).await?;
@@ -151,17 +169,20 @@ async fn drive_external(spec: &RunSpec, vdir: &Path) -> anyhow::Result<Summary> 
         timeline: (0, 0),
         transport: "external",
         work: None,
+        faults: &[],
     });
     s.storage.measured = Some(false);
     Ok(s)
 }
 
-/// Drive the op stream of `spec` against `target` with freshness probes.
+/// Drive the op stream of `spec` against `target` with freshness probes, applying `faults`
+/// (`board`: the service's switchboard and the plan) on the driver's clock.
 async fn drive_ops(
     spec: &RunSpec,
     workload: &Workload,
     seeded: &seed::Seeded,
     target: Arc<dyn Target>,
+    board: Option<(&feedlab_system::faults::Faults, &[Fault])>,
 ) -> anyhow::Result<feedlab_workload::RunStats> {
     let duration = Duration::from_secs_f64(spec.duration_s.max(0.0));
     let index = Arc::new(seeded.index.clone());
@@ -191,7 +212,14 @@ async fn drive_ops(
     let ops = workload
         .ops(&spec.traffic, spec.seed, duration)
         .context("building the op stream")?;
+    // Started just before the driver reads its own start instant: one clock for both.
+    let scheduler = board
+        .filter(|(_, plan)| !plan.is_empty())
+        .map(|(board, plan)| faults::Scheduler::start(board.clone(), plan, Instant::now()));
     let stats = Driver::run(ops, target, cfg).await;
+    if let Some(s) = scheduler {
+        s.stop();
+    }
     pb.finish();
     Ok(stats)
 }
@@ -203,6 +231,7 @@ async fn drive(
     svc: &Service,
     data: &Path,
     recorder: &Arc<Recorder>,
+    plan: &[Fault],
 ) -> anyhow::Result<Summary> {
     let workload = workload(spec).await?;
     let seeded = seed::materialize(svc, &workload, spec).await?;
@@ -210,6 +239,48 @@ async fn drive(
     let before = measure::Snapshot::take(svc, data).await?;
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (target, server) = target(spec, svc, &seeded, recorder, stop_rx).await?;
+    let board = (svc.faults(), plan);
+    let (stats, probe) = recorded_drive(spec, &workload, &seeded, target, recorder, board).await;
+    let stats = stats?;
+    crate::hlogs::save(data.parent().unwrap_or(data), &stats)?; // data is <variant>/data
+    svc.drain().await;
+    let _ = stop_tx.send(());
+    if let Some(s) = server {
+        s.await.context("HTTP server task")??;
+    }
+    let after = measure::Snapshot::take(svc, data).await?;
+    let run_loads = measure::load_delta(&before.loads, &after.loads);
+    let timeline = (after.timeline_rows, after.timeline_bytes);
+    let work = RunWork::take(recorder, svc.shards().len(), probe);
+    let transport = match spec.driver.transport {
+        Transport::Http => "http",
+        Transport::Direct => "direct",
+    };
+    Ok(contract::summary(&contract::Measured {
+        spec,
+        seeded: &seeded,
+        population: workload.graph().population(),
+        stats: &stats,
+        before: &before,
+        after: &after,
+        run_loads: &run_loads,
+        timeline,
+        transport,
+        work: Some(&work),
+        faults: plan,
+    }))
+}
+
+/// The driver's target for `spec` on `svc`: direct calls, or the HTTP routers started on two
+/// loopback listeners until `stop` fires (their task is returned with the target).
+async fn target(
+    spec: &RunSpec,
+    svc: &Service,
+    seeded: &seed::Seeded,
+    recorder: &Arc<Recorder>,
+    stop_rx: tokio::sync::oneshot::Receiver<()>,
+) -> anyhow::Result<(Arc<dyn Target>, Option<Server>)> {
     let mut server = None;
     let target: Arc<dyn Target> = match spec.driver.transport {
         Transport::Direct => {
@@ -246,35 +317,11 @@ async fn drive(
             Arc::new(t)
         }
     };
-    let (stats, probe) = recorded_drive(spec, &workload, &seeded, target, recorder).await;
-    let stats = stats?;
-    crate::hlogs::save(data.parent().unwrap_or(data), &stats)?; // data is <variant>/data
-    svc.drain().await;
-    let _ = stop_tx.send(());
-    if let Some(s) = server {
-        s.await.context("HTTP server task")??;
-    }
-    let after = measure::Snapshot::take(svc, data).await?;
-    let run_loads = measure::load_delta(&before.loads, &after.loads);
-    let timeline = (after.timeline_rows, after.timeline_bytes);
-    let work = RunWork::take(recorder, svc.shards().len(), probe);
-    let transport = match spec.driver.transport {
-        Transport::Http => "http",
-        Transport::Direct => "direct",
-    };
-    Ok(contract::summary(&contract::Measured {
-        spec,
-        seeded: &seeded,
-        population: workload.graph().population(),
-        stats: &stats,
-        before: &before,
-        after: &after,
-        run_loads: &run_loads,
-        timeline,
-        transport,
-        work: Some(&work),
-    }))
+    Ok((target, server))
 }
+
+/// The in-process HTTP server's task.
+type Server = tokio::task::JoinHandle<std::io::Result<()>>;
 
 /// Drives the op stream with `recorder` and the machine-speed probe on, recording the driver
 /// loop's CPU as the generator's and the probe's CPU apart from the service's.
@@ -284,6 +331,7 @@ async fn recorded_drive(
     seeded: &seed::Seeded,
     target: Arc<dyn Target>,
     recorder: &Recorder,
+    board: (&feedlab_system::faults::Faults, &[Fault]),
 ) -> (
     anyhow::Result<feedlab_workload::RunStats>,
     probe::ProbeSeries,
@@ -291,8 +339,14 @@ async fn recorded_drive(
     recorder.start();
     let probe = probe::Probe::start();
     // The driver loop's own CPU (pacing, the op stream, issuing) is the generator's.
-    let (stats, generator_cpu) =
-        CpuTimed::new(Box::pin(drive_ops(spec, workload, seeded, target))).await;
+    let (stats, generator_cpu) = CpuTimed::new(Box::pin(drive_ops(
+        spec,
+        workload,
+        seeded,
+        target,
+        Some(board),
+    )))
+    .await;
     if let Ok(s) = &stats {
         recorder.add_total("generator", insitu::issued(s), generator_cpu);
     }

@@ -5,6 +5,7 @@
 //! executors (`run.rs` live, `sim` later). Everything an executor needs is
 //! here, already validated; executors never read scenario files.
 
+pub mod faults;
 mod sweep;
 
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use feedlab_system::ServiceConfig;
 use feedlab_workload::{PopulationConfig, TrafficConfig};
 use serde::{Deserialize, Serialize};
 
+pub use faults::FaultSpec;
 pub use sweep::SweepSettings;
 
 /// Live run against the reference service, or the discrete-event simulator.
@@ -143,4 +145,8 @@ pub struct RunSpec {
     /// `[sweep]`: the load ladder of `feedlab sweep`.
     #[serde(default)]
     pub sweep: SweepSettings,
+    /// `[[faults]]`: fault windows a live run applies (see [`faults`]); absent when none, so
+    /// a spec without faults serializes (and hashes) as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultSpec>,
 }

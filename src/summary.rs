@@ -25,8 +25,8 @@ pub use comparison::{Comparison, ComparisonEntry, write_json};
 pub use feedlab_workload::LatencyRecord as OpStats;
 pub use provenance::Provenance;
 pub use sections::{
-    FanoutStats, HybridShares, OpWork, Population, ProbeStats, QueueCheck, RunConfig, ShardStats,
-    SimSection, Stall, StorageStats, Target, TopAuthor,
+    FanoutStats, FaultOutcome, HybridShares, OpWork, Population, ProbeStats, QueueCheck, RunConfig,
+    ShardStats, SimSection, Stall, StorageStats, Target, TopAuthor,
 };
 
 /// Fields a writer added beyond the contract, kept verbatim.
@@ -74,6 +74,9 @@ pub struct Summary {
     /// The machine-speed probe of a live run (`null` where none ran).
     #[serde(default)]
     pub probe: Option<ProbeStats>,
+    /// The run's fault windows and their effect, in scenario order (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultOutcome>,
     /// Fields beyond the contract: the per-second `series` (a plot series) and fields of
     /// newer writers.
     #[serde(flatten)]

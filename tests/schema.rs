@@ -181,3 +181,35 @@ fn the_output_check_names_the_file_the_pointer_and_the_rule() {
     let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(msg.contains("no summary.json"), "{msg}");
 }
+
+#[test]
+fn a_summary_with_faults_matches_and_a_bad_fault_is_rejected() {
+    let contract = Contract::load();
+    let mut v = baseline("quickstart/push/summary.json");
+    v["faults"] = json!([{
+        "kind": "shard-down", "target": "shard 1", "at_s": 5.0, "for_s": 3.0,
+        "peak_feed_p99_ms": 40.0, "failed": 12, "recovery_s": null
+    }]);
+    assert!(contract.problems(Kind::Summary, &v).is_empty());
+
+    let mut bad = v.clone();
+    bad["faults"][0]["kind"] = json!("blob-outage");
+    rejected(
+        &contract,
+        Kind::Summary,
+        &bad,
+        "#/faults/0/kind",
+        "blob-outage",
+    );
+
+    let mut bad = v.clone();
+    bad["faults"][0]
+        .as_object_mut()
+        .expect("fault")
+        .remove("recovery_s");
+    rejected(&contract, Kind::Summary, &bad, "#/faults/0", "recovery_s");
+
+    let mut bad = v;
+    bad["faults"][0]["failed"] = json!(-1);
+    rejected(&contract, Kind::Summary, &bad, "#/faults/0/failed", "-1");
+}

@@ -22,6 +22,7 @@ use super::measure::{Snapshot, max_over_mean};
 use super::seed::Seeded;
 use super::work::RunWork;
 use crate::spec::RunSpec;
+use crate::spec::faults::Fault;
 use crate::summary::{
     self as sj, Extra, FanoutStats, HybridShares, OpStats, Provenance, RunConfig, ShardStats,
     StorageStats, Summary, Target, TopAuthor,
@@ -56,6 +57,8 @@ pub struct Measured<'a> {
     pub transport: &'a str,
     /// The server's recorded work (none for a service feedlab did not start).
     pub work: Option<&'a RunWork>,
+    /// The fault windows applied during the run.
+    pub faults: &'a [Fault],
 }
 
 /// `P(X ≥ x)` of the in-degrees at log-spaced `x`, and the CSN fit.
@@ -173,7 +176,8 @@ fn series_json(m: &Measured<'_>) -> Vec<Value> {
         .iter()
         .map(|p| {
             let mut v = json!({ "second": p.second, "kind": p.kind.name(), "count": p.count,
-                         "errors": p.errors, "dropped": p.dropped, "p50_ms": p.p50_ms,
+                         "errors": p.errors, "dropped": p.dropped, "shed": p.shed,
+                         "p50_ms": p.p50_ms,
                          "p99_ms": p.p99_ms });
             if let Some(cpu) = m.work.and_then(|w| w.cpu_us(p.second, p.kind.name())) {
                 v["cpu_us"] = json!(cpu);
@@ -379,6 +383,12 @@ pub fn summary(m: &Measured<'_>) -> Summary {
         sim: None,
         work: m.work.map(RunWork::per_op),
         probe: m.work.map(RunWork::probe_stats),
+        faults: super::faults::outcomes(
+            m.faults,
+            stats.series(),
+            spec.duration_s,
+            spec.target.feed_p99_ms,
+        ),
         extra: object(extra),
     }
 }

@@ -79,6 +79,8 @@ pub struct ScenarioDoc {
     pub sweep: crate::spec::SweepSettings,
     /// `[tune]`: the design space of `feedlab tune`.
     pub tune: crate::tune::TuneConfig,
+    /// `[[faults]]`: fault windows of a live run (a variant's `faults` replaces the list).
+    pub faults: Vec<crate::spec::FaultSpec>,
 }
 
 impl ScenarioDoc {
@@ -102,6 +104,7 @@ impl ScenarioDoc {
                 .or_else(|| self.scenario.calibration.clone()),
             sim: self.sim.clone(),
             sweep: self.sweep.clone(),
+            faults: self.faults.clone(),
         }
     }
 }
@@ -196,6 +199,12 @@ fn describe(mut path: Vec<String>, msg: &str, at: &ErrorAt<'_>) -> ScenarioError
             format!(" ({expected})")
         };
         let message = match path.split_first() {
+            // An entry of an array of tables, such as `[[faults]]`.
+            Some((top, [index, rest @ ..]))
+                if !rest.is_empty() && index.parse::<usize>().is_ok() =>
+            {
+                format!("unknown key \"{}\" in {top}[{index}]{hint}", rest.join("."))
+            }
             Some((top, rest)) if !rest.is_empty() => {
                 format!("unknown key \"{}\" in [{top}]{hint}", rest.join("."))
             }
@@ -281,6 +290,7 @@ fn check(doc: &ScenarioDoc) -> Result<(), Rejected> {
     doc.sweep
         .validate()
         .map_err(|(key, msg)| Rejected::key("sweep", key, msg))?;
+    check_faults(doc)?;
     if let Err(e) = doc.sim.validate() {
         // The message starts with the offending key (`shard-workers must ...`).
         let text = match &e {
@@ -311,6 +321,25 @@ fn check_system(doc: &ScenarioDoc) -> Result<(), Rejected> {
     }
     if let Err(e) = FanoutStrategy::new(doc.system.fanout.clone()) {
         return Err(Rejected::key("system", "fanout", e.to_string()));
+    }
+    Ok(())
+}
+
+/// `[[faults]]`: valid windows for this run (`spec::faults::resolve`), and none when simulated.
+fn check_faults(doc: &ScenarioDoc) -> Result<(), Rejected> {
+    let (shards, duration) = (doc.system.sharding.shards, doc.scenario.duration_s);
+    crate::spec::faults::resolve(&doc.faults, shards, duration).map_err(|r| Rejected {
+        table: "faults",
+        key: format!("{}.{}", r.index, r.key),
+        message: r.message,
+    })?;
+    if doc.scenario.mode == Mode::Sim && !doc.faults.is_empty() {
+        let message = format!("[[faults]]: {}", crate::spec::faults::SIM_UNSUPPORTED);
+        return Err(Rejected {
+            table: "faults",
+            key: "0.kind".into(),
+            message,
+        });
     }
     Ok(())
 }

@@ -302,3 +302,33 @@ pub struct ProbeStats {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+/// One entry of `faults`: a fault window of a live run and what the per-second series showed
+/// of it. Seconds are the driver's, as in `series`; a window covers the series seconds it
+/// overlaps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FaultOutcome {
+    /// `slow-shard`, `shard-down` or `materializer-pause`.
+    pub kind: String,
+    /// What it acted on: `shard N` or `materializer`.
+    pub target: String,
+    /// Start of the window, s after the driver started.
+    pub at_s: f64,
+    /// Length of the window, s.
+    pub for_s: f64,
+    /// The extra delay per metadata call, ms (`slow-shard` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_ms: Option<f64>,
+    /// The highest per-second feed p99 during the window, ms (`null`: no feed read then).
+    pub peak_feed_p99_ms: Option<f64>,
+    /// Ops of every kind that failed or were refused (errors + shed) during the window.
+    pub failed: u64,
+    /// Seconds from the window's end to the start of the first second whose feed p99 is
+    /// within the target and whose feed goodput is at least 90% of its median over the
+    /// seconds before the window (the p99 alone when the window starts at 0); `null` when no
+    /// second of the run after the window qualifies.
+    pub recovery_s: Option<f64>,
+    /// Fields beyond the contract.
+    #[serde(flatten)]
+    pub extra: Extra,
+}

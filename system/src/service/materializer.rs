@@ -14,6 +14,10 @@
 //! touch after start and every `cap / 4` inserts, so it holds at most
 //! `cap + cap/4 + batch` entries.
 //!
+//! A fault window may pause the workers ([`crate::faults::Faults::set_materializer_paused`]):
+//! each holds the batch it took, without polling, and applies it when the pause is lifted;
+//! the rest stay queued or in the outbox, so fan-out lags during the window and catches up.
+//!
 //! Parts: the [`FanoutQueue`] (tasks and the outbox rows held here), the
 //! [`Counters`] (views, feed reads, inserts since a trim) and the
 //! [`FeedNotifier`] (long-poll wake-ups); the workers here and in `apply`
@@ -127,6 +131,8 @@ async fn worker(svc: Service, rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver
             batch
         };
         let n = batch.len();
+        // A fault window may pause fan-out: the batch waits here and is applied after it.
+        svc.inner.faults.materializer_resumed().await;
         if let Err(e) = apply::apply(&svc, batch).await {
             tracing::warn!(error = %e, "materializer batch failed; the outbox sweeper will retry");
         }
