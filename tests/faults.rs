@@ -6,19 +6,13 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::{field, run, spec};
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_feedlab");
-
 fn feedlab(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("RUST_LOG", "error")
-        .output()
-        .expect("run feedlab")
+    common::feedlab_output(args)
 }
 
 /// A scenario of 20 s on 4 shards with `faults` appended; returns (dir guard, path).

@@ -8,7 +8,7 @@ pub mod serve;
 pub mod simtest;
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
@@ -78,4 +78,14 @@ pub fn field<'a>(v: &'a Value, path: &str) -> &'a Value {
     path.split('.')
         .try_fold(v, |v, k| v.get(k))
         .unwrap_or_else(|| panic!("summary lacks {path}"))
+}
+
+/// Runs the `feedlab` binary with `args` (logging errors only) and returns
+/// its output, whatever its exit code.
+pub fn feedlab_output(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_feedlab"))
+        .args(args)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run feedlab")
 }
