@@ -132,6 +132,10 @@ fn fault_plan(spec: &RunSpec) -> Result<Vec<Fault>, UserError> {
     let shards = spec.system.sharding.shards;
     let plan = crate::spec::faults::resolve(&spec.faults, shards, spec.duration_s)
         .map_err(|r| UserError(format!("variant {}: {}", spec.variant, r.message)))?;
+    if let Some(f) = plan.iter().find(|f| !f.action.kind().live()) {
+        let msg = crate::spec::faults::not_live(f.action.kind());
+        return Err(UserError(format!("variant {}: {msg}", spec.variant)));
+    }
     if !plan.is_empty() && spec.target.write_url.is_some() {
         let msg = "[[faults]] need the in-process service; remove target.write-url or the faults";
         return Err(UserError(format!("variant {}: {msg}", spec.variant)));

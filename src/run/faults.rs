@@ -75,6 +75,11 @@ fn apply(board: &Faults, action: FaultAction, on: bool) {
             board.set_materializer_paused(on);
             Ok(())
         }
+        other => {
+            // `run::fault_plan` refuses kinds a live run does not apply.
+            tracing::warn!(kind = other.kind().name(), "fault not applied live");
+            return;
+        }
     };
     match r {
         Ok(()) => {

@@ -328,11 +328,22 @@ fn check_system(doc: &ScenarioDoc) -> Result<(), Rejected> {
 /// `[[faults]]`: valid windows for this run (`spec::faults::resolve`), and none when simulated.
 fn check_faults(doc: &ScenarioDoc) -> Result<(), Rejected> {
     let (shards, duration) = (doc.system.sharding.shards, doc.scenario.duration_s);
-    crate::spec::faults::resolve(&doc.faults, shards, duration).map_err(|r| Rejected {
-        table: "faults",
-        key: format!("{}.{}", r.index, r.key),
-        message: r.message,
-    })?;
+    let plan =
+        crate::spec::faults::resolve(&doc.faults, shards, duration).map_err(|r| Rejected {
+            table: "faults",
+            key: format!("{}.{}", r.index, r.key),
+            message: r.message,
+        })?;
+    let live = doc.scenario.mode == Mode::Live;
+    if let Some(i) = plan.iter().position(|f| live && !f.action.kind().live()) {
+        let kind = plan[i].action.kind();
+        let message = format!("faults[{i}].kind: {}", crate::spec::faults::not_live(kind));
+        return Err(Rejected {
+            table: "faults",
+            key: format!("{i}.kind"),
+            message,
+        });
+    }
     if doc.scenario.mode == Mode::Sim && !doc.faults.is_empty() {
         let message = format!("[[faults]]: {}", crate::spec::faults::SIM_UNSUPPORTED);
         return Err(Rejected {

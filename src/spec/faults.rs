@@ -15,7 +15,16 @@ use serde::{Deserialize, Serialize};
 pub const SIM_UNSUPPORTED: &str = "the simulator does not model faults yet; run this scenario \
      live (scenario.mode = \"live\") or remove its [[faults]]";
 
-/// The fault kinds the live executor applies.
+/// Why a live run refuses a fault of `kind` ([`FaultKind::live`] is false).
+pub fn not_live(kind: FaultKind) -> String {
+    format!(
+        "a live run does not apply {} faults yet; run it with scenario.mode = \"sim\" or \
+         remove the entry",
+        kind.name()
+    )
+}
+
+/// The fault kinds a scenario can name; [`FaultKind::live`] says which a live run applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FaultKind {
@@ -25,6 +34,15 @@ pub enum FaultKind {
     ShardDown,
     /// The fan-out materializer applies nothing; it catches up after the window.
     MaterializerPause,
+    /// The blob store is stopped (`how = "stop"`), or one local replica of stored photos is
+    /// deleted or corrupted (`how = "delete-replica"`, `"corrupt-replica"`).
+    BlobOutage,
+    /// The author with the most followers posts `photos` photos at `at-s`.
+    CelebrityBurst,
+    /// Reads (feeds and photo views) arrive `factor` times as fast for the window.
+    FlashCrowd,
+    /// Every network hop takes `extra-ms` more (simulator only).
+    Network,
 }
 
 impl FaultKind {
@@ -34,7 +52,19 @@ impl FaultKind {
             FaultKind::SlowShard => "slow-shard",
             FaultKind::ShardDown => "shard-down",
             FaultKind::MaterializerPause => "materializer-pause",
+            FaultKind::BlobOutage => "blob-outage",
+            FaultKind::CelebrityBurst => "celebrity-burst",
+            FaultKind::FlashCrowd => "flash-crowd",
+            FaultKind::Network => "network",
         }
+    }
+
+    /// Whether a live run applies this kind; a live run refuses the others by name.
+    pub fn live(self) -> bool {
+        matches!(
+            self,
+            FaultKind::SlowShard | FaultKind::ShardDown | FaultKind::MaterializerPause
+        )
     }
 
     /// The keys this kind needs beyond `kind`, `at-s` and `for-s`.
@@ -43,6 +73,10 @@ impl FaultKind {
             FaultKind::SlowShard => &["shard", "extra-ms"],
             FaultKind::ShardDown => &["shard"],
             FaultKind::MaterializerPause => &[],
+            FaultKind::BlobOutage => &["how"],
+            FaultKind::CelebrityBurst => &["photos"],
+            FaultKind::FlashCrowd => &["factor"],
+            FaultKind::Network => &["extra-ms"],
         }
     }
 }
@@ -51,7 +85,7 @@ impl FaultKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct FaultSpec {
-    /// `slow-shard`, `shard-down` or `materializer-pause`.
+    /// The kind (`slow-shard`, `shard-down`, ...).
     pub kind: FaultKind,
     /// Start of the window, seconds after the driver starts.
     pub at_s: f64,
@@ -60,9 +94,41 @@ pub struct FaultSpec {
     /// The shard (`slow-shard`, `shard-down`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<usize>,
-    /// The extra delay per metadata call, ms (`slow-shard`).
+    /// The extra delay per metadata call (`slow-shard`) or per hop (`network`), ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra_ms: Option<f64>,
+    /// What happens to the blob store (`blob-outage`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub how: Option<BlobHow>,
+    /// How many photos the celebrity posts (`celebrity-burst`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photos: Option<u32>,
+    /// The multiplier on read arrivals (`flash-crowd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<f64>,
+}
+
+/// What a `blob-outage` does to the blob store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BlobHow {
+    /// The store answers nothing for the window (the S3 server stopped, then restarted).
+    Stop,
+    /// One local replica of the photos stored so far is deleted.
+    DeleteReplica,
+    /// One local replica of the photos stored so far is corrupted.
+    CorruptReplica,
+}
+
+impl BlobHow {
+    /// The name written in scenarios (`stop`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            BlobHow::Stop => "stop",
+            BlobHow::DeleteReplica => "delete-replica",
+            BlobHow::CorruptReplica => "corrupt-replica",
+        }
+    }
 }
 
 impl FaultSpec {
@@ -74,6 +140,15 @@ impl FaultSpec {
         }
         if self.extra_ms.is_some() {
             keys.push("extra-ms");
+        }
+        if self.how.is_some() {
+            keys.push("how");
+        }
+        if self.photos.is_some() {
+            keys.push("photos");
+        }
+        if self.factor.is_some() {
+            keys.push("factor");
         }
         keys
     }
@@ -96,6 +171,26 @@ pub enum FaultAction {
     },
     /// The materializer is paused.
     MaterializerPause,
+    /// The blob store is stopped, or one replica is deleted or corrupted.
+    BlobOutage {
+        /// What happens.
+        how: BlobHow,
+    },
+    /// The most-followed author posts `photos` photos at the window's start.
+    CelebrityBurst {
+        /// Photos posted.
+        photos: u32,
+    },
+    /// Read arrivals are multiplied by `factor`.
+    FlashCrowd {
+        /// The multiplier (> 1).
+        factor: f64,
+    },
+    /// Every network hop takes `extra_ms` more (simulator only).
+    Network {
+        /// Extra delay per hop, ms.
+        extra_ms: f64,
+    },
 }
 
 impl FaultAction {
@@ -105,16 +200,25 @@ impl FaultAction {
             FaultAction::SlowShard { .. } => FaultKind::SlowShard,
             FaultAction::ShardDown { .. } => FaultKind::ShardDown,
             FaultAction::MaterializerPause => FaultKind::MaterializerPause,
+            FaultAction::BlobOutage { .. } => FaultKind::BlobOutage,
+            FaultAction::CelebrityBurst { .. } => FaultKind::CelebrityBurst,
+            FaultAction::FlashCrowd { .. } => FaultKind::FlashCrowd,
+            FaultAction::Network { .. } => FaultKind::Network,
         }
     }
 
-    /// What it acts on: `shard N` or `materializer`.
+    /// What it acts on: `shard N`, `materializer`, `blob store (HOW)`, `celebrity`, `reads` or
+    /// `network`.
     pub fn target(self) -> String {
         match self {
             FaultAction::SlowShard { shard, .. } | FaultAction::ShardDown { shard } => {
                 format!("shard {shard}")
             }
             FaultAction::MaterializerPause => "materializer".into(),
+            FaultAction::BlobOutage { how } => format!("blob store ({})", how.name()),
+            FaultAction::CelebrityBurst { .. } => "celebrity".into(),
+            FaultAction::FlashCrowd { .. } => "reads".into(),
+            FaultAction::Network { .. } => "network".into(),
         }
     }
 }
@@ -226,77 +330,48 @@ fn resolve_one(
         }
         other => other.unwrap_or(0),
     };
-    let action = match s.kind {
-        FaultKind::SlowShard => {
-            let extra_ms = s.extra_ms.unwrap_or(0.0);
-            if !(extra_ms.is_finite() && extra_ms > 0.0) {
-                return Err(reject(
-                    i,
-                    "extra-ms",
-                    format!("must be > 0, got {extra_ms}"),
-                ));
-            }
-            FaultAction::SlowShard { shard, extra_ms }
-        }
-        FaultKind::ShardDown => FaultAction::ShardDown { shard },
-        FaultKind::MaterializerPause => FaultAction::MaterializerPause,
-    };
     Ok(Fault {
-        action,
+        action: action(i, s, shard)?,
         at_s: s.at_s,
         for_s: s.for_s,
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec(kind: FaultKind, at_s: f64, for_s: f64, shard: Option<usize>) -> FaultSpec {
-        FaultSpec {
-            kind,
-            at_s,
-            for_s,
+/// The action of entry `i`, whose keys are known to be the kind's own.
+fn action(i: usize, s: &FaultSpec, shard: usize) -> Result<FaultAction, FaultRejected> {
+    let positive = |key: &'static str, v: Option<f64>, min: f64| {
+        let v = v.unwrap_or(f64::NAN);
+        if v.is_finite() && v > min {
+            Ok(v)
+        } else {
+            Err(reject(i, key, format!("must be > {min}, got {v}")))
+        }
+    };
+    Ok(match s.kind {
+        FaultKind::SlowShard => FaultAction::SlowShard {
             shard,
-            extra_ms: (kind == FaultKind::SlowShard).then_some(50.0),
-        }
-    }
-
-    #[test]
-    fn windows_resolve_and_overlaps_of_one_target_are_refused() {
-        let ok = [
-            spec(FaultKind::SlowShard, 5.0, 5.0, Some(1)),
-            spec(FaultKind::SlowShard, 10.0, 5.0, Some(1)),
-            spec(FaultKind::ShardDown, 6.0, 2.0, Some(1)),
-            spec(FaultKind::MaterializerPause, 0.0, 20.0, None),
-        ];
-        let faults = resolve(&ok, 4, 20.0).expect("valid");
-        assert_eq!(faults[0].action.target(), "shard 1");
-        assert_eq!(faults[3].end_s(), 20.0);
-        let mut bad = ok.to_vec();
-        bad.push(spec(FaultKind::SlowShard, 14.0, 1.0, Some(1)));
-        let e = resolve(&bad, 4, 20.0).expect_err("overlap");
-        assert_eq!((e.index, e.key), (4, "at-s"));
-        assert!(e.message.contains("faults[1]"), "{}", e.message);
-    }
-
-    #[test]
-    fn each_rule_names_its_key() {
-        let cases: [(FaultSpec, &str); 6] = [
-            (spec(FaultKind::ShardDown, 1.0, 1.0, None), "kind"),
-            (
-                spec(FaultKind::MaterializerPause, 1.0, 1.0, Some(0)),
-                "shard",
-            ),
-            (spec(FaultKind::ShardDown, -1.0, 1.0, Some(0)), "at-s"),
-            (spec(FaultKind::ShardDown, 1.0, 0.0, Some(0)), "for-s"),
-            (spec(FaultKind::ShardDown, 15.0, 6.0, Some(0)), "for-s"),
-            (spec(FaultKind::ShardDown, 1.0, 1.0, Some(4)), "shard"),
-        ];
-        for (s, key) in cases {
-            let e = resolve(std::slice::from_ref(&s), 4, 20.0).expect_err("invalid");
-            assert_eq!(e.key, key, "{s:?}: {}", e.message);
-            assert!(e.message.starts_with(&format!("faults[0].{key}:")));
-        }
-    }
+            extra_ms: positive("extra-ms", s.extra_ms, 0.0)?,
+        },
+        FaultKind::ShardDown => FaultAction::ShardDown { shard },
+        FaultKind::MaterializerPause => FaultAction::MaterializerPause,
+        FaultKind::BlobOutage => FaultAction::BlobOutage {
+            how: s.how.unwrap_or(BlobHow::Stop),
+        },
+        FaultKind::CelebrityBurst => match s.photos {
+            Some(photos @ 1..=100_000) => FaultAction::CelebrityBurst { photos },
+            other => {
+                let what = format!("must be 1..=100000, got {}", other.unwrap_or(0));
+                return Err(reject(i, "photos", what));
+            }
+        },
+        FaultKind::FlashCrowd => FaultAction::FlashCrowd {
+            factor: positive("factor", s.factor, 1.0)?,
+        },
+        FaultKind::Network => FaultAction::Network {
+            extra_ms: positive("extra-ms", s.extra_ms, 0.0)?,
+        },
+    })
 }
+
+#[cfg(test)]
+mod tests;
