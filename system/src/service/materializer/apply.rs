@@ -57,6 +57,12 @@ enum Done {
     },
 }
 
+/// Counts `pid` in its author's `posts` and plans its timeline inserts. The ordinary path
+/// adds one. A task recovered from a lapsed claim may follow an apply that already counted
+/// it, so it sets `posts` to the author's photo rows instead; that count includes uploads
+/// whose own fan-out has not counted them yet, so `posts` can run over by the author's
+/// uploads in flight at that moment until the next takeover recounts it. `posts` feeds only
+/// the rate rule's posts-per-day estimate.
 async fn plan_fanout(
     svc: &Service,
     pid: PhotoId,
