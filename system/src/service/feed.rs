@@ -18,7 +18,7 @@ use super::{Service, now_ms};
 use crate::error::{Error, Result};
 use crate::id::{EPOCH_MS, PhotoId};
 use crate::meta::{Direction, KeyRange};
-use crate::policy::{Candidate, EdgeMode, FanoutKind, ShardKey, UserId};
+use crate::policy::{Candidate, EdgeMode, FanoutKind, FollowerStats, ShardKey, UserId};
 use crate::tables::{self, PhotoRow, UserStats};
 
 /// Longest long-poll wait accepted.
@@ -47,6 +47,9 @@ impl Service {
         if kind == FanoutKind::Pull || followees.is_empty() {
             return Ok(followees);
         }
+        if kind == FanoutKind::Hybrid {
+            return self.pulled_by_author(followees).await;
+        }
         let now = now_ms();
         let me = self.stats(reader).await?.as_follower(now);
         let stats = self.stats_many(&followees).await?;
@@ -54,6 +57,41 @@ impl Service {
             .into_iter()
             .zip(stats)
             .filter(|(_, s)| self.inner.fanout.edge_mode(&s.as_author(now), &me) == EdgeMode::Pull)
+            .map(|(f, _)| f)
+            .collect())
+    }
+
+    /// Hybrid: the `followees` the threshold puts on pull. The mode depends
+    /// on the author alone, so known modes come from the pull cache and only
+    /// the others' counters are read.
+    async fn pulled_by_author(&self, followees: Vec<UserId>) -> Result<Vec<UserId>> {
+        let cache = &self.inner.pull_cache;
+        let epoch = cache.mode_epoch();
+        let mut modes = cache.author_modes(&followees);
+        let unknown: Vec<UserId> = followees
+            .iter()
+            .zip(&modes)
+            .filter(|(_, m)| m.is_none())
+            .map(|(&f, _)| f)
+            .collect();
+        if !unknown.is_empty() {
+            let now = now_ms();
+            let reader = FollowerStats::default();
+            let found: Vec<(UserId, EdgeMode)> = unknown
+                .iter()
+                .zip(self.stats_many(&unknown).await?)
+                .map(|(&a, s)| (a, self.inner.fanout.edge_mode(&s.as_author(now), &reader)))
+                .collect();
+            cache.fill_modes(epoch, &found);
+            let mut found = found.into_iter();
+            for m in modes.iter_mut().filter(|m| m.is_none()) {
+                *m = found.next().map(|(_, mode)| mode);
+            }
+        }
+        Ok(followees
+            .into_iter()
+            .zip(modes)
+            .filter(|(_, m)| *m == Some(EdgeMode::Pull))
             .map(|(f, _)| f)
             .collect())
     }

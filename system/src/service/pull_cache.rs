@@ -10,6 +10,10 @@
 //! - **Recent ids**: per pulled author, their newest photo ids. Dropped when
 //!   the author uploads or deletes through this server; stale after
 //!   `recent_ttl` (another server's uploads show within it).
+//! - **Author modes** (hybrid): per author, whether the threshold puts them
+//!   on pull, so that a reader's pull set is computed from the followee list
+//!   alone once the followees' modes are known. Stale like pull sets: at once
+//!   on a crossing through this server, after `set_ttl` otherwise.
 //!
 //! A fill that raced an invalidation of its own entry is not kept: every
 //! fill carries a [`Ticket`] taken before its read (the policy epoch and the
@@ -27,7 +31,7 @@ use lru::LruCache;
 use parking_lot::Mutex;
 
 use crate::id::PhotoId;
-use crate::policy::UserId;
+use crate::policy::{EdgeMode, UserId};
 
 /// A cached value with the policy epoch and the time it was filled at.
 struct Stamped<T> {
@@ -76,10 +80,19 @@ impl Counts {
     }
 }
 
-/// The two caches (see the module docs). Capacity 0 turns both off.
+/// An author's mode, with the policy epoch and the time it was read at.
+#[derive(Clone, Copy)]
+struct ModeEntry {
+    epoch: u64,
+    at: Instant,
+    mode: EdgeMode,
+}
+
+/// The three caches (see the module docs). Capacity 0 turns them off.
 pub struct PullCache {
     sets: Option<Mutex<LruCache<UserId, Stamped<Vec<UserId>>>>>,
     recent: Option<Mutex<LruCache<UserId, Stamped<Recent>>>>,
+    modes: Option<Mutex<LruCache<UserId, ModeEntry>>>,
     /// Bumped when an author's mode may have changed: stales every entry.
     epoch: AtomicU64,
     /// Bumped by the invalidation of a pull set in their stripe.
@@ -98,6 +111,7 @@ impl PullCache {
         PullCache {
             sets: cap.map(|n| Mutex::new(LruCache::new(n))),
             recent: cap.map(|n| Mutex::new(LruCache::new(n))),
+            modes: cap.map(|n| Mutex::new(LruCache::new(n))),
             epoch: AtomicU64::new(0),
             set_counts: Counts::new(),
             recent_counts: Counts::new(),
@@ -196,6 +210,42 @@ impl PullCache {
         value
     }
 
+    /// The epoch for a later [`PullCache::fill_modes`].
+    pub fn mode_epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// The cached mode of each of `authors` (`None` where unknown or stale).
+    pub fn author_modes(&self, authors: &[UserId]) -> Vec<Option<EdgeMode>> {
+        let Some(modes) = &self.modes else {
+            return vec![None; authors.len()];
+        };
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let mut modes = modes.lock();
+        authors
+            .iter()
+            .map(|a| match modes.get(a) {
+                Some(e) if e.epoch == epoch && e.at.elapsed() < self.set_ttl => Some(e.mode),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Keep the modes of `found`, read after [`PullCache::mode_epoch`] gave
+    /// `epoch`; dropped if an author changed mode meanwhile.
+    pub fn fill_modes(&self, epoch: u64, found: &[(UserId, EdgeMode)]) {
+        if let Some(modes) = &self.modes {
+            let mut modes = modes.lock();
+            if self.epoch.load(Ordering::Acquire) != epoch {
+                return;
+            }
+            let at = Instant::now();
+            for &(a, mode) in found {
+                modes.put(a, ModeEntry { epoch, at, mode });
+            }
+        }
+    }
+
     /// `reader` followed or unfollowed someone: drop their pull set.
     pub fn follows_changed(&self, reader: UserId) {
         if let Some(sets) = &self.sets {
@@ -219,6 +269,7 @@ impl PullCache {
     pub fn policy_changed(&self) {
         let _sets = self.sets.as_ref().map(|s| s.lock());
         let _recent = self.recent.as_ref().map(|r| r.lock());
+        let _modes = self.modes.as_ref().map(|m| m.lock());
         self.epoch.fetch_add(1, Ordering::AcqRel);
     }
 }
@@ -296,5 +347,23 @@ mod tests {
         c.policy_changed();
         c.fill_pull_set(1, set, vec![9]);
         assert!(c.pull_set(1).is_none());
+    }
+
+    #[test]
+    fn author_modes_go_stale_with_the_policy_and_racing_fills_are_dropped() {
+        let c = PullCache::new(8, HOUR, HOUR);
+        let e = c.mode_epoch();
+        c.fill_modes(e, &[(1, EdgeMode::Pull), (2, EdgeMode::Push)]);
+        let got = c.author_modes(&[1, 2, 3]);
+        assert_eq!(got, vec![Some(EdgeMode::Pull), Some(EdgeMode::Push), None]);
+        c.policy_changed();
+        assert_eq!(c.author_modes(&[1, 2]), vec![None, None]);
+        let e = c.mode_epoch();
+        c.policy_changed();
+        c.fill_modes(e, &[(1, EdgeMode::Push)]);
+        assert_eq!(c.author_modes(&[1]), vec![None]);
+        let off = PullCache::new(0, HOUR, HOUR);
+        off.fill_modes(off.mode_epoch(), &[(1, EdgeMode::Pull)]);
+        assert_eq!(off.author_modes(&[1]), vec![None]);
     }
 }
