@@ -9,8 +9,52 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::Error;
+
+/// At most one "backend unavailable" line per second: an outage fails every request that
+/// needs the backend, and one line per request would bury everything else in the log.
+static UNAVAILABLE_LOG: Throttle = Throttle::new(1_000);
+
+/// A log line allowed once per `every_ms`; the next allowed line counts those held back.
+struct Throttle {
+    every_ms: u64,
+    last_ms: AtomicU64,
+    held: AtomicU64,
+}
+
+impl Throttle {
+    const fn new(every_ms: u64) -> Self {
+        Throttle {
+            every_ms,
+            last_ms: AtomicU64::new(0),
+            held: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether a line may be written at `now_ms`; if so, how many were held back before it.
+    fn admit(&self, now_ms: u64) -> Option<u64> {
+        let last = self.last_ms.load(Ordering::Relaxed);
+        let due = now_ms >= last.saturating_add(self.every_ms) || last == 0;
+        if due
+            && self
+                .last_ms
+                .compare_exchange(last, now_ms, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Some(self.held.swap(0, Ordering::AcqRel));
+        }
+        self.held.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+
+    fn warn(&self, e: &Error) {
+        if let Some(held) = self.admit(crate::service::now_ms()) {
+            tracing::warn!(error = %e, held_back = held, "backend unavailable");
+        }
+    }
+}
 
 /// An error response.
 #[derive(Debug)]
@@ -117,7 +161,7 @@ impl From<Error> for ApiError {
             }
         };
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            tracing::warn!(error = %e, "backend unavailable");
+            UNAVAILABLE_LOG.warn(&e);
         }
         ApiError {
             status,
@@ -191,3 +235,19 @@ impl IntoResponse for ApiError {
 
 /// Handler result.
 pub type ApiResult<T> = std::result::Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::Throttle;
+
+    #[test]
+    fn a_throttle_admits_one_line_per_interval_and_counts_the_rest() {
+        let t = Throttle::new(1_000);
+        assert_eq!(t.admit(5_000), Some(0));
+        assert_eq!(t.admit(5_400), None);
+        assert_eq!(t.admit(5_999), None);
+        assert_eq!(t.admit(6_000), Some(2));
+        assert_eq!(t.admit(6_001), None);
+        assert_eq!(t.admit(9_000), Some(1));
+    }
+}
