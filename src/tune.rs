@@ -56,6 +56,7 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let scenario = args.common.load()?;
     let doc = scenario.base();
+    refuse_faults(&args.common.scenario, doc)?;
     let base = scenario.base_spec();
     let catalogue = Catalogue::load(doc.plan.catalogue.as_deref()).map_err(UserError)?;
     let space = Space::resolve(doc, &catalogue).map_err(|(k, m)| {
@@ -131,6 +132,27 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
 
 /// The search's context: the base run, the space, prices, the plan's traffic and storage
 /// floor, and the `[tune]` settings.
+/// `tune` sizes a deployment for steady load: a scenario with `[[faults]]` is refused at the
+/// first one's line (exit 2) rather than sized without them.
+fn refuse_faults(
+    path: &std::path::Path,
+    doc: &crate::scenario::ScenarioDoc,
+) -> Result<(), UserError> {
+    if doc.faults.is_empty() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let line = text
+        .lines()
+        .position(|l| l.trim_start().starts_with("[[faults]]"))
+        .map_or(String::new(), |i| format!(":{}", i + 1));
+    Err(UserError(format!(
+        "{}{line}: faults: tune sizes a deployment for steady load and applies no [[faults]]; \
+         remove them to size this scenario",
+        path.display()
+    )))
+}
+
 fn context<'a>(
     base: &'a crate::spec::RunSpec,
     space: &'a Space,

@@ -220,6 +220,12 @@ fn bad_input_names_file_line_and_key() {
     fails_at(&p, "shards = {", "tune.shards");
     let p = variant_of(dir.path(), "cache-entries = 1_000_000_000_000\n");
     fails_at(&p, "cache-entries", "tune.cache-entries");
+    // Faults: tune sizes for steady load.
+    let p = variant_of(
+        dir.path(),
+        "\n[[faults]]\nkind = \"materializer-pause\"\nat-s = 1.0\nfor-s = 1.0\n",
+    );
+    fails_at(&p, "[[faults]]", "faults");
     // An unknown machine type.
     let p = variant_of(dir.path(), "app-machine = \"z9.huge\"\n");
     fails_at(&p, "app-machine", "tune.app-machine");
