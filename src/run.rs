@@ -26,6 +26,7 @@ mod insitu;
 mod measure;
 mod probe;
 mod seed;
+mod threads;
 mod work;
 
 use std::path::Path;

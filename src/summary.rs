@@ -26,7 +26,7 @@ pub use feedlab_workload::LatencyRecord as OpStats;
 pub use provenance::Provenance;
 pub use sections::{
     FanoutStats, FaultOutcome, HybridShares, OpWork, Population, ProbeStats, QueueCheck, RunConfig,
-    ShardStats, SimSection, Stall, StorageStats, Target, TopAuthor,
+    ShardStats, SimSection, Stall, StorageStats, Target, ThreadUse, TopAuthor,
 };
 
 /// Fields a writer added beyond the contract, kept verbatim.

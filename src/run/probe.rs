@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use feedlab_system::timing::{host_steal_ms, thread_cpu_ns};
 
-use crate::summary::Stall;
+use super::threads::ThreadCpu;
+use crate::summary::{Stall, ThreadUse};
 
 /// How often the probe runs.
 pub const EVERY: Duration = Duration::from_millis(50);
@@ -76,14 +77,16 @@ impl ProbeSeries {
     }
 }
 
-/// What the probe saw in one second: runs, their CPU ns, the latest tick's lateness ns and
-/// the host's steal ms at the second's first tick and at its last.
-#[derive(Debug, Clone, Copy, Default)]
+/// What the probe saw in one second: runs, their CPU ns, the latest tick's lateness ns, the
+/// host's steal ms at the second's first tick and at its last, and this process's thread CPU
+/// at its first tick.
+#[derive(Debug, Clone, Default)]
 struct Second {
     runs: u64,
     cpu_ns: u64,
     late_ns: u64,
     steal: (u64, u64),
+    threads: ThreadCpu,
 }
 
 /// A running probe; [`Probe::stop`] ends it and returns its series.
@@ -115,6 +118,7 @@ impl Probe {
                 let e = s.entry(epoch.elapsed().as_secs()).or_default();
                 if e.runs == 0 {
                     e.steal.0 = steal;
+                    e.threads = super::threads::sample();
                 }
                 e.runs += 1;
                 e.cpu_ns += used;
@@ -148,21 +152,37 @@ pub const STALL_LATE_MS: f64 = 100.0;
 /// Steal from which a second counts as stalled, ms (summed over cores): a tenth of a core.
 pub const STALL_STEAL_MS: f64 = 100.0;
 
-/// The seconds of `s` that stalled, each with the steal from its first tick to the next
-/// second's first (to its own last tick, for the last second).
+/// Thread groups under this much CPU in a stalled second are left out of it, ms.
+const THREAD_MIN_MS: f64 = 10.0;
+
+/// The seconds of `s` that stalled, each with the steal and the thread CPU from its first
+/// tick to the next second's first (steal to its own last tick, and no threads, for the last
+/// second).
 fn stalls(s: &BTreeMap<u64, Second>) -> Vec<Stall> {
     let secs: Vec<(&u64, &Second)> = s.iter().collect();
     secs.iter()
         .enumerate()
-        .map(|(i, &(&second, v))| {
-            let end = secs.get(i + 1).map_or(v.steal.1, |(_, n)| n.steal.0);
-            Stall {
-                second,
-                late_ms: v.late_ns as f64 / 1e6,
-                steal_ms: end.saturating_sub(v.steal.0) as f64,
+        .filter_map(|(i, &(&second, v))| {
+            let next = secs.get(i + 1).map(|(_, n)| *n);
+            let end = next.map_or(v.steal.1, |n| n.steal.0);
+            let late_ms = v.late_ns as f64 / 1e6;
+            let steal_ms = end.saturating_sub(v.steal.0) as f64;
+            if late_ms < STALL_LATE_MS && steal_ms < STALL_STEAL_MS {
+                return None;
             }
+            let threads = next.map_or_else(Vec::new, |n| {
+                super::threads::used_ms(&v.threads, &n.threads, THREAD_MIN_MS)
+                    .into_iter()
+                    .map(|(name, cpu_ms)| ThreadUse { name, cpu_ms })
+                    .collect()
+            });
+            Some(Stall {
+                second,
+                late_ms,
+                steal_ms,
+                threads,
+            })
         })
-        .filter(|x| x.late_ms >= STALL_LATE_MS || x.steal_ms >= STALL_STEAL_MS)
         .collect()
 }
 
@@ -177,6 +197,7 @@ mod tests {
             cpu_ns: 1,
             late_ns: late_ms * 1_000_000,
             steal,
+            threads: [("fjall:worker".to_string(), steal.0 * 1_000_000)].into(),
         };
         let s: BTreeMap<u64, Second> = [
             (0, sec(3, (1_000, 1_000))),
@@ -191,6 +212,10 @@ mod tests {
         assert_eq!(seconds, [1, 2]);
         assert_eq!(got[0].late_ms, 150.0);
         assert_eq!(got[1].steal_ms, 230.0);
+        // Thread CPU runs from the second's first tick to the next one's, as steal does.
+        assert_eq!(got[0].threads[0].cpu_ms, 10.0);
+        assert_eq!(got[1].threads[0].name, "fjall:worker");
+        assert_eq!(got[1].threads[0].cpu_ms, 230.0);
     }
 
     #[test]

@@ -275,7 +275,7 @@ pub struct OpWork {
 }
 
 /// One second of a live run in which the probe ran late or the host stole CPU.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stall {
     /// Second since the run started.
     pub second: u64,
@@ -285,6 +285,19 @@ pub struct Stall {
     /// CPU time the hypervisor gave other guests instead of this host that second (`steal`
     /// in `/proc/stat`, summed over cores), ms.
     pub steal_ms: f64,
+    /// CPU this process's threads used that second, by thread group (name without its
+    /// number), largest first, groups under 10 ms left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub threads: Vec<ThreadUse>,
+}
+
+/// CPU one group of threads used in one second.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThreadUse {
+    /// The group: thread name without its number (`tokio-rt-worker`, `fjall:worker`, ...).
+    pub name: String,
+    /// CPU ms.
+    pub cpu_ms: f64,
 }
 
 /// `probe`: the machine-speed probe of a live run.
