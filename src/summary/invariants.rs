@@ -88,7 +88,11 @@ impl Invariants {
         let first = self.violations.first()?;
         let mut counts = Vec::new();
         for inv in [Invariant::Readback, Invariant::Dangling, Invariant::Deleted] {
-            let n = self.violations.iter().filter(|v| v.invariant == inv).count();
+            let n = self
+                .violations
+                .iter()
+                .filter(|v| v.invariant == inv)
+                .count();
             if n > 0 {
                 counts.push(format!("{} {n}", inv.name()));
             }

@@ -216,7 +216,10 @@ impl<'a> Checker<'a> {
                 Err(Error::NotFound(_)) => {}
                 Ok(_) => self.violate(
                     Invariant::Deleted,
-                    format!("deleted photo {} of user {} still reads", a.photo.0, a.owner),
+                    format!(
+                        "deleted photo {} of user {} still reads",
+                        a.photo.0, a.owner
+                    ),
                 ),
                 Err(e) => self.violate(
                     Invariant::Deleted,
