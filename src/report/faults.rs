@@ -215,9 +215,13 @@ pub(super) mod tests {
         assert_eq!(p.len(), 6);
         for (_, _, svg) in &p {
             assert_eq!(svg.matches(">\nfault window\n<").count(), 1, "legend key");
+            let shaded = svg.matches("fill=\"#FFAA3C\"").count();
+            assert_eq!(shaded, 2, "the window and its legend key");
             assert!(svg.contains(">\nhybrid\n<"), "a line per variant");
         }
         assert!(p[0].2.contains(">\n200 ms target\n<"));
+        let unshaded = super::super::plots::feed_over_time(&[faulty("push")]).expect("plot");
+        assert!(!unshaded.contains("#FFAA3C"), "other charts are not shaded");
         assert_eq!(windows(&[faulty("a"), faulty("b")]), [(2.0, 4.0)]);
     }
 }
