@@ -215,6 +215,10 @@ fn a_materializer_pause_is_listed_with_a_recovery() {
     assert!(f["peak_feed_p99_ms"].is_number(), "{f}");
     assert!(f["recovery_s"].as_f64().is_some(), "a pause recovers: {f}");
     invariants_held(&s);
+    let md = std::fs::read_to_string(dir.path().join("report.md")).expect("report.md");
+    let row = "| pause | materializer-pause | materializer | 2.0 | 2.0 |";
+    assert!(md.contains(row) && md.contains("| pause | yes |"), "{md}");
+    assert!(dir.path().join("plots/fault-freshness.svg").is_file());
 }
 
 #[test]
