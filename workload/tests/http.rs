@@ -349,7 +349,11 @@ async fn executes_ops_against_a_mock_service() {
         .await
         .expect_err("mock search is down");
     assert_eq!(err.code, "http_503");
-    assert_eq!(err.reason.as_deref(), Some("overloaded"), "the JSON body's code");
+    assert_eq!(
+        err.reason.as_deref(),
+        Some("overloaded"),
+        "the JSON body's code"
+    );
     assert!(t.probe_visible(&upload, &acked, 1).await.expect("probe"));
 
     let writes = write_mock.log.lock().expect("lock").clone();
