@@ -77,3 +77,39 @@ fn summaries_and_series_reflect_records() {
             .is_some()
     );
 }
+
+#[test]
+fn freshness_per_second_freezes_with_the_series_and_late_probes_only_count() {
+    let mut c = Collector::new();
+    for (at_ms, ms) in [(0, 10), (300, 20), (900, 500), (1_100, 30)] {
+        c.fresh(Duration::from_millis(at_ms), Duration::from_millis(ms));
+    }
+    c.compact(SERIES_WINDOW_SECS + 1);
+    // Second 0 is frozen now: a late probe adds to its count, not to its p99.
+    c.fresh(Duration::from_millis(500), Duration::from_secs(9));
+    let stats = c.finish(Duration::from_secs(2));
+    let fresh = stats.freshness_series();
+    assert_eq!(fresh.len(), 2, "{fresh:?}");
+    assert_eq!((fresh[0].second, fresh[0].visible), (0, 4));
+    assert!((fresh[0].p99_ms - 500.0).abs() < 5.0, "{fresh:?}");
+    assert_eq!((fresh[1].second, fresh[1].visible), (1, 1));
+    assert_eq!(stats.freshness_summary().visible, 5);
+}
+
+#[test]
+fn failures_count_by_reason_for_every_kind_and_shed() {
+    let mut c = Collector::new();
+    let at = Duration::from_millis(100);
+    c.error(OpKind::Upload, at, SHED_CODE, "overloaded");
+    c.error(OpKind::Upload, at, SHED_CODE, "unavailable");
+    c.error(OpKind::Upload, at, "timeout", "timeout");
+    c.error(OpKind::Search, at, "http_404", "not_found");
+    let stats = c.finish(Duration::from_secs(1));
+    let up = stats.summary(OpKind::Upload);
+    assert_eq!((up.errors, up.shed), (1, 2));
+    let codes: Vec<_> = up.failure_codes.keys().map(String::as_str).collect();
+    assert_eq!(codes, ["overloaded", "timeout", "unavailable"]);
+    let search = stats.summary(OpKind::Search);
+    assert_eq!(search.failure_codes.get("not_found"), Some(&1));
+    assert!(stats.summary(OpKind::Feed).failure_codes.is_empty());
+}
