@@ -12,7 +12,10 @@
 //!    "direct"`) — with feed-freshness probes on a sample of uploads;
 //! 4. waits for the fan-out, measures counters, storage and timelines, and
 //!    builds the typed summary (`contract`) and writes `OUT/<variant>/summary.json`;
-//! 5. deletes the data directory unless `--keep-data`.
+//! 5. with `[[faults]]`, checks the invariants of what the driver had acknowledged on the
+//!    service before it stops (`invariants`): a violation is named in the summary, which is
+//!    still written, and fails the run (exit code 1: the system broke, not the scenario);
+//! 6. deletes the data directory unless `--keep-data`.
 //!
 //! With `target.write-url` set, the run seeds and drives that deployment over HTTP instead
 //! and reads its counters from `/metrics` (`external`). The comparison, reports and table
@@ -23,6 +26,7 @@ mod direct;
 mod external;
 mod faults;
 mod insitu;
+mod invariants;
 mod measure;
 mod probe;
 mod seed;
@@ -124,6 +128,10 @@ pub async fn run_variant_with(
     let summary = result?;
     crate::exec::save(spec, out, &summary)?;
     insitu::save(spec, &vdir, &recorder, &summary)?;
+    if let Some(line) = summary.invariants.as_ref().and_then(|i| i.failure()) {
+        let file = vdir.join("summary.json");
+        anyhow::bail!("variant {}: {line} (see {})", spec.variant, file.display());
+    }
     Ok(summary)
 }
 
@@ -245,6 +253,12 @@ async fn drive(
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (target, server) = target(spec, svc, &seeded, recorder, stop_rx).await?;
+    let ledger = (!plan.is_empty())
+        .then(|| invariants::Ledger::new(svc.clone(), seeded.ids.clone(), spec.seed, plan));
+    let target = match &ledger {
+        Some(l) => l.wrap(target),
+        None => target,
+    };
     let board = (svc.faults(), plan);
     let (stats, probe) = recorded_drive(spec, &workload, &seeded, target, recorder, board).await;
     let stats = stats?;
@@ -255,6 +269,11 @@ async fn drive(
         s.await.context("HTTP server task")??;
     }
     let after = measure::Snapshot::take(svc, data).await?;
+    // After the measurements, so the checker's reads count in none of them.
+    let checked = match &ledger {
+        Some(l) => Some(l.check().await),
+        None => None,
+    };
     let run_loads = measure::load_delta(&before.loads, &after.loads);
     let timeline = (after.timeline_rows, after.timeline_bytes);
     let work = RunWork::take(recorder, svc.shards().len(), probe);
@@ -262,7 +281,7 @@ async fn drive(
         Transport::Http => "http",
         Transport::Direct => "direct",
     };
-    Ok(contract::summary(&contract::Measured {
+    let mut summary = contract::summary(&contract::Measured {
         spec,
         seeded: &seeded,
         population: workload.graph().population(),
@@ -274,7 +293,9 @@ async fn drive(
         transport,
         work: Some(&work),
         faults: plan,
-    }))
+    });
+    summary.invariants = checked;
+    Ok(summary)
 }
 
 /// The driver's target for `spec` on `svc`: direct calls, or the HTTP routers started on two

@@ -9,6 +9,7 @@
 //! can address any numeric field, contract or not.
 
 mod comparison;
+mod invariants;
 mod provenance;
 mod sections;
 
@@ -23,6 +24,7 @@ pub use comparison::{Comparison, ComparisonEntry, write_json};
 /// One op kind's counts and latency (ms, from intended start): the record the load
 /// generator and the simulator produce.
 pub use feedlab_workload::LatencyRecord as OpStats;
+pub use invariants::{Invariant, Invariants, Violation};
 pub use provenance::Provenance;
 pub use sections::{
     FanoutStats, FaultOutcome, HybridShares, OpWork, Population, ProbeStats, QueueCheck, RunConfig,
@@ -77,6 +79,10 @@ pub struct Summary {
     /// The run's fault windows and their effect, in scenario order (absent when none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultOutcome>,
+    /// What the harness checked after a live run with faults, and what it found (absent
+    /// when the run had no faults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invariants: Option<Invariants>,
     /// Fields beyond the contract: the per-second `series` (a plot series) and fields of
     /// newer writers.
     #[serde(flatten)]

@@ -1,7 +1,10 @@
 //! `[[faults]]` through the real binary. Loading: each bad entry fails on one line naming the
 //! file, the line and the key (exit 2); top-level faults reach every variant and a variant's
 //! own list replaces them; a simulated run refuses faults. Live: a materializer pause is
-//! listed in the summary with a recovery, and a down shard fails ops inside its window only.
+//! listed in the summary with a recovery, and a down shard fails ops inside its window only,
+//! counted as `unavailable`; after both, the invariants the harness checks hold (every
+//! acknowledged upload read back, sampled listings, the checker's deletes) and the outputs
+//! match their schemas. (A violation failing a run: `src/run/invariants/tests.rs`.)
 
 mod common;
 
@@ -178,7 +181,23 @@ fn live(out: &Path, variant: &str, secs: f64, faults: Value) -> Value {
     // A flat day, so goodput before and after a window compare (recovery assumes it).
     s["traffic"]["diurnal-peak"] = json!(1.0);
     s["faults"] = faults;
-    run(out, &s)
+    let summary = run(out, &s);
+    common::schema::assert_valid_outputs(out);
+    summary
+}
+
+/// Asserts the invariants held and that every acknowledged upload still there was read back.
+fn invariants_held(s: &Value) {
+    let inv = field(s, "invariants");
+    assert_eq!(inv["held"], true, "{inv}");
+    assert_eq!(inv["uploads_selection"], "all", "{inv}");
+    let n = |k: &str| inv[k].as_u64().unwrap_or_else(|| panic!("{k} in {inv}"));
+    assert!(n("uploads_acknowledged") > 0, "{inv}");
+    assert_eq!(
+        n("uploads_checked"),
+        n("uploads_acknowledged") - n("deletes")
+    );
+    assert!(n("users_sampled") > 0 && n("entries_checked") > 0, "{inv}");
 }
 
 #[test]
@@ -195,6 +214,11 @@ fn a_materializer_pause_is_listed_with_a_recovery() {
     );
     assert!(f["peak_feed_p99_ms"].is_number(), "{f}");
     assert!(f["recovery_s"].as_f64().is_some(), "a pause recovers: {f}");
+    invariants_held(&s);
+    let md = std::fs::read_to_string(dir.path().join("report.md")).expect("report.md");
+    let row = "| pause | materializer-pause | materializer | 2.0 | 2.0 |";
+    assert!(md.contains(row) && md.contains("| pause | yes |"), "{md}");
+    assert!(dir.path().join("plots/fault-freshness.svg").is_file());
 }
 
 #[test]
@@ -227,5 +251,15 @@ fn a_down_shard_fails_ops_inside_its_window_only() {
     assert!(
         codes["shed"].as_u64().is_some_and(|n| n > 0),
         "feeds got 503s: {codes}"
+    );
+    let unavailable = codes["failure_codes"]["unavailable"].as_u64();
+    assert!(unavailable.is_some_and(|n| n > 0), "by code: {codes}");
+    invariants_held(&s);
+    // Deletes fall due 2 s before the window (at 1 s), once an upload was acknowledged.
+    let inv = field(&s, "invariants");
+    assert_eq!(
+        inv["deleted_at_s"].as_f64().map(f64::floor),
+        Some(1.0),
+        "{inv}"
     );
 }

@@ -213,3 +213,28 @@ fn a_summary_with_faults_matches_and_a_bad_fault_is_rejected() {
     bad["faults"][0]["failed"] = json!(-1);
     rejected(&contract, Kind::Summary, &bad, "#/faults/0/failed", "-1");
 }
+
+#[test]
+fn a_summary_with_invariants_matches_and_a_bad_verdict_is_rejected() {
+    let contract = Contract::load();
+    let mut v = baseline("quickstart/push/summary.json");
+    v["invariants"] = json!({
+        "held": false, "uploads_acknowledged": 210, "uploads_checked": 205,
+        "uploads_selection": "all", "users_sampled": 50, "searches": 20,
+        "entries_checked": 4000, "deletes": 5, "deleted_at_s": 26.0, "delete_readers": 60,
+        "violations": [{ "invariant": "readback", "detail": "photo 1 of user 2: read fails" }]
+    });
+    assert!(contract.problems(Kind::Summary, &v).is_empty());
+
+    let mut bad = v.clone();
+    bad["invariants"]["violations"][0]["invariant"] = json!("lost");
+    let at = "#/invariants/violations/0/invariant";
+    rejected(&contract, Kind::Summary, &bad, at, "lost");
+
+    let mut bad = v;
+    bad["invariants"]
+        .as_object_mut()
+        .expect("object")
+        .remove("held");
+    rejected(&contract, Kind::Summary, &bad, "#/invariants", "held");
+}

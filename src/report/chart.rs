@@ -146,6 +146,13 @@ pub(super) struct Frame<'s> {
     pub series: &'s [Series],
     /// A labelled horizontal line at an untransformed y.
     pub hline: Option<&'s (f64, String)>,
+    /// x spans (untransformed) shaded behind the data across the whole frame.
+    pub shade: &'s [(f64, f64)],
+}
+
+/// The colour of a shaded span ([`Frame::shade`]) and of its legend key.
+pub(super) fn shade_colour() -> RGBAColor {
+    RGBColor(255, 170, 60).mix(0.25)
 }
 
 /// Draw each series' plotted points (`data`, in series order) in the
@@ -209,6 +216,13 @@ pub(super) fn draw_frame(area: &Area<'_>, f: &Frame<'_>) -> anyhow::Result<()> {
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(err)?;
+    let spans = f.shade.iter().filter_map(|&(a, b)| {
+        let (a, b) = (tf(x.log, a)?.max(x0), tf(x.log, b)?.min(x1));
+        (a < b).then(|| Rectangle::new([(a, y0), (b, y1)], shade_colour().filled()))
+    });
+    if !f.shade.is_empty() {
+        ch.draw_series(spans).map_err(err)?;
+    }
     draw_series(&mut ch, f.series, &data)?;
     if let Some(v) = h {
         ch.draw_series(LineSeries::new(vec![(x0, v), (x1, v)], RED.stroke_width(2)))
@@ -226,6 +240,18 @@ pub fn chart(
     series: &[Series],
     hline: Option<(f64, String)>,
 ) -> anyhow::Result<String> {
+    shaded_chart(title, (x, y), series, hline, None)
+}
+
+/// [`chart`] with the x spans of `shade` shaded behind the data and named by its label in
+/// the legend.
+pub fn shaded_chart(
+    title: &str,
+    (x, y): (Axis, Axis),
+    series: &[Series],
+    hline: Option<(f64, String)>,
+    shade: Option<(&[(f64, f64)], &str)>,
+) -> anyhow::Result<String> {
     let mut svg = String::new();
     {
         let size = (FRAME_W + legend::WIDTH, FRAME_H);
@@ -239,9 +265,17 @@ pub fn chart(
             x_ticks: None,
             series,
             hline: hline.as_ref(),
+            shade: shade.map_or(&[], |(s, _)| s),
         };
         draw_frame(&plot, &frame)?;
-        legend::draw(&side, &legend::entries(series, hline.as_ref()), 40)?;
+        let mut keys = legend::entries(series, hline.as_ref());
+        if let Some((_, label)) = shade {
+            keys.push(legend::Entry {
+                label: label.to_string(),
+                key: legend::Key::Fill(shade_colour()),
+            });
+        }
+        legend::draw(&side, &keys, 40)?;
         root.present().map_err(err)?;
     }
     Ok(svg)

@@ -6,7 +6,7 @@ use super::figures::{FIGURES, provenance_line};
 use crate::summary::Summary;
 
 /// Escape text for HTML.
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -60,6 +60,7 @@ pub fn render(summaries: &[Summary], plots: &[(&str, &str, String)]) -> String {
         out.push_str("</tr>\n");
     }
     out.push_str("</table>\n");
+    out.push_str(&super::fault_tables::html(summaries));
     for (file, title, svg) in plots {
         out.push_str(&format!(
             "<figure id=\"{file}\"><figcaption>{}</figcaption>\n{svg}\n</figure>\n",

@@ -33,6 +33,7 @@ pub fn render(summaries: &[Summary], plots: &[(&str, &str, String)]) -> String {
         }
         out.push('\n');
     }
+    out.push_str(&super::fault_tables::markdown(summaries));
     out.push_str("\n## Plots\n\n");
     for (file, title, _) in plots {
         out.push_str(&format!("- [{title}](plots/{file}.svg)\n"));

@@ -5,9 +5,13 @@
 //! Reports read the typed summaries: the key figures and the table from contract fields,
 //! the plots from the plot series kept in the sections' `extra` maps; a missing series
 //! leaves a plot empty rather than failing. The header names each summary's provenance.
+//! A run whose summaries list `faults` also gets the fault charts ([`faults`]) and tables
+//! (windows, failures by code, invariants); other reports are unchanged by them.
 
 mod axes;
 mod chart;
+mod fault_tables;
+pub mod faults;
 mod figures;
 mod html;
 mod legend;

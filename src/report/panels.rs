@@ -87,6 +87,7 @@ fn draw_panel(cell: &Area<'_>, panel: &Panel) -> anyhow::Result<()> {
         x_ticks: Some(&TICKS),
         series: &panel.series,
         hline: panel.hline.as_ref(),
+        shade: &[],
     };
     draw_frame(cell, &frame)
 }

@@ -381,5 +381,6 @@ pub fn all(summaries: &[Summary]) -> anyhow::Result<Vec<(&'static str, &'static 
     if let Some(svg) = shard_utilisation(summaries)? {
         plots.insert(5, ("shard-util", "Shard utilisation (sim)", svg));
     }
+    plots.extend(super::faults::plots(summaries)?);
     Ok(plots)
 }

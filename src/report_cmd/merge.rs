@@ -206,6 +206,9 @@ fn merge_op(parts: &[Part<'_>], op: &str) -> anyhow::Result<(OpStats, Option<His
         for (code, n) in &o.error_codes {
             *m.error_codes.entry(code.clone()).or_default() += n;
         }
+        for (code, n) in &o.failure_codes {
+            *m.failure_codes.entry(code.clone()).or_default() += n;
+        }
     }
     let count = |s: &Summary| s.ops.get(op).map_or(0, |o| o.count);
     let log = merged_log(parts, op, count)?;

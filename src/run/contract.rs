@@ -168,22 +168,27 @@ fn ops(stats: &RunStats) -> BTreeMap<String, OpStats> {
         .collect()
 }
 
-/// One point per second and op kind: count, errors, drops, p50 and p99,
-/// and the CPU the kind used that second when the run counted work.
+/// One point per second and op kind: count, errors, drops, p50 and p99, the CPU the kind
+/// used that second when the run counted work, and on upload points the seen probes' p99.
 fn series_json(m: &Measured<'_>) -> Vec<Value> {
+    let fresh = m.stats.freshness_series();
     m.stats
         .series()
         .iter()
         .map(|p| {
             let mut v = json!({ "second": p.second, "kind": p.kind.name(), "count": p.count,
                          "errors": p.errors, "dropped": p.dropped, "shed": p.shed,
-                         "p50_ms": p.p50_ms,
-                         "p99_ms": p.p99_ms });
+                         "p50_ms": p.p50_ms, "p99_ms": p.p99_ms });
             if let Some(cpu) = m.work.and_then(|w| w.cpu_us(p.second, p.kind.name())) {
                 v["cpu_us"] = json!(cpu);
             }
             if let Some(rel) = m.work.and_then(|w| w.cpu_rel(p.second, p.kind.name())) {
                 v["cpu_rel"] = json!(rel);
+            }
+            let f = fresh.iter().find(|f| f.second == p.second);
+            if let Some(f) = f.filter(|_| p.kind == OpKind::Upload) {
+                v["fresh_visible"] = json!(f.visible);
+                v["fresh_p99_ms"] = json!(f.p99_ms);
             }
             v
         })
@@ -389,6 +394,7 @@ pub fn summary(m: &Measured<'_>) -> Summary {
             spec.duration_s,
             spec.target.feed_p99_ms,
         ),
+        invariants: None,
         extra: object(extra),
     }
 }

@@ -45,20 +45,22 @@ pub struct DirectTarget {
     recorder: Option<Arc<Recorder>>,
 }
 
-/// The status code the HTTP API gives `e`, as the driver's error code.
+/// The status code the HTTP API gives `e` as the driver's error code, with the service's
+/// error code (its JSON `code`) as the reason.
 pub fn error_code(e: &Error) -> OpError {
-    let status = match e {
-        Error::NotFound(_) => 404,
-        Error::InvalidInput(_) => 400,
-        Error::Unauthorized => 401,
-        Error::Forbidden(_) => 403,
-        Error::UnsupportedMedia(_) => 415,
-        Error::Conflict(_) => 409,
-        Error::Unavailable(_) => 503,
-        Error::PayloadTooLarge { .. } => 413,
-        _ => 500,
+    let (status, reason) = match e {
+        Error::NotFound(_) => (404, "not_found"),
+        Error::InvalidInput(_) => (400, "invalid_input"),
+        Error::Unauthorized => (401, "unauthorized"),
+        Error::Forbidden(_) => (403, "forbidden"),
+        Error::UnsupportedMedia(_) => (415, "unsupported_media"),
+        Error::Conflict(_) => (409, "conflict"),
+        Error::Unavailable(_) => (503, "unavailable"),
+        Error::PayloadTooLarge { .. } => (413, "payload_too_large"),
+        Error::Lost(_) => (500, "data_lost"),
+        _ => (500, "internal"),
     };
-    OpError::new(format!("http_{status}"), e.to_string())
+    OpError::new(format!("http_{status}"), e.to_string()).with_reason(reason)
 }
 
 impl DirectTarget {

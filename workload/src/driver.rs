@@ -48,6 +48,10 @@ pub struct OpError {
     pub code: String,
     /// Details for logs.
     pub message: String,
+    /// The service's own error code when it answered with one (the `code` of its JSON error
+    /// body: `unavailable`, `not_found`, `overloaded`, …); failures are also counted per
+    /// (kind, reason), with `code` standing in when this is `None`.
+    pub reason: Option<String>,
 }
 
 impl OpError {
@@ -56,7 +60,21 @@ impl OpError {
         Self {
             code: code.into(),
             message: message.into(),
+            reason: None,
         }
+    }
+
+    /// The same error with the service's own error code `reason`.
+    #[must_use]
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// The code failures are counted under by reason: [`OpError::reason`], else
+    /// [`OpError::code`].
+    pub fn reason_or_code(&self) -> &str {
+        self.reason.as_deref().unwrap_or(&self.code)
     }
 
     /// The code a target returns from an operation it does not implement.

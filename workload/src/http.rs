@@ -199,8 +199,9 @@ impl HttpTarget {
         b.body(Bytes::from(body)).map_err(|e| bad(e.to_string()))
     }
 
-    /// Sends `endpoint`; a non-2xx status is `http_<status>`, no answer within the configured
-    /// timeout is `timeout`. Returns the body.
+    /// Sends `endpoint`; a non-2xx status is `http_<status>` (with the `code` of a JSON error
+    /// body as its reason), no answer within the configured timeout is `timeout`. Returns the
+    /// body.
     pub async fn call(
         &self,
         endpoint: Endpoint,
@@ -226,7 +227,14 @@ impl HttpTarget {
             })??;
         if !status.is_success() {
             let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
-            return Err(OpError::new(format!("http_{}", status.as_u16()), text));
+            let e = OpError::new(format!("http_{}", status.as_u16()), text);
+            let reason = serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v.get("code").and_then(Value::as_str).map(str::to_string));
+            return Err(match reason {
+                Some(r) => e.with_reason(r),
+                None => e,
+            });
         }
         Ok(body)
     }

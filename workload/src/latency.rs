@@ -50,6 +50,12 @@ pub struct LatencyRecord {
     /// Failed ops by error code.
     #[serde(default)]
     pub error_codes: BTreeMap<String, u64>,
+    /// Failed and shed ops by the service's own error code (`unavailable`, `not_found`,
+    /// `overloaded`, `internal`, …), or by the driver's code where no answer carried one
+    /// (`timeout`, `no_photo`, `unfinished`, …); absent where nothing failed or nothing counts
+    /// them (the simulator).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failure_codes: BTreeMap<String, u64>,
     /// Fields beyond the contract, kept verbatim.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,

@@ -58,7 +58,8 @@ pub use population::{Population, PopulationConfig, UserAttrs};
 pub use sample::{SampleRow, write_csv};
 pub use sampler::{DEFAULT_THRESHOLD, FollowSampler, SamplerStats};
 pub use stats::{
-    FreshnessStats, FreshnessSummary, KindStats, RunStats, SERIES_WINDOW_SECS, SecondPoint,
+    FreshPoint, FreshnessStats, FreshnessSummary, KindStats, RunStats, SERIES_WINDOW_SECS,
+    SecondPoint,
 };
 pub use stream::{Actors, OpStream, Workload};
 pub use traffic::{DAY_SECS, Diurnal, TrafficConfig};

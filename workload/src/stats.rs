@@ -52,6 +52,8 @@ pub struct KindStats {
     pub dropped: u64,
     /// Ops the service refused under overload ([`SHED_CODE`]); not errors.
     pub shed: u64,
+    /// Failed and shed ops by reason (the service's own error code, else the driver's).
+    pub failures: BTreeMap<String, u64>,
 }
 
 impl KindStats {
@@ -61,6 +63,7 @@ impl KindStats {
             errors: BTreeMap::new(),
             dropped: 0,
             shed: 0,
+            failures: BTreeMap::new(),
         }
     }
 
@@ -126,6 +129,18 @@ pub struct SecondPoint {
     pub p99_ms: f64,
 }
 
+/// Feed freshness of the probed uploads intended in one second of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FreshPoint {
+    /// Second of the run (by the upload's intended start).
+    pub second: u64,
+    /// Probes of that second's uploads that saw their upload.
+    pub visible: u64,
+    /// p99 of their ack → visible delay, ms (frozen with the second's cells; later probes
+    /// add to `visible` only).
+    pub p99_ms: f64,
+}
+
 /// The result of a driver run.
 #[derive(Debug, Clone)]
 pub struct RunStats {
@@ -135,6 +150,7 @@ pub struct RunStats {
     /// Feed freshness measurements.
     pub freshness: FreshnessStats,
     series: Vec<SecondPoint>,
+    fresh_series: Vec<FreshPoint>,
     /// Per-op-kind interval logs of the latencies (`.hlog`, see [`crate::hlog`]).
     pub logs: crate::hlog::IntervalLogs,
 }
@@ -166,6 +182,7 @@ impl RunStats {
                 0.0
             },
             error_codes: k.errors.clone(),
+            failure_codes: k.failures.clone(),
             ..LatencyRecord::of_quantiles(k.count(), h.mean() / 1_000.0, max, |q| ms(h, q))
         }
     }
@@ -194,6 +211,11 @@ impl RunStats {
     pub fn series(&self) -> &[SecondPoint] {
         &self.series
     }
+
+    /// Freshness per second (seconds with a visible probe only), ordered by second.
+    pub fn freshness_series(&self) -> &[FreshPoint] {
+        &self.fresh_series
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -219,6 +241,8 @@ pub(crate) struct Collector {
     freshness: FreshnessStats,
     open: BTreeMap<(u64, usize), Cell>,
     closed: BTreeMap<(u64, usize), SecondPoint>,
+    fresh_open: BTreeMap<u64, Histogram<u64>>,
+    fresh_closed: BTreeMap<u64, FreshPoint>,
     logs: crate::hlog::IntervalLogs,
 }
 
@@ -235,6 +259,8 @@ impl Collector {
             },
             open: BTreeMap::new(),
             closed: BTreeMap::new(),
+            fresh_open: BTreeMap::new(),
+            fresh_closed: BTreeMap::new(),
             logs: crate::hlog::IntervalLogs::new(),
         }
     }
@@ -273,8 +299,13 @@ impl Collector {
         self.point(kind, at, Update::Ok(us));
     }
 
-    /// A failed op; [`SHED_CODE`] counts as shed, not as an error.
-    pub(crate) fn error(&mut self, kind: OpKind, at: Duration, code: &str) {
+    /// A failed op with the driver's `code` and its `reason` (see [`KindStats::failures`]);
+    /// [`SHED_CODE`] counts as shed, not as an error.
+    pub(crate) fn error(&mut self, kind: OpKind, at: Duration, code: &str, reason: &str) {
+        *self.kinds[kind.index()]
+            .failures
+            .entry(reason.to_string())
+            .or_default() += 1;
         if code == SHED_CODE {
             self.kinds[kind.index()].shed += 1;
             self.point(kind, at, Update::Shed);
@@ -296,8 +327,20 @@ impl Collector {
         &mut self.freshness
     }
 
-    pub(crate) fn fresh(&mut self, latency: Duration) {
-        let _ = self.freshness.latency.record(micros(latency));
+    /// A probe saw the upload intended at `at` after `latency`.
+    pub(crate) fn fresh(&mut self, at: Duration, latency: Duration) {
+        let us = micros(latency);
+        let _ = self.freshness.latency.record(us);
+        let second = at.as_secs();
+        if let Some(p) = self.fresh_closed.get_mut(&second) {
+            p.visible += 1;
+            return;
+        }
+        let h = self
+            .fresh_open
+            .entry(second)
+            .or_insert_with(|| Histogram::new(2).expect("2 significant figures are valid"));
+        let _ = h.record(us);
     }
 
     /// Freezes the cells of seconds before `now_secs − SERIES_WINDOW_SECS`.
@@ -310,6 +353,18 @@ impl Collector {
             let ((second, k), cell) = entry.remove_entry();
             self.closed.insert((second, k), freeze(second, k, &cell));
         }
+        while let Some(entry) = self.fresh_open.first_entry() {
+            if *entry.key() >= limit {
+                break;
+            }
+            let (second, h) = entry.remove_entry();
+            let point = FreshPoint {
+                second,
+                visible: h.len(),
+                p99_ms: ms(&h, 0.99),
+            };
+            self.fresh_closed.insert(second, point);
+        }
     }
 
     pub(crate) fn finish(mut self, duration: Duration) -> RunStats {
@@ -320,6 +375,7 @@ impl Collector {
             kinds: self.kinds,
             freshness: self.freshness,
             series: self.closed.into_values().collect(),
+            fresh_series: self.fresh_closed.into_values().collect(),
             logs: self.logs,
         }
     }
@@ -339,60 +395,4 @@ fn freeze(second: u64, k: usize, cell: &Cell) -> SecondPoint {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn summaries_and_series_reflect_records() {
-        let mut c = Collector::new();
-        for i in 0..100u64 {
-            c.ok(
-                OpKind::Feed,
-                Duration::from_millis(i * 10),
-                Duration::from_millis(i + 1),
-            );
-        }
-        c.error(OpKind::Feed, Duration::from_millis(5), "http_500");
-        c.error(OpKind::Feed, Duration::from_millis(6), SHED_CODE);
-        c.dropped(OpKind::Upload, Duration::from_millis(1_500));
-        c.compact(1_000);
-        // A late completion for a frozen second still counts.
-        c.ok(
-            OpKind::Feed,
-            Duration::from_millis(20),
-            Duration::from_secs(3),
-        );
-        let stats = c.finish(Duration::from_secs(2));
-        let s = stats.summary(OpKind::Feed);
-        assert_eq!((s.count, s.errors, s.dropped, s.shed), (101, 1, 0, 1));
-        assert!((s.rate_per_s - 50.5).abs() < 1e-9);
-        assert!((s.p50_ms - 51.0).abs() < 0.1, "{s:?}");
-        assert!((s.max_ms - 3_000.0).abs() < 3.0, "{s:?}");
-        assert_eq!(stats.summary(OpKind::Upload).dropped, 1);
-        let feed_points: Vec<_> = stats
-            .series()
-            .iter()
-            .filter(|p| p.kind == OpKind::Feed)
-            .collect();
-        assert_eq!(feed_points.len(), 1);
-        assert_eq!(
-            (
-                feed_points[0].count,
-                feed_points[0].errors,
-                feed_points[0].shed
-            ),
-            (101, 1, 1)
-        );
-        assert!(
-            (feed_points[0].p99_ms - 100.0).abs() < 2.0,
-            "{:?}",
-            feed_points[0]
-        );
-        assert_eq!(stats.ops_summary().len(), OpKind::COUNT);
-        assert!(
-            serde_json::to_value(s).expect("json")["p999_ms"]
-                .as_f64()
-                .is_some()
-        );
-    }
-}
+mod tests;

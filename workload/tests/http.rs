@@ -284,7 +284,8 @@ fn handle(mock: &Mock, method: Method, uri: Uri, headers: HeaderMap, body: Bytes
 
 /// End to end against the mock: accounts are created, an upload is acknowledged with its id,
 /// the feed caches ids for a later photo fetch, follows use service ids on the write port,
-/// non-2xx statuses become `http_<status>` codes, and the freshness probe finds the upload.
+/// non-2xx statuses become `http_<status>` codes with the JSON body's `code` as the reason,
+/// and the freshness probe finds the upload.
 #[tokio::test]
 async fn executes_ops_against_a_mock_service() {
     let (write_mock, read_mock) = (Arc::new(Mock::default()), Arc::new(Mock::default()));
@@ -348,6 +349,11 @@ async fn executes_ops_against_a_mock_service() {
         .await
         .expect_err("mock search is down");
     assert_eq!(err.code, "http_503");
+    assert_eq!(
+        err.reason.as_deref(),
+        Some("overloaded"),
+        "the JSON body's code"
+    );
     assert!(t.probe_visible(&upload, &acked, 1).await.expect("probe"));
 
     let writes = write_mock.log.lock().expect("lock").clone();

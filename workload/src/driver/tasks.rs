@@ -34,7 +34,7 @@ pub(super) fn spawn_op<T: Target + ?Sized + 'static>(
             let mut c = shared.lock();
             match &result {
                 Ok(_) => c.ok(op.kind, op.at, done.saturating_duration_since(intended)),
-                Err(e) => c.error(op.kind, op.at, &e.code),
+                Err(e) => c.error(op.kind, op.at, &e.code, e.reason_or_code()),
             }
         }
         shared.in_flight[op.kind.index()].fetch_sub(1, Ordering::Relaxed);
@@ -64,7 +64,7 @@ pub(super) async fn drain(
                 let mut c = shared.lock();
                 for kind in OpKind::ALL {
                     for _ in 0..shared.in_flight[kind.index()].load(Ordering::Relaxed) {
-                        c.error(kind, last_at, "unfinished");
+                        c.error(kind, last_at, "unfinished", "unfinished");
                     }
                 }
                 c.freshness().timeouts += shared.probing.load(Ordering::Relaxed);
@@ -96,7 +96,7 @@ async fn freshness<T: Target + ?Sized>(
     loop {
         match target.probe_visible(op, outcome, follower).await {
             Ok(true) => {
-                shared.lock().fresh(acked.elapsed());
+                shared.lock().fresh(op.at, acked.elapsed());
                 break;
             }
             Ok(false) => {}
