@@ -261,29 +261,24 @@ fn reject(index: usize, key: &'static str, what: impl std::fmt::Display) -> Faul
 /// The first fault of `plan` a live run of a service configured as `system` cannot apply:
 /// a kind it does not apply ([`FaultKind::live`]), or replica damage (`blob-outage` with
 /// `delete-replica` / `corrupt-replica`) without the local blob store and a second replica.
-/// Indices are `plan`'s, which are the entries' own.
 pub fn live_refusal(
     plan: &[Fault],
     system: &feedlab_system::ServiceConfig,
 ) -> Option<FaultRejected> {
-    plan.iter().enumerate().find_map(|(i, f)| {
-        let kind = f.action.kind();
-        if !kind.live() {
-            return Some(reject(i, "kind", not_live(kind)));
-        }
-        let FaultAction::BlobOutage { how } = f.action else {
-            return None;
-        };
-        let local = system.blob == feedlab_system::service::BlobBackend::Local;
-        let what = match how {
-            BlobHow::Stop => return None,
-            _ if !local => "needs the local replicated blob store (system.blob = \"local\")",
-            _ if system.blob_replicas < 2 => {
+    let local = system.blob == feedlab_system::service::BlobBackend::Local;
+    plan.iter().enumerate().find_map(|(i, f)| match f.action {
+        a if !a.kind().live() => Some(reject(i, "kind", not_live(a.kind()))),
+        FaultAction::BlobOutage { how } if how != BlobHow::Stop => {
+            let what = if !local {
+                "needs the local replicated blob store (system.blob = \"local\")"
+            } else if system.blob_replicas < 2 {
                 "needs system.blob-replicas >= 2, or the only copy would be lost"
-            }
-            _ => return None,
-        };
-        Some(reject(i, "how", format!("{} {what}", how.name())))
+            } else {
+                return None;
+            };
+            Some(reject(i, "how", format!("{} {what}", how.name())))
+        }
+        _ => None,
     })
 }
 

@@ -232,6 +232,3 @@ fn flip_first_byte(path: &Path) -> std::io::Result<()> {
     f.write_all(&[!b[0]])?;
     f.sync_all()
 }
-
-#[cfg(test)]
-mod tests;
