@@ -49,7 +49,7 @@ use crate::cli::UserError;
 use crate::exec::Executor;
 use crate::spec::faults::Fault;
 use crate::spec::{RunSpec, Transport};
-use crate::summary::{Extra, Summary};
+use crate::summary::Summary;
 
 /// Options of one variant's run beyond its spec.
 #[derive(Debug, Clone, Copy, Default)]
@@ -176,6 +176,7 @@ async fn drive_external(spec: &RunSpec, vdir: &Path) -> anyhow::Result<Summary> 
         transport: "external",
         work: None,
         faults: &[],
+        side_uploads: 0,
     });
     s.storage.measured = Some(false);
     Ok(s)
@@ -190,7 +191,7 @@ async fn drive_ops(
     seeded: &seed::Seeded,
     target: Arc<dyn Target>,
     faults: Option<(faults::Reach, &[Fault])>,
-) -> anyhow::Result<(feedlab_workload::RunStats, Vec<Extra>)> {
+) -> anyhow::Result<(feedlab_workload::RunStats, Vec<faults::FaultReport>)> {
     let duration = Duration::from_secs_f64(spec.duration_s.max(0.0));
     let index = Arc::new(seeded.index.clone());
     let follower_of = Arc::new(move |user: u64, pick: u64| {
@@ -306,9 +307,10 @@ async fn drive(
         transport,
         work: Some(&work),
         faults: plan,
+        side_uploads: reports.iter().map(faults::FaultReport::uploads).sum(),
     });
-    for (entry, report) in summary.faults.iter_mut().zip(reports) {
-        entry.extra.extend(report);
+    for (entry, report) in summary.faults.iter_mut().zip(&reports) {
+        entry.extra.extend(report.extra());
     }
     Ok(summary)
 }
@@ -374,7 +376,7 @@ async fn recorded_drive(
     recorder: &Recorder,
     faults: (faults::Reach, &[Fault]),
 ) -> (
-    anyhow::Result<(feedlab_workload::RunStats, Vec<Extra>)>,
+    anyhow::Result<(feedlab_workload::RunStats, Vec<faults::FaultReport>)>,
     probe::ProbeSeries,
 ) {
     recorder.start();

@@ -51,6 +51,37 @@ enum Started {
     Damage(usize, blob::Damaging),
 }
 
+/// What one fault of the plan reported after the run (switches report nothing).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum FaultReport {
+    /// A switch, or a one-shot fault that did not start.
+    #[default]
+    Nothing,
+    /// A celebrity's burst.
+    Burst(burst::BurstReport),
+    /// Replica damage.
+    Damage(blob::DamageReport),
+}
+
+impl FaultReport {
+    /// The fields its summary fault entry gets beyond the contract.
+    pub fn extra(&self) -> Extra {
+        match self {
+            FaultReport::Nothing => Extra::new(),
+            FaultReport::Burst(r) => r.extra(),
+            FaultReport::Damage(r) => r.extra(),
+        }
+    }
+
+    /// Uploads it made outside the op stream (acknowledged).
+    pub fn uploads(&self) -> u64 {
+        match self {
+            FaultReport::Burst(r) => r.posted,
+            _ => 0,
+        }
+    }
+}
+
 /// The running fault schedule of one live run.
 pub struct Scheduler {
     task: JoinHandle<()>,
@@ -95,18 +126,18 @@ impl Scheduler {
 
     /// Ends the schedule, lifts every switch, and returns the report of each fault (empty
     /// for a switch), in plan order. A burst still probing is waited for.
-    pub async fn finish(self) -> Vec<Extra> {
+    pub async fn finish(self) -> Vec<FaultReport> {
         self.task.abort();
         self.board.clear();
         let started = std::mem::take(&mut *self.started.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut out = vec![Extra::new(); self.faults];
+        let mut out = vec![FaultReport::Nothing; self.faults];
         for s in started {
             match s {
                 Started::Burst(i, task) => match task.await {
-                    Ok(r) => out[i] = r.extra(),
+                    Ok(r) => out[i] = FaultReport::Burst(r),
                     Err(e) => tracing::warn!(error = %e, "celebrity burst failed"),
                 },
-                Started::Damage(i, d) => out[i] = d.report().await.extra(),
+                Started::Damage(i, d) => out[i] = FaultReport::Damage(d.report().await),
             }
         }
         out

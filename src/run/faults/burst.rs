@@ -7,8 +7,11 @@
 //! K uploads are photos of the scenario's mean photo size, with bodies seeded by the run's
 //! seed and the photo's index (distinct, so content dedup hides no work), posted at most
 //! [`AT_ONCE`] at a time, as one client's burst. They are not the driver's ops: they are not
-//! in the per-second `series` or the op counts; what they cost shows in the other ops (the
-//! freshness of uploads probed meanwhile, under push) and in the report here.
+//! in the per-second `series` or the op counts. The service's counters hold their timeline
+//! writes and bytes, so the summary's per-upload figures (`fanout.writes_per_upload`, storage
+//! per upload) count them as uploads ([`FaultReport::uploads`](super::FaultReport::uploads)).
+//! What they cost shows in the other ops (the freshness of uploads probed meanwhile, under
+//! push) and in the report here.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -155,7 +155,7 @@ async fn the_scheduler_sets_and_lifts_on_the_clock_and_finish_lifts_all() {
     let reports = sched.finish().await;
     assert!(!board.shard_down(1), "finish lifts every switch");
     assert!(
-        reports.iter().all(|r| r.is_empty()),
+        reports.iter().all(|r| *r == FaultReport::Nothing),
         "switches report nothing"
     );
 }
@@ -176,12 +176,13 @@ async fn a_burst_posts_as_the_top_author_and_damage_is_refused_on_one_replica() 
     tokio::time::sleep(Duration::from_millis(200)).await;
     let reports = sched.finish().await;
     assert_eq!(target.0.load(std::sync::atomic::Ordering::Relaxed), 40);
-    let burst = &reports[0];
+    assert_eq!(reports[0].uploads(), 40, "the burst's uploads count");
+    let burst = &reports[0].extra();
     assert_eq!(burst["author"], 1, "the most followed: {burst:?}");
     assert_eq!(burst["followers"], 7);
     assert_eq!(burst["photos_posted"], 40);
     assert!(burst["last_visible_s"].is_number(), "{burst:?}");
-    let damage = &reports[1];
+    let damage = &reports[1].extra();
     assert_eq!(damage["damaged"], 0, "{damage:?}");
     let error = damage["error"].as_str().unwrap_or("");
     assert!(error.contains("blob-replicas"), "{damage:?}");
