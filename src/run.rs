@@ -141,9 +141,11 @@ fn fault_plan(spec: &RunSpec) -> Result<Vec<Fault>, UserError> {
     let shards = spec.system.sharding.shards;
     let plan = crate::spec::faults::resolve(&spec.faults, shards, spec.duration_s)
         .map_err(|r| UserError(format!("variant {}: {}", spec.variant, r.message)))?;
-    if let Some(f) = plan.iter().find(|f| !f.action.kind().live()) {
-        let msg = crate::spec::faults::not_live(f.action.kind());
-        return Err(UserError(format!("variant {}: {msg}", spec.variant)));
+    if let Some(r) = crate::spec::faults::live_refusal(&plan, &spec.system) {
+        return Err(UserError(format!(
+            "variant {}: {}",
+            spec.variant, r.message
+        )));
     }
     if !plan.is_empty() && spec.target.write_url.is_some() {
         let msg = "[[faults]] need the in-process service; remove target.write-url or the faults";
@@ -166,7 +168,7 @@ async fn drive_external(spec: &RunSpec, vdir: &Path) -> anyhow::Result<Summary> 
     let (target, seeded) = external::seed(spec, &workload).await?;
     let base = spec.target.write_url.clone().unwrap_or_default();
     let before = external::scrape(&base).await?;
-    let stats = drive_ops(spec, &workload, &seeded, target, None).await?;
+    let (stats, _) = drive_ops(spec, &workload, &seeded, target, None).await?;
     crate::hlogs::save(vdir, &stats)?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = external::scrape(&base).await?;
@@ -183,20 +185,22 @@ async fn drive_external(spec: &RunSpec, vdir: &Path) -> anyhow::Result<Summary> 
         transport: "external",
         work: None,
         faults: &[],
+        side_uploads: 0,
     });
     s.storage.measured = Some(false);
     Ok(s)
 }
 
 /// Drive the op stream of `spec` against `target` with freshness probes, applying `faults`
-/// (`board`: the service's switchboard and the plan) on the driver's clock.
+/// (what they act on, and the plan) on the driver's clock; returns the stats and what each
+/// fault reported (in plan order; empty without faults).
 async fn drive_ops(
     spec: &RunSpec,
     workload: &Workload,
     seeded: &seed::Seeded,
     target: Arc<dyn Target>,
-    board: Option<(&feedlab_system::faults::Faults, &[Fault])>,
-) -> anyhow::Result<feedlab_workload::RunStats> {
+    faults: Option<(faults::Reach, &[Fault])>,
+) -> anyhow::Result<(feedlab_workload::RunStats, Vec<faults::FaultReport>)> {
     let duration = Duration::from_secs_f64(spec.duration_s.max(0.0));
     let index = Arc::new(seeded.index.clone());
     let follower_of = Arc::new(move |user: u64, pick: u64| {
@@ -222,19 +226,49 @@ async fn drive_ops(
         })),
         progress_every: Duration::from_secs(1),
     };
+    let surges = faults
+        .as_ref()
+        .map_or_else(Vec::new, |(_, plan)| faults::surges(plan));
     let ops = workload
         .ops(&spec.traffic, spec.seed, duration)
-        .context("building the op stream")?;
+        .context("building the op stream")?
+        .with_read_surges(&surges, spec.seed);
     // Started just before the driver reads its own start instant: one clock for both.
-    let scheduler = board
+    let scheduler = faults
         .filter(|(_, plan)| !plan.is_empty())
-        .map(|(board, plan)| faults::Scheduler::start(board.clone(), plan, Instant::now()));
+        .map(|(reach, plan)| faults::Scheduler::start(reach, plan, Instant::now()));
     let stats = Driver::run(ops, target, cfg).await;
-    if let Some(s) = scheduler {
-        s.stop();
-    }
+    let reports = match scheduler {
+        Some(s) => s.finish().await,
+        None => Vec::new(),
+    };
     pb.finish();
-    Ok(stats)
+    Ok((stats, reports))
+}
+
+/// What the faults of a run of `spec` act on in `svc`, driven through `target`.
+fn reach(
+    spec: &RunSpec,
+    svc: &Service,
+    seeded: &seed::Seeded,
+    target: &Arc<dyn Target>,
+) -> faults::Reach {
+    let index = &seeded.index;
+    let author = faults::burst::Author::top(&seeded.in_degree, |u| {
+        index.followers_of(u).first().map(|&f| u64::from(f))
+    })
+    .map(|a| faults::burst::Author {
+        bytes: spec.traffic.photo_mean_bytes,
+        seed: spec.seed,
+        timeout: Duration::from_secs_f64(spec.driver.freshness_timeout_s.max(0.01)),
+        ..a
+    });
+    faults::Reach {
+        board: svc.faults().clone(),
+        blobs: svc.blobs().clone(),
+        target: target.clone(),
+        author,
+    }
 }
 
 /// Materialize, then drive the op stream against `svc`, recording its storage calls' service
@@ -259,9 +293,9 @@ async fn drive(
         Some(l) => l.wrap(target),
         None => target,
     };
-    let board = (svc.faults(), plan);
-    let (stats, probe) = recorded_drive(spec, &workload, &seeded, target, recorder, board).await;
-    let stats = stats?;
+    let faults = (reach(spec, svc, &seeded, &target), plan);
+    let (driven, probe) = recorded_drive(spec, &workload, &seeded, target, recorder, faults).await;
+    let (stats, reports) = driven?;
     crate::hlogs::save(data.parent().unwrap_or(data), &stats)?; // data is <variant>/data
     svc.drain().await;
     let _ = stop_tx.send(());
@@ -293,7 +327,11 @@ async fn drive(
         transport,
         work: Some(&work),
         faults: plan,
+        side_uploads: reports.iter().map(faults::FaultReport::uploads).sum(),
     });
+    for (entry, report) in summary.faults.iter_mut().zip(&reports) {
+        entry.extra.extend(report.extra());
+    }
     summary.invariants = checked;
     Ok(summary)
 }
@@ -357,9 +395,9 @@ async fn recorded_drive(
     seeded: &seed::Seeded,
     target: Arc<dyn Target>,
     recorder: &Recorder,
-    board: (&feedlab_system::faults::Faults, &[Fault]),
+    faults: (faults::Reach, &[Fault]),
 ) -> (
-    anyhow::Result<feedlab_workload::RunStats>,
+    anyhow::Result<(feedlab_workload::RunStats, Vec<faults::FaultReport>)>,
     probe::ProbeSeries,
 ) {
     recorder.start();
@@ -370,10 +408,10 @@ async fn recorded_drive(
         workload,
         seeded,
         target,
-        Some(board),
+        Some(faults),
     )))
     .await;
-    if let Ok(s) = &stats {
+    if let Ok((s, _)) = &stats {
         recorder.add_total("generator", insitu::issued(s), generator_cpu);
     }
     let probe = probe.stop();

@@ -1,10 +1,13 @@
 //! `[[faults]]` through the real binary. Loading: each bad entry fails on one line naming the
 //! file, the line and the key (exit 2); top-level faults reach every variant and a variant's
-//! own list replaces them; a simulated run refuses faults. Live: a materializer pause is
-//! listed in the summary with a recovery, and a down shard fails ops inside its window only,
-//! counted as `unavailable`; after both, the invariants the harness checks hold (every
-//! acknowledged upload read back, sampled listings, the checker's deletes) and the outputs
-//! match their schemas. (A violation failing a run: `src/run/invariants/tests.rs`.)
+//! own list replaces them; a simulated run refuses faults, a live one `network` faults and
+//! replica damage it cannot do. Live: a materializer pause is listed in the summary with a
+//! recovery, a down shard or a stopped blob store fails ops inside its window only (counted
+//! as `unavailable`), a flash crowd multiplies read arrivals in its window, a celebrity's
+//! burst reaches a follower's feed, and a damaged replica is reported and every damaged photo
+//! still reads back; after the pause and the down shard, the invariants the harness checks
+//! hold (every acknowledged upload read back, sampled listings, the checker's deletes) and
+//! the outputs match their schemas. (A violation failing a run: `src/run/invariants/tests.rs`.)
 
 mod common;
 
@@ -66,6 +69,15 @@ fn an_unknown_kind_names_the_kind_line() {
 }
 
 #[test]
+fn a_live_network_fault_is_refused_at_its_kind_line() {
+    load_error(
+        "[[faults]]\nkind = \"network\"\nat-s = 1.0\nfor-s = 1.0\nextra-ms = 5.0\n",
+        9,
+        &["faults[0].kind", "does not apply network faults"],
+    );
+}
+
+#[test]
 fn a_missing_or_extra_key_for_the_kind_is_named() {
     load_error(
         "[[faults]]\nkind = \"slow-shard\"\nat-s = 1.0\nfor-s = 1.0\nshard = 1\n",
@@ -87,6 +99,18 @@ fn a_missing_or_extra_key_for_the_kind_is_named() {
         8,
         &["faults.0", "at-s"],
     );
+}
+
+#[test]
+fn replica_damage_without_a_second_local_replica_is_refused_at_its_how_line() {
+    let damage =
+        "[[faults]]\nkind = \"blob-outage\"\nat-s = 1.0\nfor-s = 1.0\nhow = \"delete-replica\"\n";
+    let one = format!("[system]\nblob-replicas = 1\n\n{damage}");
+    let (_d, path) = scenario(&one);
+    let err = fails("plan", &path, &["--resolve"]);
+    assert!(err.contains("f.toml:15:"), "{err}");
+    assert!(err.contains("faults[0].how"), "{err}");
+    assert!(err.contains("blob-replicas >= 2"), "{err}");
 }
 
 #[test]
@@ -261,5 +285,103 @@ fn a_down_shard_fails_ops_inside_its_window_only() {
         inv["deleted_at_s"].as_f64().map(f64::floor),
         Some(1.0),
         "{inv}"
+    );
+}
+
+/// Arrivals (done, failed, dropped or shed) of `kind` in the series seconds `keep` accepts.
+fn arrivals(s: &Value, kind: &str, keep: &dyn Fn(u64) -> bool) -> u64 {
+    let series = field(s, "series").as_array().expect("series");
+    series
+        .iter()
+        .filter(|p| p["kind"] == kind && p["second"].as_u64().is_some_and(keep))
+        .map(|p| {
+            ["count", "errors", "dropped", "shed"]
+                .iter()
+                .map(|k| p[k].as_u64().unwrap_or(0))
+                .sum::<u64>()
+        })
+        .sum()
+}
+
+/// 503s of every kind in the series seconds `keep` accepts.
+fn shed(s: &Value, keep: &dyn Fn(u64) -> bool) -> u64 {
+    let series = field(s, "series").as_array().expect("series");
+    series
+        .iter()
+        .filter(|p| p["second"].as_u64().is_some_and(keep))
+        .map(|p| p["shed"].as_u64().unwrap_or(0))
+        .sum()
+}
+
+#[test]
+fn a_flash_crowd_multiplies_reads_and_a_stopped_blob_store_sheds_in_its_window_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let faults = json!([
+        { "kind": "flash-crowd", "factor": 4.0, "at-s": 2.0, "for-s": 2.0 },
+        { "kind": "blob-outage", "how": "stop", "at-s": 5.0, "for-s": 2.0 },
+    ]);
+    let s = live(dir.path(), "crowd", 9.0, faults);
+    // Feed arrivals per second inside [2, 4) against the seconds outside it.
+    let inside = arrivals(&s, "feed", &|k| (2..4).contains(&k)) as f64 / 2.0;
+    let outside = arrivals(&s, "feed", &|k| !(2..4).contains(&k)) as f64 / 7.0;
+    let ratio = inside / outside;
+    assert!(outside >= 20.0, "enough feeds to judge: {outside}/s");
+    assert!(
+        (2.8..5.5).contains(&ratio),
+        "feeds x{ratio:.2} in the window"
+    );
+    // 503s only while the blob store is stopped: an op started just before may meet it, and
+    // the lift's timer may fire a millisecond into second 7.
+    let window = |k: u64| (4..8).contains(&k);
+    assert!(shed(&s, &window) > 0, "no 503s while stopped");
+    let shed_points: Vec<&Value> = field(&s, "series")
+        .as_array()
+        .expect("series")
+        .iter()
+        .filter(|p| p["shed"].as_u64().is_some_and(|n| n > 0))
+        .collect();
+    assert_eq!(
+        shed(&s, &|k| !window(k)),
+        0,
+        "503s outside: {shed_points:?}"
+    );
+    assert!(field(&s, "ops.upload.shed").as_u64().is_some_and(|n| n > 0));
+    let f = &field(&s, "faults")[1];
+    assert_eq!(f["target"], "blob store (stop)");
+    assert!(f["failed"].as_u64().is_some_and(|n| n > 0), "{f}");
+}
+
+#[test]
+fn a_burst_reaches_a_follower_and_a_damaged_replica_still_reads_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = spec("burst", "push", "direct");
+    s["duration_s"] = json!(6.0);
+    s["traffic"]["diurnal-peak"] = json!(1.0);
+    s["system"]["blob-replicas"] = json!(2);
+    s["faults"] = json!([
+        { "kind": "celebrity-burst", "photos": 30, "at-s": 1.0, "for-s": 1.0 },
+        { "kind": "blob-outage", "how": "corrupt-replica", "at-s": 1.0, "for-s": 1.0 },
+    ]);
+    let s = run(dir.path(), &s);
+    let burst = &field(&s, "faults")[0];
+    assert_eq!(burst["photos_posted"], 30, "{burst}");
+    assert!(
+        burst["followers"].as_u64().is_some_and(|n| n > 0),
+        "{burst}"
+    );
+    assert!(
+        burst["last_visible_s"].is_number(),
+        "never in the feed: {burst}"
+    );
+    let damage = &field(&s, "faults")[1];
+    assert!(
+        damage["damaged"].as_u64().is_some_and(|n| n > 0),
+        "{damage}"
+    );
+    assert_eq!(damage["unreadable_after"], 0, "{damage}");
+    assert_eq!(
+        field(&s, "ops.photo_get.shed"),
+        0,
+        "photo reads kept answering"
     );
 }

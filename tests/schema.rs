@@ -192,14 +192,19 @@ fn a_summary_with_faults_matches_and_a_bad_fault_is_rejected() {
     }]);
     assert!(contract.problems(Kind::Summary, &v).is_empty());
 
+    let mut burst = v.clone();
+    burst["faults"][0]["kind"] = json!("celebrity-burst");
+    burst["faults"][0]["photos_posted"] = json!(30);
+    assert!(contract.problems(Kind::Summary, &burst).is_empty());
+
     let mut bad = v.clone();
-    bad["faults"][0]["kind"] = json!("blob-outage");
+    bad["faults"][0]["kind"] = json!("meteor-strike");
     rejected(
         &contract,
         Kind::Summary,
         &bad,
         "#/faults/0/kind",
-        "blob-outage",
+        "meteor-strike",
     );
 
     let mut bad = v.clone();

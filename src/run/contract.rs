@@ -59,6 +59,9 @@ pub struct Measured<'a> {
     pub work: Option<&'a RunWork>,
     /// The fault windows applied during the run.
     pub faults: &'a [Fault],
+    /// Uploads acknowledged outside the op stream (a celebrity's burst): the service's
+    /// counters hold their timeline writes and bytes, so per-upload figures count them.
+    pub side_uploads: u64,
 }
 
 /// `P(X ≥ x)` of the in-degrees at log-spaced `x`, and the CSN fit.
@@ -351,7 +354,7 @@ fn shards(m: &Measured<'_>) -> ShardStats {
 pub fn summary(m: &Measured<'_>) -> Summary {
     let spec = m.spec;
     let stats = m.stats;
-    let uploads = stats.summary(OpKind::Upload).count;
+    let uploads = stats.summary(OpKind::Upload).count + m.side_uploads;
     let writes = m
         .after
         .timeline_writes

@@ -1,66 +1,166 @@
-//! Fault windows of a live run: the scheduler that flips the service's switchboard on the
-//! driver's clock, and what the per-second series shows of each window.
+//! Fault windows of a live run: the scheduler that applies them on the driver's clock, and
+//! what the per-second series shows of each window.
 //!
 //! [`Scheduler::start`] is called with the instant the driver starts (the origin of the
 //! per-second `series`); a task sets each fault at `at-s` and lifts it at `at-s + for-s`,
 //! lifting before setting when two events fall on one instant (back-to-back windows).
-//! [`Scheduler::stop`] ends the task and lifts every switch, whatever it had reached.
+//! Switches (`slow-shard`, `shard-down`, `materializer-pause`, `blob-outage` `stop`) are the
+//! service's [`Faults`] board. One-shot faults start at `at-s` on their own task and are read
+//! after the run: `celebrity-burst` ([`burst`]) and the replica damage of `blob-outage`
+//! ([`blob`]). `flash-crowd` is no switch: the op stream carries its extra reads
+//! ([`surges`]). [`Scheduler::finish`] ends the schedule, lifts every switch and returns
+//! what each one-shot fault reported, for the summary's fault entries.
 //! [`outcomes`] reads the typed series: the peak feed p99 during each window, the ops that
 //! failed then, and how long after it the feed was back (see
 //! [`crate::summary::FaultOutcome`]).
 
+mod blob;
+pub mod burst;
+
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use feedlab_system::faults::Faults;
-use feedlab_workload::{OpKind, SecondPoint};
+use feedlab_system::blob::BlobStore;
+use feedlab_system::faults::{Faults, ReplicaDamage};
+use feedlab_workload::{OpKind, ReadSurge, SecondPoint, Target};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::spec::faults::{Fault, FaultAction};
+use crate::spec::faults::{BlobHow, Fault, FaultAction};
 use crate::summary::{Extra, FaultOutcome};
 
 /// Share of the pre-window median feed goodput a second needs to count as recovered.
 const RECOVERED_GOODPUT: f64 = 0.9;
 
+/// What the faults of a live run act on.
+#[derive(Clone)]
+pub struct Reach {
+    /// The service's switchboard.
+    pub board: Faults,
+    /// The service's blob store (replica damage).
+    pub blobs: Arc<dyn BlobStore>,
+    /// The driver's target (a celebrity's burst posts through it).
+    pub target: Arc<dyn Target>,
+    /// The most-followed author (`None` for an empty population).
+    pub author: Option<burst::Author>,
+}
+
+/// A one-shot fault started by the schedule, with the index of its plan entry.
+enum Started {
+    Burst(usize, JoinHandle<burst::BurstReport>),
+    Damage(usize, blob::Damaging),
+}
+
+/// What one fault of the plan reported after the run (switches report nothing).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum FaultReport {
+    /// A switch, or a one-shot fault that did not start.
+    #[default]
+    Nothing,
+    /// A celebrity's burst.
+    Burst(burst::BurstReport),
+    /// Replica damage.
+    Damage(blob::DamageReport),
+}
+
+impl FaultReport {
+    /// The fields its summary fault entry gets beyond the contract.
+    pub fn extra(&self) -> Extra {
+        match self {
+            FaultReport::Nothing => Extra::new(),
+            FaultReport::Burst(r) => r.extra(),
+            FaultReport::Damage(r) => r.extra(),
+        }
+    }
+
+    /// Uploads it made outside the op stream (acknowledged).
+    pub fn uploads(&self) -> u64 {
+        match self {
+            FaultReport::Burst(r) => r.posted,
+            _ => 0,
+        }
+    }
+}
+
 /// The running fault schedule of one live run.
 pub struct Scheduler {
     task: JoinHandle<()>,
     board: Faults,
+    faults: usize,
+    started: Arc<Mutex<Vec<Started>>>,
 }
 
 impl Scheduler {
-    /// Applies `plan` on `board`, its times counted from `origin`.
-    pub fn start(board: Faults, plan: &[Fault], origin: Instant) -> Scheduler {
-        let mut events: Vec<(Duration, bool, FaultAction)> = plan
+    /// Applies `plan` on `reach`, its times counted from `origin`.
+    pub fn start(reach: Reach, plan: &[Fault], origin: Instant) -> Scheduler {
+        let mut events: Vec<(Duration, bool, usize, FaultAction)> = plan
             .iter()
-            .flat_map(|f| {
+            .enumerate()
+            .flat_map(|(i, f)| {
                 [
-                    (Duration::from_secs_f64(f.at_s), true, f.action),
-                    (Duration::from_secs_f64(f.end_s()), false, f.action),
+                    (Duration::from_secs_f64(f.at_s), true, i, f.action),
+                    (Duration::from_secs_f64(f.end_s()), false, i, f.action),
                 ]
             })
             .collect();
         // At one instant, lifts (false) sort before sets (true).
-        events.sort_by_key(|&(at, on, _)| (at, on));
-        let b = board.clone();
+        events.sort_by_key(|&(at, on, i, _)| (at, on, i));
+        let board = reach.board.clone();
+        let started = Arc::new(Mutex::new(Vec::new()));
+        let list = started.clone();
         let task = tokio::spawn(async move {
-            for (at, on, action) in events {
+            for (at, on, i, action) in events {
                 tokio::time::sleep_until(origin + at).await;
-                apply(&b, action, on);
+                if let Some(s) = apply(&reach, i, action, on) {
+                    list.lock().unwrap_or_else(|e| e.into_inner()).push(s);
+                }
             }
         });
-        Scheduler { task, board }
+        Scheduler {
+            task,
+            board,
+            faults: plan.len(),
+            started,
+        }
     }
 
-    /// Ends the schedule and lifts every switch.
-    pub fn stop(self) {
+    /// Ends the schedule, lifts every switch, and returns the report of each fault (empty
+    /// for a switch), in plan order. A burst still probing is waited for.
+    pub async fn finish(self) -> Vec<FaultReport> {
         self.task.abort();
         self.board.clear();
+        let started = std::mem::take(&mut *self.started.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut out = vec![FaultReport::Nothing; self.faults];
+        for s in started {
+            match s {
+                Started::Burst(i, task) => match task.await {
+                    Ok(r) => out[i] = FaultReport::Burst(r),
+                    Err(e) => tracing::warn!(error = %e, "celebrity burst failed"),
+                },
+                Started::Damage(i, d) => out[i] = FaultReport::Damage(d.report().await),
+            }
+        }
+        out
     }
 }
 
-/// Sets (`on`) or lifts one fault's switch.
-fn apply(board: &Faults, action: FaultAction, on: bool) {
+/// The read surges (`flash-crowd` windows) of `plan`, for the op stream.
+pub fn surges(plan: &[Fault]) -> Vec<ReadSurge> {
+    plan.iter()
+        .filter_map(|f| match f.action {
+            FaultAction::FlashCrowd { factor } => Some(ReadSurge {
+                from: Duration::from_secs_f64(f.at_s),
+                to: Duration::from_secs_f64(f.end_s()),
+                factor,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Sets (`on`) or lifts the fault of plan entry `i`; a one-shot fault starts on `on`.
+fn apply(reach: &Reach, i: usize, action: FaultAction, on: bool) -> Option<Started> {
+    let board = &reach.board;
     let r = match action {
         FaultAction::SlowShard { shard, extra_ms } => {
             let extra = if on {
@@ -75,18 +175,47 @@ fn apply(board: &Faults, action: FaultAction, on: bool) {
             board.set_materializer_paused(on);
             Ok(())
         }
-        other => {
+        FaultAction::BlobOutage { how: BlobHow::Stop } => {
+            board.set_blob_stopped(on);
+            Ok(())
+        }
+        FaultAction::FlashCrowd { .. } => Ok(()), // in the op stream
+        FaultAction::BlobOutage { how } if on => {
+            let damage = match how {
+                BlobHow::CorruptReplica => ReplicaDamage::Corrupt,
+                _ => ReplicaDamage::Delete,
+            };
+            log(action, on);
+            return Some(Started::Damage(
+                i,
+                blob::Damaging::start(reach.blobs.clone(), damage),
+            ));
+        }
+        FaultAction::CelebrityBurst { photos } if on => {
+            let author = reach.author?;
+            log(action, on);
+            let target = reach.target.clone();
+            return Some(Started::Burst(
+                i,
+                tokio::spawn(burst::post(target, author, photos)),
+            ));
+        }
+        FaultAction::BlobOutage { .. } | FaultAction::CelebrityBurst { .. } => return None,
+        FaultAction::Network { .. } => {
             // `run::fault_plan` refuses kinds a live run does not apply.
-            tracing::warn!(kind = other.kind().name(), "fault not applied live");
-            return;
+            tracing::warn!(kind = action.kind().name(), "fault not applied live");
+            return None;
         }
     };
     match r {
-        Ok(()) => {
-            tracing::info!(kind = action.kind().name(), target = %action.target(), on, "fault")
-        }
+        Ok(()) => log(action, on),
         Err(e) => tracing::warn!(error = %e, "fault switch refused"),
     }
+    None
+}
+
+fn log(action: FaultAction, on: bool) {
+    tracing::info!(kind = action.kind().name(), target = %action.target(), on, "fault");
 }
 
 /// Each fault of `plan` as the summary reports it, measured on `series` (the driver's

@@ -27,7 +27,11 @@ pub fn sample() -> ThreadCpu {
         ) else {
             continue;
         };
-        let Some(ns) = stat.split_whitespace().next().and_then(|w| w.parse::<u64>().ok()) else {
+        let Some(ns) = stat
+            .split_whitespace()
+            .next()
+            .and_then(|w| w.parse::<u64>().ok())
+        else {
             continue;
         };
         *out.entry(group(&comm)).or_default() += ns;

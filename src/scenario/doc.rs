@@ -334,14 +334,12 @@ fn check_faults(doc: &ScenarioDoc) -> Result<(), Rejected> {
             key: format!("{}.{}", r.index, r.key),
             message: r.message,
         })?;
-    let live = doc.scenario.mode == Mode::Live;
-    if let Some(i) = plan.iter().position(|f| live && !f.action.kind().live()) {
-        let kind = plan[i].action.kind();
-        let message = format!("faults[{i}].kind: {}", crate::spec::faults::not_live(kind));
+    let refused = crate::spec::faults::live_refusal(&plan, &doc.system);
+    if let Some(r) = refused.filter(|_| doc.scenario.mode == Mode::Live) {
         return Err(Rejected {
             table: "faults",
-            key: format!("{i}.kind"),
-            message,
+            key: format!("{}.{}", r.index, r.key),
+            message: r.message,
         });
     }
     if doc.scenario.mode == Mode::Sim && !doc.faults.is_empty() {

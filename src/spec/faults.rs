@@ -61,10 +61,7 @@ impl FaultKind {
 
     /// Whether a live run applies this kind; a live run refuses the others by name.
     pub fn live(self) -> bool {
-        matches!(
-            self,
-            FaultKind::SlowShard | FaultKind::ShardDown | FaultKind::MaterializerPause
-        )
+        !matches!(self, FaultKind::Network)
     }
 
     /// The keys this kind needs beyond `kind`, `at-s` and `for-s`.
@@ -259,6 +256,30 @@ fn reject(index: usize, key: &'static str, what: impl std::fmt::Display) -> Faul
         key,
         message: format!("faults[{index}].{key}: {what}"),
     }
+}
+
+/// The first fault of `plan` a live run of a service configured as `system` cannot apply:
+/// a kind it does not apply ([`FaultKind::live`]), or replica damage (`blob-outage` with
+/// `delete-replica` / `corrupt-replica`) without the local blob store and a second replica.
+pub fn live_refusal(
+    plan: &[Fault],
+    system: &feedlab_system::ServiceConfig,
+) -> Option<FaultRejected> {
+    let local = system.blob == feedlab_system::service::BlobBackend::Local;
+    plan.iter().enumerate().find_map(|(i, f)| match f.action {
+        a if !a.kind().live() => Some(reject(i, "kind", not_live(a.kind()))),
+        FaultAction::BlobOutage { how } if how != BlobHow::Stop => {
+            let what = if !local {
+                "needs the local replicated blob store (system.blob = \"local\")"
+            } else if system.blob_replicas < 2 {
+                "needs system.blob-replicas >= 2, or the only copy would be lost"
+            } else {
+                return None;
+            };
+            Some(reject(i, "how", format!("{} {what}", how.name())))
+        }
+        _ => None,
+    })
 }
 
 /// Resolves the `[[faults]]` of a run of `duration_s` seconds on `shards` shards; see the

@@ -1,23 +1,27 @@
 //! Fault windows at run time: a switchboard the service owns and a harness flips.
 //!
-//! [`Faults`] is a cheap-to-clone handle (an `Arc` of atomics) with three switches:
+//! [`Faults`] is a cheap-to-clone handle (an `Arc` of atomics) with four switches:
 //!
 //! - a per-shard extra delay ([`Faults::set_shard_delay`]): every metadata storage call on the
 //!   shard sleeps that much longer before it runs;
 //! - a per-shard down flag ([`Faults::set_shard_down`]): every metadata storage call on the
 //!   shard fails at once with [`Error::Unavailable`] (503 `unavailable` over HTTP);
 //! - the materializer pause ([`Faults::set_materializer_paused`]): fan-out workers hold the
-//!   batch they took until the pause is lifted, then apply it, so nothing queued is lost.
+//!   batch they took until the pause is lifted, then apply it, so nothing queued is lost;
+//! - the blob store stop ([`Faults::set_blob_stopped`]): every blob call fails at once with
+//!   [`Error::Unavailable`], as a stopped blob server looks to the service (see [`blobs`]).
 //!
 //! [`FaultMeta`] wraps one shard's [`MetaStore`] and reads the shard's switch word on every
 //! call: one relaxed atomic load when nothing is set. The service installs it on every shard
 //! (inside the timed wrapper, so a delay shows in the shard's call time) and hands the
-//! switchboard out through [`crate::Service::faults`]. Switches stay as set until changed;
+//! switchboard out through [`crate::Service::faults`]; [`FaultBlobs`] wraps its blob store the
+//! same way. [`damage_replica`] is the one-shot fault: it deletes or corrupts one replica's
+//! copy of stored blobs in a local replicated store. Switches stay as set until changed;
 //! [`Faults::clear`] lifts them all (`Service::shutdown` does, so a paused materializer
 //! cannot hold shutdown).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -25,6 +29,10 @@ use tokio::sync::watch;
 
 use crate::error::{Error, Result};
 use crate::meta::{CasOutcome, Direction, Entry, KeyRange, MetaStore, WriteBatch};
+
+pub mod blobs;
+
+pub use blobs::{Damage, FaultBlobs, ReplicaDamage, damage_replica, readable};
 
 /// Bit of a shard's switch word that marks it down; the low bits hold its extra delay, µs.
 const DOWN: u64 = 1 << 63;
@@ -34,6 +42,8 @@ struct Switches {
     shards: Vec<AtomicU64>,
     /// True while the materializer is paused.
     paused: watch::Sender<bool>,
+    /// True while the blob store is stopped.
+    blob_stopped: AtomicBool,
 }
 
 /// The fault switchboard of one service; see the module docs.
@@ -47,6 +57,7 @@ impl std::fmt::Debug for Faults {
         f.debug_struct("Faults")
             .field("shards", &self.inner.shards.len())
             .field("paused", &self.materializer_paused())
+            .field("blob_stopped", &self.blob_stopped())
             .finish()
     }
 }
@@ -58,6 +69,7 @@ impl Faults {
             inner: Arc::new(Switches {
                 shards: (0..shards).map(|_| AtomicU64::new(0)).collect(),
                 paused: watch::channel(false).0,
+                blob_stopped: AtomicBool::new(false),
             }),
         }
     }
@@ -116,6 +128,17 @@ impl Faults {
         let _ = rx.wait_for(|paused| !*paused).await;
     }
 
+    /// While `stopped`, every call on the blob store fails with [`Error::Unavailable`] (see
+    /// [`FaultBlobs`]).
+    pub fn set_blob_stopped(&self, stopped: bool) {
+        self.inner.blob_stopped.store(stopped, Ordering::Release);
+    }
+
+    /// Whether the blob store is stopped now.
+    pub fn blob_stopped(&self) -> bool {
+        self.inner.blob_stopped.load(Ordering::Relaxed)
+    }
+
     /// Whether `shard` is down now (false for a shard outside `0..shards`).
     pub fn shard_down(&self, shard: usize) -> bool {
         self.load(shard) & DOWN != 0
@@ -139,6 +162,7 @@ impl Faults {
             w.store(0, Ordering::Release);
         }
         self.set_materializer_paused(false);
+        self.set_blob_stopped(false);
     }
 
     /// The number of shards this switchboard covers.

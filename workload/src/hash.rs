@@ -30,6 +30,8 @@ pub(crate) mod streams {
     pub const PROBE: u64 = 0x0a;
     /// Spread of a live user's weight within its integer interval (live graph).
     pub const JITTER: u64 = 0x0b;
+    /// Extra read arrivals of a surge (flash crowd).
+    pub const SURGE: u64 = 0x0c;
 }
 
 /// One round of splitmix64: a bijective, well-avalanching 64-bit mixer.

@@ -5,7 +5,8 @@
 //!   follow graph; [`scaled`] materializes the live sub-population; [`Population::sample_users`]
 //!   and [`write_csv`] back `feedlab population --sample N`.
 //! - [`TrafficConfig`], [`Workload`] and [`OpStream`]: daily rates, the diurnal curve and a
-//!   seeded non-homogeneous Poisson stream of [`PlannedOp`]s.
+//!   seeded non-homogeneous Poisson stream of [`PlannedOp`]s; [`Surged`] adds the extra read
+//!   arrivals of [`ReadSurge`] windows (a flash crowd).
 //! - [`Driver`]: the open-loop, coordinated-omission-corrected driver over any [`Target`], with
 //!   per-kind hdrhistograms, drops, a per-second series and feed-freshness probes ([`RunStats`]).
 //! - [`HttpTarget`]: a [`Target`] for the service's HTTP API (write and read routers), over a
@@ -39,6 +40,7 @@ mod sample;
 mod sampler;
 mod stats;
 mod stream;
+mod surge;
 mod traffic;
 mod words;
 
@@ -62,5 +64,6 @@ pub use stats::{
     SecondPoint,
 };
 pub use stream::{Actors, OpStream, Workload};
+pub use surge::{ReadSurge, SURGE_SEQ, Surged};
 pub use traffic::{DAY_SECS, Diurnal, TrafficConfig};
 pub use words::Vocabulary;

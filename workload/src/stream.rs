@@ -29,7 +29,7 @@ use crate::words::Vocabulary;
 pub struct Actors {
     ids: Vec<u32>,
     upload: WeightedAliasIndex<f64>,
-    read: WeightedAliasIndex<f64>,
+    pub(crate) read: WeightedAliasIndex<f64>,
 }
 
 impl Actors {
@@ -123,19 +123,19 @@ impl Workload {
 /// Iterator over the planned operations of one run; see the module docs.
 #[derive(Debug, Clone)]
 pub struct OpStream<'a> {
-    workload: &'a Workload,
+    pub(crate) workload: &'a Workload,
     rng: ChaCha8Rng,
     kinds: Option<WeightedIndex<f64>>,
     lambda_max: f64,
-    diurnal: Diurnal,
+    pub(crate) diurnal: Diurnal,
     start_hour: f64,
     speedup: f64,
     photo: LogNormal<f64>,
     video: LogNormal<f64>,
     vocab: Vocabulary,
-    traffic: TrafficConfig,
+    pub(crate) traffic: TrafficConfig,
     t: f64,
-    end: f64,
+    pub(crate) end: f64,
     seq: u64,
 }
 
@@ -182,7 +182,8 @@ impl<'a> OpStream<'a> {
         self.lambda_max / self.diurnal.peak() * self.diurnal.factor(self.hour(self.t))
     }
 
-    fn hour(&self, t: f64) -> f64 {
+    /// The hour of day at wall time `t` of the run.
+    pub(crate) fn hour(&self, t: f64) -> f64 {
         self.start_hour + t * self.speedup / 3600.0
     }
 

@@ -106,3 +106,51 @@ fn the_later_kinds_check_their_own_keys() {
     }
     assert!(!FaultKind::Network.live() && FaultKind::SlowShard.live());
 }
+
+#[test]
+fn live_refuses_network_and_replica_damage_it_cannot_do() {
+    let blob = |how| FaultSpec {
+        kind: FaultKind::BlobOutage,
+        at_s: 1.0,
+        for_s: 1.0,
+        shard: None,
+        extra_ms: None,
+        how: Some(how),
+        photos: None,
+        factor: None,
+    };
+    let network = FaultSpec {
+        kind: FaultKind::Network,
+        how: None,
+        extra_ms: Some(5.0),
+        ..blob(BlobHow::Stop)
+    };
+    let mut system = feedlab_system::ServiceConfig::default();
+    let plan = |specs: &[FaultSpec]| resolve(specs, 4, 20.0).expect("valid");
+    let ok = plan(&[blob(BlobHow::Stop), blob(BlobHow::CorruptReplica)]);
+    assert!(ok.iter().all(|f| f.action.kind().live()));
+    assert_eq!(live_refusal(&ok[1..], &system), None, "local, 2 replicas");
+    let e = live_refusal(&plan(&[network]), &system).expect("sim only");
+    assert_eq!((e.index, e.key), (0, "kind"));
+    assert!(
+        e.message.contains("does not apply network"),
+        "{}",
+        e.message
+    );
+    system.blob_replicas = 1;
+    let e = live_refusal(&ok, &system).expect("one replica");
+    assert_eq!((e.index, e.key), (1, "how"));
+    assert!(e.message.contains("blob-replicas >= 2"), "{}", e.message);
+    system.blob = feedlab_system::service::BlobBackend::S3;
+    let e = live_refusal(&ok, &system).expect("s3");
+    assert!(
+        e.message.contains("corrupt-replica needs the local"),
+        "{}",
+        e.message
+    );
+    assert_eq!(
+        live_refusal(&ok[..1], &system),
+        None,
+        "stop works on any backend"
+    );
+}

@@ -1,11 +1,16 @@
-//! The switchboard and its store wrapper: a delay hits only the chosen shard and only while
+//! The switchboard and its store wrappers: a delay hits only the chosen shard and only while
 //! set, a down shard fails with `Unavailable` and recovers, the pause holds a waiter without
-//! polling and lifts it.
+//! polling and lifts it; the blob stop refuses every call while set and only then; replica
+//! damage hits the first keys of replica 0 only, reads still return the right bytes, and a
+//! single-replica store is refused.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+
 use super::*;
+use crate::blob::{BlobKey, BlobStore, LocalBlobStore};
 use crate::meta::FjallStore;
 
 /// Two fjall shards behind one switchboard, with key `k` written on each.
@@ -94,4 +99,83 @@ async fn the_pause_holds_waiters_until_lifted() {
         .await
         .expect("lifting the pause wakes the waiter")
         .expect("task");
+}
+
+async fn store_with(
+    dir: &std::path::Path,
+    replicas: usize,
+    n: u8,
+) -> (LocalBlobStore, Vec<BlobKey>) {
+    let store = LocalBlobStore::open(dir, replicas).expect("open");
+    let mut keys = Vec::new();
+    for i in 0..n {
+        let data = Bytes::from(vec![i; 1000 + usize::from(i)]);
+        let key = BlobKey::of(&data);
+        store.put(&key, data).await.expect("put");
+        keys.push(key);
+    }
+    keys.sort();
+    (store, keys)
+}
+
+#[tokio::test]
+async fn a_stopped_store_refuses_every_call_until_started() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, keys) = store_with(dir.path(), 1, 2).await;
+    let faults = Faults::new(1);
+    let wrapped = faults.wrap_blobs(Arc::new(store));
+    assert!(
+        wrapped.as_local().is_some(),
+        "the local store shows through"
+    );
+    faults.set_blob_stopped(true);
+    let data = Bytes::from_static(b"new");
+    let err = wrapped.put(&BlobKey::of(&data), data.clone()).await;
+    assert!(matches!(err, Err(Error::Unavailable(_))), "{err:?}");
+    assert!(matches!(
+        wrapped.get(&keys[0], None).await,
+        Err(Error::Unavailable(_))
+    ));
+    assert!(matches!(
+        wrapped.head(&keys[0]).await,
+        Err(Error::Unavailable(_))
+    ));
+    faults.clear();
+    assert!(!faults.blob_stopped(), "clear lifts the stop");
+    wrapped.put(&BlobKey::of(&data), data).await.expect("put");
+    assert_eq!(blobs::readable(wrapped.as_ref(), &keys).await, 2);
+}
+
+#[tokio::test]
+async fn damage_hits_the_first_keys_of_replica_zero_and_reads_stay_correct() {
+    for how in [ReplicaDamage::Delete, ReplicaDamage::Corrupt] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, keys) = store_with(dir.path(), 2, 6).await;
+        store.set_read_repair(false);
+        let damage = blobs::damage_replica(&store, how, 4).await.expect("damage");
+        assert_eq!(damage.replica, 0);
+        assert_eq!(damage.keys, keys[..4].to_vec(), "{how:?}: the first keys");
+        for (i, key) in keys.iter().enumerate() {
+            let intact = store.replica_path(0, key).exists()
+                && std::fs::read(store.replica_path(0, key)).ok()
+                    == std::fs::read(store.replica_path(1, key)).ok();
+            assert_eq!(intact, i >= 4, "{how:?}: key {i} on replica 0");
+        }
+        assert_eq!(
+            blobs::readable(&store, &keys).await,
+            6,
+            "{how:?}: reads fall back"
+        );
+    }
+}
+
+#[tokio::test]
+async fn damage_needs_a_second_replica() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, _) = store_with(dir.path(), 1, 1).await;
+    let err = blobs::damage_replica(&store, ReplicaDamage::Delete, 4).await;
+    assert!(
+        matches!(&err, Err(Error::InvalidInput(m)) if m.contains("blob-replicas")),
+        "{err:?}"
+    );
 }

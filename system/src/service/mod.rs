@@ -113,8 +113,8 @@ impl Service {
         self.inner.cfg.inject.burn(op);
     }
 
-    /// The fault switchboard every shard's metadata store and the materializer obey (see
-    /// [`crate::faults`]); all switches are off until a caller sets them.
+    /// The fault switchboard every shard's metadata store, the blob store and the materializer
+    /// obey (see [`crate::faults`]); all switches are off until a caller sets them.
     pub fn faults(&self) -> &Faults {
         &self.inner.faults
     }

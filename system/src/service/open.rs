@@ -1,6 +1,6 @@
 //! Building a [`Service`]: opening the stores a configuration names (or taking the
-//! caller's), wrapping every shard's store in the fault switchboard (and the timed wrappers
-//! when recording), taking the id source, and starting the materializer and the blob
+//! caller's), wrapping every shard's store and the blob store in the fault switchboard (and
+//! the timed wrappers when recording), taking the id source, and starting the materializer and the blob
 //! store's background work.
 
 use std::sync::Arc;
@@ -186,6 +186,8 @@ impl Service {
             queue: cfg.shard_queue,
         };
         let shards = ShardSet::new(metas, partitioner, limits)?;
+        // Outermost, so a stopped blob store refuses at once on every path that reaches it.
+        let blobs = faults.wrap_blobs(blobs);
         let fanout = FanoutStrategy::new(cfg.fanout.clone())?;
         let metrics = Metrics::new()?;
         let (fanout_queue, rx) = FanoutQueue::new(cfg.materializer_queue);
