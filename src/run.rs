@@ -21,7 +21,7 @@
 mod contract;
 mod direct;
 mod external;
-mod faults;
+pub(crate) mod faults;
 mod insitu;
 mod measure;
 mod probe;

@@ -14,7 +14,9 @@ use lru::LruCache;
 use super::RunParams;
 use super::calib::{Calibration, OpCost};
 use super::config::{CacheKind, ShardCalls, SimSettings};
+use super::faults::{Effect, Faults};
 use super::resources::{Priced, Resources};
+use super::series::Series;
 use super::source::Source;
 use super::state::{Cache, Costs, KindStats, Mat, PhotoModel, Rngs};
 use crate::engine::{NANOS_PER_SEC, from_secs, rng_stream};
@@ -141,6 +143,7 @@ fn materializer(s: &SimSettings) -> Mat {
         busy_avg: TimeAverage::new(0),
         workers: s.materializer_workers,
         fresh: Joins::new(),
+        backlog: 0,
     }
 }
 
@@ -200,6 +203,15 @@ pub(super) fn model<'a>(
         .map(|_| station(s.shard_workers))
         .collect::<Result<Vec<_>>>()?;
     let cache = cache(src, s)?;
+    let mut faults = Faults::new(p.faults, src.shards())?;
+    if faults
+        .windows
+        .iter()
+        .any(|w| matches!(w.effect, Effect::CelebrityBurst { .. }))
+    {
+        faults.celebrity = src.top_author();
+    }
+    let crowds = super::faultflows::crowds(src, p.traffic, &faults.windows, p.seed)?;
     let mut m = PhotoModel {
         src,
         ops,
@@ -241,6 +253,10 @@ pub(super) fn model<'a>(
         plan: Vec::new(),
         serial: s.shard_calls == ShardCalls::Serial,
         snapshot: None,
+        faults,
+        series: Series::default(),
+        crowds,
+        burst_seq: 0,
     };
     warm_lru(&mut m, s, p.seed);
     Ok((m, first))

@@ -75,6 +75,12 @@ pub(crate) enum Ev {
     Warmup,
     /// End of the arrivals: utilisations are snapshotted.
     Snapshot,
+    /// A fault window opens or closes: paused or held work may resume.
+    FaultEdge,
+    /// The celebrity of a burst uploads one photo.
+    Burst,
+    /// Flash crowd `.0`'s next read is due.
+    CrowdOp(u8),
 }
 
 /// One sub-request planned by a phase.
@@ -115,6 +121,10 @@ pub(crate) struct Req {
 pub(crate) struct KindStats {
     pub latency: DelayStats,
     pub dropped: u64,
+    /// Ops failed by a fault (a stopped blob store).
+    pub errors: u64,
+    /// Ops refused by a fault (a down shard).
+    pub shed: u64,
     /// Shard and blob calls of the measured ops that completed.
     pub calls: WorkCount,
 }
@@ -167,6 +177,8 @@ pub(crate) struct Mat {
     pub busy_avg: TimeAverage,
     pub workers: u32,
     pub fresh: Joins<()>,
+    /// Timeline entries queued and not yet handed to a worker.
+    pub backlog: u64,
 }
 
 /// The photo-row cache.
@@ -276,22 +288,43 @@ pub(crate) struct PhotoModel<'a> {
     /// Shard calls of a step run one after another ([`super::ShardCalls`]).
     pub serial: bool,
     pub snapshot: Option<super::report::Snapshot>,
+    /// The run's fault windows.
+    pub faults: super::faults::Faults,
+    /// The per-second series.
+    pub series: super::series::Series,
+    /// The flash crowds' extra read streams, with their next read.
+    pub crowds: Vec<super::faultflows::Crowd<'a>>,
+    /// Celebrity-burst uploads so far.
+    pub burst_seq: u64,
 }
 
 impl PhotoModel<'_> {
-    /// One network hop's delay.
+    /// One network hop's delay, for a hop sent at `now` (a `network` fault adds to it).
     #[inline]
-    pub fn hop(&mut self) -> SimTime {
-        match &self.net {
-            Some(d) => d.sample(&mut self.rng.net),
-            None => 0,
-        }
+    pub fn hop(&mut self, now: SimTime) -> SimTime {
+        let extra = if self.faults.any() {
+            self.faults.hop_extra(now)
+        } else {
+            0
+        };
+        extra
+            + match &self.net {
+                Some(d) => d.sample(&mut self.rng.net),
+                None => 0,
+            }
     }
 
-    /// Send a sub-request of `service` ns to shard `shard` on behalf of `job`.
+    /// Send a sub-request of `service` ns to shard `shard` on behalf of `job`; a slow-shard
+    /// fault delays its arrival.
     #[inline]
     pub fn send_shard(&mut self, e: &mut Engine<Ev>, shard: usize, job: Job, call: Call) {
-        let at = e.now() + self.hop();
+        let now = e.now();
+        let slow = if self.faults.any() {
+            self.faults.shard_extra(shard, now)
+        } else {
+            0
+        };
+        let at = now + self.hop(now) + slow;
         if e.now() >= self.warmup {
             self.shard_ops[shard] += 1;
         }
@@ -302,7 +335,7 @@ impl PhotoModel<'_> {
     /// Send a blob call to the blob store.
     #[inline]
     pub fn send_blob(&mut self, e: &mut Engine<Ev>, job: Job, call: Call) {
-        let at = e.now() + self.hop();
+        let at = e.now() + self.hop(e.now());
         e.schedule_at(at, Ev::BlobArrive { job, call });
     }
 
