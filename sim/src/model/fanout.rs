@@ -64,7 +64,7 @@ impl PhotoModel<'_> {
             let start = self.mat.next_free.max(now);
             self.mat.next_free = start + ns(job.n as f64 * self.mat.ns_per_entry);
             let b = self.mat.batch;
-            let call = self.costs.insert.sample_many(
+            let mut call = self.costs.insert.sample_many(
                 job.n.div_ceil(b),
                 job.n.min(b),
                 &mut self.rng.service,
@@ -76,11 +76,7 @@ impl PhotoModel<'_> {
             } else {
                 start
             };
-            let slow = if self.faults.any() {
-                self.faults.shard_extra(usize::from(job.shard), start)
-            } else {
-                0
-            };
+            let slow = self.slow_call(usize::from(job.shard), start, &mut call);
             let at = start + self.hop(start) + slow;
             if now >= self.warmup {
                 self.shard_ops[usize::from(job.shard)] += 1;

@@ -3,8 +3,10 @@
 //!
 //! A [`FaultWindow`] is an [`Effect`] open over `[at_s, at_s + for_s)`. What each does:
 //! - [`Effect::SlowShard`]: every metadata call sent to the shard (a request's or the
-//!   materializer's) reaches it `extra_ms` later: a delay that holds no shard worker and no
-//!   CPU, as the live service's sleep before the call;
+//!   materializer's) takes `extra_ms` more: a wait that uses no CPU but holds the shard
+//!   worker running the call, as the live service's sleep holds one of the shard's admission
+//!   slots (`shard-concurrency`), so a slow shard can queue (a durable write's extra delay
+//!   precedes its arrival instead, since its wait is its disk I/O);
 //! - [`Effect::ShardDown`]: a request step that needs the shard fails at once and the op
 //!   counts as shed (the live service answers 503 `unavailable`); a materializer job for the
 //!   shard waits for the window's end, holding its worker (it retries until the shard is back);

@@ -165,22 +165,6 @@ impl PhotoModel<'_> {
         }
     }
 
-    /// CPU an op of `kind` spends before it reaches its app server, with a resource model:
-    /// the generator's work for it (when the generator shares the cores) and its transport.
-    fn client_cpu(&mut self, kind: OpKind) -> Option<SimTime> {
-        if !self.res.on() {
-            return None;
-        }
-        let generator = self.costs.generator.as_ref().filter(|_| self.res.generator);
-        let transport = self.costs.transport[kind.index()].as_ref();
-        if generator.is_none() && transport.is_none() {
-            return None;
-        }
-        let rng = &mut self.rng.service;
-        let g = generator.map_or(0, |c| c.sample(1, rng));
-        Some(g + transport.map_or(0, |c| c.sample(1, rng)))
-    }
-
     /// The client has issued request `idx`: after its dispatch delay, it reaches its app
     /// server.
     pub(super) fn issued(&mut self, e: &mut Engine<Ev>, idx: u32) {

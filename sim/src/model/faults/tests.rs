@@ -51,10 +51,16 @@ fn traffic() -> TrafficConfig {
     }
 }
 
-/// One run of `shards` shards, fan-out `kind`, under `faults`.
+/// One run of `shards` shards of ample workers, fan-out `kind`, under `faults`.
 fn run(shards: usize, kind: FanoutKind, faults: &[FaultWindow]) -> ModelReport {
+    run_on(shards, kind, faults, 512)
+}
+
+/// [`run`] with `workers` per shard.
+fn run_on(shards: usize, kind: FanoutKind, faults: &[FaultWindow], workers: u32) -> ModelReport {
     let mut src = source(shards);
     let settings = SimSettings {
+        shard_workers: workers,
         network: DistSpec::Deterministic { ms: 0.0 },
         cache: crate::model::CacheSettings {
             kind: CacheKind::Fixed,
@@ -149,6 +155,30 @@ fn a_slow_shard_adds_its_delay_to_calls_on_it_and_only_in_the_window() {
         "photo_get p50 {b} -> {s} after the window"
     );
     assert!(p50(&slow, OpKind::Feed, 5..10) > p50(&base, OpKind::Feed, 5..10) + 50.0);
+}
+
+#[test]
+fn a_slow_shard_holds_its_workers_so_too_few_of_them_queue() {
+    // 16 workers hold 50 ms calls: at most 320 calls/s, fewer than arrive; the queue grows
+    // through the window and drains after it.
+    let slow = [window(
+        Effect::SlowShard {
+            shard: 0,
+            extra_ms: 50.0,
+        },
+        5.0,
+        3.0,
+    )];
+    let r = run_on(1, FanoutKind::Push, &slow, 16);
+    let p99 = |s: u64| points(&r, OpKind::PhotoGet, s..s + 1)[0].p99_ms;
+    assert!(
+        p99(7) > p99(5) + 500.0,
+        "the queue grows: {} then {}",
+        p99(5),
+        p99(7)
+    );
+    assert!(p99(2) < 50.0, "before: {}", p99(2));
+    assert!(p99(15) < 50.0, "drained: {}", p99(15));
 }
 
 #[test]
