@@ -57,9 +57,9 @@ const SLOW: &str =
 #[test]
 fn an_unknown_kind_names_the_kind_line() {
     load_error(
-        "[[faults]]\nkind = \"blob-outage\"\nat-s = 1.0\nfor-s = 1.0\n",
+        "[[faults]]\nkind = \"disk-full\"\nat-s = 1.0\nfor-s = 1.0\n",
         9,
-        &["faults.0.kind", "blob-outage", "slow-shard"],
+        &["faults.0.kind", "disk-full", "slow-shard"],
     );
 }
 

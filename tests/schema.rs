@@ -193,13 +193,13 @@ fn a_summary_with_faults_matches_and_a_bad_fault_is_rejected() {
     assert!(contract.problems(Kind::Summary, &v).is_empty());
 
     let mut bad = v.clone();
-    bad["faults"][0]["kind"] = json!("blob-outage");
+    bad["faults"][0]["kind"] = json!("disk-full");
     rejected(
         &contract,
         Kind::Summary,
         &bad,
         "#/faults/0/kind",
-        "blob-outage",
+        "disk-full",
     );
 
     let mut bad = v.clone();
