@@ -49,10 +49,7 @@ impl Executors {
 impl Executor for Executors {
     fn run(&mut self, spec: &RunSpec, out: &Path) -> anyhow::Result<Summary> {
         match spec.mode {
-            Mode::Sim => {
-                refuse_sim_faults(spec)?;
-                self.sim.run(spec, out)
-            }
+            Mode::Sim => self.sim.run(spec, out),
             Mode::Live => self
                 .live
                 .as_mut()
@@ -75,8 +72,6 @@ pub fn run_all(
     if names.windows(2).any(|w| w[0] == w[1]) {
         bail!("variant names must be unique within one comparison: {names:?}");
     }
-    // Before anything runs: a live variant may take minutes.
-    specs.iter().try_for_each(refuse_sim_faults)?;
     let mut summaries = Vec::new();
     for spec in specs {
         let mode = match spec.mode {
@@ -100,20 +95,6 @@ pub async fn sweep(args: crate::sweep::SweepArgs) -> anyhow::Result<()> {
     let report = crate::sweep::ladders(&specs, &out, args.predict, args.jobs, &mut exec)?;
     crate::report::sweep::write(&out, &report)?;
     println!("{}", crate::sweep::table::render(&report));
-    Ok(())
-}
-
-/// A simulated spec with `[[faults]]` is a user error (exit 2): the simulator does not model
-/// faults yet, and running it without them would answer another question.
-fn refuse_sim_faults(spec: &RunSpec) -> anyhow::Result<()> {
-    if spec.mode == Mode::Sim && !spec.faults.is_empty() {
-        let msg = format!(
-            "variant {}: {}",
-            spec.variant,
-            crate::spec::faults::SIM_UNSUPPORTED
-        );
-        return Err(crate::cli::UserError(msg).into());
-    }
     Ok(())
 }
 

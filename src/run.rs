@@ -24,7 +24,7 @@
 mod contract;
 mod direct;
 mod external;
-mod faults;
+pub(crate) mod faults;
 mod insitu;
 mod invariants;
 mod measure;

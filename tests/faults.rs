@@ -1,7 +1,7 @@
 //! `[[faults]]` through the real binary. Loading: each bad entry fails on one line naming the
 //! file, the line and the key (exit 2); top-level faults reach every variant and a variant's
-//! own list replaces them; a simulated run refuses faults, a live one `network` faults and
-//! replica damage it cannot do. Live: a materializer pause is listed in the summary with a
+//! own list replaces them; a live run refuses `network` faults and replica damage it
+//! cannot do (a simulated run with faults: `tests/sim_faults.rs`). Live: a materializer pause is listed in the summary with a
 //! recovery, a down shard or a stopped blob store fails ops inside its window only (counted
 //! as `unavailable`), a flash crowd multiplies read arrivals in its window, a celebrity's
 //! burst reaches a follower's feed, and a damaged replica is reported and every damaged photo
@@ -181,21 +181,6 @@ fn top_level_faults_reach_every_variant_and_a_variant_may_replace_them() {
     assert!(err.contains("f.toml:20:"), "{err}");
     assert!(err.contains("in variant \"b\""), "{err}");
     assert!(err.contains("faults[0].for-s"), "{err}");
-}
-
-#[test]
-fn a_simulated_run_with_faults_is_refused() {
-    let (_d, path) = scenario(&format!(
-        "{SLOW}\n[[variants]]\nname = \"s\"\nscenario.mode = \"sim\"\n"
-    ));
-    let err = fails("plan", &path, &["--resolve"]);
-    assert!(err.contains("in variant \"s\""), "{err}");
-    assert!(err.contains("simulator does not model faults yet"), "{err}");
-    let (_d, path) = scenario(SLOW);
-    let out = tempfile::tempdir().expect("out");
-    let o = out.path().to_str().expect("utf-8");
-    let err = fails("sim", &path, &["--out", o]);
-    assert!(err.contains("simulator does not model faults yet"), "{err}");
 }
 
 /// A tiny live run of `secs` seconds over direct calls with `faults`.

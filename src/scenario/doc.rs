@@ -325,7 +325,8 @@ fn check_system(doc: &ScenarioDoc) -> Result<(), Rejected> {
     Ok(())
 }
 
-/// `[[faults]]`: valid windows for this run (`spec::faults::resolve`), and none when simulated.
+/// `[[faults]]`: valid windows for this run (`spec::faults::resolve`), of kinds a live run
+/// applies when it is live (the simulator models every kind).
 fn check_faults(doc: &ScenarioDoc) -> Result<(), Rejected> {
     let (shards, duration) = (doc.system.sharding.shards, doc.scenario.duration_s);
     let plan =
@@ -340,14 +341,6 @@ fn check_faults(doc: &ScenarioDoc) -> Result<(), Rejected> {
             table: "faults",
             key: format!("{}.{}", r.index, r.key),
             message: r.message,
-        });
-    }
-    if doc.scenario.mode == Mode::Sim && !doc.faults.is_empty() {
-        let message = format!("[[faults]]: {}", crate::spec::faults::SIM_UNSUPPORTED);
-        return Err(Rejected {
-            table: "faults",
-            key: "0.kind".into(),
-            message,
         });
     }
     Ok(())

@@ -4,6 +4,10 @@
 //! live run with `mode = "sim"`, plus what only the simulator knows under `sim` (per-shard
 //! utilisation and queue lengths, resources and the bottleneck).
 //!
+//! `[[faults]]` windows run on the model clock (`feedlab_sim::model::FaultWindow`); the
+//! summary carries the model's per-second `series` and `freshness_series` and, read from
+//! them as a live run's are, the `faults` outcomes.
+//!
 //! The executor owns its population cache ([`SourceCache`]): variants and load steps that
 //! share population, seed and population mode build the population once (other sharding
 //! re-places it on the new shards).
@@ -14,12 +18,15 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
-use feedlab_sim::model::{Calibration, ModelReport, PopulationMode, Source, simulate};
+use feedlab_sim::model::{
+    Calibration, Effect, FaultWindow, ModelReport, PopulationMode, Source, simulate,
+};
 use feedlab_system::policy::{FanoutStrategy, Partitioner};
 use feedlab_workload::Workload;
 
 use crate::exec::Executor;
 use crate::spec::RunSpec;
+use crate::spec::faults::{BlobHow, Fault, FaultAction};
 use crate::summary::Summary;
 
 /// The expensive, strategy-independent part of a run, reused across variants that share
@@ -170,6 +177,7 @@ fn simulate_model(
         Some(p) => Calibration::load(p)?,
         None => Calibration::builtin(),
     };
+    let (plan, windows) = fault_plan(spec)?;
     let source = cache.get(spec)?;
     let fanout = crate::threshold::sim_fanout(spec, source);
     let params = feedlab_sim::model::RunParams {
@@ -186,10 +194,43 @@ fn simulate_model(
             set_ttl_ms: spec.system.pull_set_ttl_ms,
             recent_ttl_ms: spec.system.pull_recent_ttl_ms,
         }),
+        faults: &windows,
     };
     let report = simulate(source, &params)?;
-    let summary = summary::model(spec, source, &calibration, &report);
+    let mut summary = summary::model(spec, source, &calibration, &report);
+    summary.faults = summary::faults(spec, &plan, &report);
     Ok((summary, report))
+}
+
+/// The resolved `[[faults]]` of `spec` (a resolved `spec.json` is checked here too) and
+/// their windows on the model clock; a bad entry is a user error naming it.
+fn fault_plan(spec: &RunSpec) -> anyhow::Result<(Vec<Fault>, Vec<FaultWindow>)> {
+    let shards = spec.system.sharding.shards;
+    let plan = crate::spec::faults::resolve(&spec.faults, shards, spec.duration_s)
+        .map_err(|r| crate::cli::UserError(format!("variant {}: {}", spec.variant, r.message)))?;
+    let windows = plan
+        .iter()
+        .map(|f| FaultWindow {
+            effect: effect(f.action),
+            at_s: f.at_s,
+            for_s: f.for_s,
+        })
+        .collect();
+    Ok((plan, windows))
+}
+
+/// The simulator's effect of a fault action.
+fn effect(a: FaultAction) -> Effect {
+    match a {
+        FaultAction::SlowShard { shard, extra_ms } => Effect::SlowShard { shard, extra_ms },
+        FaultAction::ShardDown { shard } => Effect::ShardDown { shard },
+        FaultAction::MaterializerPause => Effect::MaterializerPause,
+        FaultAction::BlobOutage { how: BlobHow::Stop } => Effect::BlobStop,
+        FaultAction::BlobOutage { .. } => Effect::BlobReplica,
+        FaultAction::CelebrityBurst { photos } => Effect::CelebrityBurst { photos },
+        FaultAction::FlashCrowd { factor } => Effect::FlashCrowd { factor },
+        FaultAction::Network { extra_ms } => Effect::Network { extra_ms },
+    }
 }
 
 /// A finite number, 0 for non-finite values (JSON has no NaN).

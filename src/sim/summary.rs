@@ -5,6 +5,12 @@
 //! blob store, the busiest app servers, the materializer queue, the cache hit ratio, the
 //! calibration's provenance and the deployment's resources (`sim.resources`: name, kind,
 //! units, utilisation and busy time per role).
+//!
+//! Like a live run's, the summary's `series` holds one point per second and op kind (by
+//! intended start, on the model clock), and `faults` is read from it by the live run's own
+//! [`crate::run::faults::outcomes`]; the model adds `freshness_series` (per second: the
+//! freshness of the uploads acknowledged then and the largest fan-out backlog) and, in each
+//! fault's extra fields, the peak freshness p99 and backlog of the seconds it covers.
 
 use std::collections::BTreeMap;
 
@@ -16,9 +22,10 @@ use serde_json::{Value, json};
 
 use super::finite;
 use crate::spec::RunSpec;
+use crate::spec::faults::Fault;
 use crate::summary::{
-    Extra, FanoutStats, OpStats, OpWork, Population, Provenance, QueueCheck, RunConfig, ShardStats,
-    SimSection, StorageStats, Summary, Target,
+    Extra, FanoutStats, FaultOutcome, OpStats, OpWork, Population, Provenance, QueueCheck,
+    RunConfig, ShardStats, SimSection, StorageStats, Summary, Target,
 };
 
 fn object(v: Value) -> Extra {
@@ -209,7 +216,44 @@ pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -
     };
     s.sim = Some(sim_section(spec, cal, r));
     s.work = Some(work(&r.work));
+    s.extra.insert("series".into(), series(r));
+    let fresh = serde_json::to_value(&r.freshness_series).unwrap_or(Value::Null);
+    s.extra.insert("freshness_series".into(), fresh);
     s
+}
+
+/// The live run's `series` shape: one entry per second and op kind.
+fn series(r: &ModelReport) -> Value {
+    r.series
+        .iter()
+        .map(|p| {
+            json!({ "second": p.second, "kind": p.kind.name(), "count": p.count,
+                    "errors": p.errors, "dropped": p.dropped, "shed": p.shed,
+                    "p50_ms": finite(p.p50_ms), "p99_ms": finite(p.p99_ms) })
+        })
+        .collect()
+}
+
+/// Each fault of `plan` as a live run reports it, read from the model's series, with the
+/// peak freshness p99 (`peak_freshness_p99_ms`) and fan-out backlog (`peak_backlog`, timeline
+/// entries) of the seconds the window covers.
+pub fn faults(spec: &RunSpec, plan: &[Fault], r: &ModelReport) -> Vec<FaultOutcome> {
+    let mut out =
+        crate::run::faults::outcomes(plan, &r.series, spec.duration_s, spec.target.feed_p99_ms);
+    for (o, f) in out.iter_mut().zip(plan) {
+        let (first, end) = (f.at_s.floor() as u64, f.end_s().ceil() as u64);
+        let window = || {
+            r.freshness_series
+                .iter()
+                .filter(move |p| p.second >= first && p.second < end.max(first + 1))
+        };
+        let fresh = window().map(|p| p.p99_ms).fold(0.0, f64::max);
+        let backlog = window().map(|p| p.backlog).max().unwrap_or(0);
+        o.extra
+            .insert("peak_freshness_p99_ms".into(), json!(finite(fresh)));
+        o.extra.insert("peak_backlog".into(), json!(backlog));
+    }
+    out
 }
 
 /// The `work` section: per op kind, the shard and blob calls of one measured op, the

@@ -11,10 +11,6 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Why a simulated run refuses `[[faults]]`.
-pub const SIM_UNSUPPORTED: &str = "the simulator does not model faults yet; run this scenario \
-     live (scenario.mode = \"live\") or remove its [[faults]]";
-
 /// Why a live run refuses a fault of `kind` ([`FaultKind::live`] is false).
 pub fn not_live(kind: FaultKind) -> String {
     format!(

@@ -1,6 +1,7 @@
 //! A variant's initial [`PhotoModel`] from its [`RunParams`]: the op costs
 //! from the calibration, the app servers' pools, the shard and blob
-//! stations, the photo-row cache, the materializer and the random streams.
+//! stations, the photo-row cache (with Che's approximation at full scale), the fault windows,
+//! the materializer and the random streams.
 //!
 //! Every random stream is a fixed stream of the run's seed (see [`rngs`]),
 //! so building the model draws nothing but the first op of the op stream
@@ -14,7 +15,9 @@ use lru::LruCache;
 use super::RunParams;
 use super::calib::{Calibration, OpCost};
 use super::config::{CacheKind, ShardCalls, SimSettings};
+use super::faults::{Effect, Faults};
 use super::resources::{Priced, Resources};
+use super::series::Series;
 use super::source::Source;
 use super::state::{Cache, Costs, KindStats, Mat, PhotoModel, Rngs};
 use crate::engine::{NANOS_PER_SEC, from_secs, rng_stream};
@@ -141,6 +144,7 @@ fn materializer(s: &SimSettings) -> Mat {
         busy_avg: TimeAverage::new(0),
         workers: s.materializer_workers,
         fresh: Joins::new(),
+        backlog: 0,
     }
 }
 
@@ -200,6 +204,15 @@ pub(super) fn model<'a>(
         .map(|_| station(s.shard_workers))
         .collect::<Result<Vec<_>>>()?;
     let cache = cache(src, s)?;
+    let mut faults = Faults::new(p.faults, src.shards())?;
+    if faults
+        .windows
+        .iter()
+        .any(|w| matches!(w.effect, Effect::CelebrityBurst { .. }))
+    {
+        faults.celebrity = src.top_author();
+    }
+    let crowds = super::faultflows::crowds(src, p.traffic, &faults.windows, p.seed)?;
     let mut m = PhotoModel {
         src,
         ops,
@@ -241,7 +254,58 @@ pub(super) fn model<'a>(
         plan: Vec::new(),
         serial: s.shard_calls == ShardCalls::Serial,
         snapshot: None,
+        faults,
+        series: Series::default(),
+        crowds,
+        burst_seq: 0,
     };
     warm_lru(&mut m, s, p.seed);
     Ok((m, first))
+}
+
+impl Cache {
+    /// Che's approximation of an LRU of `entries` rows over the keys of
+    /// `src`'s leader pool, photo ranks geometric with mean `hot`: solves the
+    /// characteristic time `T` of `sum_k (1 - exp(-p_k T)) = entries`.
+    pub fn che(src: &Source, entries: usize, hot: f64) -> Cache {
+        let q = 1.0 - 1.0 / hot;
+        let ranks = if q <= 0.0 {
+            1
+        } else {
+            ((1e-12f64).ln() / q.ln()).ceil().clamp(1.0, 4096.0) as usize
+        };
+        let pool = src.pool_len().max(1) as f64;
+        // p(rank j) per pool copy.
+        let base: Vec<f64> = (0..ranks)
+            .map(|j| (1.0 - q) * q.powi(j as i32) / pool)
+            .collect();
+        let groups = src.pool_multiplicities();
+        let filled = |t: f64| -> f64 {
+            groups
+                .iter()
+                .map(|&(m, n)| {
+                    let m = f64::from(m);
+                    n as f64 * base.iter().map(|b| -(-m * b * t).exp_m1()).sum::<f64>()
+                })
+                .sum()
+        };
+        let c = entries as f64;
+        let mut hi = 1.0;
+        while filled(hi) < c && hi < 1e300 {
+            hi *= 2.0;
+        }
+        let mut lo = 0.0;
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            if filled(mid) < c {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Cache::Che {
+            rate: base.iter().map(|b| b * hi).collect(),
+            ln_q: q.ln(),
+        }
+    }
 }

@@ -15,7 +15,9 @@
 //! - search: a title-index scan on every shard, photo rows, respond.
 //! - follow/unfollow: a write on both users' shards, then both counters (cas).
 
-use feedlab_workload::{OpKind, Payload};
+use feedlab_workload::{OpKind, Payload, PlannedOp};
+
+use super::series::Outcome;
 
 use super::resources::CpuNext;
 use super::state::{Ev, Job, PhotoModel, Req, Send};
@@ -44,7 +46,7 @@ impl Model for PhotoModel<'_> {
                 if let Some(s) = self.shards[usize::from(shard)].complete(now) {
                     self.shard_started(e, shard, s);
                 }
-                let at = now + self.hop();
+                let at = now + self.hop(now);
                 self.reply(e, job, at);
             }
             Ev::BlobArrive { job, call } => {
@@ -59,7 +61,7 @@ impl Model for PhotoModel<'_> {
                 if let Some(s) = self.blob.complete(now) {
                     self.blob_started(e, s);
                 }
-                let at = now + self.hop();
+                let at = now + self.hop(now);
                 self.reply(e, job, at);
             }
             Ev::CpuTick { node, generation } => self.cpu_tick(e, node, generation),
@@ -75,10 +77,11 @@ impl Model for PhotoModel<'_> {
                 self.mat
                     .busy_avg
                     .set(now, u64::from(self.mat.workers - self.mat.idle));
-                if let Ok(Some(done)) = self.mat.fresh.arrive(j)
-                    && done.opened_at >= self.warmup
-                {
-                    self.freshness.record(now - done.opened_at);
+                if let Ok(Some(done)) = self.mat.fresh.arrive(j) {
+                    self.series.fresh(done.opened_at, now);
+                    if done.opened_at >= self.warmup {
+                        self.freshness.record(now - done.opened_at);
+                    }
                 }
                 self.start_mat(e);
             }
@@ -86,6 +89,9 @@ impl Model for PhotoModel<'_> {
             Ev::Start { req } => self.admit(e, req),
             Ev::Warmup => self.reset_stats(now),
             Ev::Snapshot => self.snapshot = Some(self.take_snapshot(now)),
+            Ev::FaultEdge => self.start_mat(e),
+            Ev::Burst => self.burst_upload(e),
+            Ev::CrowdOp(i) => self.crowd_op(e, usize::from(i)),
         }
     }
 }
@@ -114,6 +120,15 @@ impl PhotoModel<'_> {
     /// Start the due op and schedule the next one.
     fn next_op(&mut self, e: &mut Engine<Ev>) {
         let Some(op) = self.next.take() else { return };
+        self.launch(e, &op);
+        self.next = self.ops.next();
+        if let Some(n) = &self.next {
+            e.schedule_at(ns(n.at.as_nanos() as f64), Ev::NextOp);
+        }
+    }
+
+    /// Start op `op` now: its request, its app server (by `op.seq`) and its client CPU.
+    pub(super) fn launch(&mut self, e: &mut Engine<Ev>, op: &PlannedOp) {
         let now = e.now();
         let (other, bytes) = match &op.payload {
             Payload::Upload(u) => (0, u.bytes),
@@ -148,26 +163,6 @@ impl PhotoModel<'_> {
             }
             None => self.issued(e, idx),
         }
-        self.next = self.ops.next();
-        if let Some(n) = &self.next {
-            e.schedule_at(ns(n.at.as_nanos() as f64), Ev::NextOp);
-        }
-    }
-
-    /// CPU an op of `kind` spends before it reaches its app server, with a resource model:
-    /// the generator's work for it (when the generator shares the cores) and its transport.
-    fn client_cpu(&mut self, kind: OpKind) -> Option<SimTime> {
-        if !self.res.on() {
-            return None;
-        }
-        let generator = self.costs.generator.as_ref().filter(|_| self.res.generator);
-        let transport = self.costs.transport[kind.index()].as_ref();
-        if generator.is_none() && transport.is_none() {
-            return None;
-        }
-        let rng = &mut self.rng.service;
-        let g = generator.map_or(0, |c| c.sample(1, rng));
-        Some(g + transport.map_or(0, |c| c.sample(1, rng)))
     }
 
     /// The client has issued request `idx`: after its dispatch delay, it reaches its app
@@ -200,6 +195,8 @@ impl PhotoModel<'_> {
                 if now >= self.warmup {
                     self.kinds[kind.index()].dropped += 1;
                 }
+                let t0 = self.reqs[r as usize].t0;
+                self.series.op(kind, t0, now, Outcome::Dropped);
                 self.free.push(r);
             }
         }
@@ -230,6 +227,10 @@ impl PhotoModel<'_> {
         if let Some(next) = self.reqs[r as usize].pending.pop() {
             // Serial shard calls: the step's next call, after the last reply.
             self.plan.push(next);
+            if let Some(out) = self.blocked(e.now()) {
+                self.fail(e, r, out);
+                return;
+            }
             if let Ok(j) = self.joins.open(e.now(), 1, r) {
                 self.issue(e, r, j);
             }
@@ -254,6 +255,10 @@ impl PhotoModel<'_> {
             match sent {
                 Some(0) => continue,
                 Some(k) => {
+                    if let Some(out) = self.blocked(e.now()) {
+                        self.fail(e, r, out);
+                        return;
+                    }
                     let k = if self.serial && k > 1 {
                         // Inline calls run one after another: keep the first in the plan,
                         // the rest pending. Pooled calls start with the first.
@@ -309,6 +314,7 @@ impl PhotoModel<'_> {
         let now = e.now();
         let req = &self.reqs[r as usize];
         let (kind, t0, write, server) = (req.kind, req.t0, req.write, usize::from(req.server));
+        self.series.op(kind, t0, now, Outcome::Ok(now - t0));
         if t0 >= self.warmup {
             let ks = &mut self.kinds[kind.index()];
             ks.latency.record(now - t0);
@@ -328,13 +334,18 @@ impl PhotoModel<'_> {
             }
         }
         self.background(e, r);
+        self.release(e, r, write, server);
+    }
+
+    /// Free request `r`'s slot and its connection on `server`, admitting the next waiter.
+    pub(super) fn release(&mut self, e: &mut Engine<Ev>, r: u32, write: bool, server: usize) {
         self.free.push(r);
         let pools = if write {
             &mut self.write_pools
         } else {
             &mut self.read_pools
         };
-        if let Some(next) = pools[server].release(now) {
+        if let Some(next) = pools[server].release(e.now()) {
             self.advance(e, next);
         }
     }

@@ -23,12 +23,15 @@ mod build;
 mod calib;
 mod config;
 mod fanout;
+mod faultflows;
+mod faults;
 mod flows;
 mod nodes;
 mod phases;
 mod pullcache;
 mod report;
 mod resources;
+mod series;
 mod source;
 mod state;
 
@@ -40,8 +43,10 @@ pub use config::{
     CacheKind, CacheSettings, Deployment, Layout, PopulationMode, QueueSettings, ShardCalls,
     SimSettings,
 };
+pub use faults::{Effect, FaultWindow};
 pub use pullcache::PullCacheParams;
 pub use report::{ModelReport, ResourceReport, ShardReport, Snapshot, WorkCount};
+pub use series::FreshPoint;
 pub use source::{FeedShape, Source};
 
 use state::{Ev, PhotoModel};
@@ -73,6 +78,8 @@ pub struct RunParams<'a> {
     /// The service's pull cache, modelled where followees are individual (see
     /// [`PullCacheParams`]); `None`: every feed read goes to the stores.
     pub pull_cache: Option<PullCacheParams>,
+    /// Fault windows on the model clock (see [`FaultWindow`]); empty: none.
+    pub faults: &'a [FaultWindow],
 }
 
 /// Run the photo model for one variant over `source` (whose strategy is
@@ -91,6 +98,7 @@ pub fn simulate(source: &mut Source, p: &RunParams<'_>) -> Result<ModelReport> {
     if m.warmup > 0 {
         engine.schedule_at(m.warmup, Ev::Warmup);
     }
+    m.schedule_faults(&mut engine);
     let end = from_secs(p.duration_s);
     engine.schedule_at(end, Ev::Snapshot);
     let drain = end.saturating_add(from_secs((10.0 * p.duration_s).max(3_600.0)));
@@ -110,10 +118,12 @@ fn report(m: &PhotoModel<'_>, snapshot: Snapshot, engine: &Engine<Ev>) -> ModelR
         .iter()
         .map(|k| {
             let ks = &m.kinds[k.index()];
-            (
-                k.name().to_string(),
-                report::latency_of(&ks.latency, ks.dropped),
-            )
+            let rec = feedlab_workload::LatencyRecord {
+                errors: ks.errors,
+                shed: ks.shed,
+                ..report::latency_of(&ks.latency, ks.dropped)
+            };
+            (k.name().to_string(), rec)
         })
         .collect();
     let work = OpKind::ALL
@@ -130,6 +140,8 @@ fn report(m: &PhotoModel<'_>, snapshot: Snapshot, engine: &Engine<Ev>) -> ModelR
         cache_lookups: m.cache_lookups,
         cache_hits: m.cache_hits,
         snapshot,
+        series: m.series.points(),
+        freshness_series: m.series.freshness(),
         events: engine.processed(),
         end_s: to_secs(engine.now()),
     }

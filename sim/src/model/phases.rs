@@ -184,10 +184,12 @@ impl PhotoModel<'_> {
                 self.plan_gets();
             }
             2 => {
-                let t = self
-                    .costs
-                    .blob_get
-                    .sample(self.photo_kib, &mut self.rng.service);
+                let svc = &mut self.rng.service;
+                let mut t = self.costs.blob_get.sample(self.photo_kib, svc);
+                if self.faults.any() && self.faults.blob_fallback(e.now()) {
+                    // The bad replica's read, then the fallback's.
+                    t = t.then(self.costs.blob_get.sample(self.photo_kib, svc));
+                }
                 self.plan.push(Send::Blob(t));
             }
             3 => {

@@ -133,6 +133,12 @@ pub struct ModelReport {
     pub cache_hits: u64,
     /// Components at the end of the arrivals.
     pub snapshot: Snapshot,
+    /// Per second of intended start and op kind: completed (p50, p99), failed, shed and
+    /// dropped ops, over the whole run (warm-up included).
+    pub series: Vec<feedlab_workload::SecondPoint>,
+    /// Per second: freshness of the uploads acknowledged then and the largest fan-out
+    /// backlog.
+    pub freshness_series: Vec<super::series::FreshPoint>,
     /// Engine events handled.
     pub events: u64,
     /// Model time when the last event ran, s.

@@ -75,6 +75,12 @@ pub(crate) enum Ev {
     Warmup,
     /// End of the arrivals: utilisations are snapshotted.
     Snapshot,
+    /// A fault window opens or closes: paused or held work may resume.
+    FaultEdge,
+    /// The celebrity of a burst uploads one photo.
+    Burst,
+    /// Flash crowd `.0`'s next read is due.
+    CrowdOp(u8),
 }
 
 /// One sub-request planned by a phase.
@@ -115,6 +121,10 @@ pub(crate) struct Req {
 pub(crate) struct KindStats {
     pub latency: DelayStats,
     pub dropped: u64,
+    /// Ops failed by a fault (a stopped blob store).
+    pub errors: u64,
+    /// Ops refused by a fault (a down shard).
+    pub shed: u64,
     /// Shard and blob calls of the measured ops that completed.
     pub calls: WorkCount,
 }
@@ -167,6 +177,8 @@ pub(crate) struct Mat {
     pub busy_avg: TimeAverage,
     pub workers: u32,
     pub fresh: Joins<()>,
+    /// Timeline entries queued and not yet handed to a worker.
+    pub backlog: u64,
 }
 
 /// The photo-row cache.
@@ -181,53 +193,6 @@ pub(crate) enum Cache {
     /// copies, rank `j`) hits with `1 - exp(-m * rate[j])`; ranks past the
     /// table always miss.
     Che { rate: Vec<f64>, ln_q: f64 },
-}
-
-impl Cache {
-    /// Che's approximation of an LRU of `entries` rows over the keys of
-    /// `src`'s leader pool, photo ranks geometric with mean `hot`: solves the
-    /// characteristic time `T` of `sum_k (1 - exp(-p_k T)) = entries`.
-    pub fn che(src: &Source, entries: usize, hot: f64) -> Cache {
-        let q = 1.0 - 1.0 / hot;
-        let ranks = if q <= 0.0 {
-            1
-        } else {
-            ((1e-12f64).ln() / q.ln()).ceil().clamp(1.0, 4096.0) as usize
-        };
-        let pool = src.pool_len().max(1) as f64;
-        // p(rank j) per pool copy.
-        let base: Vec<f64> = (0..ranks)
-            .map(|j| (1.0 - q) * q.powi(j as i32) / pool)
-            .collect();
-        let groups = src.pool_multiplicities();
-        let filled = |t: f64| -> f64 {
-            groups
-                .iter()
-                .map(|&(m, n)| {
-                    let m = f64::from(m);
-                    n as f64 * base.iter().map(|b| -(-m * b * t).exp_m1()).sum::<f64>()
-                })
-                .sum()
-        };
-        let c = entries as f64;
-        let mut hi = 1.0;
-        while filled(hi) < c && hi < 1e300 {
-            hi *= 2.0;
-        }
-        let mut lo = 0.0;
-        for _ in 0..200 {
-            let mid = 0.5 * (lo + hi);
-            if filled(mid) < c {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        Cache::Che {
-            rate: base.iter().map(|b| b * hi).collect(),
-            ln_q: q.ln(),
-        }
-    }
 }
 
 /// Random streams, one per component (common random numbers across variants).
@@ -276,22 +241,57 @@ pub(crate) struct PhotoModel<'a> {
     /// Shard calls of a step run one after another ([`super::ShardCalls`]).
     pub serial: bool,
     pub snapshot: Option<super::report::Snapshot>,
+    /// The run's fault windows.
+    pub faults: super::faults::Faults,
+    /// The per-second series.
+    pub series: super::series::Series,
+    /// The flash crowds' extra read streams, with their next read.
+    pub crowds: Vec<super::faultflows::Crowd<'a>>,
+    /// Celebrity-burst uploads so far.
+    pub burst_seq: u64,
 }
 
 impl PhotoModel<'_> {
-    /// One network hop's delay.
+    /// One network hop's delay, for a hop sent at `now` (a `network` fault adds to it).
     #[inline]
-    pub fn hop(&mut self) -> SimTime {
-        match &self.net {
-            Some(d) => d.sample(&mut self.rng.net),
-            None => 0,
+    pub fn hop(&mut self, now: SimTime) -> SimTime {
+        let extra = if self.faults.any() {
+            self.faults.hop_extra(now)
+        } else {
+            0
+        };
+        extra
+            + match &self.net {
+                Some(d) => d.sample(&mut self.rng.net),
+                None => 0,
+            }
+    }
+
+    /// A slow-shard fault's delay for `call` sent to `shard` at `now`: added to the call's
+    /// non-CPU wait, so it holds the shard worker that runs it (as the service's sleep holds
+    /// the shard's admission slot) and no CPU; a durable write's wait is its disk I/O, so its
+    /// delay is returned instead, to be added to its arrival. 0 outside any window.
+    #[inline]
+    pub fn slow_call(&self, shard: usize, now: SimTime, call: &mut Call) -> SimTime {
+        if !self.faults.any() {
+            return 0;
+        }
+        let extra = self.faults.shard_extra(shard, now);
+        if call.io == 0 {
+            call.wait += extra;
+            0
+        } else {
+            extra
         }
     }
 
-    /// Send a sub-request of `service` ns to shard `shard` on behalf of `job`.
+    /// Send a sub-request of `service` ns to shard `shard` on behalf of `job`; a slow-shard
+    /// fault lengthens it ([`Self::slow_call`]).
     #[inline]
-    pub fn send_shard(&mut self, e: &mut Engine<Ev>, shard: usize, job: Job, call: Call) {
-        let at = e.now() + self.hop();
+    pub fn send_shard(&mut self, e: &mut Engine<Ev>, shard: usize, job: Job, mut call: Call) {
+        let now = e.now();
+        let slow = self.slow_call(shard, now, &mut call);
+        let at = now + self.hop(now) + slow;
         if e.now() >= self.warmup {
             self.shard_ops[shard] += 1;
         }
@@ -302,7 +302,7 @@ impl PhotoModel<'_> {
     /// Send a blob call to the blob store.
     #[inline]
     pub fn send_blob(&mut self, e: &mut Engine<Ev>, job: Job, call: Call) {
-        let at = e.now() + self.hop();
+        let at = e.now() + self.hop(e.now());
         e.schedule_at(at, Ev::BlobArrive { job, call });
     }
 

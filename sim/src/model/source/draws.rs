@@ -1,7 +1,8 @@
 //! The per-op draws of [`Source`]: which followees a feed reader has and how
 //! they split over shards and edge modes ([`Source::feed_shape`]), and how an
-//! upload's pushed followers split over shards ([`Source::push_split`]). The
-//! parent module's header describes the model behind them.
+//! upload's pushed followers split over shards ([`Source::push_split`]), and who has
+//! the most followers ([`Source::top_author`]). The parent module's header describes the
+//! model behind them.
 
 use feedlab_system::policy::{AuthorStats, EdgeMode, FollowerStats};
 use rand::Rng;
@@ -9,6 +10,30 @@ use rand::Rng;
 use super::{FeedShape, RATE_SAMPLE, Source};
 
 impl Source {
+    /// The author with the most followers: the largest in-degree of the scaled graph, or at
+    /// full scale the leader-pool author with the largest expected follower count (the
+    /// lowest id among ties).
+    pub fn top_author(&self) -> u64 {
+        let best = |a: (u64, u64), b: (u64, u64)| if b.1 > a.1 { b } else { a };
+        match &self.exact {
+            Some(e) => {
+                (0..e.followees.len() as u64)
+                    .map(|u| (u, e.followers.in_degree(u)))
+                    .fold((0, 0), best)
+                    .0
+            }
+            None => {
+                let mut pool: Vec<(u64, u64)> = self
+                    .pool
+                    .iter()
+                    .map(|l| (u64::from(l.id), l.followers))
+                    .collect();
+                pool.sort_unstable();
+                pool.into_iter().fold((0, 0), best).0
+            }
+        }
+    }
+
     /// Fill `shape` for a feed read by `reader`.
     pub fn feed_shape<R: Rng + ?Sized>(&self, reader: u64, shape: &mut FeedShape, rng: &mut R) {
         let shards = self.shards();
