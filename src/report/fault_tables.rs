@@ -1,5 +1,6 @@
 //! The fault tables of a run whose summaries list `faults`, in Markdown and HTML: the
-//! windows (kind, target, start, length, peak feed p99, failed ops, time to recover), the
+//! windows (kind, target, start, length, peak feed p99, failed ops, time to recover, peak
+//! freshness p99 and its time to recover), the
 //! failures by error code per variant, and the invariants checked after the run. Both
 //! renderings return an empty string when no summary lists faults, so other reports do not
 //! change.
@@ -35,6 +36,8 @@ fn windows(summaries: &[Summary]) -> Table {
         "peak feed p99 ms",
         "failed ops",
         "recovered after s",
+        "peak freshness p99 s",
+        "freshness back after s",
     ];
     let rows = summaries
         .iter()
@@ -49,6 +52,11 @@ fn windows(summaries: &[Summary]) -> Table {
                 opt_ms(f.peak_feed_p99_ms, "no feed read"),
                 f.failed.to_string(),
                 opt_ms(f.recovery_s, "not within the run"),
+                opt_ms(
+                    f.peak_freshness_p99_ms.map(|ms| ms / 1000.0),
+                    "no upload probed",
+                ),
+                opt_ms(f.freshness_recovery_s, "not within the run"),
             ]
         })
         .collect();
@@ -57,7 +65,10 @@ fn windows(summaries: &[Summary]) -> Table {
         note: "Seconds on the driver's clock, as in the shaded charts. Failed ops: errors and \
                503s of every op kind in the window. Recovered: from the window's end to the \
                first second with the feed p99 under the target and at least 90% of the feed \
-               goodput before the window.",
+               goodput before the window. Freshness: the p99 delay from an upload's \
+               acknowledgement to its visibility in followers' feeds, of the uploads intended \
+               in each second; back: from the window's end to the first second whose uploads \
+               are within the freshness target.",
         head: head.iter().map(ToString::to_string).collect(),
         rows,
         after: Vec::new(),

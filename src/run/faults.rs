@@ -268,10 +268,38 @@ pub fn outcomes(
                 peak_feed_p99_ms: peak,
                 failed,
                 recovery_s: recovered.map(|k| (k as f64 - f.end_s()).max(0.0)),
+                peak_freshness_p99_ms: None,
+                freshness_recovery_s: None,
                 extra: Extra::new(),
             }
         })
         .collect()
+}
+
+/// Fills each outcome's freshness figures from `fresh`: per second of intended upload, the
+/// probed uploads' freshness p99 in ms (seconds without a probe left out), against a
+/// freshness target of `target_ms`. `outcomes` and `plan` are in the same order.
+pub fn add_freshness(
+    outcomes: &mut [FaultOutcome],
+    plan: &[Fault],
+    fresh: &[(u64, f64)],
+    target_ms: f64,
+) {
+    for (o, f) in outcomes.iter_mut().zip(plan) {
+        let (first, end) = (f.at_s.floor() as u64, f.end_s().ceil() as u64);
+        let window = first..end.max(first + 1);
+        o.peak_freshness_p99_ms = fresh
+            .iter()
+            .filter(|(k, _)| window.contains(k))
+            .map(|&(_, ms)| ms)
+            .reduce(f64::max);
+        o.freshness_recovery_s = fresh
+            .iter()
+            .filter(|&&(k, ms)| k >= end && ms <= target_ms)
+            .map(|&(k, _)| k)
+            .min()
+            .map(|k| (k as f64 - f.end_s()).max(0.0));
+    }
 }
 
 /// The median of `xs` (`None` when empty).

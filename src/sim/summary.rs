@@ -234,9 +234,9 @@ fn series(r: &ModelReport) -> Value {
         .collect()
 }
 
-/// Each fault of `plan` as a live run reports it, read from the model's series, with the
-/// peak freshness p99 (`peak_freshness_p99_ms`) and fan-out backlog (`peak_backlog`, timeline
-/// entries) of the seconds the window covers.
+/// Each fault of `plan` as a live run reports it, read from the model's series (freshness
+/// figures included), with the peak fan-out backlog (`peak_backlog`, timeline entries) of
+/// the seconds the window covers.
 pub fn faults(spec: &RunSpec, plan: &[Fault], r: &ModelReport) -> Vec<FaultOutcome> {
     let mut out =
         crate::run::faults::outcomes(plan, &r.series, spec.duration_s, spec.target.feed_p99_ms);
@@ -247,12 +247,17 @@ pub fn faults(spec: &RunSpec, plan: &[Fault], r: &ModelReport) -> Vec<FaultOutco
                 .iter()
                 .filter(move |p| p.second >= first && p.second < end.max(first + 1))
         };
-        let fresh = window().map(|p| p.p99_ms).fold(0.0, f64::max);
         let backlog = window().map(|p| p.backlog).max().unwrap_or(0);
-        o.extra
-            .insert("peak_freshness_p99_ms".into(), json!(finite(fresh)));
         o.extra.insert("peak_backlog".into(), json!(backlog));
     }
+    let fresh: Vec<(u64, f64)> = r
+        .freshness_series
+        .iter()
+        .filter(|p| p.count > 0)
+        .map(|p| (p.second, p.p99_ms))
+        .collect();
+    let target_ms = spec.target.freshness_p99_s * 1000.0;
+    crate::run::faults::add_freshness(&mut out, plan, &fresh, target_ms);
     out
 }
 

@@ -321,9 +321,10 @@ pub struct ProbeStats {
 /// overlaps.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FaultOutcome {
-    /// `slow-shard`, `shard-down` or `materializer-pause`.
+    /// The fault kind (`slow-shard`, `shard-down`, `materializer-pause`, ...).
     pub kind: String,
-    /// What it acted on: `shard N` or `materializer`.
+    /// What it acted on: `shard N`, `materializer`, `blob store (HOW)`, `celebrity`, `reads`
+    /// or `network`.
     pub target: String,
     /// Start of the window, s after the driver started.
     pub at_s: f64,
@@ -341,6 +342,14 @@ pub struct FaultOutcome {
     /// seconds before the window (the p99 alone when the window starts at 0); `null` when no
     /// second of the run after the window qualifies.
     pub recovery_s: Option<f64>,
+    /// The highest freshness p99 of the uploads intended in the window's seconds, ms (`null`:
+    /// none was probed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_freshness_p99_ms: Option<f64>,
+    /// Seconds from the window's end to the start of the first later second whose probed
+    /// uploads' freshness p99 is within the freshness target (`null` when none qualifies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freshness_recovery_s: Option<f64>,
     /// Fields beyond the contract.
     #[serde(flatten)]
     pub extra: Extra,

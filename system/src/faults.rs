@@ -32,7 +32,7 @@ use crate::meta::{CasOutcome, Direction, Entry, KeyRange, MetaStore, WriteBatch}
 
 pub mod blobs;
 
-pub use blobs::{Damage, FaultBlobs, ReplicaDamage, damage_replica, readable};
+pub use blobs::{Damage, FaultBlobs, ReadBack, ReplicaDamage, damage_replica, readable};
 
 /// Bit of a shard's switch word that marks it down; the low bits hold its extra delay, µs.
 const DOWN: u64 = 1 << 63;

@@ -2,8 +2,9 @@
 //! replica 0's copy of a bounded sample of the stored photos is deleted or corrupted
 //! ([`feedlab_system::faults::damage_replica`]: the first [`SAMPLE`] blobs in key order);
 //! after the run the report says how many were damaged, how many bad copies reads found and
-//! repaired meanwhile (the local store's integrity counters), and how many damaged blobs could
-//! not be read back with the right bytes (zero while the other replica holds).
+//! repaired meanwhile (the local store's integrity counters), how many were deleted since
+//! (their photo was deleted), and how many of the rest could not be read back with the right
+//! bytes (zero while the other replica holds).
 
 use std::sync::Arc;
 
@@ -34,7 +35,9 @@ pub struct DamageReport {
     pub found: u64,
     /// Copies rewritten from a good one meanwhile.
     pub repaired: u64,
-    /// Damaged blobs not readable with the right bytes after the run.
+    /// Damaged blobs deleted since (their photo was deleted): not counted as unreadable.
+    pub deleted: u64,
+    /// Damaged blobs still stored but not readable with the right bytes after the run.
     pub unreadable: u64,
     /// Why nothing was damaged, if so.
     pub error: Option<String>,
@@ -48,6 +51,7 @@ impl DamageReport {
             "damaged": self.damaged,
             "bad_copies_found": self.found,
             "repaired": self.repaired,
+            "deleted_since": self.deleted,
             "unreadable_after": self.unreadable,
         });
         if let Some(e) = &self.error {
@@ -82,13 +86,14 @@ impl Damaging {
             Err(e) => return failed(format!("the damage task failed: {e}")),
         };
         let after = integrity(&*self.blobs);
-        let ok = readable(&*self.blobs, &damage.keys).await;
+        let back = readable(&*self.blobs, &damage.keys).await;
         DamageReport {
             replica: damage.replica,
             damaged: damage.keys.len() as u64,
             found: after.bad_copies.saturating_sub(before.bad_copies),
             repaired: after.repaired_copies.saturating_sub(before.repaired_copies),
-            unreadable: (damage.keys.len() - ok) as u64,
+            deleted: back.gone as u64,
+            unreadable: damage.keys.len().saturating_sub(back.ok + back.gone) as u64,
             error: None,
         }
     }

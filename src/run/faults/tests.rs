@@ -201,3 +201,27 @@ fn a_flash_crowd_is_a_read_surge_and_nothing_else_is() {
         (Duration::from_secs(2), Duration::from_secs(6), 3.0)
     );
 }
+
+#[test]
+fn freshness_peaks_in_the_window_and_recovers_at_the_first_second_within_the_target() {
+    let plan = [at(FaultAction::MaterializerPause, 2.0, 2.0)];
+    let mut out = vec![FaultOutcome::default()];
+    // Uploads of seconds 2-3 wait for the pause; those of 4-5 for the backlog behind it.
+    let fresh = [
+        (1, 300.0),
+        (2, 2_500.0),
+        (3, 1_800.0),
+        (4, 6_000.0),
+        (5, 5_200.0),
+        (6, 900.0),
+        (7, 400.0),
+    ];
+    add_freshness(&mut out, &plan, &fresh, 5_000.0);
+    assert_eq!(out[0].peak_freshness_p99_ms, Some(2_500.0));
+    assert_eq!(out[0].freshness_recovery_s, Some(2.0));
+    add_freshness(&mut out, &plan, &fresh[..5], 5_000.0);
+    assert_eq!(
+        out[0].freshness_recovery_s, None,
+        "never back within the run"
+    );
+}

@@ -161,17 +161,26 @@ pub async fn damage_replica(
     })
 }
 
-/// Of `keys`, how many `store` serves with the right bytes (their BLAKE3 is the key).
-pub async fn readable(store: &dyn BlobStore, keys: &[BlobKey]) -> usize {
-    let mut ok = 0;
+/// What reading back damaged blobs found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadBack {
+    /// Served with the right bytes (their BLAKE3 is the key).
+    pub ok: usize,
+    /// Not found: deleted since (a photo deleted after the damage takes its blob with it).
+    pub gone: usize,
+}
+
+/// Reads back each of `keys` from `store`; see [`ReadBack`]. The rest were unreadable.
+pub async fn readable(store: &dyn BlobStore, keys: &[BlobKey]) -> ReadBack {
+    let mut r = ReadBack::default();
     for key in keys {
-        if let Ok(bytes) = store.get(key, None).await
-            && BlobKey::of(&bytes) == *key
-        {
-            ok += 1;
+        match store.get(key, None).await {
+            Ok(bytes) if BlobKey::of(&bytes) == *key => r.ok += 1,
+            Err(crate::Error::NotFound(_)) => r.gone += 1,
+            _ => {}
         }
     }
-    ok
+    r
 }
 
 /// Sorted sub-directories of `dir`, skipping entries that are not directories.

@@ -143,7 +143,7 @@ async fn a_stopped_store_refuses_every_call_until_started() {
     faults.clear();
     assert!(!faults.blob_stopped(), "clear lifts the stop");
     wrapped.put(&BlobKey::of(&data), data).await.expect("put");
-    assert_eq!(blobs::readable(wrapped.as_ref(), &keys).await, 2);
+    assert_eq!(blobs::readable(wrapped.as_ref(), &keys).await.ok, 2);
 }
 
 #[tokio::test]
@@ -162,7 +162,7 @@ async fn damage_hits_the_first_keys_of_replica_zero_and_reads_stay_correct() {
             assert_eq!(intact, i >= 4, "{how:?}: key {i} on replica 0");
         }
         assert_eq!(
-            blobs::readable(&store, &keys).await,
+            blobs::readable(&store, &keys).await.ok,
             6,
             "{how:?}: reads fall back"
         );
