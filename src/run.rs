@@ -332,14 +332,8 @@ async fn drive(
     for (entry, report) in summary.faults.iter_mut().zip(&reports) {
         entry.extra.extend(report.extra());
     }
-    let fresh: Vec<(u64, f64)> = stats
-        .freshness_series()
-        .iter()
-        .filter(|p| p.visible > 0)
-        .map(|p| (p.second, p.p99_ms))
-        .collect();
-    let fresh_target_ms = spec.target.freshness_p99_s * 1000.0;
-    faults::add_freshness(&mut summary.faults, plan, &fresh, fresh_target_ms);
+    // No window freshness live yet: a second's freshness p99 is frozen with its cells, before
+    // the probes of uploads held up by a fault have seen them (simulated runs have it).
     summary.invariants = checked;
     Ok(summary)
 }

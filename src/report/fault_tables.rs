@@ -54,9 +54,9 @@ fn windows(summaries: &[Summary]) -> Table {
                 opt_ms(f.recovery_s, "not within the run"),
                 opt_ms(
                     f.peak_freshness_p99_ms.map(|ms| ms / 1000.0),
-                    "no upload probed",
+                    "not measured",
                 ),
-                opt_ms(f.freshness_recovery_s, "not within the run"),
+                opt_ms(f.freshness_recovery_s, "not measured"),
             ]
         })
         .collect();
@@ -68,7 +68,7 @@ fn windows(summaries: &[Summary]) -> Table {
                goodput before the window. Freshness: the p99 delay from an upload's \
                acknowledgement to its visibility in followers' feeds, of the uploads intended \
                in each second; back: from the window's end to the first second whose uploads \
-               are within the freshness target.",
+               are within the freshness target (simulated runs only for now).",
         head: head.iter().map(ToString::to_string).collect(),
         rows,
         after: Vec::new(),

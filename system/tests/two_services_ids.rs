@@ -14,13 +14,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
+use feedlab_system::Service;
 use feedlab_system::id::{Clock, EPOCH_MS, IdGenerator, PhotoId};
 use feedlab_system::ids::ticket::{TicketOptions, ticket_id};
 use feedlab_system::ids::{IdScheme, IdSource, NodeIds, TicketIds, conformance as id_conformance};
 use feedlab_system::meta::{MetaStore, conformance};
 use feedlab_system::service::media::sample_body;
 use feedlab_system::tables::{self, PhotoRow};
-use feedlab_system::Service;
 use pair::Stores;
 
 fn row(owner: u64, i: usize) -> PhotoRow {
