@@ -50,7 +50,6 @@ use tokio::time::Instant;
 pub use direct::DirectTarget;
 use work::RunWork;
 
-use crate::cli::UserError;
 use crate::exec::Executor;
 use crate::spec::faults::Fault;
 use crate::spec::{RunSpec, Transport};
@@ -94,7 +93,7 @@ pub async fn run_variant_with(
     opts: RunOptions,
 ) -> anyhow::Result<Summary> {
     let vdir = out.join(&spec.variant);
-    let plan = fault_plan(spec)?;
+    let plan = faults::wiring::plan(spec)?;
     if spec.target.write_url.is_some() {
         let summary = drive_external(spec, &vdir).await?;
         crate::exec::save(spec, out, &summary)?;
@@ -133,25 +132,6 @@ pub async fn run_variant_with(
         anyhow::bail!("variant {}: {line} (see {})", spec.variant, file.display());
     }
     Ok(summary)
-}
-
-/// The resolved `[[faults]]` of `spec` (a resolved `spec.json` is checked here too); faults
-/// need the in-process service, so an external target with faults is refused.
-fn fault_plan(spec: &RunSpec) -> Result<Vec<Fault>, UserError> {
-    let shards = spec.system.sharding.shards;
-    let plan = crate::spec::faults::resolve(&spec.faults, shards, spec.duration_s)
-        .map_err(|r| UserError(format!("variant {}: {}", spec.variant, r.message)))?;
-    if let Some(r) = crate::spec::faults::live_refusal(&plan, &spec.system) {
-        return Err(UserError(format!(
-            "variant {}: {}",
-            spec.variant, r.message
-        )));
-    }
-    if !plan.is_empty() && spec.target.write_url.is_some() {
-        let msg = "[[faults]] need the in-process service; remove target.write-url or the faults";
-        return Err(UserError(format!("variant {}: {msg}", spec.variant)));
-    }
-    Ok(plan)
 }
 
 async fn workload(spec: &RunSpec) -> anyhow::Result<Workload> {
@@ -246,31 +226,6 @@ async fn drive_ops(
     Ok((stats, reports))
 }
 
-/// What the faults of a run of `spec` act on in `svc`, driven through `target`.
-fn reach(
-    spec: &RunSpec,
-    svc: &Service,
-    seeded: &seed::Seeded,
-    target: &Arc<dyn Target>,
-) -> faults::Reach {
-    let index = &seeded.index;
-    let author = faults::burst::Author::top(&seeded.in_degree, |u| {
-        index.followers_of(u).first().map(|&f| u64::from(f))
-    })
-    .map(|a| faults::burst::Author {
-        bytes: spec.traffic.photo_mean_bytes,
-        seed: spec.seed,
-        timeout: Duration::from_secs_f64(spec.driver.freshness_timeout_s.max(0.01)),
-        ..a
-    });
-    faults::Reach {
-        board: svc.faults().clone(),
-        blobs: svc.blobs().clone(),
-        target: target.clone(),
-        author,
-    }
-}
-
 /// Materialize, then drive the op stream against `svc`, recording its storage calls' service
 /// times in `recorder` while the driver runs.
 async fn drive(
@@ -293,7 +248,7 @@ async fn drive(
         Some(l) => l.wrap(target),
         None => target,
     };
-    let faults = (reach(spec, svc, &seeded, &target), plan);
+    let faults = (faults::wiring::reach(spec, svc, &seeded, &target), plan);
     let (driven, probe) = recorded_drive(spec, &workload, &seeded, target, recorder, faults).await;
     let (stats, reports) = driven?;
     crate::hlogs::save(data.parent().unwrap_or(data), &stats)?; // data is <variant>/data

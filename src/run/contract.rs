@@ -59,8 +59,7 @@ pub struct Measured<'a> {
     pub work: Option<&'a RunWork>,
     /// The fault windows applied during the run.
     pub faults: &'a [Fault],
-    /// Uploads acknowledged outside the op stream (a celebrity's burst): the service's
-    /// counters hold their timeline writes and bytes, so per-upload figures count them.
+    /// Uploads acknowledged outside the op stream (a burst), counted in per-upload figures.
     pub side_uploads: u64,
 }
 
@@ -188,8 +187,8 @@ fn series_json(m: &Measured<'_>) -> Vec<Value> {
             if let Some(rel) = m.work.and_then(|w| w.cpu_rel(p.second, p.kind.name())) {
                 v["cpu_rel"] = json!(rel);
             }
-            let f = fresh.iter().find(|f| f.second == p.second);
-            if let Some(f) = f.filter(|_| p.kind == OpKind::Upload) {
+            let upload = p.kind == OpKind::Upload;
+            if let Some(f) = fresh.iter().find(|f| upload && f.second == p.second) {
                 v["fresh_visible"] = json!(f.visible);
                 v["fresh_p99_ms"] = json!(f.p99_ms);
             }
@@ -355,10 +354,8 @@ pub fn summary(m: &Measured<'_>) -> Summary {
     let spec = m.spec;
     let stats = m.stats;
     let uploads = stats.summary(OpKind::Upload).count + m.side_uploads;
-    let writes = m
-        .after
-        .timeline_writes
-        .saturating_sub(m.before.timeline_writes);
+    let (after, before) = (m.after.timeline_writes, m.before.timeline_writes);
+    let writes = after.saturating_sub(before);
     let fresh = stats.freshness_summary();
     let feed = stats.summary(OpKind::Feed);
     let fanout = fanout(m, uploads, writes);

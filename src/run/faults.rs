@@ -16,6 +16,7 @@
 
 mod blob;
 pub mod burst;
+pub(in crate::run) mod wiring;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -329,21 +329,18 @@ fn check_system(doc: &ScenarioDoc) -> Result<(), Rejected> {
 /// applies when it is live (the simulator models every kind).
 fn check_faults(doc: &ScenarioDoc) -> Result<(), Rejected> {
     let (shards, duration) = (doc.system.sharding.shards, doc.scenario.duration_s);
-    let plan =
-        crate::spec::faults::resolve(&doc.faults, shards, duration).map_err(|r| Rejected {
-            table: "faults",
-            key: format!("{}.{}", r.index, r.key),
-            message: r.message,
-        })?;
+    let reject = |index: usize, key: &str, message: String| Rejected {
+        table: "faults",
+        key: format!("{index}.{key}"),
+        message,
+    };
+    let plan = crate::spec::faults::resolve(&doc.faults, shards, duration)
+        .map_err(|r| reject(r.index, r.key, r.message))?;
     let refused = crate::spec::faults::live_refusal(&plan, &doc.system);
-    if let Some(r) = refused.filter(|_| doc.scenario.mode == Mode::Live) {
-        return Err(Rejected {
-            table: "faults",
-            key: format!("{}.{}", r.index, r.key),
-            message: r.message,
-        });
+    match refused.filter(|_| doc.scenario.mode == Mode::Live) {
+        Some(r) => Err(reject(r.index, r.key, r.message)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// `[population]` (the model and its scaled sub-population) and
