@@ -1,5 +1,5 @@
 //! Invariants of a live run with `[[faults]]`: what the driver had acknowledged must still
-//! hold once the faults are lifted (the checks and their bounds are [`checks`]'; the typed
+//! hold once the faults are lifted (the checks and their bounds are in [`checks`]; the typed
 //! result is [`crate::summary::Invariants`]).
 //!
 //! [`Ledger::wrap`] puts a [`Target`] in front of the driver's target that remembers, for
