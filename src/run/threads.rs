@@ -87,18 +87,28 @@ mod tests {
     }
 
     #[test]
-    fn this_process_shows_its_own_cpu() {
+    fn a_busy_named_thread_shows_its_own_cpu() {
         if !std::path::Path::new("/proc/self/task").exists() {
             return;
         }
-        let before = sample();
-        let mut x = 0u64;
-        for i in 0..5_000_000u64 {
-            x = x.wrapping_mul(31).wrapping_add(i);
-        }
-        std::hint::black_box(x);
-        let after = sample();
-        let total = |s: &ThreadCpu| s.values().sum::<u64>();
-        assert!(total(&after) > total(&before), "{before:?} -> {after:?}");
+        // A thread of its own, with a name no other test uses: other tests' threads start
+        // and end concurrently, so only this group's delta is stable.
+        let name = "cpu-probe-only";
+        let (before, after) = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(|| {
+                let before = sample();
+                let mut x = 0u64;
+                for i in 0..5_000_000u64 {
+                    x = x.wrapping_mul(31).wrapping_add(i);
+                }
+                std::hint::black_box(x);
+                (before, sample())
+            })
+            .expect("spawn")
+            .join()
+            .expect("join");
+        let of = |s: &ThreadCpu| s.get(name).copied().unwrap_or(0);
+        assert!(of(&after) > of(&before), "{before:?} -> {after:?}");
     }
 }
