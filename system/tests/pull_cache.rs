@@ -2,9 +2,12 @@
 //! costs a fraction of the storage operations of the first, and what the
 //! cache holds never hides a change made through this service: a pulled
 //! author's new photo, the reader's new follow, or an author crossing the
-//! hybrid threshold shows in the very next read.
+//! hybrid threshold shows in the very next read. Readers that miss one
+//! pulled author's ids at once cost one storage read between them.
 
-use feedlab_system::policy::{FanoutKind, UserId};
+use std::time::Duration;
+
+use feedlab_system::policy::{FanoutKind, ShardKey, UserId};
 use feedlab_system::service::media::sample_body;
 use feedlab_system::{Service, ServiceConfig};
 
@@ -90,5 +93,66 @@ async fn repeated_hybrid_reads_hit_the_cache_and_changes_show_at_once() -> anyho
     svc.drain().await;
     let (titles, _) = feed(&svc, reader).await?;
     assert!(titles.contains(&"rising two".to_string()), "{titles:?}");
+    Ok(())
+}
+
+/// Storage operations on shard `s` so far.
+fn ops_on(svc: &Service, s: usize) -> u64 {
+    svc.shards().loads()[s].ops()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_misses_of_one_pulled_author_read_it_once() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut cfg = ServiceConfig {
+        data_dir: dir.path().to_path_buf(),
+        ..ServiceConfig::default()
+    };
+    cfg.fanout.kind = FanoutKind::Hybrid;
+    cfg.fanout.hybrid_threshold = 2;
+    cfg.sharding.shards = 3;
+    cfg.pull_set_ttl_ms = 600_000;
+    cfg.pull_recent_ttl_ms = 600_000;
+    let svc = Service::open_embedded(cfg).await?;
+    let celeb = svc.create_user("celeb", "celeb@x.test").await?.id;
+    let home = svc.shards().index_of(ShardKey::User(celeb));
+    // Readers held by other shards, so the celebrity's shard serves only the pulled part.
+    let mut readers = Vec::new();
+    for i in 0.. {
+        if readers.len() == 30 {
+            break;
+        }
+        let r = svc
+            .create_user(&format!("r{i}"), &format!("r{i}@x.test"))
+            .await?
+            .id;
+        if svc.shards().index_of(ShardKey::User(r)) != home {
+            svc.follow(r, r, celeb).await?;
+            readers.push(r);
+        }
+    }
+    post(&svc, celeb, "celeb one").await?;
+    svc.drain().await;
+    for &r in &readers {
+        svc.feed(r, 20).await?;
+    }
+    // The celebrity's new photo voids their cached ids; every reader misses at once,
+    // while each call on their shard takes 50 ms.
+    post(&svc, celeb, "celeb two").await?;
+    svc.drain().await;
+    svc.faults()
+        .set_shard_delay(home, Duration::from_millis(50))?;
+    let before = ops_on(&svc, home);
+    let reads = readers.iter().map(|&r| svc.feed(r, 20));
+    for rows in futures::future::join_all(reads).await {
+        let titles: Vec<_> = rows?.iter().map(|r| r.title.clone()).collect();
+        assert!(titles.contains(&"celeb two".to_string()), "{titles:?}");
+    }
+    let burst = ops_on(&svc, home) - before;
+    eprintln!(
+        "{} concurrent misses: {burst} operations on the author's shard",
+        readers.len()
+    );
+    assert!(burst <= 3, "{burst} operations for one author's refill");
     Ok(())
 }

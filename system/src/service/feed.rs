@@ -103,6 +103,10 @@ impl Service {
         if let Some(ids) = cache.recent(author, limit) {
             return Ok(ids);
         }
+        let _refill = cache.refill_lock(author).await;
+        if let Some(ids) = cache.recent(author, limit) {
+            return Ok(ids);
+        }
         let ticket = cache.recent_ticket(author);
         let ids = self.user_photo_ids(author, limit, None).await?;
         Ok(cache.fill_recent(author, ticket, limit, ids))

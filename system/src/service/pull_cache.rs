@@ -15,6 +15,13 @@
 //!   alone once the followees' modes are known. Stale like pull sets: at once
 //!   on a crossing through this server, after `set_ttl` otherwise.
 //!
+//! Concurrent misses of one author's recent ids read once: a refill holds the
+//! author's refill lock ([`PullCache::refill_lock`], striped like the
+//! counts), and a reader that waited for it looks again before reading. A
+//! burst of readers of one expired author then costs one storage call, not
+//! one each; when calls slow down (a slow shard) the herd would otherwise
+//! grow with the call time and saturate the shard.
+//!
 //! A fill that raced an invalidation of its own entry is not kept: every
 //! fill carries a [`Ticket`] taken before its read (the policy epoch and the
 //! invalidation count of the entry's stripe) and is kept only if neither
@@ -65,6 +72,11 @@ pub struct Ticket {
     count: u64,
 }
 
+/// The stripe of `key`, by Fibonacci hashing: neighbouring ids land on distant stripes.
+fn stripe(key: UserId) -> usize {
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - STRIPES.trailing_zeros())) as usize
+}
+
 /// Invalidation counts of one cache's entries, striped by key.
 struct Counts(Box<[AtomicU64]>);
 
@@ -74,9 +86,7 @@ impl Counts {
     }
 
     fn of(&self, key: UserId) -> &AtomicU64 {
-        // Fibonacci hashing: neighbouring ids land on distant stripes.
-        let i = key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - STRIPES.trailing_zeros());
-        &self.0[i as usize]
+        &self.0[stripe(key)]
     }
 }
 
@@ -99,6 +109,8 @@ pub struct PullCache {
     set_counts: Counts,
     /// Bumped by the invalidation of an author's recent ids in their stripe.
     recent_counts: Counts,
+    /// Refill locks of recent ids, striped by author.
+    refills: Box<[tokio::sync::Mutex<()>]>,
     set_ttl: Duration,
     recent_ttl: Duration,
 }
@@ -115,6 +127,7 @@ impl PullCache {
             epoch: AtomicU64::new(0),
             set_counts: Counts::new(),
             recent_counts: Counts::new(),
+            refills: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             set_ttl,
             recent_ttl,
         }
@@ -135,6 +148,12 @@ impl PullCache {
     /// The ticket for a later [`PullCache::fill_recent`] of `author`.
     pub fn recent_ticket(&self, author: UserId) -> Ticket {
         self.ticket(self.recent_counts.of(author))
+    }
+
+    /// The refill lock of `author`'s recent ids: hold it across a miss's read and fill,
+    /// and look in the cache again once it is held (see the module docs).
+    pub async fn refill_lock(&self, author: UserId) -> tokio::sync::MutexGuard<'_, ()> {
+        self.refills[stripe(author)].lock().await
     }
 
     /// Whether a fill holding `ticket` may be kept (call under the map's lock).
