@@ -185,7 +185,19 @@ fn top_level_faults_reach_every_variant_and_a_variant_may_replace_them() {
 
 /// A tiny live run of `secs` seconds over direct calls with `faults`.
 fn live(out: &Path, variant: &str, secs: f64, faults: Value) -> Value {
+    live_with(out, variant, secs, faults, |_| {})
+}
+
+/// [`live`] with the spec changed by `edit` first.
+fn live_with(
+    out: &Path,
+    variant: &str,
+    secs: f64,
+    faults: Value,
+    edit: impl Fn(&mut Value),
+) -> Value {
     let mut s = spec(variant, "push", "direct");
+    edit(&mut s);
     s["duration_s"] = json!(secs);
     // A flat day, so goodput before and after a window compare (recovery assumes it).
     s["traffic"]["diurnal-peak"] = json!(1.0);
@@ -213,7 +225,9 @@ fn invariants_held(s: &Value) {
 fn a_materializer_pause_is_listed_with_a_recovery() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pause = json!([{ "kind": "materializer-pause", "at-s": 2.0, "for-s": 2.0 }]);
-    let s = live(dir.path(), "pause", 10.0, pause);
+    let s = live_with(dir.path(), "pause", 10.0, pause, |s| {
+        s["driver"]["freshness-sample"] = json!(1.0);
+    });
     let f = &field(&s, "faults")[0];
     assert_eq!(f["kind"], "materializer-pause");
     assert_eq!(f["target"], "materializer");
@@ -223,6 +237,10 @@ fn a_materializer_pause_is_listed_with_a_recovery() {
     );
     assert!(f["peak_feed_p99_ms"].is_number(), "{f}");
     assert!(f["recovery_s"].as_f64().is_some(), "a pause recovers: {f}");
+    // The window's uploads became visible only once the pause ended; later ones at once.
+    let peak = f["peak_freshness_p99_ms"].as_f64();
+    assert!(peak.is_some_and(|ms| ms > 500.0), "held-up uploads: {f}");
+    assert!(f["freshness_recovery_s"].as_f64().is_some(), "{f}");
     invariants_held(&s);
     let md = std::fs::read_to_string(dir.path().join("report.md")).expect("report.md");
     let row = "| pause | materializer-pause | materializer | 2.0 | 2.0 |";

@@ -54,9 +54,9 @@ fn windows(summaries: &[Summary]) -> Table {
                 opt_ms(f.recovery_s, "not within the run"),
                 opt_ms(
                     f.peak_freshness_p99_ms.map(|ms| ms / 1000.0),
-                    "not measured",
+                    "no upload probed",
                 ),
-                opt_ms(f.freshness_recovery_s, "not measured"),
+                opt_ms(f.freshness_recovery_s, "not within the run"),
             ]
         })
         .collect();
@@ -68,7 +68,8 @@ fn windows(summaries: &[Summary]) -> Table {
                goodput before the window. Freshness: the p99 delay from an upload's \
                acknowledgement to its visibility in followers' feeds, of the uploads intended \
                in each second; back: from the window's end to the first second whose uploads \
-               are within the freshness target (simulated runs only for now).",
+               are within the freshness target. A live run probes the share of its uploads \
+               that `driver.freshness-sample` says.",
         head: head.iter().map(ToString::to_string).collect(),
         rows,
         after: Vec::new(),

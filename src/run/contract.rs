@@ -388,12 +388,7 @@ pub fn summary(m: &Measured<'_>) -> Summary {
         sim: None,
         work: m.work.map(RunWork::per_op),
         probe: m.work.map(RunWork::probe_stats),
-        faults: super::faults::outcomes(
-            m.faults,
-            stats.series(),
-            spec.duration_s,
-            spec.target.feed_p99_ms,
-        ),
+        faults: super::faults::live_outcomes(m.faults, stats, spec),
         invariants: None,
         extra: object(extra),
     }

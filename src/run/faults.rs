@@ -23,10 +23,11 @@ use std::time::Duration;
 
 use feedlab_system::blob::BlobStore;
 use feedlab_system::faults::{Faults, ReplicaDamage};
-use feedlab_workload::{OpKind, ReadSurge, SecondPoint, Target};
+use feedlab_workload::{OpKind, ReadSurge, RunStats, SecondPoint, Target};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::spec::RunSpec;
 use crate::spec::faults::{BlobHow, Fault, FaultAction};
 use crate::summary::{Extra, FaultOutcome};
 
@@ -275,6 +276,20 @@ pub fn outcomes(
             }
         })
         .collect()
+}
+
+/// [`outcomes`] of a live run of `spec`, with the freshness figures of its probed uploads
+/// ([`add_freshness`]) against the freshness target.
+pub fn live_outcomes(plan: &[Fault], stats: &RunStats, spec: &RunSpec) -> Vec<FaultOutcome> {
+    let t = &spec.target;
+    let mut out = outcomes(plan, stats.series(), spec.duration_s, t.feed_p99_ms);
+    let fresh: Vec<(u64, f64)> = stats
+        .freshness_series()
+        .iter()
+        .map(|p| (p.second, p.p99_ms))
+        .collect();
+    add_freshness(&mut out, plan, &fresh, t.freshness_p99_s * 1000.0);
+    out
 }
 
 /// Fills each outcome's freshness figures from `fresh`: per second of intended upload, the

@@ -343,8 +343,8 @@ pub struct FaultOutcome {
     /// second of the run after the window qualifies.
     pub recovery_s: Option<f64>,
     /// The highest freshness p99 of the uploads intended in the window's seconds, ms (absent:
-    /// none was probed, or a live run, whose per-second freshness is frozen before the probes
-    /// of held-up uploads finish).
+    /// none of them was probed and seen; a live run probes `driver.freshness-sample` of its
+    /// uploads).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_freshness_p99_ms: Option<f64>,
     /// Seconds from the window's end to the start of the first later second whose probed
