@@ -37,6 +37,12 @@ impl PhotoModel<'_> {
                 self.plan.push(Send::Shard(home, t));
             }
             2 if kind != FanoutKind::Push => self.pull_set(e.now(), r),
+            3 if kind == FanoutKind::Hybrid
+                && self.pull_cache.is_some()
+                && !self.reqs[r as usize].shape.set_cached =>
+            {
+                self.unknown_modes(e.now(), r);
+            }
             3 if matches!(kind, FanoutKind::Hybrid | FanoutKind::Rate)
                 && !self.reqs[r as usize].shape.set_cached =>
             {
@@ -122,6 +128,27 @@ impl PhotoModel<'_> {
             self.plan.push(Send::Shard(self.src.user_shard(user), t));
         }
         self.reqs[r as usize].shape = shape;
+    }
+
+    /// Hybrid with the pull cache: one batch-get per shard of the counters of request `r`'s
+    /// followees whose mode the cache does not hold at `now`.
+    fn unknown_modes(&mut self, now: SimTime, r: u32) {
+        let (Some(cache), Some(list)) = (
+            self.pull_cache.as_mut(),
+            self.src.followees_of(self.reqs[r as usize].user),
+        ) else {
+            return;
+        };
+        let mut misses = vec![0u64; self.src.shards()];
+        for &f in list {
+            if !cache.mode_hit(u64::from(f), now) {
+                misses[self.src.user_shard(u64::from(f))] += 1;
+            }
+        }
+        for (s, n) in misses.into_iter().enumerate().filter(|&(_, n)| n > 0) {
+            let t = self.costs.batch_get.sample(n, &mut self.rng.service);
+            self.plan.push(batch_send(s, n, t));
+        }
     }
 
     /// One scan per pulled followee of request `r` whose ids the pull cache does not hold

@@ -3,6 +3,11 @@
 //! keeps them, so a warm feed read skips the followee scan, the stats reads and the scans of
 //! authors read within the TTL.
 //!
+//! - Hybrid's author modes: whether an author is pulled depends on the author alone, so
+//!   the service keeps each author's mode for the pull-set TTL, and a reader's pull-set
+//!   miss reads the counters of the followees whose mode it does not hold
+//!   ([`PullCache::mode_hit`]), not every followee's and the reader's own.
+//!
 //! Modelled only where followees are individual (the scaled population) and every user fits
 //! in the cache (`entries` ≥ users), so no eviction happens; elsewhere the model reads
 //! through, as the service does with the cache off. A reader's follow or unfollow drops
@@ -27,6 +32,7 @@ pub struct PullCacheParams {
 pub(crate) struct PullCache {
     set: Vec<Option<SimTime>>,
     recent: Vec<Option<SimTime>>,
+    mode: Vec<Option<SimTime>>,
     set_ttl: SimTime,
     recent_ttl: SimTime,
 }
@@ -38,6 +44,7 @@ impl PullCache {
         (p.entries > 0 && users > 0 && users <= p.entries).then(|| PullCache {
             set: vec![None; users],
             recent: vec![None; users],
+            mode: vec![None; users],
             set_ttl: p.set_ttl_ms.saturating_mul(1_000_000),
             recent_ttl: p.recent_ttl_ms.saturating_mul(1_000_000),
         })
@@ -53,6 +60,12 @@ impl PullCache {
     /// cached from `now` on.
     pub fn recent_hit(&mut self, author: u64, now: SimTime) -> bool {
         hit(&mut self.recent, author, now, self.recent_ttl)
+    }
+
+    /// Whether `author`'s hybrid mode is cached at `now`; on a miss their counters are
+    /// read, so it is cached from `now` on (for the pull-set TTL).
+    pub fn mode_hit(&mut self, author: u64, now: SimTime) -> bool {
+        hit(&mut self.mode, author, now, self.set_ttl)
     }
 
     /// `reader` followed or unfollowed someone: their pull set is read again.
@@ -108,6 +121,12 @@ mod tests {
         assert!(!c.set_hit(1, 0));
         assert!(c.set_hit(1, 29_999 * MS));
         assert!(!c.recent_hit(9, 0), "out of range never hits");
+        assert!(!c.mode_hit(2, 0), "a mode is apart from the ids");
+        assert!(c.mode_hit(2, 29_999 * MS));
+        assert!(
+            !c.mode_hit(2, 30_000 * MS),
+            "modes live as long as pull sets"
+        );
     }
 
     #[test]
