@@ -9,7 +9,10 @@
 //! - `feed/push` vs `feed/pull`: a reader following 200 authors;
 //! - upload p50/p99 of 200 KB with 2 replicas next to this machine's
 //!   write+fsync p50/p99 of 200 KB, measured in the same run and printed as
-//!   a ratio (criterion reports means; the tail needs a histogram).
+//!   a ratio (criterion reports means; the tail needs a histogram);
+//! - `photo_get/200k_2_replicas_x8`: whole 200 KB photos read back through
+//!   the service, 8 reads in flight on 2 worker threads (throughput in reads
+//!   per second), with the p50/p99 of a 2,000-read pass printed beside it.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -223,6 +226,64 @@ fn bench_upload_vs_fsync(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_photo_get(c: &mut Criterion) {
+    let rt = rt();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let svc = rt.block_on(service(FanoutKind::Push, dir.path()));
+    let owner = rt
+        .block_on(svc.create_user("u", "u@x.test"))
+        .expect("user")
+        .id;
+    let mut ids = Vec::new();
+    for i in 0..64u32 {
+        let mut body = sample_body("image/jpeg", 200_000, 0);
+        body[100..104].copy_from_slice(&i.to_le_bytes());
+        let row = rt.block_on(svc.upload(owner, "p", None, body.into()));
+        ids.push(row.expect("upload").id);
+    }
+    // `n` reads, 8 in flight, each task cycling through the photos; the latencies.
+    let reads = |n: u64| {
+        let tasks = (0..8u64).map(|t| {
+            let (svc, ids) = (svc.clone(), ids.clone());
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                for k in (t..n).step_by(8) {
+                    let start = Instant::now();
+                    let pid = ids[k as usize % ids.len()];
+                    let (_, bytes) = svc.photo_bytes(pid, None).await.expect("read");
+                    assert_eq!(bytes.len(), 200_000);
+                    lat.push(start.elapsed().as_micros() as u64);
+                }
+                lat
+            })
+        });
+        rt.block_on(futures::future::join_all(tasks))
+    };
+    let mut h = Histogram::<u64>::new(3).expect("hist");
+    let t = Instant::now();
+    for lat in reads(2_000) {
+        lat.expect("task")
+            .iter()
+            .for_each(|&us| h.record(us).expect("record"));
+    }
+    println!(
+        "photo_get_200k_x8: {:.0} reads/s, p50 {:.2} ms p99 {:.2} ms",
+        2_000.0 / t.elapsed().as_secs_f64(),
+        ms(&h, 0.5),
+        ms(&h, 0.99)
+    );
+    let mut g = c.benchmark_group("photo_get");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("200k_2_replicas_x8", |b| {
+        b.iter_custom(|n| {
+            let t = Instant::now();
+            reads(n);
+            t.elapsed()
+        })
+    });
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .sample_size(20)
@@ -233,6 +294,7 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = bench_ids, bench_timeline_inserts, bench_fanout, bench_feed, bench_upload_vs_fsync
+    targets = bench_ids, bench_timeline_inserts, bench_fanout, bench_feed, bench_upload_vs_fsync,
+        bench_photo_get
 }
 criterion_main!(benches);

@@ -15,6 +15,7 @@
 //! (`crate::report::sweep`), and prints the terminal table ([`table`]).
 
 mod ladder;
+pub mod overload;
 mod parallel;
 pub mod result;
 pub mod table;
@@ -247,8 +248,12 @@ fn ladder_of(
         headroom: None,
         first_breach: Vec::new(),
         bottleneck: None,
+        overload: Vec::new(),
     };
     v.finish(settings.max);
+    if v.predicts.is_none() {
+        v.overload = overload::run(spec, &v, out, exec)?;
+    }
     Ok(v)
 }
 
@@ -368,6 +373,29 @@ mod tests {
         assert_eq!(step.retried.len(), 1);
         assert_eq!(step.retried[0].summary, "steps/x2.0000/v/summary.json");
         assert_eq!(step.summary, "steps/x2.0000-r1/v/summary.json");
+    }
+
+    #[test]
+    fn overload_steps_run_at_multiples_of_the_knee_and_leave_it_alone() {
+        let mut s = spec(Mode::Sim);
+        s.sweep.factor = 2.0;
+        s.sweep.bisect = 0;
+        s.sweep.overload = vec![2.0, 4.0];
+        // x1 and x2 good, x4 broken: the knee is x2; then x4 and x8 past it.
+        let mut exec = scripted(&[50.0, 60.0, 900.0, 950.0, 990.0]);
+        let v = ladder_of(&s, Path::new("/nonexistent"), &[], &mut exec).expect("ladder");
+        assert_eq!(v.knee.as_ref().map(|k| k.load), Some(2.0));
+        assert_eq!(v.steps.len(), 3, "overload steps stay apart");
+        assert_eq!(&exec.dirs[3..], ["x4.0000", "x8.0000"]);
+        let m: Vec<f64> = v.overload.iter().map(|o| o.multiple).collect();
+        assert_eq!(m, [2.0, 4.0]);
+        assert_eq!(v.overload[1].step.load, 8.0);
+        // Every scripted step serves 100 feeds/s: each keeps all of the peak.
+        assert!(
+            v.overload
+                .iter()
+                .all(|o| (o.share_of_peak - 1.0).abs() < 1e-9)
+        );
     }
 
     #[test]

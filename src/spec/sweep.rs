@@ -45,6 +45,10 @@ pub struct SweepSettings {
     /// that breaks at a load breaks there every time. Simulated steps are deterministic and
     /// never rerun. Default 1; at most 3.
     pub confirm: u32,
+    /// Multiples of each variant's knee, each > 1, at which one more step runs once the knee
+    /// is found, to show how much of its peak goodput the design keeps when overloaded
+    /// (`sweep.json`'s `overload`). Default none.
+    pub overload: Vec<f64>,
 }
 
 impl Default for SweepSettings {
@@ -62,6 +66,7 @@ impl Default for SweepSettings {
             predict: false,
             max_steps: 16,
             confirm: 1,
+            overload: Vec::new(),
         }
     }
 }
@@ -108,6 +113,9 @@ impl SweepSettings {
         if self.max_steps == 0 {
             return Err(("max-steps", "must be at least 1".into()));
         }
+        if let Some(m) = self.overload.iter().find(|m| !(m.is_finite() && **m > 1.0)) {
+            return Err(("overload", format!("each multiple must be > 1, got {m}")));
+        }
         if self.confirm > 3 {
             return Err(("confirm", format!("must be ≤ 3, got {}", self.confirm)));
         }
@@ -136,5 +144,6 @@ mod tests {
         assert_eq!(bad(|s| s.max_steps = 0), Err("max-steps"));
         assert_eq!(bad(|s| s.bisect = 11), Err("bisect"));
         assert_eq!(bad(|s| s.confirm = 4), Err("confirm"));
+        assert_eq!(bad(|s| s.overload = vec![2.0, 1.0]), Err("overload"));
     }
 }

@@ -62,6 +62,9 @@ pub struct VariantSweep {
     pub first_breach: Vec<Breach>,
     /// The resource the simulator saw saturate first (at the lowest bad load), when simulated.
     pub bottleneck: Option<String>,
+    /// Steps past the knee (`sweep.overload`), apart from `steps`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overload: Vec<super::overload::OverloadStep>,
 }
 
 impl VariantSweep {

@@ -79,6 +79,11 @@ pub fn render(r: &SweepReport) -> String {
             first.join("; ")
         );
     }
+    for v in &r.variants {
+        for o in &v.overload {
+            let _ = writeln!(t, "{}", super::overload::line(&v.variant, o));
+        }
+    }
     for p in &r.predictions {
         let worst = p
             .steps
