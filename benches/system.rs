@@ -243,20 +243,23 @@ fn bench_photo_get(c: &mut Criterion) {
     }
     // `n` reads, 8 in flight, each task cycling through the photos; the latencies.
     let reads = |n: u64| {
-        let tasks = (0..8u64).map(|t| {
-            let (svc, ids) = (svc.clone(), ids.clone());
-            tokio::spawn(async move {
-                let mut lat = Vec::new();
-                for k in (t..n).step_by(8) {
-                    let start = Instant::now();
-                    let pid = ids[k as usize % ids.len()];
-                    let (_, bytes) = svc.photo_bytes(pid, None).await.expect("read");
-                    assert_eq!(bytes.len(), 200_000);
-                    lat.push(start.elapsed().as_micros() as u64);
-                }
-                lat
+        let _in_runtime = rt.enter();
+        let tasks: Vec<_> = (0..8u64)
+            .map(|t| {
+                let (svc, ids) = (svc.clone(), ids.clone());
+                tokio::spawn(async move {
+                    let mut lat = Vec::new();
+                    for k in (t..n).step_by(8) {
+                        let start = Instant::now();
+                        let pid = ids[k as usize % ids.len()];
+                        let (_, bytes) = svc.photo_bytes(pid, None).await.expect("read");
+                        assert_eq!(bytes.len(), 200_000);
+                        lat.push(start.elapsed().as_micros() as u64);
+                    }
+                    lat
+                })
             })
-        });
+            .collect();
         rt.block_on(futures::future::join_all(tasks))
     };
     let mut h = Histogram::<u64>::new(3).expect("hist");
