@@ -283,12 +283,6 @@ impl Source {
         self.exact.as_ref().map(|e| e.followees.len())
     }
 
-    /// `reader`'s followees where they are individual (the scaled population).
-    pub fn followees_of(&self, reader: u64) -> Option<&[u32]> {
-        let e = self.exact.as_ref()?;
-        Some(e.followees.get(reader as usize).map_or(&[][..], |v| v))
-    }
-
     /// Follow edges of the scaled graph (0 at full scale: never built).
     pub fn follows(&self) -> u64 {
         self.exact.as_ref().map_or(0, |e| e.followers.edges())

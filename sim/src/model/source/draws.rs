@@ -34,6 +34,12 @@ impl Source {
         }
     }
 
+    /// `reader`'s followees where they are individual (the scaled population).
+    pub fn followees_of(&self, reader: u64) -> Option<&[u32]> {
+        let e = self.exact.as_ref()?;
+        Some(e.followees.get(reader as usize).map_or(&[][..], |v| v))
+    }
+
     /// Fill `shape` for a feed read by `reader`.
     pub fn feed_shape<R: Rng + ?Sized>(&self, reader: u64, shape: &mut FeedShape, rng: &mut R) {
         let shards = self.shards();

@@ -1,0 +1,94 @@
+//! The ladder of one variant against a scripted executor: confirmation trials, and the
+//! overload steps past the knee.
+
+use super::*;
+use crate::summary::{OpStats, Summary};
+
+/// Answers each run with the next feed p99 of its list and remembers where it wrote.
+struct Scripted {
+    p99s: VecDeque<f64>,
+    dirs: Vec<String>,
+}
+
+impl Executor for Scripted {
+    fn run(&mut self, _spec: &RunSpec, out: &Path) -> anyhow::Result<Summary> {
+        self.dirs.push(
+            out.file_name()
+                .map_or(String::new(), |n| n.to_string_lossy().into()),
+        );
+        let mut s = Summary {
+            duration_s: 10.0,
+            ..Summary::default()
+        };
+        let p99_ms = self.p99s.pop_front().context("more runs than scripted")?;
+        let feed = OpStats {
+            count: 1000,
+            p99_ms,
+            ..OpStats::default()
+        };
+        s.ops.insert("feed".into(), feed);
+        Ok(s)
+    }
+}
+
+/// An executor answering each run with the next of `p99s` as its feed p99.
+fn scripted(p99s: &[f64]) -> Scripted {
+    Scripted {
+        p99s: p99s.iter().copied().collect(),
+        dirs: Vec::new(),
+    }
+}
+
+fn spec(mode: Mode) -> RunSpec {
+    let mut s = crate::scenario::ScenarioDoc::default().to_spec("t", "v");
+    s.mode = mode;
+    s
+}
+
+#[test]
+fn a_live_breach_is_run_again_and_a_good_trial_counts() {
+    let mut exec = scripted(&[900.0, 50.0]);
+    let out = Path::new("/nonexistent");
+    let step = confirmed_step(&spec(Mode::Live), 2.0, out, &mut exec).expect("step");
+    assert!(step.good);
+    assert_eq!(exec.dirs, ["x2.0000", "x2.0000-r1"]);
+    assert_eq!(step.retried.len(), 1);
+    assert_eq!(step.retried[0].summary, "steps/x2.0000/v/summary.json");
+    assert_eq!(step.summary, "steps/x2.0000-r1/v/summary.json");
+}
+
+#[test]
+fn overload_steps_run_at_multiples_of_the_knee_and_leave_it_alone() {
+    let mut s = spec(Mode::Sim);
+    s.sweep.factor = 2.0;
+    s.sweep.bisect = 0;
+    s.sweep.overload = vec![2.0, 4.0];
+    // x1 and x2 good, x4 broken: the knee is x2; then x4 and x8 past it.
+    let mut exec = scripted(&[50.0, 60.0, 900.0, 950.0, 990.0]);
+    let v = ladder_of(&s, Path::new("/nonexistent"), &[], &mut exec).expect("ladder");
+    assert_eq!(v.knee.as_ref().map(|k| k.load), Some(2.0));
+    assert_eq!(v.steps.len(), 3, "overload steps stay apart");
+    assert_eq!(&exec.dirs[3..], ["x4.0000", "x8.0000"]);
+    let m: Vec<f64> = v.overload.iter().map(|o| o.multiple).collect();
+    assert_eq!(m, [2.0, 4.0]);
+    assert_eq!(v.overload[1].step.load, 8.0);
+    // Every scripted step serves 100 feeds/s: each keeps all of the peak.
+    assert!(
+        v.overload
+            .iter()
+            .all(|o| (o.share_of_peak - 1.0).abs() < 1e-9)
+    );
+}
+
+#[test]
+fn a_breach_that_holds_counts_and_the_sim_is_never_rerun() {
+    let mut exec = scripted(&[900.0, 800.0]);
+    let out = Path::new("/nonexistent");
+    let step = confirmed_step(&spec(Mode::Live), 2.0, out, &mut exec).expect("step");
+    assert!(!step.good);
+    assert_eq!(step.retried.len(), 1);
+    let mut exec = scripted(&[900.0]);
+    let step = confirmed_step(&spec(Mode::Sim), 2.0, out, &mut exec).expect("step");
+    assert!(!step.good && step.retried.is_empty());
+    assert_eq!(exec.dirs.len(), 1);
+}
