@@ -30,20 +30,25 @@ async fn post(svc: &Service, who: UserId, title: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn repeated_hybrid_reads_hit_the_cache_and_changes_show_at_once() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
+/// A hybrid service on 3 shards that pulls authors with 2 followers or more, whose pull
+/// cache entries live long enough that only invalidation, not age, can explain a change.
+async fn hybrid(dir: &std::path::Path) -> anyhow::Result<Service> {
     let mut cfg = ServiceConfig {
-        data_dir: dir.path().to_path_buf(),
+        data_dir: dir.to_path_buf(),
         ..ServiceConfig::default()
     };
     cfg.fanout.kind = FanoutKind::Hybrid;
     cfg.fanout.hybrid_threshold = 2;
     cfg.sharding.shards = 3;
-    // Long enough that only invalidation, not age, can explain a change.
     cfg.pull_set_ttl_ms = 600_000;
     cfg.pull_recent_ttl_ms = 600_000;
-    let svc = Service::open_embedded(cfg).await?;
+    Ok(Service::open_embedded(cfg).await?)
+}
+
+#[tokio::test]
+async fn repeated_hybrid_reads_hit_the_cache_and_changes_show_at_once() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let svc = hybrid(dir.path()).await?;
     let mut ids = Vec::new();
     for name in ["reader", "other", "celeb", "star", "rising"] {
         ids.push(svc.create_user(name, &format!("{name}@x.test")).await?.id);
@@ -104,16 +109,7 @@ fn ops_on(svc: &Service, s: usize) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_misses_of_one_pulled_author_read_it_once() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let mut cfg = ServiceConfig {
-        data_dir: dir.path().to_path_buf(),
-        ..ServiceConfig::default()
-    };
-    cfg.fanout.kind = FanoutKind::Hybrid;
-    cfg.fanout.hybrid_threshold = 2;
-    cfg.sharding.shards = 3;
-    cfg.pull_set_ttl_ms = 600_000;
-    cfg.pull_recent_ttl_ms = 600_000;
-    let svc = Service::open_embedded(cfg).await?;
+    let svc = hybrid(dir.path()).await?;
     let celeb = svc.create_user("celeb", "celeb@x.test").await?.id;
     let home = svc.shards().index_of(ShardKey::User(celeb));
     // Readers held by other shards, so the celebrity's shard serves only the pulled part.

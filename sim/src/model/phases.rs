@@ -37,24 +37,10 @@ impl PhotoModel<'_> {
                 self.plan.push(Send::Shard(home, t));
             }
             2 if kind != FanoutKind::Push => self.pull_set(e.now(), r),
-            3 if kind == FanoutKind::Hybrid
-                && self.pull_cache.is_some()
-                && !self.reqs[r as usize].shape.set_cached =>
-            {
-                self.unknown_modes(e.now(), r);
-            }
             3 if matches!(kind, FanoutKind::Hybrid | FanoutKind::Rate)
                 && !self.reqs[r as usize].shape.set_cached =>
             {
-                let t = self.costs.get.sample(1, svc);
-                self.plan.push(Send::Shard(home, t));
-                let shape = &self.reqs[r as usize].shape;
-                for (s, &n) in shape.followees_per_shard.iter().enumerate() {
-                    if n > 0 {
-                        let t = self.costs.batch_get.sample(u64::from(n), svc);
-                        self.plan.push(batch_send(s, u64::from(n), t));
-                    }
-                }
+                self.pull_set_stats(e.now(), r, home);
             }
             4 if self.pull_cache.is_some() && kind != FanoutKind::Push => {
                 self.pulled_misses(e.now(), r);
@@ -128,6 +114,26 @@ impl PhotoModel<'_> {
             self.plan.push(Send::Shard(self.src.user_shard(user), t));
         }
         self.reqs[r as usize].shape = shape;
+    }
+
+    /// The counter reads of request `r`'s pull-set miss: under hybrid with the pull cache,
+    /// those of the followees whose mode is unknown; otherwise the reader's own (on `home`)
+    /// and every followee's, one batch-get per shard.
+    fn pull_set_stats(&mut self, now: SimTime, r: u32, home: usize) {
+        let kind = self.src.strategy().kind();
+        if kind == FanoutKind::Hybrid && self.pull_cache.is_some() {
+            return self.unknown_modes(now, r);
+        }
+        let svc = &mut self.rng.service;
+        let t = self.costs.get.sample(1, svc);
+        self.plan.push(Send::Shard(home, t));
+        let shape = &self.reqs[r as usize].shape;
+        for (s, &n) in shape.followees_per_shard.iter().enumerate() {
+            if n > 0 {
+                let t = self.costs.batch_get.sample(u64::from(n), svc);
+                self.plan.push(batch_send(s, u64::from(n), t));
+            }
+        }
     }
 
     /// Hybrid with the pull cache: one batch-get per shard of the counters of request `r`'s
