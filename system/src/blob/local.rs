@@ -9,7 +9,8 @@
 //!   through temp file → fsync → rename → fsync dir (and fsyncs the fan-out
 //!   parents the first time a directory is used), and returns only when all
 //!   are durable. Same bytes are stored once per replica (dedup).
-//! - `get` reads replica 0 first and falls back to the next replica when a
+//! - `get` reads replica 0 first (on the calling thread when the whole file is
+//!   in the page cache, see `offload`) and falls back to the next replica when a
 //!   copy is missing, truncated or fails its checksums (logged with
 //!   `tracing::warn!`); corrupt bytes are never returned. The bad copy is
 //!   then repaired in the background (read repair, `repair.rs`), and
@@ -31,6 +32,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::sync::{Mutex, MutexGuard};
 
+pub(super) use super::offload::blocking;
+use super::offload::try_read_full;
 use super::repair::Upkeep;
 use super::replica;
 use super::{BlobKey, BlobMeta, BlobStore, format};
@@ -74,18 +77,6 @@ impl fmt::Debug for LocalBlobStore {
 /// The first 4 hex digits of a key as a number (its fan-out directory).
 fn prefix16(key: &BlobKey) -> usize {
     usize::from_str_radix(&key.as_str()[..4], 16).expect("a BlobKey is 64 hex digits")
-}
-
-/// Run blocking file I/O off the async runtime.
-pub(super) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    // The closure's CPU is reported to the timed call waiting for it, if any.
-    let (out, cpu) = tokio::task::spawn_blocking(move || crate::timing::on_thread(f))
-        .await
-        .map_err(|e| Error::Internal(format!("blob I/O task failed: {e}")))?;
-    crate::timing::cpu::offloaded(cpu);
-    out
 }
 
 impl LocalBlobStore {
@@ -362,6 +353,14 @@ impl BlobStore for LocalBlobStore {
     }
 
     async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<Bytes> {
+        // Replica 0 whole in memory: no hand-off to the blocking pool (see `offload`), and
+        // a unit of the task's budget, so a task that only reads still yields.
+        if range.is_none()
+            && let Some(bytes) = try_read_full(&self.replica_path(0, key))
+        {
+            tokio::task::coop::consume_budget().await;
+            return Ok(bytes);
+        }
         let (inner, k) = (self.inner.clone(), key.clone());
         let (bytes, skipped) = blocking(move || match range {
             None => inner.first_good(&k, "get", replica::read_full),

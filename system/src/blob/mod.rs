@@ -9,6 +9,7 @@ mod background;
 pub mod conformance;
 pub mod format;
 pub mod local;
+mod offload;
 mod repair;
 mod replica;
 pub mod s3;
