@@ -91,6 +91,17 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         let path = write_blob(dir.path(), "a", &data);
+        let probe = openat2(
+            rustix::fs::CWD,
+            dir.path(),
+            OFlags::RDONLY,
+            Mode::empty(),
+            ResolveFlags::CACHED,
+        );
+        if let Err(e @ (rustix::io::Errno::NOSYS | rustix::io::Errno::INVAL)) = probe {
+            eprintln!("skipped: this kernel has no openat2 RESOLVE_CACHED ({e}); reads block");
+            return;
+        }
         // Just written, so its pages and its path are in the kernel's caches.
         let got = try_read_full(&path).expect("served from the page cache");
         assert_eq!(&got[..], &data[..]);
@@ -111,5 +122,36 @@ mod tests {
         assert!(try_read_full(&path).is_none(), "truncated");
         let big = write_blob(dir.path(), "big", &vec![1u8; MAX_INLINE as usize]);
         assert!(try_read_full(&big).is_none(), "larger than MAX_INLINE");
+    }
+
+    /// Reads served on the worker never wait, so without the budget unit a task that only
+    /// reads would hold its worker for good (one worker here: the other task never ran).
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_task_that_only_reads_cached_blobs_still_yields() {
+        use crate::blob::{BlobKey, BlobStore, LocalBlobStore};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalBlobStore::open(dir.path(), 2).expect("open");
+        let data = Bytes::from(vec![3u8; 50_000]);
+        let key = BlobKey::of(&data);
+        store.put(&key, data).await.expect("put");
+        let ran = Arc::new(AtomicBool::new(false));
+        let other = tokio::spawn({
+            let ran = ran.clone();
+            async move { ran.store(true, Ordering::Release) }
+        });
+        let mut seen_at = None;
+        for i in 0..2_000 {
+            assert_eq!(store.get(&key, None).await.expect("get").len(), 50_000);
+            if seen_at.is_none() && ran.load(Ordering::Acquire) {
+                seen_at = Some(i);
+            }
+        }
+        other.await.expect("other task");
+        assert!(
+            seen_at.is_some(),
+            "the other task ran only after 2,000 reads"
+        );
     }
 }
