@@ -63,6 +63,8 @@ pub struct ProbeSeries {
     /// Seconds in which the probe ran [`STALL_LATE_MS`] late or the host stole
     /// [`STALL_STEAL_MS`] of CPU.
     pub stalls: Vec<Stall>,
+    /// Every second's lateness, steal and thread CPU, stalled or not.
+    pub seconds: BTreeMap<u64, Stall>,
 }
 
 impl ProbeSeries {
@@ -133,6 +135,7 @@ impl Probe {
     pub fn stop(self) -> ProbeSeries {
         self.task.abort();
         let s = self.samples.lock().unwrap_or_else(|e| e.into_inner());
+        let all = by_second(&s);
         ProbeSeries {
             runs: s.values().map(|v| v.runs).sum(),
             cpu_ns: s.values().map(|v| v.cpu_ns).sum(),
@@ -140,7 +143,8 @@ impl Probe {
                 .iter()
                 .map(|(&sec, v)| (sec, v.cpu_ns as f64 / v.runs.max(1) as f64 / 1e3))
                 .collect(),
-            stalls: stalls(&s),
+            stalls: stalls(&all),
+            seconds: all,
         }
     }
 }
@@ -155,34 +159,38 @@ pub const STALL_STEAL_MS: f64 = 100.0;
 /// Thread groups under this much CPU in a stalled second are left out of it, ms.
 const THREAD_MIN_MS: f64 = 10.0;
 
-/// The seconds of `s` that stalled, each with the steal and the thread CPU from its first
-/// tick to the next second's first (steal to its own last tick, and no threads, for the last
-/// second).
-fn stalls(s: &BTreeMap<u64, Second>) -> Vec<Stall> {
+/// Every second of `s` with its lateness, its steal and the thread CPU from its first tick to
+/// the next second's first (steal to its own last tick, and no threads, for the last second).
+fn by_second(s: &BTreeMap<u64, Second>) -> BTreeMap<u64, Stall> {
     let secs: Vec<(&u64, &Second)> = s.iter().collect();
     secs.iter()
         .enumerate()
-        .filter_map(|(i, &(&second, v))| {
+        .map(|(i, &(&second, v))| {
             let next = secs.get(i + 1).map(|(_, n)| *n);
             let end = next.map_or(v.steal.1, |n| n.steal.0);
-            let late_ms = v.late_ns as f64 / 1e6;
-            let steal_ms = end.saturating_sub(v.steal.0) as f64;
-            if late_ms < STALL_LATE_MS && steal_ms < STALL_STEAL_MS {
-                return None;
-            }
             let threads = next.map_or_else(Vec::new, |n| {
                 super::threads::used_ms(&v.threads, &n.threads, THREAD_MIN_MS)
                     .into_iter()
                     .map(|(name, cpu_ms)| ThreadUse { name, cpu_ms })
                     .collect()
             });
-            Some(Stall {
+            let stall = Stall {
                 second,
-                late_ms,
-                steal_ms,
+                late_ms: v.late_ns as f64 / 1e6,
+                steal_ms: end.saturating_sub(v.steal.0) as f64,
                 threads,
-            })
+            };
+            (second, stall)
         })
+        .collect()
+}
+
+/// The seconds of `all` that stalled: the probe [`STALL_LATE_MS`] late or [`STALL_STEAL_MS`]
+/// stolen.
+fn stalls(all: &BTreeMap<u64, Stall>) -> Vec<Stall> {
+    all.values()
+        .filter(|s| s.late_ms >= STALL_LATE_MS || s.steal_ms >= STALL_STEAL_MS)
+        .cloned()
         .collect()
 }
 
@@ -206,7 +214,18 @@ mod tests {
             (3, sec(99, (1_250, 1_300))),
         ]
         .into();
-        let got = stalls(&s);
+        let all = by_second(&s);
+        assert_eq!(all.len(), 4, "every second is kept");
+        assert_eq!(
+            (all[&0].late_ms, all[&0].steal_ms),
+            (3.0, 10.0),
+            "an unflagged second"
+        );
+        assert!(
+            all[&3].threads.is_empty(),
+            "the last second has no next tick"
+        );
+        let got = stalls(&all);
         let seconds: Vec<u64> = got.iter().map(|x| x.second).collect();
         // Second 2's steal runs to second 3's first tick: 230 ms.
         assert_eq!(seconds, [1, 2]);

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use feedlab_system::timing::{OpWork, Recorder};
+use feedlab_workload::{OpKind, RunStats};
 
 use super::probe::ProbeSeries;
 use crate::summary::{OpWork as SummaryWork, ProbeStats};
@@ -57,12 +58,19 @@ impl RunWork {
             .collect()
     }
 
-    /// The `probe` section: the probe's median CPU µs, its period and the stalled seconds.
-    pub fn probe_stats(&self) -> ProbeStats {
+    /// The `probe` section: the probe's median CPU µs, its period, the stalled seconds, and
+    /// the seconds of `tails` (where the tail broke) that did not stall.
+    pub fn probe_stats(&self, tails: &[u64]) -> ProbeStats {
+        let stalled = |s: u64| self.probe.stalls.iter().any(|x| x.second == s);
         ProbeStats {
             us: self.probe.median_us(),
             every_ms: super::probe::EVERY.as_millis() as u64,
             stalls: self.probe.stalls.clone(),
+            tails: tails
+                .iter()
+                .filter(|&&s| !stalled(s))
+                .filter_map(|s| self.probe.seconds.get(s).cloned())
+                .collect(),
             extra: Default::default(),
         }
     }
@@ -122,6 +130,19 @@ fn means(w: &OpWork) -> SummaryWork {
     }
 }
 
+/// The seconds of the series in which the feed's p99 passed `target_ms` or any op was dropped.
+pub fn tail_seconds(stats: &RunStats, target_ms: f64) -> Vec<u64> {
+    let mut out: Vec<u64> = stats
+        .series()
+        .iter()
+        .filter(|p| p.dropped > 0 || (p.kind == OpKind::Feed && p.p99_ms > target_ms))
+        .map(|p| p.second)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +174,33 @@ mod tests {
         assert_eq!(w(vec![10.0, 30.0, 20.0]).call_us_skew(), 1.5);
         assert_eq!(w(vec![]).call_us_skew(), 0.0);
         assert_eq!(w(vec![0.0, 0.0]).call_us_skew(), 0.0);
+    }
+
+    #[test]
+    fn tail_seconds_that_did_not_stall_carry_their_thread_cpu() {
+        use crate::summary::{Stall, ThreadUse};
+        let sec = |second: u64, late_ms: f64| Stall {
+            second,
+            late_ms,
+            steal_ms: 0.0,
+            threads: vec![ThreadUse {
+                name: "fjall:worker".into(),
+                cpu_ms: 400.0,
+            }],
+        };
+        let probe = ProbeSeries {
+            stalls: vec![sec(0, 150.0)],
+            seconds: [(0, sec(0, 150.0)), (1, sec(1, 2.0)), (2, sec(2, 1.0))].into(),
+            ..ProbeSeries::default()
+        };
+        let w = RunWork {
+            probe,
+            ..RunWork::default()
+        };
+        let p = w.probe_stats(&[0, 1, 7]);
+        assert_eq!(p.stalls.len(), 1);
+        // Second 0 is already a stall; second 7 was never probed.
+        assert_eq!(p.tails, vec![sec(1, 2.0)]);
+        assert!(w.probe_stats(&[]).tails.is_empty());
     }
 }

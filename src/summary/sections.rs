@@ -311,6 +311,11 @@ pub struct ProbeStats {
     /// absent when none did.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stalls: Vec<Stall>,
+    /// Seconds not among `stalls` in which the tail broke (feed p99 over the target, or ops
+    /// dropped), with the same figures, in order: what this process's threads did then;
+    /// absent when none did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tails: Vec<Stall>,
     /// Fields beyond the contract.
     #[serde(flatten)]
     pub extra: Extra,
