@@ -1,7 +1,7 @@
 //! Where a local blob store's file I/O runs: on the blocking pool ([`blocking`]), or on the
 //! calling thread when the kernel already holds every byte ([`try_read_full`]).
 //!
-//! The hand-off to the blocking pool costs two thread wake-ups per read: a third of a 200 KB
+//! The hand-off to the blocking pool costs two thread wake-ups per read: about a fifth of a 200 KB
 //! photo read's CPU when the file is in the page cache, as photo views of recent uploads
 //! mostly are. [`try_read_full`] takes the short path only when it cannot block:
 //! - the path must resolve from the kernel's lookup cache (`openat2` with `RESOLVE_CACHED`);
