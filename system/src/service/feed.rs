@@ -112,6 +112,27 @@ impl Service {
         Ok(cache.fill_recent(author, ticket, limit, ids))
     }
 
+    /// [`Service::recent_ids`] of each of `authors`, in order: the cached
+    /// ones in one cache lookup, the others read concurrently.
+    async fn recents(&self, authors: &[UserId], limit: usize) -> Result<Vec<Arc<Recent>>> {
+        let cached = self.inner.pull_cache.recent_many(authors, limit);
+        let misses = authors
+            .iter()
+            .zip(&cached)
+            .filter(|(_, c)| c.is_none())
+            .map(|(&a, _)| self.recent_ids(a, limit));
+        let mut read = futures::future::join_all(misses).await.into_iter();
+        cached
+            .into_iter()
+            .map(|c| match c {
+                Some(r) => Ok(r),
+                None => read
+                    .next()
+                    .unwrap_or_else(|| Err(Error::Internal("a pulled author was not read".into()))),
+            })
+            .collect()
+    }
+
     /// Counters of many users, one `batch_get` per shard, in order.
     pub async fn stats_many(&self, users: &[UserId]) -> Result<Vec<UserStats>> {
         let mut by_shard: HashMap<usize, Vec<usize>> = HashMap::new();
@@ -155,11 +176,7 @@ impl Service {
             }
         }
         let pulled = self.pulled_followees(reader).await?;
-        let scans = pulled.iter().map(|&f| self.recent_ids(f, per_source));
-        let recents: Vec<Arc<Recent>> = futures::future::join_all(scans)
-            .await
-            .into_iter()
-            .collect::<Result<_>>()?;
+        let recents = self.recents(&pulled, per_source).await?;
         let mut lists: Vec<&[PhotoId]> = vec![&timeline];
         lists.extend(
             recents
