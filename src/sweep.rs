@@ -181,6 +181,8 @@ fn twin_of(spec: &RunSpec, live: &VariantSweep, out: &Path) -> anyhow::Result<Ru
     // scenario's `[sim]` table describes for this box.
     twin.sim.population = feedlab_sim::model::PopulationMode::Scaled;
     twin.variant = format!("{}-sim", spec.variant);
+    // The live driver drops what it cannot start; so does the twin's.
+    twin.sim.client_max_in_flight = u32::try_from(spec.driver.max_in_flight).ok();
     // Other tenants use cores they would partly cede under the service's demand, so the
     // twin keeps the box's cores; a busy box is only flagged.
     let measured = feedlab_sim::model::Calibration::load(&calibration)?;

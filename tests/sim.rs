@@ -186,3 +186,59 @@ fn transport_cpu_is_on_the_path_of_its_own_kind() {
     let u = cpu["utilisation"].as_f64().expect("utilisation");
     assert!((u / want - 1.0).abs() < 0.05, "U {u} vs X*D/c {want}");
 }
+
+/// `sim.client-max-in-flight` drops what the live driver would not start: on the free box
+/// (1.5 ms of CPU per op on 2 cores, about 1,333 ops/s) offered about 2.8 times that, a
+/// client limited to 64 ops in flight keeps the box serving at its capacity, at about
+/// 64 / 1,333 s of latency (Little), and drops the rest; a client without the limit piles
+/// every op's CPU onto the cores, where each gets a sliver and waits seconds.
+#[test]
+fn a_client_in_flight_limit_drops_the_excess_for_no_cpu() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = scenario(dir.path(), 5.0, 17_280.0, &free_box(""));
+    let run = |limit: Option<&str>| {
+        let out = dir.path().join(limit.unwrap_or("none"));
+        let mut args = vec!["sim", &file, "--out", out.to_str().expect("utf-8")];
+        let set = limit.map(|l| format!("sim.client-max-in-flight={l}"));
+        if let Some(s) = &set {
+            args.extend(["--set", s]);
+        }
+        feedlab(&args);
+        read(&out.join("default/summary.json"))
+    };
+    let per_s = |v: &Value, what: &str| -> f64 {
+        let n: f64 = v["ops"]
+            .as_object()
+            .expect("ops")
+            .values()
+            .map(|o| o[what].as_f64().unwrap_or(0.0))
+            .sum();
+        n / v["duration_s"].as_f64().expect("duration")
+    };
+    let feed_ms = |v: &Value, q: &str| v["ops"]["feed"][q].as_f64().expect("feed latency");
+    let limited = run(Some("64"));
+    let capacity = 2.0 / 1.5e-3;
+    let served = per_s(&limited, "count");
+    assert!(
+        served > 0.9 * capacity && served < 1.05 * capacity,
+        "served {served:.0}/s with the limit, capacity {capacity:.0}/s"
+    );
+    let dropped = per_s(&limited, "dropped");
+    assert!(dropped > 0.5 * capacity, "dropped {dropped:.0}/s");
+    assert!(
+        feed_ms(&limited, "p99_ms") < 100.0,
+        "{}",
+        limited["ops"]["feed"]
+    );
+    let unlimited = run(None);
+    assert_eq!(
+        per_s(&unlimited, "dropped"),
+        0.0,
+        "nothing drops without the limit"
+    );
+    assert!(
+        feed_ms(&unlimited, "p50_ms") > 1_000.0,
+        "{}",
+        unlimited["ops"]["feed"]
+    );
+}

@@ -231,6 +231,7 @@ pub(super) fn model<'a>(
         joins: Joins::new(),
         reqs: Vec::new(),
         free: Vec::new(),
+        client_slots: s.client_max_in_flight.map(|n| n as usize),
         mat: materializer(s),
         cache,
         pull_cache: p.pull_cache.as_ref().and_then(|c| {

@@ -247,6 +247,11 @@ pub struct SimSettings {
     /// Requests queued per app server when every connection is busy; beyond
     /// it a request is dropped. Default 1,000.
     pub backlog: u32,
+    /// The live driver's limit on ops running at once (its `max-in-flight`): an op due
+    /// while that many run is dropped at once and costs no CPU. Default none: a
+    /// population's users do not wait for each other. A sweep's twin sets it from the
+    /// scenario's driver.
+    pub client_max_in_flight: Option<u32>,
     /// Add the live driver's dispatch delay (calibration op `dispatch`:
     /// how late its timer starts an op, measured from the intended start as
     /// a live run measures latency) to every op. Default false: latency as
@@ -292,6 +297,7 @@ impl Default for SimSettings {
             write_servers: 2,
             connections: 500,
             backlog: 1_000,
+            client_max_in_flight: None,
             client_dispatch: false,
             shard_workers: 4,
             shard_calls: ShardCalls::Parallel,
@@ -332,6 +338,9 @@ impl SimSettings {
             if v == 0 {
                 return Err(invalid("sim", format!("{key} must be at least 1")));
             }
+        }
+        if self.client_max_in_flight == Some(0) {
+            return Err(invalid("sim", "client-max-in-flight must be at least 1"));
         }
         let r = self.materializer_rate_per_s;
         if !(r.is_finite() && r > 0.0) {

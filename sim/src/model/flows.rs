@@ -15,14 +15,13 @@
 //! - search: a title-index scan on every shard, photo rows, respond.
 //! - follow/unfollow: a write on both users' shards, then both counters (cas).
 
-use feedlab_workload::{OpKind, Payload, PlannedOp};
+use feedlab_workload::OpKind;
 
 use super::series::Outcome;
 
-use super::resources::CpuNext;
-use super::state::{Ev, Job, PhotoModel, Req, Send};
+use super::state::{Ev, Job, PhotoModel, Send};
 use crate::engine::{Engine, Model, SimTime, ns};
-use crate::station::{Acquire, Admission};
+use crate::station::Admission;
 
 /// The op's request kind has no more phases.
 const DONE: u8 = u8::MAX;
@@ -124,101 +123,6 @@ impl PhotoModel<'_> {
         self.next = self.ops.next();
         if let Some(n) = &self.next {
             e.schedule_at(ns(n.at.as_nanos() as f64), Ev::NextOp);
-        }
-    }
-
-    /// Start op `op` now: its request, its app server (by `op.seq`) and its client CPU.
-    pub(super) fn launch(&mut self, e: &mut Engine<Ev>, op: &PlannedOp) {
-        let now = e.now();
-        let (other, bytes) = match &op.payload {
-            Payload::Upload(u) => (0, u.bytes),
-            Payload::Follow { leader } | Payload::Unfollow { leader } => (*leader, 0),
-            _ => (0, 0),
-        };
-        let write = matches!(op.kind, OpKind::Upload | OpKind::Follow | OpKind::Unfollow);
-        let idx = self.alloc(Req {
-            kind: op.kind,
-            user: op.user,
-            other,
-            bytes,
-            t0: now,
-            write,
-            server: 0,
-            phase: 0,
-            cands: 0,
-            shape: Default::default(),
-            pending: Vec::new(),
-            calls: Default::default(),
-        });
-        let servers = if write {
-            self.write_pools.len()
-        } else {
-            self.read_pools.len()
-        };
-        self.reqs[idx as usize].server = (op.seq % servers as u64) as u16;
-        match self.client_cpu(op.kind) {
-            Some(demand) => {
-                let node = self.app_node(idx);
-                self.cpu(e, node, demand, CpuNext::Issue(idx));
-            }
-            None => self.issued(e, idx),
-        }
-    }
-
-    /// The client has issued request `idx`: after its dispatch delay, it reaches its app
-    /// server.
-    pub(super) fn issued(&mut self, e: &mut Engine<Ev>, idx: u32) {
-        match &self.costs.dispatch {
-            Some(d) => {
-                let t = d.sample(1, &mut self.rng.service);
-                e.schedule_in(t, Ev::Start { req: idx });
-            }
-            None => self.admit(e, idx),
-        }
-    }
-
-    /// Request `idx` reaches its app server: a connection, a backlog slot
-    /// or a drop.
-    fn admit(&mut self, e: &mut Engine<Ev>, idx: u32) {
-        let now = e.now();
-        let req = &self.reqs[idx as usize];
-        let (kind, server) = (req.kind, usize::from(req.server));
-        let pools = if req.write {
-            &mut self.write_pools
-        } else {
-            &mut self.read_pools
-        };
-        match pools[server].acquire(now, idx) {
-            Acquire::Granted(r) => self.advance(e, r),
-            Acquire::Queued => {}
-            Acquire::Rejected(r) => {
-                if now >= self.warmup {
-                    self.kinds[kind.index()].dropped += 1;
-                }
-                let t0 = self.reqs[r as usize].t0;
-                self.series.op(kind, t0, now, Outcome::Dropped);
-                self.free.push(r);
-            }
-        }
-    }
-
-    fn alloc(&mut self, r: Req) -> u32 {
-        match self.free.pop() {
-            Some(i) => {
-                let shape = std::mem::take(&mut self.reqs[i as usize].shape);
-                let mut pending = std::mem::take(&mut self.reqs[i as usize].pending);
-                pending.clear();
-                self.reqs[i as usize] = Req {
-                    shape,
-                    pending,
-                    ..r
-                };
-                i
-            }
-            None => {
-                self.reqs.push(r);
-                (self.reqs.len() - 1) as u32
-            }
         }
     }
 

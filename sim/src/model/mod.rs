@@ -21,6 +21,7 @@
 
 mod build;
 mod calib;
+mod client;
 mod config;
 mod fanout;
 mod faultflows;

@@ -5,8 +5,6 @@
 //! transport's) runs before it reaches its app server. Without a resource model
 //! ([`super::Layout::Unlimited`]) a call takes its drawn time, as a plain station.
 
-use feedlab_workload::OpKind;
-
 use super::resources::{Call, CpuNext, IoNext};
 use super::state::{Ev, Job, PhotoModel};
 use crate::engine::{Engine, SimTime};
@@ -14,22 +12,6 @@ use crate::ps::Tick;
 use crate::station::{Admission, Started};
 
 impl PhotoModel<'_> {
-    /// CPU an op of `kind` spends before it reaches its app server, with a resource model:
-    /// the generator's work for it (when the generator shares the cores) and its transport.
-    pub(super) fn client_cpu(&mut self, kind: OpKind) -> Option<SimTime> {
-        if !self.res.on() {
-            return None;
-        }
-        let generator = self.costs.generator.as_ref().filter(|_| self.res.generator);
-        let transport = self.costs.transport[kind.index()].as_ref();
-        if generator.is_none() && transport.is_none() {
-            return None;
-        }
-        let rng = &mut self.rng.service;
-        let g = generator.map_or(0, |c| c.sample(1, rng));
-        Some(g + transport.map_or(0, |c| c.sample(1, rng)))
-    }
-
     /// Put `demand` ns on node `node`'s cores with continuation `next`.
     #[inline]
     pub(super) fn cpu(&mut self, e: &mut Engine<Ev>, node: u16, demand: SimTime, next: CpuNext) {

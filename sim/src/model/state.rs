@@ -218,6 +218,8 @@ pub(crate) struct PhotoModel<'a> {
     pub joins: Joins<u32>,
     pub reqs: Vec<Req>,
     pub free: Vec<u32>,
+    /// Most client ops running at once (`client-max-in-flight`), if limited.
+    pub client_slots: Option<usize>,
     pub mat: Mat,
     pub cache: Cache,
     /// The service's pull cache, where modelled.

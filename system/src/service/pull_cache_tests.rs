@@ -111,7 +111,12 @@ fn recent_many_answers_as_recent_does_for_each_author() {
         assert_eq!(many, one, "limit {limit}");
     }
     assert!(c.recent_many(&authors, 5)[1].is_none(), "3 cached of more");
-    assert_eq!(c.recent_many(&authors, 9)[2].as_ref().map(|r| r.ids().len()), Some(2));
+    assert_eq!(
+        c.recent_many(&authors, 9)[2]
+            .as_ref()
+            .map(|r| r.ids().len()),
+        Some(2)
+    );
     let off = PullCache::new(0, HOUR, HOUR);
     assert_eq!(off.recent_many(&authors, 1).len(), 4);
 }

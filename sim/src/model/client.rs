@@ -1,0 +1,139 @@
+//! The client side of an op: the driver starts it (or, with `client-max-in-flight` ops
+//! already running, drops it at once, for no CPU, as the live driver does), the client's
+//! CPU for it (the generator's and the transport's, with a resource model) runs on its app
+//! node, then after the dispatch delay it reaches its app server's connection pool.
+
+use feedlab_workload::{OpKind, Payload, PlannedOp};
+
+use super::resources::CpuNext;
+use super::series::Outcome;
+use super::state::{Ev, PhotoModel, Req};
+use crate::engine::{Engine, SimTime};
+use crate::station::Acquire;
+
+impl PhotoModel<'_> {
+    /// Start op `op` now: its request, its app server (by `op.seq`) and its client CPU.
+    pub(super) fn launch(&mut self, e: &mut Engine<Ev>, op: &PlannedOp) {
+        let now = e.now();
+        if self.client_full() {
+            if now >= self.warmup {
+                self.kinds[op.kind.index()].dropped += 1;
+            }
+            self.series.op(op.kind, now, now, Outcome::Dropped);
+            return;
+        }
+        let (other, bytes) = match &op.payload {
+            Payload::Upload(u) => (0, u.bytes),
+            Payload::Follow { leader } | Payload::Unfollow { leader } => (*leader, 0),
+            _ => (0, 0),
+        };
+        let write = matches!(op.kind, OpKind::Upload | OpKind::Follow | OpKind::Unfollow);
+        let idx = self.alloc(Req {
+            kind: op.kind,
+            user: op.user,
+            other,
+            bytes,
+            t0: now,
+            write,
+            server: 0,
+            phase: 0,
+            cands: 0,
+            shape: Default::default(),
+            pending: Vec::new(),
+            calls: Default::default(),
+        });
+        let servers = if write {
+            self.write_pools.len()
+        } else {
+            self.read_pools.len()
+        };
+        self.reqs[idx as usize].server = (op.seq % servers as u64) as u16;
+        match self.client_cpu(op.kind) {
+            Some(demand) => {
+                let node = self.app_node(idx);
+                self.cpu(e, node, demand, CpuNext::Issue(idx));
+            }
+            None => self.issued(e, idx),
+        }
+    }
+
+    /// Whether `client-max-in-flight` ops are running (a request's slot is held from its
+    /// launch to its end).
+    fn client_full(&self) -> bool {
+        self.client_slots
+            .is_some_and(|max| self.reqs.len() - self.free.len() >= max)
+    }
+
+    /// The client has issued request `idx`: after its dispatch delay, it reaches its app
+    /// server.
+    pub(super) fn issued(&mut self, e: &mut Engine<Ev>, idx: u32) {
+        match &self.costs.dispatch {
+            Some(d) => {
+                let t = d.sample(1, &mut self.rng.service);
+                e.schedule_in(t, Ev::Start { req: idx });
+            }
+            None => self.admit(e, idx),
+        }
+    }
+
+    /// Request `idx` reaches its app server: a connection, a backlog slot
+    /// or a drop.
+    pub(super) fn admit(&mut self, e: &mut Engine<Ev>, idx: u32) {
+        let now = e.now();
+        let req = &self.reqs[idx as usize];
+        let (kind, server) = (req.kind, usize::from(req.server));
+        let pools = if req.write {
+            &mut self.write_pools
+        } else {
+            &mut self.read_pools
+        };
+        match pools[server].acquire(now, idx) {
+            Acquire::Granted(r) => self.advance(e, r),
+            Acquire::Queued => {}
+            Acquire::Rejected(r) => {
+                if now >= self.warmup {
+                    self.kinds[kind.index()].dropped += 1;
+                }
+                let t0 = self.reqs[r as usize].t0;
+                self.series.op(kind, t0, now, Outcome::Dropped);
+                self.free.push(r);
+            }
+        }
+    }
+
+    fn alloc(&mut self, r: Req) -> u32 {
+        match self.free.pop() {
+            Some(i) => {
+                let shape = std::mem::take(&mut self.reqs[i as usize].shape);
+                let mut pending = std::mem::take(&mut self.reqs[i as usize].pending);
+                pending.clear();
+                self.reqs[i as usize] = Req {
+                    shape,
+                    pending,
+                    ..r
+                };
+                i
+            }
+            None => {
+                self.reqs.push(r);
+                (self.reqs.len() - 1) as u32
+            }
+        }
+    }
+
+    /// CPU an op of `kind` spends before it reaches its app server, with a resource model:
+    /// the generator's work for it (when the generator shares the cores) and its transport.
+    pub(super) fn client_cpu(&mut self, kind: OpKind) -> Option<SimTime> {
+        if !self.res.on() {
+            return None;
+        }
+        let generator = self.costs.generator.as_ref().filter(|_| self.res.generator);
+        let transport = self.costs.transport[kind.index()].as_ref();
+        if generator.is_none() && transport.is_none() {
+            return None;
+        }
+        let rng = &mut self.rng.service;
+        let g = generator.map_or(0, |c| c.sample(1, rng));
+        Some(g + transport.map_or(0, |c| c.sample(1, rng)))
+    }
+}
