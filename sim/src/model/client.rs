@@ -16,10 +16,7 @@ impl PhotoModel<'_> {
     pub(super) fn launch(&mut self, e: &mut Engine<Ev>, op: &PlannedOp) {
         let now = e.now();
         if self.client_full() {
-            if now >= self.warmup {
-                self.kinds[op.kind.index()].dropped += 1;
-            }
-            self.series.op(op.kind, now, now, Outcome::Dropped);
+            self.count_drop(op.kind, now, now);
             return;
         }
         let (other, bytes) = match &op.payload {
@@ -91,14 +88,18 @@ impl PhotoModel<'_> {
             Acquire::Granted(r) => self.advance(e, r),
             Acquire::Queued => {}
             Acquire::Rejected(r) => {
-                if now >= self.warmup {
-                    self.kinds[kind.index()].dropped += 1;
-                }
-                let t0 = self.reqs[r as usize].t0;
-                self.series.op(kind, t0, now, Outcome::Dropped);
+                self.count_drop(kind, self.reqs[r as usize].t0, now);
                 self.free.push(r);
             }
         }
+    }
+
+    /// Count an op of `kind`, intended at `t0`, as dropped at `now`.
+    fn count_drop(&mut self, kind: OpKind, t0: SimTime, now: SimTime) {
+        if now >= self.warmup {
+            self.kinds[kind.index()].dropped += 1;
+        }
+        self.series.op(kind, t0, now, Outcome::Dropped);
     }
 
     fn alloc(&mut self, r: Req) -> u32 {
