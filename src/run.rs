@@ -21,6 +21,7 @@
 //! and reads its counters from `/metrics` (`external`). The comparison, reports and table
 //! of several variants are the pipeline's (`crate::pipeline`).
 
+mod burst;
 mod contract;
 mod direct;
 mod external;
@@ -124,9 +125,9 @@ pub async fn run_variant_with(
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    let summary = result?;
+    let (summary, burst) = result?;
     crate::exec::save(spec, out, &summary)?;
-    insitu::save(spec, &vdir, &recorder, &summary)?;
+    insitu::save(spec, &vdir, &recorder, &summary, burst.as_ref())?;
     if let Some(line) = summary.invariants.as_ref().and_then(|i| i.failure()) {
         let file = vdir.join("summary.json");
         anyhow::bail!("variant {}: {line} (see {})", spec.variant, file.display());
@@ -227,14 +228,15 @@ async fn drive_ops(
 }
 
 /// Materialize, then drive the op stream against `svc`, recording its storage calls' service
-/// times in `recorder` while the driver runs.
+/// times in `recorder` while the driver runs; then the calibration burst, if the spec asks
+/// for one.
 async fn drive(
     spec: &RunSpec,
     svc: &Service,
     data: &Path,
     recorder: &Arc<Recorder>,
     plan: &[Fault],
-) -> anyhow::Result<Summary> {
+) -> anyhow::Result<(Summary, Option<burst::Burst>)> {
     let workload = workload(spec).await?;
     let seeded = seed::materialize(svc, &workload, spec).await?;
     svc.drain().await;
@@ -249,15 +251,18 @@ async fn drive(
         None => target,
     };
     let faults = (faults::wiring::reach(spec, svc, &seeded, &target), plan);
-    let (driven, probe) = recorded_drive(spec, &workload, &seeded, target, recorder, faults).await;
+    let (driven, probe) =
+        recorded_drive(spec, &workload, &seeded, target.clone(), recorder, faults).await;
     let (stats, reports) = driven?;
     crate::hlogs::save(data.parent().unwrap_or(data), &stats)?; // data is <variant>/data
     svc.drain().await;
+    let after = measure::Snapshot::take(svc, data).await?;
+    // After the measurements, so that its load and writes count in none of them.
+    let burst = burst::run(spec, &workload, target.clone()).await?;
     let _ = stop_tx.send(());
     if let Some(s) = server {
         s.await.context("HTTP server task")??;
     }
-    let after = measure::Snapshot::take(svc, data).await?;
     // After the measurements, so the checker's reads count in none of them.
     let checked = match &ledger {
         Some(l) => Some(l.check().await),
@@ -290,7 +295,7 @@ async fn drive(
     // No window freshness live yet: a second's freshness p99 is frozen with its cells, before
     // the probes of uploads held up by a fault have seen them (simulated runs have it).
     summary.invariants = checked;
-    Ok(summary)
+    Ok((summary, burst))
 }
 
 /// The driver's target for `spec` on `svc`: direct calls, or the HTTP routers started on two

@@ -45,6 +45,13 @@ pub struct DriverSettings {
     /// Historical photos loaded per materialized user before the run (so
     /// feeds are not empty); fractional values round per user by a hash.
     pub history_photos_per_user: f64,
+    /// A calibration burst after the measured window: this many times the run's traffic for
+    /// `calibration-burst-s` seconds, to measure how the CPU per op falls on a busier box
+    /// (the in-situ calibration's `[cpu-fall]`; see `run::burst`). Default 0: none. A
+    /// sweep that predicts sets it on its calibration step from `sweep.calibration-burst`.
+    pub calibration_burst: f64,
+    /// Length of each phase of the calibration burst, seconds, in (0, 60]. Default 5.
+    pub calibration_burst_s: f64,
 }
 
 /// How a live run talks to an in-process reference service.
@@ -66,7 +73,37 @@ impl Default for DriverSettings {
             freshness_timeout_s: 10.0,
             transport: Transport::Http,
             history_photos_per_user: 1.0,
+            calibration_burst: 0.0,
+            calibration_burst_s: 5.0,
         }
+    }
+}
+
+impl DriverSettings {
+    /// Checks ranges; the error names the offending key.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if self.max_in_flight == 0 {
+            return Err(("max-in-flight", "must be at least 1".into()));
+        }
+        if !(0.0..=1.0).contains(&self.freshness_sample) {
+            return Err(("freshness-sample", "must be in [0, 1]".into()));
+        }
+        let t = self.freshness_timeout_s;
+        if !(t.is_finite() && t > 0.0) {
+            return Err(("freshness-timeout-s", "must be > 0".into()));
+        }
+        let b = self.calibration_burst;
+        if !(b.is_finite() && b >= 0.0) {
+            return Err(("calibration-burst", format!("must be >= 0, got {b}")));
+        }
+        let s = self.calibration_burst_s;
+        if !(s.is_finite() && s > 0.0 && s <= 60.0) {
+            return Err((
+                "calibration-burst-s",
+                format!("must be in (0, 60], got {s}"),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -149,4 +186,34 @@ pub struct RunSpec {
     /// a spec without faults serializes (and hashes) as before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultSpec>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn driver_defaults_are_valid_and_bad_keys_are_named() {
+        assert_eq!(DriverSettings::default().validate(), Ok(()));
+        let bad = |f: fn(&mut DriverSettings)| {
+            let mut d = DriverSettings::default();
+            f(&mut d);
+            d.validate().map_err(|(k, _)| k)
+        };
+        assert_eq!(bad(|d| d.max_in_flight = 0), Err("max-in-flight"));
+        assert_eq!(bad(|d| d.freshness_sample = 1.5), Err("freshness-sample"));
+        assert_eq!(
+            bad(|d| d.freshness_timeout_s = 0.0),
+            Err("freshness-timeout-s")
+        );
+        assert_eq!(
+            bad(|d| d.calibration_burst = f64::NAN),
+            Err("calibration-burst")
+        );
+        assert_eq!(
+            bad(|d| d.calibration_burst_s = 61.0),
+            Err("calibration-burst-s")
+        );
+        assert_eq!(bad(|d| d.calibration_burst = 4.0), Ok(()));
+    }
 }

@@ -103,8 +103,11 @@ pub fn ladders(
             variants.push(ladder);
             continue;
         }
+        let mut spec = spec.clone();
+        spec.sweep.predict |= predict;
+        let spec = &spec;
         let live = ladder_of(spec, out, &[], exec)?;
-        if spec.mode == Mode::Live && (spec.sweep.predict || predict) {
+        if spec.mode == Mode::Live && spec.sweep.predict {
             let twin = twin_of(spec, &live, out)?;
             let loads: Vec<f64> = live.steps.iter().map(|s| s.load).collect();
             let sim = ladder_of(&twin, out, &loads, exec)?;
@@ -196,6 +199,15 @@ fn twin_of(spec: &RunSpec, live: &VariantSweep, out: &Path) -> anyhow::Result<Ru
              ran; the live ladder shares the box with them and the twin does not",
             twin.variant
         );
+    }
+    // A box gives a saturated service less than all its cores (other tenants, the kernel's
+    // share, wake-up gaps); the calibration burst measured how much.
+    let host = f64::from(measured.provenance.cores);
+    let d = &mut twin.sim.deployment;
+    if let Some(sat) = measured.provenance.saturated_cores.filter(|_| host > 0.0)
+        && d.layout == feedlab_sim::model::Layout::OneBox
+    {
+        d.cores *= (sat / host).min(1.0);
     }
     twin.calibration = Some(calibration);
     Ok(twin)
@@ -311,6 +323,10 @@ fn step_of(
         s.sim.duration_s = Some(d);
     } else if s.sim.duration_s.is_none() {
         s.sim.duration_s = Some(s.duration_s);
+    }
+    // The twin's calibration step also measures how the CPU per op falls on a busier box.
+    if s.mode == Mode::Live && s.sweep.predict && (load / s.sweep.start - 1.0).abs() < 1e-6 {
+        s.driver.calibration_burst = spec.sweep.calibration_burst;
     }
     let label = format!("x{load:.4}{suffix}");
     let dir = out.join("steps").join(&label);

@@ -242,3 +242,100 @@ fn a_client_in_flight_limit_drops_the_excess_for_no_cpu() {
         unlimited["ops"]["feed"]
     );
 }
+
+/// A calibration's `[cpu-fall]` makes client and app CPU cheaper on a busier box: on the
+/// free box at about 70% busy (1.5 ms per op: the generator's 1 ms, which falls, and 0.5 ms
+/// of background, which does not), a fall to half the generator's cost from 50% busy on
+/// leaves the box about 50% busy (self-consistently: 1 ms per op); `sim.cpu-fall = false`
+/// ignores it.
+#[test]
+fn a_cpu_fall_makes_client_cpu_cheaper_on_a_busier_box() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cal = dir.path().join("fall.toml");
+    std::fs::write(
+        &cal,
+        "[cpu-fall]\nbusy = 0.1\nburst-busy = 0.5\nratio = 0.5\n",
+    )
+    .expect("write");
+    let extra = format!(
+        "calibration = {:?}\n{}",
+        cal.display().to_string(),
+        free_box("")
+    );
+    let file = scenario(dir.path(), 10.0, 4_320.0, &extra);
+    let run = |fall: &str| {
+        let out = dir.path().join(fall);
+        let set = format!("sim.cpu-fall={fall}");
+        feedlab(&[
+            "sim",
+            &file,
+            "--set",
+            &set,
+            "--out",
+            out.to_str().expect("utf-8"),
+        ]);
+        let v = read(&out.join("default/summary.json"));
+        let cpu = v["sim"]["resources"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|r| r["name"] == "box-cpu"))
+            .map(|r| r["utilisation"].as_f64().expect("utilisation"))
+            .expect("box-cpu reported");
+        let ops: f64 = v["ops"]
+            .as_object()
+            .expect("ops")
+            .values()
+            .map(|o| o["count"].as_f64().unwrap_or(0.0))
+            .sum();
+        (cpu, ops / v["duration_s"].as_f64().expect("duration"))
+    };
+    let (held, x) = run("false");
+    let want = x * 1.5e-3 / 2.0;
+    assert!((held / want - 1.0).abs() < 0.05, "U {held} vs X*D/c {want}");
+    let (fallen, _) = run("true");
+    let ratio = fallen / held;
+    assert!(ratio > 0.6 && ratio < 0.75, "{fallen} / {held} = {ratio}");
+}
+
+/// `driver.calibration-burst`: after its measured window a live run drives the service at its
+/// own load and then at the burst's multiple, and its in-situ calibration says what both
+/// phases ran; a `[cpu-fall]`, when the burst loaded the box enough to measure one, is in
+/// range (the simulator's reader checks it).
+#[test]
+fn a_calibration_burst_runs_both_phases_and_writes_a_readable_calibration() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = scenario(dir.path(), 3.0, 216.0, "");
+    let out = dir.path().join("out");
+    feedlab(&[
+        "run",
+        &file,
+        "--set",
+        "driver.calibration-burst=4",
+        "--set",
+        "driver.calibration-burst-s=1",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let path = out.join("default/calibration.toml");
+    let text = std::fs::read_to_string(&path).expect("calibration written");
+    let cal = feedlab_sim::model::Calibration::load(&path).expect("the reader accepts it");
+    let ran = |phase: &str| -> f64 {
+        let at = text
+            .find(phase)
+            .unwrap_or_else(|| panic!("no {phase} in {text}"));
+        let rest = &text[at + phase.len()..];
+        let n = rest
+            .split(" ops ran")
+            .next()
+            .and_then(|s| s.rsplit(' ').next());
+        n.and_then(|n| n.parse().ok()).expect("ops ran")
+    };
+    let (base, high) = (ran("burst: x1 for "), ran("then x4 for "));
+    assert!(base > 0.0, "{text}");
+    assert!(
+        high > 2.0 * base && high < 6.0 * base,
+        "x1 ran {base}, x4 ran {high}"
+    );
+    if let Some(f) = cal.cpu_fall {
+        assert!(f.busy < f.burst_busy && f.ratio > 0.0, "{f:?}");
+    }
+}

@@ -90,7 +90,22 @@ pub struct PsStation<J> {
     runnable_ns: f64,
     completed: u64,
     demand_ns: f64,
+    /// Busy core-ns since time 0 (never reset), for [`PsStation::recent_utilisation`].
+    all_busy_ns: f64,
+    window: RecentWindow,
 }
+
+/// The state of [`PsStation::recent_utilisation`]: the current window's start and the busy
+/// integral there, and the smoothed busy fraction of the windows closed so far.
+#[derive(Debug, Clone, Copy, Default)]
+struct RecentWindow {
+    start: SimTime,
+    busy_at_start: f64,
+    smoothed: f64,
+}
+
+/// Length of one window of [`PsStation::recent_utilisation`], ns.
+pub const RECENT_WINDOW_NS: SimTime = 100_000_000;
 
 impl<J: Copy> PsStation<J> {
     /// A station of `cores` cores (`> 0`, fractional allowed), idle at time 0.
@@ -111,7 +126,32 @@ impl<J: Copy> PsStation<J> {
             runnable_ns: 0.0,
             completed: 0,
             demand_ns: 0.0,
+            all_busy_ns: 0.0,
+            window: RecentWindow::default(),
         })
+    }
+
+    /// The busy fraction of the cores lately: an average over windows of
+    /// [`RECENT_WINDOW_NS`] in which each closed window weighs half and the ones before it
+    /// the other half (the first closed window alone at first). The window in progress does
+    /// not count yet, so a value holds for a window's length (0 until the first window
+    /// closes).
+    pub fn recent_utilisation(&mut self, now: SimTime) -> f64 {
+        self.advance(now);
+        let w = &mut self.window;
+        let dt = now.saturating_sub(w.start);
+        if dt >= RECENT_WINDOW_NS {
+            let u = (self.all_busy_ns - w.busy_at_start) / (dt as f64 * self.cores);
+            let u = u.clamp(0.0, 1.0);
+            w.smoothed = if w.start == 0 {
+                u
+            } else {
+                0.5 * w.smoothed + 0.5 * u
+            };
+            w.start = now;
+            w.busy_at_start = self.all_busy_ns;
+        }
+        w.smoothed
     }
 
     /// Runnable jobs.
@@ -135,6 +175,7 @@ impl<J: Copy> PsStation<J> {
             let dt = (now - self.last) as f64;
             self.vtime += dt * self.rate(n);
             self.busy_ns += dt * (n as f64).min(self.cores);
+            self.all_busy_ns += dt * (n as f64).min(self.cores);
             self.runnable_ns += dt * n as f64;
         }
         self.last = self.last.max(now);
@@ -310,5 +351,25 @@ mod tests {
         assert!((s.busy_s - 4e-6).abs() < 1e-12, "{s:?}");
         assert!((s.utilisation - 0.5).abs() < 1e-9);
         assert!(PsStation::<u8>::new(0.0).is_err());
+    }
+
+    #[test]
+    fn recent_utilisation_follows_the_closed_windows() {
+        let w = RECENT_WINDOW_NS;
+        let mut st = PsStation::<u8>::new(2.0).expect("cores");
+        // One core busy for the whole first window: half the cores.
+        let t = st.arrive(0, w, 1).expect("tick");
+        assert_eq!(st.recent_utilisation(w / 2), 0.0, "no window closed yet");
+        let mut done = Vec::new();
+        st.tick(t.at, t.generation, &mut done);
+        let u1 = st.recent_utilisation(w);
+        assert!((u1 - 0.5).abs() < 1e-9, "the first window alone: {u1}");
+        // An idle second window halves it; a reset of the statistics does not touch it.
+        st.reset_stats(w + 1);
+        let u2 = st.recent_utilisation(2 * w);
+        assert!(
+            (u2 - 0.25).abs() < 1e-9,
+            "half weight on the idle window: {u2}"
+        );
     }
 }

@@ -74,6 +74,7 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
     Ok(Calibration {
         provenance: provenance(n),
         ops: b.ops,
+        cpu_fall: None,
     })
 }
 

@@ -364,27 +364,8 @@ fn check_workload(doc: &ScenarioDoc) -> Result<(), Rejected> {
 /// `[driver]` (in-flight cap, freshness sampling and timeout) and
 /// `[target]` (positive feed p99 and freshness p99).
 fn check_driver_and_target(doc: &ScenarioDoc) -> Result<(), Rejected> {
-    let dr = &doc.driver;
-    if dr.max_in_flight == 0 {
-        return Err(Rejected::key(
-            "driver",
-            "max-in-flight",
-            "must be at least 1".into(),
-        ));
-    }
-    if !(0.0..=1.0).contains(&dr.freshness_sample) {
-        return Err(Rejected::key(
-            "driver",
-            "freshness-sample",
-            "must be in [0, 1]".into(),
-        ));
-    }
-    if !(dr.freshness_timeout_s.is_finite() && dr.freshness_timeout_s > 0.0) {
-        return Err(Rejected::key(
-            "driver",
-            "freshness-timeout-s",
-            "must be > 0".into(),
-        ));
+    if let Err((key, msg)) = doc.driver.validate() {
+        return Err(Rejected::key("driver", key, msg));
     }
     let t = doc.target.feed_p99_ms;
     if !(t.is_finite() && t > 0.0) {

@@ -49,6 +49,12 @@ pub struct SweepSettings {
     /// is found, to show how much of its peak goodput the design keeps when overloaded
     /// (`sweep.json`'s `overload`). Default none.
     pub overload: Vec<f64>,
+    /// With `predict`, the calibration step ends with a burst at this many times its load
+    /// (`driver.calibration-burst`), which measures how the CPU per op falls on a busier
+    /// box, and the twin prices its client and app CPU by that fall. Default 0: no burst,
+    /// and the twin keeps the step's cost per op (which predicts knees low; with a burst of
+    /// 4 they came out high instead, see BENCHMARKS.md).
+    pub calibration_burst: f64,
 }
 
 impl Default for SweepSettings {
@@ -67,6 +73,7 @@ impl Default for SweepSettings {
             max_steps: 16,
             confirm: 1,
             overload: Vec::new(),
+            calibration_burst: 0.0,
         }
     }
 }
@@ -116,6 +123,10 @@ impl SweepSettings {
         if let Some(m) = self.overload.iter().find(|m| !(m.is_finite() && **m > 1.0)) {
             return Err(("overload", format!("each multiple must be > 1, got {m}")));
         }
+        let b = self.calibration_burst;
+        if !(b.is_finite() && b >= 0.0) {
+            return Err(("calibration-burst", format!("must be >= 0, got {b}")));
+        }
         if self.confirm > 3 {
             return Err(("confirm", format!("must be ≤ 3, got {}", self.confirm)));
         }
@@ -136,6 +147,10 @@ mod tests {
             s.validate().map_err(|(k, _)| k)
         };
         assert_eq!(bad(|s| s.factor = 1.0), Err("factor"));
+        assert_eq!(
+            bad(|s| s.calibration_burst = -1.0),
+            Err("calibration-burst")
+        );
         assert_eq!(bad(|s| s.start = 0.0), Err("start"));
         assert_eq!(bad(|s| s.max = 0.5), Err("max"));
         assert_eq!(bad(|s| s.min = 2.0), Err("min"));

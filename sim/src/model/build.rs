@@ -91,6 +91,7 @@ fn costs(cal: &Calibration, s: &SimSettings) -> Result<Costs> {
         generator: optional(cal, s, "generator")?,
         background: optional(cal, s, "background")?,
         transport: transport_costs(cal, s)?,
+        fall: cal.cpu_fall.filter(|_| s.cpu_fall),
     })
 }
 

@@ -31,6 +31,7 @@ use std::path::Path;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use super::cpufall::CpuFall;
 use crate::dist::{DistSpec, Empirical, ServiceDist};
 use crate::engine::{NANOS_PER_MILLI, SimTime, ns};
 use crate::error::{Result, invalid};
@@ -67,6 +68,11 @@ pub struct Provenance {
     /// its threads parked and woke; absent when not measured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub switches_per_op: Option<f64>,
+    /// Cores' worth of CPU the measuring process got when it was saturated (an in-situ
+    /// calibration burst that dropped ops): the share of the box a service on it can use;
+    /// absent when not measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saturated_cores: Option<f64>,
 }
 
 /// One measured op at one size.
@@ -137,6 +143,10 @@ pub struct Calibration {
     pub provenance: Provenance,
     /// Measured ops.
     pub ops: Vec<CalibOp>,
+    /// How the client and app steps' CPU per op falls with load, when measured (an in-situ
+    /// calibration with a saturating burst).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_fall: Option<CpuFall>,
 }
 
 /// The op kinds the photo model draws service times for.
@@ -158,8 +168,13 @@ impl Calibration {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| invalid("calibration", format!("{}: {e}", path.display())))?;
-        toml::from_str(&text)
-            .map_err(|e| invalid("calibration", format!("{}: {e}", path.display())))
+        let cal: Calibration = toml::from_str(&text)
+            .map_err(|e| invalid("calibration", format!("{}: {e}", path.display())))?;
+        if let Some(f) = &cal.cpu_fall {
+            f.validate()
+                .map_err(|e| invalid("calibration", format!("{}: {e}", path.display())))?;
+        }
+        Ok(cal)
     }
 
     /// The file as TOML text.
@@ -189,6 +204,7 @@ impl Calibration {
                 backend: "builtin (not measured)".into(),
                 ..Provenance::default()
             },
+            cpu_fall: None,
             ops: vec![
                 op("get", 1, 0.004),
                 op("batch-get", 1, 0.005),

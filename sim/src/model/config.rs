@@ -257,6 +257,9 @@ pub struct SimSettings {
     /// a live run measures latency) to every op. Default false: latency as
     /// the service sees it. Set it to compare with a live run.
     pub client_dispatch: bool,
+    /// Scale client and app CPU by the calibration's `[cpu-fall]` (cheaper per op on a
+    /// busier node), when it has one. Default true.
+    pub cpu_fall: bool,
     /// Workers per shard server. Default 4.
     pub shard_workers: u32,
     /// Parallel (remote shards) or serial (the embedded store's inline
@@ -299,6 +302,7 @@ impl Default for SimSettings {
             backlog: 1_000,
             client_max_in_flight: None,
             client_dispatch: false,
+            cpu_fall: true,
             shard_workers: 4,
             shard_calls: ShardCalls::Parallel,
             blob_workers: 16,

@@ -23,6 +23,7 @@ mod build;
 mod calib;
 mod client;
 mod config;
+mod cpufall;
 mod fanout;
 mod faultflows;
 mod faults;
@@ -44,6 +45,7 @@ pub use config::{
     CacheKind, CacheSettings, Deployment, Layout, PopulationMode, QueueSettings, ShardCalls,
     SimSettings,
 };
+pub use cpufall::CpuFall;
 pub use faults::{Effect, FaultWindow};
 pub use pullcache::PullCacheParams;
 pub use report::{ModelReport, ResourceReport, ShardReport, Snapshot, WorkCount};

@@ -12,11 +12,20 @@ use crate::ps::Tick;
 use crate::station::{Admission, Started};
 
 impl PhotoModel<'_> {
-    /// Put `demand` ns on node `node`'s cores with continuation `next`.
+    /// Put `demand` ns on node `node`'s cores with continuation `next`. A client or app
+    /// step's demand is first scaled by the calibration's [`super::CpuFall`] at the node's
+    /// recent busy fraction, if the calibration has one.
     #[inline]
     pub(super) fn cpu(&mut self, e: &mut Engine<Ev>, node: u16, demand: SimTime, next: CpuNext) {
         let now = e.now();
-        if let Some(t) = self.res.cpus[usize::from(node)].arrive(now, demand, next) {
+        let cores = &mut self.res.cpus[usize::from(node)];
+        let demand = match (&self.costs.fall, next) {
+            (Some(f), CpuNext::Issue(_) | CpuNext::App { .. }) => {
+                (demand as f64 * f.factor(cores.recent_utilisation(now))) as SimTime
+            }
+            _ => demand,
+        };
+        if let Some(t) = cores.arrive(now, demand, next) {
             schedule_tick(e, node, t);
         }
     }

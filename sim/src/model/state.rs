@@ -154,6 +154,9 @@ pub(crate) struct Costs {
     /// client and server HTTP stacks of a live run), spent before the op reaches its app
     /// server.
     pub transport: [Option<OpCost>; OpKind::COUNT],
+    /// How client and app CPU per op falls with the node's load (`sim.cpu-fall` and the
+    /// calibration's `[cpu-fall]`).
+    pub fall: Option<super::CpuFall>,
 }
 
 /// A materializer job: `n` timeline entries of one upload on one shard.

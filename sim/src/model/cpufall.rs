@@ -1,0 +1,147 @@
+//! How the CPU cost of an op's client and app steps falls as its node gets busier.
+//!
+//! On a live box the transport (both HTTP stacks), the load generator and the app handler
+//! cost less CPU per op at high load than at low load: threads that find work waiting park
+//! and wake less often, and each wake-up is CPU. Storage calls do not fall this way (their
+//! CPU per call is flat across a ladder). A calibration taken at one load therefore
+//! over-prices these steps at a higher load, and a simulator that keeps its cost fills its
+//! cores early.
+//!
+//! [`CpuFall`] scales the CPU demand of those steps by a factor of the node's recent busy
+//! fraction `ρ`: 1 up to the calibration's own busy fraction (`busy`; a cost is not
+//! extrapolated to loads lower than measured), then straight down to `ratio` at
+//! `burst-busy`, and `ratio` beyond it. The in-situ calibration measures `ratio` with a short
+//! burst at a multiple of its load after its measured window: the burst's cost per op over
+//! the window's, for the part of an op that is not storage calls. Past the burst's load the
+//! cost is held, not extrapolated: the fall flattens out near a box's knee, and a burst that
+//! saturates the box measures a lower cost than a box near its knee pays.
+//!
+//! ```toml
+//! [cpu-fall]
+//! busy = 0.23        # the calibration step's busy fraction of the box
+//! burst-busy = 0.70  # the burst's
+//! ratio = 0.70       # cost per op in the burst / in the calibration step
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, invalid};
+
+/// The fall of client and app CPU per op with the node's load (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CpuFall {
+    /// The busy fraction of the node (its cores' share in use) when the calibration's costs
+    /// were measured, in `[0, 1)`.
+    pub busy: f64,
+    /// The busy fraction at which `ratio` was measured, in `(busy, 1]`.
+    pub burst_busy: f64,
+    /// Cost at `burst-busy` over cost at `busy`, in `(0, 2]`.
+    pub ratio: f64,
+}
+
+/// The least gap between the two busy fractions for the ratio to say anything.
+pub const MIN_SPREAD: f64 = 0.1;
+
+impl CpuFall {
+    /// Checks the ranges; the error names the key.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |key: &str, v: f64, range: &str| {
+            Err(invalid(
+                "calibration",
+                format!("cpu-fall.{key} must be in {range}, got {v}"),
+            ))
+        };
+        if !(self.busy.is_finite() && (0.0..1.0).contains(&self.busy)) {
+            return bad("busy", self.busy, "[0, 1)");
+        }
+        let b = self.burst_busy;
+        if !(b.is_finite() && b > self.busy && b <= 1.0) {
+            return bad("burst-busy", b, "(busy, 1]");
+        }
+        if !(self.ratio.is_finite() && self.ratio > 0.0 && self.ratio <= 2.0) {
+            return bad("ratio", self.ratio, "(0, 2]");
+        }
+        Ok(())
+    }
+
+    /// The fall measured by a burst `burst_busy` busy whose cost was `ratio` times that of a
+    /// window `busy` busy; `None` when the burst was less than [`MIN_SPREAD`] busier or a
+    /// value is out of range (see [`CpuFall::validate`]).
+    pub fn measured(busy: f64, burst_busy: f64, ratio: f64) -> Option<CpuFall> {
+        let f = CpuFall {
+            busy,
+            burst_busy: burst_busy.min(1.0),
+            ratio,
+        };
+        (f.burst_busy - busy >= MIN_SPREAD && f.validate().is_ok()).then_some(f)
+    }
+
+    /// The share of the calibration's cost that a node `rho` busy pays.
+    #[inline]
+    pub fn factor(&self, rho: f64) -> f64 {
+        let t = ((rho - self.busy) / (self.burst_busy - self.busy)).clamp(0.0, 1.0);
+        1.0 + (self.ratio - 1.0) * t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fall() -> CpuFall {
+        CpuFall {
+            busy: 0.25,
+            burst_busy: 0.75,
+            ratio: 0.6,
+        }
+    }
+
+    #[test]
+    fn the_factor_falls_from_one_to_the_ratio_between_the_two_loads_then_holds() {
+        let f = fall();
+        assert_eq!(
+            f.factor(0.0),
+            1.0,
+            "no extrapolation below the measured load"
+        );
+        assert_eq!(f.factor(0.25), 1.0);
+        assert!((f.factor(0.5) - 0.8).abs() < 1e-12, "{}", f.factor(0.5));
+        assert!((f.factor(0.75) - 0.6).abs() < 1e-12);
+        assert_eq!(f.factor(1.0), f.factor(0.75), "held past the burst's load");
+    }
+
+    #[test]
+    fn a_burst_too_close_to_the_window_measures_nothing() {
+        assert_eq!(CpuFall::measured(0.25, 0.75, 0.6), Some(fall()));
+        assert_eq!(CpuFall::measured(0.25, 0.3, 0.9), None, "too close");
+        assert_eq!(CpuFall::measured(0.25, 0.9, f64::NAN), None);
+        let capped = CpuFall::measured(0.25, 1.3, 0.5).expect("capped at 1");
+        assert_eq!(capped.burst_busy, 1.0);
+    }
+
+    #[test]
+    fn out_of_range_values_name_their_key() {
+        let mut f = fall();
+        f.busy = 1.0;
+        let e = f.validate().expect_err("out of range").to_string();
+        assert!(e.contains("cpu-fall.busy"), "{e}");
+        let mut f = fall();
+        f.burst_busy = 0.2;
+        assert!(
+            f.validate()
+                .expect_err("out of range")
+                .to_string()
+                .contains("burst-busy")
+        );
+        let mut f = fall();
+        f.ratio = 0.0;
+        assert!(
+            f.validate()
+                .expect_err("out of range")
+                .to_string()
+                .contains("ratio")
+        );
+        assert!(fall().validate().is_ok());
+    }
+}

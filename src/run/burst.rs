@@ -1,0 +1,238 @@
+//! The calibration burst: a few seconds at a multiple of a live run's load after its measured
+//! window, to learn how much cheaper an op's client and app work gets on a busier box.
+//!
+//! On this kind of box the CPU per op falls as load rises (threads that find work waiting
+//! park and wake less), so costs measured at a low load over-price a higher one. With
+//! `driver.calibration-burst = B` a live run, once its measured window is over, drives the
+//! same service at `B` times its traffic for `driver.calibration-burst-s` seconds, with the
+//! recorder off, and measures the process's CPU per op that ran (dropped ops did not run)
+//! and the cores it used. [`cpu_fall`] turns that and the measured window's figures into the
+//! calibration's `[cpu-fall]` (see `feedlab_sim::model::CpuFall`): the storage calls' CPU per
+//! op is taken as the same in both (it is flat across a ladder), and the rest (generator,
+//! transport, handler, runtime) carries the fall. A burst that saturates the service (the
+//! driver drops ops) also measures the cores a saturated service gets on this box.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use feedlab_sim::model::CpuFall;
+use feedlab_system::timing::{Recorder, process_cpu_ns};
+use feedlab_workload::{Driver, DriverConfig, OpKind, Target, Workload};
+
+use crate::spec::RunSpec;
+
+/// One phase of a calibration burst.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Phase {
+    /// Its traffic over the run's.
+    pub load: f64,
+    /// Wall seconds it took, its drain included.
+    pub seconds: f64,
+    /// Ops that ran (succeeded or failed; not the dropped).
+    pub ran: u64,
+    /// Ops the driver dropped.
+    pub dropped: u64,
+    /// Process CPU it used, ns.
+    pub cpu_ns: u64,
+}
+
+impl Phase {
+    /// Process CPU per op that ran, ms.
+    pub fn cpu_per_op_ms(&self) -> Option<f64> {
+        (self.ran > 0).then(|| self.cpu_ns as f64 / 1e6 / self.ran as f64)
+    }
+
+    /// Cores' worth of CPU the process used.
+    pub fn cores(&self) -> Option<f64> {
+        (self.seconds > 0.0).then(|| self.cpu_ns as f64 / 1e9 / self.seconds)
+    }
+
+    /// The cores the process got when the phase saturated it (the driver dropped ops, so
+    /// it had all it could take); `None` when it did not.
+    pub fn saturated_cores(&self) -> Option<f64> {
+        self.cores().filter(|_| self.dropped > 0)
+    }
+}
+
+/// What a calibration burst measured: a phase at the run's own load, then one at the
+/// burst's. Both run on the same warmed service after the measured window, so their ratio
+/// is free of what the window alone paid (cold caches, the flushes of the seeded data).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Burst {
+    /// At the run's load.
+    pub base: Phase,
+    /// At `driver.calibration-burst` times it.
+    pub high: Phase,
+}
+
+/// Runs the burst of `spec` (none when `driver.calibration-burst` is 0) against `target`.
+pub async fn run(
+    spec: &RunSpec,
+    workload: &Workload,
+    target: Arc<dyn Target>,
+) -> anyhow::Result<Option<Burst>> {
+    let load = spec.driver.calibration_burst;
+    if load <= 0.0 {
+        return Ok(None);
+    }
+    let base = phase(spec, workload, target.clone(), 1.0).await?;
+    let high = phase(spec, workload, target, load).await?;
+    Ok(Some(Burst { base, high }))
+}
+
+/// Drives `spec`'s traffic times `load` for `driver.calibration-burst-s` seconds.
+async fn phase(
+    spec: &RunSpec,
+    workload: &Workload,
+    target: Arc<dyn Target>,
+    load: f64,
+) -> anyhow::Result<Phase> {
+    let mut traffic = spec.traffic.clone();
+    traffic.load *= load;
+    let duration = Duration::from_secs_f64(spec.driver.calibration_burst_s);
+    // A stream of its own, so it is not the measured window's ops again.
+    let ops = workload
+        .ops(&traffic, spec.seed ^ 0xB0257 ^ load.to_bits(), duration)
+        .context("building the calibration burst's op stream")?;
+    let cfg = DriverConfig {
+        max_in_flight: spec.driver.max_in_flight,
+        duration: Some(duration),
+        drain_timeout: Duration::from_secs(10),
+        freshness: None,
+        progress: None,
+        progress_every: Duration::from_secs(1),
+    };
+    let (t0, cpu0) = (Instant::now(), process_cpu_ns());
+    let stats = Driver::run(ops, target, cfg).await;
+    let (seconds, cpu_ns) = (
+        t0.elapsed().as_secs_f64(),
+        process_cpu_ns().saturating_sub(cpu0),
+    );
+    let (mut ran, mut dropped) = (0, 0);
+    for &k in OpKind::ALL.iter() {
+        let s = stats.kind(k);
+        ran += s.latency.len() + s.errors.values().sum::<u64>();
+        dropped += s.dropped;
+    }
+    Ok(Phase {
+        load,
+        seconds,
+        ran,
+        dropped,
+        cpu_ns,
+    })
+}
+
+/// The storage calls' names among the recorder's totals.
+const STORAGE: [&str; 8] = [
+    "get",
+    "batch-get",
+    "scan",
+    "timeline-insert",
+    "write",
+    "cas",
+    "blob-put",
+    "blob-get",
+];
+
+/// The `[cpu-fall]` of a run whose measured window `recorder` holds, on a box of `cores`,
+/// from its `burst`; `None` when a figure is missing or the burst's high phase did not load
+/// the box enough more than its base phase (see `CpuFall::measured`). Busy fractions are of
+/// the cores the process got when saturated, if the high phase saturated it, else of
+/// `cores`.
+pub fn cpu_fall(recorder: &Recorder, cores: u32, burst: &Burst) -> Option<CpuFall> {
+    let totals = recorder.totals();
+    let issued = totals.get("generator")?.count;
+    let storage_ns: u64 = STORAGE
+        .iter()
+        .filter_map(|op| totals.get(*op))
+        .map(|t| t.cpu_ns)
+        .sum();
+    let storage_ms = storage_ns as f64 / 1e6 / issued.max(1) as f64;
+    let rest = burst.base.cpu_per_op_ms()? - storage_ms;
+    let rest_high = burst.high.cpu_per_op_ms()? - storage_ms;
+    if rest <= 0.0 || cores == 0 {
+        return None;
+    }
+    let capacity = burst.high.saturated_cores().unwrap_or(f64::from(cores));
+    let busy = burst.base.cores()? / capacity;
+    CpuFall::measured(busy, burst.high.cores()? / capacity, rest_high / rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phase(load: f64, cpu_ms: u64, ran: u64, dropped: u64) -> Phase {
+        Phase {
+            load,
+            seconds: 1.0,
+            ran,
+            dropped,
+            cpu_ns: cpu_ms * 1_000_000,
+        }
+    }
+
+    /// A recorder whose window issued 1,000 ops with 0.2 ms of storage CPU each.
+    fn window() -> Arc<Recorder> {
+        let rec = Recorder::new();
+        rec.start();
+        rec.add_total("generator", 1_000, 20_000_000);
+        rec.add_total("scan", 3_000, 150_000_000);
+        rec.add_total("get", 5_000, 50_000_000);
+        rec.stop();
+        rec
+    }
+
+    #[test]
+    fn the_fall_prices_the_non_storage_part_of_an_op() {
+        // Base: 1.0 ms per op on 0.4 of 2 cores (0.8 ms not storage). High: 0.6 ms per op
+        // on 1.8 cores (0.4 ms): that part halved on a box 90% busy.
+        let b = Burst {
+            base: phase(1.0, 400, 400, 0),
+            high: phase(4.0, 1_800, 3_000, 0),
+        };
+        assert_eq!(
+            (b.high.cores(), b.high.saturated_cores()),
+            (Some(1.8), None)
+        );
+        let f = cpu_fall(&window(), 2, &b).expect("a fall");
+        assert!((f.busy - 0.2).abs() < 1e-12, "{f:?}");
+        assert!((f.burst_busy - 0.9).abs() < 1e-12, "{f:?}");
+        assert!((f.ratio - 0.5).abs() < 1e-12, "{f:?}");
+    }
+
+    #[test]
+    fn a_saturating_burst_measures_on_the_cores_it_got() {
+        // It dropped ops, so its 1.8 cores are all the process could get.
+        let b = Burst {
+            base: phase(1.0, 400, 400, 0),
+            high: phase(8.0, 1_800, 3_000, 10),
+        };
+        assert_eq!(b.high.saturated_cores(), Some(1.8));
+        let f = cpu_fall(&window(), 2, &b).expect("a fall");
+        assert!((f.busy - 0.4 / 1.8).abs() < 1e-12, "{f:?}");
+        assert!((f.burst_busy - 1.0).abs() < 1e-12, "{f:?}");
+    }
+
+    #[test]
+    fn no_fall_without_figures_or_from_a_burst_that_did_not_load_the_box() {
+        let base = phase(1.0, 400, 400, 0);
+        let b = Burst {
+            base,
+            high: phase(4.0, 1_800, 3_000, 0),
+        };
+        assert_eq!(cpu_fall(&Recorder::new(), 2, &b), None, "no window");
+        let idle = Burst {
+            base,
+            high: phase(4.0, 500, 500, 0),
+        };
+        assert_eq!(cpu_fall(&window(), 2, &idle), None, "not busier");
+        let empty = Burst {
+            base,
+            high: phase(4.0, 1, 0, 0),
+        };
+        assert_eq!(cpu_fall(&window(), 2, &empty), None, "nothing ran");
+    }
+}
