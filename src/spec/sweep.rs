@@ -51,9 +51,9 @@ pub struct SweepSettings {
     pub overload: Vec<f64>,
     /// With `predict`, the calibration step ends with a burst at this many times its load
     /// (`driver.calibration-burst`), which measures how the CPU per op falls on a busier
-    /// box, and the twin prices its client and app CPU by that fall. Default 0: no burst,
-    /// and the twin keeps the step's cost per op (which predicts knees low; with a burst of
-    /// 4 they came out high instead, see BENCHMARKS.md).
+    /// box, and the twin prices its client and app CPU by that fall. Default 4; 0: no burst,
+    /// and the twin keeps the step's cost per op, which predicts knees low (see
+    /// BENCHMARKS.md).
     pub calibration_burst: f64,
 }
 
@@ -73,7 +73,7 @@ impl Default for SweepSettings {
             max_steps: 16,
             confirm: 1,
             overload: Vec::new(),
-            calibration_burst: 0.0,
+            calibration_burst: 4.0,
         }
     }
 }
