@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use feedlab_sim::model::CpuFall;
+use feedlab_sim::model::{CpuFall, OP_KINDS};
 use feedlab_system::timing::{Recorder, process_cpu_ns};
 use feedlab_workload::{Driver, DriverConfig, OpKind, Target, Workload};
 
@@ -57,7 +57,7 @@ impl Phase {
 
 /// What a calibration burst measured: a phase at the run's own load, then one at the
 /// burst's. Both run on the same warmed service after the measured window, so their ratio
-/// is free of what the window alone paid (cold caches, the flushes of the seeded data).
+/// is free of what the window alone paid (cold caches, flushing the data loaded before it).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Burst {
     /// At the run's load.
@@ -124,18 +124,6 @@ async fn phase(
     })
 }
 
-/// The storage calls' names among the recorder's totals.
-const STORAGE: [&str; 8] = [
-    "get",
-    "batch-get",
-    "scan",
-    "timeline-insert",
-    "write",
-    "cas",
-    "blob-put",
-    "blob-get",
-];
-
 /// The `[cpu-fall]` of a run whose measured window `recorder` holds, on a box of `cores`,
 /// from its `burst`; `None` when a figure is missing or the burst's high phase did not load
 /// the box enough more than its base phase (see `CpuFall::measured`). Busy fractions are of
@@ -144,8 +132,10 @@ const STORAGE: [&str; 8] = [
 pub fn cpu_fall(recorder: &Recorder, cores: u32, burst: &Burst) -> Option<CpuFall> {
     let totals = recorder.totals();
     let issued = totals.get("generator")?.count;
-    let storage_ns: u64 = STORAGE
+    // The calibration's op kinds less the two no storage call measures.
+    let storage_ns: u64 = OP_KINDS
         .iter()
+        .filter(|op| !matches!(**op, "merge" | "request"))
         .filter_map(|op| totals.get(*op))
         .map(|t| t.cpu_ns)
         .sum();
