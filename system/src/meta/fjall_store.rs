@@ -49,7 +49,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use fjall::config::PinningPolicy;
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable, Snapshot};
+use fjall::{
+    AbstractTree, Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable, Snapshot,
+};
 use parking_lot::RwLock;
 
 use super::{CasOutcome, Direction, Durability, Entry, KeyRange, Op, WriteBatch};
@@ -127,11 +129,14 @@ struct Inner {
 
 impl Drop for Inner {
     /// Arms the journal trim if the store was checkpointed and no write is
-    /// left in memory (every journal item is then in a table).
+    /// left in memory (every journal item is then in a table): no sealed
+    /// memtable and an empty active one. The database's write-buffer size is
+    /// not the test: fjall's flush worker frees it only after the sealed
+    /// memtable is gone, so it can still count a flushed memtable here.
     fn drop(&mut self) {
         self.trim.armed = self.flushed.load(Ordering::Acquire)
             && self.kv.sealed_memtable_count() == 0
-            && self.db.write_buffer_size() == 0;
+            && self.kv.tree.active_memtable().is_empty();
     }
 }
 

@@ -9,7 +9,7 @@
 //!
 //! Rule: when the last handle of a store is dropped after
 //! [`super::FjallStore::flush_memtable`] with no write left in memory (no
-//! sealed memtable, an empty write buffer), every item of every journal is
+//! sealed memtable, an empty active one), every item of every journal is
 //! in a table. Once the
 //! database is closed (its lock file can be taken), the active journal (the
 //! highest-numbered `*.jnl`) is truncated to zero bytes and fsynced, under
