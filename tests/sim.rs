@@ -1,7 +1,7 @@
 //! `feedlab sim` end to end: reproducibility of summary.json per seed (all but its
 //! `provenance`, which names the machine and the time) and
-//! the validation queue against theory through the CLI. The simulator against
-//! a live run is in `sim_live.rs`, its own binary, so nothing runs beside it.
+//! the validation queue against theory through the CLI. The simulator predicting
+//! a live ladder is in `sim_predict.rs`, its own binary, so nothing runs beside it.
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! The scaled scenario of the simulator's end-to-end tests (`tests/sim.rs`,
-//! `tests/sim_live.rs`) and the helpers to run `feedlab` on it.
+//! `tests/sim_predict.rs`, `tests/sweep.rs`) and the helpers to run `feedlab` on it.
 
 use std::path::Path;
 use std::process::Command;

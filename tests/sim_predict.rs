@@ -1,0 +1,127 @@
+//! The simulator predicting a live ladder from one low-load calibration, scaled down to fit
+//! a CI run: `feedlab sweep --predict` on the scaled scenario, push, over HTTP, on this box.
+//! In a binary of its own so that no other test competes with the live steps for the cores.
+//!
+//! The live ladder runs ×1, ×16 and ×48 of 16 feed reads/s (with two photo views per feed and
+//! uploads). Its first step is the calibration: its in-situ `calibration.toml` and a 10 s
+//! burst at ten times its load, which measures how the CPU per op falls on a busier box. The twin
+//! (`<variant>-sim`, the scenario's one-box deployment of two cores shared by app, stores and
+//! generator) reads that file alone and runs the same loads. In a debug build the service's
+//! knee lies near ×32 (at ×32, five live steps served 406-487 feeds/s and dropped 0-16%), so
+//! ×16 runs about half busy, with queues, and ×48 breaks.
+//!
+//! What the test asks of the prediction:
+//! - feed and photo_get p50 within 25% at ×1 and at ×16;
+//! - drops where live drops: both break at ×48 and neither at ×16, so the knee and the drop
+//!   onset agree to the step.
+//!
+//! It does not ask the twin's p99 to agree: at ×16 the twin's is 1.5-4.4x the live one (see
+//! BENCHMARKS.md, "Load ladders"), an open gap of the resource model. A miss reruns the
+//! whole ladder once: another tenant's burst on a shared 2-core box moves a live step; a
+//! model that is off misses twice.
+
+mod common;
+
+use common::simtest::{feedlab, read, scenario};
+use serde_json::Value;
+
+const EXTRA: &str = "
+[sim.deployment]
+layout = \"one-box\"
+cores = 2.0
+generator-on-box = true
+
+[sweep]
+start = 1.0
+factor = 16.0
+max = 48.0
+bisect = 0
+confirm = 0
+step-s = 6.0
+predict = true
+calibration-burst = 10.0
+
+[[variants]]
+name = \"push\"
+system.fanout.kind = \"push\"
+";
+
+/// The prediction's step at `load` for `op`: live and sim (p50, p99) in ms.
+fn step(pred: &Value, load: f64, op: &str) -> ([f64; 2], [f64; 2]) {
+    let s = pred["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["load"].as_f64() == Some(load) && s["op"] == op)
+        .unwrap_or_else(|| panic!("no {op} step at x{load}: {pred}"));
+    let pair = |k: &str| {
+        let v = s[k].as_array().expect("pair");
+        [v[0].as_f64().expect("p50"), v[1].as_f64().expect("p99")]
+    };
+    (pair("live_ms"), pair("sim_ms"))
+}
+
+/// One ladder and its twin; the misses found, empty when the prediction held.
+fn attempt(dir: &std::path::Path, file: &str, n: u32) -> Vec<String> {
+    let out = dir.join(format!("out{n}"));
+    // Over HTTP, as a sweep of the quickstart runs (the shared scenario calls directly).
+    let stdout = feedlab(&[
+        "sweep",
+        file,
+        "--set",
+        "driver.transport=http",
+        "--set",
+        "driver.calibration-burst-s=10",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let r = read(&out.join("sweep.json"));
+    let pred = &r["predictions"][0];
+    assert_eq!(pred["live"], "push", "{stdout}");
+    assert_eq!(pred["sim"], "push-sim", "{stdout}");
+    let mut misses = Vec::new();
+    for load in [1.0, 16.0] {
+        for op in ["feed", "photo_get"] {
+            let (live, sim) = step(pred, load, op);
+            let off = sim[0] / live[0] - 1.0;
+            println!(
+                "attempt {n}: x{load} {op}: p50 live {:.2} sim {:.2} ({:+.0}%), p99 live {:.1} \
+                 sim {:.1}",
+                live[0],
+                sim[0],
+                100.0 * off,
+                live[1],
+                sim[1]
+            );
+            if off.abs() > 0.25 {
+                misses.push(format!("x{load} {op} p50: live {} sim {}", live[0], sim[0]));
+            }
+        }
+    }
+    let onset = &pred["drop_onset"];
+    println!("attempt {n}: drop onset live / sim {onset}");
+    if onset[0].as_f64() != Some(48.0) || onset[1].as_f64() != Some(48.0) {
+        misses.push(format!("drop onset live / sim {onset}, not x48 for both"));
+    }
+    common::schema::assert_valid_outputs(&out);
+    if !misses.is_empty() {
+        misses.push(stdout);
+    }
+    misses
+}
+
+#[test]
+fn one_low_load_calibration_predicts_the_ladder_above_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = scenario(dir.path(), 6.0, 216.0, EXTRA);
+    let file = file.as_str();
+    let mut all = Vec::new();
+    for n in 1..=2 {
+        let misses = attempt(dir.path(), file, n);
+        if misses.is_empty() {
+            return;
+        }
+        all.extend(misses);
+    }
+    panic!("the twin missed twice:\n{}", all.join("\n"));
+}
