@@ -96,16 +96,22 @@ pub struct PsStation<J> {
 }
 
 /// The state of [`PsStation::recent_utilisation`]: the current window's start and the busy
-/// integral there, and the smoothed busy fraction of the windows closed so far.
+/// integral there, the smoothed busy fraction of the windows closed so far, and whether one
+/// has closed.
 #[derive(Debug, Clone, Copy, Default)]
 struct RecentWindow {
     start: SimTime,
     busy_at_start: f64,
     smoothed: f64,
+    closed: bool,
 }
 
 /// Length of one window of [`PsStation::recent_utilisation`], ns.
 pub const RECENT_WINDOW_NS: SimTime = 100_000_000;
+
+/// Before the first window closes, [`PsStation::recent_utilisation`] is the busy fraction
+/// since time 0 once this much time has passed (0 before).
+pub const FIRST_READING_NS: SimTime = 10_000_000;
 
 impl<J: Copy> PsStation<J> {
     /// A station of `cores` cores (`> 0`, fractional allowed), idle at time 0.
@@ -134,22 +140,31 @@ impl<J: Copy> PsStation<J> {
     /// The busy fraction of the cores lately: an average over windows of
     /// [`RECENT_WINDOW_NS`] in which each closed window weighs half and the ones before it
     /// the other half (the first closed window alone at first). The window in progress does
-    /// not count yet, so a value holds for a window's length (0 until the first window
-    /// closes).
+    /// not count, so a value holds for a window's length. Until the first window closes it
+    /// is the busy fraction so far, read from [`FIRST_READING_NS`] on (0 before): a box
+    /// that starts under load reads as busy within milliseconds, not as idle for a window.
     pub fn recent_utilisation(&mut self, now: SimTime) -> f64 {
         self.advance(now);
+        let cores = self.cores;
         let w = &mut self.window;
         let dt = now.saturating_sub(w.start);
+        let busy = |from: f64| ((self.all_busy_ns - from) / (dt as f64 * cores)).clamp(0.0, 1.0);
         if dt >= RECENT_WINDOW_NS {
-            let u = (self.all_busy_ns - w.busy_at_start) / (dt as f64 * self.cores);
-            let u = u.clamp(0.0, 1.0);
-            w.smoothed = if w.start == 0 {
-                u
-            } else {
+            let u = busy(w.busy_at_start);
+            w.smoothed = if w.closed {
                 0.5 * w.smoothed + 0.5 * u
+            } else {
+                u
             };
+            w.closed = true;
             w.start = now;
             w.busy_at_start = self.all_busy_ns;
+        } else if !w.closed {
+            return if dt >= FIRST_READING_NS {
+                busy(w.busy_at_start)
+            } else {
+                0.0
+            };
         }
         w.smoothed
     }
@@ -359,7 +374,16 @@ mod tests {
         let mut st = PsStation::<u8>::new(2.0).expect("cores");
         // One core busy for the whole first window: half the cores.
         let t = st.arrive(0, w, 1).expect("tick");
-        assert_eq!(st.recent_utilisation(w / 2), 0.0, "no window closed yet");
+        assert_eq!(
+            st.recent_utilisation(FIRST_READING_NS / 2),
+            0.0,
+            "too soon to read"
+        );
+        let early = st.recent_utilisation(w / 2);
+        assert!(
+            (early - 0.5).abs() < 1e-9,
+            "before a window closed, so far: {early}"
+        );
         let mut done = Vec::new();
         st.tick(t.at, t.generation, &mut done);
         let u1 = st.recent_utilisation(w);
