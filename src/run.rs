@@ -31,6 +31,7 @@ mod invariants;
 mod measure;
 mod probe;
 mod seed;
+mod spread;
 mod threads;
 mod work;
 

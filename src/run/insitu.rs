@@ -19,7 +19,8 @@
 //! work of ops no timed call saw), i.e. process CPU less every recorded call's, op's and the
 //! generator's and the ops' transport. An op's transport, `http-<kind>` (the HTTP client and
 //! server work on its path), is its mean latency at the driver less its mean time in the
-//! service's handler and its generator CPU (see [`cpu_ops`]).
+//! service's handler and its generator CPU (see [`cpu_ops`]), spread as the gap between the
+//! two distributions is (see `spread.rs`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -30,6 +31,7 @@ use feedlab_system::timing::{Recorder, Sample, Total};
 use feedlab_workload::RunStats;
 
 use super::burst::{Burst, cpu_fall};
+use super::spread::transport_quantiles;
 use crate::calibrate::{provenance, summarize_cpu};
 use crate::spec::RunSpec;
 use crate::summary::Summary;
@@ -164,6 +166,30 @@ pub fn cpu_ops(
     ops
 }
 
+/// Gives each `http-<kind>` op of `cpu` the spread of its kind's latency less its handler
+/// time (see [`transport_quantiles`]), its mean unchanged; an op whose figures are missing
+/// keeps its single value.
+fn spread_transport(cpu: &mut [CalibOp], summary: &Summary, by_op: &BTreeMap<&str, Vec<CalibOp>>) {
+    let generator_ms = cpu
+        .iter()
+        .find(|o| o.op == "generator")
+        .map_or(0.0, |o| o.mean_ms);
+    for op in cpu.iter_mut() {
+        let Some(kind) = op.op.strip_prefix("http-") else {
+            continue;
+        };
+        let latency = summary.ops.get(kind).map(|o| o.percentiles.as_slice());
+        let handler = by_op
+            .get(format!("app-{kind}").as_str())
+            .and_then(|pts| pts.first());
+        if let (Some(l), Some(h)) = (latency, handler)
+            && let Some(q) = transport_quantiles(l, &h.quantiles_ms, generator_ms, op.mean_ms)
+        {
+            op.quantiles_ms = q;
+        }
+    }
+}
+
 /// The calibration points of every recorded op that has any, by op name.
 pub fn measured(recorded: &BTreeMap<String, Vec<Sample>>) -> BTreeMap<&str, Vec<CalibOp>> {
     recorded
@@ -237,12 +263,13 @@ pub fn save(
         .iter()
         .map(|(k, o)| (k.clone(), (o.count, o.mean_ms)))
         .collect();
-    let cpu = cpu_ops(
+    let mut cpu = cpu_ops(
         &recorder.totals(),
         recorder.process_cpu_ns(),
         &latency,
         &recorder.handler_ms(),
     );
+    spread_transport(&mut cpu, summary, &by_op);
     let cpu_note = cpu
         .iter()
         .map(|o| format!("{} {:.4} ms CPU per op", o.op, o.mean_ms))
