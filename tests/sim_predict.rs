@@ -15,8 +15,8 @@
 //! - drops where live drops: both break at ×48 and neither at ×16, so the knee and the drop
 //!   onset agree to the step.
 //!
-//! It does not ask the twin's p99 to agree: at ×16 the twin's is 1.5-4.4x the live one (see
-//! BENCHMARKS.md, "Load ladders"), an open gap of the resource model. A miss reruns the
+//! It does not ask the twin's p99 to agree: at ×16 it was 23% high for feeds and 30% low for
+//! photo_get in the last run (see BENCHMARKS.md), an open gap of the resource model. A miss reruns the
 //! whole ladder once: another tenant's burst on a shared 2-core box moves a live step; a
 //! model that is off misses twice.
 
