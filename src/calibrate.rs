@@ -57,7 +57,7 @@ mod quantiles;
 
 pub use bench::measure;
 
-pub(crate) use quantiles::{summarize, summarize_cpu, timed};
+pub(crate) use quantiles::{quantiles, summarize, summarize_cpu, timed};
 
 /// Where and how a calibration was measured (date, host, cores, git
 /// revision, build, load average).

@@ -18,9 +18,9 @@
 //! the rest of the process's CPU while the driver ran (flushes, compaction, the runtime,
 //! work of ops no timed call saw), i.e. process CPU less every recorded call's, op's and the
 //! generator's and the ops' transport. An op's transport, `http-<kind>` (the HTTP client and
-//! server work on its path), is its mean latency at the driver less its mean time in the
-//! service's handler and its generator CPU (see [`cpu_ops`]), spread as the gap between the
-//! two distributions is (see `spread.rs`).
+//! server work on its path), has as CPU its mean latency at the driver less its mean time in
+//! the service's handler and its generator CPU, capped by the process's CPU left (see
+//! [`cpu_ops`]), and as time the gap between the two distributions (see `spread.rs`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,7 +32,7 @@ use feedlab_workload::RunStats;
 
 use super::burst::{Burst, cpu_fall};
 use super::spread::transport_quantiles;
-use crate::calibrate::{provenance, summarize_cpu};
+use crate::calibrate::{provenance, quantiles, summarize_cpu};
 use crate::spec::RunSpec;
 use crate::summary::Summary;
 
@@ -166,10 +166,11 @@ pub fn cpu_ops(
     ops
 }
 
-/// Gives each `http-<kind>` op of `cpu` the spread of its kind's latency less its handler
-/// time (see [`transport_quantiles`]), its mean unchanged; an op whose figures are missing
-/// keeps its single value.
-fn spread_transport(cpu: &mut [CalibOp], summary: &Summary, by_op: &BTreeMap<&str, Vec<CalibOp>>) {
+/// Gives each `http-<kind>` op of `cpu` the time of its kind's latency less its handler time
+/// (see [`transport_quantiles`]; `handlers` holds each kind's handler wall times, ns), its
+/// measured CPU kept as `cpu-mean-ms`; an op whose figures are missing keeps its single
+/// value, all CPU.
+fn spread_transport(cpu: &mut [CalibOp], summary: &Summary, handlers: BTreeMap<String, Vec<u64>>) {
     let generator_ms = cpu
         .iter()
         .find(|o| o.op == "generator")
@@ -178,14 +179,20 @@ fn spread_transport(cpu: &mut [CalibOp], summary: &Summary, by_op: &BTreeMap<&st
         let Some(kind) = op.op.strip_prefix("http-") else {
             continue;
         };
-        let latency = summary.ops.get(kind).map(|o| o.percentiles.as_slice());
-        let handler = by_op
-            .get(format!("app-{kind}").as_str())
-            .and_then(|pts| pts.first());
-        if let (Some(l), Some(h)) = (latency, handler)
-            && let Some(q) = transport_quantiles(l, &h.quantiles_ms, generator_ms, op.mean_ms)
+        let (Some(driver), Some(mut ns)) = (summary.ops.get(kind), handlers.get(kind).cloned())
+        else {
+            continue;
+        };
+        ns.sort_unstable();
+        let handler_ms = ns.iter().map(|&x| x as f64).sum::<f64>() / ns.len().max(1) as f64 / 1e6;
+        let time_ms = driver.mean_ms - handler_ms - generator_ms;
+        let h = quantiles(&ns);
+        if let Some(t) =
+            transport_quantiles(&driver.percentiles, &h, generator_ms, time_ms, op.mean_ms)
         {
-            op.quantiles_ms = q;
+            op.cpu_mean_ms = Some(op.mean_ms);
+            op.quantiles_ms = t.quantiles;
+            op.mean_ms = t.mean_ms;
         }
     }
 }
@@ -269,10 +276,13 @@ pub fn save(
         &latency,
         &recorder.handler_ms(),
     );
-    spread_transport(&mut cpu, summary, &by_op);
+    spread_transport(&mut cpu, summary, recorder.handler_samples());
     let cpu_note = cpu
         .iter()
-        .map(|o| format!("{} {:.4} ms CPU per op", o.op, o.mean_ms))
+        .map(|o| {
+            let cpu = o.cpu_mean_ms.unwrap_or(o.mean_ms);
+            format!("{} {cpu:.4} ms CPU per op", o.op)
+        })
         .collect::<Vec<_>>()
         .join(", ");
     let mut cal = merge(&base, &by_op, cpu);

@@ -150,9 +150,8 @@ pub struct Recorder {
     ledger: Ledger,
     /// Metadata calls and their summed wall ns, per shard.
     shard_calls: Mutex<BTreeMap<usize, (u64, u64)>>,
-    /// Successful ops and their summed handler wall ns, per op kind (see
-    /// [`Self::record_handler`]).
-    handlers: Mutex<BTreeMap<&'static str, (u64, u64)>>,
+    /// Every successful op's handler wall ns, per op kind (see [`Self::record_handler`]).
+    handlers: Mutex<BTreeMap<&'static str, Vec<u64>>>,
 }
 
 impl Recorder {
@@ -260,10 +259,7 @@ impl Recorder {
     /// handler (app work and storage calls, not the transport), if recording is on.
     pub fn record_handler(&self, op: &'static str, wall_ns: u64) {
         if self.is_on() {
-            let mut all = lock(&self.handlers);
-            let e = all.entry(op).or_default();
-            e.0 += 1;
-            e.1 = e.1.saturating_add(wall_ns);
+            lock(&self.handlers).entry(op).or_default().push(wall_ns);
         }
     }
 
@@ -272,7 +268,20 @@ impl Recorder {
     pub fn handler_ms(&self) -> BTreeMap<String, (u64, f64)> {
         lock(&self.handlers)
             .iter()
-            .map(|(&k, &(n, ns))| (k.to_string(), (n, ns as f64 / n.max(1) as f64 / 1e6)))
+            .map(|(&k, v)| {
+                let n = v.len() as u64;
+                let ns: f64 = v.iter().map(|&x| x as f64).sum();
+                (k.to_string(), (n, ns / n.max(1) as f64 / 1e6))
+            })
+            .collect()
+    }
+
+    /// Every recorded handler wall time per op kind, ns, in the order recorded (see
+    /// [`Self::record_handler`]).
+    pub fn handler_samples(&self) -> BTreeMap<String, Vec<u64>> {
+        lock(&self.handlers)
+            .iter()
+            .map(|(&k, v)| (k.to_string(), v.clone()))
             .collect()
     }
 

@@ -48,11 +48,15 @@ fn app_costs(cal: &Calibration, s: &SimSettings) -> Result<[Option<Priced>; OpKi
     Ok(out)
 }
 
-/// Per op kind, its transport CPU (`http-<kind>`) where the calibration has it.
-fn transport_costs(cal: &Calibration, s: &SimSettings) -> Result<[Option<OpCost>; OpKind::COUNT]> {
-    let mut out: [Option<OpCost>; OpKind::COUNT] = Default::default();
+/// Per op kind, its transport (`http-<kind>`: time and CPU share) where the calibration has
+/// it.
+fn transport_costs(cal: &Calibration, s: &SimSettings) -> Result<[Option<Priced>; OpKind::COUNT]> {
+    let mut out: [Option<Priced>; OpKind::COUNT] = Default::default();
     for kind in OpKind::ALL {
-        out[kind.index()] = optional(cal, s, &format!("http-{}", kind.name()))?;
+        let op = format!("http-{}", kind.name());
+        if s.service.contains_key(&op) || cal.ops.iter().any(|c| c.op == op) {
+            out[kind.index()] = Some(priced(cal, s, &op, 0, 0)?);
+        }
     }
     Ok(out)
 }

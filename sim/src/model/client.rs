@@ -5,7 +5,7 @@
 
 use feedlab_workload::{OpKind, Payload, PlannedOp};
 
-use super::resources::CpuNext;
+use super::resources::{Call, CpuNext};
 use super::series::Outcome;
 use super::state::{Ev, PhotoModel, Req};
 use crate::engine::{Engine, SimTime};
@@ -46,11 +46,11 @@ impl PhotoModel<'_> {
         };
         self.reqs[idx as usize].server = (op.seq % servers as u64) as u16;
         match self.client_cpu(op.kind) {
-            Some(demand) => {
+            Some((demand, wait)) => {
                 let node = self.app_node(idx);
-                self.cpu(e, node, demand, CpuNext::Issue(idx));
+                self.cpu(e, node, demand, CpuNext::Issue { req: idx, wait });
             }
-            None => self.issued(e, idx),
+            None => self.issued(e, idx, 0),
         }
     }
 
@@ -61,15 +61,16 @@ impl PhotoModel<'_> {
             .is_some_and(|max| self.reqs.len() - self.free.len() >= max)
     }
 
-    /// The client has issued request `idx`: after its dispatch delay, it reaches its app
-    /// server.
-    pub(super) fn issued(&mut self, e: &mut Engine<Ev>, idx: u32) {
-        match &self.costs.dispatch {
-            Some(d) => {
-                let t = d.sample(1, &mut self.rng.service);
-                e.schedule_in(t, Ev::Start { req: idx });
-            }
-            None => self.admit(e, idx),
+    /// The client has issued request `idx`: after `wait` (the part of its transport that is
+    /// not CPU) and its dispatch delay, it reaches its app server.
+    pub(super) fn issued(&mut self, e: &mut Engine<Ev>, idx: u32, wait: SimTime) {
+        let dispatch = match &self.costs.dispatch {
+            Some(d) => d.sample(1, &mut self.rng.service),
+            None => 0,
+        };
+        match wait + dispatch {
+            0 if self.costs.dispatch.is_none() => self.admit(e, idx),
+            t => e.schedule_in(t, Ev::Start { req: idx }),
         }
     }
 
@@ -122,9 +123,10 @@ impl PhotoModel<'_> {
         }
     }
 
-    /// CPU an op of `kind` spends before it reaches its app server, with a resource model:
-    /// the generator's work for it (when the generator shares the cores) and its transport.
-    pub(super) fn client_cpu(&mut self, kind: OpKind) -> Option<SimTime> {
+    /// CPU an op of `kind` spends before it reaches its app server, with a resource model
+    /// (the generator's work for it, when the generator shares the cores, and its transport's
+    /// CPU share), and the wait that follows it (the rest of its transport).
+    pub(super) fn client_cpu(&mut self, kind: OpKind) -> Option<(SimTime, SimTime)> {
         if !self.res.on() {
             return None;
         }
@@ -135,6 +137,7 @@ impl PhotoModel<'_> {
         }
         let rng = &mut self.rng.service;
         let g = generator.map_or(0, |c| c.sample(1, rng));
-        Some(g + transport.map_or(0, |c| c.sample(1, rng)))
+        let t = transport.map_or(Call::default(), |c| c.sample(1, rng));
+        Some((g + t.cpu, t.wait))
     }
 }

@@ -20,7 +20,7 @@ impl PhotoModel<'_> {
         let now = e.now();
         let cores = &mut self.res.cpus[usize::from(node)];
         let demand = match (&self.costs.fall, next) {
-            (Some(f), CpuNext::Issue(_) | CpuNext::App { .. }) => {
+            (Some(f), CpuNext::Issue { .. } | CpuNext::App { .. }) => {
                 (demand as f64 * f.factor(cores.recent_utilisation(now))) as SimTime
             }
             _ => demand,
@@ -40,7 +40,7 @@ impl PhotoModel<'_> {
         }
         for &next in &done {
             match next {
-                CpuNext::Issue(req) => self.issued(e, req),
+                CpuNext::Issue { req, wait } => self.issued(e, req, wait),
                 CpuNext::App { req, wait } => e.schedule_in(wait, Ev::AppDone { req }),
                 CpuNext::Shard {
                     shard,

@@ -86,7 +86,12 @@ impl Priced {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum CpuNext {
     /// The generator issued request `.0`: it starts (dispatch, then its app server).
-    Issue(u32),
+    Issue {
+        /// The request.
+        req: u32,
+        /// The rest of its transport, spent waiting before it starts.
+        wait: SimTime,
+    },
     /// Request `req`'s app step ran; it resumes after `wait`.
     App { req: u32, wait: SimTime },
     /// A call on shard `shard` ran its CPU part; `wait` and `io` follow.

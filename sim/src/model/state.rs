@@ -150,10 +150,10 @@ pub(crate) struct Costs {
     pub generator: Option<OpCost>,
     /// CPU per op outside any measured call (`background`).
     pub background: Option<OpCost>,
-    /// Per op kind, the CPU of the op's transport on its own path (`http-feed`, ...: the
-    /// client and server HTTP stacks of a live run), spent before the op reaches its app
-    /// server.
-    pub transport: [Option<OpCost>; OpKind::COUNT],
+    /// Per op kind, the op's transport on its own path (`http-feed`, ...: the client and
+    /// server HTTP stacks of a live run and the wake-ups between them), spent before the op
+    /// reaches its app server: its CPU share on the app node's cores, then the rest as a wait.
+    pub transport: [Option<Priced>; OpKind::COUNT],
     /// How client and app CPU per op falls with the node's load (`sim.cpu-fall` and the
     /// calibration's `[cpu-fall]`).
     pub fall: Option<super::CpuFall>,
