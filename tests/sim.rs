@@ -187,6 +187,56 @@ fn transport_cpu_is_on_the_path_of_its_own_kind() {
     assert!((u / want - 1.0).abs() < 0.05, "U {u} vs X*D/c {want}");
 }
 
+/// A transport that is partly waiting: `http-feed` takes 3 ms of which the calibration says
+/// 1 ms is CPU (`cpu-mean-ms`), so feed reads still take the generator's 1 ms and 3 ms of
+/// transport before the (free) app server, but the box's cores carry only the 1 ms.
+#[test]
+fn a_transport_spends_its_cpu_share_on_the_cores_and_waits_the_rest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cal = dir.path().join("calibration.toml");
+    std::fs::write(
+        &cal,
+        "[[ops]]\nop = \"http-feed\"\nn = 1\ncount = 100\nmean-ms = 3.0\n\
+         quantiles-ms = [[0.0, 3.0], [1.0, 3.0]]\ncpu-mean-ms = 1.0\n",
+    )
+    .expect("calibration");
+    let extra = free_box("http-feed = { kind = \"deterministic\", ms = 3.0 }\n");
+    let file = scenario(dir.path(), 20.0, 216.0, &extra);
+    let out = dir.path().join("out");
+    let cal = format!("sim.calibration={}", cal.display());
+    feedlab(&[
+        "sim",
+        &file,
+        "--set",
+        &cal,
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let v = read(&out.join("default/summary.json"));
+    let p50 = v["ops"]["feed"]["p50_ms"].as_f64().expect("p50");
+    assert!((4.0..4.5).contains(&p50), "feed p50 {p50}");
+    let count = |op: &str| v["ops"][op]["count"].as_f64().unwrap_or(0.0);
+    let ops: f64 = [
+        "upload",
+        "feed",
+        "photo_get",
+        "search",
+        "follow",
+        "unfollow",
+    ]
+    .iter()
+    .map(|op| count(op))
+    .sum();
+    let secs = v["duration_s"].as_f64().expect("duration");
+    let want = (ops * 1.5e-3 + count("feed") * 1e-3) / secs / 2.0;
+    let cpu = v["sim"]["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == "box-cpu"))
+        .expect("box-cpu reported");
+    let u = cpu["utilisation"].as_f64().expect("utilisation");
+    assert!((u / want - 1.0).abs() < 0.05, "U {u} vs X*D/c {want}");
+}
+
 /// `sim.client-max-in-flight` drops what the live driver would not start: on the free box
 /// (1.5 ms of CPU per op on 2 cores, about 1,333 ops/s) offered about 2.8 times that, a
 /// client limited to 64 ops in flight keeps the box serving at its capacity, at about
