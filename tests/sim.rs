@@ -143,6 +143,29 @@ fn one_box_cpu_utilisation_is_throughput_times_demand() {
     common::schema::assert_valid_outputs(&out);
 }
 
+/// On the free box (1.5 ms of generator and background CPU per op on 2 cores), the box's CPU
+/// utilisation is the utilisation law's, with `feed_ms` more CPU per feed read.
+fn assert_free_box_cpu(v: &Value, feed_ms: f64) {
+    let count = |op: &str| v["ops"][op]["count"].as_f64().unwrap_or(0.0);
+    let kinds = [
+        "upload",
+        "feed",
+        "photo_get",
+        "search",
+        "follow",
+        "unfollow",
+    ];
+    let ops: f64 = kinds.iter().map(|op| count(op)).sum();
+    let secs = v["duration_s"].as_f64().expect("duration");
+    let want = (ops * 1.5 + count("feed") * feed_ms) / 1e3 / secs / 2.0;
+    let cpu = v["sim"]["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == "box-cpu"))
+        .expect("box-cpu reported");
+    let u = cpu["utilisation"].as_f64().expect("utilisation");
+    assert!((u / want - 1.0).abs() < 0.05, "U {u} vs X*D/c {want}");
+}
+
 /// An op kind's transport CPU (`http-<kind>`) lies on its own path: feed reads pay the
 /// generator's 1 ms and their 3 ms of transport before reaching the (free) app server, other
 /// kinds only the generator's, and the box's utilisation counts the transport too.
@@ -165,26 +188,7 @@ fn transport_cpu_is_on_the_path_of_its_own_kind() {
         "search p50 {}",
         p50("search")
     );
-    let count = |op: &str| v["ops"][op]["count"].as_f64().unwrap_or(0.0);
-    let ops: f64 = [
-        "upload",
-        "feed",
-        "photo_get",
-        "search",
-        "follow",
-        "unfollow",
-    ]
-    .iter()
-    .map(|op| count(op))
-    .sum();
-    let secs = v["duration_s"].as_f64().expect("duration");
-    let want = (ops * 1.5e-3 + count("feed") * 3e-3) / secs / 2.0;
-    let cpu = v["sim"]["resources"]
-        .as_array()
-        .and_then(|rs| rs.iter().find(|r| r["name"] == "box-cpu"))
-        .expect("box-cpu reported");
-    let u = cpu["utilisation"].as_f64().expect("utilisation");
-    assert!((u / want - 1.0).abs() < 0.05, "U {u} vs X*D/c {want}");
+    assert_free_box_cpu(&v, 3.0);
 }
 
 /// A transport that is partly waiting: `http-feed` takes 3 ms of which the calibration says
@@ -215,26 +219,7 @@ fn a_transport_spends_its_cpu_share_on_the_cores_and_waits_the_rest() {
     let v = read(&out.join("default/summary.json"));
     let p50 = v["ops"]["feed"]["p50_ms"].as_f64().expect("p50");
     assert!((4.0..4.5).contains(&p50), "feed p50 {p50}");
-    let count = |op: &str| v["ops"][op]["count"].as_f64().unwrap_or(0.0);
-    let ops: f64 = [
-        "upload",
-        "feed",
-        "photo_get",
-        "search",
-        "follow",
-        "unfollow",
-    ]
-    .iter()
-    .map(|op| count(op))
-    .sum();
-    let secs = v["duration_s"].as_f64().expect("duration");
-    let want = (ops * 1.5e-3 + count("feed") * 1e-3) / secs / 2.0;
-    let cpu = v["sim"]["resources"]
-        .as_array()
-        .and_then(|rs| rs.iter().find(|r| r["name"] == "box-cpu"))
-        .expect("box-cpu reported");
-    let u = cpu["utilisation"].as_f64().expect("utilisation");
-    assert!((u / want - 1.0).abs() < 0.05, "U {u} vs X*D/c {want}");
+    assert_free_box_cpu(&v, 1.0);
 }
 
 /// `sim.client-max-in-flight` drops what the live driver would not start: on the free box
