@@ -4,8 +4,9 @@
 //! The follow graph is generated on every core (each user's followees are a
 //! pure function of the run's seed and the user), then stored with
 //! `Service::bulk_follow` in chunks; its throughput is measured and reported.
-//! Historical photos share one body (content-addressed, stored once) and are
-//! fanned out by the materializer before the measured run starts.
+//! Historical photos draw their sizes from the uploads' mix of photos and
+//! videos but share a dozen bodies (content-addressed, each stored once); they
+//! are fanned out by the materializer before the measured run starts.
 
 use std::time::Instant;
 
@@ -14,7 +15,11 @@ use bytes::Bytes;
 use feedlab_system::Service;
 use feedlab_system::id::PhotoId;
 use feedlab_system::policy::UserId;
-use feedlab_workload::{FollowGraph, FollowerIndex, UploadSpec, Vocabulary, Workload, upload_body};
+use feedlab_system::service::bulk_photos::{HistoryPhoto, SharedBody};
+use feedlab_workload::{
+    FollowGraph, FollowerIndex, SizeMix, UploadSpec, Vocabulary, Workload, content_type,
+    upload_body,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -25,6 +30,10 @@ use crate::spec::RunSpec;
 const FOLLOW_CHUNK: usize = 200_000;
 /// Photos per `bulk_photos` call.
 const PHOTO_CHUNK: usize = 20_000;
+/// Shared photo bodies of the historical photos (sizes of the upload mix).
+const PHOTO_CLASSES: usize = 8;
+/// Shared video bodies of the historical photos.
+const VIDEO_CLASSES: usize = 4;
 /// Historical photo ids handed to the targets ([`Seeded::known_photos`]).
 pub const KNOWN_PHOTOS: usize = 4_096;
 
@@ -155,9 +164,10 @@ pub async fn materialize(
 }
 
 /// Historical photos: `history-photos-per-user` per user (the fraction
-/// rounded per user at random), titles from the traffic vocabulary, one
-/// shared JPEG body of the mean photo size. Returns how many were stored and
-/// the ids of the last [`KNOWN_PHOTOS`].
+/// rounded per user at random), titles from the traffic vocabulary, and a
+/// body drawn from the uploads' size mix: a photo or (at `video-fraction`) a
+/// video, of one of a few shared sizes ([`history_bodies`]). Returns how many
+/// were stored and the ids of the last [`KNOWN_PHOTOS`].
 async fn load_history(
     svc: &Service,
     ids: &[UserId],
@@ -166,8 +176,10 @@ async fn load_history(
     let per_user = spec.driver.history_photos_per_user.max(0.0);
     let t = &spec.traffic;
     let vocab = Vocabulary::new(t.title_vocabulary, t.title_zipf).context("title vocabulary")?;
+    let mix = SizeMix::new(t).context("upload sizes")?;
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x0048_4953_544f_5259);
-    let mut items: Vec<(UserId, String)> = Vec::new();
+    let mut size_rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x0048_4953_5349_5a45);
+    let mut items: Vec<HistoryPhoto> = Vec::new();
     for &id in ids {
         let extra = u64::from(rng.random::<f64>() < per_user.fract());
         for _ in 0..per_user.floor() as u64 + extra {
@@ -175,23 +187,27 @@ async fn load_history(
             let title: Vec<String> = (0..words)
                 .map(|_| Vocabulary::word(vocab.draw(&mut rng)))
                 .collect();
-            items.push((id, title.join(" ")));
+            let class = if mix.is_video(&mut size_rng) {
+                PHOTO_CLASSES + size_rng.random_range(0..VIDEO_CLASSES)
+            } else {
+                size_rng.random_range(0..PHOTO_CLASSES)
+            };
+            items.push(HistoryPhoto {
+                owner: id,
+                title: title.join(" "),
+                body: class,
+            });
         }
     }
     if items.is_empty() {
         return Ok((0, Vec::new()));
     }
-    let body = Bytes::from(upload_body(&UploadSpec {
-        bytes: t.photo_mean_bytes,
-        video: false,
-        title: String::new(),
-        content_seed: spec.seed,
-    }));
+    let bodies = history_bodies(&mix, spec.seed);
     let pb = bar(items.len() as u64, "photos");
     let mut known = Vec::new();
     for chunk in items.chunks(PHOTO_CHUNK) {
         let stored = svc
-            .bulk_photos(chunk, body.clone(), "image/jpeg")
+            .bulk_photos(chunk, &bodies)
             .await
             .context("storing historical photos")?;
         known.extend(stored);
@@ -201,4 +217,31 @@ async fn load_history(
     }
     pb.finish_with_message("fanned out");
     Ok((items.len() as u64, known))
+}
+
+/// The historical photos' shared bodies: [`PHOTO_CLASSES`] photo sizes, then
+/// [`VIDEO_CLASSES`] video sizes, each the mean of an equal-probability bin of
+/// the uploads' size mix, so a body drawn as [`load_history`] draws it has
+/// about an upload's mean size and the feeds of a run's first seconds ask
+/// for the bytes that a long run's feeds do.
+fn history_bodies(mix: &SizeMix, seed: u64) -> Vec<SharedBody> {
+    let photos = mix.classes(false, PHOTO_CLASSES, seed ^ 1);
+    let videos = mix.classes(true, VIDEO_CLASSES, seed ^ 2);
+    let sized = photos.into_iter().map(|b| (b, false));
+    sized
+        .chain(videos.into_iter().map(|b| (b, true)))
+        .enumerate()
+        .map(|(i, (bytes, video))| {
+            let spec = UploadSpec {
+                bytes,
+                video,
+                title: String::new(),
+                content_seed: seed ^ (i as u64 + 1) << 32,
+            };
+            SharedBody {
+                content_type: content_type(&spec).to_owned(),
+                bytes: Bytes::from(upload_body(&spec)),
+            }
+        })
+        .collect()
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 use bytes::Bytes;
 use feedlab_system::meta::{FjallStore, MetaStore, ReadStats, WriteBatch};
 use feedlab_system::policy::UserId;
+use feedlab_system::service::bulk_photos::{HistoryPhoto, SharedBody};
 use feedlab_system::service::media::sample_body;
 use feedlab_system::{Service, ServiceConfig};
 
@@ -51,13 +52,18 @@ fn populate(dir: &Path, photos: usize) {
             .map(|(f, l)| (users[f], users[l]))
             .collect();
         svc.bulk_follow(&edges).await.expect("follows");
-        let body = Bytes::from(sample_body("image/jpeg", 1024, 9));
-        let items: Vec<(UserId, String)> = (0..photos)
-            .map(|i| (users[i % n], format!("photo {i} at the lake")))
+        let body = SharedBody {
+            bytes: Bytes::from(sample_body("image/jpeg", 1024, 9)),
+            content_type: "image/jpeg".into(),
+        };
+        let items: Vec<HistoryPhoto> = (0..photos)
+            .map(|i| HistoryPhoto {
+                owner: users[i % n],
+                title: format!("photo {i} at the lake"),
+                body: 0,
+            })
             .collect();
-        svc.bulk_photos(&items, body, "image/jpeg")
-            .await
-            .expect("photos");
+        svc.bulk_photos(&items, &[body]).await.expect("photos");
         svc.drain().await;
         svc.shutdown().await;
     });

@@ -38,6 +38,7 @@ mod pace;
 mod population;
 mod sample;
 mod sampler;
+mod sizes;
 mod stats;
 mod stream;
 mod surge;
@@ -59,6 +60,7 @@ pub use pace::Pacer;
 pub use population::{Population, PopulationConfig, UserAttrs};
 pub use sample::{SampleRow, write_csv};
 pub use sampler::{DEFAULT_THRESHOLD, FollowSampler, SamplerStats};
+pub use sizes::SizeMix;
 pub use stats::{
     FreshPoint, FreshnessStats, FreshnessSummary, KindStats, RunStats, SERIES_WINDOW_SECS,
     SecondPoint,

@@ -13,14 +13,15 @@ use std::time::Duration;
 use rand::distr::weighted::WeightedIndex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rand_distr::Distribution;
 use rand_distr::weighted::WeightedAliasIndex;
-use rand_distr::{Distribution, LogNormal};
 
 use crate::error::{Error, Result, config};
 use crate::graph::FollowGraph;
 use crate::hash::{mix, streams};
 use crate::ops::{OpKind, Payload, PlannedOp, UploadSpec};
 use crate::population::{Population, PopulationConfig};
+use crate::sizes::SizeMix;
 use crate::traffic::{DAY_SECS, Diurnal, TrafficConfig};
 use crate::words::Vocabulary;
 
@@ -130,8 +131,7 @@ pub struct OpStream<'a> {
     pub(crate) diurnal: Diurnal,
     start_hour: f64,
     speedup: f64,
-    photo: LogNormal<f64>,
-    video: LogNormal<f64>,
+    sizes: SizeMix,
     vocab: Vocabulary,
     pub(crate) traffic: TrafficConfig,
     t: f64,
@@ -151,10 +151,6 @@ impl<'a> OpStream<'a> {
         let rates = traffic.daily_rates(workload.graph.population());
         let total: f64 = rates.iter().sum();
         let diurnal = Diurnal::new(traffic.diurnal_peak, traffic.peak_hour);
-        let lognormal = |mean: u64, sigma: f64, key| {
-            LogNormal::new((mean as f64).ln() - 0.5 * sigma * sigma, sigma)
-                .map_err(|e| config(key, e.to_string()))
-        };
         Ok(Self {
             workload,
             rng: ChaCha8Rng::seed_from_u64(mix(seed, streams::OPS, 0)),
@@ -167,8 +163,7 @@ impl<'a> OpStream<'a> {
             diurnal,
             start_hour: traffic.start_hour,
             speedup: traffic.speedup,
-            photo: lognormal(traffic.photo_mean_bytes, traffic.photo_sigma, "photo-sigma")?,
-            video: lognormal(traffic.video_mean_bytes, traffic.video_sigma, "video-sigma")?,
+            sizes: SizeMix::new(traffic)?,
             vocab: Vocabulary::new(traffic.title_vocabulary, traffic.title_zipf)?,
             traffic: traffic.clone(),
             t: 0.0,
@@ -191,14 +186,8 @@ impl<'a> OpStream<'a> {
         let t = &self.traffic;
         match kind {
             OpKind::Upload => {
-                let video = self.rng.random::<f64>() < t.video_fraction;
-                let (dist, max) = if video {
-                    (&self.video, t.video_max_bytes)
-                } else {
-                    (&self.photo, t.photo_max_bytes)
-                };
-                let bytes = (dist.sample(&mut self.rng).round() as u64)
-                    .clamp(t.photo_min_bytes.max(1), max);
+                let video = self.sizes.is_video(&mut self.rng);
+                let bytes = self.sizes.bytes(video, &mut self.rng);
                 let title = self.vocab.phrase(&mut self.rng, t.title_max_words);
                 Payload::Upload(UploadSpec {
                     bytes,

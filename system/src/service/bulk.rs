@@ -17,41 +17,37 @@
 //!   follower/following counters with a read-modify-write that a concurrent
 //!   `follow` could race, and it enqueues no timeline backfill (load the graph
 //!   before the photos);
-//! - [`Service::bulk_photos`] stores one shared body once (content-addressed)
-//!   and writes every photo's rows and outbox entry before it returns; the
-//!   fan-out then runs in the materializer (`drain` waits for it).
+//! - [`Service::bulk_photos`] (in `bulk_photos.rs`) stores each of a few
+//!   shared bodies once (content-addressed) and writes every photo's rows and
+//!   outbox entry before it returns; the fan-out then runs in the
+//!   materializer (`drain` waits for it).
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
 use rand::RngCore;
 
-use super::media;
-use super::outbox::OutboxValue;
 use super::users::NewUser;
 use super::{Service, now_ms};
-use crate::blob::BlobKey;
 use crate::error::{Error, Result};
-use crate::id::PhotoId;
 use crate::meta::{Durability, WriteBatch};
 use crate::policy::{ShardKey, UserId};
-use crate::tables::{self, PhotoRow, UserRow, UserStats};
+use crate::tables::{self, UserRow, UserStats};
 
 /// Operations per buffered batch.
 pub const BATCH_OPS: usize = 10_000;
 /// Per-shard operations waiting to be written in batches.
-struct ShardOps {
+pub(super) struct ShardOps {
     ops: Vec<Vec<(Vec<u8>, Vec<u8>)>>,
 }
 
 impl ShardOps {
-    fn new(shards: usize) -> Self {
+    pub(super) fn new(shards: usize) -> Self {
         ShardOps {
             ops: vec![Vec::new(); shards],
         }
     }
 
-    fn put(&mut self, shard: usize, key: Vec<u8>, value: Vec<u8>) {
+    pub(super) fn put(&mut self, shard: usize, key: Vec<u8>, value: Vec<u8>) {
         self.ops[shard].push((key, value));
     }
 
@@ -63,7 +59,7 @@ impl ShardOps {
 impl Service {
     /// Write `ops` to their shards, all shards concurrently: batches of
     /// [`BATCH_OPS`] buffered, the last batch of each shard synced.
-    async fn write_bulk(&self, ops: ShardOps) -> Result<()> {
+    pub(super) async fn write_bulk(&self, ops: ShardOps) -> Result<()> {
         let shards = &self.inner.shards;
         let writes = ops
             .ops
@@ -205,88 +201,6 @@ impl Service {
         }
         self.write_bulk(ops).await
     }
-
-    /// Store historical photos `(owner, title)` that all share `body` (put
-    /// once, content-addressed) and return their ids in input order. Photo
-    /// rows, title postings, blob references and outbox entries go to the
-    /// photos' shards, then `user_photos` rows to the owners' shards, in
-    /// batches; each photo is then queued for fan-out (call
-    /// [`Service::drain`] to wait for it). Titles are checked as in
-    /// [`Service::upload`]; the body's media type must match `content_type`.
-    pub async fn bulk_photos(
-        &self,
-        items: &[(UserId, String)],
-        body: Bytes,
-        content_type: &str,
-    ) -> Result<Vec<PhotoId>> {
-        let cfg = &self.inner.cfg;
-        for (_, title) in items {
-            if title.chars().count() > super::photos::MAX_TITLE_CHARS
-                || title.chars().any(char::is_control)
-            {
-                return Err(Error::InvalidInput(format!("bad title {title:?}")));
-            }
-        }
-        let (mime, _) =
-            media::validate(&body, Some(content_type), cfg.photo_limit, cfg.video_limit)?;
-        let key = BlobKey::of(&body);
-        let size = body.len() as u64;
-        let shards = &self.inner.shards;
-        let now = now_ms();
-        let mut photo_ops = ShardOps::new(shards.len());
-        let mut owner_ops = ShardOps::new(shards.len());
-        let mut ids = Vec::with_capacity(items.len());
-        let lease = cfg.outbox_lease_ms;
-        let claim =
-            |owner: UserId| OutboxValue::owned(owner, self.inner.instance, now, lease).encode();
-        for (owner, title) in items {
-            let owner = *owner;
-            let logical = shards
-                .partitioner()
-                .logical_for_photo(owner, rand::random::<u64>());
-            let pid = self.inner.ids.next(logical).await?;
-            let row = PhotoRow {
-                id: pid,
-                owner,
-                title: title.clone(),
-                content_type: mime.to_owned(),
-                size,
-                blob: key.to_string(),
-                created_ms: now,
-            };
-            let ps = shards.index_of(ShardKey::Photo(pid));
-            photo_ops.put(ps, tables::photo(pid), tables::encode(&row)?);
-            for term in tables::terms(title) {
-                photo_ops.put(ps, tables::title_posting(&term, pid), tables::MARK.to_vec());
-            }
-            photo_ops.put(
-                ps,
-                tables::blob_ref(key.as_str(), pid),
-                tables::MARK.to_vec(),
-            );
-            photo_ops.put(ps, tables::outbox(pid), claim(owner));
-            owner_ops.put(
-                shards.index_of(ShardKey::User(owner)),
-                tables::user_photo(owner, pid),
-                tables::MARK.to_vec(),
-            );
-            ids.push(pid);
-        }
-        {
-            // Same rule as upload: the blob is durable before any row
-            // references it, and a concurrent delete cannot slip between.
-            let _g = self.blob_lock(&key).lock().await;
-            self.inner.blobs.put(&key, body).await?;
-            self.write_bulk(photo_ops).await?;
-        }
-        self.write_bulk(owner_ops).await?;
-        let m = &self.inner.fanout_queue;
-        for (pid, (owner, _)) in ids.iter().zip(items) {
-            m.fanout(*pid, *owner, claim(*owner));
-        }
-        self.inner.pull_cache.policy_changed();
-        Ok(ids)
-    }
 }
 
 #[cfg(test)]
@@ -369,56 +283,5 @@ mod tests {
         // The per-edge path agrees that the edge exists.
         let c = svc.follow(u[19], u[19], u[0]).await.expect("follow");
         assert!(!c.changed);
-    }
-
-    #[tokio::test]
-    async fn bulk_photos_reach_feeds_after_drain() {
-        for fanout in [FanoutKind::Push, FanoutKind::Pull] {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let svc = open(dir.path(), fanout).await;
-            let u: Vec<UserId> = svc
-                .bulk_create_users(3)
-                .await
-                .expect("bulk")
-                .iter()
-                .map(|n| n.id)
-                .collect();
-            svc.bulk_follow(&[(u[1], u[0]), (u[2], u[0])])
-                .await
-                .expect("follow");
-            let body = Bytes::from(media::sample_body("image/jpeg", 2048, 3));
-            let items: Vec<(UserId, String)> = (0..5)
-                .map(|i| (u[0], format!("sunset number {i}")))
-                .collect();
-            let ids = svc
-                .bulk_photos(&items, body.clone(), "image/jpeg")
-                .await
-                .expect("photos");
-            assert_eq!(ids.len(), 5);
-            svc.drain().await;
-            for reader in [u[1], u[2]] {
-                let feed: Vec<PhotoId> = svc
-                    .feed(reader, 10)
-                    .await
-                    .expect("feed")
-                    .iter()
-                    .map(|r| r.id)
-                    .collect();
-                let mut want = ids.clone();
-                want.reverse();
-                assert_eq!(feed, want, "{fanout:?}");
-            }
-            assert!(svc.feed(u[0], 10).await.expect("feed").is_empty());
-            assert_eq!(
-                svc.user_photo_ids(u[0], 10, None).await.expect("own").len(),
-                5
-            );
-            let hits = svc.search("sunset", 10).await.expect("search");
-            assert_eq!(hits.len(), 5);
-            let (row, bytes) = svc.photo_bytes(ids[2], None).await.expect("bytes");
-            assert_eq!((row.size, bytes), (2048, body));
-            let pushed = svc.metrics().timeline_writes.get();
-            assert_eq!(pushed, if fanout == FanoutKind::Push { 10 } else { 0 });
-        }
     }
 }

@@ -16,6 +16,7 @@
 //! - [`outbox`]: the claims that let many servers share the outboxes.
 
 pub mod bulk;
+pub mod bulk_photos;
 pub mod cache;
 pub mod config;
 mod datadir;
