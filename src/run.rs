@@ -314,6 +314,7 @@ async fn target(
             let t = DirectTarget::new(svc.clone(), seeded.ids.clone());
             Arc::new(
                 t.remembering(&seeded.known_photos)
+                    .viewing(spec.driver.view_bytes)
                     .recording(recorder.clone()),
             )
         }
@@ -338,7 +339,8 @@ async fn target(
                     },
                 );
             }
-            let cfg = HttpConfig::new(format!("http://{wa}"), format!("http://{ra}"));
+            let mut cfg = HttpConfig::new(format!("http://{wa}"), format!("http://{ra}"));
+            cfg.view_bytes = Some(spec.driver.view_bytes).filter(|&n| n > 0);
             let t = HttpTarget::new(cfg, users).context("HTTP client")?;
             t.remember_photos(seeded.known_photos.iter().map(ToString::to_string));
             Arc::new(t)

@@ -52,6 +52,10 @@ pub struct DriverSettings {
     pub calibration_burst: f64,
     /// Length of each phase of the calibration burst, seconds, in (0, 60]. Default 5.
     pub calibration_burst_s: f64,
+    /// A photo view reads at most the first `view-bytes` of the file (one HTTP Range
+    /// request), as a video player's first segment does: a photo (200 KB mean) whole, a
+    /// video (5 MB mean) its first MiB. Default 1 MiB; 0 reads whole files.
+    pub view_bytes: u64,
 }
 
 /// How a live run talks to an in-process reference service.
@@ -75,6 +79,7 @@ impl Default for DriverSettings {
             history_photos_per_user: 1.0,
             calibration_burst: 0.0,
             calibration_burst_s: 5.0,
+            view_bytes: 1 << 20,
         }
     }
 }

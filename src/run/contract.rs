@@ -287,6 +287,7 @@ fn config(m: &Measured<'_>, live_threshold: Option<u64>) -> RunConfig {
         shards: Some(spec.system.sharding.shards as u64),
         hybrid_threshold: Some(spec.system.fanout.hybrid_threshold),
         hybrid_threshold_live: live_threshold,
+        view_bytes: Some(spec.driver.view_bytes).filter(|&n| n > 0),
         extra: object(extra),
     }
 }

@@ -43,6 +43,8 @@ pub struct DirectTarget {
     /// Photos that existed before the run (see [`DirectTarget::remembering`]).
     known: Vec<PhotoId>,
     recorder: Option<Arc<Recorder>>,
+    /// A view reads at most this many bytes; 0 reads whole files.
+    view_bytes: u64,
 }
 
 /// The status code the HTTP API gives `e` as the driver's error code, with the service's
@@ -73,6 +75,7 @@ impl DirectTarget {
             last_feed: Mutex::new(HashMap::new()),
             known: Vec::new(),
             recorder: None,
+            view_bytes: 0,
         }
     }
 
@@ -81,6 +84,13 @@ impl DirectTarget {
     /// instead of failing with `no_photo`.
     pub fn remembering(mut self, ids: &[PhotoId]) -> Self {
         self.known = ids.to_vec();
+        self
+    }
+
+    /// Views read at most the first `n` bytes of a file (a range, as the HTTP driver's
+    /// `Range` request); 0 reads whole files.
+    pub fn viewing(mut self, n: u64) -> Self {
+        self.view_bytes = n;
         self
     }
 
@@ -124,8 +134,9 @@ impl DirectTarget {
             }
             Payload::PhotoGet { pick } => {
                 let pid = self.photo_for(op.user, *pick)?;
+                let range = (self.view_bytes > 0).then_some(0..self.view_bytes);
                 let (_, bytes) = svc
-                    .photo_bytes(pid, None)
+                    .photo_bytes(pid, range)
                     .await
                     .map_err(|e| error_code(&e))?;
                 out.bytes = bytes.len() as u64;
@@ -213,5 +224,60 @@ impl Target for DirectTarget {
             .await
             .map_err(|e| error_code(&e))?;
         Ok(rows.iter().any(|r| r.id.0 == id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use feedlab_system::ServiceConfig;
+    use feedlab_system::service::bulk_photos::{HistoryPhoto, SharedBody};
+    use feedlab_system::service::media::sample_body;
+    use feedlab_workload::{OpKind, Payload, PlannedOp, Target};
+
+    use super::*;
+
+    /// A view of a 3 MB video reads its first MiB with `viewing(1 MiB)` and all of it with
+    /// `viewing(0)`; a photo under the limit is read whole either way.
+    #[tokio::test]
+    async fn a_view_reads_at_most_its_view_bytes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = ServiceConfig {
+            data_dir: dir.path().to_path_buf(),
+            blob_replicas: 1,
+            ..ServiceConfig::default()
+        };
+        let svc = Service::open_embedded(cfg).await.expect("open");
+        let me = svc.bulk_create_users(1).await.expect("user")[0].id;
+        let body = |ct: &str, n| SharedBody {
+            bytes: Bytes::from(sample_body(ct, n, 5)),
+            content_type: ct.into(),
+        };
+        let bodies = [body("video/mp4", 3_000_000), body("image/jpeg", 200_000)];
+        let items: Vec<HistoryPhoto> = (0..2)
+            .map(|i| HistoryPhoto {
+                owner: me,
+                title: "lake".into(),
+                body: i,
+            })
+            .collect();
+        let ids = svc.bulk_photos(&items, &bodies).await.expect("photos");
+        let view = PlannedOp {
+            seq: 0,
+            at: Duration::ZERO,
+            kind: OpKind::PhotoGet,
+            user: 0,
+            payload: Payload::PhotoGet { pick: 0 },
+        };
+        for (limit, want) in [(1 << 20, [1 << 20, 200_000]), (0, [3_000_000, 200_000])] {
+            for (id, want) in ids.iter().zip(want) {
+                let t = DirectTarget::new(svc.clone(), vec![me])
+                    .remembering(&[*id])
+                    .viewing(limit);
+                let got = t.execute(&view).await.expect("view").bytes;
+                assert_eq!(got, want, "limit {limit}");
+            }
+        }
     }
 }

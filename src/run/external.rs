@@ -166,10 +166,9 @@ pub async fn seed(
         .clone()
         .unwrap_or_else(|| write.clone());
     let users = Arc::new(UserDirectory::new());
-    let target = Arc::new(HttpTarget::new(
-        HttpConfig::new(write, read),
-        users.clone(),
-    )?);
+    let mut cfg = HttpConfig::new(write, read);
+    cfg.view_bytes = Some(spec.driver.view_bytes).filter(|&n| n > 0);
+    let target = Arc::new(HttpTarget::new(cfg, users.clone())?);
     let n = workload.graph().users();
     let slots = Arc::new(Semaphore::new(SEED_CONCURRENCY));
     create_users(&target, n, &slots).await?;

@@ -50,6 +50,7 @@ fn config(spec: &RunSpec, backend: &str) -> RunConfig {
         shards: None,
         hybrid_threshold: None,
         hybrid_threshold_live: None,
+        view_bytes: None,
         extra: object(extra),
     }
 }

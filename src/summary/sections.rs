@@ -37,6 +37,10 @@ pub struct RunConfig {
     /// the strategy could not be built).
     #[serde(default)]
     pub hybrid_threshold_live: Option<u64>,
+    /// Most bytes a photo view read (`driver.view-bytes`, one range request; live runs,
+    /// absent when views read whole files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_bytes: Option<u64>,
     /// Fields beyond the contract.
     #[serde(flatten)]
     pub extra: Extra,

@@ -50,6 +50,10 @@ pub struct HttpConfig {
     pub timeout: Duration,
     /// Feed page size used by freshness probes. Default 50.
     pub probe_limit: u32,
+    /// A view ([`Endpoint::Photo`]) asks for at most the first `n` bytes of the file with
+    /// one `Range: bytes=0-(n-1)` request, as a video player's first segment does; `None`
+    /// (the default) reads whole files.
+    pub view_bytes: Option<u64>,
 }
 
 impl HttpConfig {
@@ -60,6 +64,7 @@ impl HttpConfig {
             read_base: read_base.into().trim_end_matches('/').to_string(),
             timeout: Duration::from_secs(30),
             probe_limit: 50,
+            view_bytes: None,
         }
     }
 }
@@ -146,6 +151,10 @@ impl HttpTarget {
         };
         let mut url = format!("{base}{}", endpoint.path());
         let mut content = None;
+        let range = match (&endpoint, self.cfg.view_bytes) {
+            (Endpoint::Photo(_), Some(n)) if n > 0 => Some(format!("bytes=0-{}", n - 1)),
+            _ => None,
+        };
         let mut with_query = |pairs: &[(&str, &str)]| {
             url.push('?');
             url.push_str(&query(pairs));
@@ -195,6 +204,9 @@ impl HttpTarget {
         }
         if let Some(c) = content {
             b = b.header(header::CONTENT_TYPE, c);
+        }
+        if let Some(r) = range {
+            b = b.header(header::RANGE, r);
         }
         b.body(Bytes::from(body)).map_err(|e| bad(e.to_string()))
     }

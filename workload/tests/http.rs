@@ -378,3 +378,23 @@ async fn executes_ops_against_a_mock_service() {
         "probe reads as the follower"
     );
 }
+
+/// With `view_bytes`, a view asks for the file's first bytes in one range; nothing else
+/// carries a `Range`, and without it a view reads the whole file.
+#[test]
+fn a_view_asks_for_its_first_bytes_when_view_bytes_is_set() {
+    let mut cfg = HttpConfig::new("http://w.test:81", "http://r.test:82");
+    cfg.view_bytes = Some(1 << 20);
+    let t = HttpTarget::new(cfg, Arc::new(UserDirectory::new())).expect("client");
+    let view = t.request(Endpoint::Photo("9".into()), None).expect("view");
+    assert_eq!(header(&view, "range"), "bytes=0-1048575");
+    let meta = t
+        .request(Endpoint::PhotoMeta("9".into()), None)
+        .expect("meta");
+    assert_eq!(header(&meta, "range"), "");
+    let whole = target("http://w.test:81", "http://r.test:82");
+    let view = whole
+        .request(Endpoint::Photo("9".into()), None)
+        .expect("view");
+    assert_eq!(header(&view, "range"), "");
+}
