@@ -204,12 +204,13 @@ impl Service {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::policy::FanoutKind;
     use crate::service::ServiceConfig;
 
-    async fn open(dir: &std::path::Path, fanout: FanoutKind) -> Service {
+    /// A fresh embedded service in `dir` with 4 shards, one blob replica and `fanout`.
+    pub(in crate::service) async fn open(dir: &std::path::Path, fanout: FanoutKind) -> Service {
         let mut cfg = ServiceConfig {
             data_dir: dir.to_path_buf(),
             blob_replicas: 1,

@@ -168,18 +168,7 @@ impl Service {
 mod tests {
     use super::*;
     use crate::policy::FanoutKind;
-    use crate::service::ServiceConfig;
-
-    async fn open(dir: &std::path::Path, fanout: FanoutKind) -> Service {
-        let mut cfg = ServiceConfig {
-            data_dir: dir.to_path_buf(),
-            blob_replicas: 1,
-            ..ServiceConfig::default()
-        };
-        cfg.fanout.kind = fanout;
-        cfg.sharding.shards = 4;
-        Service::open_embedded(cfg).await.expect("open")
-    }
+    use crate::service::bulk::tests::open;
 
     fn shared(bytes: &Bytes, content_type: &str) -> SharedBody {
         SharedBody {
