@@ -33,6 +33,7 @@ mod probe;
 mod seed;
 mod spread;
 mod threads;
+mod warmup;
 mod work;
 
 use std::path::Path;
@@ -149,6 +150,7 @@ async fn drive_external(spec: &RunSpec, vdir: &Path) -> anyhow::Result<Summary> 
     let workload = workload(spec).await?;
     let (target, seeded) = external::seed(spec, &workload).await?;
     let base = spec.target.write_url.clone().unwrap_or_default();
+    warmup::run(spec, &workload, target.clone()).await?;
     let before = external::scrape(&base).await?;
     let (stats, _) = drive_ops(spec, &workload, &seeded, target, None).await?;
     crate::hlogs::save(vdir, &stats)?;
@@ -183,7 +185,9 @@ async fn drive_ops(
     target: Arc<dyn Target>,
     faults: Option<(faults::Reach, &[Fault])>,
 ) -> anyhow::Result<(feedlab_workload::RunStats, Vec<faults::FaultReport>)> {
-    let duration = Duration::from_secs_f64(spec.duration_s.max(0.0));
+    let total = Duration::from_secs_f64(spec.duration_s.max(0.0));
+    let warmup = warmup::length(spec).min(total);
+    let duration = total - warmup;
     let index = Arc::new(seeded.index.clone());
     let follower_of = Arc::new(move |user: u64, pick: u64| {
         let f = index.followers_of(user);
@@ -212,9 +216,12 @@ async fn drive_ops(
         .as_ref()
         .map_or_else(Vec::new, |(_, plan)| faults::surges(plan));
     let ops = workload
-        .ops(&spec.traffic, spec.seed, duration)
+        .ops(&spec.traffic, spec.seed, total)
         .context("building the op stream")?
         .with_read_surges(&surges, spec.seed);
+    // Without a warm-up this is the whole stream; with one, faults are refused, so no
+    // surge lies on the warm-up's clock.
+    let ops = warmup::measured(ops, warmup);
     // Started just before the driver reads its own start instant: one clock for both.
     let scheduler = faults
         .filter(|(_, plan)| !plan.is_empty())
@@ -240,11 +247,11 @@ async fn drive(
 ) -> anyhow::Result<(Summary, Option<burst::Burst>)> {
     let workload = workload(spec).await?;
     let seeded = seed::materialize(svc, &workload, spec).await?;
-    svc.drain().await;
-    let before = measure::Snapshot::take(svc, data).await?;
-
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (target, server) = target(spec, svc, &seeded, recorder, stop_rx).await?;
+    warmup::run(spec, &workload, target.clone()).await?;
+    svc.drain().await;
+    let before = measure::Snapshot::take(svc, data).await?;
     let ledger = (!plan.is_empty())
         .then(|| invariants::Ledger::new(svc.clone(), seeded.ids.clone(), spec.seed, plan));
     let target = match &ledger {

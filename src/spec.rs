@@ -56,6 +56,13 @@ pub struct DriverSettings {
     /// request), as a video player's first segment does: a photo (200 KB mean) whole, a
     /// video (5 MB mean) its first MiB. Default 1 MiB; 0 reads whole files.
     pub view_bytes: u64,
+    /// The first `warmup-s` seconds of a live run are driven, at the run's own rate, but not
+    /// measured: its figures (ops, series, work, calibration) cover the rest of
+    /// `scenario.duration-s`, as the simulator's `sim.warmup-s` does, so a step of a ladder
+    /// is judged on a warm service rather than on the first second of a fresh one. Must be
+    /// less than `scenario.duration-s`; not with `[[faults]]`, whose windows are on the
+    /// whole run's clock. Default 0.
+    pub warmup_s: f64,
 }
 
 /// How a live run talks to an in-process reference service.
@@ -80,6 +87,7 @@ impl Default for DriverSettings {
             calibration_burst: 0.0,
             calibration_burst_s: 5.0,
             view_bytes: 1 << 20,
+            warmup_s: 0.0,
         }
     }
 }
@@ -100,6 +108,10 @@ impl DriverSettings {
         let b = self.calibration_burst;
         if !(b.is_finite() && b >= 0.0) {
             return Err(("calibration-burst", format!("must be >= 0, got {b}")));
+        }
+        let w = self.warmup_s;
+        if !(w.is_finite() && w >= 0.0) {
+            return Err(("warmup-s", format!("must be >= 0, got {w}")));
         }
         let s = self.calibration_burst_s;
         if !(s.is_finite() && s > 0.0 && s <= 60.0) {
@@ -220,5 +232,7 @@ mod tests {
             Err("calibration-burst-s")
         );
         assert_eq!(bad(|d| d.calibration_burst = 4.0), Ok(()));
+        assert_eq!(bad(|d| d.warmup_s = -1.0), Err("warmup-s"));
+        assert_eq!(bad(|d| d.warmup_s = 2.0), Ok(()));
     }
 }

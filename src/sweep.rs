@@ -324,6 +324,13 @@ fn step_of(
     } else if s.sim.duration_s.is_none() {
         s.sim.duration_s = Some(s.duration_s);
     }
+    let w = spec.sweep.warmup_s;
+    if w > 0.0 && spec.faults.is_empty() {
+        s.duration_s += w;
+        s.sim.duration_s = s.sim.duration_s.map(|d| d + w);
+        s.driver.warmup_s = w;
+        s.sim.warmup_s = w;
+    }
     // The twin's calibration step also measures how the CPU per op falls on a busier box.
     if s.mode == Mode::Live && s.sweep.predict && (load / s.sweep.start - 1.0).abs() < 1e-6 {
         s.driver.calibration_burst = spec.sweep.calibration_burst;

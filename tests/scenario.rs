@@ -95,6 +95,24 @@ fn out_of_range_value_points_at_its_line() {
 }
 
 #[test]
+fn a_warm_up_must_fit_in_the_run_and_cannot_carry_faults() {
+    let text = "[scenario]\nduration-s = 10.0\n\n[driver]\nwarmup-s = 10.0\n";
+    let (_d, path) = scenario_file("warm.toml", text);
+    let err = load_error(&path, &[]);
+    assert!(err.contains("warm.toml:5:"), "{err}");
+    assert!(err.contains("driver.warmup-s"), "{err}");
+    assert!(err.contains("less than scenario.duration-s"), "{err}");
+    let text = "[scenario]\nduration-s = 10.0\n\n[driver]\nwarmup-s = 2.0\n\n[[faults]]\nkind = \"flash-crowd\"\nat-s = 3.0\nfor-s = 2.0\nfactor = 2.0\n";
+    let (_d, path) = scenario_file("warmfault.toml", text);
+    let err = load_error(&path, &[]);
+    assert!(err.contains("warmfault.toml:5:"), "{err}");
+    assert!(err.contains("[[faults]]"), "{err}");
+    let ok = "[scenario]\nduration-s = 10.0\n\n[driver]\nwarmup-s = 2.0\n";
+    let (_d, path) = scenario_file("warmok.toml", ok);
+    assert_eq!(resolve(&path, &[])[0]["driver"]["warmup-s"], 2.0);
+}
+
+#[test]
 fn bad_set_names_the_argument() {
     let (_d, path) = scenario_file("ok.toml", "[system]\ntimeline-cap = 10\n");
     let err = load_error(&path, &["--set", "system.fanout.kind=sideways"]);

@@ -288,6 +288,7 @@ fn config(m: &Measured<'_>, live_threshold: Option<u64>) -> RunConfig {
         hybrid_threshold: Some(spec.system.fanout.hybrid_threshold),
         hybrid_threshold_live: live_threshold,
         view_bytes: Some(spec.driver.view_bytes).filter(|&n| n > 0),
+        warmup_s: Some(spec.driver.warmup_s).filter(|&w| w > 0.0),
         extra: object(extra),
     }
 }

@@ -367,6 +367,15 @@ fn check_driver_and_target(doc: &ScenarioDoc) -> Result<(), Rejected> {
     if let Err((key, msg)) = doc.driver.validate() {
         return Err(Rejected::key("driver", key, msg));
     }
+    let (w, d) = (doc.driver.warmup_s, doc.scenario.duration_s);
+    if w > 0.0 && w >= d {
+        let msg = format!("must be less than scenario.duration-s ({d}), got {w}");
+        return Err(Rejected::key("driver", "warmup-s", msg));
+    }
+    if w > 0.0 && !doc.faults.is_empty() {
+        let msg = "cannot be used with [[faults]] (their windows are on the whole run's clock)";
+        return Err(Rejected::key("driver", "warmup-s", msg.to_string()));
+    }
     let t = doc.target.feed_p99_ms;
     if !(t.is_finite() && t > 0.0) {
         let msg = format!("must be > 0, got {t}");

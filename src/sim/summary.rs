@@ -51,6 +51,7 @@ fn config(spec: &RunSpec, backend: &str) -> RunConfig {
         hybrid_threshold: None,
         hybrid_threshold_live: None,
         view_bytes: None,
+        warmup_s: Some(spec.sim.warmup_s).filter(|&w| w > 0.0),
         extra: object(extra),
     }
 }
@@ -183,7 +184,8 @@ fn sim_section(spec: &RunSpec, cal: &Calibration, r: &ModelReport) -> SimSection
 
 /// The summary of a photo-model run.
 pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -> Summary {
-    let d = spec.duration_s.max(1e-9);
+    // Ops started in the warm-up are not counted, so rates are over the rest.
+    let d = (spec.duration_s - spec.sim.warmup_s).max(1e-9);
     let feed = r
         .ops
         .iter()
@@ -196,7 +198,7 @@ pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -
         "freshness_count": r.freshness.count,
         "pending_at_end": r.fanout_pending,
     });
-    let mut s = base(spec, config(spec, &cal.provenance.backend), spec.duration_s);
+    let mut s = base(spec, config(spec, &cal.provenance.backend), d);
     s.population = population(spec, src);
     s.ops = ops(r, d);
     s.fanout = FanoutStats {

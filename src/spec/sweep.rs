@@ -55,6 +55,12 @@ pub struct SweepSettings {
     /// and the twin keeps the step's cost per op, which predicts knees low (see
     /// BENCHMARKS.md).
     pub calibration_burst: f64,
+    /// Seconds each step (live and simulated) runs at its load before it is measured, added
+    /// in front of `step-s` and `sim-step-s` (`driver.warmup-s` and `sim.warmup-s` of the
+    /// step): every step starts a fresh service, whose first second (cold caches, no
+    /// connections yet) would otherwise judge the load. Not applied to a scenario with
+    /// `[[faults]]`. Default 2; 0: none.
+    pub warmup_s: f64,
 }
 
 impl Default for SweepSettings {
@@ -74,6 +80,7 @@ impl Default for SweepSettings {
             confirm: 1,
             overload: Vec::new(),
             calibration_burst: 4.0,
+            warmup_s: 2.0,
         }
     }
 }
@@ -127,6 +134,10 @@ impl SweepSettings {
         if !(b.is_finite() && b >= 0.0) {
             return Err(("calibration-burst", format!("must be >= 0, got {b}")));
         }
+        let w = self.warmup_s;
+        if !(w.is_finite() && w >= 0.0) {
+            return Err(("warmup-s", format!("must be >= 0, got {w}")));
+        }
         if self.confirm > 3 {
             return Err(("confirm", format!("must be ≤ 3, got {}", self.confirm)));
         }
@@ -151,6 +162,7 @@ mod tests {
             bad(|s| s.calibration_burst = -1.0),
             Err("calibration-burst")
         );
+        assert_eq!(bad(|s| s.warmup_s = f64::NAN), Err("warmup-s"));
         assert_eq!(bad(|s| s.start = 0.0), Err("start"));
         assert_eq!(bad(|s| s.max = 0.5), Err("max"));
         assert_eq!(bad(|s| s.min = 2.0), Err("min"));

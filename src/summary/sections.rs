@@ -41,6 +41,10 @@ pub struct RunConfig {
     /// absent when views read whole files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub view_bytes: Option<u64>,
+    /// Seconds driven or simulated before the measured window (`driver.warmup-s`,
+    /// `sim.warmup-s`); `duration_s` is what follows it. Absent without a warm-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_s: Option<f64>,
     /// Fields beyond the contract.
     #[serde(flatten)]
     pub extra: Extra,

@@ -8,10 +8,18 @@ use crate::summary::{OpStats, Summary};
 struct Scripted {
     p99s: VecDeque<f64>,
     dirs: Vec<String>,
+    /// (duration, driver warm-up, sim duration, sim warm-up) of each run's spec.
+    lengths: Vec<(f64, f64, Option<f64>, f64)>,
 }
 
 impl Executor for Scripted {
-    fn run(&mut self, _spec: &RunSpec, out: &Path) -> anyhow::Result<Summary> {
+    fn run(&mut self, spec: &RunSpec, out: &Path) -> anyhow::Result<Summary> {
+        self.lengths.push((
+            spec.duration_s,
+            spec.driver.warmup_s,
+            spec.sim.duration_s,
+            spec.sim.warmup_s,
+        ));
         self.dirs.push(
             out.file_name()
                 .map_or(String::new(), |n| n.to_string_lossy().into()),
@@ -36,6 +44,7 @@ fn scripted(p99s: &[f64]) -> Scripted {
     Scripted {
         p99s: p99s.iter().copied().collect(),
         dirs: Vec::new(),
+        lengths: Vec::new(),
     }
 }
 
@@ -55,6 +64,30 @@ fn a_live_breach_is_run_again_and_a_good_trial_counts() {
     assert_eq!(step.retried.len(), 1);
     assert_eq!(step.retried[0].summary, "steps/x2.0000/v/summary.json");
     assert_eq!(step.summary, "steps/x2.0000-r1/v/summary.json");
+}
+
+#[test]
+fn each_step_runs_its_warm_up_before_its_measured_seconds_unless_it_has_faults() {
+    let mut s = spec(Mode::Live);
+    s.sweep.step_s = Some(10.0);
+    s.sweep.sim_step_s = Some(30.0);
+    s.sweep.warmup_s = 2.0;
+    let out = Path::new("/nonexistent");
+    let mut exec = scripted(&[50.0, 50.0]);
+    step_of(&s, 1.0, out, &mut exec, "").expect("step");
+    assert_eq!(exec.lengths[0], (12.0, 2.0, Some(32.0), 2.0));
+    s.faults = vec![crate::spec::FaultSpec {
+        kind: crate::spec::faults::FaultKind::FlashCrowd,
+        at_s: 3.0,
+        for_s: 2.0,
+        shard: None,
+        extra_ms: None,
+        how: None,
+        photos: None,
+        factor: Some(2.0),
+    }];
+    step_of(&s, 1.0, out, &mut exec, "").expect("step");
+    assert_eq!(exec.lengths[1], (10.0, 0.0, Some(30.0), 0.0));
 }
 
 #[test]
