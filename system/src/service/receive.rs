@@ -12,11 +12,17 @@
 use std::path::{Path, PathBuf};
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWriteExt, BufWriter};
 
 use super::media::{self, MediaKind, MediaLimits, Sniffer};
 use crate::blob::{BlobKey, BlobStore};
 use crate::error::{Error, Result};
+
+/// Bytes gathered before each write to a spool file. Every write of a `tokio::fs::File`
+/// is a hand-off to the blocking pool; without the gathering a spooled video cost one per
+/// HTTP body frame (thousands for a 30 MB video, which stalled every request on a 2-core
+/// box; BENCHMARKS.md).
+pub const SPOOL_WRITE_BYTES: usize = 256 * 1024;
 
 /// Where a received body's bytes are.
 #[derive(Debug)]
@@ -86,7 +92,7 @@ pub struct Receiver {
     memory: BytesMut,
     memory_limit: u64,
     spool_dir: PathBuf,
-    file: Option<(tempfile::TempPath, tokio::fs::File)>,
+    file: Option<(tempfile::TempPath, BufWriter<tokio::fs::File>)>,
     len: u64,
 }
 
@@ -132,7 +138,8 @@ impl Receiver {
         .await
         .map_err(|e| Error::Internal(format!("spool task: {e}")))??;
         let (file, path) = named.into_parts();
-        let mut file = tokio::fs::File::from_std(file);
+        let file = tokio::fs::File::from_std(file);
+        let mut file = BufWriter::with_capacity(SPOOL_WRITE_BYTES, file);
         file.write_all(&self.memory).await?;
         self.memory = BytesMut::new();
         self.file = Some((path, file));
