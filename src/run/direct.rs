@@ -25,7 +25,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use feedlab_system::id::PhotoId;
 use feedlab_system::policy::UserId;
-use feedlab_system::timing::{Recorder, app_op, metered, scoped_cpu};
+use feedlab_system::timing::{Recorder, app_op, app_size, metered, scoped_cpu};
 use feedlab_system::{Error, Service};
 use feedlab_workload::{OpError, OpOutcome, Payload, PlannedOp, Target, content_type, upload_body};
 
@@ -202,7 +202,8 @@ impl Target for DirectTarget {
             rec.record_handler(op.kind.name(), ns);
             if let Some(app) = app_op(op.kind.name()) {
                 let app_ns = ns.saturating_sub(times.store_ns);
-                rec.record_ns(app, 1, app_ns, times.app_cpu_ns.min(app_ns));
+                let size = app_size(op.kind.name(), work.blob_bytes_written);
+                rec.record_ns(app, size, app_ns, times.app_cpu_ns.min(app_ns));
             }
         }
         out

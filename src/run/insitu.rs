@@ -3,10 +3,11 @@
 //! `calibration.toml` in the format `feedlab calibrate` writes, so that `feedlab sim` can
 //! extrapolate from what the service actually paid rather than from a small synthetic store.
 //!
-//! Each recorded op is split into size classes by powers of two (1, 2–3, 4–7, …). A class
-//! with at least [`MIN_SAMPLES`] calls becomes one calibration point at the median size of its
-//! calls, with the mean CPU time of its calls (`cpu-mean-ms`); the simulator interpolates
-//! between points. Ops the run did not exercise often enough, and those no store call
+//! Each recorded op is split into size classes by powers of two (1, 2–3, 4–7, …), pooled
+//! upwards into groups of at least [`MIN_SAMPLES`] calls (see [`points`]). A group becomes one
+//! calibration point at the mean size of its calls, with their mean CPU time (`cpu-mean-ms`);
+//! the simulator interpolates between points and extrapolates beyond the largest, so a run's
+//! few videos price the rest of the video sizes. Ops the run did not exercise often enough, and those no store call
 //! measures (`merge`, `request`, `dispatch`), are taken from the base calibration: the
 //! scenario's `calibration` file, else the built-in figures.
 //!
@@ -36,11 +37,18 @@ use crate::calibrate::{provenance, quantiles, summarize_cpu};
 use crate::spec::RunSpec;
 use crate::summary::Summary;
 
-/// Fewest calls in a size class for it to become a calibration point.
+/// Fewest calls in a group of sizes for it to become a calibration point.
 pub const MIN_SAMPLES: usize = 20;
 
-/// The calibration points of one op from its samples, smallest size first; empty when no
-/// size class has [`MIN_SAMPLES`] calls.
+/// Fewest calls in the largest sizes' group (a run's few videos, say) for it to become a point
+/// of its own; fewer join the group below.
+pub const MIN_TAIL_SAMPLES: usize = 5;
+
+/// The calibration points of one op from its samples, smallest size first; empty when fewer
+/// than [`MIN_SAMPLES`] calls were recorded. Power-of-two size classes are pooled upwards into
+/// groups of at least [`MIN_SAMPLES`] calls; a last group of [`MIN_TAIL_SAMPLES`] or more is
+/// a point too. Each point sits at its group's mean size with its calls' mean CPU, so a
+/// cost that grows linearly with size keeps its slope whatever the grouping.
 pub fn points(op: &str, samples: &[Sample]) -> Vec<CalibOp> {
     let mut classes: BTreeMap<u32, Vec<Sample>> = BTreeMap::new();
     for &(size, ns, cpu) in samples {
@@ -50,13 +58,25 @@ pub fn points(op: &str, samples: &[Sample]) -> Vec<CalibOp> {
             .or_default()
             .push((size, ns, cpu));
     }
-    classes
-        .into_values()
-        .filter(|c| c.len() >= MIN_SAMPLES)
-        .map(|mut c| {
-            c.sort_unstable();
-            let n = c[c.len() / 2].0;
-            summarize_cpu(op, n, c.into_iter().map(|(_, ns, cpu)| (ns, cpu)).collect())
+    let mut groups: Vec<Vec<Sample>> = Vec::new();
+    let mut open: Vec<Sample> = Vec::new();
+    for class in classes.into_values() {
+        open.extend(class);
+        if open.len() >= MIN_SAMPLES {
+            groups.push(std::mem::take(&mut open));
+        }
+    }
+    match groups.last_mut() {
+        Some(_) if open.len() >= MIN_TAIL_SAMPLES => groups.push(open),
+        Some(last) => last.extend(open),
+        None => {}
+    }
+    groups
+        .into_iter()
+        .map(|g| {
+            let mean = g.iter().map(|s| f64::from(s.0)).sum::<f64>() / g.len() as f64;
+            let n = (mean.round() as u32).max(1);
+            summarize_cpu(op, n, g.into_iter().map(|(_, ns, cpu)| (ns, cpu)).collect())
         })
         .collect()
 }

@@ -2,16 +2,54 @@
 use super::*;
 
 #[test]
-fn points_split_by_powers_of_two_at_the_median_size_and_skip_thin_classes() {
+fn points_pool_thin_classes_upwards_and_keep_a_tail_of_five() {
     let mut s: Vec<Sample> = (0..30).map(|i| (1, 1_000 + i, 500)).collect();
     s.extend((0..25).map(|i| (40 + (i % 3) as u32, 50_000 + i, 25_000)));
     s.extend((0..5).map(|i| (300, 900_000 + i, 0)));
     let pts = points("scan", &s);
-    assert_eq!(pts.iter().map(|p| p.n).collect::<Vec<_>>(), vec![1, 41]);
+    // 9, 8 and 8 calls at 40, 41 and 42: a mean of 40.96.
+    assert_eq!(
+        pts.iter().map(|p| p.n).collect::<Vec<_>>(),
+        vec![1, 41, 300]
+    );
     assert_eq!(pts[1].count, 25);
+    assert_eq!(pts[2].count, 5);
     assert!(pts[1].quantiles_ms.iter().all(|&(_, ms)| ms >= 0.05));
     assert_eq!(pts[0].cpu_mean_ms, Some(0.0005));
     assert_eq!(pts[1].cpu_mean_ms, Some(0.025));
+    // Four calls at the top are too few for a point: they join the group below.
+    s.truncate(59);
+    let pts = points("scan", &s);
+    assert_eq!(
+        pts.iter().map(|p| p.count).collect::<Vec<_>>(),
+        vec![30, 29]
+    );
+    // Fewer calls than one point needs: none.
+    assert!(points("scan", &s[..MIN_SAMPLES - 1]).is_empty());
+}
+
+/// Photo-sized puts spread thinly over classes and a few videos: every call lands in a point,
+/// and a CPU that grows linearly with size (10 µs per KiB here) keeps its slope between the
+/// points, so extrapolating from them prices a video as it was measured.
+#[test]
+fn points_keep_a_linear_cost_s_slope_across_thin_classes() {
+    let mut s: Vec<Sample> = Vec::new();
+    for (size, calls) in [(60u32, 8usize), (150, 12), (300, 11), (700, 3), (5_000, 2)] {
+        s.extend((0..calls).map(|i| {
+            (
+                size + i as u32,
+                1_000_000,
+                10_000 * u64::from(size + i as u32),
+            )
+        }));
+    }
+    let pts = points("blob-put", &s);
+    assert_eq!(pts.iter().map(|p| p.count).sum::<u64>(), 36);
+    assert_eq!(pts.len(), 2, "{pts:?}");
+    for p in &pts {
+        let per_kib = p.cpu_mean_ms.expect("cpu") / f64::from(p.n);
+        assert!((per_kib - 0.01).abs() < 1e-4, "{}: {per_kib}", p.n);
+    }
 }
 
 #[test]

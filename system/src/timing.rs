@@ -20,6 +20,7 @@
 //! [`scoped`], and every timed call made by that task adds its duration to the scope. The live
 //! run uses this to record each op's app-side time (`app-feed`, `app-photo_get`, ...: the
 //! op's wall time less its storage calls), which the simulator draws for the app-server step.
+//! `app-upload` is recorded at the body's KiB ([`app_size`]), the others at size 1.
 //!
 //! Every sample also carries the CPU time the call used ([`cpu`]: thread CPU clocks around
 //! each poll, plus the blocking-pool work it handed off), so the simulator can tell the CPU
@@ -116,6 +117,19 @@ pub fn app_op(op: &str) -> Option<&'static str> {
         "unfollow" => "app-unfollow",
         _ => return None,
     })
+}
+
+/// The size an op's app-side sample is recorded at: an upload's body in KiB (as `blob-put`'s),
+/// since its hashing and copying grow with it, taken as the blob bytes the op wrote
+/// (`blob_bytes_written` of its [`Work`]); 1 for every other op, and for an upload that wrote
+/// none.
+pub fn app_size(op: &str, blob_bytes_written: u64) -> usize {
+    match op {
+        "upload" => usize::try_from(blob_bytes_written.div_ceil(1024))
+            .unwrap_or(usize::MAX)
+            .max(1),
+        _ => 1,
+    }
 }
 
 /// Samples kept per op name; later calls are not recorded.

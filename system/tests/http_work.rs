@@ -1,7 +1,7 @@
 //! Work counters of metered HTTP requests, and the slowdown injection knobs that the
 //! regression gate is validated with: each op kind's storage calls, keys, rows, fsyncs, blob
 //! bytes and CPU land in the recorder's ledger under the op's name, and each injection knob
-//! moves exactly the counter it should.
+//! moves exactly the counter it should; and the sizes the app-side samples are recorded at.
 
 mod common;
 
@@ -87,6 +87,20 @@ async fn each_op_kind_records_its_storage_and_blob_work() -> anyhow::Result<()> 
         t.values().all(|w| w.work.cpu_ns > 0),
         "every op used CPU: {t:?}"
     );
+    Ok(())
+}
+
+/// The in-situ calibration's app-side samples: an upload's at its body's KiB (the model
+/// prices a video by its bytes), every other op's at size 1.
+#[tokio::test]
+async fn an_upload_s_app_time_is_recorded_at_its_body_s_kib() -> anyhow::Result<()> {
+    let (env, rec) = recorded(|_| {}).await?;
+    one_of_each(&env, &rec).await;
+    let samples = rec.take();
+    let sizes = |op: &str| -> Vec<u32> { samples[op].iter().map(|s| s.0).collect() };
+    assert_eq!(sizes("app-upload"), vec![PHOTO.div_ceil(1024) as u32]);
+    assert_eq!(sizes("app-feed"), vec![1]);
+    assert_eq!(sizes("app-photo_get"), vec![1]);
     Ok(())
 }
 

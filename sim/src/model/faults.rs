@@ -209,4 +209,4 @@ impl Faults {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -199,10 +199,16 @@ impl PhotoModel<'_> {
     /// The app-server CPU step (request handling plus `merge` of `n`), then
     /// completion.
     pub(super) fn app_step(&mut self, e: &mut Engine<Ev>, r: u32, merge: u64) {
-        let kind = self.reqs[r as usize].kind;
+        let req = &self.reqs[r as usize];
+        let kind = req.kind;
         let t = if let Some(app) = &self.costs.app[kind.index()] {
-            // Measured in a live run: the whole app-side work of the op, merge included.
-            app.sample(1, &mut self.rng.service)
+            // Measured in a live run: the whole app-side work of the op, merge included; an
+            // upload's at its body's KiB, as the live run records it.
+            let n = match kind {
+                OpKind::Upload => req.bytes.div_ceil(1024).max(1),
+                _ => 1,
+            };
+            app.sample(n, &mut self.rng.service)
         } else if merge > 0 {
             let req = self.costs.request.sample(1, &mut self.rng.service);
             req.then(self.costs.merge.sample(merge, &mut self.rng.service))

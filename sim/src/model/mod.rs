@@ -36,6 +36,8 @@ mod resources;
 mod series;
 mod source;
 mod state;
+#[cfg(test)]
+mod upload_tests;
 
 use feedlab_system::policy::{FanoutConfig, FanoutStrategy};
 use feedlab_workload::{OpKind, TrafficConfig};

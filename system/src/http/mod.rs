@@ -160,7 +160,8 @@ async fn record(router: &'static str, svc: Service, req: Request, next: Next) ->
                 rec.record_handler(op, ns);
                 if let Some(app) = crate::timing::app_op(op) {
                     let app_ns = ns.saturating_sub(times.store_ns);
-                    rec.record_ns(app, 1, app_ns, times.app_cpu_ns.min(app_ns));
+                    let size = crate::timing::app_size(op, work.blob_bytes_written);
+                    rec.record_ns(app, size, app_ns, times.app_cpu_ns.min(app_ns));
                 }
             }
             res

@@ -58,6 +58,17 @@ fn run(shards: usize, kind: FanoutKind, faults: &[FaultWindow]) -> ModelReport {
 
 /// [`run`] with `workers` per shard.
 fn run_on(shards: usize, kind: FanoutKind, faults: &[FaultWindow], workers: u32) -> ModelReport {
+    run_calibrated(shards, kind, faults, workers, &Calibration::builtin())
+}
+
+/// [`run_on`] priced by `cal`.
+pub(crate) fn run_calibrated(
+    shards: usize,
+    kind: FanoutKind,
+    faults: &[FaultWindow],
+    workers: u32,
+    cal: &Calibration,
+) -> ModelReport {
     let mut src = source(shards);
     let settings = SimSettings {
         shard_workers: workers,
@@ -73,7 +84,6 @@ fn run_on(shards: usize, kind: FanoutKind, faults: &[FaultWindow], workers: u32)
         hybrid_threshold: 1_000,
         ..FanoutConfig::default()
     };
-    let cal = Calibration::builtin();
     let traffic = traffic();
     let p = RunParams {
         seed: 3,
@@ -81,7 +91,7 @@ fn run_on(shards: usize, kind: FanoutKind, faults: &[FaultWindow], workers: u32)
         traffic: &traffic,
         fanout: &fanout,
         settings: &settings,
-        calibration: &cal,
+        calibration: cal,
         photos_per_author: None,
         pull_cache: None,
         faults,
