@@ -195,6 +195,7 @@ fn simulate_model(
             recent_ttl_ms: spec.system.pull_recent_ttl_ms,
         }),
         faults: &windows,
+        view_bytes: Some(spec.driver.view_bytes).filter(|&n| n > 0),
     };
     let report = simulate(source, &params)?;
     let mut summary = summary::model(spec, source, &calibration, &report);

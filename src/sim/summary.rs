@@ -264,8 +264,9 @@ pub fn faults(spec: &RunSpec, plan: &[Fault], r: &ModelReport) -> Vec<FaultOutco
     out
 }
 
-/// The `work` section: per op kind, the shard and blob calls of one measured op, the
-/// counters a live run's server measures as `storage_calls` and `blob_calls`.
+/// The `work` section: per op kind, the shard and blob calls and the blob bytes of one measured
+/// op, the counters a live run's server measures as `storage_calls`, `blob_calls`,
+/// `blob_bytes_read` and `blob_bytes_written`.
 fn work(w: &[(String, feedlab_sim::model::WorkCount)]) -> BTreeMap<String, OpWork> {
     w.iter()
         .filter(|(_, c)| c.ops > 0)
@@ -275,6 +276,8 @@ fn work(w: &[(String, feedlab_sim::model::WorkCount)]) -> BTreeMap<String, OpWor
                 ops: c.ops,
                 storage_calls: Some(c.shard as f64 / n),
                 blob_calls: Some(c.blob as f64 / n),
+                blob_bytes_read: Some(c.blob_bytes_read as f64 / n),
+                blob_bytes_written: Some(c.blob_bytes_written as f64 / n),
                 ..OpWork::default()
             };
             (k.clone(), v)

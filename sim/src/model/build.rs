@@ -256,6 +256,8 @@ pub(super) fn model<'a>(
         pulled_rows: pulled_rows(p),
         search_limit: u64::from(p.traffic.search_limit),
         photo_kib: p.traffic.photo_mean_bytes.div_ceil(1024),
+        views: super::views::ViewSizes::new(p.traffic, p.view_bytes)?,
+        view_rng: rng_stream(p.seed, 16),
         split: Vec::new(),
         plan: Vec::new(),
         serial: s.shard_calls == ShardCalls::Serial,

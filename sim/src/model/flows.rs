@@ -11,7 +11,8 @@
 //! - upload: blob put, metadata write, respond (acknowledged), then the
 //!   fan-out plan splits pushed entries per shard into materializer jobs.
 //!   Freshness = acknowledgement → last of its jobs done.
-//! - photo_get: photo row (cache or shard get), blob get, respond.
+//! - photo_get: photo row (cache or shard get), blob get of the view's bytes (drawn from the
+//!   traffic's size mix, see `views.rs`), respond.
 //! - search: a title-index scan on every shard, photo rows, respond.
 //! - follow/unfollow: a write on both users' shards, then both counters (cas).
 
@@ -231,6 +232,11 @@ impl PhotoModel<'_> {
             ks.calls.ops += 1;
             ks.calls.shard += req.calls.shard;
             ks.calls.blob += req.calls.blob;
+            match kind {
+                OpKind::Upload => ks.calls.blob_bytes_written += req.bytes,
+                OpKind::PhotoGet => ks.calls.blob_bytes_read += req.bytes,
+                _ => {}
+            }
         }
         if kind == OpKind::Upload {
             self.fan_out(e, r);

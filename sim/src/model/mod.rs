@@ -34,10 +34,11 @@ mod pullcache;
 mod report;
 mod resources;
 mod series;
+#[cfg(test)]
+mod sized_tests;
 mod source;
 mod state;
-#[cfg(test)]
-mod upload_tests;
+mod views;
 
 use feedlab_system::policy::{FanoutConfig, FanoutStrategy};
 use feedlab_workload::{OpKind, TrafficConfig};
@@ -85,6 +86,9 @@ pub struct RunParams<'a> {
     pub pull_cache: Option<PullCacheParams>,
     /// Fault windows on the model clock (see [`FaultWindow`]); empty: none.
     pub faults: &'a [FaultWindow],
+    /// A photo view reads at most this many bytes of its file (the driver's `view-bytes`);
+    /// `None`: whole files. Each view's file is drawn from the traffic's size mix.
+    pub view_bytes: Option<u64>,
 }
 
 /// Run the photo model for one variant over `source` (whose strategy is

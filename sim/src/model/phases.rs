@@ -217,11 +217,13 @@ impl PhotoModel<'_> {
                 self.plan_gets();
             }
             2 => {
+                let kib = self.views.kib(&mut self.view_rng);
+                self.reqs[r as usize].bytes = kib * 1024;
                 let svc = &mut self.rng.service;
-                let mut t = self.costs.blob_get.sample(self.photo_kib, svc);
+                let mut t = self.costs.blob_get.sample(kib, svc);
                 if self.faults.any() && self.faults.blob_fallback(e.now()) {
                     // The bad replica's read, then the fallback's.
-                    t = t.then(self.costs.blob_get.sample(self.photo_kib, svc));
+                    t = t.then(self.costs.blob_get.sample(kib, svc));
                 }
                 self.plan.push(Send::Blob(t));
             }

@@ -20,6 +20,10 @@ pub struct WorkCount {
     pub shard: u64,
     /// Blob calls.
     pub blob: u64,
+    /// Bytes the op's blob calls read (a view's read).
+    pub blob_bytes_read: u64,
+    /// Bytes the op's blob calls wrote (an upload's body).
+    pub blob_bytes_written: u64,
 }
 
 /// The latency record of `d` (ns) with `dropped` drops: one op kind's (or freshness's)

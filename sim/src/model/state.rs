@@ -240,7 +240,12 @@ pub(crate) struct PhotoModel<'a> {
     /// Rows a pulled followee's photo scan returns (see `RunParams`).
     pub pulled_rows: u64,
     pub search_limit: u64,
+    /// A mean photo's KiB (a celebrity burst's uploads).
     pub photo_kib: u64,
+    /// The bytes each photo view reads.
+    pub views: super::views::ViewSizes,
+    /// The draws of [`PhotoModel::views`] (stream 16 of the seed).
+    pub view_rng: rand_chacha::ChaCha8Rng,
     pub split: Vec<u64>,
     pub plan: Vec<Send>,
     /// Shard calls of a step run one after another ([`super::ShardCalls`]).

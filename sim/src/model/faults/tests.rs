@@ -69,6 +69,18 @@ pub(crate) fn run_calibrated(
     workers: u32,
     cal: &Calibration,
 ) -> ModelReport {
+    run_viewing(shards, kind, faults, workers, cal, None)
+}
+
+/// [`run_calibrated`] with each view reading at most `view_bytes` (`None`: whole files).
+pub(crate) fn run_viewing(
+    shards: usize,
+    kind: FanoutKind,
+    faults: &[FaultWindow],
+    workers: u32,
+    cal: &Calibration,
+    view_bytes: Option<u64>,
+) -> ModelReport {
     let mut src = source(shards);
     let settings = SimSettings {
         shard_workers: workers,
@@ -95,6 +107,7 @@ pub(crate) fn run_calibrated(
         photos_per_author: None,
         pull_cache: None,
         faults,
+        view_bytes,
     };
     simulate(&mut src, &p).expect("simulated")
 }
