@@ -30,6 +30,7 @@ mod insitu;
 mod invariants;
 mod measure;
 mod probe;
+mod rise;
 mod seed;
 mod spread;
 mod threads;

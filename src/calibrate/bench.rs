@@ -75,6 +75,7 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
         provenance: provenance(n),
         ops: b.ops,
         cpu_fall: None,
+        transport_rise: None,
     })
 }
 

@@ -12,6 +12,7 @@
 //! transport, handler, runtime) carries the fall. A burst that saturates the service (the
 //! driver drops ops) also measures the cores a saturated service gets on this box.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,10 +21,11 @@ use feedlab_sim::model::{CpuFall, OP_KINDS};
 use feedlab_system::timing::{Recorder, process_cpu_ns};
 use feedlab_workload::{Driver, DriverConfig, OpKind, Target, Workload};
 
+use super::rise::KindLatency;
 use crate::spec::RunSpec;
 
 /// One phase of a calibration burst.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Phase {
     /// Its traffic over the run's.
     pub load: f64,
@@ -35,6 +37,8 @@ pub struct Phase {
     pub dropped: u64,
     /// Process CPU it used, ns.
     pub cpu_ns: u64,
+    /// Per op kind that succeeded, its latency (see [`super::rise::latency`]).
+    pub latency: BTreeMap<String, KindLatency>,
 }
 
 impl Phase {
@@ -58,7 +62,7 @@ impl Phase {
 /// What a calibration burst measured: a phase at the run's own load, then one at the
 /// burst's. Both run on the same warmed service after the measured window, so their ratio
 /// is free of what the window alone paid (cold caches, flushing the data loaded before it).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Burst {
     /// At the run's load.
     pub base: Phase,
@@ -109,11 +113,14 @@ async fn phase(
         t0.elapsed().as_secs_f64(),
         process_cpu_ns().saturating_sub(cpu0),
     );
-    let (mut ran, mut dropped) = (0, 0);
+    let (mut ran, mut dropped, mut latency) = (0, 0, BTreeMap::new());
     for &k in OpKind::ALL.iter() {
         let s = stats.kind(k);
         ran += s.latency.len() + s.errors.values().sum::<u64>();
         dropped += s.dropped;
+        if !s.latency.is_empty() {
+            latency.insert(k.name().to_string(), super::rise::latency(&s.latency));
+        }
     }
     Ok(Phase {
         load,
@@ -121,6 +128,7 @@ async fn phase(
         ran,
         dropped,
         cpu_ns,
+        latency,
     })
 }
 
@@ -161,6 +169,7 @@ mod tests {
             ran,
             dropped,
             cpu_ns: cpu_ms * 1_000_000,
+            latency: BTreeMap::new(),
         }
     }
 
@@ -210,12 +219,12 @@ mod tests {
     fn no_fall_without_figures_or_from_a_burst_that_did_not_load_the_box() {
         let base = phase(1.0, 400, 400, 0);
         let b = Burst {
-            base,
+            base: base.clone(),
             high: phase(4.0, 1_800, 3_000, 0),
         };
         assert_eq!(cpu_fall(&Recorder::new(), 2, &b), None, "no window");
         let idle = Burst {
-            base,
+            base: base.clone(),
             high: phase(4.0, 500, 500, 0),
         };
         assert_eq!(cpu_fall(&window(), 2, &idle), None, "not busier");

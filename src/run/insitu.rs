@@ -32,6 +32,7 @@ use feedlab_system::timing::{Recorder, Sample, Total};
 use feedlab_workload::RunStats;
 
 use super::burst::{Burst, cpu_fall};
+use super::rise::transport_rise;
 use super::spread::transport_quantiles;
 use crate::calibrate::{provenance, quantiles, summarize_cpu};
 use crate::spec::RunSpec;
@@ -246,6 +247,7 @@ pub fn merge(
         provenance: base.provenance.clone(),
         ops,
         cpu_fall: None,
+        transport_rise: None,
     }
 }
 
@@ -296,7 +298,12 @@ pub fn save(
         &latency,
         &recorder.handler_ms(),
     );
-    spread_transport(&mut cpu, summary, recorder.handler_samples());
+    let handlers = recorder.handler_samples();
+    let generator_ms = cpu
+        .iter()
+        .find(|o| o.op == "generator")
+        .map_or(0.0, |o| o.mean_ms);
+    spread_transport(&mut cpu, summary, handlers.clone());
     let cpu_note = cpu
         .iter()
         .map(|o| {
@@ -334,6 +341,8 @@ pub fn save(
     (prov.process_cores, prov.cpu_per_op_ms, prov.switches_per_op) = per_op(recorder);
     if let Some(b) = burst {
         cal.cpu_fall = cpu_fall(recorder, prov.cores, b);
+        cal.transport_rise =
+            (cal.cpu_fall.as_ref()).and_then(|f| transport_rise(f, b, &handlers, generator_ms));
         prov.saturated_cores = b.high.saturated_cores();
         prov.notes.push_str(&burst_note(b));
     }

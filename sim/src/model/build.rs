@@ -96,6 +96,7 @@ fn costs(cal: &Calibration, s: &SimSettings) -> Result<Costs> {
         background: optional(cal, s, "background")?,
         transport: transport_costs(cal, s)?,
         fall: cal.cpu_fall.filter(|_| s.cpu_fall),
+        rise: cal.transport_rise.clone().filter(|_| s.transport_rise),
     })
 }
 

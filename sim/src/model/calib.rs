@@ -147,6 +147,9 @@ pub struct Calibration {
     /// calibration with a saturating burst).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_fall: Option<CpuFall>,
+    /// How the transports' wait grows with load, when a calibration burst measured it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport_rise: Option<super::TransportRise>,
 }
 
 /// The op kinds the photo model draws service times for.
@@ -170,10 +173,11 @@ impl Calibration {
             .map_err(|e| invalid("calibration", format!("{}: {e}", path.display())))?;
         let cal: Calibration = toml::from_str(&text)
             .map_err(|e| invalid("calibration", format!("{}: {e}", path.display())))?;
-        if let Some(f) = &cal.cpu_fall {
-            f.validate()
-                .map_err(|e| invalid("calibration", format!("{}: {e}", path.display())))?;
-        }
+        let curves = cal.cpu_fall.as_ref().map_or(Ok(()), CpuFall::validate);
+        let rise = cal.transport_rise.as_ref().map_or(Ok(()), |r| r.validate());
+        curves
+            .and(rise)
+            .map_err(|e| invalid("calibration", format!("{}: {e}", path.display())))?;
         Ok(cal)
     }
 
@@ -205,6 +209,7 @@ impl Calibration {
                 ..Provenance::default()
             },
             cpu_fall: None,
+            transport_rise: None,
             ops: vec![
                 op("get", 1, 0.004),
                 op("batch-get", 1, 0.005),
@@ -296,6 +301,16 @@ impl OpCost {
         }
     }
 
+    /// The service time (ns) of one op of size `n` at quantile `u` (what [`OpCost::sample`]
+    /// draws with `u` uniform; a fixed distribution draws from `rng` regardless).
+    #[inline]
+    pub fn sample_at<R: Rng + ?Sized>(&self, n: u64, u: f64, rng: &mut R) -> SimTime {
+        match self {
+            OpCost::Fixed(d) => d.sample(rng),
+            OpCost::Sized(sizes) => ns(interp(sizes, n.max(1) as f64, |e| e.quantile(u))),
+        }
+    }
+
     /// The mean service time (ns) at size `n`.
     pub fn mean(&self, n: u64) -> f64 {
         match self {
@@ -348,49 +363,4 @@ fn interp(sizes: &[(u32, Empirical)], n: f64, f: impl Fn(&Empirical) -> f64) -> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_interpolate_and_extrapolate_linearly() -> Result<()> {
-        let mut c = Calibration::default();
-        for (n, ms) in [(10, 1.0), (20, 2.0)] {
-            c.ops.push(CalibOp {
-                op: "scan".into(),
-                n,
-                count: 1,
-                mean_ms: ms,
-                quantiles_ms: vec![(0.0, ms), (1.0, ms)],
-                cpu_mean_ms: Some(ms * n as f64 / 20.0),
-            });
-        }
-        let cost = c.cost("scan", &BTreeMap::new())?;
-        assert!((cost.mean(15) - 1.5e6).abs() < 1.0);
-        assert!((cost.mean(40) - 4.0e6).abs() < 1.0);
-        assert!(
-            (cost.mean(1) - 1.0e6).abs() < 1.0,
-            "below the smallest: flat"
-        );
-        let mut rng = crate::engine::rng_stream(1, 1);
-        assert_eq!(cost.sample(15, &mut rng), 1_500_000);
-        assert_eq!(cost.sample_many(40, 10, &mut rng), 40_000_000);
-        assert!(c.cost("get", &BTreeMap::new()).is_err());
-        let share = c.cpu_share("scan");
-        assert!((share.at(10) - 0.5).abs() < 1e-12 && (share.at(20) - 1.0).abs() < 1e-12);
-        assert!((share.at(15) - 0.75).abs() < 1e-12 && share.at(99) == 1.0);
-        assert_eq!(c.cpu_share("blob-put"), CpuShare::flat(0.2));
-        Ok(())
-    }
-
-    #[test]
-    fn builtin_round_trips_through_toml() -> Result<()> {
-        let c = Calibration::builtin();
-        let back: Calibration =
-            toml::from_str(&c.to_toml()?).map_err(|e| invalid("calibration", e.to_string()))?;
-        assert_eq!(back, c);
-        for op in OP_KINDS {
-            c.cost(op, &BTreeMap::new())?;
-        }
-        Ok(())
-    }
-}
+mod tests;

@@ -4,6 +4,7 @@
 //! node, then after the dispatch delay it reaches its app server's connection pool.
 
 use feedlab_workload::{OpKind, Payload, PlannedOp};
+use rand::Rng;
 
 use super::resources::{Call, CpuNext};
 use super::series::Outcome;
@@ -45,9 +46,9 @@ impl PhotoModel<'_> {
             self.read_pools.len()
         };
         self.reqs[idx as usize].server = (op.seq % servers as u64) as u16;
-        match self.client_cpu(op.kind) {
+        let node = self.app_node(idx);
+        match self.client_cpu(op.kind, node, e.now()) {
             Some((demand, wait)) => {
-                let node = self.app_node(idx);
                 self.cpu(e, node, demand, CpuNext::Issue { req: idx, wait });
             }
             None => self.issued(e, idx, 0),
@@ -123,10 +124,16 @@ impl PhotoModel<'_> {
         }
     }
 
-    /// CPU an op of `kind` spends before it reaches its app server, with a resource model
-    /// (the generator's work for it, when the generator shares the cores, and its transport's
-    /// CPU share), and the wait that follows it (the rest of its transport).
-    pub(super) fn client_cpu(&mut self, kind: OpKind) -> Option<(SimTime, SimTime)> {
+    /// CPU an op of `kind` spends before it reaches its app server `node` at `now`, with a
+    /// resource model (the generator's work for it, when the generator shares the cores, and
+    /// its transport's CPU share), and the wait that follows it (the rest of its transport,
+    /// risen with the node's recent busy fraction by the [`super::TransportRise`], if any).
+    pub(super) fn client_cpu(
+        &mut self,
+        kind: OpKind,
+        node: u16,
+        now: SimTime,
+    ) -> Option<(SimTime, SimTime)> {
         if !self.res.on() {
             return None;
         }
@@ -137,7 +144,20 @@ impl PhotoModel<'_> {
         }
         let rng = &mut self.rng.service;
         let g = generator.map_or(0, |c| c.sample(1, rng));
-        let t = transport.map_or(Call::default(), |c| c.sample(1, rng));
-        Some((g + t.cpu, t.wait))
+        let (t, u) = match transport {
+            Some(c) => {
+                let u: f64 = rng.random();
+                (c.sample_at(1, u, rng), u)
+            }
+            None => (Call::default(), 0.0),
+        };
+        let wait = match &self.costs.rise {
+            Some(r) => {
+                let rho = self.res.cpus[usize::from(node)].recent_utilisation(now);
+                (t.wait as f64 * r.factor(r.exponent(kind.name(), u), rho)) as SimTime
+            }
+            None => t.wait,
+        };
+        Some((g + t.cpu, wait))
     }
 }

@@ -260,6 +260,9 @@ pub struct SimSettings {
     /// Scale client and app CPU by the calibration's `[cpu-fall]` (cheaper per op on a
     /// busier node), when it has one. Default true.
     pub cpu_fall: bool,
+    /// Scale the wait in each op's transport by the calibration's `[transport-rise]` (a
+    /// longer tail on a busier node), when it has one. Default false.
+    pub transport_rise: bool,
     /// Workers per shard server. Default 4.
     pub shard_workers: u32,
     /// Parallel (remote shards) or serial (the embedded store's inline
@@ -303,6 +306,7 @@ impl Default for SimSettings {
             client_max_in_flight: None,
             client_dispatch: false,
             cpu_fall: true,
+            transport_rise: false,
             shard_workers: 4,
             shard_calls: ShardCalls::Parallel,
             blob_workers: 16,

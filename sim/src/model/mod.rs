@@ -33,6 +33,7 @@ mod phases;
 mod pullcache;
 mod report;
 mod resources;
+mod rise;
 mod series;
 #[cfg(test)]
 mod sized_tests;
@@ -52,6 +53,7 @@ pub use cpufall::CpuFall;
 pub use faults::{Effect, FaultWindow};
 pub use pullcache::PullCacheParams;
 pub use report::{ModelReport, ResourceReport, ShardReport, Snapshot, WorkCount};
+pub use rise::{KindRise, TransportRise};
 pub use series::FreshPoint;
 pub use source::{FeedShape, Source};
 

@@ -64,6 +64,12 @@ impl Priced {
         self.split(self.cost.sample(n, rng), n)
     }
 
+    /// One call of size `n` at quantile `u` (see [`OpCost::sample_at`]).
+    #[inline]
+    pub fn sample_at(&self, n: u64, u: f64, rng: &mut ChaCha8Rng) -> Call {
+        self.split(self.cost.sample_at(n, u, rng), n)
+    }
+
     /// `k` calls of size `n` as one (see [`OpCost::sample_many`]).
     #[inline]
     pub fn sample_many(&self, k: u64, n: u64, rng: &mut ChaCha8Rng) -> Call {

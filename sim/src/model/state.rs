@@ -157,6 +157,8 @@ pub(crate) struct Costs {
     /// How client and app CPU per op falls with the node's load (`sim.cpu-fall` and the
     /// calibration's `[cpu-fall]`).
     pub fall: Option<super::CpuFall>,
+    /// How transports' wait grows with load (`sim.transport-rise`, `[transport-rise]`).
+    pub rise: Option<super::TransportRise>,
 }
 
 /// A materializer job: `n` timeline entries of one upload on one shard.
