@@ -127,7 +127,7 @@ impl PhotoModel<'_> {
     /// CPU an op of `kind` spends before it reaches its app server `node` at `now`, with a
     /// resource model (the generator's work for it, when the generator shares the cores, and
     /// its transport's CPU share), and the wait that follows it (the rest of its transport,
-    /// risen with the node's recent busy fraction by the [`super::TransportRise`], if any).
+    /// plus what the [`super::TransportRise`], if any, adds at the node's busy fraction).
     pub(super) fn client_cpu(
         &mut self,
         kind: OpKind,
@@ -153,8 +153,10 @@ impl PhotoModel<'_> {
         };
         let wait = match &self.costs.rise {
             Some(r) => {
+                // The transport takes `f` times its drawn time; what it adds is waiting.
                 let rho = self.res.cpus[usize::from(node)].recent_utilisation(now);
-                (t.wait as f64 * r.factor(r.exponent(kind.name(), u), rho)) as SimTime
+                let f = r.factor(r.exponent(kind.name(), u), rho);
+                t.wait + ((t.cpu + t.wait) as f64 * (f - 1.0)) as SimTime
             }
             None => t.wait,
         };

@@ -260,7 +260,7 @@ pub struct SimSettings {
     /// Scale client and app CPU by the calibration's `[cpu-fall]` (cheaper per op on a
     /// busier node), when it has one. Default true.
     pub cpu_fall: bool,
-    /// Scale the wait in each op's transport by the calibration's `[transport-rise]` (a
+    /// Lengthen each op's transport by the calibration's `[transport-rise]` (a
     /// longer tail on a busier node), when it has one. Default false.
     pub transport_rise: bool,
     /// Workers per shard server. Default 4.

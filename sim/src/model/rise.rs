@@ -7,9 +7,11 @@
 //! storage calls and app work moving by tenths of a millisecond (BENCHMARKS.md). A twin that
 //! keeps the ×1 shape therefore keeps ×1's tail.
 //!
-//! [`TransportRise`] scales the non-CPU part of a transport drawn at quantile `u` by
-//! `((1 - busy) / (1 - ρ))^a(u)`, `ρ` the node's recent busy fraction (held at
-//! [`MAX_BUSY`]), 1 when `ρ ≤ busy`. The exponent `a(u)` of each op kind is measured by the
+//! [`TransportRise`] lengthens a transport drawn at quantile `u` to
+//! `((1 - busy) / (1 - ρ))^a(u)` times its drawn time, `ρ` the node's recent busy fraction
+//! (held at [`MAX_BUSY`]), 1 when `ρ ≤ busy`; the added time is a wait, since the transport's
+//! CPU per op does not grow with load (at the calibration's load a transport is often all
+//! CPU, so scaling only its wait would leave it as it was). The exponent `a(u)` of each op kind is measured by the
 //! calibration burst: the transport's quantiles at the burst's load over those at the run's,
 //! `a = ln(ratio) / ln((1 - busy) / (1 - burst-busy))`, interpolated linearly in `u` between
 //! the measured quantiles and held beyond them. The same form through the burst's two loads
