@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::simtest::{feedlab, read, scenario};
+use common::simtest::{feedlab, free_box, read, scenario};
 use serde_json::Value;
 
 /// `summary.json` of a sim run under `out` without its `provenance` (when and where it ran).
@@ -79,34 +79,6 @@ fn validation_queue_reports_waits_next_to_theory() {
     let p99 = q["p99_wait_error"].as_f64().expect("p99 error");
     assert!(p99.abs() < 0.05, "p99 wait {p99:+.3} off theory: {q}");
     common::schema::assert_valid_outputs(dir.path());
-}
-
-/// A one-box scenario with every storage call and app step free, the generator and
-/// background CPU fixed at 1 ms and 0.5 ms per op, plus the `[sim.service]` lines `more`.
-fn free_box(more: &str) -> String {
-    let mut extra = String::from(
-        "[sim.deployment]\nlayout = \"one-box\"\ncores = 2.0\ngenerator-on-box = true\n\n\
-         [sim.service]\ngenerator = { kind = \"deterministic\", ms = 1.0 }\n\
-         background = { kind = \"deterministic\", ms = 0.5 }\n",
-    );
-    extra.push_str(more);
-    for op in [
-        "get",
-        "batch-get",
-        "scan",
-        "timeline-insert",
-        "write",
-        "cas",
-        "blob-put",
-        "blob-get",
-        "merge",
-        "request",
-    ] {
-        extra.push_str(&format!(
-            "{op} = {{ kind = \"deterministic\", ms = 0.0 }}\n"
-        ));
-    }
-    extra
 }
 
 /// The resource model against the utilisation law U = X·D: on one box of 2 cores, with

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::simtest::{feedlab, read, scenario};
+use common::simtest::{feedlab, free_box, read, scenario};
 use serde_json::Value;
 
 /// A calibration whose feed transport is 0.1–1.1 ms (all wait but 0.01 ms of CPU), rising
@@ -27,21 +27,11 @@ kind = "feed"
 exponents = [[0.9, 0.0], [0.99, 3.0]]
 "#;
 
-/// A one-box scenario with every storage call and app step free and the generator and
-/// background CPU fixed at 1 ms and 0.5 ms per op: about 70% busy at this speedup.
+/// The free box of `tests/sim.rs` (storage calls and app steps free, generator and background
+/// CPU fixed at 1 ms and 0.5 ms per op) priced by the calibration `cal`: about 70% busy at
+/// this speedup.
 fn busy_box(cal: &str) -> String {
-    let mut extra = format!(
-        "calibration = {cal:?}\n[sim.deployment]\nlayout = \"one-box\"\ncores = 2.0\n\
-         generator-on-box = true\n\n[sim.service]\n\
-         generator = {{ kind = \"deterministic\", ms = 1.0 }}\n\
-         background = {{ kind = \"deterministic\", ms = 0.5 }}\n"
-    );
-    for op in feedlab_sim::model::OP_KINDS {
-        extra.push_str(&format!(
-            "{op} = {{ kind = \"deterministic\", ms = 0.0 }}\n"
-        ));
-    }
-    extra
+    format!("calibration = {cal:?}\n{}", free_box(""))
 }
 
 #[test]

@@ -78,3 +78,20 @@ write-servers = 1
     std::fs::write(&path, text).expect("write scenario");
     path.display().to_string()
 }
+
+/// A one-box scenario with every storage call and app step free, the generator and
+/// background CPU fixed at 1 ms and 0.5 ms per op, plus the `[sim.service]` lines `more`.
+pub fn free_box(more: &str) -> String {
+    let mut extra = String::from(
+        "[sim.deployment]\nlayout = \"one-box\"\ncores = 2.0\ngenerator-on-box = true\n\n\
+         [sim.service]\ngenerator = { kind = \"deterministic\", ms = 1.0 }\n\
+         background = { kind = \"deterministic\", ms = 0.5 }\n",
+    );
+    extra.push_str(more);
+    for op in feedlab_sim::model::OP_KINDS {
+        extra.push_str(&format!(
+            "{op} = {{ kind = \"deterministic\", ms = 0.0 }}\n"
+        ));
+    }
+    extra
+}

@@ -157,7 +157,7 @@ pub(crate) struct Costs {
     /// How client and app CPU per op falls with the node's load (`sim.cpu-fall` and the
     /// calibration's `[cpu-fall]`).
     pub fall: Option<super::CpuFall>,
-    /// How transports' wait grows with load (`sim.transport-rise`, `[transport-rise]`).
+    /// How transports lengthen with load (`sim.transport-rise` and the calibration's rise).
     pub rise: Option<super::TransportRise>,
 }
 
