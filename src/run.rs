@@ -24,6 +24,7 @@
 mod burst;
 mod contract;
 mod direct;
+mod events;
 mod external;
 pub(crate) mod faults;
 mod insitu;

@@ -9,6 +9,7 @@
 //! can address any numeric field, contract or not.
 
 mod comparison;
+mod events;
 mod invariants;
 mod provenance;
 mod sections;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use comparison::{Comparison, ComparisonEntry, write_json};
+pub use events::{EventSplit, TAIL_FACTOR};
 /// One op kind's counts and latency (ms, from intended start): the record the load
 /// generator and the simulator produce.
 pub use feedlab_workload::LatencyRecord as OpStats;

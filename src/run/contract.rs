@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::measure::{Snapshot, max_over_mean};
 use super::seed::Seeded;
-use super::work::{RunWork, tail_seconds};
+use super::work::{RunWork, feed_p99s, tail_seconds};
 use crate::spec::RunSpec;
 use crate::spec::faults::Fault;
 use crate::summary::{
@@ -389,9 +389,12 @@ pub fn summary(m: &Measured<'_>) -> Summary {
         provenance: Some(Provenance::of(spec)),
         sim: None,
         work: m.work.map(RunWork::per_op),
-        probe: m
-            .work
-            .map(|w| w.probe_stats(&tail_seconds(stats, spec.target.feed_p99_ms))),
+        probe: m.work.map(|w| {
+            w.probe_stats(
+                &tail_seconds(stats, spec.target.feed_p99_ms),
+                &feed_p99s(stats),
+            )
+        }),
         faults: super::faults::live_outcomes(m.faults, stats, spec),
         invariants: None,
         extra: object(extra),

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use feedlab_system::timing::{host_steal_ms, thread_cpu_ns};
+use feedlab_system::timing::{host_steal_ms, host_writeback, thread_cpu_ns};
 
 use super::threads::ThreadCpu;
 use crate::summary::{Stall, ThreadUse};
@@ -80,14 +80,15 @@ impl ProbeSeries {
 }
 
 /// What the probe saw in one second: runs, their CPU ns, the latest tick's lateness ns, the
-/// host's steal ms at the second's first tick and at its last, and this process's thread CPU
-/// at its first tick.
+/// host's steal ms and page-cache KiB written back at the second's first tick and at its
+/// last, and this process's thread CPU at its first tick.
 #[derive(Debug, Clone, Default)]
 struct Second {
     runs: u64,
     cpu_ns: u64,
     late_ns: u64,
     steal: (u64, u64),
+    written: (u64, u64),
     threads: ThreadCpu,
 }
 
@@ -113,6 +114,7 @@ impl Probe {
                 let due = tick.tick().await;
                 let late = u64::try_from(due.elapsed().as_nanos()).unwrap_or(u64::MAX);
                 let steal = host_steal_ms();
+                let written = host_writeback().written_kib;
                 let t0 = thread_cpu_ns();
                 salt = salt.wrapping_add(work(&ring, &bytes, salt) as usize | 1);
                 let used = thread_cpu_ns().saturating_sub(t0);
@@ -120,12 +122,14 @@ impl Probe {
                 let e = s.entry(epoch.elapsed().as_secs()).or_default();
                 if e.runs == 0 {
                     e.steal.0 = steal;
+                    e.written.0 = written;
                     e.threads = super::threads::sample();
                 }
                 e.runs += 1;
                 e.cpu_ns += used;
                 e.late_ns = e.late_ns.max(late);
                 e.steal.1 = steal;
+                e.written.1 = written;
             }
         });
         Probe { task, samples }
@@ -159,8 +163,9 @@ pub const STALL_STEAL_MS: f64 = 100.0;
 /// Thread groups under this much CPU in a stalled second are left out of it, ms.
 const THREAD_MIN_MS: f64 = 10.0;
 
-/// Every second of `s` with its lateness, its steal and the thread CPU from its first tick to
-/// the next second's first (steal to its own last tick, and no threads, for the last second).
+/// Every second of `s` with its lateness, and its steal, writeback and thread CPU from its
+/// first tick to the next second's first (steal and writeback to its own last tick, and no
+/// threads, for the last second).
 fn by_second(s: &BTreeMap<u64, Second>) -> BTreeMap<u64, Stall> {
     let secs: Vec<(&u64, &Second)> = s.iter().collect();
     secs.iter()
@@ -168,6 +173,7 @@ fn by_second(s: &BTreeMap<u64, Second>) -> BTreeMap<u64, Stall> {
         .map(|(i, &(&second, v))| {
             let next = secs.get(i + 1).map(|(_, n)| *n);
             let end = next.map_or(v.steal.1, |n| n.steal.0);
+            let written = next.map_or(v.written.1, |n| n.written.0);
             let threads = next.map_or_else(Vec::new, |n| {
                 super::threads::used_ms(&v.threads, &n.threads, THREAD_MIN_MS)
                     .into_iter()
@@ -178,6 +184,7 @@ fn by_second(s: &BTreeMap<u64, Second>) -> BTreeMap<u64, Stall> {
                 second,
                 late_ms: v.late_ns as f64 / 1e6,
                 steal_ms: end.saturating_sub(v.steal.0) as f64,
+                writeback_kib: written.saturating_sub(v.written.0) as f64,
                 threads,
             };
             (second, stall)
@@ -205,6 +212,7 @@ mod tests {
             cpu_ns: 1,
             late_ns: late_ms * 1_000_000,
             steal,
+            written: (steal.0 * 4, steal.1 * 4),
             threads: [("fjall:worker".to_string(), steal.0 * 1_000_000)].into(),
         };
         let s: BTreeMap<u64, Second> = [
@@ -231,6 +239,12 @@ mod tests {
         assert_eq!(seconds, [1, 2]);
         assert_eq!(got[0].late_ms, 150.0);
         assert_eq!(got[1].steal_ms, 230.0);
+        // Writeback runs the same way: second 2 from 4,080 KiB to second 3's 5,000 KiB.
+        assert_eq!(got[1].writeback_kib, 920.0);
+        assert_eq!(
+            all[&3].writeback_kib, 200.0,
+            "the last second to its own last tick"
+        );
         // Thread CPU runs from the second's first tick to the next one's, as steal does.
         assert_eq!(got[0].threads[0].cpu_ms, 10.0);
         assert_eq!(got[1].threads[0].name, "fjall:worker");

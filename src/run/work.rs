@@ -58,10 +58,13 @@ impl RunWork {
             .collect()
     }
 
-    /// The `probe` section: the probe's median CPU µs, its period, the stalled seconds, and
-    /// the seconds of `tails` (where the tail broke) that did not stall.
-    pub fn probe_stats(&self, tails: &[u64]) -> ProbeStats {
+    /// The `probe` section: the probe's median CPU µs, its period, the stalled seconds, the
+    /// seconds of `tails` (where the tail broke) that did not stall, and the stall study of
+    /// `feed_p99` (each second's feed p99, see [`super::events`]).
+    pub fn probe_stats(&self, tails: &[u64], feed_p99: &BTreeMap<u64, f64>) -> ProbeStats {
         let stalled = |s: u64| self.probe.stalls.iter().any(|x| x.second == s);
+        let facts = super::events::facts(&self.probe.seconds, &self.seconds, feed_p99);
+        let (tail_cut_ms, events) = super::events::split(&facts);
         ProbeStats {
             us: self.probe.median_us(),
             every_ms: super::probe::EVERY.as_millis() as u64,
@@ -71,6 +74,8 @@ impl RunWork {
                 .filter(|&&s| !stalled(s))
                 .filter_map(|s| self.probe.seconds.get(s).cloned())
                 .collect(),
+            tail_cut_ms,
+            events,
             extra: Default::default(),
         }
     }
@@ -130,6 +135,16 @@ fn means(w: &OpWork) -> SummaryWork {
     }
 }
 
+/// Each second's feed p99 in the series, ms.
+pub fn feed_p99s(stats: &RunStats) -> BTreeMap<u64, f64> {
+    stats
+        .series()
+        .iter()
+        .filter(|p| p.kind == OpKind::Feed)
+        .map(|p| (p.second, p.p99_ms))
+        .collect()
+}
+
 /// The seconds of the series in which the feed's p99 passed `target_ms` or any op was dropped.
 pub fn tail_seconds(stats: &RunStats, target_ms: f64) -> Vec<u64> {
     let mut out: Vec<u64> = stats
@@ -187,6 +202,7 @@ mod tests {
                 name: "fjall:worker".into(),
                 cpu_ms: 400.0,
             }],
+            ..Stall::default()
         };
         let probe = ProbeSeries {
             stalls: vec![sec(0, 150.0)],
@@ -197,10 +213,10 @@ mod tests {
             probe,
             ..RunWork::default()
         };
-        let p = w.probe_stats(&[0, 1, 7]);
+        let p = w.probe_stats(&[0, 1, 7], &BTreeMap::new());
         assert_eq!(p.stalls.len(), 1);
         // Second 0 is already a stall; second 7 was never probed.
         assert_eq!(p.tails, vec![sec(1, 2.0)]);
-        assert!(w.probe_stats(&[]).tails.is_empty());
+        assert!(w.probe_stats(&[], &BTreeMap::new()).tails.is_empty());
     }
 }

@@ -293,6 +293,10 @@ pub struct Stall {
     /// CPU time the hypervisor gave other guests instead of this host that second (`steal`
     /// in `/proc/stat`, summed over cores), ms.
     pub steal_ms: f64,
+    /// KiB the kernel wrote back from the page cache that second, for every process on the
+    /// host (`nr_written` in `/proc/vmstat`).
+    #[serde(default)]
+    pub writeback_kib: f64,
     /// CPU this process's threads used that second, by thread group (name without its
     /// number), largest first, groups under 10 ms left out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -324,6 +328,13 @@ pub struct ProbeStats {
     /// absent when none did.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tails: Vec<Stall>,
+    /// The feed p99 from which a second broke the tail, ms (see [`super::EventSplit`]);
+    /// absent when the run had no per-second feed p99.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail_cut_ms: Option<f64>,
+    /// Each stall-making event against the seconds that broke the tail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<super::EventSplit>,
     /// Fields beyond the contract.
     #[serde(flatten)]
     pub extra: Extra,

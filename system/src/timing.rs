@@ -40,8 +40,8 @@ mod stores;
 pub mod work;
 
 pub use cpu::{
-    CpuTimed, host_busy_ms, host_steal_ms, on_thread, process_cpu_ns, process_switches,
-    thread_cpu_ns,
+    CpuTimed, HostWriteback, host_busy_ms, host_steal_ms, host_writeback, on_thread,
+    process_cpu_ns, process_switches, thread_cpu_ns,
 };
 pub use stores::{TimedBlobs, TimedMeta};
 pub use work::{Ledger, OpWork, Work, metered};

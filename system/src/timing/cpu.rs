@@ -70,6 +70,28 @@ pub fn host_busy_ms() -> u64 {
     .sum()
 }
 
+/// The kernel's page-cache writeback at one instant, from `/proc/vmstat`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostWriteback {
+    /// KiB written back to disk since boot (`nr_written` pages), by every process.
+    pub written_kib: u64,
+    /// KiB of dirty page cache waiting to be written back (`nr_dirty` pages).
+    pub dirty_kib: u64,
+}
+
+/// The host's page-cache writeback now; zeros if `/proc/vmstat` cannot be read.
+pub fn host_writeback() -> HostWriteback {
+    let Ok(v) = procfs::vmstat() else {
+        return HostWriteback::default();
+    };
+    let kib = procfs::page_size() / 1024;
+    let pages = |k: &str| v.get(k).and_then(|&n| u64::try_from(n).ok()).unwrap_or(0);
+    HostWriteback {
+        written_kib: pages("nr_written") * kib,
+        dirty_kib: pages("nr_dirty") * kib,
+    }
+}
+
 /// A future that also yields the thread CPU time its polls used, ns.
 #[derive(Debug)]
 pub struct CpuTimed<F> {
@@ -158,5 +180,22 @@ mod tests {
         assert!(out > 0);
         assert!(off > 0, "the blocking closure's CPU reached the scope");
         offloaded(5); // outside any scope: ignored
+    }
+
+    #[test]
+    fn a_synced_mebibyte_shows_as_host_writeback() {
+        if !std::path::Path::new("/proc/vmstat").exists() {
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let before = host_writeback();
+        let mut f = std::fs::File::create(dir.path().join("w")).expect("create");
+        std::io::Write::write_all(&mut f, &vec![7u8; 1 << 20]).expect("write");
+        f.sync_all().expect("fsync");
+        let after = host_writeback();
+        assert!(
+            after.written_kib >= before.written_kib + 1024,
+            "{before:?} -> {after:?}"
+        );
     }
 }
