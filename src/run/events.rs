@@ -134,40 +134,51 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-/// The tail cut (ms) and every event's split of `facts`; `None` and nothing without seconds.
+/// The tail cut (ms) and every event's split of `facts`, over all seconds and (but for
+/// steal) over the seconds without steal; `None` and nothing without seconds.
 pub fn split(facts: &[Facts]) -> (Option<f64>, Vec<EventSplit>) {
     if facts.is_empty() {
         return (None, Vec::new());
     }
     let cut = TAIL_FACTOR * median(facts.iter().map(|f| f.feed_p99_ms).collect());
-    let broke = |f: &Facts| f.feed_p99_ms >= cut;
-    let splits = EVENTS
+    let calm: Vec<Facts> = facts
         .iter()
-        .map(|e| {
-            let from = match e.from {
-                Threshold::Fixed(v) => v,
-                Threshold::Median { times, floor } => {
-                    (times * median(facts.iter().map(e.of).collect())).max(floor)
-                }
-            };
-            let (with, without): (Vec<&Facts>, Vec<&Facts>) =
-                facts.iter().partition(|f| (e.of)(f) >= from);
-            let p99s = |v: &[&Facts]| median(v.iter().map(|f| f.feed_p99_ms).collect());
-            let tails = |v: &[&Facts]| v.iter().filter(|f| broke(f)).count() as u64;
-            EventSplit {
-                event: e.name.to_string(),
-                from,
-                unit: e.unit.to_string(),
-                seconds: with.len() as u64,
-                tail_seconds: tails(&with),
-                other_seconds: without.len() as u64,
-                other_tail_seconds: tails(&without),
-                feed_p99_ms: p99s(&with),
-                other_feed_p99_ms: p99s(&without),
-            }
-        })
+        .filter(|f| f.steal_ms < super::probe::STALL_STEAL_MS)
+        .copied()
         .collect();
-    (Some(cut), splits)
+    let mut out: Vec<EventSplit> = EVENTS.iter().map(|e| one(e, facts, "all", cut)).collect();
+    out.extend(
+        EVENTS
+            .iter()
+            .filter(|e| e.name != "steal")
+            .map(|e| one(e, &calm, "no-steal", cut)),
+    );
+    (Some(cut), out)
+}
+
+/// Event `e`'s split of `facts` (called `among`), a second breaking the tail from `cut` ms.
+fn one(e: &Event, facts: &[Facts], among: &str, cut: f64) -> EventSplit {
+    let from = match e.from {
+        Threshold::Fixed(v) => v,
+        Threshold::Median { times, floor } => {
+            (times * median(facts.iter().map(e.of).collect())).max(floor)
+        }
+    };
+    let (with, without): (Vec<&Facts>, Vec<&Facts>) = facts.iter().partition(|f| (e.of)(f) >= from);
+    let p99s = |v: &[&Facts]| median(v.iter().map(|f| f.feed_p99_ms).collect());
+    let tails = |v: &[&Facts]| v.iter().filter(|f| f.feed_p99_ms >= cut).count() as u64;
+    EventSplit {
+        event: e.name.to_string(),
+        among: among.to_string(),
+        from,
+        unit: e.unit.to_string(),
+        seconds: with.len() as u64,
+        tail_seconds: tails(&with),
+        other_seconds: without.len() as u64,
+        other_tail_seconds: tails(&without),
+        feed_p99_ms: p99s(&with),
+        other_feed_p99_ms: p99s(&without),
+    }
 }
 
 #[cfg(test)]
@@ -197,7 +208,10 @@ mod tests {
         v[17].feed_p99_ms = 30.0;
         let (cut, splits) = split(&v);
         assert_eq!(cut, Some(9.0), "3 × the median per-second p99 of 3 ms");
-        let by = |name: &str| splits.iter().find(|s| s.event == name).expect(name).clone();
+        let by = |name: &str| {
+            let all = |s: &&EventSplit| s.event == name && s.among == "all";
+            splits.iter().find(all).expect(name).clone()
+        };
         let store = by("store-background");
         assert_eq!(
             (store.seconds, store.tail_seconds, store.other_tail_seconds),
@@ -211,6 +225,25 @@ mod tests {
         assert_eq!(by("writeback").from, 8_000.0);
         assert_eq!(by("writeback").seconds, 0);
         assert_eq!(by("fsync-burst").seconds, 0);
+        // Without the steal second, the flush still lines up with the tail: 2 of 3 seconds
+        // against 0 of 16.
+        let calm = splits
+            .iter()
+            .find(|s| s.event == "store-background" && s.among == "no-steal")
+            .expect("a no-steal split");
+        assert_eq!(
+            (
+                calm.tail_seconds,
+                calm.other_seconds,
+                calm.other_tail_seconds
+            ),
+            (2, 16, 0)
+        );
+        assert_eq!(
+            splits.len(),
+            9,
+            "five events over all seconds, four over calm ones"
+        );
         assert!(split(&[]).0.is_none());
     }
 

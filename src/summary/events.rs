@@ -6,6 +6,8 @@
 //! A second *breaks the tail* when its feed p99 is at least [`TAIL_FACTOR`] times the run's
 //! median per-second feed p99 (`probe.tail_cut_ms`). An event lines up with the tail when
 //! the share of its seconds that broke it is well above the share of the other seconds.
+//! Every event but steal is split twice: over all seconds, and over the seconds in which the
+//! host stole little (`among = "no-steal"`).
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +19,10 @@ pub const TAIL_FACTOR: f64 = 3.0;
 pub struct EventSplit {
     /// The event: `steal`, `runtime-late`, `store-background`, `writeback` or `fsync-burst`.
     pub event: String,
+    /// The seconds split: `all`, or `no-steal` (only the seconds in which the host stole
+    /// less than the `steal` event's threshold, so that a host's dip does not hide or fake
+    /// the service's own events).
+    pub among: String,
     /// A second has the event from this much of it on, in `unit`.
     pub from: f64,
     /// The unit of `from`: `ms` (of steal, lateness or store thread CPU), `KiB` written
