@@ -4,10 +4,10 @@
 //!
 //! Per second: the host's stolen CPU and the probe tick's lateness (from [`super::probe`]),
 //! the CPU of fjall's threads (memtable flushes, compactions, the journal's background
-//! syncs), the page cache the kernel wrote back (every process's), and the fsyncs the
-//! service's requests made (from the work counters). Steal, lateness and store CPU have
-//! fixed thresholds; writeback and fsyncs, which follow the upload rate, count as an event
-//! from twice the run's median per second.
+//! syncs), the page cache the kernel wrote back (every process's), and the fsyncs and blob
+//! bytes the service's requests wrote (from the work counters). Steal, lateness and store
+//! CPU have fixed thresholds; writeback, blob bytes and fsyncs, which follow the upload
+//! rate, count as an event from twice the run's median per second.
 
 use std::collections::BTreeMap;
 
@@ -30,6 +30,9 @@ pub struct Facts {
     pub writeback_kib: f64,
     /// fsyncs made by the service's requests.
     pub fsyncs: f64,
+    /// Blob bytes the service's requests wrote, KiB (an upload's copies, fsynced, so also
+    /// part of that second's writeback).
+    pub blob_kib: f64,
 }
 
 /// A second has an event from a fixed amount, or from `times` the run's median (and at
@@ -49,7 +52,7 @@ struct Event {
 }
 
 /// The events studied, in the order reported.
-const EVENTS: [Event; 5] = [
+const EVENTS: [Event; 6] = [
     Event {
         name: "steal",
         unit: "ms",
@@ -78,6 +81,15 @@ const EVENTS: [Event; 5] = [
         },
     },
     Event {
+        name: "blob-write-burst",
+        unit: "KiB",
+        of: |f| f.blob_kib,
+        from: Threshold::Median {
+            times: 2.0,
+            floor: 1024.0,
+        },
+    },
+    Event {
         name: "fsync-burst",
         unit: "fsyncs",
         of: |f| f.fsyncs,
@@ -94,9 +106,11 @@ pub fn facts(
     work: &BTreeMap<(u64, String), OpWork>,
     feed_p99: &BTreeMap<u64, f64>,
 ) -> Vec<Facts> {
-    let mut fsyncs: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut writes: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
     for ((second, _), w) in work {
-        *fsyncs.entry(*second).or_default() += w.work.fsyncs;
+        let e = writes.entry(*second).or_default();
+        e.0 += w.work.fsyncs;
+        e.1 += w.work.blob_bytes_written;
     }
     feed_p99
         .iter()
@@ -108,13 +122,15 @@ pub fn facts(
                 .filter(|t| t.name.starts_with("fjall"))
                 .map(|t| t.cpu_ms)
                 .sum();
+            let (fsyncs, blob_bytes) = writes.get(second).copied().unwrap_or_default();
             Some(Facts {
                 feed_p99_ms,
                 steal_ms: p.steal_ms,
                 late_ms: p.late_ms,
                 store_ms,
                 writeback_kib: p.writeback_kib,
-                fsyncs: fsyncs.get(second).copied().unwrap_or(0) as f64,
+                fsyncs: fsyncs as f64,
+                blob_kib: blob_bytes as f64 / 1024.0,
             })
         })
         .collect()
@@ -192,6 +208,7 @@ mod tests {
             feed_p99_ms: p99,
             writeback_kib: 4_000.0,
             fsyncs: 40.0,
+            blob_kib: 2_000.0,
             ..Facts::default()
         }
     }
@@ -241,8 +258,8 @@ mod tests {
         );
         assert_eq!(
             splits.len(),
-            9,
-            "five events over all seconds, four over calm ones"
+            11,
+            "six events over all seconds, five over calm ones"
         );
         assert!(split(&[]).0.is_none());
     }
@@ -274,6 +291,7 @@ mod tests {
             ops: 1,
             work: Work {
                 fsyncs,
+                blob_bytes_written: fsyncs * 1024,
                 ..Work::default()
             },
         };
@@ -287,7 +305,7 @@ mod tests {
         let f = facts(&probe, &work, &feed);
         assert_eq!(f.len(), 2);
         assert_eq!(f[0].store_ms, 82.0, "both fjall groups, not the runtime");
-        assert_eq!(f[0].fsyncs, 8.0);
+        assert_eq!((f[0].fsyncs, f[0].blob_kib), (8.0, 8.0));
         assert_eq!(f[1].fsyncs, 0.0);
         assert_eq!((f[1].feed_p99_ms, f[1].writeback_kib), (4.0, 512.0));
     }
