@@ -1,7 +1,8 @@
 //! `probe.events` of a live run's summary: for each kind of host or service event that can
 //! stall requests (stolen CPU, a runtime with no free worker, the store's background
-//! flushes and compactions, page-cache writeback, a burst of blob writes or of fsyncs), how the seconds that
-//! had it compare with the seconds that did not, on the feed's per-second p99.
+//! flushes and compactions, page-cache writeback, a burst of blob writes or of fsyncs),
+//! how the seconds that had it compare with the seconds that did not, on the feed's
+//! per-second p99.
 //!
 //! A second *breaks the tail* when its feed p99 is at least [`TAIL_FACTOR`] times the run's
 //! median per-second feed p99 (`probe.tail_cut_ms`). An event lines up with the tail when
