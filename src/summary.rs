@@ -9,8 +9,8 @@
 //! can address any numeric field, contract or not.
 
 mod comparison;
-mod events;
 mod invariants;
+mod probe;
 mod provenance;
 mod sections;
 
@@ -22,15 +22,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use comparison::{Comparison, ComparisonEntry, write_json};
-pub use events::{EventSplit, TAIL_FACTOR};
 /// One op kind's counts and latency (ms, from intended start): the record the load
 /// generator and the simulator produce.
 pub use feedlab_workload::LatencyRecord as OpStats;
 pub use invariants::{Invariant, Invariants, Violation};
+pub use probe::{EventSplit, ProbeStats, Stall, TAIL_FACTOR, ThreadUse};
 pub use provenance::Provenance;
 pub use sections::{
-    FanoutStats, FaultOutcome, HybridShares, OpWork, Population, ProbeStats, QueueCheck, RunConfig,
-    ShardStats, SimSection, Stall, StorageStats, Target, ThreadUse, TopAuthor,
+    FanoutStats, FaultOutcome, HybridShares, OpWork, Population, QueueCheck, RunConfig, ShardStats,
+    SimSection, StorageStats, Target, TopAuthor,
 };
 
 /// Fields a writer added beyond the contract, kept verbatim.

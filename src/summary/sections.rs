@@ -282,64 +282,6 @@ pub struct OpWork {
     pub extra: Extra,
 }
 
-/// One second of a live run in which the probe ran late or the host stole CPU.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Stall {
-    /// Second since the run started.
-    pub second: u64,
-    /// How late the probe's worst tick that second ran, ms: the service's runtime had no
-    /// free worker for that long.
-    pub late_ms: f64,
-    /// CPU time the hypervisor gave other guests instead of this host that second (`steal`
-    /// in `/proc/stat`, summed over cores), ms.
-    pub steal_ms: f64,
-    /// KiB the kernel wrote back from the page cache that second, for every process on the
-    /// host (`nr_written` in `/proc/vmstat`).
-    #[serde(default)]
-    pub writeback_kib: f64,
-    /// CPU this process's threads used that second, by thread group (name without its
-    /// number), largest first, groups under 10 ms left out.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub threads: Vec<ThreadUse>,
-}
-
-/// CPU one group of threads used in one second.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ThreadUse {
-    /// The group: thread name without its number (`tokio-rt-worker`, `fjall:worker`, ...).
-    pub name: String,
-    /// CPU ms.
-    pub cpu_ms: f64,
-}
-
-/// `probe`: the machine-speed probe of a live run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ProbeStats {
-    /// The probe's median CPU µs per run.
-    pub us: f64,
-    /// Its period, ms.
-    pub every_ms: u64,
-    /// Seconds in which the service's runtime or the host stalled (see [`Stall`]), in order;
-    /// absent when none did.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub stalls: Vec<Stall>,
-    /// Seconds not among `stalls` in which the tail broke (feed p99 over the target, or ops
-    /// dropped), with the same figures, in order: what this process's threads did then;
-    /// absent when none did.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tails: Vec<Stall>,
-    /// The feed p99 from which a second broke the tail, ms (see [`super::EventSplit`]);
-    /// absent when the run had no per-second feed p99.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tail_cut_ms: Option<f64>,
-    /// Each stall-making event against the seconds that broke the tail.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub events: Vec<super::EventSplit>,
-    /// Fields beyond the contract.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
 /// One entry of `faults`: a fault window of a live run and what the per-second series showed
 /// of it. Seconds are the driver's, as in `series`; a window covers the series seconds it
 /// overlaps.
