@@ -155,7 +155,7 @@ pub(crate) struct Costs {
     /// reaches its app server: its CPU share on the app node's cores, then the rest as a wait.
     pub transport: [Option<Priced>; OpKind::COUNT],
     /// How client and app CPU per op falls with the node's load (`sim.cpu-fall` and the
-    /// calibration's `[cpu-fall]`).
+    /// calibration file's cpu-fall table).
     pub fall: Option<super::CpuFall>,
     /// How transports lengthen with load (`sim.transport-rise` and the calibration's rise).
     pub rise: Option<super::TransportRise>,
