@@ -138,9 +138,10 @@ async fn verify(
             .send()
             .await?;
         if r.status() != 200 {
+            let status = r.status();
             bail!(
-                "acknowledged photo {id} answers {} after restart",
-                r.status()
+                "acknowledged photo {id} answers {status} {} after restart",
+                r.text().await.unwrap_or_default()
             );
         }
         let got = r.bytes().await?;
@@ -173,9 +174,10 @@ async fn verify(
             .send()
             .await?;
         if r.status() != 200 {
+            let status = r.status();
             bail!(
-                "feed or search lists photo {id}, which answers {}",
-                r.status()
+                "feed or search lists photo {id}, which answers {status} {}",
+                r.text().await.unwrap_or_default()
             );
         }
     }
