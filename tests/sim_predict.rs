@@ -22,8 +22,10 @@
 //!
 //! It does not ask the twin's p99 to agree: at ×16 it was 23% high for feeds and 30% low for
 //! photo_get in the last run (see BENCHMARKS.md), an open gap of the resource model. A miss reruns the
-//! whole ladder once: another tenant's burst on a shared 2-core box moves a live step; a
-//! model that is off misses twice.
+//! whole ladder, up to three ladders in all: another tenant's burst on a shared 2-core box moves
+//! a live step (on 2026-12-03, under 30–60 s of steal per 10 minutes, the live ×16 p50 ranged
+//! from 1.18 to 4.39 ms over eight ladders, and two runs of this test missed twice); a model
+//! that is off misses every time.
 
 mod common;
 
@@ -50,6 +52,9 @@ calibration-burst = 10.0
 name = \"push\"
 system.fanout.kind = \"push\"
 ";
+
+/// Ladders run before a miss fails the test.
+const ATTEMPTS: u32 = 3;
 
 /// The ladder's last step: far enough above the live knee that live breaks in every run.
 const TOP: f64 = 128.0;
@@ -127,12 +132,12 @@ fn one_low_load_calibration_predicts_the_ladder_above_it() {
     let file = scenario(dir.path(), 6.0, 216.0, EXTRA);
     let file = file.as_str();
     let mut all = Vec::new();
-    for n in 1..=2 {
+    for n in 1..=ATTEMPTS {
         let misses = attempt(dir.path(), file, n);
         if misses.is_empty() {
             return;
         }
         all.extend(misses);
     }
-    panic!("the twin missed twice:\n{}", all.join("\n"));
+    panic!("the twin missed {ATTEMPTS} times:\n{}", all.join("\n"));
 }
