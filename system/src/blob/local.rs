@@ -33,7 +33,7 @@ use bytes::Bytes;
 use tokio::sync::{Mutex, MutexGuard};
 
 pub(super) use super::offload::blocking;
-use super::offload::try_read_full;
+use super::offload::{Pool, blocking_on, try_read_full};
 use super::repair::Upkeep;
 use super::replica;
 use super::{BlobKey, BlobMeta, BlobStore, format};
@@ -81,13 +81,12 @@ fn prefix16(key: &BlobKey) -> usize {
 
 impl LocalBlobStore {
     /// Write every replica of `key` (`len` data bytes) that lacks a
-    /// well-formed copy, concurrently, each with `fill`, under the key's
-    /// lock; returns once all are durable (or the first error, after every
-    /// write has ended).
+    /// well-formed copy, concurrently on `pool`, each with `fill`, under the
+    /// key's lock; returns once all are durable (or the first error, after
+    /// every write has ended).
     async fn write_missing(
         &self,
-        key: &BlobKey,
-        len: u64,
+        (key, len, pool): (&BlobKey, u64, Pool),
         fill: impl Fn(&mut File) -> Result<()> + Send + Sync + 'static,
     ) -> Result<()> {
         let _guard = self.inner.lock(key).await;
@@ -101,7 +100,7 @@ impl LocalBlobStore {
         let fill = Arc::new(fill);
         let writes = missing.into_iter().map(|i| {
             let (inner, key, fill) = (self.inner.clone(), key.clone(), fill.clone());
-            blocking(move || inner.write_replica(i, &key, |f| fill(f)))
+            blocking_on(pool, move || inner.write_replica(i, &key, |f| fill(f)))
         });
         futures::future::join_all(writes)
             .await
@@ -326,7 +325,7 @@ impl BlobStore for LocalBlobStore {
         })
         .await?;
         let len = data.len() as u64;
-        self.write_missing(key, len, move |f| {
+        self.write_missing((key, len, Pool::Shared), move |f| {
             std::io::Write::write_all(f, &data)?;
             std::io::Write::write_all(f, &trailer)?;
             Ok(())
@@ -336,7 +335,8 @@ impl BlobStore for LocalBlobStore {
 
     async fn put_file(&self, key: &BlobKey, src: &Path, len: u64) -> Result<()> {
         let (k, s, src) = (key.clone(), src.to_path_buf(), src.to_path_buf());
-        let trailer = blocking(move || {
+        // A spooled body is large (a video): its writes run on the nicer writer pool.
+        let trailer = blocking_on(Pool::Writer, move || {
             let (actual, trailer) = replica::scan_plain(&s, len)?;
             if actual != k {
                 return Err(Error::InvalidInput(format!(
@@ -346,7 +346,7 @@ impl BlobStore for LocalBlobStore {
             Ok(trailer)
         })
         .await?;
-        self.write_missing(key, len, move |f| {
+        self.write_missing((key, len, Pool::Writer), move |f| {
             replica::copy_plain(&src, len, &trailer, f)
         })
         .await

@@ -1,5 +1,12 @@
-//! Where a local blob store's file I/O runs: on the blocking pool ([`blocking`]), or on the
-//! calling thread when the kernel already holds every byte ([`try_read_full`]).
+//! Where a local blob store's file I/O runs: on a blocking pool ([`blocking`], [`blocking_on`]),
+//! or on the calling thread when the kernel already holds every byte ([`try_read_full`]).
+//!
+//! There are two blocking pools ([`Pool`]). Reads, small writes and deletes use tokio's, at the
+//! process's priority. The writes of spooled bodies (videos and photos over the upload memory
+//! limit: tens of MB copied twice and fsynced) use the writer pool: [`WRITER_THREADS`] threads
+//! named `blob-writer` at nice [`WRITER_NICE`]. On a busy box the scheduler then gives the
+//! request path's threads the cores first, and a video's copies take the CPU left over; on an
+//! idle box they run at full speed. The disk is shared all the same.
 //!
 //! The hand-off to the blocking pool costs two thread wake-ups per read: about a fifth of a 200 KB
 //! photo read's CPU when the file is in the page cache, as photo views of recent uploads
@@ -15,20 +22,76 @@
 
 use std::io::IoSliceMut;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use bytes::Bytes;
 use rustix::fs::{Mode, OFlags, ResolveFlags, fstat, openat2};
 use rustix::io::{ReadWriteFlags, preadv2};
+use rustix::process::{getpriority_process, setpriority_process};
 
 use super::format::{FOOTER_LEN, Footer, verify_chunks};
 use crate::error::{Error, Result};
 
-/// Run blocking file I/O off the async runtime. The closure's CPU is reported to the timed
-/// call waiting for it, if any.
+/// The threads that run a piece of blob file I/O.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pool {
+    /// tokio's blocking pool, at the process's priority.
+    Shared,
+    /// The writer pool, at nice [`WRITER_NICE`]: at most [`WRITER_THREADS`] jobs run at once,
+    /// the rest wait their turn.
+    Writer,
+}
+
+/// Threads of the writer pool: one per replica of the default two.
+pub const WRITER_THREADS: usize = 2;
+/// The writer pool's nice value. A thread at nice 10 weighs about a tenth of one at nice 0,
+/// so a video's copies get about 10% of a core that the request path wants. A process
+/// already nicer than this keeps its own value (raising priority needs a privilege).
+pub const WRITER_NICE: i32 = 10;
+
+/// The writer pool's runtime (only its blocking pool is used), or `None` if it could not be
+/// built, when [`Pool::Writer`] falls back to tokio's pool.
+fn writer() -> Option<&'static tokio::runtime::Runtime> {
+    static WRITER: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
+    WRITER
+        .get_or_init(|| {
+            let built = tokio::runtime::Builder::new_current_thread()
+                .max_blocking_threads(WRITER_THREADS)
+                .thread_name("blob-writer")
+                .on_thread_start(|| {
+                    let base = getpriority_process(None).unwrap_or(0);
+                    if base < WRITER_NICE {
+                        // Best effort: a thread left at the process's priority still writes.
+                        let _ = setpriority_process(None, WRITER_NICE);
+                    }
+                })
+                .build();
+            built
+                .inspect_err(|e| tracing::warn!("no blob writer pool ({e}): writes share tokio's"))
+                .ok()
+        })
+        .as_ref()
+}
+
+/// Run blocking file I/O off the async runtime, on tokio's blocking pool.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    let (out, cpu) = tokio::task::spawn_blocking(move || crate::timing::on_thread(f))
+    blocking_on(Pool::Shared, f).await
+}
+
+/// Run blocking file I/O off the async runtime, on `pool`. The closure's CPU is reported to
+/// the timed call waiting for it, if any.
+pub async fn blocking_on<T: Send + 'static>(
+    pool: Pool,
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let task = move || crate::timing::on_thread(f);
+    let join = match (pool, writer()) {
+        (Pool::Writer, Some(rt)) => rt.spawn_blocking(task),
+        _ => tokio::task::spawn_blocking(task),
+    };
+    let (out, cpu) = join
         .await
         .map_err(|e| Error::Internal(format!("blob I/O task failed: {e}")))?;
     crate::timing::cpu::offloaded(cpu);
@@ -84,6 +147,22 @@ mod tests {
         file.extend_from_slice(&trailer(data));
         std::fs::write(&path, file).expect("write");
         path
+    }
+
+    /// The writer pool's threads run at nice [`WRITER_NICE`] (or the process's own, if nicer);
+    /// tokio's pool keeps the process's priority.
+    #[tokio::test]
+    async fn the_writer_pool_runs_nicer_than_the_shared_one() {
+        let nice = || Ok(getpriority_process(None).expect("getpriority"));
+        let base = nice().expect("nice");
+        let shared = blocking_on(Pool::Shared, nice).await.expect("shared");
+        let writer = blocking_on(Pool::Writer, nice).await.expect("writer");
+        assert_eq!(shared, base, "tokio's pool keeps the process's priority");
+        assert_eq!(writer, base.max(WRITER_NICE), "the writer pool runs nicer");
+        let name = blocking_on(Pool::Writer, || {
+            Ok(std::thread::current().name().map(str::to_owned))
+        });
+        assert_eq!(name.await.expect("name").as_deref(), Some("blob-writer"));
     }
 
     #[test]
