@@ -6,7 +6,7 @@
 //! - per second, the mean server CPU µs of each op kind, merged into the driver's `series`;
 //! - `shards.call_us`: the mean wall time of one metadata call per shard.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use feedlab_system::timing::{OpWork, Recorder};
 use feedlab_workload::{OpKind, RunStats};
@@ -59,20 +59,26 @@ impl RunWork {
     }
 
     /// The `probe` section: the probe's median CPU µs, its period, the stalled seconds, the
-    /// seconds of `tails` (where the tail broke) that did not stall, and the stall study of
-    /// `feed_p99` (each second's feed p99, see [`super::events`]).
+    /// seconds that did not stall but broke the tail (those of `tails`, and those whose feed
+    /// p99 reached the stall study's cut), and the stall study of `feed_p99` (each second's
+    /// feed p99, see [`super::events`]).
     pub fn probe_stats(&self, tails: &[u64], feed_p99: &BTreeMap<u64, f64>) -> ProbeStats {
         let stalled = |s: u64| self.probe.stalls.iter().any(|x| x.second == s);
         let facts = super::events::facts(&self.probe.seconds, &self.seconds, feed_p99);
         let (tail_cut_ms, events) = super::events::split(&facts);
+        let past_cut = feed_p99
+            .iter()
+            .filter(|&(_, &p99)| tail_cut_ms.is_some_and(|cut| cut > 0.0 && p99 >= cut))
+            .map(|(&s, _)| s);
+        let tails: BTreeSet<u64> = tails.iter().copied().chain(past_cut).collect();
         ProbeStats {
             us: self.probe.median_us(),
             every_ms: super::probe::EVERY.as_millis() as u64,
             stalls: self.probe.stalls.clone(),
             tails: tails
-                .iter()
-                .filter(|&&s| !stalled(s))
-                .filter_map(|s| self.probe.seconds.get(s).cloned())
+                .into_iter()
+                .filter(|&s| !stalled(s))
+                .filter_map(|s| self.probe.seconds.get(&s).cloned())
                 .collect(),
             tail_cut_ms,
             events,
@@ -206,7 +212,10 @@ mod tests {
         };
         let probe = ProbeSeries {
             stalls: vec![sec(0, 150.0)],
-            seconds: [(0, sec(0, 150.0)), (1, sec(1, 2.0)), (2, sec(2, 1.0))].into(),
+            seconds: (0..5u64)
+                .zip([150.0, 2.0, 1.0, 1.0, 1.0])
+                .map(|(s, late)| (s, sec(s, late)))
+                .collect(),
             ..ProbeSeries::default()
         };
         let w = RunWork {
@@ -218,5 +227,11 @@ mod tests {
         // Second 0 is already a stall; second 7 was never probed.
         assert_eq!(p.tails, vec![sec(1, 2.0)]);
         assert!(w.probe_stats(&[], &BTreeMap::new()).tails.is_empty());
+        // Past the stall study's cut (3× the median per-second feed p99 of 2 ms): second 2,
+        // under the target, is listed too; second 0 still only as a stall.
+        let p99s: BTreeMap<u64, f64> = [(0, 9.0), (1, 2.0), (2, 6.5), (3, 2.0), (4, 2.0)].into();
+        let p = w.probe_stats(&[], &p99s);
+        assert_eq!(p.tail_cut_ms, Some(6.0));
+        assert_eq!(p.tails, vec![sec(2, 1.0)]);
     }
 }
