@@ -2,11 +2,12 @@
 //! each second's feed p99 set beside what the host and the service did in it, and for each
 //! event that can stall every request at once, the seconds with it against the others.
 //!
-//! Per second: the host's stolen CPU and the probe tick's lateness (from [`super::probe`]),
+//! Per second: the host's stolen CPU, the probe tick's lateness and its no-op's wait for
+//! tokio's blocking pool (from [`super::probe`]),
 //! the CPU of fjall's threads (memtable flushes, compactions, the journal's background
 //! syncs), the page cache the kernel wrote back (every process's), and the fsyncs and blob
-//! bytes the service's requests wrote (from the work counters). Steal, lateness and store
-//! CPU have fixed thresholds; writeback, blob bytes and fsyncs, which follow the upload
+//! bytes the service's requests wrote (from the work counters). Steal, the two latenesses and
+//! store CPU have fixed thresholds; writeback, blob bytes and fsyncs, which follow the upload
 //! rate, count as an event from twice the run's median per second.
 
 use std::collections::BTreeMap;
@@ -24,6 +25,8 @@ pub struct Facts {
     pub steal_ms: f64,
     /// The probe tick's worst lateness, ms.
     pub late_ms: f64,
+    /// The worst wait of the probe's no-op for tokio's blocking pool, ms.
+    pub pool_late_ms: f64,
     /// CPU of the store's background threads (thread groups `fjall…`), ms.
     pub store_ms: f64,
     /// Page cache written back by the host, KiB.
@@ -52,7 +55,7 @@ struct Event {
 }
 
 /// The events studied, in the order reported.
-const EVENTS: [Event; 6] = [
+const EVENTS: [Event; 7] = [
     Event {
         name: "steal",
         unit: "ms",
@@ -63,6 +66,12 @@ const EVENTS: [Event; 6] = [
         name: "runtime-late",
         unit: "ms",
         of: |f| f.late_ms,
+        from: Threshold::Fixed(20.0),
+    },
+    Event {
+        name: "pool-late",
+        unit: "ms",
+        of: |f| f.pool_late_ms,
         from: Threshold::Fixed(20.0),
     },
     Event {
@@ -127,6 +136,7 @@ pub fn facts(
                 feed_p99_ms,
                 steal_ms: p.steal_ms,
                 late_ms: p.late_ms,
+                pool_late_ms: p.pool_late_ms,
                 store_ms,
                 writeback_kib: p.writeback_kib,
                 fsyncs: fsyncs as f64,
@@ -258,8 +268,8 @@ mod tests {
         );
         assert_eq!(
             splits.len(),
-            11,
-            "six events over all seconds, five over calm ones"
+            13,
+            "seven events over all seconds, six over calm ones"
         );
         assert!(split(&[]).0.is_none());
     }
@@ -269,6 +279,7 @@ mod tests {
         let stall = |second: u64| Stall {
             second,
             late_ms: 1.0,
+            pool_late_ms: 25.0,
             steal_ms: 5.0,
             writeback_kib: 512.0,
             threads: vec![
@@ -305,6 +316,7 @@ mod tests {
         let f = facts(&probe, &work, &feed);
         assert_eq!(f.len(), 2);
         assert_eq!(f[0].store_ms, 82.0, "both fjall groups, not the runtime");
+        assert_eq!(f[0].pool_late_ms, 25.0);
         assert_eq!((f[0].fsyncs, f[0].blob_kib), (8.0, 8.0));
         assert_eq!(f[1].fsyncs, 0.0);
         assert_eq!((f[1].feed_p99_ms, f[1].writeback_kib), (4.0, 512.0));

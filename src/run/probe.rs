@@ -7,6 +7,10 @@
 //! same contention, so an op's CPU divided by the probe's (`cpu_rel`) keeps the op's own cost
 //! and drops most of the machine's mood. The work mixes hashing (compute-bound) with
 //! dependent reads over a buffer larger than the L2 cache (memory-bound), as a request does.
+//!
+//! Each tick also sends a no-op to tokio's blocking pool and keeps, per second, how long it
+//! waited for a thread (`pool_late_ms`): a request whose store call or blob read queues there
+//! waits as long, while the runtime's own tick may be on time.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -87,6 +91,7 @@ struct Second {
     runs: u64,
     cpu_ns: u64,
     late_ns: u64,
+    pool_late_ns: u64,
     steal: (u64, u64),
     written: (u64, u64),
     threads: ThreadCpu,
@@ -130,6 +135,8 @@ impl Probe {
                 e.late_ns = e.late_ns.max(late);
                 e.steal.1 = steal;
                 e.written.1 = written;
+                drop(s);
+                tokio::spawn(pool_wait(sink.clone(), epoch));
             }
         });
         Probe { task, samples }
@@ -150,6 +157,20 @@ impl Probe {
             stalls: stalls(&all),
             seconds: all,
         }
+    }
+}
+
+/// How long a no-op waits for a thread of tokio's blocking pool, kept as the worst of the
+/// second (since `epoch`) in which it was sent, if the probe saw that second.
+async fn pool_wait(sink: Arc<Mutex<BTreeMap<u64, Second>>>, epoch: Instant) {
+    let (sent, second) = (Instant::now(), epoch.elapsed().as_secs());
+    let Ok(waited) = tokio::task::spawn_blocking(move || sent.elapsed()).await else {
+        return;
+    };
+    let ns = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+    let mut s = sink.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = s.get_mut(&second) {
+        e.pool_late_ns = e.pool_late_ns.max(ns);
     }
 }
 
@@ -183,6 +204,7 @@ fn by_second(s: &BTreeMap<u64, Second>) -> BTreeMap<u64, Stall> {
             let stall = Stall {
                 second,
                 late_ms: v.late_ns as f64 / 1e6,
+                pool_late_ms: v.pool_late_ns as f64 / 1e6,
                 steal_ms: end.saturating_sub(v.steal.0) as f64,
                 writeback_kib: written.saturating_sub(v.written.0) as f64,
                 threads,
@@ -211,6 +233,7 @@ mod tests {
             runs: 20,
             cpu_ns: 1,
             late_ns: late_ms * 1_000_000,
+            pool_late_ns: 0,
             steal,
             written: (steal.0 * 4, steal.1 * 4),
             threads: [("fjall:worker".to_string(), steal.0 * 1_000_000)].into(),
@@ -271,5 +294,40 @@ mod tests {
         let s = p.stop();
         assert!(!s.per_second.is_empty());
         assert!(s.median_us() > 0.0);
+    }
+
+    /// A blocking pool held busy makes the probe's no-op wait, and the second shows it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_busy_blocking_pool_shows_as_pool_lateness() {
+        // tokio's default pool starts up to 512 threads, too many to hold; a runtime with
+        // one blocking thread stands in for a pool whose threads are all busy.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(1)
+            .enable_time()
+            .build()
+            .expect("runtime");
+        let s = std::thread::spawn(move || {
+            rt.block_on(async {
+                let p = Probe::start();
+                tokio::time::sleep(Duration::from_millis(120)).await;
+                let hold =
+                    tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(300)));
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                hold.await.expect("held");
+                p.stop()
+            })
+        })
+        .join()
+        .expect("probe thread");
+        let worst = s
+            .seconds
+            .values()
+            .map(|v| v.pool_late_ms)
+            .fold(0.0, f64::max);
+        assert!(
+            worst >= 150.0,
+            "the no-op waited behind the held thread: {worst} ms"
+        );
     }
 }

@@ -23,6 +23,10 @@ pub struct Stall {
     /// How late the probe's worst tick that second ran, ms: the service's runtime had no
     /// free worker for that long.
     pub late_ms: f64,
+    /// How long a no-op waited, at worst that second, for a thread of tokio's blocking pool
+    /// (where the store's calls, the blob store's reads and the spool's writes run), ms.
+    #[serde(default)]
+    pub pool_late_ms: f64,
     /// CPU time the hypervisor gave other guests instead of this host that second (`steal`
     /// in `/proc/stat`, summed over cores), ms.
     pub steal_ms: f64,
@@ -79,7 +83,7 @@ pub const TAIL_FACTOR: f64 = 3.0;
 /// One event's split of a run's seconds (see the module doc).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EventSplit {
-    /// The event: `steal`, `runtime-late`, `store-background`, `writeback`,
+    /// The event: `steal`, `runtime-late`, `pool-late`, `store-background`, `writeback`,
     /// `blob-write-burst` or `fsync-burst`.
     pub event: String,
     /// The seconds split: `all`, or `no-steal` (only the seconds in which the host stole
