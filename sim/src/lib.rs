@@ -14,13 +14,15 @@
 //! - building blocks, all passive (the caller schedules what they return):
 //!   [`station`] (c workers + FIFO; connection pools with reject-or-queue),
 //!   [`join`] (fan-in of k sub-requests), [`ratequeue`] (the rate-limited
-//!   batching materializer), [`ps`] (processor sharing: a node's CPU cores);
+//!   batching materializer), [`ps`] (processor sharing) and [`sliced`] (time slices): a node's CPU cores,
+//!   behind [`cores`];
 //! - [`stats`]: time averages and delay histograms;
 //! - validation: [`theory`] (Erlang C) and [`mod@mmc`] (the M/M/c model);
 //! - [`model`]: the photo service at full scale (app servers, shards, blob
 //!   store, cache, materializer) fed by the workload model, with service
 //!   times from a calibration file.
 
+pub mod cores;
 pub mod dist;
 pub mod engine;
 pub mod error;
@@ -30,10 +32,12 @@ pub mod model;
 pub mod ps;
 mod queue;
 pub mod ratequeue;
+pub mod sliced;
 pub mod station;
 pub mod stats;
 pub mod theory;
 
+pub use cores::Cores;
 pub use dist::{DistSpec, Empirical, NetHop, ServiceDist};
 pub use engine::{Engine, Model, SimTime, rng_stream};
 pub use error::{Error, Result};
@@ -41,6 +45,7 @@ pub use join::{JoinId, Joined, Joins};
 pub use mmc::{MmcParams, MmcResult, mmc, mmc_with};
 pub use ps::{PsStation, PsStats, Tick};
 pub use ratequeue::{RateQueue, RateQueueStats};
+pub use sliced::SlicedStation;
 pub use station::{Acquire, Admission, ConnPool, PoolStats, QueueLimit, Started, Station};
 pub use stats::{DelayStats, TimeAverage};
 pub use theory::{MmcTheory, erlang_c};

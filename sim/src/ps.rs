@@ -18,6 +18,8 @@ use std::collections::BinaryHeap;
 
 use serde::Serialize;
 
+use crate::cores::{Alarm, Ledger};
+pub use crate::cores::{FIRST_READING_NS, RECENT_WINDOW_NS};
 use crate::engine::SimTime;
 use crate::error::{Result, invalid};
 
@@ -83,35 +85,9 @@ pub struct PsStation<J> {
     last: SimTime,
     jobs: BinaryHeap<Entry<J>>,
     seq: u64,
-    generation: u32,
-    armed: Option<SimTime>,
-    since: SimTime,
-    busy_ns: f64,
-    runnable_ns: f64,
-    completed: u64,
-    demand_ns: f64,
-    /// Busy core-ns since time 0 (never reset), for [`PsStation::recent_utilisation`].
-    all_busy_ns: f64,
-    window: RecentWindow,
+    alarm: Alarm,
+    ledger: Ledger,
 }
-
-/// The state of [`PsStation::recent_utilisation`]: the current window's start and the busy
-/// integral there, the smoothed busy fraction of the windows closed so far, and whether one
-/// has closed.
-#[derive(Debug, Clone, Copy, Default)]
-struct RecentWindow {
-    start: SimTime,
-    busy_at_start: f64,
-    smoothed: f64,
-    closed: bool,
-}
-
-/// Length of one window of [`PsStation::recent_utilisation`], ns.
-pub const RECENT_WINDOW_NS: SimTime = 100_000_000;
-
-/// Before the first window closes, [`PsStation::recent_utilisation`] is the busy fraction
-/// since time 0 once this much time has passed (0 before).
-pub const FIRST_READING_NS: SimTime = 10_000_000;
 
 impl<J: Copy> PsStation<J> {
     /// A station of `cores` cores (`> 0`, fractional allowed), idle at time 0.
@@ -125,48 +101,15 @@ impl<J: Copy> PsStation<J> {
             last: 0,
             jobs: BinaryHeap::new(),
             seq: 0,
-            generation: 0,
-            armed: None,
-            since: 0,
-            busy_ns: 0.0,
-            runnable_ns: 0.0,
-            completed: 0,
-            demand_ns: 0.0,
-            all_busy_ns: 0.0,
-            window: RecentWindow::default(),
+            alarm: Alarm::default(),
+            ledger: Ledger::default(),
         })
     }
 
-    /// The busy fraction of the cores lately: an average over windows of
-    /// [`RECENT_WINDOW_NS`] in which each closed window weighs half and the ones before it
-    /// the other half (the first closed window alone at first). The window in progress does
-    /// not count, so a value holds for a window's length. Until the first window closes it
-    /// is the busy fraction so far, read from [`FIRST_READING_NS`] on (0 before): a box
-    /// that starts under load reads as busy within milliseconds, not as idle for a window.
+    /// The busy fraction of the cores lately (see `RecentWindow::read`).
     pub fn recent_utilisation(&mut self, now: SimTime) -> f64 {
         self.advance(now);
-        let cores = self.cores;
-        let w = &mut self.window;
-        let dt = now.saturating_sub(w.start);
-        let busy = |from: f64| ((self.all_busy_ns - from) / (dt as f64 * cores)).clamp(0.0, 1.0);
-        if dt >= RECENT_WINDOW_NS {
-            let u = busy(w.busy_at_start);
-            w.smoothed = if w.closed {
-                0.5 * w.smoothed + 0.5 * u
-            } else {
-                u
-            };
-            w.closed = true;
-            w.start = now;
-            w.busy_at_start = self.all_busy_ns;
-        } else if !w.closed {
-            return if dt >= FIRST_READING_NS {
-                busy(w.busy_at_start)
-            } else {
-                0.0
-            };
-        }
-        w.smoothed
+        self.ledger.recent(now, self.cores)
     }
 
     /// Runnable jobs.
@@ -189,9 +132,7 @@ impl<J: Copy> PsStation<J> {
         if now > self.last && n > 0 {
             let dt = (now - self.last) as f64;
             self.vtime += dt * self.rate(n);
-            self.busy_ns += dt * (n as f64).min(self.cores);
-            self.all_busy_ns += dt * (n as f64).min(self.cores);
-            self.runnable_ns += dt * n as f64;
+            self.ledger.pass(dt, (n as f64).min(self.cores), n as f64);
         }
         self.last = self.last.max(now);
     }
@@ -201,12 +142,7 @@ impl<J: Copy> PsStation<J> {
         let head = self.jobs.peek()?;
         let left = (head.tag - self.vtime).max(0.0);
         let at = now + (left / self.rate(self.jobs.len())).ceil() as SimTime;
-        self.generation = self.generation.wrapping_add(1);
-        self.armed = Some(at);
-        Some(Tick {
-            at,
-            generation: self.generation,
-        })
+        Some(self.alarm.arm(at))
     }
 
     /// A job with `demand` ns of CPU becomes runnable at `now`. Returns a tick to schedule
@@ -216,7 +152,7 @@ impl<J: Copy> PsStation<J> {
         let was = self.jobs.len();
         let tag = self.vtime + demand as f64;
         self.seq += 1;
-        self.demand_ns += demand as f64;
+        self.ledger.demand_ns += demand as f64;
         self.jobs.push(Entry {
             tag,
             seq: self.seq,
@@ -225,7 +161,7 @@ impl<J: Copy> PsStation<J> {
         // Below the core count nobody slows down: the armed tick stays right unless the
         // newcomer finishes first.
         if (was + 1) as f64 <= self.cores
-            && let Some(armed) = self.armed
+            && let Some(armed) = self.alarm.armed()
             && now + demand >= armed
         {
             return None;
@@ -237,10 +173,9 @@ impl<J: Copy> PsStation<J> {
     /// `done` (in finishing order) and the next tick, if any, is returned. A stale tick does
     /// nothing and returns `None`.
     pub fn tick(&mut self, now: SimTime, generation: u32, done: &mut Vec<J>) -> Option<Tick> {
-        if generation != self.generation || self.armed.is_none() {
+        if !self.alarm.fire(generation) {
             return None;
         }
-        self.armed = None;
         self.advance(now);
         // Ticks are rounded up to whole ns, so a due job's tag is at most a rounding step
         // ahead of virtual time.
@@ -250,7 +185,7 @@ impl<J: Copy> PsStation<J> {
             }
             let e = self.jobs.pop().map(|e| e.job);
             done.extend(e);
-            self.completed += 1;
+            self.ledger.completed += 1;
         }
         if self.jobs.is_empty() {
             // Idle: restart virtual time so tags keep full precision.
@@ -262,40 +197,14 @@ impl<J: Copy> PsStation<J> {
     /// Forget the statistics gathered before `now`.
     pub fn reset_stats(&mut self, now: SimTime) {
         self.advance(now);
-        self.since = now;
-        self.busy_ns = 0.0;
-        self.runnable_ns = 0.0;
-        self.completed = 0;
-        self.demand_ns = 0.0;
+        self.ledger.reset(now);
     }
 
     /// Busy time and counts since the last reset, observed up to `now`.
     pub fn stats(&self, now: SimTime) -> PsStats {
-        let mut s = self.clone_stats();
-        let n = self.jobs.len();
-        if now > self.last && n > 0 {
-            let dt = (now - self.last) as f64;
-            s.0 += dt * (n as f64).min(self.cores);
-            s.1 += dt * n as f64;
-        }
-        let elapsed = now.saturating_sub(self.since) as f64;
-        PsStats {
-            cores: self.cores,
-            busy_s: s.0 / 1e9,
-            elapsed_s: elapsed / 1e9,
-            utilisation: if elapsed > 0.0 {
-                s.0 / (self.cores * elapsed)
-            } else {
-                0.0
-            },
-            mean_runnable: if elapsed > 0.0 { s.1 / elapsed } else { 0.0 },
-            completed: self.completed,
-            demand_s: self.demand_ns / 1e9,
-        }
-    }
-
-    fn clone_stats(&self) -> (f64, f64) {
-        (self.busy_ns, self.runnable_ns)
+        let n = self.jobs.len() as f64;
+        let dt = now.saturating_sub(self.last) as f64;
+        self.ledger.stats(now, self.cores, dt, n.min(self.cores), n)
     }
 }
 

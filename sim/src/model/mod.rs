@@ -24,6 +24,7 @@ mod calib;
 mod client;
 mod config;
 mod cpufall;
+mod deployment;
 mod fanout;
 mod faultflows;
 mod faults;

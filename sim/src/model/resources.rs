@@ -1,6 +1,6 @@
 //! The resources that run out, placed by `[sim.deployment]`: the CPU cores of each node (a
-//! [`PsStation`] per node), a disk per storage node and a NIC per blob node (FIFO
-//! [`Station`]s of I/O slots and of one link per direction).
+//! [`Cores`] per node, processor-shared or time-sliced), a disk per storage node and a NIC
+//! per blob node (FIFO [`Station`]s of I/O slots and of one link per direction).
 //!
 //! A storage call or app step is a [`Call`]: CPU demand served by the cores of the node it
 //! runs on, then a wait that uses no CPU (I/O, fsync). A durable call's wait is a disk I/O
@@ -12,9 +12,9 @@ use rand_chacha::ChaCha8Rng;
 use super::calib::{CpuShare, OpCost};
 use super::config::{Deployment, Layout};
 use super::state::Job;
+use crate::cores::Cores;
 use crate::engine::{NANOS_PER_SEC, SimTime, ns};
 use crate::error::Result;
-use crate::ps::PsStation;
 use crate::station::{QueueLimit, Station};
 use crate::{ServiceDist, station::PoolStats};
 
@@ -145,7 +145,7 @@ fn fifo(slots: u32) -> Result<Station<IoNext>> {
 pub(crate) struct Resources {
     pub layout: Layout,
     /// CPU of each node.
-    pub cpus: Vec<PsStation<CpuNext>>,
+    pub cpus: Vec<Cores<CpuNext>>,
     /// Disk of each node (`None`: an app node).
     pub disks: Vec<Option<Station<IoNext>>>,
     /// NIC links of each blob node: (in, out).
@@ -160,6 +160,8 @@ pub(crate) struct Resources {
     pub min_io: SimTime,
     pub fsync: Option<SimTime>,
     pub ns_per_byte_nic: f64,
+    /// CPU slice of every node's cores, ns (0: processor sharing).
+    pub slice: SimTime,
     pub generator: bool,
     pub background: bool,
     /// Finished CPU jobs of the current tick (reused buffer).
@@ -210,6 +212,7 @@ impl Resources {
             } else {
                 0.0
             },
+            slice: ns(d.cpu_slice_ms * 1e6),
             generator: d.generator_on_box,
             background: d.background_cpu,
             done: Vec::new(),
@@ -258,7 +261,7 @@ impl Resources {
 
     fn add(&mut self, cores: f64, role: &'static str, disk: Option<Station<IoNext>>) {
         // Cores were validated > 0 with the deployment.
-        if let Ok(ps) = PsStation::new(cores) {
+        if let Ok(ps) = Cores::new(cores, self.slice) {
             self.cpus.push(ps);
             self.disks.push(disk);
             self.role.push(role);
