@@ -43,6 +43,102 @@ async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
+/// Upload 12 distinct 40 kB PNGs as `a`; returns each photo's id and bytes.
+async fn upload_photos(env: &Env, a: &User) -> Vec<(String, Vec<u8>)> {
+    let mut photos = Vec::new();
+    for i in 0..12 {
+        let mut body = patterned_png(40_000);
+        body[100] = i;
+        photos.push((
+            pid(&upload(env, a, "p", "image/png", body.clone()).await),
+            body,
+        ));
+    }
+    photos
+}
+
+/// Client load running against the read router while replicas are repaired.
+struct Load {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Load {
+    /// Four readers cycling through photo reads of `ids` and `a`'s feed,
+    /// counting successful and failed answers.
+    fn start(env: &Arc<Env>, a: &User, ids: Vec<String>) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let mut tasks = Vec::new();
+        for t in 0..4 {
+            let (env, stop, ok, failed) = (env.clone(), stop.clone(), ok.clone(), failed.clone());
+            let ids = ids.clone();
+            let tok = a.token.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut n = t;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let r = if n % 3 == 0 {
+                        call(&env.read, get("/v1/feed", Some(&tok))).await
+                    } else {
+                        call(
+                            &env.read,
+                            get(&format!("/v1/photos/{}", ids[n % ids.len()]), None),
+                        )
+                        .await
+                    };
+                    let c = if r.status.is_success() { &ok } else { &failed };
+                    c.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
+        }
+        Load {
+            stop,
+            ok,
+            failed,
+            tasks,
+        }
+    }
+
+    /// Stop the readers; asserts none of their requests failed and that
+    /// some succeeded.
+    async fn finish(self) -> anyhow::Result<()> {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.tasks {
+            t.await?;
+        }
+        assert_eq!(
+            self.failed.load(Ordering::Relaxed),
+            0,
+            "client errors under repair"
+        );
+        assert!(self.ok.load(Ordering::Relaxed) > 0, "the load ran");
+        Ok(())
+    }
+}
+
+/// The store's integrity counters show at least two bad and two repaired
+/// copies and no lost blob, and `/metrics` reports at least two of each in
+/// `feedlab_blob_upkeep_total`.
+async fn check_upkeep_counted(env: &Env) -> anyhow::Result<()> {
+    let i = local(env).integrity();
+    assert!(i.bad_copies >= 2 && i.repaired_copies >= 2, "{i:?}");
+    assert_eq!(i.lost_blobs, 0, "{i:?}");
+    let m = call(&env.read, get("/metrics", None)).await;
+    let text = String::from_utf8_lossy(&m.expect(StatusCode::OK).body).into_owned();
+    for kind in ["bad_copies", "repaired_copies"] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("feedlab_blob_upkeep_total{") && l.contains(kind))
+            .unwrap_or_else(|| panic!("no {kind} in /metrics"));
+        let v: u64 = line.rsplit(' ').next().unwrap_or("").parse()?;
+        assert!(v >= 2, "{line}");
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_repair_and_background_scrub_under_load() -> anyhow::Result<()> {
     let env = Arc::new(
@@ -56,44 +152,13 @@ async fn read_repair_and_background_scrub_under_load() -> anyhow::Result<()> {
         return Ok(());
     }
     let a = create_user(&env, "alice").await;
-    let mut photos = Vec::new();
-    for i in 0..12 {
-        let mut body = patterned_png(40_000);
-        body[100] = i;
-        photos.push((
-            pid(&upload(&env, &a, "p", "image/png", body.clone()).await),
-            body,
-        ));
-    }
+    let photos = upload_photos(&env, &a).await;
     let (p1, p2) = (photos[0].clone(), photos[1].clone());
     let (k1, k2) = (key_of(&env, &p1.0).await?, key_of(&env, &p2.0).await?);
 
     // Load: readers of every photo but p2 (left to the scrub), and feeds.
-    let stop = Arc::new(AtomicBool::new(false));
-    let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let mut load = Vec::new();
-    for t in 0..4 {
-        let (env, stop, ok, failed) = (env.clone(), stop.clone(), ok.clone(), failed.clone());
-        let ids: Vec<String> = photos.iter().skip(2).map(|p| p.0.clone()).collect();
-        let tok = a.token.clone();
-        load.push(tokio::spawn(async move {
-            let mut n = t;
-            while !stop.load(Ordering::Relaxed) {
-                n += 1;
-                let r = if n % 3 == 0 {
-                    call(&env.read, get("/v1/feed", Some(&tok))).await
-                } else {
-                    call(
-                        &env.read,
-                        get(&format!("/v1/photos/{}", ids[n % ids.len()]), None),
-                    )
-                    .await
-                };
-                let c = if r.status.is_success() { &ok } else { &failed };
-                c.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
+    let ids: Vec<String> = photos.iter().skip(2).map(|p| p.0.clone()).collect();
+    let load = Load::start(&env, &a, ids);
 
     flip(&local(&env).replica_path(0, &k1), 5_000)?;
     std::fs::remove_file(local(&env).replica_path(1, &k2))?;
@@ -112,30 +177,8 @@ async fn read_repair_and_background_scrub_under_load() -> anyhow::Result<()> {
     let r = call(&env.read, get(&format!("/v1/photos/{}", p2.0), None)).await;
     assert_eq!(r.expect(StatusCode::OK).body.as_ref(), p2.1.as_slice());
 
-    stop.store(true, Ordering::Relaxed);
-    for t in load {
-        t.await?;
-    }
-    assert_eq!(
-        failed.load(Ordering::Relaxed),
-        0,
-        "client errors under repair"
-    );
-    assert!(ok.load(Ordering::Relaxed) > 0, "the load ran");
-    let i = local(&env).integrity();
-    assert!(i.bad_copies >= 2 && i.repaired_copies >= 2, "{i:?}");
-    assert_eq!(i.lost_blobs, 0, "{i:?}");
-    let m = call(&env.read, get("/metrics", None)).await;
-    let text = String::from_utf8_lossy(&m.expect(StatusCode::OK).body).into_owned();
-    for kind in ["bad_copies", "repaired_copies"] {
-        let line = text
-            .lines()
-            .find(|l| l.starts_with("feedlab_blob_upkeep_total{") && l.contains(kind))
-            .unwrap_or_else(|| panic!("no {kind} in /metrics"));
-        let v: u64 = line.rsplit(' ').next().unwrap_or("").parse()?;
-        assert!(v >= 2, "{line}");
-    }
-    Ok(())
+    load.finish().await?;
+    check_upkeep_counted(&env).await
 }
 
 #[tokio::test]

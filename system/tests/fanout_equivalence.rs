@@ -8,7 +8,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use feedlab_system::id::PhotoId;
-use feedlab_system::policy::FanoutKind;
+use feedlab_system::policy::{FanoutKind, UserId};
 use feedlab_system::service::media::sample_body;
 use feedlab_system::{Service, ServiceConfig};
 use rand::{Rng, SeedableRng};
@@ -21,7 +21,17 @@ const SEED: u64 = 7;
 /// two limits, and the oracle's titles at the same limits.
 type Outcome = Vec<(BTreeSet<String>, BTreeSet<String>, Vec<String>, Vec<String>)>;
 
-async fn run(kind: FanoutKind, dir: &std::path::Path) -> anyhow::Result<Outcome> {
+/// The graph and photos a run left, as the oracle tracks them: the
+/// (follower, leader) pairs of user indices, and the photos not deleted as
+/// (owner index, id, title).
+struct World {
+    follows: BTreeSet<(usize, usize)>,
+    photos: Vec<(usize, PhotoId, String)>,
+}
+
+/// A service in `dir` with `kind` fan-out: three shards, a hybrid threshold
+/// of 4 followers and timelines capped at 200.
+async fn open(kind: FanoutKind, dir: &std::path::Path) -> anyhow::Result<Service> {
     let mut cfg = ServiceConfig {
         data_dir: dir.to_path_buf(),
         timeline_cap: 200,
@@ -30,20 +40,31 @@ async fn run(kind: FanoutKind, dir: &std::path::Path) -> anyhow::Result<Outcome>
     cfg.fanout.kind = kind;
     cfg.fanout.hybrid_threshold = 4;
     cfg.sharding.shards = 3;
-    let svc = Service::open_embedded(cfg).await?;
-    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+    Ok(Service::open_embedded(cfg).await?)
+}
+
+/// Create the [`USERS`] users; returns their ids, by index.
+async fn create_users(svc: &Service) -> anyhow::Result<Vec<UserId>> {
     let mut users = Vec::new();
     for i in 0..USERS {
         users.push(
             svc.create_user(&format!("u{i}"), &format!("u{i}@x.test"))
-                .await?,
+                .await?
+                .id,
         );
     }
-    let id = |i: usize| users[i].id;
+    Ok(users)
+}
+
+/// Drive `svc` (users `ids`) through three seeded rounds of: some follows,
+/// some uploads, some unfollows, a delete. Returns what the oracle expects
+/// to be left.
+async fn build(svc: &Service, ids: &[UserId]) -> anyhow::Result<World> {
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+    let id = |i: usize| ids[i];
     let mut follows: BTreeSet<(usize, usize)> = BTreeSet::new();
     let mut photos: Vec<(usize, PhotoId, String)> = Vec::new();
     let mut next_title = 0;
-    // Three rounds of: some follows, some uploads, some unfollows, a delete.
     for _round in 0..3 {
         for _ in 0..40 {
             let (a, b) = (rng.random_range(0..USERS), rng.random_range(0..USERS / 3));
@@ -72,15 +93,23 @@ async fn run(kind: FanoutKind, dir: &std::path::Path) -> anyhow::Result<Outcome>
         let (owner, pid, _) = photos.remove(victim);
         svc.delete_photo(id(owner), pid).await?;
     }
-    svc.drain().await;
+    Ok(World { follows, photos })
+}
+
+/// For each reader: the titles of its feed from `svc` at limits 100 and 5,
+/// beside the oracle's (the newest photos of its followees in `world`).
+async fn feeds(svc: &Service, ids: &[UserId], world: &World) -> anyhow::Result<Outcome> {
+    let id = |i: usize| ids[i];
     let mut out = Vec::new();
     for reader in 0..USERS {
-        let leaders: BTreeSet<usize> = follows
+        let leaders: BTreeSet<usize> = world
+            .follows
             .iter()
             .filter(|(a, _)| *a == reader)
             .map(|(_, b)| *b)
             .collect();
-        let mut expect: Vec<&(usize, PhotoId, String)> = photos
+        let mut expect: Vec<&(usize, PhotoId, String)> = world
+            .photos
             .iter()
             .filter(|(o, _, _)| leaders.contains(o))
             .collect();
@@ -101,6 +130,17 @@ async fn run(kind: FanoutKind, dir: &std::path::Path) -> anyhow::Result<Outcome>
             titles(5),
         ));
     }
+    Ok(out)
+}
+
+/// One strategy's run: build the seeded world, drain the materializer, and
+/// read every reader's feed beside the oracle's.
+async fn run(kind: FanoutKind, dir: &std::path::Path) -> anyhow::Result<Outcome> {
+    let svc = open(kind, dir).await?;
+    let ids = create_users(&svc).await?;
+    let world = build(&svc, &ids).await?;
+    svc.drain().await;
+    let out = feeds(&svc, &ids, &world).await?;
     svc.shutdown().await;
     Ok(out)
 }

@@ -59,6 +59,92 @@ async fn openapi_documents_every_registered_route_and_nothing_else() -> anyhow::
     Ok(())
 }
 
+/// The value of the first sample of `family` in the Prometheus `text` whose
+/// line holds every one of `labels`.
+fn metric(text: &str, family: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{family}{{")))
+        .find(|l| labels.iter().all(|x| l.contains(x)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// The `/metrics` `text` of router `name` declares the HTTP, shard, cache
+/// and CPU families as counters, the request-latency histogram, and the
+/// resident-memory gauge.
+fn check_metric_families(name: &str, text: &str) {
+    for family in [
+        "feedlab_http_requests_total",
+        "feedlab_shard_ops_total",
+        "feedlab_cache_lookups_total",
+        "feedlab_process_cpu_seconds_total",
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {family} counter")),
+            "{family} is a counter on {name}"
+        );
+    }
+    assert!(text.contains("# TYPE feedlab_http_request_seconds histogram"));
+    assert!(text.contains("feedlab_process_resident_memory_bytes "));
+}
+
+/// The `/metrics` `text` of router `name` counts what the test did: two
+/// users created (201 on the write router), one meta read answered 200 and
+/// one 400 on the read router, read and write ops on each of the three
+/// shards with at least three writes in all, and one upload.
+fn check_metric_counts(name: &str, text: &str) {
+    let value = |family: &str, labels: &[&str]| metric(text, family, labels);
+    let users = value(
+        "feedlab_http_requests_total",
+        &["router=\"write\"", "route=\"/v1/users\"", "status=\"201\""],
+    );
+    assert_eq!(users, Some(2.0), "two users created, on {name}");
+    let meta = ["router=\"read\"", "route=\"/v1/photos/{id}/meta\""];
+    assert_eq!(
+        value(
+            "feedlab_http_requests_total",
+            &[meta[0], meta[1], "status=\"200\""]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            "feedlab_http_requests_total",
+            &[meta[0], meta[1], "status=\"400\""]
+        ),
+        Some(1.0)
+    );
+    for shard in 0..3 {
+        let s = format!("shard=\"{shard}\"");
+        for kind in ["read", "write"] {
+            let v = value(
+                "feedlab_shard_ops_total",
+                &[&s, &format!("kind=\"{kind}\"")],
+            );
+            assert!(
+                v.is_some(),
+                "no feedlab_shard_ops_total for shard {shard} {kind}"
+            );
+        }
+    }
+    let writes: f64 = (0..3)
+        .filter_map(|i| {
+            value(
+                "feedlab_shard_ops_total",
+                &[&format!("shard=\"{i}\""), "kind=\"write\""],
+            )
+        })
+        .sum();
+    assert!(
+        writes >= 3.0,
+        "two users and an upload were written: {writes}"
+    );
+    let uploads = text
+        .lines()
+        .find_map(|l| l.strip_prefix("feedlab_uploads_total "));
+    assert_eq!(uploads, Some("1"), "one upload counted");
+}
+
 #[tokio::test]
 async fn healthz_and_metrics_on_both_routers() -> anyhow::Result<()> {
     let env = env().await?;
@@ -84,83 +170,20 @@ async fn healthz_and_metrics_on_both_routers() -> anyhow::Result<()> {
             "{name}"
         );
         let text = std::str::from_utf8(&r.body)?;
-        let value = |family: &str, labels: &[&str]| -> Option<f64> {
-            text.lines()
-                .filter(|l| l.starts_with(&format!("{family}{{")))
-                .find(|l| labels.iter().all(|x| l.contains(x)))
-                .and_then(|l| l.rsplit(' ').next())
-                .and_then(|v| v.parse().ok())
-        };
-        for family in [
-            "feedlab_http_requests_total",
-            "feedlab_shard_ops_total",
-            "feedlab_cache_lookups_total",
-            "feedlab_process_cpu_seconds_total",
-        ] {
-            assert!(
-                text.contains(&format!("# TYPE {family} counter")),
-                "{family} is a counter on {name}"
-            );
-        }
-        assert!(text.contains("# TYPE feedlab_http_request_seconds histogram"));
-        assert!(text.contains("feedlab_process_resident_memory_bytes "));
-        let users = value(
-            "feedlab_http_requests_total",
-            &["router=\"write\"", "route=\"/v1/users\"", "status=\"201\""],
-        );
-        assert_eq!(users, Some(2.0), "two users created, on {name}");
-        let meta = ["router=\"read\"", "route=\"/v1/photos/{id}/meta\""];
-        assert_eq!(
-            value(
-                "feedlab_http_requests_total",
-                &[meta[0], meta[1], "status=\"200\""]
-            ),
-            Some(1.0)
-        );
-        assert_eq!(
-            value(
-                "feedlab_http_requests_total",
-                &[meta[0], meta[1], "status=\"400\""]
-            ),
-            Some(1.0)
-        );
-        for shard in 0..3 {
-            let s = format!("shard=\"{shard}\"");
-            for kind in ["read", "write"] {
-                let v = value(
-                    "feedlab_shard_ops_total",
-                    &[&s, &format!("kind=\"{kind}\"")],
-                );
-                assert!(
-                    v.is_some(),
-                    "no feedlab_shard_ops_total for shard {shard} {kind}"
-                );
-            }
-        }
-        let writes: f64 = (0..3)
-            .filter_map(|i| {
-                value(
-                    "feedlab_shard_ops_total",
-                    &[&format!("shard=\"{i}\""), "kind=\"write\""],
-                )
-            })
-            .sum();
-        assert!(
-            writes >= 3.0,
-            "two users and an upload were written: {writes}"
-        );
-        let uploads = text
-            .lines()
-            .find_map(|l| l.strip_prefix("feedlab_uploads_total "));
-        assert_eq!(uploads, Some("1"), "one upload counted");
+        check_metric_families(name, text);
+        check_metric_counts(name, text);
     }
     Ok(())
 }
 
-#[tokio::test]
-async fn unknown_routes_are_404_json_and_wrong_methods_405_json() -> anyhow::Result<()> {
-    let env = env().await?;
-    let cases = [
+/// (on the write router, method, URI, expected status) of a request.
+type RouteCase = (bool, Method, &'static str, StatusCode);
+
+/// Requests that match no route on the router they are sent to (unknown
+/// paths, extra segments, and routes served only by the other router): each
+/// a 404.
+fn unknown_route_cases() -> Vec<RouteCase> {
+    vec![
         (true, Method::GET, "/nope", StatusCode::NOT_FOUND),
         (false, Method::GET, "/nope", StatusCode::NOT_FOUND),
         (false, Method::GET, "/v1", StatusCode::NOT_FOUND),
@@ -179,6 +202,13 @@ async fn unknown_routes_are_404_json_and_wrong_methods_405_json() -> anyhow::Res
         ),
         (true, Method::GET, "/v1/feed", StatusCode::NOT_FOUND),
         (true, Method::GET, "/v1/search?q=x", StatusCode::NOT_FOUND),
+    ]
+}
+
+/// Requests to a routed path with a method it does not serve, on either
+/// router: each a 405.
+fn wrong_method_cases() -> Vec<RouteCase> {
+    vec![
         (
             true,
             Method::GET,
@@ -239,8 +269,14 @@ async fn unknown_routes_are_404_json_and_wrong_methods_405_json() -> anyhow::Res
             "/metrics",
             StatusCode::METHOD_NOT_ALLOWED,
         ),
-    ];
-    for (is_write, method, uri, status) in cases {
+    ]
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_json_and_wrong_methods_405_json() -> anyhow::Result<()> {
+    let env = env().await?;
+    let cases = [unknown_route_cases(), wrong_method_cases()];
+    for (is_write, method, uri, status) in cases.into_iter().flatten() {
         let router = if is_write { &env.write } else { &env.read };
         let r = call(router, req(method.clone(), uri, None, Body::empty())).await;
         assert_eq!(

@@ -24,26 +24,10 @@ async fn fetch(rb: reqwest::RequestBuilder) -> anyhow::Result<Resp> {
     ))
 }
 
-#[tokio::test]
-async fn serve_answers_on_real_listeners_and_shuts_down() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let svc = feedlab_system::Service::open_embedded(config(
-        &dir,
-        feedlab_system::policy::FanoutKind::Push,
-    ))
-    .await?;
-    let wl = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let rl = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let (w, r) = (
-        format!("http://{}", wl.local_addr()?),
-        format!("http://{}", rl.local_addr()?),
-    );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(feedlab_system::http::serve(wl, rl, svc.clone(), async {
-        let _ = stopped.await;
-    }));
-    let http = reqwest::Client::builder().no_proxy().build()?;
-
+/// Over the write listener `w`: create alice and bob, and have bob follow
+/// alice (asserting each 201 and the follow's `changed: true`). Returns
+/// alice's and bob's tokens.
+async fn users_and_follow(http: &reqwest::Client, w: &str) -> anyhow::Result<(String, String)> {
     let mk = |name: &str| serde_json::json!({ "name": name, "email": format!("{name}@x.test") });
     let a = fetch(http.post(format!("{w}/v1/users")).json(&mk("alice"))).await?;
     let a: Value = serde_json::from_slice(&a.expect(StatusCode::CREATED).body)?;
@@ -59,7 +43,18 @@ async fn serve_answers_on_real_listeners_and_shuts_down() -> anyhow::Result<()> 
     )
     .await?;
     assert_eq!(follow.expect(StatusCode::OK).json()["changed"], true);
+    Ok((ta.to_owned(), tb.to_owned()))
+}
 
+/// Alice (`ta`) uploads over `w`; over `r` a range read answers 206 with the
+/// right bytes and `Content-Range`, and once `svc` has drained, bob's (`tb`)
+/// feed and a title search each list exactly that photo.
+async fn upload_then_read(
+    http: &reqwest::Client,
+    (w, r): (&str, &str),
+    (ta, tb): (&str, &str),
+    svc: &feedlab_system::Service,
+) -> anyhow::Result<()> {
     let body = patterned_png(2048);
     let up = fetch(
         http.post(format!("{w}/v1/photos?title=over%20the%20wire"))
@@ -82,8 +77,17 @@ async fn serve_answers_on_real_listeners_and_shuts_down() -> anyhow::Result<()> 
     assert_eq!(item_ids(&feed), vec![photo.clone()]);
     let s = fetch(http.get(format!("{r}/v1/search?q=wire"))).await?;
     assert_eq!(item_ids(&s), vec![photo]);
+    Ok(())
+}
 
-    // Errors over the wire are JSON too, with the right status.
+/// Errors over the wire are JSON too, with the right status: 401 without a
+/// token, 404 for no route, 405 for a wrong method, 413 for an oversized
+/// photo (as alice, `ta`); and `/healthz` answers `ok`.
+async fn errors_on_the_wire(
+    http: &reqwest::Client,
+    (w, r): (&str, &str),
+    ta: &str,
+) -> anyhow::Result<()> {
     fetch(http.get(format!("{r}/v1/feed")))
         .await?
         .expect_error(StatusCode::UNAUTHORIZED, "unauthorized");
@@ -100,6 +104,32 @@ async fn serve_answers_on_real_listeners_and_shuts_down() -> anyhow::Result<()> 
     big.expect_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
     let h = fetch(http.get(format!("{r}/healthz"))).await?;
     assert_eq!(h.expect(StatusCode::OK).body.as_ref(), b"ok");
+    Ok(())
+}
+
+#[tokio::test]
+async fn serve_answers_on_real_listeners_and_shuts_down() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let svc = feedlab_system::Service::open_embedded(config(
+        &dir,
+        feedlab_system::policy::FanoutKind::Push,
+    ))
+    .await?;
+    let wl = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let rl = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let (w, r) = (
+        format!("http://{}", wl.local_addr()?),
+        format!("http://{}", rl.local_addr()?),
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(feedlab_system::http::serve(wl, rl, svc.clone(), async {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::builder().no_proxy().build()?;
+
+    let (ta, tb) = users_and_follow(&http, &w).await?;
+    upload_then_read(&http, (&w, &r), (&ta, &tb), &svc).await?;
+    errors_on_the_wire(&http, (&w, &r), &ta).await?;
 
     let _ = stop.send(());
     server.await??;

@@ -50,59 +50,64 @@ async fn create_user_returns_id_and_a_working_token() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `POST /v1/users` bodies that must be refused, as (body, status, code):
+/// malformed JSON and invalid UTF-8 inside a string (400 `invalid_json`),
+/// well-formed JSON of the wrong shape (422 `invalid_json`), and the right
+/// shape with invalid values (400 `invalid_input`).
+const BAD_BODIES: &[(&[u8], StatusCode, &str)] = &[
+    (b"{\"name\":", StatusCode::BAD_REQUEST, "invalid_json"),
+    (b"not json", StatusCode::BAD_REQUEST, "invalid_json"),
+    (b"", StatusCode::BAD_REQUEST, "invalid_json"),
+    // Invalid UTF-8 inside a JSON string, raw and as a lone surrogate.
+    (
+        b"{\"name\":\"\xff\xfe\",\"email\":\"a@b.c\"}",
+        StatusCode::BAD_REQUEST,
+        "invalid_json",
+    ),
+    (
+        b"{\"name\":\"\\ud800\",\"email\":\"a@b.c\"}",
+        StatusCode::BAD_REQUEST,
+        "invalid_json",
+    ),
+    // Well-formed JSON of the wrong shape.
+    (b"[1,2]", StatusCode::UNPROCESSABLE_ENTITY, "invalid_json"),
+    (
+        b"{\"name\":\"x\"}",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_json",
+    ),
+    (
+        b"{\"name\":1,\"email\":\"a@b.c\"}",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_json",
+    ),
+    (
+        b"{\"name\":\"x\",\"email\":\"a@b.c\",\"admin\":true}",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_json",
+    ),
+    // Valid shape, invalid values.
+    (
+        b"{\"name\":\"   \",\"email\":\"a@b.c\"}",
+        StatusCode::BAD_REQUEST,
+        "invalid_input",
+    ),
+    (
+        b"{\"name\":\"x\",\"email\":\"no-at-sign\"}",
+        StatusCode::BAD_REQUEST,
+        "invalid_input",
+    ),
+    (
+        b"{\"name\":\"x\",\"email\":\"a@b@c\"}",
+        StatusCode::BAD_REQUEST,
+        "invalid_input",
+    ),
+];
+
 #[tokio::test]
 async fn create_user_rejects_bad_bodies() -> anyhow::Result<()> {
     let env = env().await?;
-    let cases: &[(&[u8], StatusCode, &str)] = &[
-        (b"{\"name\":", StatusCode::BAD_REQUEST, "invalid_json"),
-        (b"not json", StatusCode::BAD_REQUEST, "invalid_json"),
-        (b"", StatusCode::BAD_REQUEST, "invalid_json"),
-        // Invalid UTF-8 inside a JSON string, raw and as a lone surrogate.
-        (
-            b"{\"name\":\"\xff\xfe\",\"email\":\"a@b.c\"}",
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-        ),
-        (
-            b"{\"name\":\"\\ud800\",\"email\":\"a@b.c\"}",
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-        ),
-        // Well-formed JSON of the wrong shape.
-        (b"[1,2]", StatusCode::UNPROCESSABLE_ENTITY, "invalid_json"),
-        (
-            b"{\"name\":\"x\"}",
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_json",
-        ),
-        (
-            b"{\"name\":1,\"email\":\"a@b.c\"}",
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_json",
-        ),
-        (
-            b"{\"name\":\"x\",\"email\":\"a@b.c\",\"admin\":true}",
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_json",
-        ),
-        // Valid shape, invalid values.
-        (
-            b"{\"name\":\"   \",\"email\":\"a@b.c\"}",
-            StatusCode::BAD_REQUEST,
-            "invalid_input",
-        ),
-        (
-            b"{\"name\":\"x\",\"email\":\"no-at-sign\"}",
-            StatusCode::BAD_REQUEST,
-            "invalid_input",
-        ),
-        (
-            b"{\"name\":\"x\",\"email\":\"a@b@c\"}",
-            StatusCode::BAD_REQUEST,
-            "invalid_input",
-        ),
-    ];
-    for (body, status, code) in cases {
+    for (body, status, code) in BAD_BODIES {
         let r = call(
             &env.write,
             json_req(Method::POST, "/v1/users", body.to_vec()),

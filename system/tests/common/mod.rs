@@ -6,7 +6,8 @@
 //! `tower::ServiceExt::oneshot`. [`call`] is the single way requests are
 //! sent: it fails the test on any 5xx, and checks every response with a
 //! status ≥ 400 through [`assert_error_shape`], so no error in the suite
-//! escapes the JSON `{code, message}` contract.
+//! escapes the JSON `{code, message}` contract. The S3 settings and the
+//! per-test key prefixes live in the `s3` submodule, re-exported here.
 #![allow(dead_code)]
 
 use axum::Router;
@@ -14,12 +15,18 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use bytes::Bytes;
 use feedlab_system::policy::FanoutKind;
+use feedlab_system::service::BlobBackend;
 use feedlab_system::service::media::sample_body;
-use feedlab_system::service::{BlobBackend, S3Config};
 use feedlab_system::{Service, ServiceConfig};
 use serde_json::Value;
 use tempfile::TempDir;
 use tower::ServiceExt;
+
+mod s3;
+// Re-exported so `common::s3_config` and friends keep their paths; a test
+// target that uses none of them must not warn (as `dead_code` above).
+#[allow(unused_imports)]
+pub use s3::{s3_config, test_blob_is_s3, unique_prefix};
 
 /// Largest accepted photo in these tests.
 pub const PHOTO_LIMIT: u64 = 64 * 1024;
@@ -72,48 +79,6 @@ pub async fn env_with(tweak: impl FnOnce(&mut ServiceConfig)) -> anyhow::Result<
         svc,
         dir,
     })
-}
-
-/// True when `FEEDLAB_TEST_BLOB=s3`: the suite runs on the S3 backend.
-pub fn test_blob_is_s3() -> bool {
-    std::env::var("FEEDLAB_TEST_BLOB").as_deref() == Ok("s3")
-}
-
-/// The S3 settings for one test from the `FEEDLAB_S3_*` environment
-/// (`scripts/s3-dev env`), with a key prefix unique to this call so runs
-/// never collide. When `FEEDLAB_S3_ENDPOINT` is unset: prints the skip line
-/// and returns `None` — or panics if `FEEDLAB_REQUIRE_S3=1`.
-pub fn s3_config(test: &str) -> Option<S3Config> {
-    let set = std::env::var("FEEDLAB_S3_ENDPOINT").is_ok_and(|v| !v.is_empty());
-    if !set {
-        assert!(
-            std::env::var("FEEDLAB_REQUIRE_S3").as_deref() != Ok("1"),
-            "FEEDLAB_REQUIRE_S3=1 but FEEDLAB_S3_ENDPOINT is not set (run scripts/s3-dev start)"
-        );
-        // Straight to stderr: libtest captures eprint! of a passing test, and
-        // a skip must be seen in plain `cargo test` output.
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr(),
-            b"S3 tests skipped: FEEDLAB_S3_ENDPOINT not set (run scripts/s3-dev start)\n",
-        );
-        return None;
-    }
-    Some(S3Config {
-        prefix: unique_prefix(test),
-        ..S3Config::default()
-    })
-}
-
-/// `t/{test}/{pid}-{ns}-{n}/`: a fresh object-name prefix.
-pub fn unique_prefix(test: &str) -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let ns = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    format!("t/{test}/{}-{ns}-{n}/", std::process::id())
 }
 
 /// A response, fully buffered.
