@@ -25,8 +25,11 @@ mod common;
 
 #[path = "crash/follows.rs"]
 mod follows;
+#[path = "crash/setup.rs"]
+mod setup;
 
 use follows::{Edges, check_counters, toggler, verify_follows};
+use setup::{leader_photos, register};
 
 const SEED: u64 = 0x5eed;
 const CYCLES: usize = 6;
@@ -184,117 +187,91 @@ async fn verify(
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_uploads_survive_kill_9() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let http = reqwest::Client::new();
-    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
-    eprintln!(
-        "crash test with blob = {}",
-        if s3_prefix().is_some() { "s3" } else { "local" }
-    );
-    let mut s = start(dir.path())?;
-    // 0..3 upload and follow each other; 3 is a leader with a fixed set of
-    // photos; 4..7 keep following and unfollowing it.
-    let mut users = Vec::new();
-    for i in 0..7 {
-        let v: serde_json::Value = http
-            .post(format!("{}/v1/users", s.write))
-            .json(&serde_json::json!({"name": format!("c{i}"), "email": format!("c{i}@x.test")}))
-            .send()
-            .await?
-            .json()
-            .await?;
-        users.push(User {
-            id: v["id"].as_u64().context("id")?,
-            token: v["token"].as_str().context("token")?.to_owned(),
-        });
-    }
-    // users 1 and 2 follow user 0; user 0 follows user 1.
-    for (a, b) in [(1, 0), (2, 0), (0, 1)] {
-        let r = http
-            .put(format!(
-                "{}/v1/users/{}/following/{}",
-                s.write, users[a].id, users[b].id
+/// What the crash cycles share: the client, the data directory, the users, the
+/// leader's photo ids, and the acknowledged follow states and uploads.
+struct Lab<'a> {
+    http: reqwest::Client,
+    data: &'a Path,
+    users: Vec<User>,
+    leader_photos: Vec<u64>,
+    edges: Edges,
+    acked: Acked,
+}
+
+/// One crash cycle: users 0..3 upload and users 4..7 follow and unfollow the leader
+/// until `s` is killed with SIGKILL after a random 150–900 ms. The server then
+/// restarts on the same data, and [`verify`] (acknowledged uploads read back
+/// byte-identical, no feed or search entry points at a missing photo) and
+/// [`verify_follows`] (acknowledged backfills and purges show) must pass.
+async fn crash_cycle(
+    lab: &Lab<'_>,
+    mut s: Server,
+    cycle: usize,
+    rng: &mut ChaCha8Rng,
+) -> anyhow::Result<Server> {
+    let (http, users) = (&lab.http, &lab.users);
+    let toggling = tokio::spawn(toggler(
+        http.clone(),
+        s.write.clone(),
+        (4..7).map(|i| (i, users[i].clone())).collect(),
+        users[3].id,
+        SEED ^ (cycle as u64 + 1000),
+        lab.edges.clone(),
+    ));
+    let tasks: Vec<_> = users[..3]
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let seed = SEED ^ ((cycle * 10 + i) as u64);
+            tokio::spawn(uploader(
+                http.clone(),
+                s.write.clone(),
+                u.clone(),
+                seed,
+                lab.acked.clone(),
             ))
-            .bearer_auth(&users[a].token)
-            .send()
-            .await?;
-        assert_eq!(r.status(), 200);
+        })
+        .collect();
+    let before = lab.acked.lock().expect("lock").len();
+    tokio::time::sleep(Duration::from_millis(rng.random_range(150..900))).await;
+    s.child.kill()?; // SIGKILL
+    s.child.wait()?;
+    drop(s);
+    for t in tasks {
+        t.await?;
     }
-    let mut leader_photos = Vec::new();
-    for i in 0..5 {
-        let v: serde_json::Value = http
-            .post(format!("{}/v1/photos?title=leader%20{i}", s.write))
-            .bearer_auth(&users[3].token)
-            .header("content-type", "image/png")
-            .body(body(&mut rng))
-            .send()
-            .await?
-            .json()
-            .await?;
-        leader_photos.push(v["id"].as_str().context("photo id")?.parse::<u64>()?);
-    }
-    let toggled: Vec<(usize, User)> = (4..7).map(|i| (i, users[i].clone())).collect();
-    let edges: Edges = Arc::default();
-    let acked: Acked = Arc::default();
-    for cycle in 0..CYCLES {
-        let toggling = tokio::spawn(toggler(
-            http.clone(),
-            s.write.clone(),
-            toggled.clone(),
-            users[3].id,
-            SEED ^ (cycle as u64 + 1000),
-            edges.clone(),
-        ));
-        let tasks: Vec<_> = users[..3]
-            .iter()
-            .enumerate()
-            .map(|(i, u)| {
-                let seed = SEED ^ ((cycle * 10 + i) as u64);
-                tokio::spawn(uploader(
-                    http.clone(),
-                    s.write.clone(),
-                    u.clone(),
-                    seed,
-                    acked.clone(),
-                ))
-            })
-            .collect();
-        let before = acked.lock().expect("lock").len();
-        tokio::time::sleep(Duration::from_millis(rng.random_range(150..900))).await;
-        s.child.kill()?; // SIGKILL
-        s.child.wait()?;
-        drop(s);
-        for t in tasks {
-            t.await?;
-        }
-        toggling.await?;
-        let after = acked.lock().expect("lock").len();
-        eprintln!(
-            "cycle {cycle}: {} uploads acknowledged before kill -9 (seed {SEED})",
-            after - before
-        );
-        s = start(dir.path())?;
-        verify(&http, &s, &users[..3], &acked)
-            .await
-            .with_context(|| format!("cycle {cycle}, seed {SEED}"))?;
-        let checked = verify_follows(&http, &s, &users, (users[3].id, &leader_photos), &edges)
-            .await
-            .with_context(|| format!("follows, cycle {cycle}, seed {SEED}"))?;
-        eprintln!("cycle {cycle}: follow states checked after restart: {checked:?}");
-    }
-    let total = acked.lock().expect("lock").len();
-    assert!(
-        total >= CYCLES,
-        "too few uploads acknowledged ({total}) to test anything"
+    toggling.await?;
+    let after = lab.acked.lock().expect("lock").len();
+    eprintln!(
+        "cycle {cycle}: {} uploads acknowledged before kill -9 (seed {SEED})",
+        after - before
     );
-    // Fan-out of every acknowledged upload by user 0 reaches user 1's feed
-    // (replayed from the outbox after each kill). The feed holds the newest
-    // 100 of user 0's photos, which may include uploads that were committed
-    // but whose response the kill swallowed; so every acknowledged upload
-    // at least as new as the feed's oldest entry must be in it.
-    let want: Vec<u64> = acked
+    let s = start(lab.data)?;
+    verify(http, &s, &users[..3], &lab.acked)
+        .await
+        .with_context(|| format!("cycle {cycle}, seed {SEED}"))?;
+    let checked = verify_follows(
+        http,
+        &s,
+        users,
+        (users[3].id, &lab.leader_photos),
+        &lab.edges,
+    )
+    .await
+    .with_context(|| format!("follows, cycle {cycle}, seed {SEED}"))?;
+    eprintln!("cycle {cycle}: follow states checked after restart: {checked:?}");
+    Ok(s)
+}
+
+/// Fan-out of every acknowledged upload by user 0 reaches user 1's feed
+/// within 30 s (replayed from the outbox after each kill). The feed holds the
+/// newest 100 of user 0's photos, which may include uploads that were
+/// committed but whose response the kill swallowed; so every acknowledged
+/// upload at least as new as the feed's oldest entry must be in it.
+async fn verify_fanout(lab: &Lab<'_>, s: &Server) -> anyhow::Result<()> {
+    let (http, users) = (&lab.http, &lab.users);
+    let want: Vec<u64> = lab
+        .acked
         .lock()
         .expect("lock")
         .iter()
@@ -329,7 +306,7 @@ async fn acknowledged_uploads_survive_kill_9() -> anyhow::Result<()> {
             .filter(|w| *w >= floor && !have.contains(w))
             .collect();
         if missing.is_empty() {
-            break;
+            return Ok(());
         }
         if Instant::now() > deadline {
             bail!(
@@ -340,5 +317,38 @@ async fn acknowledged_uploads_survive_kill_9() -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    check_counters(s, dir.path(), &users).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_uploads_survive_kill_9() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let http = reqwest::Client::new();
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+    eprintln!(
+        "crash test with blob = {}",
+        if s3_prefix().is_some() { "s3" } else { "local" }
+    );
+    let mut s = start(dir.path())?;
+    // 0..3 upload and follow each other; 3 is a leader with a fixed set of
+    // photos; 4..7 keep following and unfollowing it.
+    let users = register(&http, &s).await?;
+    let leader_photos = leader_photos(&http, &s, &users[3], &mut rng).await?;
+    let lab = Lab {
+        http,
+        data: dir.path(),
+        users,
+        leader_photos,
+        edges: Arc::default(),
+        acked: Arc::default(),
+    };
+    for cycle in 0..CYCLES {
+        s = crash_cycle(&lab, s, cycle, &mut rng).await?;
+    }
+    let total = lab.acked.lock().expect("lock").len();
+    assert!(
+        total >= CYCLES,
+        "too few uploads acknowledged ({total}) to test anything"
+    );
+    verify_fanout(&lab, &s).await?;
+    check_counters(s, dir.path(), &lab.users).await
 }

@@ -15,7 +15,21 @@ fn tiny_live_run_writes_the_contract_and_a_self_contained_report() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path();
     let s = run(out, &spec("push", "push", "http"));
+    assert_contract_types(&s);
+    let p99 = assert_measured_ops(&s);
+    assert_measured_storage_and_shards(&s);
+    assert_policy_figures_and_target(&s, p99);
+    assert!(
+        !out.join("push/data").exists(),
+        "data dir is removed without --keep-data"
+    );
+    assert_comparison_and_report(out);
+}
 
+/// Every contract field of the summary `s` is present with its type: names
+/// are strings, counts are unsigned integers, measures are numbers, the
+/// target verdict is a boolean, and each op kind has its full latency record.
+fn assert_contract_types(s: &Value) {
     for key in [
         "feedlab",
         "scenario",
@@ -26,11 +40,11 @@ fn tiny_live_run_writes_the_contract_and_a_self_contained_report() {
         "config.meta",
         "config.blob",
     ] {
-        assert!(field(&s, key).is_string(), "{key}");
+        assert!(field(s, key).is_string(), "{key}");
     }
-    assert_eq!(field(&s, "mode"), "live");
-    assert_eq!(field(&s, "config.fanout"), "push");
-    assert_eq!(field(&s, "seed"), 7);
+    assert_eq!(field(s, "mode"), "live");
+    assert_eq!(field(s, "config.fanout"), "push");
+    assert_eq!(field(s, "seed"), 7);
     for key in [
         "population.users",
         "population.materialized_users",
@@ -42,7 +56,7 @@ fn tiny_live_run_writes_the_contract_and_a_self_contained_report() {
         "storage.blob_bytes",
         "storage.timeline_bytes",
     ] {
-        assert!(field(&s, key).is_u64(), "{key} is not a count");
+        assert!(field(s, key).is_u64(), "{key} is not a count");
     }
     for key in [
         "population.alpha",
@@ -54,9 +68,9 @@ fn tiny_live_run_writes_the_contract_and_a_self_contained_report() {
         "shards.load_max_over_mean",
         "target.feed_p99_ms",
     ] {
-        assert!(field(&s, key).is_number(), "{key} is not a number");
+        assert!(field(s, key).is_number(), "{key} is not a number");
     }
-    assert!(field(&s, "target.met").is_boolean());
+    assert!(field(s, "target.met").is_boolean());
     for op in ["feed", "upload", "photo_get", "search", "follow"] {
         for f in [
             "count",
@@ -70,85 +84,97 @@ fn tiny_live_run_writes_the_contract_and_a_self_contained_report() {
             "max_ms",
         ] {
             assert!(
-                field(&s, &format!("ops.{op}.{f}")).is_number(),
+                field(s, &format!("ops.{op}.{f}")).is_number(),
                 "ops.{op}.{f}"
             );
         }
     }
+}
+
+/// The population, feed latencies, uploads and push fan-out of `s` are
+/// measured, not placeholders: 300 materialized users, over 1,000 follows,
+/// feeds served with `0 < p50 <= p99`, uploads made, and each upload written
+/// to more than one timeline with a positive freshness p99. Returns the feed
+/// p99 in ms.
+fn assert_measured_ops(s: &Value) -> f64 {
     // Measured, not placeholders.
-    assert_eq!(field(&s, "population.materialized_users"), 300);
-    assert!(field(&s, "population.follows").as_u64().expect("n") > 1_000);
-    let feed = field(&s, "ops.feed");
+    assert_eq!(field(s, "population.materialized_users"), 300);
+    assert!(field(s, "population.follows").as_u64().expect("n") > 1_000);
+    let feed = field(s, "ops.feed");
     assert!(feed["count"].as_u64().expect("count") > 0);
     let (p50, p99) = (
         feed["p50_ms"].as_f64().expect("p50"),
         feed["p99_ms"].as_f64().expect("p99"),
     );
     assert!(p50 > 0.0 && p99 >= p50, "feed p50 {p50} p99 {p99}");
-    let uploads = field(&s, "ops.upload.count").as_u64().expect("uploads");
+    let uploads = field(s, "ops.upload.count").as_u64().expect("uploads");
     assert!(uploads > 0);
     // Push fan-out writes one timeline entry per follower of each upload.
-    assert!(
-        field(&s, "fanout.timeline_writes")
-            .as_u64()
-            .expect("writes")
-            > 0
-    );
-    assert!(field(&s, "fanout.writes_per_upload").as_f64().expect("wpu") > 1.0);
-    assert!(
-        field(&s, "fanout.freshness_p99_ms")
-            .as_f64()
-            .expect("fresh")
-            > 0.0
-    );
-    assert!(field(&s, "storage.timeline_bytes").as_u64().expect("tb") > 0);
-    assert!(field(&s, "storage.blob_bytes").as_u64().expect("bb") > 0);
+    assert!(field(s, "fanout.timeline_writes").as_u64().expect("writes") > 0);
+    assert!(field(s, "fanout.writes_per_upload").as_f64().expect("wpu") > 1.0);
+    assert!(field(s, "fanout.freshness_p99_ms").as_f64().expect("fresh") > 0.0);
+    p99
+}
+
+/// Storage of `s` is measured (timeline and blob bytes positive, metadata
+/// bytes within the bounds its rows allow) and the run's four shards report
+/// a load skew of at least 1.
+fn assert_measured_storage_and_shards(s: &Value) {
+    assert!(field(s, "storage.timeline_bytes").as_u64().expect("tb") > 0);
+    assert!(field(s, "storage.blob_bytes").as_u64().expect("bb") > 0);
     // Metadata is measured logically: every follow is two rows (follows and
     // followers) of at least 17 key bytes each, and no row of this run's
     // tables is near 4 KiB, so the size must sit between those bounds (a
     // preallocated journal or an empty memtable would fall outside them).
-    let follows = field(&s, "population.follows").as_u64().expect("follows");
-    let rows_bound = follows * 2 + field(&s, "storage.timeline_rows").as_u64().expect("tr");
-    let meta = field(&s, "storage.meta_bytes").as_u64().expect("mb");
+    let follows = field(s, "population.follows").as_u64().expect("follows");
+    let rows_bound = follows * 2 + field(s, "storage.timeline_rows").as_u64().expect("tr");
+    let meta = field(s, "storage.meta_bytes").as_u64().expect("mb");
     assert!(
         meta >= follows * 2 * 17,
         "meta_bytes {meta} for {follows} follows"
     );
     assert!(meta < (rows_bound + 10_000) * 4096, "meta_bytes {meta}");
-    assert_eq!(field(&s, "shards.count"), 4);
+    assert_eq!(field(s, "shards.count"), 4);
     assert!(
-        field(&s, "shards.load_max_over_mean")
+        field(s, "shards.load_max_over_mean")
             .as_f64()
             .expect("skew")
             >= 1.0
     );
+}
+
+/// The fan-out policy figures of `s` (top author, hybrid threshold and
+/// shares, the model's follower CCDF fit) are present and consistent, and
+/// `target.met` agrees with the feed p99 `p99` against the 200 ms target.
+fn assert_policy_figures_and_target(s: &Value, p99: f64) {
     // Push writes one timeline entry per follower of the top author; the
     // hybrid threshold is reported at full scale and as applied live, with
     // the shares each pulls; the model's follower CCDF is beside the graph's.
-    let top = field(&s, "fanout.top_author");
-    assert_eq!(&top["followers"], field(&s, "population.max_followers"));
+    let top = field(s, "fanout.top_author");
+    assert_eq!(&top["followers"], field(s, "population.max_followers"));
     assert_eq!(top["writes_per_upload"], top["followers"]);
-    assert!(field(&s, "fanout.hybrid.live_threshold").is_u64());
-    assert_eq!(field(&s, "fanout.hybrid.threshold"), 10_000);
+    assert!(field(s, "fanout.hybrid.live_threshold").is_u64());
+    assert_eq!(field(s, "fanout.hybrid.threshold"), 10_000);
     for share in [
         "full_author_share",
         "full_edge_share",
         "live_author_share",
         "live_edge_share",
     ] {
-        let x = field(&s, &format!("fanout.hybrid.{share}"))
+        let x = field(s, &format!("fanout.hybrid.{share}"))
             .as_f64()
             .expect("share");
         assert!((0.0..=1.0).contains(&x), "{share} {x}");
     }
-    assert!(field(&s, "population.model_follower_ccdf.fit.alpha").is_number());
+    assert!(field(s, "population.model_follower_ccdf.fit.alpha").is_number());
     let met = p99 <= 200.0;
-    assert_eq!(field(&s, "target.met").as_bool(), Some(met));
-    assert!(
-        !out.join("push/data").exists(),
-        "data dir is removed without --keep-data"
-    );
+    assert_eq!(field(s, "target.met").as_bool(), Some(met));
+}
 
+/// The run's outputs under `out`: comparison.json points at the variant's
+/// summary, report.html has its six inline plots and no external resource,
+/// report.md has the feed p99 column, and all outputs match their schemas.
+fn assert_comparison_and_report(out: &Path) {
     let cmp: Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("comparison.json")).expect("comparison.json"),
     )

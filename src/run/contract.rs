@@ -32,7 +32,7 @@ use crate::threshold;
 const SCATTER_AUTHORS: usize = 2_000;
 /// Users sampled from the full population for the model's follower CCDF.
 const MODEL_SAMPLE: u64 = 100_000;
-/// Seconds in a year, and the projection horizon.
+/// Years of the storage growth projection.
 const YEARS: u32 = 5;
 
 /// Everything measured by one live run.
@@ -85,8 +85,7 @@ fn ccdf(in_degree: &[u64]) -> Value {
     json!({ "points": points, "fit": fit })
 }
 
-/// `(followers, pushed timeline writes per upload)` of `author` under `strategy`, from the
-/// materialized graph.
+/// `(followers, pushed timeline writes per upload)` of `author` under `strategy` (live graph).
 fn pushed(m: &Measured<'_>, strategy: &FanoutStrategy, author: u64) -> (usize, usize) {
     let pop = m.population;
     let t = &m.spec.traffic;
@@ -226,9 +225,8 @@ fn population(m: &Measured<'_>) -> sj::Population {
     }
 }
 
-/// Stored bytes after the run, bytes per upload, and their projection over
-/// [`YEARS`] at the scenario's upload rate (`uploads` in the run, with
-/// `writes_per_upload` timeline entries each).
+/// Stored bytes after the run, bytes per upload, and their projection over [`YEARS`] at the
+/// scenario's upload rate (`uploads` in the run, `writes_per_upload` timeline entries each).
 fn storage(m: &Measured<'_>, uploads: u64, writes_per_upload: f64) -> StorageStats {
     let blob_delta = m.after.blob_bytes.saturating_sub(m.before.blob_bytes);
     let meta_delta = m.after.meta_bytes.saturating_sub(m.before.meta_bytes);
