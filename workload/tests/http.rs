@@ -28,31 +28,13 @@ fn header(req: &Request<Bytes>, name: &str) -> String {
         .to_string()
 }
 
-/// Writes go to the write base, reads to the read base, with the documented paths, query
-/// strings (URL-encoded), bearer token and content type.
-#[test]
-fn requests_follow_the_api() {
-    let t = target("http://w.test:81/", "http://r.test:82");
-    let up = t
-        .request(
-            Endpoint::Upload {
-                title: "sunset & sea".into(),
-                content_type: "image/jpeg".into(),
-                body: vec![0xFF, 0xD8, 0xFF, 1],
-            },
-            Some("tok"),
-        )
-        .expect("request");
-    assert_eq!(up.method(), Method::POST);
-    assert_eq!(
-        up.uri().to_string(),
-        "http://w.test:81/v1/photos?title=sunset+%26+sea"
-    );
-    assert_eq!(header(&up, "authorization"), "Bearer tok");
-    assert_eq!(header(&up, "content-type"), "image/jpeg");
-    assert_eq!(&up.body()[..3], &[0xFF, 0xD8, 0xFF]);
-
-    let cases: Vec<(Endpoint, &str, &str)> = vec![
+/// The other endpoints with their request's method and URL (feed-updates waits round up to secs).
+fn endpoint_cases() -> Vec<(Endpoint, &'static str, &'static str)> {
+    let updates = |wait| Endpoint::FeedUpdates {
+        since: "c1".into(),
+        wait,
+    };
+    vec![
         (
             Endpoint::DeletePhoto("7".into()),
             "DELETE",
@@ -89,26 +71,17 @@ fn requests_follow_the_api() {
             "http://r.test:82/v1/feed?limit=20",
         ),
         (
-            Endpoint::FeedUpdates {
-                since: "c1".into(),
-                wait: Duration::from_millis(500),
-            },
+            updates(Duration::from_millis(500)),
             "GET",
             "http://r.test:82/v1/feed/updates?since=c1&wait=1",
         ),
         (
-            Endpoint::FeedUpdates {
-                since: "c1".into(),
-                wait: Duration::from_secs(30),
-            },
+            updates(Duration::from_secs(30)),
             "GET",
             "http://r.test:82/v1/feed/updates?since=c1&wait=30",
         ),
         (
-            Endpoint::FeedUpdates {
-                since: "c1".into(),
-                wait: Duration::from_millis(2_001),
-            },
+            updates(Duration::from_millis(2_001)),
             "GET",
             "http://r.test:82/v1/feed/updates?since=c1&wait=3",
         ),
@@ -117,8 +90,34 @@ fn requests_follow_the_api() {
             "GET",
             "http://r.test:82/v1/search?q=baba+ce&limit=5",
         ),
-    ];
-    for (ep, method, url) in cases {
+    ]
+}
+
+/// Writes go to the write base, reads to the read base, with the documented paths, query
+/// strings (URL-encoded), bearer token and content type.
+#[test]
+fn requests_follow_the_api() {
+    let t = target("http://w.test:81/", "http://r.test:82");
+    let up = t
+        .request(
+            Endpoint::Upload {
+                title: "sunset & sea".into(),
+                content_type: "image/jpeg".into(),
+                body: vec![0xFF, 0xD8, 0xFF, 1],
+            },
+            Some("tok"),
+        )
+        .expect("request");
+    assert_eq!(up.method(), Method::POST);
+    assert_eq!(
+        up.uri().to_string(),
+        "http://w.test:81/v1/photos?title=sunset+%26+sea"
+    );
+    assert_eq!(header(&up, "authorization"), "Bearer tok");
+    assert_eq!(header(&up, "content-type"), "image/jpeg");
+    assert_eq!(&up.body()[..3], &[0xFF, 0xD8, 0xFF]);
+
+    for (ep, method, url) in endpoint_cases() {
         let req = t.request(ep, Some("tok")).expect("request");
         assert_eq!(req.method().as_str(), method);
         assert_eq!(req.uri().to_string(), url);
@@ -282,6 +281,32 @@ fn handle(mock: &Mock, method: Method, uri: Uri, headers: HeaderMap, body: Bytes
     }
 }
 
+/// Checks the mocks' logs: the upload and the follow (by service ids) went to the write port as
+/// `n0`, the photo fetch to the read port, and the freshness probe read as the follower `n1`.
+fn check_logs(write_mock: &Mock, read_mock: &Mock) {
+    let writes = write_mock.log.lock().expect("lock").clone();
+    assert!(
+        writes
+            .iter()
+            .any(|l| l.starts_with("POST /v1/photos?title=baba Bearer tok-n0")),
+        "{writes:?}"
+    );
+    assert!(
+        writes
+            .iter()
+            .any(|l| l.starts_with("PUT /v1/users/n0/following/n1 Bearer tok-n0"))
+    );
+    let reads = read_mock.log.lock().expect("lock").clone();
+    assert!(
+        reads.iter().any(|l| l.starts_with("GET /v1/photos/1000 ")),
+        "{reads:?}"
+    );
+    assert!(
+        reads.iter().any(|l| l.ends_with("Bearer tok-n1")),
+        "probe reads as the follower"
+    );
+}
+
 /// End to end against the mock: accounts are created, an upload is acknowledged with its id,
 /// the feed caches ids for a later photo fetch, follows use service ids on the write port,
 /// non-2xx statuses become `http_<status>` codes with the JSON body's `code` as the reason,
@@ -289,10 +314,8 @@ fn handle(mock: &Mock, method: Method, uri: Uri, headers: HeaderMap, body: Bytes
 #[tokio::test]
 async fn executes_ops_against_a_mock_service() {
     let (write_mock, read_mock) = (Arc::new(Mock::default()), Arc::new(Mock::default()));
-    let (write, read) = (
-        serve(write_mock.clone()).await,
-        serve(read_mock.clone()).await,
-    );
+    let write = serve(write_mock.clone()).await;
+    let read = serve(read_mock.clone()).await;
     let t = target(&write, &read);
     for i in 0..2u64 {
         let u = t
@@ -338,14 +361,12 @@ async fn executes_ops_against_a_mock_service() {
     t.execute(&op(OpKind::Follow, Payload::Follow { leader: 1 }))
         .await
         .expect("follow");
+    let search = Payload::Search {
+        query: "baba".into(),
+        limit: 5,
+    };
     let err = t
-        .execute(&op(
-            OpKind::Search,
-            Payload::Search {
-                query: "baba".into(),
-                limit: 5,
-            },
-        ))
+        .execute(&op(OpKind::Search, search))
         .await
         .expect_err("mock search is down");
     assert_eq!(err.code, "http_503");
@@ -355,28 +376,7 @@ async fn executes_ops_against_a_mock_service() {
         "the JSON body's code"
     );
     assert!(t.probe_visible(&upload, &acked, 1).await.expect("probe"));
-
-    let writes = write_mock.log.lock().expect("lock").clone();
-    assert!(
-        writes
-            .iter()
-            .any(|l| l.starts_with("POST /v1/photos?title=baba Bearer tok-n0")),
-        "{writes:?}"
-    );
-    assert!(
-        writes
-            .iter()
-            .any(|l| l.starts_with("PUT /v1/users/n0/following/n1 Bearer tok-n0"))
-    );
-    let reads = read_mock.log.lock().expect("lock").clone();
-    assert!(
-        reads.iter().any(|l| l.starts_with("GET /v1/photos/1000 ")),
-        "{reads:?}"
-    );
-    assert!(
-        reads.iter().any(|l| l.ends_with("Bearer tok-n1")),
-        "probe reads as the follower"
-    );
+    check_logs(&write_mock, &read_mock);
 }
 
 /// With `view_bytes`, a view asks for the file's first bytes in one range; nothing else
