@@ -57,7 +57,6 @@ fn bottleneck(s: &Summary) -> String {
 
 /// The row of one summary, in [`HEADER`] order.
 fn row(s: &Summary) -> Vec<String> {
-    let t = s.target.feed_p99_ms;
     let sim = s.sim.as_ref();
     vec![
         s.variant.clone(),
@@ -77,12 +76,26 @@ fn row(s: &Summary) -> Vec<String> {
         format!("{:.2}", s.shards.load_max_over_mean),
         pct(sim.and_then(|x| x.max_shard_utilisation)),
         bottleneck(s),
-        if s.target.met {
-            format!("yes (≤ {t:.0} ms)")
-        } else {
-            format!("no (> {t:.0} ms)")
-        },
+        verdict(s),
     ]
+}
+
+/// The "met target" cell: yes with the feed target, or no with the reason (no feed read
+/// measured, the feed p99 over its target, or the freshness p99 over its target).
+fn verdict(s: &Summary) -> String {
+    let t = s.target.feed_p99_ms;
+    if s.target.met {
+        return format!("yes (≤ {t:.0} ms)");
+    }
+    let feed = op(s, "feed").filter(|o| o.count > 0);
+    match (feed, s.target.freshness_p99_s) {
+        (None, _) => "no (no feed read)".into(),
+        (Some(f), _) if f.p99_ms > t => format!("no (> {t:.0} ms)"),
+        (_, Some(fresh)) if s.fanout.freshness_p99_ms > fresh * 1000.0 => {
+            format!("no (freshness > {fresh:.0} s)")
+        }
+        _ => format!("no (> {t:.0} ms)"),
+    }
 }
 
 /// The table of `summaries`: the queue figures of each validation-queue run, then one row
@@ -221,6 +234,26 @@ mod tests {
             !header.contains(&"bottleneck".to_string()),
             "no sim column:\n{t}"
         );
+    }
+
+    #[test]
+    fn a_missed_target_says_which() {
+        let verdict_of = |s: &Summary| {
+            let t = render(std::slice::from_ref(s));
+            let header = cells(&t, 0);
+            let col = header.iter().position(|h| h == "met target").expect("col");
+            cells(&t, 1)[col].clone()
+        };
+        let mut s = summary("push", 0, 0);
+        s.target.met = false;
+        s.target.freshness_p99_s = Some(5.0);
+        s.ops.get_mut("feed").expect("feed").p99_ms = 250.0;
+        assert_eq!(verdict_of(&s), "no (> 200 ms)");
+        s.ops.get_mut("feed").expect("feed").p99_ms = 20.0;
+        s.fanout.freshness_p99_ms = 7_000.0;
+        assert_eq!(verdict_of(&s), "no (freshness > 5 s)");
+        s.ops.get_mut("feed").expect("feed").count = 0;
+        assert_eq!(verdict_of(&s), "no (no feed read)");
     }
 
     #[test]
