@@ -132,6 +132,23 @@ async fn uploader(http: reqwest::Client, url: String, user: User, seed: u64, ack
 /// Acknowledged uploads read back at once after a restart.
 const READ_BACK_AT_ONCE: usize = 8;
 
+/// The bytes photo `id` answers with; an error naming its status and JSON error body if
+/// it does not answer 200.
+async fn photo(http: &reqwest::Client, s: &Server, id: &str) -> anyhow::Result<bytes::Bytes> {
+    let r = http
+        .get(format!("{}/v1/photos/{id}", s.read))
+        .send()
+        .await?;
+    let status = r.status();
+    if status != 200 {
+        bail!(
+            "photo {id} answers {status} {}",
+            r.text().await.unwrap_or_default()
+        );
+    }
+    Ok(r.bytes().await?)
+}
+
 /// Acknowledged photo `id` answers 200 with exactly `data`.
 async fn read_back(
     http: &reqwest::Client,
@@ -139,18 +156,9 @@ async fn read_back(
     id: &str,
     data: &[u8],
 ) -> anyhow::Result<()> {
-    let r = http
-        .get(format!("{}/v1/photos/{id}", s.read))
-        .send()
-        .await?;
-    if r.status() != 200 {
-        let status = r.status();
-        bail!(
-            "acknowledged photo {id} answers {status} {} after restart",
-            r.text().await.unwrap_or_default()
-        );
-    }
-    let got = r.bytes().await?;
+    let got = photo(http, s, id)
+        .await
+        .context("an acknowledged upload after restart")?;
     if got.as_ref() != data {
         bail!("acknowledged photo {id} reads back different bytes");
     }
@@ -191,17 +199,9 @@ async fn verify(
     listed.extend(search["items"].as_array().cloned().unwrap_or_default());
     for item in listed {
         let id = item["id"].as_str().context("item id")?;
-        let r = http
-            .get(format!("{}/v1/photos/{id}", s.read))
-            .send()
-            .await?;
-        if r.status() != 200 {
-            let status = r.status();
-            bail!(
-                "feed or search lists photo {id}, which answers {status} {}",
-                r.text().await.unwrap_or_default()
-            );
-        }
+        photo(http, s, id)
+            .await
+            .context("listed by a feed or search after restart")?;
     }
     Ok(())
 }

@@ -107,17 +107,29 @@ async fn errors_on_the_wire(
     Ok(())
 }
 
-#[tokio::test]
-async fn serve_answers_on_real_listeners_and_shuts_down() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
+/// A push service in `dir` served by `feedlab_system::http::serve` on two loopback listeners.
+struct Serving {
+    svc: feedlab_system::Service,
+    /// Base URL of the write listener.
+    write: String,
+    /// Base URL of the read listener.
+    read: String,
+    /// Sending (or dropping) it shuts the server down.
+    stop: tokio::sync::oneshot::Sender<()>,
+    /// The server's task; it ends once stopped.
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Open a push service in `dir` and serve it (see [`Serving`]).
+async fn serving(dir: &tempfile::TempDir) -> anyhow::Result<Serving> {
     let svc = feedlab_system::Service::open_embedded(config(
-        &dir,
+        dir,
         feedlab_system::policy::FanoutKind::Push,
     ))
     .await?;
     let wl = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let rl = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let (w, r) = (
+    let (write, read) = (
         format!("http://{}", wl.local_addr()?),
         format!("http://{}", rl.local_addr()?),
     );
@@ -125,6 +137,25 @@ async fn serve_answers_on_real_listeners_and_shuts_down() -> anyhow::Result<()> 
     let server = tokio::spawn(feedlab_system::http::serve(wl, rl, svc.clone(), async {
         let _ = stopped.await;
     }));
+    Ok(Serving {
+        svc,
+        write,
+        read,
+        stop,
+        server,
+    })
+}
+
+#[tokio::test]
+async fn serve_answers_on_real_listeners_and_shuts_down() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let Serving {
+        svc,
+        write: w,
+        read: r,
+        stop,
+        server,
+    } = serving(&dir).await?;
     let http = reqwest::Client::builder().no_proxy().build()?;
 
     let (ta, tb) = users_and_follow(&http, &w).await?;
@@ -152,18 +183,12 @@ async fn serve_answers_on_real_listeners_and_shuts_down() -> anyhow::Result<()> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_early_answer_reaches_a_client_still_sending_its_body() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let svc = feedlab_system::Service::open_embedded(config(
-        &dir,
-        feedlab_system::policy::FanoutKind::Push,
-    ))
-    .await?;
-    let wl = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let rl = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let w = format!("http://{}", wl.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(feedlab_system::http::serve(wl, rl, svc.clone(), async {
-        let _ = stopped.await;
-    }));
+    let Serving {
+        write: w,
+        stop,
+        server,
+        ..
+    } = serving(&dir).await?;
     let http = reqwest::Client::builder().no_proxy().build()?;
     let big = vec![b'a'; 2 << 20];
     for _ in 0..40 {
