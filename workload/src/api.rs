@@ -1,8 +1,8 @@
 //! The service API as the load generator sees it: the accounts it acts as
 //! ([`UserDirectory`] of [`ServiceUser`]s, population id → service id and
-//! bearer token), the calls it makes ([`Endpoint`]), and the lenient reading
-//! of feed pages ([`feed_ids`]). [`crate::http::HttpTarget`] turns these
-//! into requests. Each call's method, path and listener come from the
+//! bearer token) and the calls it makes ([`Endpoint`]).
+//! [`crate::http::HttpTarget`] turns these into requests; it reads feed pages
+//! with [`crate::feed_ids`]. Each call's method, path and listener come from the
 //! service's route table ([`feedlab_system::http::api`]), which its routers
 //! and `openapi.json` are checked against.
 
@@ -164,17 +164,4 @@ pub(crate) fn id_of(v: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
-}
-
-/// Photo ids of a feed page (see the module docs for the accepted shapes).
-pub fn feed_ids(body: &[u8]) -> Option<Vec<String>> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    let list = match &v {
-        Value::Array(a) => a,
-        Value::Object(o) => ["items", "photos", "feed"]
-            .iter()
-            .find_map(|k| o.get(*k).and_then(Value::as_array))?,
-        _ => return None,
-    };
-    Some(list.iter().filter_map(id_of).collect())
 }

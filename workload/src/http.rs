@@ -34,7 +34,8 @@ use crate::error::{Error, Result};
 use crate::ops::{Payload, PlannedOp};
 
 use crate::api::id_of;
-pub use crate::api::{Endpoint, ServiceUser, UserDirectory, feed_ids};
+pub use crate::api::{Endpoint, ServiceUser, UserDirectory};
+pub use crate::page::feed_ids;
 
 /// How many recent upload ids the target remembers for photo fetches.
 const RECENT: usize = 4_096;

@@ -35,6 +35,7 @@ mod http;
 mod live;
 mod ops;
 mod pace;
+mod page;
 mod population;
 mod sample;
 mod sampler;
