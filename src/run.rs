@@ -15,7 +15,8 @@
 //! 5. with `[[faults]]`, checks the invariants of what the driver had acknowledged on the
 //!    service before it stops (`invariants`): a violation is named in the summary, which is
 //!    still written, and fails the run (exit code 1: the system broke, not the scenario);
-//! 6. deletes the data directory unless `--keep-data`.
+//! 6. leaves the data directory to be deleted when the command ends, unless `--keep-data`
+//!    ([`retired`]: deleting it between runs slowed the runs after it).
 //!
 //! With `target.write-url` set, the run seeds and drives that deployment over HTTP instead
 //! and reads its counters from `/metrics` (`external`). The comparison, reports and table
@@ -31,6 +32,7 @@ mod insitu;
 mod invariants;
 mod measure;
 mod probe;
+pub(crate) mod retired;
 mod rise;
 mod seed;
 mod spread;
@@ -72,22 +74,40 @@ pub struct RunOptions {
 pub struct LiveExecutor {
     handle: tokio::runtime::Handle,
     opts: RunOptions,
+    /// The finished runs' data directories, deleted when the executor is dropped.
+    retired: retired::Retired,
 }
 
 impl LiveExecutor {
     /// An executor on the current tokio runtime; `None` outside one.
     pub fn current(opts: RunOptions) -> Option<LiveExecutor> {
         let handle = tokio::runtime::Handle::try_current().ok()?;
-        Some(LiveExecutor { handle, opts })
+        Some(LiveExecutor {
+            handle,
+            opts,
+            retired: retired::Retired::default(),
+        })
     }
 }
 
 impl Executor for LiveExecutor {
     fn run(&mut self, spec: &RunSpec, out: &Path) -> anyhow::Result<Summary> {
         let handle = self.handle.clone();
-        let opts = self.opts;
-        tokio::task::block_in_place(|| handle.block_on(run_variant_with(spec, out, opts)))
+        // The data directory outlives the run (see `retired`); `run_variant_with` keeps it.
+        let opts = RunOptions { keep_data: true };
+        let result =
+            tokio::task::block_in_place(|| handle.block_on(run_variant_with(spec, out, opts)));
+        let data = data_dir(out, &spec.variant);
+        if !self.opts.keep_data && spec.target.write_url.is_none() && data.exists() {
+            tokio::task::block_in_place(|| self.retired.push(data));
+        }
+        result
     }
+}
+
+/// Where the live run of `variant` under `out` keeps its stores.
+fn data_dir(out: &Path, variant: &str) -> std::path::PathBuf {
+    out.join(variant).join("data")
 }
 
 /// Runs `spec` live and writes `out/<variant>/summary.json` and `spec.json`; see the module
@@ -100,11 +120,11 @@ pub async fn run_variant_with(
     let vdir = out.join(&spec.variant);
     let plan = faults::wiring::plan(spec)?;
     if spec.target.write_url.is_some() {
-        let summary = drive_external(spec, &vdir).await?;
+        let summary = external::drive(spec, &vdir).await?;
         crate::exec::save(spec, out, &summary)?;
         return Ok(summary);
     }
-    let data = vdir.join("data");
+    let data = data_dir(out, &spec.variant);
     if data.exists() {
         std::fs::remove_dir_all(&data)
             .with_context(|| format!("removing old data in {}", data.display()))?;
@@ -145,36 +165,6 @@ async fn workload(spec: &RunSpec) -> anyhow::Result<Workload> {
         .await
         .context("building the population")?
         .context("building the population")
-}
-
-/// A run against `target.write-url`: seed over HTTP, counters from `/metrics`.
-async fn drive_external(spec: &RunSpec, vdir: &Path) -> anyhow::Result<Summary> {
-    let workload = workload(spec).await?;
-    let (target, seeded) = external::seed(spec, &workload).await?;
-    let base = spec.target.write_url.clone().unwrap_or_default();
-    warmup::run(spec, &workload, target.clone()).await?;
-    let before = external::scrape(&base).await?;
-    let (stats, _) = drive_ops(spec, &workload, &seeded, target, None).await?;
-    crate::hlogs::save(vdir, &stats)?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = external::scrape(&base).await?;
-    let run_loads = measure::load_delta(&before.loads, &after.loads);
-    let mut s = contract::summary(&contract::Measured {
-        spec,
-        seeded: &seeded,
-        population: workload.graph().population(),
-        stats: &stats,
-        before: &before,
-        after: &after,
-        run_loads: &run_loads,
-        timeline: (0, 0),
-        transport: "external",
-        work: None,
-        faults: &[],
-        side_uploads: 0,
-    });
-    s.storage.measured = Some(false);
-    Ok(s)
 }
 
 /// Drive the op stream of `spec` against `target` with freshness probes, applying `faults`

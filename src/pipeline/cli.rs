@@ -23,7 +23,8 @@ pub struct CommonArgs {
     /// Override a scenario key: `--set system.fanout.kind=push` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Keep each variant's data directory after the run.
+    /// Keep each variant's data directory (otherwise all are deleted when the command ends,
+    /// not between runs, which would slow the runs after them).
     #[arg(long)]
     pub keep_data: bool,
 }

@@ -6,7 +6,9 @@
 //! are 0 with `storage.measured = false`, and no historical photos are
 //! loaded (feeds start empty and fill during the run).
 
+use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use feedlab_system::shards::ShardLoad;
@@ -17,9 +19,40 @@ use tokio::task::JoinSet;
 use super::measure::Snapshot;
 use super::seed::{Seeded, bar};
 use crate::spec::RunSpec;
+use crate::summary::Summary;
 
 /// Concurrent requests while seeding.
 const SEED_CONCURRENCY: usize = 64;
+
+/// A run against `target.write-url`: seed over HTTP, counters from `/metrics`.
+pub(super) async fn drive(spec: &RunSpec, vdir: &Path) -> anyhow::Result<Summary> {
+    let workload = super::workload(spec).await?;
+    let (target, seeded) = seed(spec, &workload).await?;
+    let base = spec.target.write_url.clone().unwrap_or_default();
+    super::warmup::run(spec, &workload, target.clone()).await?;
+    let before = scrape(&base).await?;
+    let (stats, _) = super::drive_ops(spec, &workload, &seeded, target, None).await?;
+    crate::hlogs::save(vdir, &stats)?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = scrape(&base).await?;
+    let run_loads = super::measure::load_delta(&before.loads, &after.loads);
+    let mut s = super::contract::summary(&super::contract::Measured {
+        spec,
+        seeded: &seeded,
+        population: workload.graph().population(),
+        stats: &stats,
+        before: &before,
+        after: &after,
+        run_loads: &run_loads,
+        timeline: (0, 0),
+        transport: "external",
+        work: None,
+        faults: &[],
+        side_uploads: 0,
+    });
+    s.storage.measured = Some(false);
+    Ok(s)
+}
 
 /// Parse `feedlab_timeline_writes_total` and the `feedlab_shard_ops_total` counters.
 pub fn parse_metrics(text: &str) -> Snapshot {
