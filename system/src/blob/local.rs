@@ -22,7 +22,6 @@
 //! One process owns a root at a time.
 
 use std::fmt;
-use std::fs::File;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,6 +31,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::sync::{Mutex, MutexGuard};
 
+use super::direct::DirectFile;
 pub(super) use super::offload::blocking;
 use super::offload::{Pool, blocking_on, try_read_full};
 use super::repair::Upkeep;
@@ -87,7 +87,7 @@ impl LocalBlobStore {
     async fn write_missing(
         &self,
         (key, len, pool): (&BlobKey, u64, Pool),
-        fill: impl Fn(&mut File) -> Result<()> + Send + Sync + 'static,
+        fill: impl Fn(&mut DirectFile) -> Result<()> + Send + Sync + 'static,
     ) -> Result<()> {
         let _guard = self.inner.lock(key).await;
         let (inner, k) = (self.inner.clone(), key.clone());
@@ -223,7 +223,7 @@ impl Inner {
         &self,
         replica: usize,
         key: &BlobKey,
-        fill: impl Fn(&mut File) -> Result<()>,
+        fill: impl Fn(&mut DirectFile) -> Result<()>,
     ) -> Result<()> {
         let dir = self.ensure_dir(replica, key)?;
         match replica::write_durable(&dir, key, &fill) {

@@ -2,7 +2,8 @@
 //!
 //! Everything here is synchronous and meant to run inside
 //! `tokio::task::spawn_blocking`. The durable write path is: a unique temp
-//! file in the target directory, data + trailer, fsync, rename into place,
+//! file in the target directory, data + trailer (`O_DIRECT` where allowed,
+//! see [`super::direct`]), fsync, rename into place,
 //! fsync the directory. Reads check the footer and the CRCs of exactly the
 //! chunks they touch (see [`super::format`]); scrub also checks BLAKE3
 //! against the key. A missing file is [`Error::NotFound`];
@@ -17,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 
 use super::BlobKey;
+use super::direct::DirectFile;
 use super::format::{FOOTER_LEN, Footer, verify_chunks};
 use crate::error::{Error, Result};
 
@@ -75,16 +77,18 @@ fn read_err(e: io::Error) -> Error {
 }
 
 /// Durably create `dir/<key>`: `fill` writes the full file contents into a
-/// fresh temp file, which is then fsynced and renamed into place, and `dir`
+/// fresh temp file (through a [`DirectFile`], bypassing the page cache where
+/// the file system allows), which is then fsynced and renamed into place, and `dir`
 /// is fsynced. On any error the temp file is removed and nothing is renamed.
 pub fn write_durable(
     dir: &Path,
     key: &BlobKey,
-    fill: impl FnOnce(&mut File) -> Result<()>,
+    fill: impl FnOnce(&mut DirectFile) -> Result<()>,
 ) -> Result<()> {
-    let (tmp, mut file) = create_temp(dir, key)?;
-    let result = fill(&mut file)
-        .and_then(|()| Ok(file.sync_all()?))
+    let (tmp, file) = create_temp(dir, key)?;
+    let mut out = DirectFile::new(file);
+    let result = fill(&mut out)
+        .and_then(|()| Ok(out.finish()?))
         .and_then(|()| Ok(fs::rename(&tmp, dir.join(key.as_str()))?))
         .and_then(|()| sync_dir(dir));
     if result.is_err() {
@@ -165,7 +169,7 @@ pub fn read_full(path: &Path) -> Result<Bytes> {
 /// Stream the whole blob at `src` through every check (chunk CRCs and
 /// BLAKE3 == `key`) in bounded memory; if `sink` is given, also copy the
 /// file's bytes (data and trailer) into it. Returns the data length.
-fn stream_verified(src: &Path, key: &BlobKey, mut sink: Option<&mut File>) -> Result<u64> {
+fn stream_verified(src: &Path, key: &BlobKey, mut sink: Option<&mut DirectFile>) -> Result<u64> {
     let (mut file, footer) = open(src)?;
     let crcs = read_at(&mut file, footer.crc_offset(0), 4 * footer.chunks())?;
     file.seek(SeekFrom::Start(0))?;
@@ -241,7 +245,7 @@ pub fn scan_plain(src: &Path, len: u64) -> Result<(BlobKey, Vec<u8>)> {
 
 /// A `fill` for [`write_durable`]: the `len` bytes of the plain file `src`,
 /// then `trailer` (from [`scan_plain`]).
-pub fn copy_plain(src: &Path, len: u64, trailer: &[u8], out: &mut File) -> Result<()> {
+pub fn copy_plain(src: &Path, len: u64, trailer: &[u8], out: &mut DirectFile) -> Result<()> {
     let copied = io::copy(&mut File::open(src)?.take(len), out)?;
     if copied != len {
         return Err(Error::InvalidInput(format!(
@@ -260,7 +264,7 @@ pub fn verify_file(path: &Path, key: &BlobKey) -> Result<u64> {
 
 /// A `fill` for [`write_durable`] that copies the blob at `src` while
 /// verifying every byte, so a bad source fails the write before the rename.
-pub fn copy_verified(src: &Path, key: &BlobKey, out: &mut File) -> Result<()> {
+pub fn copy_verified(src: &Path, key: &BlobKey, out: &mut DirectFile) -> Result<()> {
     stream_verified(src, key, Some(out)).map(|_| ())
 }
 
