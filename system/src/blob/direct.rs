@@ -4,9 +4,8 @@
 //! A replica is written once, fsynced at once and read later, if ever, so
 //! copying its bytes into the page cache only for writeback to copy them out
 //! again is pure cost: the kernel's copy into freshly allocated cache pages
-//! (on VMs whose host reclaims freed guest pages, every one of them also
-//! faults on the host) and dirty pages whose writeback bursts hold up other
-//! I/O. [`DirectFile`] stages writes in a reused, 4 KiB-aligned buffer of its
+//! (which on some VMs costs milliseconds per replica) and dirty pages whose
+//! writeback bursts hold up other I/O. [`DirectFile`] stages writes in a reused, 4 KiB-aligned buffer of its
 //! thread and writes whole aligned blocks with `O_DIRECT`; the last partial
 //! block goes through the page cache (`O_DIRECT` cleared with `fcntl`), so
 //! the file has its exact length. A file system that refuses `O_DIRECT`
