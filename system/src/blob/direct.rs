@@ -15,6 +15,7 @@
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 
 use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
 
@@ -45,6 +46,8 @@ pub struct DirectFile {
     off: usize,
     /// Bytes staged.
     fill: usize,
+    /// Bytes already in the file: where the next block goes.
+    pos: u64,
 }
 
 impl DirectFile {
@@ -68,6 +71,7 @@ impl DirectFile {
             buf,
             off,
             fill: 0,
+            pos: 0,
         }
     }
 
@@ -87,26 +91,30 @@ impl DirectFile {
                 self.direct = false;
             }
             let tail = self.off + aligned..self.off + self.fill;
-            self.file.write_all(&self.buf[tail])?;
+            self.file.write_all_at(&self.buf[tail], self.pos)?;
         }
         self.fill = 0;
         self.file.sync_all()
     }
 
-    /// Write `buf[range]` (aligned when direct). A file system that refuses
-    /// the direct write (`EINVAL`) gets it buffered, and so does the rest.
+    /// Write `buf[range]` (aligned when direct) at `pos` and advance it. A
+    /// file system that refuses the direct write (`EINVAL`) gets the same
+    /// block rewritten buffered at the same offset, and so does the rest.
     fn write_block(&mut self, range: std::ops::Range<usize>) -> io::Result<()> {
         if range.is_empty() {
             return Ok(());
         }
-        match self.file.write_all(&self.buf[range.clone()]) {
+        let len = range.len() as u64;
+        match self.file.write_all_at(&self.buf[range.clone()], self.pos) {
             Err(e) if self.direct && e.raw_os_error() == Some(EINVAL) => {
                 set_direct(&self.file, false)?;
                 self.direct = false;
-                self.file.write_all(&self.buf[range])
+                self.file.write_all_at(&self.buf[range], self.pos)?;
             }
-            other => other,
+            other => other?,
         }
+        self.pos += len;
+        Ok(())
     }
 }
 
