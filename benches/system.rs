@@ -10,6 +10,10 @@
 //! - upload p50/p99 of 200 KB with 2 replicas next to this machine's
 //!   write+fsync p50/p99 of 200 KB, measured in the same run and printed as
 //!   a ratio (criterion reports means; the tail needs a histogram);
+//! - `replica_write/{buffered,direct}_264k`: one replica file of 264 KB
+//!   written and fsynced through the blob store's writer, with and without
+//!   `O_DIRECT`, with the calling thread's CPU per write printed beside it (the
+//!   kernel's copy into the page cache is charged to that thread);
 //! - `photo_get/200k_2_replicas_x8`: whole 200 KB photos read back through
 //!   the service, 8 reads in flight on 2 worker threads (throughput in reads
 //!   per second), with the p50/p99 of a 2,000-read pass printed beside it.
@@ -19,10 +23,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use feedlab_system::blob::direct::DirectFile;
 use feedlab_system::id::{IdGenerator, PhotoId};
 use feedlab_system::meta::{FjallStore, MetaStore, WriteBatch};
 use feedlab_system::policy::FanoutKind;
 use feedlab_system::service::media::sample_body;
+use feedlab_system::timing::cpu::thread_cpu_ns;
 use feedlab_system::{Service, ServiceConfig, tables};
 use hdrhistogram::Histogram;
 use tokio::runtime::Runtime;
@@ -226,6 +232,50 @@ fn bench_upload_vs_fsync(c: &mut Criterion) {
     g.finish();
 }
 
+/// Write `data` to a new file in `dir` through a [`DirectFile`] (direct or
+/// buffered) and fsync it; returns the calling thread's CPU in ns.
+fn write_replica(dir: &std::path::Path, n: u64, data: &[u8], direct: bool) -> u64 {
+    let cpu = thread_cpu_ns();
+    let file = std::fs::File::create_new(dir.join(n.to_string())).expect("create");
+    let mut w = if direct {
+        DirectFile::new(file)
+    } else {
+        DirectFile::buffered(file)
+    };
+    w.write_all(data).expect("write");
+    w.finish().expect("finish");
+    thread_cpu_ns() - cpu
+}
+
+fn bench_replica_write(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = sample_body("image/jpeg", 264_000, 7);
+    let mut n = 0u64;
+    for direct in [false, true] {
+        let cpu: u64 = (0..200)
+            .map(|_| {
+                n += 1;
+                write_replica(dir.path(), n, &data, direct)
+            })
+            .sum();
+        println!(
+            "replica_write_264k direct={direct}: {:.0} µs of the thread's CPU per write",
+            cpu as f64 / 200.0 / 1_000.0
+        );
+    }
+    let mut g = c.benchmark_group("replica_write");
+    g.throughput(Throughput::Bytes(264_000));
+    for (name, direct) in [("buffered_264k", false), ("direct_264k", true)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                n += 1;
+                write_replica(dir.path(), n, &data, direct)
+            })
+        });
+    }
+    g.finish();
+}
+
 fn bench_photo_get(c: &mut Criterion) {
     let rt = rt();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -298,6 +348,6 @@ criterion_group! {
     name = benches;
     config = config();
     targets = bench_ids, bench_timeline_inserts, bench_fanout, bench_feed, bench_upload_vs_fsync,
-        bench_photo_get
+        bench_replica_write, bench_photo_get
 }
 criterion_main!(benches);

@@ -76,7 +76,6 @@ impl DirectFile {
     }
 
     /// True while whole blocks bypass the page cache.
-    #[cfg(test)]
     pub fn is_direct(&self) -> bool {
         self.direct
     }

@@ -7,7 +7,7 @@
 
 mod background;
 pub mod conformance;
-mod direct;
+pub mod direct;
 pub mod format;
 pub mod local;
 mod offload;
