@@ -14,7 +14,7 @@
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
 
 use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
@@ -94,6 +94,30 @@ impl DirectFile {
         }
         self.fill = 0;
         self.file.sync_all()
+    }
+
+    /// Copy up to `len` bytes of `src` into the file, read straight into
+    /// the stage (no intermediate buffer, one read call per stage-full).
+    /// Returns the bytes copied: fewer than `len` only when `src` ended.
+    pub fn copy_from(&mut self, src: &mut impl Read, len: u64) -> io::Result<u64> {
+        let mut copied = 0u64;
+        while copied < len {
+            let room = (STAGE - self.fill).min(usize::try_from(len - copied).unwrap_or(STAGE));
+            let at = self.off + self.fill;
+            let n = match src.read(&mut self.buf[at..at + room]) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            self.fill += n;
+            copied += n as u64;
+            if self.fill == STAGE {
+                self.write_block(self.off..self.off + STAGE)?;
+                self.fill = 0;
+            }
+        }
+        Ok(copied)
     }
 
     /// Write `buf[range]` (aligned when direct) at `pos` and advance it. A
@@ -230,5 +254,43 @@ mod tests {
             ptr,
             "a finished write's buffer serves the next"
         );
+    }
+
+    /// A reader that hands out at most `max` bytes per call.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(out.len()).min(self.1);
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn copy_from_takes_len_bytes_after_written_ones_and_stops_at_the_source_s_end() {
+        let data = pattern(3 * STAGE + 4113);
+        for direct in [true, false] {
+            for max in [1000, STAGE + 5] {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let path = dir.path().join("f");
+                let file = File::create_new(&path).expect("create");
+                let mut w = if direct {
+                    DirectFile::new(file)
+                } else {
+                    DirectFile::buffered(file)
+                };
+                w.write_all(&data[..77]).expect("head");
+                let want = (2 * STAGE + 9) as u64;
+                let mut src = Trickle(&data[77..], max);
+                assert_eq!(w.copy_from(&mut src, want).expect("copy"), want);
+                let rest = src.0.len() as u64;
+                assert_eq!(w.copy_from(&mut src, u64::MAX).expect("rest"), rest);
+                w.finish().expect("finish");
+                let back = std::fs::read(&path).expect("read back");
+                assert!(back == data, "direct {direct}, reads of {max}");
+            }
+        }
     }
 }

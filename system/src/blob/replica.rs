@@ -246,7 +246,7 @@ pub fn scan_plain(src: &Path, len: u64) -> Result<(BlobKey, Vec<u8>)> {
 /// A `fill` for [`write_durable`]: the `len` bytes of the plain file `src`,
 /// then `trailer` (from [`scan_plain`]).
 pub fn copy_plain(src: &Path, len: u64, trailer: &[u8], out: &mut DirectFile) -> Result<()> {
-    let copied = io::copy(&mut File::open(src)?.take(len), out)?;
+    let copied = out.copy_from(&mut File::open(src)?, len)?;
     if copied != len {
         return Err(Error::InvalidInput(format!(
             "{} shrank while it was stored",
