@@ -141,7 +141,7 @@ async fn every_client_endpoint_answers_2xx_from_the_real_routers() -> anyhow::Re
     let upload = Endpoint::Upload {
         title: "sunset over the harbour".into(),
         content_type: "image/png".into(),
-        body: sample_body("image/png", 4_096, 1),
+        body: sample_body("image/png", 4_096, 1).into(),
     };
     let photo = id(&c.call(upload, Some(&author)).await?).context("photo id")?;
     c.call(Endpoint::Photo(photo.clone()), Some(&reader))

@@ -61,6 +61,22 @@ impl UserDirectory {
     }
 }
 
+/// An upload's body: bytes given whole, or a synthetic body ([`crate::upload_body`]'s bytes)
+/// generated while the request is written, in bounded memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadBody {
+    /// These bytes.
+    Bytes(Vec<u8>),
+    /// The synthetic body of this upload.
+    Generated(crate::ops::UploadSpec),
+}
+
+impl From<Vec<u8>> for UploadBody {
+    fn from(bytes: Vec<u8>) -> Self {
+        UploadBody::Bytes(bytes)
+    }
+}
+
 /// One call of the service API, with service ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
@@ -77,8 +93,8 @@ pub enum Endpoint {
         title: String,
         /// MIME type.
         content_type: String,
-        /// Body bytes.
-        body: Vec<u8>,
+        /// The body.
+        body: UploadBody,
     },
     /// `DELETE /v1/photos/{id}`.
     DeletePhoto(String),

@@ -13,22 +13,79 @@
 //! with this pool about 16 µs. On a core shared with other work that CPU sets the throughput
 //! (see `benches/driver_vs_wrk.rs`).
 //!
+//! A request's body is a [`ReqBody`]: bytes whole, or an upload body generated frame by frame
+//! as hyper writes it.
+//!
 //! A request that fails before it was written (the server closed an idle keep-alive
 //! connection) is retried once on a new connection; anything later is an error.
 
+use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{HOST, HeaderValue};
 use hyper::{Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use crate::body::BodyStream;
 use crate::driver::OpError;
 
-type Sender = SendRequest<Full<Bytes>>;
+type Sender = SendRequest<ReqBody>;
+
+/// The body of a request the driver sends.
+#[derive(Debug)]
+pub enum ReqBody {
+    /// These bytes, in one frame (`None` once sent).
+    Whole(Option<Bytes>),
+    /// A synthetic upload body, generated as it is written.
+    Stream(BodyStream),
+}
+
+impl ReqBody {
+    /// The bytes of a [`ReqBody::Whole`] not yet sent; `None` for a stream.
+    pub fn bytes(&self) -> Option<&Bytes> {
+        match self {
+            ReqBody::Whole(b) => b.as_ref(),
+            ReqBody::Stream(_) => None,
+        }
+    }
+}
+
+impl Body for ReqBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let next = match self.get_mut() {
+            ReqBody::Whole(b) => b.take().filter(|b| !b.is_empty()),
+            ReqBody::Stream(s) => s.next_frame(),
+        };
+        Poll::Ready(next.map(|b| Ok(Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ReqBody::Whole(b) => b.as_ref().is_none_or(Bytes::is_empty),
+            ReqBody::Stream(s) => s.is_done(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(match self {
+            ReqBody::Whole(b) => b.as_ref().map_or(0, |b| b.len() as u64),
+            ReqBody::Stream(s) => s.remaining(),
+        })
+    }
+}
 
 /// Connections to one `host:port` (plain HTTP), reused for sequential requests.
 #[derive(Debug)]
@@ -63,14 +120,14 @@ impl Origin {
     /// connection was up).
     pub(crate) async fn send(
         &self,
-        req: Request<Bytes>,
+        req: Request<ReqBody>,
     ) -> std::result::Result<(StatusCode, Bytes), OpError> {
         let (mut parts, body) = req.into_parts();
         if let Some(pq) = parts.uri.path_and_query() {
             parts.uri = Uri::from(pq.clone());
         }
         parts.headers.insert(HOST, self.host.clone());
-        let mut req = Request::from_parts(parts, Full::new(body));
+        let mut req = Request::from_parts(parts, body);
         let (mut sender, mut fresh) = self.checkout().await?;
         let resp = loop {
             match sender.try_send_request(req).await {

@@ -27,8 +27,9 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Request, Uri};
 use serde_json::Value;
 
-use crate::body::{content_type, upload_body};
-use crate::conn::Origin;
+use crate::api::UploadBody;
+use crate::body::{BodyStream, content_type};
+use crate::conn::{Origin, ReqBody};
 use crate::driver::{OpError, OpOutcome, Target};
 use crate::error::{Error, Result};
 use crate::ops::{Payload, PlannedOp};
@@ -138,13 +139,14 @@ impl HttpTarget {
     }
 
     /// Builds the request for `endpoint`, authorized with `token` if given, with an absolute
-    /// URI (base + path + URL-encoded query) and a buffered body. Fails with `request` if an
+    /// URI (base + path + URL-encoded query); a generated upload body streams, with its
+    /// `Content-Length`, and any other body is whole. Fails with `request` if an
     /// id does not fit in a URL.
     pub fn request(
         &self,
         endpoint: Endpoint,
         token: Option<&str>,
-    ) -> std::result::Result<Request<Bytes>, OpError> {
+    ) -> std::result::Result<Request<ReqBody>, OpError> {
         let route = endpoint.route();
         let base = match route.group.listener() {
             Listener::Write => &self.cfg.write_base,
@@ -156,6 +158,7 @@ impl HttpTarget {
             (Endpoint::Photo(_), Some(n)) if n > 0 => Some(format!("bytes=0-{}", n - 1)),
             _ => None,
         };
+        let mut stream = None;
         let mut with_query = |pairs: &[(&str, &str)]| {
             url.push('?');
             url.push_str(&query(pairs));
@@ -173,7 +176,13 @@ impl HttpTarget {
             } => {
                 content = Some(content_type);
                 with_query(&[("title", &title)]);
-                body
+                match body {
+                    UploadBody::Bytes(b) => b,
+                    UploadBody::Generated(spec) => {
+                        stream = Some(BodyStream::new(&spec));
+                        vec![]
+                    }
+                }
             }
             Endpoint::Feed(limit) => {
                 with_query(&[("limit", &limit.to_string())]);
@@ -209,7 +218,14 @@ impl HttpTarget {
         if let Some(r) = range {
             b = b.header(header::RANGE, r);
         }
-        b.body(Bytes::from(body)).map_err(|e| bad(e.to_string()))
+        let body = match stream {
+            Some(s) => {
+                b = b.header(header::CONTENT_LENGTH, s.content_length());
+                ReqBody::Stream(s)
+            }
+            None => ReqBody::Whole(Some(Bytes::from(body))),
+        };
+        b.body(body).map_err(|e| bad(e.to_string()))
     }
 
     /// Sends `endpoint`; a non-2xx status is `http_<status>` (with the `code` of a JSON error
@@ -310,7 +326,7 @@ impl HttpTarget {
             Payload::Upload(spec) => Endpoint::Upload {
                 title: spec.title.clone(),
                 content_type: content_type(spec).to_string(),
-                body: upload_body(spec),
+                body: UploadBody::Generated(spec.clone()),
             },
             Payload::Feed { limit } => Endpoint::Feed(*limit),
             Payload::PhotoGet { pick } => Endpoint::Photo(self.photo_for(op.user, *pick)?),

@@ -46,7 +46,9 @@ mod surge;
 mod traffic;
 mod words;
 
-pub use body::{content_type, upload_body};
+pub use api::UploadBody;
+pub use body::{BodyStream, content_type, upload_body};
+pub use conn::ReqBody;
 pub use driver::{
     Driver, DriverConfig, FollowerOf, FreshnessProbe, OpError, OpOutcome, Progress, ProgressFn,
     Target,

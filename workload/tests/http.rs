@@ -12,15 +12,15 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use feedlab_workload::{
-    Endpoint, HttpConfig, HttpTarget, OpKind, Payload, PlannedOp, ServiceUser, Target, UploadSpec,
-    UserDirectory, feed_ids,
+    Endpoint, HttpConfig, HttpTarget, OpKind, Payload, PlannedOp, ReqBody, ServiceUser, Target,
+    UploadSpec, UserDirectory, feed_ids, upload_body,
 };
 
 fn target(write: &str, read: &str) -> HttpTarget {
     HttpTarget::new(HttpConfig::new(write, read), Arc::new(UserDirectory::new())).expect("client")
 }
 
-fn header(req: &Request<Bytes>, name: &str) -> String {
+fn header(req: &Request<ReqBody>, name: &str) -> String {
     req.headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -103,7 +103,7 @@ fn requests_follow_the_api() {
             Endpoint::Upload {
                 title: "sunset & sea".into(),
                 content_type: "image/jpeg".into(),
-                body: vec![0xFF, 0xD8, 0xFF, 1],
+                body: vec![0xFF, 0xD8, 0xFF, 1].into(),
             },
             Some("tok"),
         )
@@ -115,7 +115,10 @@ fn requests_follow_the_api() {
     );
     assert_eq!(header(&up, "authorization"), "Bearer tok");
     assert_eq!(header(&up, "content-type"), "image/jpeg");
-    assert_eq!(&up.body()[..3], &[0xFF, 0xD8, 0xFF]);
+    assert_eq!(
+        &up.body().bytes().expect("whole body")[..3],
+        &[0xFF, 0xD8, 0xFF]
+    );
 
     for (ep, method, url) in endpoint_cases() {
         let req = t.request(ep, Some("tok")).expect("request");
@@ -135,7 +138,8 @@ fn requests_follow_the_api() {
     assert_eq!(create.uri().to_string(), "http://w.test:81/v1/users");
     assert_eq!(header(&create, "authorization"), "");
     assert_eq!(header(&create, "content-type"), "application/json");
-    let json: serde_json::Value = serde_json::from_slice(create.body()).expect("json");
+    let json: serde_json::Value =
+        serde_json::from_slice(create.body().bytes().expect("whole")).expect("json");
     assert_eq!(json["email"], "a@x");
 }
 
@@ -198,6 +202,8 @@ fn ops_map_population_ids_to_service_ids() {
 #[derive(Default)]
 struct Mock {
     log: Mutex<Vec<String>>,
+    /// Each upload's declared `Content-Length` and the bytes that arrived.
+    uploads: Mutex<Vec<(String, Bytes)>>,
     photos: Mutex<Vec<String>>,
 }
 
@@ -247,6 +253,12 @@ fn handle(mock: &Mock, method: Method, uri: Uri, headers: HeaderMap, body: Bytes
             if !jpeg || !body.starts_with(&[0xFF, 0xD8, 0xFF]) {
                 return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}").into_response();
             }
+            let declared = headers
+                .get("content-length")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("none");
+            let arrived = (declared.to_string(), body.clone());
+            mock.uploads.lock().expect("lock").push(arrived);
             let mut photos = mock.photos.lock().expect("lock");
             let id = 1_000 + photos.len() as u64;
             photos.push(id.to_string());
@@ -337,17 +349,19 @@ async fn executes_ops_against_a_mock_service() {
         user: 0,
         payload,
     };
-    let upload = op(
-        OpKind::Upload,
-        Payload::Upload(UploadSpec {
-            bytes: 2_000,
-            video: false,
-            title: "baba".into(),
-            content_seed: 1,
-        }),
-    );
+    // Over three of the generator's frames: the body streams, with its length declared.
+    let spec = UploadSpec {
+        bytes: 3 * 65_536 + 3,
+        video: false,
+        title: "baba".into(),
+        content_seed: 1,
+    };
+    let upload = op(OpKind::Upload, Payload::Upload(spec.clone()));
     let acked = t.execute(&upload).await.expect("upload");
     assert_eq!(acked.id.as_deref(), Some("1000"));
+    let (declared, arrived) = write_mock.uploads.lock().expect("lock")[0].clone();
+    assert_eq!(declared, spec.bytes.to_string());
+    assert!(arrived == upload_body(&spec), "the bytes of upload_body");
     // The read side of this mock has its own photo list; share the id through it.
     read_mock.photos.lock().expect("lock").push("1000".into());
     t.execute(&op(OpKind::Feed, Payload::Feed { limit: 20 }))
