@@ -137,7 +137,7 @@ mod tests {
         assert_eq!(upload_body(&spec(1_001, false, 1)), jpeg);
     }
 
-    /// The filler is the seed's SplitMix words, little-endian, the last one cut, between the
+    /// The filler is SplitMix's words from `content_seed`, little-endian, the last one cut, between the
     /// framing's head and tail, at every length around a word and a frame.
     #[test]
     fn frames_carry_the_seeded_words_between_head_and_tail() {

@@ -98,6 +98,49 @@ fn authority_of(base: &str) -> Result<String> {
     }
 }
 
+/// The URL-encoded query string, the content type and the body of `endpoint`'s request.
+fn payload(endpoint: Endpoint) -> (Option<String>, Option<String>, ReqBody) {
+    let whole = |b: Vec<u8>| ReqBody::Whole(Some(Bytes::from(b)));
+    match endpoint {
+        Endpoint::CreateUser { name, email } => {
+            let json = serde_json::json!({ "name": name, "email": email });
+            let body = serde_json::to_vec(&json).unwrap_or_default();
+            (None, Some("application/json".to_string()), whole(body))
+        }
+        Endpoint::Upload {
+            title,
+            content_type,
+            body,
+        } => {
+            let body = match body {
+                UploadBody::Bytes(b) => whole(b),
+                UploadBody::Generated(spec) => ReqBody::Stream(BodyStream::new(&spec)),
+            };
+            (Some(query(&[("title", &title)])), Some(content_type), body)
+        }
+        Endpoint::Feed(limit) => {
+            let q = query(&[("limit", &limit.to_string())]);
+            (Some(q), None, whole(vec![]))
+        }
+        Endpoint::FeedUpdates { since, wait } => {
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let q = query(&[("since", &since), ("wait", &secs.to_string())]);
+            (Some(q), None, whole(vec![]))
+        }
+        Endpoint::Search(q, limit) => {
+            let q = query(&[("q", &q), ("limit", &limit.to_string())]);
+            (Some(q), None, whole(vec![]))
+        }
+        Endpoint::DeletePhoto(_)
+        | Endpoint::Follow(..)
+        | Endpoint::Unfollow(..)
+        | Endpoint::Photo(_)
+        | Endpoint::PhotoMeta(_)
+        | Endpoint::UserPhotos(_)
+        | Endpoint::Health => (None, None, whole(vec![])),
+    }
+}
+
 /// `application/x-www-form-urlencoded` query string of `pairs`.
 fn query(pairs: &[(&str, &str)]) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());
@@ -153,58 +196,15 @@ impl HttpTarget {
             Listener::Read => &self.cfg.read_base,
         };
         let mut url = format!("{base}{}", endpoint.path());
-        let mut content = None;
         let range = match (&endpoint, self.cfg.view_bytes) {
             (Endpoint::Photo(_), Some(n)) if n > 0 => Some(format!("bytes=0-{}", n - 1)),
             _ => None,
         };
-        let mut stream = None;
-        let mut with_query = |pairs: &[(&str, &str)]| {
+        let (query, content, body) = payload(endpoint);
+        if let Some(q) = query {
             url.push('?');
-            url.push_str(&query(pairs));
-        };
-        let body = match endpoint {
-            Endpoint::CreateUser { name, email } => {
-                let json = serde_json::json!({ "name": name, "email": email });
-                content = Some("application/json".to_string());
-                serde_json::to_vec(&json).unwrap_or_default()
-            }
-            Endpoint::Upload {
-                title,
-                content_type,
-                body,
-            } => {
-                content = Some(content_type);
-                with_query(&[("title", &title)]);
-                match body {
-                    UploadBody::Bytes(b) => b,
-                    UploadBody::Generated(spec) => {
-                        stream = Some(BodyStream::new(&spec));
-                        vec![]
-                    }
-                }
-            }
-            Endpoint::Feed(limit) => {
-                with_query(&[("limit", &limit.to_string())]);
-                vec![]
-            }
-            Endpoint::FeedUpdates { since, wait } => {
-                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                with_query(&[("since", &since), ("wait", &secs.to_string())]);
-                vec![]
-            }
-            Endpoint::Search(q, limit) => {
-                with_query(&[("q", &q), ("limit", &limit.to_string())]);
-                vec![]
-            }
-            Endpoint::DeletePhoto(_)
-            | Endpoint::Follow(..)
-            | Endpoint::Unfollow(..)
-            | Endpoint::Photo(_)
-            | Endpoint::PhotoMeta(_)
-            | Endpoint::UserPhotos(_)
-            | Endpoint::Health => vec![],
-        };
+            url.push_str(&q);
+        }
         let bad = |e: String| OpError::new("request", e);
         let mut b = Request::builder().method(route.verb.method()).uri(url);
         if let Some(t) = token {
@@ -218,13 +218,9 @@ impl HttpTarget {
         if let Some(r) = range {
             b = b.header(header::RANGE, r);
         }
-        let body = match stream {
-            Some(s) => {
-                b = b.header(header::CONTENT_LENGTH, s.content_length());
-                ReqBody::Stream(s)
-            }
-            None => ReqBody::Whole(Some(Bytes::from(body))),
-        };
+        if let ReqBody::Stream(s) = &body {
+            b = b.header(header::CONTENT_LENGTH, s.content_length());
+        }
         b.body(body).map_err(|e| bad(e.to_string()))
     }
 

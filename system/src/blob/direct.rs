@@ -181,17 +181,22 @@ mod tests {
     use super::*;
     use std::io::Read;
 
+    /// A writer of a new file at `path`, `O_DIRECT` if asked (and allowed).
+    fn writer(path: &std::path::Path, direct: bool) -> DirectFile {
+        let file = File::create_new(path).expect("create");
+        if direct {
+            DirectFile::new(file)
+        } else {
+            DirectFile::buffered(file)
+        }
+    }
+
     /// Write `data` through a [`DirectFile`] in pieces of `piece` bytes and
     /// read the file back.
     fn round_trip(data: &[u8], piece: usize, direct: bool) -> (Vec<u8>, bool) {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("f");
-        let file = File::create_new(&path).expect("create");
-        let mut w = if direct {
-            DirectFile::new(file)
-        } else {
-            DirectFile::buffered(file)
-        };
+        let mut w = writer(&path, direct);
         let was_direct = w.is_direct();
         for p in data.chunks(piece.max(1)) {
             w.write_all(p).expect("write");
@@ -275,12 +280,7 @@ mod tests {
             for max in [1000, STAGE + 5] {
                 let dir = tempfile::tempdir().expect("tempdir");
                 let path = dir.path().join("f");
-                let file = File::create_new(&path).expect("create");
-                let mut w = if direct {
-                    DirectFile::new(file)
-                } else {
-                    DirectFile::buffered(file)
-                };
+                let mut w = writer(&path, direct);
                 w.write_all(&data[..77]).expect("head");
                 let want = (2 * STAGE + 9) as u64;
                 let mut src = Trickle(&data[77..], max);
