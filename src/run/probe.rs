@@ -7,8 +7,8 @@
 //! contention, so an op's CPU divided by the probe's (`cpu_rel`) keeps the op's own cost and
 //! drops most of the machine's mood. The work is a request's kind of work in a working set
 //! that fits the L2 cache: allocations, formatting, ordered-map inserts and lookups, and
-//! hashing. It holds no buffer that must come from DRAM: dependent reads over 4 MiB moved by
-//! ×3 between quiet runs (the host's memory latency) while the ops' CPU stayed within 10%.
+//! hashing. It holds no buffer that must come from DRAM: the host's memory latency moves
+//! with its other tenants far more than an op's CPU does.
 //!
 //! Each tick also sends a no-op to tokio's blocking pool and keeps, per second, how long it
 //! waited for a thread (`pool_late_ms`): a request whose store call or blob read queues there
