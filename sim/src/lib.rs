@@ -15,7 +15,7 @@
 //!   [`station`] (c workers + FIFO; connection pools with reject-or-queue),
 //!   [`join`] (fan-in of k sub-requests), [`ratequeue`] (the rate-limited
 //!   batching materializer), [`ps`] (processor sharing) and [`sliced`] (time slices): a node's CPU cores,
-//!   behind [`cores`];
+//!   behind [`cores`], and [`threads`] (the threads in front of them);
 //! - [`stats`]: time averages and delay histograms;
 //! - validation: [`theory`] (Erlang C) and [`mod@mmc`] (the M/M/c model);
 //! - [`model`]: the photo service at full scale (app servers, shards, blob
@@ -36,6 +36,7 @@ pub mod sliced;
 pub mod station;
 pub mod stats;
 pub mod theory;
+pub mod threads;
 
 pub use cores::Cores;
 pub use dist::{DistSpec, Empirical, NetHop, ServiceDist};
@@ -49,3 +50,4 @@ pub use sliced::SlicedStation;
 pub use station::{Acquire, Admission, ConnPool, PoolStats, QueueLimit, Started, Station};
 pub use stats::{DelayStats, TimeAverage};
 pub use theory::{MmcTheory, erlang_c};
+pub use threads::Threaded;

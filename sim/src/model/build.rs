@@ -61,6 +61,19 @@ fn transport_costs(cal: &Calibration, s: &SimSettings) -> Result<[Option<Priced>
     Ok(out)
 }
 
+/// How a view's transport follows its bytes, from the mean transport CPU of views and of
+/// feeds (see [`super::views::ViewTransport`]), when the calibration has both.
+fn view_transport(
+    transport: &[Option<Priced>; OpKind::COUNT],
+    views: &super::views::ViewSizes,
+) -> Option<super::views::ViewTransport> {
+    let cpu = |k: OpKind| {
+        let p = transport[k.index()].as_ref()?;
+        Some(p.cost.mean(1) * p.share.at(1))
+    };
+    super::views::ViewTransport::new(cpu(OpKind::PhotoGet)?, cpu(OpKind::Feed)?, views.mean_kib())
+}
+
 /// The cost of `op` if the calibration (or an override) has it.
 fn optional(cal: &Calibration, s: &SimSettings, op: &str) -> Result<Option<OpCost>> {
     if s.service.contains_key(op) || cal.ops.iter().any(|c| c.op == op) {
@@ -219,6 +232,8 @@ pub(super) fn model<'a>(
         faults.celebrity = src.top_author();
     }
     let crowds = super::faultflows::crowds(src, p.traffic, &faults.windows, p.seed)?;
+    let views = super::views::ViewSizes::new(p.traffic, p.view_bytes)?;
+    let view_transport = view_transport(&costs.transport, &views);
     let mut m = PhotoModel {
         src,
         ops,
@@ -257,7 +272,8 @@ pub(super) fn model<'a>(
         pulled_rows: pulled_rows(p),
         search_limit: u64::from(p.traffic.search_limit),
         photo_kib: p.traffic.photo_mean_bytes.div_ceil(1024),
-        views: super::views::ViewSizes::new(p.traffic, p.view_bytes)?,
+        views,
+        view_transport,
         view_rng: rng_stream(p.seed, 16),
         split: Vec::new(),
         plan: Vec::new(),

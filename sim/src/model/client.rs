@@ -25,6 +25,11 @@ impl PhotoModel<'_> {
             Payload::Follow { leader } | Payload::Unfollow { leader } => (*leader, 0),
             _ => (0, 0),
         };
+        // A view's size is drawn now: it prices its transport as well as its blob read.
+        let bytes = match op.kind {
+            OpKind::PhotoGet => self.views.kib(&mut self.view_rng) * 1024,
+            _ => bytes,
+        };
         let write = matches!(op.kind, OpKind::Upload | OpKind::Follow | OpKind::Unfollow);
         let idx = self.alloc(Req {
             kind: op.kind,
@@ -47,7 +52,7 @@ impl PhotoModel<'_> {
         };
         self.reqs[idx as usize].server = (op.seq % servers as u64) as u16;
         let node = self.app_node(idx);
-        match self.client_cpu(op.kind, node, e.now()) {
+        match self.client_cpu(op.kind, bytes, node, e.now()) {
             Some((demand, wait)) => {
                 self.cpu(e, node, demand, CpuNext::Issue { req: idx, wait });
             }
@@ -127,10 +132,12 @@ impl PhotoModel<'_> {
     /// CPU an op of `kind` spends before it reaches its app server `node` at `now`, with a
     /// resource model (the generator's work for it, when the generator shares the cores, and
     /// its transport's CPU share), and the wait that follows it (the rest of its transport,
-    /// plus what the [`super::TransportRise`], if any, adds at the node's busy fraction).
+    /// plus what the [`super::TransportRise`], if any, adds at the node's busy fraction). A
+    /// view's transport CPU follows its `bytes` ([`super::views::ViewTransport`]).
     pub(super) fn client_cpu(
         &mut self,
         kind: OpKind,
+        bytes: u64,
         node: u16,
         now: SimTime,
     ) -> Option<(SimTime, SimTime)> {
@@ -150,6 +157,13 @@ impl PhotoModel<'_> {
                 (c.sample_at(1, u, rng), u)
             }
             None => (Call::default(), 0.0),
+        };
+        let t = match (kind, &self.view_transport) {
+            (OpKind::PhotoGet, Some(v)) => Call {
+                cpu: v.cpu(t.cpu, bytes.div_ceil(1024).max(1)),
+                ..t
+            },
+            _ => t,
         };
         let wait = match &self.costs.rise {
             Some(r) => {

@@ -37,6 +37,10 @@ pub struct Deployment {
     /// core to the jobs waiting, first come first served. Linux's scheduler (EEVDF) gives
     /// 0.75 ms × (1 + log2 cores), 1.5 ms on two cores.
     pub cpu_slice_ms: f64,
+    /// Threads in front of each node's cores ([`crate::threads`]): at most this many jobs
+    /// are on the cores at once, the others wait first come first served for one to
+    /// finish, as requests wait for an async runtime's workers. 0 (default): unlimited.
+    pub cpu_threads: u32,
     /// App nodes (per-role; 0: one per app server). Default 0.
     pub app_nodes: u32,
     /// Cores per app node. Default 8.
@@ -76,6 +80,7 @@ impl Default for Deployment {
             layout: Layout::Unlimited,
             cores: 2.0,
             cpu_slice_ms: 0.0,
+            cpu_threads: 0,
             app_nodes: 0,
             app_cores: 8.0,
             shard_nodes: 0,
@@ -158,16 +163,30 @@ mod tests {
     }
 
     #[test]
-    fn a_slice_makes_every_node_time_sliced() {
+    fn a_slice_and_a_thread_count_reach_every_node() {
         let mut d = Deployment {
             layout: Layout::PerRole,
             ..Deployment::default()
         };
         let shared = Resources::new(&d, 2, 4).expect("nodes");
-        assert!(shared.cpus.iter().all(|c| matches!(c, Cores::Shared(_))));
+        assert!(
+            shared
+                .cpus
+                .iter()
+                .all(|c| matches!(c.cores(), Cores::Shared(_)))
+        );
         d.cpu_slice_ms = 1.5;
         let sliced = Resources::new(&d, 2, 4).expect("nodes");
         assert_eq!(sliced.cpus.len(), shared.cpus.len());
-        assert!(sliced.cpus.iter().all(|c| matches!(c, Cores::Sliced(_))));
+        assert!(
+            sliced
+                .cpus
+                .iter()
+                .all(|c| matches!(c.cores(), Cores::Sliced(_)))
+        );
+        assert!(sliced.cpus.iter().all(|c| c.limit() == 0));
+        d.cpu_threads = 4;
+        let threaded = Resources::new(&d, 2, 4).expect("nodes");
+        assert!(threaded.cpus.iter().all(|c| c.limit() == 4));
     }
 }

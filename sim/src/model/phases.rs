@@ -217,8 +217,8 @@ impl PhotoModel<'_> {
                 self.plan_gets();
             }
             2 => {
-                let kib = self.views.kib(&mut self.view_rng);
-                self.reqs[r as usize].bytes = kib * 1024;
+                // Drawn at the view's launch (`launch`).
+                let kib = self.reqs[r as usize].bytes.div_ceil(1024).max(1);
                 let svc = &mut self.rng.service;
                 let mut t = self.costs.blob_get.sample(kib, svc);
                 if self.faults.any() && self.faults.blob_fallback(e.now()) {

@@ -16,6 +16,7 @@ use crate::cores::Cores;
 use crate::engine::{NANOS_PER_SEC, SimTime, ns};
 use crate::error::Result;
 use crate::station::{QueueLimit, Station};
+use crate::threads::Threaded;
 use crate::{ServiceDist, station::PoolStats};
 
 /// One storage call or app step: CPU demand and a non-CPU wait, ns; `io` bytes written
@@ -144,8 +145,8 @@ fn fifo(slots: u32) -> Result<Station<IoNext>> {
 /// The nodes of a deployment and where each role runs.
 pub(crate) struct Resources {
     pub layout: Layout,
-    /// CPU of each node.
-    pub cpus: Vec<Cores<CpuNext>>,
+    /// CPU of each node, behind its threads.
+    pub cpus: Vec<Threaded<CpuNext>>,
     /// Disk of each node (`None`: an app node).
     pub disks: Vec<Option<Station<IoNext>>>,
     /// NIC links of each blob node: (in, out).
@@ -162,6 +163,8 @@ pub(crate) struct Resources {
     pub ns_per_byte_nic: f64,
     /// CPU slice of every node's cores, ns (0: processor sharing).
     pub slice: SimTime,
+    /// Threads of every node (0: unlimited).
+    pub threads: usize,
     pub generator: bool,
     pub background: bool,
     /// Finished CPU jobs of the current tick (reused buffer).
@@ -213,6 +216,7 @@ impl Resources {
                 0.0
             },
             slice: ns(d.cpu_slice_ms * 1e6),
+            threads: d.cpu_threads as usize,
             generator: d.generator_on_box,
             background: d.background_cpu,
             done: Vec::new(),
@@ -261,8 +265,8 @@ impl Resources {
 
     fn add(&mut self, cores: f64, role: &'static str, disk: Option<Station<IoNext>>) {
         // Cores were validated > 0 with the deployment.
-        if let Ok(ps) = Cores::new(cores, self.slice) {
-            self.cpus.push(ps);
+        if let Ok(c) = Cores::new(cores, self.slice) {
+            self.cpus.push(Threaded::new(c, self.threads));
             self.disks.push(disk);
             self.role.push(role);
         }

@@ -246,6 +246,8 @@ pub(crate) struct PhotoModel<'a> {
     pub photo_kib: u64,
     /// The bytes each photo view reads.
     pub views: super::views::ViewSizes,
+    /// How a view's transport CPU follows its bytes (`None`: as drawn).
+    pub view_transport: Option<super::views::ViewTransport>,
     /// The draws of [`PhotoModel::views`] (stream 16 of the seed).
     pub view_rng: rand_chacha::ChaCha8Rng,
     pub split: Vec<u64>,
