@@ -1,12 +1,15 @@
 //! A time-sliced station: the CPU cores of one node as a kernel's scheduler shares them.
 //!
 //! A node of `c` cores has `ceil(c)` cores, each running at `c / ceil(c)` (so fractional
-//! cores keep their total rate). A runnable job takes a free core; when none is free it waits
-//! in a first-come-first-served queue. A job on a core runs until it has used `slice` ns of
-//! CPU or finished, whichever is first; if it has CPU left it then goes to the back of the
-//! queue and the queue's head takes the core. So a short job that arrives behind long ones
-//! waits up to a slice for a core, where processor sharing ([`crate::ps`]) would start it at
-//! once at a lower rate: the wait for a core that a woken thread sees on a busy box.
+//! cores keep their total rate). A runnable job takes a free core; when none is free it
+//! waits. A job on a core runs until it has used `slice` ns of CPU or finished, whichever is
+//! first; if it has CPU left it then yields the core and waits again. A freed core takes,
+//! first come first served, a job that has not run yet, and only when none waits, one that
+//! used up a slice, as Linux's scheduler (EEVDF) places a newly woken thread ahead of threads
+//! that have just run a full slice. So a short job that arrives behind long ones waits up to
+//! a slice for a core, where processor sharing ([`crate::ps`]) would start it at once at a
+//! lower rate (the wait for a core that a woken thread sees on a busy box), but it does not
+//! wait behind every long job's next turn.
 //!
 //! Like [`crate::ps::PsStation`] it is passive and hands the caller a [`Tick`] for its next
 //! event (a slice's end); a tick whose generation is no longer current is ignored.
@@ -34,6 +37,9 @@ pub struct SlicedStation<J> {
     speed: f64,
     slice: f64,
     running: Vec<OnCore<J>>,
+    /// Jobs that have not run yet, with their CPU.
+    fresh: VecDeque<(J, f64)>,
+    /// Jobs that used up a slice, with their CPU left.
     ready: VecDeque<(J, f64)>,
     alarm: Alarm,
     last: SimTime,
@@ -57,6 +63,7 @@ impl<J: Copy> SlicedStation<J> {
             speed: cores / servers as f64,
             slice: slice as f64,
             running: Vec::with_capacity(servers),
+            fresh: VecDeque::new(),
             ready: VecDeque::new(),
             alarm: Alarm::default(),
             last: 0,
@@ -66,7 +73,7 @@ impl<J: Copy> SlicedStation<J> {
 
     /// Runnable jobs: on a core or waiting for one.
     pub fn runnable(&self) -> usize {
-        self.running.len() + self.ready.len()
+        self.running.len() + self.ready.len() + self.fresh.len()
     }
 
     /// Bring the busy integrals up to `now`.
@@ -103,7 +110,7 @@ impl<J: Copy> SlicedStation<J> {
         self.advance(now);
         self.ledger.demand_ns += demand as f64;
         if self.running.len() >= self.servers {
-            self.ready.push_back((job, demand as f64));
+            self.fresh.push_back((job, demand as f64));
             return None;
         }
         let end = self.start(now, job, demand as f64);
@@ -114,9 +121,9 @@ impl<J: Copy> SlicedStation<J> {
     }
 
     /// The tick of generation `generation` fired at `now`: jobs that finished are appended
-    /// to `done`, jobs whose slice ended go to the back of the
-    /// queue, free cores take the queue's head, and the next tick, if any, is returned. A
-    /// stale tick does nothing and returns `None`.
+    /// to `done`, jobs whose slice ended wait again behind those that used up a slice before
+    /// them, free cores take the jobs that have not run yet and then those, and the next
+    /// tick, if any, is returned. A stale tick does nothing and returns `None`.
     pub fn tick(&mut self, now: SimTime, generation: u32, done: &mut Vec<J>) -> Option<Tick> {
         if !self.alarm.fire(generation) {
             return None;
@@ -137,7 +144,7 @@ impl<J: Copy> SlicedStation<J> {
             }
         }
         while self.running.len() < self.servers
-            && let Some((job, cpu)) = self.ready.pop_front()
+            && let Some((job, cpu)) = self.fresh.pop_front().or_else(|| self.ready.pop_front())
         {
             self.start(now, job, cpu);
         }
@@ -190,6 +197,17 @@ mod tests {
         let st = Cores::new(1.0, 3).expect("sliced");
         let (r, _) = run(st, &[(0, 5, 1), (1, 2, 2)]);
         assert_eq!(r, vec![(2, 5), (1, 7)]);
+    }
+
+    #[test]
+    fn a_job_that_has_not_run_goes_before_those_that_used_a_slice() {
+        // One core, slices of 3: A (10) runs 0-3, B (10, at 1) 3-6; C (1, at 4) has not
+        // run, so it takes the core at 6 before A's second turn: done at 7 (at 10 if it
+        // queued behind A).
+        let st = Cores::new(1.0, 3).expect("sliced");
+        let (r, _) = run(st, &[(0, 10, 1), (1, 10, 2), (4, 1, 3)]);
+        assert_eq!(r[0], (3, 7));
+        assert_eq!(r.len(), 3);
     }
 
     #[test]
