@@ -34,8 +34,8 @@ pub struct Deployment {
     /// How each node's cores are shared, ms of CPU. 0 (default): processor sharing, every
     /// runnable job progresses at once ([`crate::ps`]). Above 0: time slices, as a kernel
     /// shares them ([`crate::sliced`]): a job runs up to this much CPU before it yields its
-    /// core to the jobs waiting, first come first served. Linux's scheduler (EEVDF) gives
-    /// 0.75 ms × (1 + log2 cores), 1.5 ms on two cores.
+    /// core to the jobs waiting, those that have not run yet first. Linux's scheduler
+    /// (EEVDF) gives 0.75 ms × (1 + log2 cores), 1.5 ms on two cores.
     pub cpu_slice_ms: f64,
     /// Threads in front of each node's cores ([`crate::threads`]): at most this many jobs
     /// are on the cores at once, the others wait first come first served for one to
