@@ -133,6 +133,7 @@ const VIEWS: u8 = b'v';
 const EDGE_WORK: u8 = b'q';
 const NODE_LEASE: u8 = b'L';
 const TICKET: u8 = b'K';
+const RECOUNT: u8 = b'r';
 
 fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     let len = 1 + parts.iter().map(|p| p.len()).sum::<usize>();
@@ -257,6 +258,17 @@ pub fn edge_work_ids(key: &[u8]) -> Result<(UserId, UserId)> {
         return Err(Error::Corrupt(format!("not a follow-work key: {key:?}")));
     }
     Ok((trailing_id(&key[..9])?, trailing_id(key)?))
+}
+
+/// `r/uid`: `uid`'s `posts` was recounted while their other uploads may have been in
+/// flight; it is recounted again once the materializer is idle.
+pub fn recount_due(uid: UserId) -> Vec<u8> {
+    key(RECOUNT, &[&uid.to_be_bytes()])
+}
+
+/// Prefix of every [`recount_due`] row.
+pub fn recount_due_prefix() -> Vec<u8> {
+    vec![RECOUNT]
 }
 
 /// `L/node`: the lease on a node number of the `node` id scheme.

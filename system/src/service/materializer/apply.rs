@@ -61,8 +61,10 @@ enum Done {
 /// adds one. A task recovered from a lapsed claim may follow an apply that already counted
 /// it, so it sets `posts` to the author's photo rows instead; that count includes uploads
 /// whose own fan-out has not counted them yet, so `posts` can run over by the author's
-/// uploads in flight at that moment until the next takeover recounts it. `posts` feeds only
-/// the rate rule's posts-per-day estimate.
+/// uploads in flight at that moment. So a [`tables::recount_due`] row, written before the
+/// count, has the author recounted again once the materializer is idle
+/// (`Service::settle_recounts`), when every photo row's upload has been counted, in this
+/// process or after a restart. `posts` feeds only the rate rule's posts-per-day estimate.
 async fn plan_fanout(
     svc: &Service,
     pid: PhotoId,
@@ -73,6 +75,13 @@ async fn plan_fanout(
     if recovered {
         // A replay may follow a partial apply that already counted it.
         let prefix = tables::user_photos_prefix(author);
+        let mut due = WriteBatch::new();
+        due.put(tables::recount_due(author), tables::MARK);
+        svc.inner
+            .shards
+            .of(ShardKey::User(author))
+            .write(due)
+            .await?;
         super::edges::recount(svc, author, &prefix, |s, n| s.posts = n).await?;
     } else {
         svc.update_stats(author, |s| s.posts += 1).await?;
