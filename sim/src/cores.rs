@@ -234,12 +234,28 @@ impl Alarm {
 pub(crate) mod tests {
     use super::*;
 
+    /// A passive station the test driver [`run`] can feed: [`Cores`], and the threads in
+    /// front of them ([`crate::threads`]).
+    pub(crate) trait Passive {
+        fn arrive(&mut self, now: SimTime, demand: SimTime, job: u32) -> Option<Tick>;
+        fn tick(&mut self, now: SimTime, generation: u32, done: &mut Vec<u32>) -> Option<Tick>;
+    }
+
+    impl Passive for Cores<u32> {
+        fn arrive(&mut self, now: SimTime, demand: SimTime, job: u32) -> Option<Tick> {
+            Cores::arrive(self, now, demand, job)
+        }
+        fn tick(&mut self, now: SimTime, generation: u32, done: &mut Vec<u32>) -> Option<Tick> {
+            Cores::tick(self, now, generation, done)
+        }
+    }
+
     /// Runs `arrivals` (time, demand, id) through `st`; returns (id, finish) in finishing
     /// order, and the station for its statistics.
-    pub(crate) fn run(
-        mut st: Cores<u32>,
+    pub(crate) fn run<S: Passive>(
+        mut st: S,
         arrivals: &[(SimTime, SimTime, u32)],
-    ) -> (Vec<(u32, SimTime)>, Cores<u32>) {
+    ) -> (Vec<(u32, SimTime)>, S) {
         let mut tick: Option<Tick> = None;
         let mut out = Vec::new();
         let mut done = Vec::new();

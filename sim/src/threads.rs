@@ -108,28 +108,23 @@ impl<J: Copy> Threaded<J> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cores::tests::Passive;
 
-    /// Runs `arrivals` (time, demand, id) through `st`; (id, finish) in finishing order.
-    fn run(mut st: Threaded<u32>, arrivals: &[(SimTime, SimTime, u32)]) -> Vec<(u32, SimTime)> {
-        let mut tick: Option<Tick> = None;
-        let (mut out, mut done, mut i) = (Vec::new(), Vec::new(), 0);
-        loop {
-            match (arrivals.get(i), tick) {
-                (Some(&(at, d, id)), t) if t.is_none_or(|t| at < t.at) => {
-                    i += 1;
-                    if let Some(t) = st.arrive(at, d, id) {
-                        tick = Some(t);
-                    }
-                }
-                (_, Some(t)) => {
-                    done.clear();
-                    tick = st.tick(t.at, t.generation, &mut done);
-                    assert!(st.limit == 0 || st.on_cores <= st.limit);
-                    out.extend(done.iter().map(|&id| (id, t.at)));
-                }
-                _ => return out,
-            }
+    impl Passive for Threaded<u32> {
+        fn arrive(&mut self, now: SimTime, demand: SimTime, job: u32) -> Option<Tick> {
+            Threaded::arrive(self, now, demand, job)
         }
+        /// Also checks that no more than `limit` jobs are ever on the cores.
+        fn tick(&mut self, now: SimTime, generation: u32, done: &mut Vec<u32>) -> Option<Tick> {
+            let next = Threaded::tick(self, now, generation, done);
+            assert!(self.limit == 0 || self.on_cores <= self.limit);
+            next
+        }
+    }
+
+    /// (id, finish) of `arrivals` (time, demand, id) through `st`, in finishing order.
+    fn run(st: Threaded<u32>, arrivals: &[(SimTime, SimTime, u32)]) -> Vec<(u32, SimTime)> {
+        crate::cores::tests::run(st, arrivals).0
     }
 
     fn both(cores: f64, limit: usize) -> [Threaded<u32>; 2] {

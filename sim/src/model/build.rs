@@ -202,6 +202,20 @@ fn warm_lru(m: &mut PhotoModel<'_>, s: &SimSettings, seed: u64) {
     }
 }
 
+/// The run's fault windows; with a celebrity burst among them, the author it posts as
+/// (`src`'s most-followed).
+fn faults(src: &Source, p: &RunParams<'_>) -> Result<Faults> {
+    let mut faults = Faults::new(p.faults, src.shards())?;
+    if faults
+        .windows
+        .iter()
+        .any(|w| matches!(w.effect, Effect::CelebrityBurst { .. }))
+    {
+        faults.celebrity = src.top_author();
+    }
+    Ok(faults)
+}
+
 /// The model of one variant over `src` at time zero, and the first op of
 /// its op stream (taken from the stream, not yet scheduled). `p.settings`
 /// must have been validated.
@@ -223,14 +237,7 @@ pub(super) fn model<'a>(
         .map(|_| station(s.shard_workers))
         .collect::<Result<Vec<_>>>()?;
     let cache = cache(src, s)?;
-    let mut faults = Faults::new(p.faults, src.shards())?;
-    if faults
-        .windows
-        .iter()
-        .any(|w| matches!(w.effect, Effect::CelebrityBurst { .. }))
-    {
-        faults.celebrity = src.top_author();
-    }
+    let faults = faults(src, p)?;
     let crowds = super::faultflows::crowds(src, p.traffic, &faults.windows, p.seed)?;
     let views = super::views::ViewSizes::new(p.traffic, p.view_bytes)?;
     let view_transport = view_transport(&costs.transport, &views);
