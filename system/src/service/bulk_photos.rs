@@ -85,7 +85,37 @@ impl Service {
                 Ok(Stored { key, size, mime })
             })
             .collect::<Result<Vec<_>>>()?;
-        let (photo_ops, owner_ops, ids) = self.history_rows(items, &stored).await?;
+        let now = now_ms();
+        let (photo_ops, owner_ops, ids) = self.history_rows(items, &stored, now).await?;
+        // As an upload's: no sweeper applies a fan-out before its `p/` row exists.
+        let m = &self.inner.fanout_queue;
+        for pid in &ids {
+            m.reserve(&tables::outbox(*pid));
+        }
+        let written = self
+            .write_history(&stored, bodies, photo_ops, owner_ops)
+            .await;
+        if written.is_err() {
+            for pid in &ids {
+                m.unreserve(&tables::outbox(*pid));
+            }
+        }
+        written?;
+        for (pid, it) in ids.iter().zip(items) {
+            m.fanout(*pid, it.owner, self.history_claim(it.owner, now));
+        }
+        self.inner.pull_cache.policy_changed();
+        Ok(ids)
+    }
+
+    /// Put the shared bodies, then the photo-shard rows, then the owner-shard rows.
+    async fn write_history(
+        &self,
+        stored: &[Stored],
+        bodies: &[SharedBody],
+        photo_ops: ShardOps,
+        owner_ops: ShardOps,
+    ) -> Result<()> {
         {
             // Same rule as upload: a blob is durable before any row
             // references it, and a concurrent delete cannot slip between.
@@ -104,14 +134,7 @@ impl Service {
             }
             self.write_bulk(photo_ops).await?;
         }
-        self.write_bulk(owner_ops).await?;
-        let now = now_ms();
-        let m = &self.inner.fanout_queue;
-        for (pid, it) in ids.iter().zip(items) {
-            m.fanout(*pid, it.owner, self.history_claim(it.owner, now));
-        }
-        self.inner.pull_cache.policy_changed();
-        Ok(ids)
+        self.write_bulk(owner_ops).await
     }
 
     /// This instance's outbox claim on a photo of `owner` at `now`.
@@ -120,15 +143,15 @@ impl Service {
         OutboxValue::owned(owner, self.inner.instance, now, lease).encode()
     }
 
-    /// The rows of `items` (photo-shard and owner-shard batches) and their
-    /// new ids, in input order.
+    /// The rows of `items` (photo-shard and owner-shard batches, outbox rows claimed
+    /// from `now`) and their new ids, in input order.
     async fn history_rows(
         &self,
         items: &[HistoryPhoto],
         stored: &[Stored],
+        now: u64,
     ) -> Result<(ShardOps, ShardOps, Vec<PhotoId>)> {
         let shards = &self.inner.shards;
-        let now = now_ms();
         let mut photo_ops = ShardOps::new(shards.len());
         let mut owner_ops = ShardOps::new(shards.len());
         let mut ids = Vec::with_capacity(items.len());

@@ -31,12 +31,12 @@ use tokio::sync::mpsc;
 use super::Service;
 use crate::id::PhotoId;
 use crate::policy::{FanoutKind, UserId};
-use crate::tables;
 
 mod apply;
 mod counters;
 mod edges;
 mod notify;
+mod posts;
 mod queue;
 mod sweep;
 
@@ -61,7 +61,8 @@ pub enum Task {
         /// The `o/pid` value held.
         held: Vec<u8>,
         /// Taken over from the outbox by a sweeper (a crash or a dead
-        /// owner may have applied part of it): recount instead of adding.
+        /// owner may have applied part of it): its author's `posts` is recounted
+        /// instead of added to.
         recovered: bool,
     },
     /// Bring `leader`'s photos in `follower`'s timeline, the leader-side
@@ -150,12 +151,10 @@ async fn background(svc: Service) {
             _ = tick.tick() => {}
             _ = closed.wait_for(|c| *c) => return,
         }
-        if n.is_multiple_of(2) {
-            match sweep(&svc).await {
-                Ok(0) if svc.inner.fanout_queue.pending() == 0 => svc.settle_recounts().await,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "outbox sweep failed"),
-            }
+        if n.is_multiple_of(2)
+            && let Err(e) = sweep(&svc).await
+        {
+            tracing::warn!(error = %e, "outbox sweep failed");
         }
         if let Err(e) = svc.inner.counters.flush(&svc).await {
             tracing::warn!(error = %e, "counter flush failed");
@@ -170,53 +169,13 @@ impl Service {
         loop {
             if self.inner.fanout_queue.pending() == 0 {
                 match sweep(self).await {
-                    Ok(0) if self.inner.fanout_queue.pending() == 0 => {
-                        self.settle_recounts().await;
-                        return;
-                    }
+                    Ok(0) if self.inner.fanout_queue.pending() == 0 => return,
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "drain sweep failed"),
                 }
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-    }
-
-    /// Recount `posts` of every author with a [`tables::recount_due`] row (a recovered
-    /// fan-out recounted them while their other uploads may have been in flight), and
-    /// delete the row once the count holds. Called when the materializer is idle. The row
-    /// goes only if, after the recount, the outbox is empty (every photo row's upload has
-    /// been counted) and the stored `posts` still equals a fresh count of the rows (no
-    /// upload counted or landed meanwhile); else, or when a call fails, the next idle
-    /// moment retries it.
-    async fn settle_recounts(&self) {
-        if let Err(e) = self.try_settle_recounts().await {
-            tracing::warn!(error = %e, "posts recount failed; retried when next idle");
-        }
-    }
-
-    async fn try_settle_recounts(&self) -> crate::error::Result<()> {
-        for shard in self.inner.shards.all() {
-            for (key, _) in shard.scan_all(&tables::recount_due_prefix(), 256).await? {
-                let author = tables::trailing_id(&key)?;
-                let prefix = tables::user_photos_prefix(author);
-                edges::recount(self, author, &prefix, |s, n| s.posts = n).await?;
-                if self.inner.fanout_queue.pending() != 0 || sweep(self).await? != 0 {
-                    return Ok(());
-                }
-                let own = self.inner.shards.of(crate::policy::ShardKey::User(author));
-                let posts = match own.get(&tables::stats(author)).await? {
-                    Some(b) => tables::decode::<tables::UserStats>(&b)?.posts,
-                    None => 0,
-                };
-                if posts == own.scan_all(&prefix, 4096).await?.len() as u64 {
-                    let mut done = crate::meta::WriteBatch::new();
-                    done.delete(key);
-                    shard.write(done).await?;
-                }
-            }
-        }
-        Ok(())
     }
 
     /// True when the fan-out policy may write timelines at all.

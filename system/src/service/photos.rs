@@ -16,7 +16,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::media::MediaLimits;
-use super::outbox::OutboxValue;
+use super::outbox::{self, OutboxValue};
 use super::receive::{Received, Receiver};
 use super::{Service, now_ms};
 use crate::blob::BlobKey;
@@ -128,36 +128,20 @@ impl Service {
         };
         let claim =
             OutboxValue::owned(owner, self.inner.instance, now_ms(), cfg.outbox_lease_ms).encode();
-        let owner_shard = self.inner.shards.index_of(ShardKey::User(owner));
         let row = {
             // Held across put + reference so a concurrent delete of the same
             // bytes cannot remove the blob between the two.
             let _g = self.blob_lock(&key).lock().await;
             body.store(self.inner.blobs.as_ref()).await?;
             // The row first, only if its id is free; then everything that
-            // references it, in one batch (a crash in between leaves a row
-            // that nothing points at and no client was given).
+            // references it (a crash in between leaves a row that nothing
+            // points at and no client was given).
             let row = self.insert_photo_row(logical, row).await?;
-            let pid = row.id;
-            let mut b = WriteBatch::new();
-            for term in tables::terms(title) {
-                b.put(tables::title_posting(&term, pid), tables::MARK);
-            }
-            b.put(tables::blob_ref(key.as_str(), pid), tables::MARK);
-            b.put(tables::outbox(pid), claim.clone());
-            let photo_shard = self.inner.shards.index_of(ShardKey::Photo(pid));
-            if photo_shard == owner_shard {
-                b.put(tables::user_photo(owner, pid), tables::MARK);
-            }
-            self.inner.shards.get(photo_shard).write(b).await?;
+            self.write_references(owner, row.id, title, &key, &claim)
+                .await?;
             row
         };
         let pid = row.id;
-        if self.inner.shards.index_of(ShardKey::Photo(pid)) != owner_shard {
-            let mut b = WriteBatch::new();
-            b.put(tables::user_photo(owner, pid), tables::MARK);
-            self.inner.shards.get(owner_shard).write(b).await?;
-        }
         self.inner.pull_cache.photos_changed(owner);
         self.inner.metrics.uploads.inc();
         self.inner.metrics.upload_bytes.inc_by(size);
@@ -165,6 +149,52 @@ impl Service {
         self.inner.cache.put_photo(row.clone());
         self.inner.fanout_queue.fanout(pid, owner, claim);
         Ok(Arc::unwrap_or_clone(row))
+    }
+
+    /// Write what references the new photo row `pid`: its title postings, blob reference and
+    /// outbox row in one batch on the photo's shard, then its `p/` row on the owner's (in
+    /// that batch when the shards are one). The outbox row is reserved in the fan-out
+    /// queue until the caller queues it, so no sweeper applies the fan-out, which counts
+    /// the photo in `posts`, before the `p/` row exists. On failure the outbox row, if
+    /// written, is given back unclaimed: its fan-out is then taken over, which recounts.
+    async fn write_references(
+        &self,
+        owner: UserId,
+        pid: PhotoId,
+        title: &str,
+        blob: &BlobKey,
+        claim: &[u8],
+    ) -> Result<()> {
+        let shards = &self.inner.shards;
+        let (photo_shard, owner_shard) = (
+            shards.index_of(ShardKey::Photo(pid)),
+            shards.index_of(ShardKey::User(owner)),
+        );
+        let mut b = WriteBatch::new();
+        for term in tables::terms(title) {
+            b.put(tables::title_posting(&term, pid), tables::MARK);
+        }
+        b.put(tables::blob_ref(blob.as_str(), pid), tables::MARK);
+        b.put(tables::outbox(pid), claim.to_vec());
+        let mut own = WriteBatch::new();
+        if photo_shard == owner_shard {
+            b.put(tables::user_photo(owner, pid), tables::MARK);
+        } else {
+            own.put(tables::user_photo(owner, pid), tables::MARK);
+        }
+        let okey = tables::outbox(pid);
+        self.inner.fanout_queue.reserve(&okey);
+        let mut r = shards.get(photo_shard).write(b).await;
+        if r.is_ok() && !own.is_empty() {
+            r = shards.get(owner_shard).write(own).await;
+        }
+        if r.is_err() {
+            self.inner.fanout_queue.unreserve(&okey);
+            if let Err(e) = outbox::release(shards.get(photo_shard), &okey, claim).await {
+                tracing::warn!(error = %e, "could not give back a failed upload's outbox row; it will lapse");
+            }
+        }
+        r
     }
 
     /// The photo row, from the cache or its shard.

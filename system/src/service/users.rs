@@ -330,7 +330,11 @@ impl Service {
                 .await?;
             // The uniform mode depends on the follower count only.
             let mode = |followers| {
-                let author = UserStats { followers, ..after }.as_author(0);
+                let author = UserStats {
+                    followers,
+                    ..after.clone()
+                }
+                .as_author(0);
                 self.inner.fanout.uniform_mode(&author)
             };
             if mode(after.followers) != mode(after.followers.saturating_add_signed(-d)) {

@@ -57,14 +57,8 @@ enum Done {
     },
 }
 
-/// Counts `pid` in its author's `posts` and plans its timeline inserts. The ordinary path
-/// adds one. A task recovered from a lapsed claim may follow an apply that already counted
-/// it, so it sets `posts` to the author's photo rows instead; that count includes uploads
-/// whose own fan-out has not counted them yet, so `posts` can run over by the author's
-/// uploads in flight at that moment. So a [`tables::recount_due`] row, written before the
-/// count, has the author recounted again once the materializer is idle
-/// (`Service::settle_recounts`), when every photo row's upload has been counted, in this
-/// process or after a restart. `posts` feeds only the rate rule's posts-per-day estimate.
+/// Counts `pid` in its author's `posts` (unless `recovered`: the batch recounted the
+/// author, see [`super::posts`]) and plans its timeline inserts.
 async fn plan_fanout(
     svc: &Service,
     pid: PhotoId,
@@ -72,19 +66,8 @@ async fn plan_fanout(
     recovered: bool,
     plan: &mut Plan,
 ) -> Result<()> {
-    if recovered {
-        // A replay may follow a partial apply that already counted it.
-        let prefix = tables::user_photos_prefix(author);
-        let mut due = WriteBatch::new();
-        due.put(tables::recount_due(author), tables::MARK);
-        svc.inner
-            .shards
-            .of(ShardKey::User(author))
-            .write(due)
-            .await?;
-        super::edges::recount(svc, author, &prefix, |s, n| s.posts = n).await?;
-    } else {
-        svc.update_stats(author, |s| s.posts += 1).await?;
+    if !recovered {
+        super::posts::count_upload(svc, author, pid).await?;
     }
     if !svc.pushes() {
         return Ok(());
@@ -190,6 +173,7 @@ async fn apply_planned(
     tasks: Vec<Task>,
     finished: &mut HashSet<Vec<u8>>,
 ) -> Result<()> {
+    recount_taken_over(svc, &tasks).await?;
     let mut plan = Plan::default();
     let mut done = Vec::new();
     for t in tasks {
@@ -248,6 +232,29 @@ async fn apply_planned(
         }
     }
     Ok(())
+}
+
+/// Recount `posts` of the authors of the fan-outs in `tasks` that were taken over (a
+/// crash or a dead owner may have counted them already), once per batch.
+async fn recount_taken_over(svc: &Service, tasks: &[Task]) -> Result<()> {
+    let mut authors = HashSet::new();
+    let mut taken = HashSet::new();
+    for t in tasks {
+        if let Task::Fanout {
+            pid,
+            author,
+            recovered: true,
+            ..
+        } = t
+        {
+            authors.insert(*author);
+            taken.insert(pid.0);
+        }
+    }
+    if authors.is_empty() {
+        return Ok(());
+    }
+    super::posts::recount(svc, authors, &taken).await
 }
 
 /// Write the planned timeline inserts and deletes: one buffered batch per

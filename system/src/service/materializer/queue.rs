@@ -99,18 +99,22 @@ impl FanoutQueue {
         self.pending.fetch_sub(n, Ordering::SeqCst);
     }
 
-    /// Enqueue the fan-out of an acknowledged upload whose `o/pid` row holds
-    /// `held` (skipped when the queue is full or the photo is already
-    /// queued; the outbox keeps it).
+    /// Queue the fan-out of an acknowledged upload whose `o/pid` row was reserved
+    /// ([`FanoutQueue::reserve`]) before it was written and holds `held`. When the queue
+    /// is full the reservation is given up instead, and the sweeper queues the row later.
     pub fn fanout(&self, pid: PhotoId, author: UserId, held: Vec<u8>) {
-        let task = Task::Fanout {
+        let key = crate::tables::outbox(pid);
+        if self.pending.load(Ordering::SeqCst) >= self.capacity {
+            self.unreserve(&key);
+            return;
+        }
+        self.send(Task::Fanout {
             pid,
             author,
             at: Instant::now(),
             held,
             recovered: false,
-        };
-        self.enqueue(task, true);
+        });
     }
 
     /// Tasks queued or running.
