@@ -323,21 +323,19 @@ impl Service {
         if changed {
             let d: i64 = if on { 1 } else { -1 };
             let add = |v: u64| v.saturating_add_signed(d);
-            let after = self
-                .update_stats(leader, |s| s.followers = add(s.followers))
-                .await?;
+            let count = self.update_stats(leader, |s| s.followers = add(s.followers));
+            let count = count.await?.followers;
             self.update_stats(follower, |s| s.following = add(s.following))
                 .await?;
             // The uniform mode depends on the follower count only.
             let mode = |followers| {
-                let author = UserStats {
+                let author = crate::policy::AuthorStats {
                     followers,
-                    ..after.clone()
-                }
-                .as_author(0);
+                    posts_per_day: 0.0,
+                };
                 self.inner.fanout.uniform_mode(&author)
             };
-            if mode(after.followers) != mode(after.followers.saturating_add_signed(-d)) {
+            if mode(count) != mode(count.saturating_add_signed(-d)) {
                 self.inner.pull_cache.policy_changed();
             }
             self.inner.pull_cache.follows_changed(follower);
