@@ -110,7 +110,8 @@ mod tests {
     use crate::service::bulk::tests::open;
 
     /// Write photo `ms`'s `p/` row for `author` and, if `pending`, its `o/` row: an upload
-    /// whose fan-out has not run yet.
+    /// whose fan-out has not run yet, its row reserved in the queue as an upload's is (so
+    /// the service's own sweeper leaves it to the test).
     async fn photo(svc: &Service, author: UserId, ms: u64, pending: bool) -> PhotoId {
         let pid = PhotoId::from_parts(ms, 0, 0);
         let shards = &svc.inner.shards;
@@ -122,6 +123,7 @@ mod tests {
             .await
             .expect("p/");
         if pending {
+            svc.inner.fanout_queue.reserve(&tables::outbox(pid));
             let mut b = WriteBatch::new();
             b.put(tables::outbox(pid), author.to_be_bytes().to_vec());
             shards.of(ShardKey::Photo(pid)).write(b).await.expect("o/");
