@@ -1,12 +1,13 @@
 //! The fan-out queue: materializer tasks waiting for a worker, the set of
 //! outbox rows queued or running on this server, and the close signal.
 //!
-//! The queue itself is unbounded; [`FanoutQueue::enqueue`] with `bounded`
-//! refuses work past `capacity` so that an upload burst leaves its rows in
-//! the outbox for the sweeper instead of growing memory. A row's key stays
-//! in the in-flight set from the moment it is queued (or reserved) until
-//! its task has been applied or has failed ([`FanoutQueue::finish`]), and
-//! the sweeper skips keys in that set.
+//! The queue itself is unbounded; [`FanoutQueue::fanout`] refuses an
+//! upload's task past `capacity` so that an upload burst leaves its rows in
+//! the outbox for the sweeper instead of growing memory. A row's key enters
+//! the in-flight set when it is reserved ([`FanoutQueue::reserve`], before
+//! its task is built) and stays there until its task has been applied or
+//! has failed ([`FanoutQueue::finish`]); the sweeper takes only keys it
+//! could reserve.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -52,17 +53,6 @@ impl FanoutQueue {
         }
     }
 
-    /// Queue `task` unless its row is already queued here (or, when
-    /// `bounded`, the queue is full; the outbox keeps it).
-    pub(crate) fn enqueue(&self, task: Task, bounded: bool) {
-        if bounded && self.pending.load(Ordering::SeqCst) >= self.capacity {
-            return;
-        }
-        if self.inflight.lock().insert(task.outbox_key()) {
-            self.send(task);
-        }
-    }
-
     /// Mark the row `key` as queued here before it is written, so the
     /// sweeper leaves it alone until [`FanoutQueue::submit_reserved`] or
     /// [`FanoutQueue::unreserve`]. False if it already is.
@@ -78,11 +68,6 @@ impl FanoutQueue {
     /// Give up a reservation without queueing (the sweeper takes over).
     pub(crate) fn unreserve(&self, key: &[u8]) {
         self.inflight.lock().remove(key);
-    }
-
-    /// True if the row `key` is queued or running here.
-    pub(crate) fn is_inflight(&self, key: &[u8]) -> bool {
-        self.inflight.lock().contains(key)
     }
 
     /// Let the rows `keys` be swept again: their tasks were applied, or
