@@ -55,6 +55,7 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 
 pub use direct::DirectTarget;
+pub use probe::STALL_STEAL_MS;
 use work::RunWork;
 
 use crate::exec::Executor;

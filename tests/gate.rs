@@ -253,3 +253,33 @@ fn rules_apply_and_unusable_inputs_or_removed_keys_exit_2_in_one_line() {
         assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     }
 }
+
+/// The seconds in which the host stole CPU from the box (the run's probe) are not judged,
+/// and a run stolen in half its seconds or more does not judge its whole-run ratios.
+#[test]
+fn seconds_the_host_stole_are_left_out() {
+    let lab = Lab::new();
+    lab.put("base.json", &live("push", 0));
+    let mut cur = live("push", 3);
+    for w in cur["series"].as_array_mut().expect("series") {
+        if w["second"].as_u64() < Some(20) {
+            let slow = w["p50_ms"].as_f64().expect("p50") * 5.0;
+            w["p50_ms"] = json!(slow);
+        }
+    }
+    cur["shards"]["call_us_max"] = json!(2042.0);
+    lab.put("cur.json", &cur);
+    lab.gate("base.json", "cur.json", &[], 1);
+    let slowed = ["feed", "photo_get", "upload"].map(|k| format!("{k}.p50_ms trials"));
+    let mut want: Vec<&str> = slowed.iter().map(String::as_str).collect();
+    want.push("shards.call_us_max <= baseline x 4");
+    lab.failed(&want);
+    let stalls: Vec<Value> = (0..20)
+        .map(|s| json!({ "second": s, "late_ms": 0.0, "steal_ms": 400.0 }))
+        .collect();
+    cur["probe"] = json!({ "us": 60.0, "every_ms": 50, "stalls": stalls });
+    lab.put("cur.json", &cur);
+    let (stdout, _) = lab.gate("base.json", "cur.json", &[], 0);
+    has(row(&stdout, "feed.p50_ms"), &["PASS"]);
+    has(row(&stdout, "shards.call_us_max"), &["SKIP"]);
+}

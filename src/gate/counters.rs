@@ -9,7 +9,9 @@
 //!   note. An op kind with fewer than `counter-min-ops` metered ops on
 //!   either side SKIPs: its means are too few to compare.
 //! - Ratios (`[gate] ratio`): single values with no windows; FAIL when
-//!   current > baseline × factor.
+//!   current > baseline × factor. They cover the whole run, so a current
+//!   run in which the host stole CPU in half of the seconds or more cannot
+//!   speak for the commit: they SKIP, saying so.
 //!
 //! A value missing on either side SKIPs with the reason.
 
@@ -147,6 +149,14 @@ pub fn ratio_checks(config: &GateConfig, variant: &str, base: &Named, cur: &Name
             };
             let limit = b * factor;
             check.limit = format!("<= {}", num(limit));
+            let (stolen, seconds) = cur.stolen_seconds();
+            if seconds > 0 && 2 * stolen >= seconds {
+                let reason = format!(
+                    "the host stole CPU in {stolen} of the run's {seconds} seconds; {metric} \
+                     covers the whole run"
+                );
+                return check.judged(Outcome::Skip, reason);
+            }
             if c > limit {
                 let message = format!(
                     "{metric} of variant {variant} is {} vs baseline {}: more than x{} \

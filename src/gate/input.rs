@@ -7,7 +7,7 @@
 //! that needs one then SKIPs with the reason kept here. A contract field
 //! missing or mistyped is an error naming the file (exit 2).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -16,7 +16,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::recorded::Recorded;
-use crate::summary::{Comparison, Extra, Summary};
+use crate::run::STALL_STEAL_MS;
+use crate::summary::{Comparison, Extra, ProbeStats, Summary};
 
 /// One summary read from the command line, under its variant name.
 #[derive(Debug, Clone)]
@@ -72,6 +73,10 @@ pub struct Window {
     /// `feedlab gate --record --also`).
     #[serde(default)]
     pub run: u32,
+    /// The host stole at least [`STALL_STEAL_MS`] of CPU from this box in that second (the
+    /// run's probe says so; run 0's windows only, the run the summary's probe measured).
+    #[serde(skip)]
+    pub stolen: bool,
 }
 
 /// One `work.<op>` entry: per-op means of server-side counters.
@@ -119,7 +124,8 @@ impl Facts {
     /// Reads the optional sections of `summary`.
     pub fn of(summary: &Summary) -> Facts {
         Facts {
-            windows: section(&summary.extra, "series"),
+            windows: section(&summary.extra, "series")
+                .map(|w| mark_stolen(w, summary.probe.as_ref())),
             work: summary
                 .work
                 .clone()
@@ -143,6 +149,35 @@ impl Provenance {
             build: text(&p.build),
         }
     }
+}
+
+impl Named {
+    /// Seconds of the run (its own, run 0) in which the host stole CPU from the box
+    /// ([`Window::stolen`]), and all its seconds; (0, 0) without a usable series.
+    pub fn stolen_seconds(&self) -> (usize, usize) {
+        let windows = self.facts.windows.as_deref().unwrap_or_default();
+        let own = windows.iter().filter(|w| w.run == 0);
+        let all: BTreeSet<u64> = own.clone().map(|w| w.second).collect();
+        let stolen: BTreeSet<u64> = own.filter(|w| w.stolen).map(|w| w.second).collect();
+        (stolen.len(), all.len())
+    }
+}
+
+/// `windows` with [`Window::stolen`] set from the stalls of the run's `probe`.
+fn mark_stolen(mut windows: Vec<Window>, probe: Option<&ProbeStats>) -> Vec<Window> {
+    let stolen: BTreeSet<u64> = probe
+        .map(|p| {
+            p.stalls
+                .iter()
+                .filter(|s| s.steal_ms >= STALL_STEAL_MS)
+                .map(|s| s.second)
+                .collect()
+        })
+        .unwrap_or_default();
+    for w in &mut windows {
+        w.stolen = w.run == 0 && stolen.contains(&w.second);
+    }
+    windows
 }
 
 /// Deserializes `extra[key]`; `Err` says it is absent or why it is unusable.

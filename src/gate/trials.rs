@@ -2,7 +2,10 @@
 //!
 //! The trials of a run are its `series` entries of one op kind, after the
 //! first `warmup-s` seconds and the run's last second are dropped, and
-//! windows with fewer than `min-count` ops. A metric breaches when the
+//! windows with fewer than `min-count` ops, and the seconds in which the
+//! host stole a tenth of a core or more from the box (the run's probe; a
+//! second the hypervisor gave to another guest measures the host, not the
+//! commit). A metric breaches when the
 //! current windows are larger than the baseline's by a one-sided
 //! Mann–Whitney test (p < `alpha`) AND the ratio of medians current /
 //! baseline exceeds `1 + effect` (`latency-effect` for wall-clock
@@ -48,8 +51,9 @@ impl TrialMetric {
 }
 
 /// The trial values of `metric` in `windows`: the op kind's windows from
-/// second `warmup_s` on, without their run's last second (over all kinds),
-/// with at least `min_count` ops and a finite value. A recorded baseline
+/// second `warmup_s` on, without their run's last second (over all kinds)
+/// and the seconds the host stole ([`Window::stolen`]), with at least
+/// `min_count` ops and a finite value. A recorded baseline
 /// may pool several runs (`Window::run`); each run is trimmed on its own.
 pub fn samples(
     windows: &[Window],
@@ -65,7 +69,7 @@ pub fn samples(
     windows
         .iter()
         .filter(|w| w.kind == metric.op && w.second >= warmup_s && w.second < last[&w.run])
-        .filter(|w| w.count >= min_count)
+        .filter(|w| w.count >= min_count && !w.stolen)
         .filter_map(|w| metric.value(w).filter(|v| v.is_finite()))
         .collect()
 }
@@ -93,9 +97,10 @@ fn too_few(
     }
     format!(
         "too few {op} windows with {field} (>= {} ops, after {} s warm-up, without the last \
-         second): baseline {}, current {}, need {}",
+         second and the {} seconds the host stole CPU in): baseline {}, current {}, need {}",
         config.min_count,
         config.warmup_s,
+        cur.stolen_seconds().0,
         kept[0].len(),
         kept[1].len(),
         config.min_windows
@@ -203,6 +208,7 @@ mod tests {
             cpu_us: Some(cpu_us),
             cpu_rel: None,
             run: 0,
+            stolen: false,
         }
     }
 
@@ -233,6 +239,14 @@ mod tests {
         // Seconds 2..=8, less 4 (2 ops) and 6 (no cpu_us); 9 is the last.
         assert_eq!(samples(&w, &m, 2, 3), [2.0, 3.0, 5.0, 7.0, 8.0]);
         assert!(samples(&[], &m, 2, 3).is_empty());
+    }
+
+    #[test]
+    fn seconds_the_host_stole_are_dropped() {
+        let mut w: Vec<Window> = (0..6).map(|s| window(s, "feed", 10, s as f64)).collect();
+        w[3].stolen = true;
+        let m = TrialMetric::parse("work.feed.cpu_us").expect("cpu");
+        assert_eq!(samples(&w, &m, 2, 3), [2.0, 4.0]);
     }
 
     #[test]
