@@ -44,36 +44,48 @@ pub(crate) async fn sweep(svc: &Service) -> Result<usize> {
                 if !m.reserve(&k) {
                     continue;
                 }
-                let Some((held, recovered)) = take(svc, shard, &k, &v).await.inspect_err(|_| {
-                    m.unreserve(&k);
-                })?
-                else {
-                    m.unreserve(&k);
-                    continue;
+                let taken = match take(svc, shard, &k, &v).await {
+                    Ok(Some((held, recovered))) => {
+                        task_of(&prefix, &k, held, recovered).map(|t| Some((t, recovered)))
+                    }
+                    other => other.map(|_| None),
+                };
+                let (task, recovered) = match taken {
+                    Ok(Some(t)) => t,
+                    other => {
+                        // Nothing queued: give the key back, then stop on an error.
+                        m.unreserve(&k);
+                        other?;
+                        continue;
+                    }
                 };
                 svc.inner.metrics.outbox_claims.inc_by(u64::from(recovered));
-                let task = if prefix == tables::outbox_prefix() {
-                    Task::Fanout {
-                        pid: PhotoId(tables::trailing_id(&k)?),
-                        author: OutboxValue::decode(&held)?.payload,
-                        at: Instant::now(),
-                        held,
-                        recovered,
-                    }
-                } else {
-                    let (follower, leader) = tables::edge_work_ids(&k)?;
-                    Task::Edge {
-                        follower,
-                        leader,
-                        held,
-                        recovered,
-                    }
-                };
                 m.submit_reserved(task);
             }
         }
     }
     Ok(total)
+}
+
+/// The task of the outbox row `key` (under `prefix`) held as `held`.
+fn task_of(prefix: &[u8], key: &[u8], held: Vec<u8>, recovered: bool) -> Result<Task> {
+    Ok(if prefix == tables::outbox_prefix().as_slice() {
+        Task::Fanout {
+            pid: PhotoId(tables::trailing_id(key)?),
+            author: OutboxValue::decode(&held)?.payload,
+            at: Instant::now(),
+            held,
+            recovered,
+        }
+    } else {
+        let (follower, leader) = tables::edge_work_ids(key)?;
+        Task::Edge {
+            follower,
+            leader,
+            held,
+            recovered,
+        }
+    })
 }
 
 /// Decide whether this server applies the row `key`, scanned as `scanned`,
