@@ -14,6 +14,7 @@
 //! `OUT/report.html`/`report.md` with a latency-and-goodput-against-offered-load chart per op
 //! (`crate::report::sweep`), and prints the terminal table ([`table`]).
 
+mod confirm;
 mod ladder;
 pub mod overload;
 mod parallel;
@@ -238,7 +239,7 @@ fn ladder_of(
             );
             break;
         }
-        let step = confirmed_step(spec, load, out, exec)?;
+        let step = confirm::confirmed_step(spec, load, out, exec)?;
         eprintln!("{}", table::step_line(&spec.variant, &step));
         steps.push(step);
     }
@@ -269,40 +270,6 @@ fn ladder_of(
         v.overload = overload::run(spec, &v, out, exec)?;
     }
     Ok(v)
-}
-
-/// Runs `spec` at `load` and judges it; a live step that breaks is run again up to
-/// `sweep.confirm` times (each trial in its own directory, `x<load>-r<n>`), and the first good
-/// trial, else the last, is the step, with the broken trials before it in `retried`.
-fn confirmed_step(
-    spec: &RunSpec,
-    load: f64,
-    out: &Path,
-    exec: &mut dyn Executor,
-) -> anyhow::Result<Step> {
-    let mut step = step_of(spec, load, out, exec, "")?;
-    let trials = if spec.mode == Mode::Live {
-        spec.sweep.confirm
-    } else {
-        0
-    };
-    for n in 1..=trials {
-        if step.good {
-            break;
-        }
-        eprintln!(
-            "{} (trial {n} of {trials} more)",
-            table::step_line(&spec.variant, &step)
-        );
-        let mut again = step_of(spec, load, out, exec, &format!("-r{n}"))?;
-        again.retried = std::mem::take(&mut step.retried);
-        again.retried.push(verdict::Retried {
-            summary: step.summary,
-            breaches: step.breaches,
-        });
-        step = again;
-    }
-    Ok(step)
 }
 
 /// Runs `spec` at `load` times its traffic (results under `steps/x<load><suffix>`) and judges

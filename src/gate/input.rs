@@ -166,13 +166,7 @@ impl Named {
 /// `windows` with [`Window::stolen`] set from the stalls of the run's `probe`.
 fn mark_stolen(mut windows: Vec<Window>, probe: Option<&ProbeStats>) -> Vec<Window> {
     let stolen: BTreeSet<u64> = probe
-        .map(|p| {
-            p.stalls
-                .iter()
-                .filter(|s| s.steal_ms >= STALL_STEAL_MS)
-                .map(|s| s.second)
-                .collect()
-        })
+        .map(|p| p.stolen_seconds(STALL_STEAL_MS).collect())
         .unwrap_or_default();
     for w in &mut windows {
         w.stolen = w.run == 0 && stolen.contains(&w.second);

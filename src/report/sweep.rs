@@ -170,14 +170,14 @@ fn prediction_table(r: &SweepReport) -> String {
         return String::new();
     }
     let mut t = String::from(
-        "| live | load × | op | live p50 / p99 ms | sim p50 / p99 ms | error p50 / p99 | judged |\n\
-         |---|---|---|---|---|---|---|\n",
+        "| live | load × | op | live p50 / p99 ms | sim p50 / p99 ms | error p50 / p99 | judged | host stole (s) |\n\
+         |---|---|---|---|---|---|---|---|\n",
     );
     for p in &r.predictions {
         for s in &p.steps {
             let _ = writeln!(
                 t,
-                "| {} | {:.2} | {} | {:.1} / {:.1} | {:.1} / {:.1} | {:+.0}% / {:+.0}% | {} |",
+                "| {} | {:.2} | {} | {:.1} / {:.1} | {:.1} / {:.1} | {:+.0}% / {:+.0}% | {} | {} |",
                 p.live,
                 s.load,
                 s.op,
@@ -191,7 +191,8 @@ fn prediction_table(r: &SweepReport) -> String {
                     "yes"
                 } else {
                     "above 80% of the knee"
-                }
+                },
+                s.live_stolen_s
             );
         }
     }

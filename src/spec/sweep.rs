@@ -42,8 +42,10 @@ pub struct SweepSettings {
     /// Times a live step that breaks is run again before the breach counts; the step is
     /// good if any trial is. A shared machine stalls now and then (other tenants, the
     /// hypervisor), and one stalled second can drop more than 0.1% of a step's ops; a design
-    /// that breaks at a load breaks there every time. Simulated steps are deterministic and
-    /// never rerun. Default 1; at most 3.
+    /// that breaks at a load breaks there every time. With `predict`, a live step in whose
+    /// seconds the host stole CPU is run again as well, and the trial stolen from least
+    /// counts: the twin is calibrated on the first step and judged against the others.
+    /// Simulated steps are deterministic and never rerun. Default 1; at most 3.
     pub confirm: u32,
     /// Multiples of each variant's knee, each > 1, at which one more step runs once the knee
     /// is found, to show how much of its peak goodput the design keeps when overloaded

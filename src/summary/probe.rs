@@ -77,6 +77,16 @@ pub struct ProbeStats {
     pub extra: Extra,
 }
 
+impl ProbeStats {
+    /// The seconds, in order, in which the host stole at least `min_ms` of CPU from the box.
+    pub fn stolen_seconds(&self, min_ms: f64) -> impl Iterator<Item = u64> + '_ {
+        self.stalls
+            .iter()
+            .filter(move |s| s.steal_ms >= min_ms)
+            .map(|s| s.second)
+    }
+}
+
 /// A second breaks the tail from this multiple of the run's median per-second feed p99.
 pub const TAIL_FACTOR: f64 = 3.0;
 

@@ -116,6 +116,10 @@ pub struct PredictedStep {
     pub error: [f64; 2],
     /// Whether this load is at most 80% of the live knee (where the tolerance applies).
     pub judged: bool,
+    /// Seconds of the live step the host stole CPU in (see [`Step::stolen_s`]): its
+    /// latencies measured the neighbours as well. Judged all the same.
+    #[serde(default)]
+    pub live_stolen_s: u32,
 }
 
 /// How well a simulated twin predicted its live variant.
@@ -190,6 +194,7 @@ pub fn predict(live: &VariantSweep, sim: &VariantSweep, factor: f64) -> Predicti
                 sim_ms: [so.p50_ms, so.p99_ms],
                 error: [rel(lo.p50_ms, so.p50_ms), rel(lo.p99_ms, so.p99_ms)],
                 judged,
+                live_stolen_s: l.stolen_s,
             });
         }
     }

@@ -2,7 +2,8 @@
 //! overload steps past the knee.
 
 use super::*;
-use crate::summary::{OpStats, Summary};
+use crate::summary::{OpStats, ProbeStats, Stall, Summary};
+use confirm::confirmed_step;
 
 /// Answers each run with the next feed p99 of its list and remembers where it wrote.
 struct Scripted {
@@ -10,6 +11,8 @@ struct Scripted {
     dirs: Vec<String>,
     /// (duration, driver warm-up, sim duration, sim warm-up) of each run's spec.
     lengths: Vec<(f64, f64, Option<f64>, f64)>,
+    /// Seconds the host stole CPU in, per run (none when empty).
+    stolen: VecDeque<u64>,
 }
 
 impl Executor for Scripted {
@@ -35,6 +38,15 @@ impl Executor for Scripted {
             ..OpStats::default()
         };
         s.ops.insert("feed".into(), feed);
+        let stalls = (0..self.stolen.pop_front().unwrap_or(0)).map(|second| Stall {
+            second,
+            steal_ms: 400.0,
+            ..Stall::default()
+        });
+        s.probe = Some(ProbeStats {
+            stalls: stalls.collect(),
+            ..ProbeStats::default()
+        });
         Ok(s)
     }
 }
@@ -45,6 +57,15 @@ fn scripted(p99s: &[f64]) -> Scripted {
         p99s: p99s.iter().copied().collect(),
         dirs: Vec::new(),
         lengths: Vec::new(),
+        stolen: VecDeque::new(),
+    }
+}
+
+/// As [`scripted`], each run's host also stealing CPU in the next of `stolen` seconds.
+fn scripted_stolen(p99s: &[f64], stolen: &[u64]) -> Scripted {
+    Scripted {
+        stolen: stolen.iter().copied().collect(),
+        ..scripted(p99s)
     }
 }
 
@@ -124,4 +145,37 @@ fn a_breach_that_holds_counts_and_the_sim_is_never_rerun() {
     let step = confirmed_step(&spec(Mode::Sim), 2.0, out, &mut exec).expect("step");
     assert!(!step.good && step.retried.is_empty());
     assert_eq!(exec.dirs.len(), 1);
+}
+
+#[test]
+fn when_predicting_a_step_the_host_stole_from_is_run_again_and_the_least_stolen_counts() {
+    let out = Path::new("/nonexistent");
+    let mut s = spec(Mode::Live);
+    s.sweep.confirm = 2;
+    // Without a twin to judge, a good step stands, stolen or not.
+    let mut exec = scripted_stolen(&[50.0], &[6]);
+    let step = confirmed_step(&s, 1.0, out, &mut exec).expect("step");
+    assert_eq!((step.good, step.stolen_s, exec.dirs.len()), (true, 6, 1));
+    // With one, it runs again until a trial is clean or the trials run out.
+    s.sweep.predict = true;
+    let mut exec = scripted_stolen(&[50.0, 60.0, 55.0], &[6, 0, 3]);
+    let step = confirmed_step(&s, 1.0, out, &mut exec).expect("step");
+    assert_eq!(exec.dirs, ["x1.0000", "x1.0000-r1"]);
+    assert_eq!((step.stolen_s, step.ops["feed"].p99_ms), (0, 60.0));
+    assert_eq!(step.summary, "steps/x1.0000-r1/v/summary.json");
+    let kept_out: Vec<(&str, u32)> = (step.retried.iter())
+        .map(|r| (r.summary.as_str(), r.stolen_s))
+        .collect();
+    assert_eq!(kept_out, [("steps/x1.0000/v/summary.json", 6)]);
+    // A later trial stolen from more does not replace a good one.
+    let mut exec = scripted_stolen(&[50.0, 60.0, 70.0], &[2, 5, 1]);
+    let step = confirmed_step(&s, 1.0, out, &mut exec).expect("step");
+    assert_eq!(exec.dirs.len(), 3);
+    assert_eq!((step.stolen_s, step.ops["feed"].p99_ms), (1, 70.0));
+    assert_eq!(step.retried.len(), 2);
+    // A good trial beats a broken one, however much the host stole from it.
+    let mut exec = scripted_stolen(&[50.0, 900.0, 950.0], &[4, 0, 0]);
+    let step = confirmed_step(&s, 1.0, out, &mut exec).expect("step");
+    assert!(step.good);
+    assert_eq!((step.stolen_s, step.retried.len()), (4, 2));
 }

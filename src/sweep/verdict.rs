@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::run::STALL_STEAL_MS;
 use crate::spec::SweepSettings;
 use crate::spec::TargetSettings;
 use crate::summary::Summary;
@@ -84,19 +85,41 @@ pub struct Step {
     pub breaches: Vec<Breach>,
     /// The simulator's most utilised resource at this step, when simulated.
     pub bottleneck: Option<String>,
-    /// Earlier trials of this load that broke (`sweep.confirm`), with their breaches; the
-    /// step is the last trial.
+    /// Seconds of the measured step in which the host stole at least
+    /// [`STALL_STEAL_MS`] of CPU from the box (a live step's probe; 0 when simulated).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stolen_s: u32,
+    /// The other trials of this load (`sweep.confirm`): ones that broke, or that the host
+    /// stole CPU from while a twin was to be judged against them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retried: Vec<Retried>,
 }
 
-/// A trial of a step's load that broke and was run again.
+/// A trial of a step's load that was run again and not kept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Retried {
     /// Its `summary.json`, relative to the sweep's output directory.
     pub summary: String,
-    /// The targets that broke.
+    /// The targets that broke (none when it was run again only for stolen seconds).
     pub breaches: Vec<Breach>,
+    /// Its seconds the host stole CPU in.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stolen_s: u32,
+}
+
+impl Step {
+    /// This step as a trial not kept.
+    pub fn into_retried(self) -> Retried {
+        Retried {
+            summary: self.summary,
+            breaches: self.breaches,
+            stolen_s: self.stolen_s,
+        }
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Judges `s`, run at `load`, against `target` and the sweep's limits.
@@ -159,8 +182,18 @@ pub fn judge(
         good: breaches.is_empty(),
         breaches,
         bottleneck: bottleneck(s),
+        stolen_s: stolen_seconds(s),
         retried: Vec::new(),
     }
+}
+
+/// Seconds of `s` in which its probe saw the host steal [`STALL_STEAL_MS`] or more.
+fn stolen_seconds(s: &Summary) -> u32 {
+    let n = s
+        .probe
+        .as_ref()
+        .map_or(0, |p| p.stolen_seconds(STALL_STEAL_MS).count());
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 fn frac(part: u64, whole: u64) -> f64 {
