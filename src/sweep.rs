@@ -164,7 +164,9 @@ fn select(specs: Vec<RunSpec>, args: &SweepArgs) -> anyhow::Result<Vec<RunSpec>>
 const BUSY_BOX_CORES: f64 = 0.2;
 
 /// The simulated twin of live variant `spec`: the same run in sim mode, reading the in-situ
-/// calibration that the live ladder's first step wrote.
+/// calibration that the live ladder's first step wrote, on the scenario's `[sim]` model of
+/// the box, with the live run's client limit and, for a local blob store, as many blob
+/// transfers at once as the live read router admits requests.
 fn twin_of(spec: &RunSpec, live: &VariantSweep, out: &Path) -> anyhow::Result<RunSpec> {
     let first = live
         .steps
@@ -187,6 +189,13 @@ fn twin_of(spec: &RunSpec, live: &VariantSweep, out: &Path) -> anyhow::Result<Ru
     twin.variant = format!("{}-sim", spec.variant);
     // The live driver drops what it cannot start; so does the twin's.
     twin.sim.client_max_in_flight = u32::try_from(spec.driver.max_in_flight).ok();
+    // A local blob store reads inline or on the runtime's blocking pool, with no pool of
+    // transfers of its own: the read router's admission bound is the only one it has.
+    if spec.system.blob == feedlab_system::service::BlobBackend::Local {
+        twin.sim.blob_workers = u32::try_from(spec.system.read_concurrency.max(1))
+            .unwrap_or(u32::MAX)
+            .max(twin.sim.blob_workers);
+    }
     // Other tenants use cores they would partly cede under the service's demand, so the
     // twin keeps the box's cores; a busy box is only flagged.
     let measured = feedlab_sim::model::Calibration::load(&calibration)?;

@@ -179,3 +179,29 @@ fn when_predicting_a_step_the_host_stole_from_is_run_again_and_the_least_stolen_
     assert!(step.good);
     assert_eq!((step.stolen_s, step.retried.len()), (4, 2));
 }
+
+#[test]
+fn the_twin_of_a_local_blob_store_transfers_as_many_at_once_as_its_read_router_admits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let step_dir = dir.path().join("steps/x1.0000/v");
+    std::fs::create_dir_all(&step_dir).expect("mkdir");
+    let cal = feedlab_sim::model::Calibration::builtin();
+    std::fs::write(
+        step_dir.join("calibration.toml"),
+        cal.to_toml().expect("toml"),
+    )
+    .expect("w");
+    let mut exec = scripted(&[50.0; 16]);
+    let mut s = spec(Mode::Live);
+    s.system.read_concurrency = 300;
+    let live = ladder_of(&s, dir.path(), &[1.0], &mut exec).expect("ladder");
+    let twin = twin_of(&s, &live, dir.path()).expect("twin");
+    assert_eq!(twin.sim.blob_workers, 300);
+    assert_eq!(twin.sim.client_max_in_flight, Some(256));
+    s.system.blob = feedlab_system::service::BlobBackend::S3;
+    let twin = twin_of(&s, &live, dir.path()).expect("twin");
+    assert_eq!(
+        twin.sim.blob_workers, s.sim.blob_workers,
+        "an object store keeps its own"
+    );
+}
