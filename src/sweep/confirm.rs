@@ -45,15 +45,14 @@ pub(super) fn confirmed_step(
             table::step_line(&spec.variant, &step)
         );
         let again = super::step_of(spec, load, out, exec, &format!("-r{n}"))?;
-        let (mut kept, other) = if prefer(&again, &step) {
+        let (mut kept, mut other) = if prefer(&again, &step) {
             (again, step)
         } else {
             (step, again)
         };
-        let mut retried = std::mem::take(&mut kept.retried);
-        retried.extend(other.retried.iter().cloned());
-        retried.push(other.into_retried());
-        kept.retried = retried;
+        // One of the two is fresh and has no trials of its own; the other's came first.
+        kept.retried.append(&mut other.retried);
+        kept.retried.push(other.into_retried());
         step = kept;
     }
     Ok(step)
