@@ -4,7 +4,8 @@
 //! or simulated as the variant says (`--mode` forces one), for `sweep.step-s` seconds, and
 //! writes the ordinary `summary.json` under `OUT/steps/x<load>/<variant>/`. The step is judged
 //! (`verdict`), the next load chosen (`ladder`: geometric steps, then bisection), and the
-//! variant's knee is the highest good load below the lowest bad one. With `sweep.predict`
+//! variant's knee is the highest good load below the lowest bad one. The live variants' ladders
+//! run in rounds, a step of each in turn (`rounds`). With `sweep.predict`
 //! (or `--predict`) each live variant gets a simulated twin that reads the in-situ calibration
 //! of the live ladder's first step, runs every load the live ladder ran, then finds its own
 //! knee; the sweep reports how far the prediction is off (`result::predict`).
@@ -19,10 +20,10 @@ mod ladder;
 pub mod overload;
 mod parallel;
 pub mod result;
+mod rounds;
 pub mod table;
 pub(crate) mod verdict;
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -78,9 +79,11 @@ pub fn resolve(args: &SweepArgs) -> anyhow::Result<(Vec<RunSpec>, PathBuf)> {
     Ok((specs, out))
 }
 
-/// Runs the ladder of every spec with `exec` (each live one followed by its simulated twin
-/// when `predict` or its `sweep.predict` says so) and writes `out/sweep.json`. Sim specs run
-/// side by side on up to `jobs` threads (0: one per core) first ([`parallel`]).
+/// Runs the ladder of every spec with `exec` and writes `out/sweep.json`: the sim specs side
+/// by side on up to `jobs` threads (0: one per core) first ([`parallel`]), then the live
+/// ladders in rounds ([`rounds`]), then each live one's simulated twin when `predict` or its
+/// `sweep.predict` says so, and any sim spec left, in turn. Variants are reported in the
+/// order of `specs`, each twin after its live ladder.
 pub fn ladders(
     specs: &[RunSpec],
     out: &Path,
@@ -94,29 +97,42 @@ pub fn ladders(
     } else {
         jobs
     };
-    let mut side_by_side = parallel::sim_ladders(specs, out, jobs)?
-        .into_iter()
-        .peekable();
+    let specs: Vec<RunSpec> = specs
+        .iter()
+        .map(|s| {
+            let mut s = s.clone();
+            s.sweep.predict |= predict;
+            s
+        })
+        .collect();
+    let mut done: Vec<Option<VariantSweep>> = specs.iter().map(|_| None).collect();
+    for (i, ladder) in parallel::sim_ladders(&specs, out, jobs)? {
+        done[i] = Some(ladder);
+    }
+    // The live ladders, in rounds so that each variant meets the machine as it is then.
+    let live: Vec<usize> = (0..specs.len())
+        .filter(|&i| done[i].is_none() && specs[i].mode == Mode::Live)
+        .collect();
+    let live_specs: Vec<&RunSpec> = live.iter().map(|&i| &specs[i]).collect();
+    for (i, ladder) in live.iter().zip(rounds::in_rounds(&live_specs, out, exec)?) {
+        done[*i] = Some(ladder);
+    }
     let mut variants = Vec::new();
     let mut predictions = Vec::new();
-    for (i, spec) in specs.iter().enumerate() {
-        if let Some((_, ladder)) = side_by_side.next_if(|(j, _)| *j == i) {
-            variants.push(ladder);
-            continue;
-        }
-        let mut spec = spec.clone();
-        spec.sweep.predict |= predict;
-        let spec = &spec;
-        let live = ladder_of(spec, out, &[], exec)?;
+    for (spec, ladder) in specs.iter().zip(done) {
+        let ladder = match ladder {
+            Some(l) => l,
+            None => ladder_of(spec, out, &[], exec)?,
+        };
         if spec.mode == Mode::Live && spec.sweep.predict {
-            let twin = twin_of(spec, &live, out)?;
-            let loads: Vec<f64> = live.steps.iter().map(|s| s.load).collect();
+            let twin = twin_of(spec, &ladder, out)?;
+            let loads: Vec<f64> = ladder.steps.iter().map(|s| s.load).collect();
             let sim = ladder_of(&twin, out, &loads, exec)?;
-            predictions.push(result::predict(&live, &sim, spec.sweep.factor));
-            variants.push(live);
+            predictions.push(result::predict(&ladder, &sim, spec.sweep.factor));
+            variants.push(ladder);
             variants.push(sim);
         } else {
-            variants.push(live);
+            variants.push(ladder);
         }
     }
     let report = SweepReport {
@@ -230,55 +246,9 @@ fn ladder_of(
     preset: &[f64],
     exec: &mut dyn Executor,
 ) -> anyhow::Result<VariantSweep> {
-    let settings = &spec.sweep;
-    let mut queue: VecDeque<f64> = preset.iter().copied().collect();
-    let mut steps: Vec<Step> = Vec::new();
-    loop {
-        let pts: Vec<(f64, bool)> = steps.iter().map(|s| (s.load, s.good)).collect();
-        let Some(load) = queue
-            .pop_front()
-            .or_else(|| ladder::next_load(&pts, settings))
-        else {
-            break;
-        };
-        if steps.len() as u32 >= settings.max_steps {
-            eprintln!(
-                "sweep: {}: stopped after {} steps (sweep.max-steps)",
-                spec.variant, settings.max_steps
-            );
-            break;
-        }
-        let step = confirm::confirmed_step(spec, load, out, exec)?;
-        eprintln!("{}", table::step_line(&spec.variant, &step));
-        steps.push(step);
-    }
-    let mut v = VariantSweep {
-        variant: spec.variant.clone(),
-        mode: if spec.mode == Mode::Sim {
-            "sim"
-        } else {
-            "live"
-        }
-        .to_string(),
-        fanout: spec.system.fanout.kind.name().to_string(),
-        predicts: spec
-            .variant
-            .strip_suffix("-sim")
-            .filter(|_| spec.mode == Mode::Sim && !preset.is_empty())
-            .map(str::to_string),
-        steps,
-        knee: None,
-        knee_above_ladder: false,
-        headroom: None,
-        first_breach: Vec::new(),
-        bottleneck: None,
-        overload: Vec::new(),
-    };
-    v.finish(settings.max);
-    if v.predicts.is_none() {
-        v.overload = overload::run(spec, &v, out, exec)?;
-    }
-    Ok(v)
+    let mut climb = rounds::Climb::new(spec, preset);
+    while climb.step(out, exec)? {}
+    climb.finish(out, exec)
 }
 
 /// Runs `spec` at `load` times its traffic (results under `steps/x<load><suffix>`) and judges

@@ -1,6 +1,8 @@
 //! The ladder of one variant against a scripted executor: confirmation trials, and the
 //! overload steps past the knee.
 
+use std::collections::VecDeque;
+
 use super::*;
 use crate::summary::{OpStats, ProbeStats, Stall, Summary};
 use confirm::confirmed_step;
@@ -204,4 +206,80 @@ fn the_twin_of_a_local_blob_store_transfers_as_many_at_once_as_its_read_router_a
         twin.sim.blob_workers, s.sim.blob_workers,
         "an object store keeps its own"
     );
+}
+
+/// Answers a run with a good feed p99 when its load (`traffic.load`) is at most its
+/// variant's knee and a broken one above, and records each run's variant and load.
+struct ByKnee {
+    knees: Vec<(String, f64)>,
+    runs: Vec<(String, f64)>,
+}
+
+impl Executor for ByKnee {
+    fn run(&mut self, spec: &RunSpec, out: &Path) -> anyhow::Result<Summary> {
+        let load = spec.traffic.load;
+        self.runs.push((spec.variant.clone(), load));
+        let knee = (self.knees.iter())
+            .find(|k| k.0 == spec.variant)
+            .map(|k| k.1)
+            .context("no knee for the variant")?;
+        let p99 = if load <= knee { 50.0 } else { 900.0 };
+        scripted(&[p99]).run(spec, out)
+    }
+}
+
+#[test]
+fn live_ladders_run_a_step_each_in_turn_and_each_finds_its_own_knee() {
+    let knees = [("a", 3.0), ("b", 5.0), ("c", 1.5)];
+    let specs: Vec<RunSpec> = (knees.iter())
+        .map(|(name, _)| {
+            let mut s = spec(Mode::Live);
+            s.variant = name.to_string();
+            s.sweep.confirm = 0;
+            s.sweep.bisect = 1;
+            s
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut exec = ByKnee {
+        knees: knees.iter().map(|(n, k)| (n.to_string(), *k)).collect(),
+        runs: Vec::new(),
+    };
+    let report = ladders(&specs, dir.path(), false, 1, &mut exec).expect("sweep");
+    let first: Vec<(&str, f64)> = (exec.runs.iter().take(6))
+        .map(|(v, l)| (v.as_str(), *l))
+        .collect();
+    assert_eq!(
+        first,
+        [
+            ("a", 1.0),
+            ("b", 1.0),
+            ("c", 1.0),
+            ("a", 2.0),
+            ("b", 2.0),
+            ("c", 2.0)
+        ]
+    );
+    let names: Vec<&str> = report.variants.iter().map(|v| v.variant.as_str()).collect();
+    assert_eq!(names, ["a", "b", "c"]);
+    for (((name, knee), v), one) in knees.iter().zip(&report.variants).zip(&specs) {
+        // Each ladder is the one it would have run alone.
+        let mut alone = ByKnee {
+            knees: exec.knees.clone(),
+            runs: Vec::new(),
+        };
+        let solo = ladder_of(one, dir.path(), &[], &mut alone).expect("ladder");
+        let mine: Vec<f64> = (exec.runs.iter())
+            .filter(|r| r.0 == *name)
+            .map(|r| r.1)
+            .collect();
+        let solo_loads: Vec<f64> = alone.runs.iter().map(|r| r.1).collect();
+        assert_eq!(mine, solo_loads, "{name}");
+        assert_eq!(v.knee.as_ref().map(|k| k.load), solo.knee.map(|k| k.load));
+        let found = v.knee.as_ref().expect("a knee").load;
+        assert!(
+            found <= *knee && knee / found < 2f64.sqrt() + 1e-9,
+            "{name}: {found}"
+        );
+    }
 }

@@ -1,0 +1,132 @@
+//! Ladders in progress, and live ladders run in rounds.
+//!
+//! A [`Climb`] is one variant's ladder between steps: the preset loads still to run, the steps
+//! judged so far, and the search's next load. [`in_rounds`] runs several live ladders one step
+//! each in turn (push ×1, pull ×1, hybrid ×1, push ×2, …) until every one has found its knee,
+//! then runs each one's overload steps. A shared machine's speed drifts over minutes and hours,
+//! so variants run one after another would each meet a different machine, and the comparison
+//! would credit the drift to the design. In rounds, the variants' steps at each stage of the
+//! search run minutes apart at most. Each step is its own run of a fresh service, so the order
+//! changes nothing else.
+
+use std::collections::VecDeque;
+use std::path::Path;
+
+use crate::exec::Executor;
+use crate::spec::{Mode, RunSpec};
+
+use super::result::VariantSweep;
+use super::verdict::Step;
+use super::{confirm, ladder, overload, table};
+
+/// One variant's ladder between steps.
+pub(super) struct Climb<'a> {
+    spec: &'a RunSpec,
+    /// Loads to run before the search's own (a twin's: its live ladder's loads).
+    preset: Vec<f64>,
+    queue: VecDeque<f64>,
+    steps: Vec<Step>,
+    /// No more steps: the search settled or `sweep.max-steps` was reached.
+    done: bool,
+}
+
+impl<'a> Climb<'a> {
+    /// The ladder of `spec`, the `preset` loads first, nothing run yet.
+    pub(super) fn new(spec: &'a RunSpec, preset: &[f64]) -> Self {
+        Self {
+            spec,
+            preset: preset.to_vec(),
+            queue: preset.iter().copied().collect(),
+            steps: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// Runs the ladder's next step (with its confirming trials) and returns `true`, or returns
+    /// `false` when the ladder is done.
+    pub(super) fn step(&mut self, out: &Path, exec: &mut dyn Executor) -> anyhow::Result<bool> {
+        if self.done {
+            return Ok(false);
+        }
+        let settings = &self.spec.sweep;
+        let pts: Vec<(f64, bool)> = self.steps.iter().map(|s| (s.load, s.good)).collect();
+        let Some(load) = self
+            .queue
+            .pop_front()
+            .or_else(|| ladder::next_load(&pts, settings))
+        else {
+            self.done = true;
+            return Ok(false);
+        };
+        if self.steps.len() as u32 >= settings.max_steps {
+            eprintln!(
+                "sweep: {}: stopped after {} steps (sweep.max-steps)",
+                self.spec.variant, settings.max_steps
+            );
+            self.done = true;
+            return Ok(false);
+        }
+        let step = confirm::confirmed_step(self.spec, load, out, exec)?;
+        eprintln!("{}", table::step_line(&self.spec.variant, &step));
+        self.steps.push(step);
+        Ok(true)
+    }
+
+    /// The finished ladder: its knee and verdicts, and (for a ladder that predicts none) its
+    /// overload steps past the knee, run now.
+    pub(super) fn finish(
+        self,
+        out: &Path,
+        exec: &mut dyn Executor,
+    ) -> anyhow::Result<VariantSweep> {
+        let spec = self.spec;
+        let mut v = VariantSweep {
+            variant: spec.variant.clone(),
+            mode: if spec.mode == Mode::Sim {
+                "sim"
+            } else {
+                "live"
+            }
+            .to_string(),
+            fanout: spec.system.fanout.kind.name().to_string(),
+            predicts: spec
+                .variant
+                .strip_suffix("-sim")
+                .filter(|_| spec.mode == Mode::Sim && !self.preset.is_empty())
+                .map(str::to_string),
+            steps: self.steps,
+            knee: None,
+            knee_above_ladder: false,
+            headroom: None,
+            first_breach: Vec::new(),
+            bottleneck: None,
+            overload: Vec::new(),
+        };
+        v.finish(spec.sweep.max);
+        if v.predicts.is_none() {
+            v.overload = overload::run(spec, &v, out, exec)?;
+        }
+        Ok(v)
+    }
+}
+
+/// The ladders of `specs` run in rounds, one step of each ladder per round in the order
+/// given, until all are done; then each one's overload steps, in the same order. The
+/// result is in the order of `specs`.
+pub(super) fn in_rounds(
+    specs: &[&RunSpec],
+    out: &Path,
+    exec: &mut dyn Executor,
+) -> anyhow::Result<Vec<VariantSweep>> {
+    let mut climbs: Vec<Climb> = specs.iter().map(|s| Climb::new(s, &[])).collect();
+    loop {
+        let mut ran = false;
+        for c in &mut climbs {
+            ran |= c.step(out, exec)?;
+        }
+        if !ran {
+            break;
+        }
+    }
+    climbs.into_iter().map(|c| c.finish(out, exec)).collect()
+}
