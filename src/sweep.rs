@@ -278,14 +278,33 @@ fn step_of(
         s.sim.warmup_s = w;
     }
     // The twin's calibration step also measures how the CPU per op falls on a busier box.
-    if s.mode == Mode::Live && s.sweep.predict && (load / s.sweep.start - 1.0).abs() < 1e-6 {
+    let calibrates =
+        s.mode == Mode::Live && s.sweep.predict && (load / s.sweep.start - 1.0).abs() < 1e-6;
+    if calibrates {
         s.driver.calibration_burst = spec.sweep.calibration_burst;
     }
     let label = format!("x{load:.4}{suffix}");
     let dir = out.join("steps").join(&label);
     let summary = exec.run(&s, &dir)?;
     let rel = format!("steps/{label}/{}/summary.json", s.variant);
-    Ok(judge(&summary, load, rel, &s.target, &spec.sweep))
+    let mut step = judge(&summary, load, rel, &s.target, &spec.sweep);
+    if calibrates {
+        step.cpu_drift = cpu_drift(&dir.join(&s.variant).join("calibration.toml"))?;
+    }
+    Ok(step)
+}
+
+/// The calibration at `path`'s CPU per op over its run's window ÷ over its burst's first
+/// phase ([`Step::cpu_drift`]); `None` when it has no burst or there is no such file.
+fn cpu_drift(path: &Path) -> anyhow::Result<Option<f64>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let p = feedlab_sim::model::Calibration::load(path)?.provenance;
+    Ok(p.cpu_per_op_ms
+        .zip(p.burst_cpu_per_op_ms)
+        .filter(|&(_, b)| b > 0.0)
+        .map(|(w, b)| w / b))
 }
 
 #[cfg(test)]

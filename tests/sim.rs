@@ -305,8 +305,8 @@ fn a_cpu_fall_makes_client_cpu_cheaper_on_a_busier_box() {
 
 /// `driver.calibration-burst`: after its measured window a live run drives the service at its
 /// own load and then at the burst's multiple, and its in-situ calibration says what both
-/// phases ran; a `[cpu-fall]`, when the burst loaded the box enough to measure one, is in
-/// range (the simulator's reader checks it).
+/// phases ran and the first phase's CPU per op; a `[cpu-fall]`, when the burst loaded the box
+/// enough to measure one, is in range (the simulator's reader checks it).
 #[test]
 fn a_calibration_burst_runs_both_phases_and_writes_a_readable_calibration() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -345,4 +345,10 @@ fn a_calibration_burst_runs_both_phases_and_writes_a_readable_calibration() {
     if let Some(f) = cal.cpu_fall {
         assert!(f.busy < f.burst_busy && f.ratio > 0.0, "{f:?}");
     }
+    // The first phase measured the run's own load again, for a sweep to compare.
+    let p = &cal.provenance;
+    assert!(
+        p.burst_cpu_per_op_ms.is_some_and(|b| b > 0.0) && p.cpu_per_op_ms.is_some_and(|w| w > 0.0),
+        "{p:?}"
+    );
 }

@@ -344,6 +344,7 @@ pub fn save(
         cal.transport_rise =
             (cal.cpu_fall.as_ref()).and_then(|f| transport_rise(f, b, &handlers, generator_ms));
         prov.saturated_cores = b.high.saturated_cores();
+        prov.burst_cpu_per_op_ms = b.base.cpu_per_op_ms();
         prov.notes.push_str(&burst_note(b));
     }
     cal.provenance = prov;

@@ -37,10 +37,13 @@ pub fn step_line(variant: &str, s: &Step) -> String {
             .collect::<Vec<_>>()
             .join("; ")
     };
-    let stolen = match s.stolen_s {
+    let mut stolen = match s.stolen_s {
         0 => String::new(),
         n => format!(" (the host stole CPU in {n} s)"),
     };
+    if let Some(d) = s.cpu_drift {
+        stolen.push_str(&format!(" (CPU per op ×{d:.2} its burst's at this load)"));
+    }
     format!(
         "sweep: {variant} x{:.3}: feed {:.0}/s offered, {:.0}/s served, p50 {:.1} ms, p99 {:.1} ms{stolen}: {verdict}",
         s.load, feed.offered_per_s, feed.served_per_s, feed.p50_ms, feed.p99_ms

@@ -15,6 +15,8 @@ struct Scripted {
     lengths: Vec<(f64, f64, Option<f64>, f64)>,
     /// Seconds the host stole CPU in, per run (none when empty).
     stolen: VecDeque<u64>,
+    /// Per run, the CPU drift of the in-situ calibration it writes (none when empty).
+    drifts: VecDeque<f64>,
 }
 
 impl Executor for Scripted {
@@ -49,6 +51,14 @@ impl Executor for Scripted {
             stalls: stalls.collect(),
             ..ProbeStats::default()
         });
+        if let Some(d) = self.drifts.pop_front() {
+            let mut cal = feedlab_sim::model::Calibration::builtin();
+            cal.provenance.cpu_per_op_ms = Some(0.3 * d);
+            cal.provenance.burst_cpu_per_op_ms = Some(0.3);
+            let dir = out.join(&spec.variant);
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(dir.join("calibration.toml"), cal.to_toml()?)?;
+        }
         Ok(s)
     }
 }
@@ -60,6 +70,7 @@ fn scripted(p99s: &[f64]) -> Scripted {
         dirs: Vec::new(),
         lengths: Vec::new(),
         stolen: VecDeque::new(),
+        drifts: VecDeque::new(),
     }
 }
 
@@ -180,6 +191,39 @@ fn when_predicting_a_step_the_host_stole_from_is_run_again_and_the_least_stolen_
     let step = confirmed_step(&s, 1.0, out, &mut exec).expect("step");
     assert!(step.good);
     assert_eq!((step.stolen_s, step.retried.len()), (4, 2));
+}
+
+#[test]
+fn when_predicting_a_calibration_step_whose_cpu_per_op_strayed_from_its_burst_s_runs_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = spec(Mode::Live);
+    s.sweep.confirm = 2;
+    s.sweep.predict = true;
+    let run = |drifts: &[f64], load: f64| {
+        let mut exec = Scripted {
+            drifts: drifts.iter().copied().collect(),
+            ..scripted(&[50.0; 3])
+        };
+        let step = confirmed_step(&s, load, dir.path(), &mut exec).expect("step");
+        (step, exec.dirs.len())
+    };
+    // Within the bound either way, the first trial stands.
+    let (step, runs) = run(&[1.2, 1.0], 1.0);
+    assert_eq!((step.cpu_drift, runs), (Some(1.2), 1));
+    let (step, runs) = run(&[0.81, 1.0], 1.0);
+    assert_eq!(
+        (step.cpu_drift.map(|d| (d * 100.0).round()), runs),
+        (Some(81.0), 1)
+    );
+    // Beyond it, the step runs again until a trial is within it, or keeps the least strayed.
+    let (step, runs) = run(&[1.6, 1.1, 1.0], 1.0);
+    assert_eq!((step.cpu_drift, runs), (Some(1.1), 2));
+    assert_eq!(step.retried[0].cpu_drift, Some(1.6));
+    let (step, runs) = run(&[1.6, 0.5, 1.4], 1.0);
+    assert_eq!((step.cpu_drift, runs), (Some(1.4), 3));
+    // Only the calibration step is measured for it.
+    let (step, runs) = run(&[1.6, 1.0], 2.0);
+    assert_eq!((step.cpu_drift, runs), (None, 1));
 }
 
 #[test]

@@ -89,6 +89,11 @@ pub struct Step {
     /// [`STALL_STEAL_MS`] of CPU from the box (a live step's probe; 0 when simulated).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub stolen_s: u32,
+    /// A predicting ladder's calibration step: its process CPU per op over its measured
+    /// window ÷ over its calibration burst's first phase, the same load seconds later (1:
+    /// the machine's speed held through the step). Absent on other steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_drift: Option<f64>,
     /// The other trials of this load (`sweep.confirm`): ones that broke, or that the host
     /// stole CPU from while a twin was to be judged against them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -105,6 +110,9 @@ pub struct Retried {
     /// Its seconds the host stole CPU in.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub stolen_s: u32,
+    /// Its [`Step::cpu_drift`], for a calibration step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_drift: Option<f64>,
 }
 
 impl Step {
@@ -114,6 +122,7 @@ impl Step {
             summary: self.summary,
             breaches: self.breaches,
             stolen_s: self.stolen_s,
+            cpu_drift: self.cpu_drift,
         }
     }
 }
@@ -183,6 +192,7 @@ pub fn judge(
         breaches,
         bottleneck: bottleneck(s),
         stolen_s: stolen_seconds(s),
+        cpu_drift: None,
         retried: Vec::new(),
     }
 }

@@ -73,6 +73,12 @@ pub struct Provenance {
     /// absent when not measured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub saturated_cores: Option<f64>,
+    /// The process's CPU per op that ran in the calibration burst's first phase, ms: the
+    /// run's own load measured again seconds after its window, by the same process. Set
+    /// beside `cpu-per-op-ms`, it shows whether the machine's speed held through the run;
+    /// absent without a burst.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub burst_cpu_per_op_ms: Option<f64>,
 }
 
 /// One measured op at one size.
