@@ -13,8 +13,7 @@
 //! Of the trials, a good one beats a broken one (a load that held once holds: the host only
 //! takes CPU away); among trials with the same verdict, the one with fewer stolen seconds
 //! wins, then the one whose CPU drift lies less beyond the bound, and among those, the first
-//! good trial or the last broken one. The trials not kept
-//! are listed in [`Step::retried`].
+//! good trial or the last broken one. The trials not kept are listed in [`Step::retried`].
 
 use std::path::Path;
 
@@ -26,7 +25,8 @@ use super::verdict::Step;
 
 /// Runs `spec` at `load` and judges it, with up to `sweep.confirm` more trials of a live
 /// step (each in its own directory, `x<load>-r<n>`) while the best trial so far broke or,
-/// when predicting, the host stole CPU from it.
+/// when predicting, the host stole CPU from it or its calibration drifted
+/// ([`rerun_because`]).
 pub(super) fn confirmed_step(
     spec: &RunSpec,
     load: f64,
