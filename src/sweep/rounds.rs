@@ -22,8 +22,9 @@ use super::{confirm, ladder, overload, table};
 /// One variant's ladder between steps.
 pub(super) struct Climb<'a> {
     spec: &'a RunSpec,
-    /// Loads to run before the search's own (a twin's: its live ladder's loads).
-    preset: Vec<f64>,
+    /// Whether it was given loads to run first (a twin's: its live ladder's loads).
+    preset: bool,
+    /// Given loads not yet run.
     queue: VecDeque<f64>,
     steps: Vec<Step>,
     /// No more steps: the search settled or `sweep.max-steps` was reached.
@@ -35,7 +36,7 @@ impl<'a> Climb<'a> {
     pub(super) fn new(spec: &'a RunSpec, preset: &[f64]) -> Self {
         Self {
             spec,
-            preset: preset.to_vec(),
+            preset: !preset.is_empty(),
             queue: preset.iter().copied().collect(),
             steps: Vec::new(),
             done: false,
@@ -92,7 +93,7 @@ impl<'a> Climb<'a> {
             predicts: spec
                 .variant
                 .strip_suffix("-sim")
-                .filter(|_| spec.mode == Mode::Sim && !self.preset.is_empty())
+                .filter(|_| spec.mode == Mode::Sim && self.preset)
                 .map(str::to_string),
             steps: self.steps,
             knee: None,
