@@ -3,7 +3,8 @@
 //! This is the load generator's hot path. The driver keeps up to `max_in_flight` requests
 //! outstanding, and like wrk's `-c` each one has a connection of its own: a request takes an
 //! idle connection (or opens one when none is idle), sends on it with hyper's HTTP/1 connection
-//! API, reads the whole body, and puts the connection back at once. The pool therefore never
+//! API, reads the body (whole, or frame by frame counting its bytes: [`Read`]), and puts the
+//! connection back at once. The pool therefore never
 //! holds more connections than requests were ever in flight together, and a request never waits
 //! on another one's connection.
 //!
@@ -37,6 +38,13 @@ use crate::body::BodyStream;
 use crate::driver::OpError;
 
 type Sender = SendRequest<ReqBody>;
+
+/// Each connection reads into a buffer of this fixed size. hyper's default buffer grows to
+/// ~400 KiB while a large body arrives and shrinks after; with one connection per request in
+/// flight, a burst of photo views grew hundreds of them at once into memory the process had
+/// not touched before, and on this guest every first touch of a page costs a fault the host
+/// serves (BENCHMARKS.md, "Page faults").
+const READ_BUF_BYTES: usize = 64 * 1024;
 
 /// The body of a request the driver sends.
 #[derive(Debug)]
@@ -87,6 +95,17 @@ impl Body for ReqBody {
     }
 }
 
+/// How much of a response body [`Origin::send`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Read {
+    /// The whole body, in one buffer.
+    Whole,
+    /// Its length only: each frame is dropped as it arrives, as a player consumes a download,
+    /// so a large body is never gathered into one fresh buffer. An answer that is not a
+    /// success is kept whole (it is a JSON error).
+    Length,
+}
+
 /// Connections to one `host:port` (plain HTTP), reused for sequential requests.
 #[derive(Debug)]
 pub(crate) struct Origin {
@@ -116,12 +135,14 @@ impl Origin {
     }
 
     /// Sends `req` (any URI form; sent in origin form with this origin's `Host`) and reads the
-    /// whole response body. Errors: `connect` (no connection), `transport` (failed after the
+    /// response body as `read` says: the status, the body kept (empty when only counted) and
+    /// the body's length. Errors: `connect` (no connection), `transport` (failed after the
     /// connection was up).
     pub(crate) async fn send(
         &self,
         req: Request<ReqBody>,
-    ) -> std::result::Result<(StatusCode, Bytes), OpError> {
+        read: Read,
+    ) -> std::result::Result<(StatusCode, Bytes, u64), OpError> {
         let (mut parts, body) = req.into_parts();
         if let Some(pq) = parts.uri.path_and_query() {
             parts.uri = Uri::from(pq.clone());
@@ -144,12 +165,24 @@ impl Origin {
                 },
             }
         };
-        let (head, body) = resp.into_parts();
-        let bytes = body.collect().await.map_err(|e| transport(&e))?.to_bytes();
+        let (head, mut body) = resp.into_parts();
+        let (bytes, len) = if read == Read::Whole || !head.status.is_success() {
+            let bytes = body.collect().await.map_err(|e| transport(&e))?.to_bytes();
+            let len = bytes.len() as u64;
+            (bytes, len)
+        } else {
+            let mut len = 0u64;
+            while let Some(frame) = body.frame().await {
+                if let Some(data) = frame.map_err(|e| transport(&e))?.data_ref() {
+                    len += data.len() as u64;
+                }
+            }
+            (Bytes::new(), len)
+        };
         if !sender.is_closed() {
             self.idle().push(sender);
         }
-        Ok((head.status, bytes))
+        Ok((head.status, bytes, len))
     }
 
     /// An idle connection that is ready for a request, else a new one (`true`).
@@ -174,7 +207,9 @@ impl Origin {
         stream
             .set_nodelay(true)
             .map_err(|e| connect(e.to_string()))?;
-        let (sender, conn) = http1::handshake(TokioIo::new(stream))
+        let (sender, conn) = http1::Builder::new()
+            .read_buf_exact_size(Some(READ_BUF_BYTES))
+            .handshake(TokioIo::new(stream))
             .await
             .map_err(|e| connect(e.to_string()))?;
         tokio::spawn(async move {

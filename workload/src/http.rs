@@ -29,7 +29,7 @@ use serde_json::Value;
 
 use crate::api::UploadBody;
 use crate::body::{BodyStream, content_type};
-use crate::conn::{Origin, ReqBody};
+use crate::conn::{Origin, Read, ReqBody};
 use crate::driver::{OpError, OpOutcome, Target};
 use crate::error::{Error, Result};
 use crate::ops::{Payload, PlannedOp};
@@ -232,13 +232,23 @@ impl HttpTarget {
         endpoint: Endpoint,
         token: Option<&str>,
     ) -> std::result::Result<Bytes, OpError> {
+        Ok(self.exchange(endpoint, token, Read::Whole).await?.0)
+    }
+
+    /// [`HttpTarget::call`], reading the body as `read` says: the body kept and its length.
+    async fn exchange(
+        &self,
+        endpoint: Endpoint,
+        token: Option<&str>,
+        read: Read,
+    ) -> std::result::Result<(Bytes, u64), OpError> {
         let origin = if endpoint.is_write() {
             &self.write
         } else {
             &self.read
         };
         let req = self.request(endpoint, token)?;
-        let (status, body) = tokio::time::timeout(self.cfg.timeout, origin.send(req))
+        let (status, body, len) = tokio::time::timeout(self.cfg.timeout, origin.send(req, read))
             .await
             .map_err(|_| {
                 OpError::new(
@@ -261,7 +271,7 @@ impl HttpTarget {
                 None => e,
             });
         }
-        Ok(body)
+        Ok((body, len))
     }
 
     /// Creates a service account for population user `index` and records it in the directory.
@@ -342,11 +352,13 @@ impl Target for HttpTarget {
     async fn execute(&self, op: &PlannedOp) -> std::result::Result<OpOutcome, OpError> {
         let account = self.account(op.user)?;
         let endpoint = self.endpoint_for(op)?;
-        let body = self.call(endpoint, Some(&account.token)).await?;
-        let mut outcome = OpOutcome {
-            id: None,
-            bytes: body.len() as u64,
+        // A view's bytes are only counted, as a player streams them.
+        let read = match op.payload {
+            Payload::PhotoGet { .. } => Read::Length,
+            _ => Read::Whole,
         };
+        let (body, bytes) = self.exchange(endpoint, Some(&account.token), read).await?;
+        let mut outcome = OpOutcome { id: None, bytes };
         match op.payload {
             Payload::Upload(_) => {
                 let v: Value = serde_json::from_slice(&body)

@@ -99,6 +99,10 @@ async fn serve(mock: Arc<Mock>) -> String {
     format!("http://{addr}")
 }
 
+/// A view's body: more than three of the driver's 64 KiB reads, so its bytes are counted
+/// across frames.
+const VIEW_BYTES: usize = 3 * 65_536 + 321;
+
 fn handle(mock: &Mock, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let auth = headers
         .get("authorization")
@@ -159,8 +163,11 @@ fn handle(mock: &Mock, method: Method, uri: Uri, headers: HeaderMap, body: Bytes
             )
                 .into_response()
         }
+        ("GET", "/v1/photos/404404") => {
+            (StatusCode::NOT_FOUND, r#"{"code":"not_found"}"#).into_response()
+        }
         ("GET", p) if p.starts_with("/v1/photos/") => {
-            (StatusCode::OK, vec![7u8; 321]).into_response()
+            (StatusCode::OK, vec![7u8; VIEW_BYTES]).into_response()
         }
         ("GET", "/v1/search") => {
             (StatusCode::SERVICE_UNAVAILABLE, r#"{"code":"overloaded"}"#).into_response()
@@ -241,14 +248,24 @@ async fn executes_ops_against_a_mock_service() {
     assert!(arrived == upload_body(&spec), "the bytes of upload_body");
     // The read side of this mock has its own photo list; share the id through it.
     read_mock.photos.lock().expect("lock").push("1000".into());
+    read_mock.photos.lock().expect("lock").push("404404".into());
     t.execute(&op(OpKind::Feed, Payload::Feed { limit: 20 }))
         .await
         .expect("feed");
     let got = t
-        .execute(&op(OpKind::PhotoGet, Payload::PhotoGet { pick: 5 }))
+        .execute(&op(OpKind::PhotoGet, Payload::PhotoGet { pick: 4 }))
         .await
         .expect("photo");
-    assert_eq!(got.bytes, 321);
+    assert_eq!(got.bytes, VIEW_BYTES as u64, "every frame counted");
+    // A view only counts its bytes, but an error's JSON body is still read for its code.
+    let gone = t
+        .execute(&op(OpKind::PhotoGet, Payload::PhotoGet { pick: 5 }))
+        .await;
+    let err = gone.expect_err("the mock has no such photo");
+    assert_eq!(
+        (err.code.as_str(), err.reason.as_deref()),
+        ("http_404", Some("not_found"))
+    );
     t.execute(&op(OpKind::Follow, Payload::Follow { leader: 1 }))
         .await
         .expect("follow");

@@ -117,12 +117,16 @@ pub fn open(path: &Path) -> Result<(File, Footer)> {
     Ok((file, footer))
 }
 
-/// Read `len` bytes at `offset`.
+/// Read `len` bytes at `offset`, into a buffer that is not zeroed first (the read fills it;
+/// zeroing a view's megabyte cost as much again). Fewer bytes than `len` is a truncated file.
 fn read_at(file: &mut File, offset: u64, len: u64) -> Result<Vec<u8>> {
-    let len = usize::try_from(len).map_err(|_| Error::Internal("read too large".into()))?;
-    let mut buf = vec![0u8; len];
+    let want = usize::try_from(len).map_err(|_| Error::Internal("read too large".into()))?;
+    let mut buf = Vec::with_capacity(want);
     file.seek(SeekFrom::Start(offset))?;
-    file.read_exact(&mut buf).map_err(read_err)?;
+    file.take(len).read_to_end(&mut buf).map_err(read_err)?;
+    if buf.len() < want {
+        return Err(read_err(io::ErrorKind::UnexpectedEof.into()));
+    }
     Ok(buf)
 }
 
