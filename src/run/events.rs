@@ -5,10 +5,12 @@
 //! Per second: the host's stolen CPU, the probe tick's lateness and its no-op's wait for
 //! tokio's blocking pool (from [`super::probe`]),
 //! the CPU of fjall's threads (memtable flushes, compactions, the journal's background
-//! syncs), the page cache the kernel wrote back (every process's), and the fsyncs and blob
-//! bytes the service's requests wrote (from the work counters). Steal, the two latenesses and
-//! store CPU have fixed thresholds; writeback, blob bytes and fsyncs, which follow the upload
-//! rate, count as an event from twice the run's median per second.
+//! syncs), the page cache the kernel wrote back (every process's), the process's minor page
+//! faults (first touches of memory; on a guest that returns free pages to its host each is
+//! also served by the host), and the fsyncs and blob bytes the service's requests wrote (from
+//! the work counters). Steal, the two latenesses and store CPU have fixed thresholds;
+//! writeback, blob bytes, fsyncs and page faults, which follow the load, count as an event
+//! from twice the run's median per second.
 
 use std::collections::BTreeMap;
 
@@ -31,6 +33,8 @@ pub struct Facts {
     pub store_ms: f64,
     /// Page cache written back by the host, KiB.
     pub writeback_kib: f64,
+    /// Minor page faults of this process.
+    pub page_faults: f64,
     /// fsyncs made by the service's requests.
     pub fsyncs: f64,
     /// Blob bytes the service's requests wrote, KiB (an upload's copies, fsynced, so also
@@ -55,7 +59,7 @@ struct Event {
 }
 
 /// The events studied, in the order reported.
-const EVENTS: [Event; 7] = [
+const EVENTS: [Event; 8] = [
     Event {
         name: "steal",
         unit: "ms",
@@ -99,6 +103,15 @@ const EVENTS: [Event; 7] = [
         },
     },
     Event {
+        name: "page-faults",
+        unit: "faults",
+        of: |f| f.page_faults,
+        from: Threshold::Median {
+            times: 2.0,
+            floor: 1000.0,
+        },
+    },
+    Event {
         name: "fsync-burst",
         unit: "fsyncs",
         of: |f| f.fsyncs,
@@ -139,6 +152,7 @@ pub fn facts(
                 pool_late_ms: p.pool_late_ms,
                 store_ms,
                 writeback_kib: p.writeback_kib,
+                page_faults: p.page_faults,
                 fsyncs: fsyncs as f64,
                 blob_kib: blob_bytes as f64 / 1024.0,
             })
@@ -233,6 +247,10 @@ mod tests {
         }
         v[17].steal_ms = 250.0;
         v[17].feed_p99_ms = 30.0;
+        // A burst of first touches of memory in the two slow flush seconds; a few elsewhere.
+        v.iter_mut().for_each(|f| f.page_faults = 300.0);
+        v[4].page_faults = 40_000.0;
+        v[9].page_faults = 25_000.0;
         let (cut, splits) = split(&v);
         assert_eq!(cut, Some(9.0), "3 × the median per-second p99 of 3 ms");
         let by = |name: &str| {
@@ -245,6 +263,12 @@ mod tests {
             (3, 2, 1)
         );
         assert_eq!(store.feed_p99_ms, 40.0);
+        let faults = by("page-faults");
+        assert_eq!(
+            faults.from, 1_000.0,
+            "the floor, above twice the median of 300"
+        );
+        assert_eq!((faults.seconds, faults.tail_seconds), (2, 2));
         let steal = by("steal");
         assert_eq!((steal.seconds, steal.tail_seconds), (1, 1));
         assert_eq!((steal.other_seconds, steal.other_tail_seconds), (19, 2));
@@ -268,8 +292,8 @@ mod tests {
         );
         assert_eq!(
             splits.len(),
-            13,
-            "seven events over all seconds, six over calm ones"
+            15,
+            "eight events over all seconds, seven over calm ones"
         );
         assert!(split(&[]).0.is_none());
     }
@@ -282,6 +306,7 @@ mod tests {
             pool_late_ms: 25.0,
             steal_ms: 5.0,
             writeback_kib: 512.0,
+            page_faults: 3_000.0,
             threads: vec![
                 ThreadUse {
                     name: "fjall:worker".into(),
@@ -320,5 +345,6 @@ mod tests {
         assert_eq!((f[0].fsyncs, f[0].blob_kib), (8.0, 8.0));
         assert_eq!(f[1].fsyncs, 0.0);
         assert_eq!((f[1].feed_p99_ms, f[1].writeback_kib), (4.0, 512.0));
+        assert_eq!(f[1].page_faults, 3_000.0);
     }
 }

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use feedlab_system::timing::{host_steal_ms, host_writeback, thread_cpu_ns};
+use feedlab_system::timing::{host_steal_ms, host_writeback, process_minor_faults, thread_cpu_ns};
 
 use super::threads::ThreadCpu;
 use crate::summary::{Stall, ThreadUse};
@@ -74,8 +74,8 @@ impl ProbeSeries {
 }
 
 /// What the probe saw in one second: runs, their CPU ns, the latest tick's lateness ns, the
-/// host's steal ms and page-cache KiB written back at the second's first tick and at its
-/// last, and this process's thread CPU at its first tick.
+/// host's steal ms, page-cache KiB written back and this process's minor page faults at the
+/// second's first tick and at its last, and this process's thread CPU at its first tick.
 #[derive(Debug, Clone, Default)]
 struct Second {
     runs: u64,
@@ -84,6 +84,7 @@ struct Second {
     pool_late_ns: u64,
     steal: (u64, u64),
     written: (u64, u64),
+    faults: (u64, u64),
     threads: ThreadCpu,
 }
 
@@ -109,6 +110,7 @@ impl Probe {
                 let late = u64::try_from(due.elapsed().as_nanos()).unwrap_or(u64::MAX);
                 let steal = host_steal_ms();
                 let written = host_writeback().written_kib;
+                let faults = process_minor_faults();
                 let t0 = thread_cpu_ns();
                 salt = salt.wrapping_add(work(&bytes, salt) | 1);
                 let used = thread_cpu_ns().saturating_sub(t0);
@@ -117,6 +119,7 @@ impl Probe {
                 if e.runs == 0 {
                     e.steal.0 = steal;
                     e.written.0 = written;
+                    e.faults.0 = faults;
                     e.threads = super::threads::sample();
                 }
                 e.runs += 1;
@@ -124,6 +127,7 @@ impl Probe {
                 e.late_ns = e.late_ns.max(late);
                 e.steal.1 = steal;
                 e.written.1 = written;
+                e.faults.1 = faults;
                 drop(s);
                 tokio::spawn(pool_wait(sink.clone(), epoch));
             }
@@ -173,9 +177,9 @@ pub const STALL_STEAL_MS: f64 = 100.0;
 /// Thread groups under this much CPU in a stalled second are left out of it, ms.
 const THREAD_MIN_MS: f64 = 10.0;
 
-/// Every second of `s` with its lateness, and its steal, writeback and thread CPU from its
-/// first tick to the next second's first (steal and writeback to its own last tick, and no
-/// threads, for the last second).
+/// Every second of `s` with its lateness, and its steal, writeback, page faults and thread CPU
+/// from its first tick to the next second's first (steal, writeback and faults to its own
+/// last tick, and no threads, for the last second).
 fn by_second(s: &BTreeMap<u64, Second>) -> BTreeMap<u64, Stall> {
     let secs: Vec<(&u64, &Second)> = s.iter().collect();
     secs.iter()
@@ -184,6 +188,7 @@ fn by_second(s: &BTreeMap<u64, Second>) -> BTreeMap<u64, Stall> {
             let next = secs.get(i + 1).map(|(_, n)| *n);
             let end = next.map_or(v.steal.1, |n| n.steal.0);
             let written = next.map_or(v.written.1, |n| n.written.0);
+            let faults = next.map_or(v.faults.1, |n| n.faults.0);
             let threads = next.map_or_else(Vec::new, |n| {
                 super::threads::used_ms(&v.threads, &n.threads, THREAD_MIN_MS)
                     .into_iter()
@@ -196,6 +201,7 @@ fn by_second(s: &BTreeMap<u64, Second>) -> BTreeMap<u64, Stall> {
                 pool_late_ms: v.pool_late_ns as f64 / 1e6,
                 steal_ms: end.saturating_sub(v.steal.0) as f64,
                 writeback_kib: written.saturating_sub(v.written.0) as f64,
+                page_faults: faults.saturating_sub(v.faults.0) as f64,
                 threads,
             };
             (second, stall)
@@ -225,6 +231,7 @@ mod tests {
             pool_late_ns: 0,
             steal,
             written: (steal.0 * 4, steal.1 * 4),
+            faults: (steal.0 * 10, steal.1 * 10),
             threads: [("fjall:worker".to_string(), steal.0 * 1_000_000)].into(),
         };
         let s: BTreeMap<u64, Second> = [
@@ -255,6 +262,12 @@ mod tests {
         assert_eq!(got[1].writeback_kib, 920.0);
         assert_eq!(
             all[&3].writeback_kib, 200.0,
+            "the last second to its own last tick"
+        );
+        // Page faults too: second 2 from 10,200 to second 3's 12,500.
+        assert_eq!(got[1].page_faults, 2_300.0);
+        assert_eq!(
+            all[&3].page_faults, 500.0,
             "the last second to its own last tick"
         );
         // Thread CPU runs from the second's first tick to the next one's, as steal does.

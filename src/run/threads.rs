@@ -98,9 +98,14 @@ mod tests {
             .name(name.into())
             .spawn(|| {
                 let before = sample();
+                // Busy for 50 ms of this thread's own CPU: /proc counts in clock ticks
+                // (10 ms), and a fixed loop could end inside one on a fast core.
+                let start = feedlab_system::timing::thread_cpu_ns();
                 let mut x = 0u64;
-                for i in 0..5_000_000u64 {
-                    x = x.wrapping_mul(31).wrapping_add(i);
+                while feedlab_system::timing::thread_cpu_ns() - start < 50_000_000 {
+                    for i in 0..10_000u64 {
+                        x = x.wrapping_mul(31).wrapping_add(i);
+                    }
                 }
                 std::hint::black_box(x);
                 (before, sample())

@@ -34,6 +34,10 @@ pub struct Stall {
     /// host (`nr_written` in `/proc/vmstat`).
     #[serde(default)]
     pub writeback_kib: f64,
+    /// Page faults this process took that second that needed no disk read: mostly first
+    /// touches of memory it had not used before (or had given back).
+    #[serde(default)]
+    pub page_faults: f64,
     /// CPU this process's threads used that second, by thread group (name without its
     /// number), largest first, groups under 10 ms left out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -41,7 +41,7 @@ pub mod work;
 
 pub use cpu::{
     CpuTimed, HostWriteback, host_busy_ms, host_steal_ms, host_writeback, on_thread,
-    process_cpu_ns, process_switches, thread_cpu_ns,
+    process_cpu_ns, process_minor_faults, process_switches, thread_cpu_ns,
 };
 pub use stores::{TimedBlobs, TimedMeta};
 pub use work::{Ledger, OpWork, Work, metered};
