@@ -242,11 +242,7 @@ impl HttpTarget {
         token: Option<&str>,
         read: Read,
     ) -> std::result::Result<(Bytes, u64), OpError> {
-        let origin = if endpoint.is_write() {
-            &self.write
-        } else {
-            &self.read
-        };
+        let origin = [&self.read, &self.write][usize::from(endpoint.is_write())];
         let req = self.request(endpoint, token)?;
         let (status, body, len) = tokio::time::timeout(self.cfg.timeout, origin.send(req, read))
             .await
@@ -353,10 +349,8 @@ impl Target for HttpTarget {
         let account = self.account(op.user)?;
         let endpoint = self.endpoint_for(op)?;
         // A view's bytes are only counted, as a player streams them.
-        let read = match op.payload {
-            Payload::PhotoGet { .. } => Read::Length,
-            _ => Read::Whole,
-        };
+        let view = matches!(op.payload, Payload::PhotoGet { .. });
+        let read = if view { Read::Length } else { Read::Whole };
         let (body, bytes) = self.exchange(endpoint, Some(&account.token), read).await?;
         let mut outcome = OpOutcome { id: None, bytes };
         match op.payload {
