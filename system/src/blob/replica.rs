@@ -117,8 +117,9 @@ pub fn open(path: &Path) -> Result<(File, Footer)> {
     Ok((file, footer))
 }
 
-/// Read `len` bytes at `offset`, into a buffer that is not zeroed first (the read fills it;
-/// zeroing a view's megabyte cost as much again). Fewer bytes than `len` is a truncated file.
+/// Read `len` bytes at `offset`, into a buffer that is not zeroed first (the read fills it,
+/// and zeroing touched every page of a view's buffer once more). Fewer bytes than `len` is a
+/// truncated file.
 fn read_at(file: &mut File, offset: u64, len: u64) -> Result<Vec<u8>> {
     let want = usize::try_from(len).map_err(|_| Error::Internal("read too large".into()))?;
     let mut buf = Vec::with_capacity(want);

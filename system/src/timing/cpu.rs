@@ -45,7 +45,7 @@ pub fn process_switches() -> u64 {
 /// Page faults the process has taken so far that needed no disk read (a first touch of
 /// memory, a copy-on-write), exited threads included; 0 if they cannot be read. On a guest
 /// that hands its free pages back to the host, each first touch is also a fault the host
-/// serves, tens of µs of CPU.
+/// serves.
 pub fn process_minor_faults() -> u64 {
     use nix::sys::resource::{UsageWho, getrusage};
     getrusage(UsageWho::RUSAGE_SELF)
