@@ -159,11 +159,15 @@ impl Default for TargetSettings {
 }
 
 impl TargetSettings {
-    /// Whether a run with this feed p99 (ms; `None` when it read no feed) and freshness p99
-    /// (ms) meets both targets.
-    pub fn met(&self, feed_p99_ms: Option<f64>, freshness_p99_ms: f64) -> bool {
-        feed_p99_ms.is_some_and(|p| p <= self.feed_p99_ms)
-            && freshness_p99_ms <= self.freshness_p99_s * 1000.0
+    /// The rules a run is judged by: these targets and `limits`' fractions of dropped and
+    /// failed ops.
+    pub fn rules(&self, limits: &SweepSettings) -> crate::summary::Rules {
+        crate::summary::Rules {
+            feed_p99_ms: self.feed_p99_ms,
+            freshness_p99_s: self.freshness_p99_s,
+            max_dropped: limits.max_dropped,
+            max_errors: limits.max_errors,
+        }
     }
 }
 

@@ -13,6 +13,7 @@ mod invariants;
 mod probe;
 mod provenance;
 mod sections;
+mod targets;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,6 +33,7 @@ pub use sections::{
     FanoutStats, FaultOutcome, HybridShares, OpWork, Population, QueueCheck, RunConfig, ShardStats,
     SimSection, StorageStats, Target, TopAuthor,
 };
+pub use targets::{Breach, CLIENT_SIDE_CODES, Rule, Rules, client_side_errors};
 
 /// Fields a writer added beyond the contract, kept verbatim.
 pub type Extra = Map<String, Value>;

@@ -8,12 +8,7 @@
 use super::config::{Bound, GateConfig, num};
 use super::input::Named;
 use super::{counters, trials};
-use crate::summary::OpStats;
-
-/// Error codes the load generator raises itself, before anything is sent
-/// (a view with no photo known yet, no user, a request it could not build):
-/// not the service's errors.
-const CLIENT_SIDE_CODES: [&str; 3] = ["no_photo", "no_user", "request"];
+use crate::summary::{CLIENT_SIDE_CODES, OpStats, client_side_errors};
 
 /// A baseline and a current summary of the same variant; either may be
 /// missing when the inputs list different variants.
@@ -211,10 +206,7 @@ struct OpErrors {
 impl OpErrors {
     fn of(stats: &OpStats) -> OpErrors {
         let codes = &stats.error_codes;
-        let client: u64 = CLIENT_SIDE_CODES
-            .iter()
-            .filter_map(|code| codes.get(*code))
-            .sum();
+        let client = client_side_errors(stats);
         let service_codes = codes
             .iter()
             .filter(|(k, _)| !CLIENT_SIDE_CODES.contains(&k.as_str()))

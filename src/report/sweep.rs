@@ -149,7 +149,7 @@ fn knee_table(r: &SweepReport) -> String {
         let breach: Vec<String> = v
             .first_breach
             .iter()
-            .map(crate::sweep::table::breach_text)
+            .map(crate::summary::Breach::reason)
             .collect();
         let _ = writeln!(
             t,

@@ -80,12 +80,17 @@ fn row(s: &Summary) -> Vec<String> {
     ]
 }
 
-/// The "met target" cell: yes with the feed target, or no with the reason (no feed read
-/// measured, the feed p99 over its target, or the freshness p99 over its target).
+/// The "met target" cell: yes with the feed target, or no with the targets broken (a summary
+/// that lists none, from an older feedlab, gets the first of no feed read, the feed p99 over
+/// its target and the freshness p99 over its target).
 fn verdict(s: &Summary) -> String {
     let t = s.target.feed_p99_ms;
     if s.target.met {
         return format!("yes (≤ {t:.0} ms)");
+    }
+    if !s.target.breaches.is_empty() {
+        let reasons: Vec<String> = s.target.breaches.iter().map(|b| b.reason()).collect();
+        return format!("no ({})", reasons.join(", "));
     }
     let feed = op(s, "feed").filter(|o| o.count > 0);
     match (feed, s.target.freshness_p99_s) {
@@ -254,6 +259,14 @@ mod tests {
         assert_eq!(verdict_of(&s), "no (freshness > 5 s)");
         s.ops.get_mut("feed").expect("feed").count = 0;
         assert_eq!(verdict_of(&s), "no (no feed read)");
+
+        // Fast feeds, but 906 of 943 ops dropped and 7 of 37 failed (every op kind counts).
+        let mut fast = summary("push", 5, 900);
+        fast.judge(&fast.rules());
+        assert_eq!(
+            verdict_of(&fast),
+            "no (dropped or shed 96.08% > 0.10%, errors 18.92% > 0.10%)"
+        );
     }
 
     #[test]

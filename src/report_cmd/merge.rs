@@ -122,24 +122,10 @@ fn merge_variant(parts: &[Part<'_>]) -> anyhow::Result<(Summary, Vec<(String, Hi
     }
     let fresh = merge_freshness(parts, &mut merged.fanout)?;
     logs.extend(fresh.map(|l| (FRESHNESS.to_string(), l)));
-    merged.target.met = judge(&merged);
+    merged.judge(&merged.rules());
     merged.extra.remove("series");
     merged.extra.insert("generators".into(), json!(parts.len()));
     Ok((merged, logs))
-}
-
-/// Whether the merged figures meet the summary's targets (the rule of a run).
-fn judge(s: &Summary) -> bool {
-    let mut target = crate::spec::TargetSettings {
-        feed_p99_ms: s.target.feed_p99_ms,
-        ..Default::default()
-    };
-    if let Some(f) = s.target.freshness_p99_s {
-        target.freshness_p99_s = f;
-    }
-    let feed = s.ops.get("feed").filter(|f| f.count > 0).map(|f| f.p99_ms);
-    let timeouts = s.fanout.freshness_timeouts.unwrap_or(0);
-    target.met(feed, s.fanout.freshness_p99_ms) && timeouts == 0
 }
 
 fn ms(h: &Histogram<u64>, q: f64) -> f64 {

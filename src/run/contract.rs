@@ -356,16 +356,10 @@ pub fn summary(m: &Measured<'_>) -> Summary {
     let uploads = stats.summary(OpKind::Upload).count + m.side_uploads;
     let (after, before) = (m.after.timeline_writes, m.before.timeline_writes);
     let writes = after.saturating_sub(before);
-    let fresh = stats.freshness_summary();
-    let feed = stats.summary(OpKind::Feed);
     let fanout = fanout(m, uploads, writes);
     let live_threshold = fanout.hybrid.as_ref().map(|h| h.live_threshold);
-    let met = spec.target.met(
-        (feed.count > 0).then_some(feed.p99_ms),
-        fresh.freshness_p99_ms,
-    ) && fresh.timeouts == 0;
     let extra = json!({ "series": series_json(m) });
-    Summary {
+    let mut s = Summary {
         feedlab: env!("CARGO_PKG_VERSION").into(),
         scenario: spec.scenario.clone(),
         variant: spec.variant.clone(),
@@ -378,12 +372,7 @@ pub fn summary(m: &Measured<'_>) -> Summary {
         storage: storage(m, uploads, fanout.writes_per_upload),
         fanout,
         shards: shards(m),
-        target: Target {
-            feed_p99_ms: spec.target.feed_p99_ms,
-            freshness_p99_s: Some(spec.target.freshness_p99_s),
-            met,
-            extra: Extra::new(),
-        },
+        target: Target::default(),
         provenance: Some(Provenance::of(spec)),
         sim: None,
         work: m.work.map(RunWork::per_op),
@@ -396,5 +385,7 @@ pub fn summary(m: &Measured<'_>) -> Summary {
         faults: super::faults::live_outcomes(m.faults, stats, spec),
         invariants: None,
         extra: object(extra),
-    }
+    };
+    s.judge(&spec.target.rules(&spec.sweep));
+    s
 }

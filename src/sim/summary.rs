@@ -186,13 +186,6 @@ fn sim_section(spec: &RunSpec, cal: &Calibration, r: &ModelReport) -> SimSection
 pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -> Summary {
     // Ops started in the warm-up are not counted, so rates are over the rest.
     let d = (spec.duration_s - spec.sim.warmup_s).max(1e-9);
-    let feed = r
-        .ops
-        .iter()
-        .find(|(n, _)| n == "feed")
-        .map(|(_, l)| l.clone())
-        .unwrap_or_default();
-    let t = &spec.target;
     let fanout_extra = json!({
         "freshness_max_ms": r.freshness.max_ms,
         "freshness_count": r.freshness.count,
@@ -211,17 +204,12 @@ pub fn model(spec: &RunSpec, src: &Source, cal: &Calibration, r: &ModelReport) -
         ..FanoutStats::default()
     };
     s.shards = shards(r);
-    s.target = Target {
-        feed_p99_ms: t.feed_p99_ms,
-        freshness_p99_s: Some(t.freshness_p99_s),
-        met: t.met((feed.count > 0).then_some(feed.p99_ms), r.freshness.p99_ms),
-        extra: Extra::new(),
-    };
     s.sim = Some(sim_section(spec, cal, r));
     s.work = Some(work(&r.work));
     s.extra.insert("series".into(), series(r));
     let fresh = serde_json::to_value(&r.freshness_series).unwrap_or(Value::Null);
     s.extra.insert("freshness_series".into(), fresh);
+    s.judge(&spec.target.rules(&spec.sweep));
     s
 }
 

@@ -145,8 +145,18 @@ pub struct Target {
     /// Target p99 of feed freshness in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub freshness_p99_s: Option<f64>,
-    /// Whether the run met every target (feed p99, freshness p99).
+    /// The largest fraction of offered ops the run may drop or shed (absent in older
+    /// summaries, which are judged by 0.001).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_dropped: Option<f64>,
+    /// The largest fraction of completed ops that may fail (absent in older summaries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_errors: Option<f64>,
+    /// Whether the run met every target: no [`Target::breaches`].
     pub met: bool,
+    /// The targets the run broke, in rule order (empty when met; absent in older summaries).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breaches: Vec<super::Breach>,
     /// Fields beyond the contract.
     #[serde(flatten)]
     pub extra: Extra,

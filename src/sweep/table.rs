@@ -4,26 +4,7 @@
 use std::fmt::Write as _;
 
 use super::result::SweepReport;
-use super::verdict::{Breach, Rule, Step};
-
-/// A short description of one breach: `feed p99 583 ms > 200`.
-pub fn breach_text(b: &Breach) -> String {
-    match b.rule {
-        Rule::FeedP99 => format!("feed p99 {:.0} ms > {:.0}", b.value, b.limit),
-        Rule::Dropped => format!(
-            "dropped or shed {:.2}% > {:.2}%",
-            100.0 * b.value,
-            100.0 * b.limit
-        ),
-        Rule::Errors => format!("errors {:.2}% > {:.2}%", 100.0 * b.value, 100.0 * b.limit),
-        Rule::Freshness => format!(
-            "freshness p99 {:.1} s > {:.1}",
-            b.value / 1000.0,
-            b.limit / 1000.0
-        ),
-        Rule::FreshnessTimeouts => format!("{:.0} freshness probes timed out", b.value),
-    }
-}
+use super::verdict::{Breach, Step};
 
 /// The progress line of a finished step.
 pub fn step_line(variant: &str, s: &Step) -> String {
@@ -33,7 +14,7 @@ pub fn step_line(variant: &str, s: &Step) -> String {
     } else {
         s.breaches
             .iter()
-            .map(breach_text)
+            .map(Breach::reason)
             .collect::<Vec<_>>()
             .join("; ")
     };
@@ -70,7 +51,7 @@ pub fn render(r: &SweepReport) -> String {
                 format!("{:.0}", k.feed_served_per_s),
             )
         });
-        let mut first: Vec<String> = v.first_breach.iter().map(breach_text).collect();
+        let mut first: Vec<String> = v.first_breach.iter().map(Breach::reason).collect();
         if let Some(b) = &v.bottleneck {
             first.push(format!("bottleneck {b}"));
         }

@@ -201,7 +201,7 @@ pub fn evaluate(
         .breaches
         .iter()
         .map(|b| Breach {
-            target: rule_name(b.rule),
+            target: b.rule.name().to_string(),
             resource: None,
             value: b.value,
             limit: b.limit,
@@ -249,19 +249,6 @@ pub fn evaluate(
         resources,
         bill,
     })
-}
-
-/// The sweep rule's name as `sweep.json` spells it.
-fn rule_name(rule: crate::sweep::verdict::Rule) -> String {
-    use crate::sweep::verdict::Rule;
-    match rule {
-        Rule::FeedP99 => "feed_p99",
-        Rule::Dropped => "dropped",
-        Rule::Errors => "errors",
-        Rule::Freshness => "freshness",
-        Rule::FreshnessTimeouts => "freshness_timeouts",
-    }
-    .to_string()
 }
 
 /// Each resource of `r`, its busy units per second over `window_s`.
