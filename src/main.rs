@@ -119,10 +119,26 @@ fn quiet_broken_pipe() {
 /// that page-faults on a busy disk parks its worker, and with only two
 /// workers that stalls half of the service (and, in `run`, the driver's
 /// clock with it).
+///
+/// The workers are named `tokio-rt-worker` and the blocking pool's threads
+/// `tokio-blocking`, so that a live run's probe tells their CPU apart. tokio
+/// starts every worker while it builds the runtime, before any blocking
+/// thread; the test below checks that it still does.
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let workers = cores.max(4);
+    let named = std::sync::atomic::AtomicUsize::new(0);
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cores.max(4))
+        .worker_threads(workers)
+        .thread_name_fn(move || {
+            let n = named.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let name = if n < workers {
+                "tokio-rt-worker"
+            } else {
+                "tokio-blocking"
+            };
+            name.to_string()
+        })
         .enable_all()
         .build()
 }
@@ -197,5 +213,30 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod runtime_tests {
+    /// The name of the thread that runs `f` on `rt`'s blocking pool (`blocking`) or as a task.
+    fn thread_of(rt: &tokio::runtime::Runtime, blocking: bool) -> String {
+        let name = || std::thread::current().name().unwrap_or("").to_string();
+        rt.block_on(async move {
+            let handle = if blocking {
+                tokio::task::spawn_blocking(name)
+            } else {
+                tokio::spawn(async move { name() })
+            };
+            handle.await.expect("joined")
+        })
+    }
+
+    #[test]
+    fn workers_and_blocking_threads_have_their_own_names() {
+        let rt = super::runtime().expect("runtime");
+        for _ in 0..3 {
+            assert_eq!(thread_of(&rt, false), "tokio-rt-worker");
+            assert_eq!(thread_of(&rt, true), "tokio-blocking");
+        }
     }
 }

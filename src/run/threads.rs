@@ -1,8 +1,9 @@
 //! CPU time of this process's threads, grouped by thread name, read from `/proc/self/task`.
 //!
 //! A stalled second of a live run (see [`super::probe`]) is easier to explain when it says
-//! which threads ran in it: the runtime's workers serving requests, fjall's workers flushing
-//! memtables and compacting, the blocking pool doing fsyncs, or the generator. Each thread's
+//! which threads ran in it: the runtime's workers serving requests (`tokio-rt-worker`), fjall's
+//! workers flushing memtables and compacting, the blocking pool doing file I/O and fsyncs
+//! (`tokio-blocking`), the writer pool (`blob-writer`), or the generator. Each thread's
 //! CPU comes from `/proc/self/task/TID/schedstat` (ns on CPU, the first field); its group is
 //! its name (`comm`) with trailing digits and separators dropped, so `fjall:worker` and
 //! `tokio-rt-worker` stay whole. Threads that ended between two samples leave their CPU out
