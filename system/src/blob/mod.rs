@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 
 pub use background::ScrubPace;
 pub use local::{Integrity, LocalBlobStore, ScrubReport};
+pub(crate) use offload::{Pool, blocking_on};
 pub use s3::S3BlobStore;
 
 /// The content address of a blob: 64 lowercase hex chars of BLAKE3.

@@ -8,20 +8,28 @@
 //! `put_file` makes the durable copy from it, and the temp file is removed
 //! when the [`Received`] is dropped. Files left by a crash are removed when
 //! the service next opens its data directory ([`clear_spool`]).
+//!
+//! Spool writes run on the blob store's writer pool ([`Pool::Writer`], nice
+//! 10), as the copies of spooled bodies into replicas do: writing a video
+//! into the page cache copies it into freshly allocated pages, tens of ms of
+//! CPU for tens of MB, which on a busy box should take the CPU the request
+//! path leaves over rather than share it.
 
+use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncWriteExt, BufWriter};
 
 use super::media::{self, MediaKind, MediaLimits, Sniffer};
-use crate::blob::{BlobKey, BlobStore};
+use crate::blob::{BlobKey, BlobStore, Pool, blocking_on};
 use crate::error::{Error, Result};
 
-/// Bytes gathered before each write to a spool file. Every write of a `tokio::fs::File`
-/// is a hand-off to the blocking pool; without the gathering a spooled video cost one per
-/// HTTP body frame (thousands for a 30 MB video, which stalled every request on a 2-core
-/// box; BENCHMARKS.md).
+/// Bytes gathered before each write to a spool file. Every write is a hand-off to a
+/// blocking pool; without the gathering a spooled video cost one per HTTP body frame
+/// (thousands for a 30 MB video, which stalled every request on a 2-core box;
+/// BENCHMARKS.md).
 pub const SPOOL_WRITE_BYTES: usize = 256 * 1024;
 
 /// Where a received body's bytes are.
@@ -92,7 +100,9 @@ pub struct Receiver {
     memory: BytesMut,
     memory_limit: u64,
     spool_dir: PathBuf,
-    file: Option<(tempfile::TempPath, BufWriter<tokio::fs::File>)>,
+    file: Option<(tempfile::TempPath, Arc<File>)>,
+    /// Spooled bytes gathered for the next write (at most [`SPOOL_WRITE_BYTES`]).
+    pending: Vec<u8>,
     len: u64,
 }
 
@@ -108,6 +118,7 @@ impl Receiver {
             memory_limit,
             spool_dir: spool_dir.to_path_buf(),
             file: None,
+            pending: Vec::new(),
             len: 0,
         }
     }
@@ -121,41 +132,73 @@ impl Receiver {
         if self.file.is_none() && self.len > self.memory_limit {
             self.spill().await?;
         }
-        match &mut self.file {
-            Some((_, f)) => f.write_all(data).await?,
-            None => self.memory.extend_from_slice(data),
+        if self.file.is_none() {
+            self.memory.extend_from_slice(data);
+            return Ok(());
         }
+        let mut rest = data;
+        while !rest.is_empty() {
+            let n = (SPOOL_WRITE_BYTES - self.pending.len()).min(rest.len());
+            self.pending.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            if self.pending.len() == SPOOL_WRITE_BYTES {
+                self.write_pending().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Write the gathered bytes to the spool file on the writer pool; the buffer comes back
+    /// empty for the next ones.
+    async fn write_pending(&mut self) -> Result<()> {
+        let Some((_, file)) = &self.file else {
+            return Ok(());
+        };
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let (file, mut buf) = (file.clone(), std::mem::take(&mut self.pending));
+        self.pending = blocking_on(Pool::Writer, move || {
+            (&*file).write_all(&buf)?;
+            buf.clear();
+            Ok(buf)
+        })
+        .await?;
         Ok(())
     }
 
     /// Move what is held in memory to a new spool file.
     async fn spill(&mut self) -> Result<()> {
-        tokio::fs::create_dir_all(&self.spool_dir).await?;
         let dir = self.spool_dir.clone();
-        let named = tokio::task::spawn_blocking(move || {
-            tempfile::Builder::new().prefix("upload-").tempfile_in(dir)
+        let named = blocking_on(Pool::Writer, move || {
+            std::fs::create_dir_all(&dir)?;
+            Ok(tempfile::Builder::new()
+                .prefix("upload-")
+                .tempfile_in(dir)?)
         })
-        .await
-        .map_err(|e| Error::Internal(format!("spool task: {e}")))??;
+        .await?;
         let (file, path) = named.into_parts();
-        let file = tokio::fs::File::from_std(file);
-        let mut file = BufWriter::with_capacity(SPOOL_WRITE_BYTES, file);
-        file.write_all(&self.memory).await?;
-        self.memory = BytesMut::new();
-        self.file = Some((path, file));
+        self.file = Some((path, Arc::new(file)));
+        self.pending = Vec::with_capacity(SPOOL_WRITE_BYTES);
+        let held = std::mem::take(&mut self.memory);
+        let mut rest = &held[..];
+        while !rest.is_empty() {
+            let n = SPOOL_WRITE_BYTES.min(rest.len());
+            self.pending.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            self.write_pending().await?;
+        }
         Ok(())
     }
 
     /// The whole body, judged against `declared` (the request's
     /// Content-Type): an empty, truncated or mislabelled body fails here.
-    pub async fn finish(self, declared: Option<&str>) -> Result<Received> {
+    pub async fn finish(mut self, declared: Option<&str>) -> Result<Received> {
+        self.write_pending().await?;
         let (mime, kind) = self.sniffer.finish(declared)?;
         let key = BlobKey::parse(self.hasher.finalize().to_hex().as_str())?;
         let payload = match self.file {
-            Some((path, mut f)) => {
-                f.flush().await?;
-                Payload::File(path)
-            }
+            Some((path, _)) => Payload::File(path),
             None => Payload::Memory(self.memory.freeze()),
         };
         Ok(Received {
