@@ -84,35 +84,46 @@ fn validation_queue_reports_waits_next_to_theory() {
 /// The resource model against the utilisation law U = X·D: on one box of 2 cores, with
 /// every storage call and app step free and the generator and background CPU fixed at 1 ms
 /// and 0.5 ms per op, the box's CPU utilisation is ops/s × 1.5 ms ÷ 2 cores, and it is the
-/// bottleneck.
+/// bottleneck. Cores twice as fast (`cpu-speed = 2`) halve every demand, and so the
+/// utilisation.
 #[test]
 fn one_box_cpu_utilisation_is_throughput_times_demand() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let extra = free_box("");
-    let file = scenario(dir.path(), 20.0, 2160.0, &extra);
-    let out = dir.path().join("out");
-    feedlab(&["sim", &file, "--out", out.to_str().expect("utf-8")]);
-    let v = read(&out.join("default/summary.json"));
-    let ops: f64 = v["ops"]
-        .as_object()
-        .expect("ops")
-        .values()
-        .map(|o| o["count"].as_f64().unwrap_or(0.0) + o["dropped"].as_f64().unwrap_or(0.0))
-        .sum();
-    let x = ops / v["duration_s"].as_f64().expect("duration");
-    let want = x * 1.5e-3 / 2.0;
-    let cpu = v["sim"]["resources"]
-        .as_array()
-        .and_then(|rs| rs.iter().find(|r| r["name"] == "box-cpu"))
-        .expect("box-cpu reported");
-    let u = cpu["utilisation"].as_f64().expect("utilisation");
-    assert!(want > 0.2, "the check needs a busy box: {want}");
-    assert!(
-        (u / want - 1.0).abs() < 0.03,
-        "U {u} vs X*D/c {want} (X = {x}/s)"
-    );
-    assert_eq!(v["sim"]["bottleneck"], "box-cpu");
-    common::schema::assert_valid_outputs(&out);
+    for speed in [1.0, 2.0] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let extra = free_box("");
+        let file = scenario(dir.path(), 20.0, 2160.0, &extra);
+        let out = dir.path().join("out");
+        let set = format!("sim.deployment.cpu-speed={speed}");
+        feedlab(&[
+            "sim",
+            &file,
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--set",
+            &set,
+        ]);
+        let v = read(&out.join("default/summary.json"));
+        let ops: f64 = v["ops"]
+            .as_object()
+            .expect("ops")
+            .values()
+            .map(|o| o["count"].as_f64().unwrap_or(0.0) + o["dropped"].as_f64().unwrap_or(0.0))
+            .sum();
+        let x = ops / v["duration_s"].as_f64().expect("duration");
+        let want = x * 1.5e-3 / 2.0 / speed;
+        let cpu = v["sim"]["resources"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|r| r["name"] == "box-cpu"))
+            .expect("box-cpu reported");
+        let u = cpu["utilisation"].as_f64().expect("utilisation");
+        assert!(want * speed > 0.2, "the check needs a busy box: {want}");
+        assert!(
+            (u / want - 1.0).abs() < 0.03,
+            "speed {speed}: U {u} vs X*D/c {want} (X = {x}/s)"
+        );
+        assert_eq!(v["sim"]["bottleneck"], "box-cpu");
+        common::schema::assert_valid_outputs(&out);
+    }
 }
 
 /// On the free box (1.5 ms of generator and background CPU per op on 2 cores), the box's CPU

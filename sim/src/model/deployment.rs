@@ -72,6 +72,15 @@ pub struct Deployment {
     /// NIC bandwidth of a blob node for photo bytes, Gbit/s per direction; 0: not modelled
     /// (no network between the roles, as with direct calls on one box). Default 10.
     pub nic_gbps: f64,
+    /// Speed of every node's cores against the machine the calibration measured: each CPU
+    /// demand takes `1 / cpu-speed` of its calibrated CPU time. Default 1 (left out of a
+    /// written spec when 1).
+    #[serde(skip_serializing_if = "is_unit")]
+    pub cpu_speed: f64,
+}
+
+fn is_unit(v: &f64) -> bool {
+    *v == 1.0
 }
 
 impl Default for Deployment {
@@ -94,6 +103,7 @@ impl Default for Deployment {
             disk_mb_s: 1_000.0,
             fsync_ms: None,
             nic_gbps: 10.0,
+            cpu_speed: 1.0,
         }
     }
 }
@@ -108,6 +118,7 @@ impl Deployment {
             ("blob-cores", self.blob_cores),
             ("disk-iops", self.disk_iops),
             ("disk-mb-s", self.disk_mb_s),
+            ("cpu-speed", self.cpu_speed),
         ];
         for (key, v) in pos {
             if !(v.is_finite() && v > 0.0) {
@@ -147,8 +158,9 @@ mod tests {
     #[test]
     fn each_bad_key_is_an_error_that_names_it() {
         assert!(Deployment::default().validate().is_ok());
-        let cases: [(&str, Spoil); 5] = [
+        let cases: [(&str, Spoil); 6] = [
             ("deployment.cores", |d| d.cores = 0.0),
+            ("deployment.cpu-speed", |d| d.cpu_speed = f64::INFINITY),
             ("deployment.cpu-slice-ms", |d| d.cpu_slice_ms = -1.0),
             ("deployment.cpu-slice-ms", |d| d.cpu_slice_ms = f64::NAN),
             ("deployment.nic-gbps", |d| d.nic_gbps = -1.0),

@@ -14,16 +14,23 @@ use crate::station::{Admission, Started};
 impl PhotoModel<'_> {
     /// Put `demand` ns on node `node`'s cores with continuation `next`. A client or app
     /// step's demand is first scaled by the calibration's [`super::CpuFall`] at the node's
-    /// recent busy fraction, if the calibration has one.
+    /// recent busy fraction, if the calibration has one; every demand is then divided by the
+    /// deployment's `cpu-speed`.
     #[inline]
     pub(super) fn cpu(&mut self, e: &mut Engine<Ev>, node: u16, demand: SimTime, next: CpuNext) {
         let now = e.now();
         let cores = &mut self.res.cpus[usize::from(node)];
-        let demand = match (&self.costs.fall, next) {
+        let mut scale = match (&self.costs.fall, next) {
             (Some(f), CpuNext::Issue { .. } | CpuNext::App { .. }) => {
-                (demand as f64 * f.factor(cores.recent_utilisation(now))) as SimTime
+                f.factor(cores.recent_utilisation(now))
             }
-            _ => demand,
+            _ => 1.0,
+        };
+        scale /= self.res.speed;
+        let demand = if scale == 1.0 {
+            demand
+        } else {
+            (demand as f64 * scale) as SimTime
         };
         if let Some(t) = cores.arrive(now, demand, next) {
             schedule_tick(e, node, t);

@@ -167,6 +167,8 @@ pub(crate) struct Resources {
     pub threads: usize,
     pub generator: bool,
     pub background: bool,
+    /// Speed of every node's cores against the calibration's machine (`cpu-speed`).
+    pub speed: f64,
     /// Finished CPU jobs of the current tick (reused buffer).
     pub done: Vec<CpuNext>,
 }
@@ -219,6 +221,7 @@ impl Resources {
             threads: d.cpu_threads as usize,
             generator: d.generator_on_box,
             background: d.background_cpu,
+            speed: d.cpu_speed,
             done: Vec::new(),
         }
     }
