@@ -33,7 +33,9 @@ pub use sections::{
     FanoutStats, FaultOutcome, HybridShares, OpWork, Population, QueueCheck, RunConfig, ShardStats,
     SimSection, StorageStats, Target, TopAuthor,
 };
-pub use targets::{Breach, CLIENT_SIDE_CODES, Rule, Rules, client_side_errors};
+pub use targets::{
+    Breach, CLIENT_SIDE_CODES, DEFAULT_MAX_FRACTION, Rule, Rules, client_side_errors,
+};
 
 /// Fields a writer added beyond the contract, kept verbatim.
 pub type Extra = Map<String, Value>;

@@ -19,7 +19,8 @@ use super::{OpStats, Summary};
 /// (a view with no photo known yet), `no_user` and `request`.
 pub const CLIENT_SIDE_CODES: [&str; 3] = ["no_photo", "no_user", "request"];
 
-/// The limits a summary without its own is judged by: 0.1% of ops dropped, 0.1% failed.
+/// The default limits of dropped and failed ops (0.1% each), and those a summary without its
+/// own is judged by.
 pub const DEFAULT_MAX_FRACTION: f64 = 0.001;
 
 /// Which target a run broke.
