@@ -4,7 +4,7 @@
 //! on the local store and on S3. It tolerates a non-empty store: every blob
 //! it writes is random data from a per-run seed, so keys are unique per run
 //! (a failure prints its seed; set `FEEDLAB_BLOB_SEED` to replay it). It
-//! deletes only the keys it wrote.
+//! deletes only the keys it wrote. The sink checks are in `sink`.
 //!
 //! Range semantics pinned here (the trait's contract, made precise):
 //! - `start..end` is end-exclusive and `end` is clamped to the size, so
@@ -22,6 +22,8 @@ use rand::{Rng, RngCore, SeedableRng};
 
 use super::{BlobKey, BlobStore};
 use crate::error::Error;
+
+mod sink;
 
 /// The CRC chunk size of the local backend; ranges are chosen to cross it.
 const CHUNK: u64 = 64 * 1024;
@@ -147,6 +149,7 @@ pub async fn test_suite_with_seed(store: Arc<dyn BlobStore>, seed: u64) {
     delete(&mut cx).await;
     concurrent_same_key(&mut cx).await;
     put_file(&mut cx).await;
+    sink::sink(&mut cx).await;
 }
 
 /// put/get/head round trip at sizes from empty to many chunks, plus an

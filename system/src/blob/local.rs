@@ -18,6 +18,9 @@
 //! - `put`, `delete` and scrub's repair of a key are serialized by a striped
 //!   per-key lock, so a repair can never resurrect a concurrently deleted
 //!   blob. Reads take no lock (rename is atomic).
+//! - An upload body too large to hold in memory is written by a sink
+//!   (`stream.rs`) straight into one temp file per replica as it arrives,
+//!   and renamed into place on commit, under the same lock.
 //!
 //! One process owns a root at a time.
 
@@ -34,9 +37,10 @@ use tokio::sync::{Mutex, MutexGuard};
 use super::direct::DirectFile;
 pub(super) use super::offload::blocking;
 use super::offload::{Pool, blocking_on, try_read_full};
-use super::repair::Upkeep;
+use super::repair::{Failures, Upkeep};
 use super::replica;
-use super::{BlobKey, BlobMeta, BlobStore, format};
+use super::stream::LocalSink;
+use super::{BlobKey, BlobMeta, BlobSink, BlobStore, format};
 use crate::error::{Error, Result};
 
 pub use super::repair::Integrity;
@@ -122,6 +126,7 @@ impl LocalBlobStore {
         }
         for i in 0..replicas {
             std::fs::create_dir_all(root.join(format!("r{i}")))?;
+            super::stream::clear_stream_temps(&root.join(format!("r{i}")))?;
         }
         replica::sync_dir(root)?;
         let inner = Inner {
@@ -189,7 +194,7 @@ impl Inner {
 
     /// The fan-out directory of `key` on `replica`, created and made
     /// durable (entries fsynced in both parents) on first use.
-    fn ensure_dir(&self, replica: usize, key: &BlobKey) -> Result<PathBuf> {
+    pub(super) fn ensure_dir(&self, replica: usize, key: &BlobKey) -> Result<PathBuf> {
         let dir = self.fanout_dir(replica, key);
         let bit = replica * FANOUT_DIRS + prefix16(key);
         let (word, mask) = (&self.durable_dirs[bit / 64], 1u64 << (bit % 64));
@@ -239,7 +244,7 @@ impl Inner {
 
     /// True when `replica` holds a well-formed copy of `len` bytes (footer
     /// only; data bytes are verified by reads and scrub).
-    fn has_copy(&self, replica: usize, key: &BlobKey, len: u64) -> bool {
+    pub(super) fn has_copy(&self, replica: usize, key: &BlobKey, len: u64) -> bool {
         matches!(replica::open(&self.replica_path(replica, key)),
                  Ok((_, f)) if f.data_len == len)
     }
@@ -269,37 +274,6 @@ impl Inner {
             }
         }
         Err(failures.into_error(key, what))
-    }
-}
-
-/// Replica failures seen while serving one read.
-#[derive(Default)]
-struct Failures(Vec<(usize, Error)>);
-
-impl Failures {
-    fn warn_fallback(&self, key: &BlobKey, what: &str, served_by: usize) {
-        for (i, e) in &self.0 {
-            tracing::warn!(%key, replica = i, served_by, "blob {what}: replica failed, fell back: {e}");
-        }
-    }
-
-    /// NotFound if no replica has the file; else Corrupt if any copy was
-    /// bad; else the first I/O error.
-    fn into_error(self, key: &BlobKey, what: &str) -> Error {
-        if self.0.iter().all(|(_, e)| matches!(e, Error::NotFound(_))) {
-            return Error::NotFound(format!("blob {key}"));
-        }
-        for (i, e) in &self.0 {
-            tracing::warn!(%key, replica = i, "blob {what}: replica failed, none left: {e}");
-        }
-        if self.0.iter().any(|(_, e)| matches!(e, Error::Corrupt(_))) {
-            return Error::Corrupt(format!("blob {key}: no replica has a good copy"));
-        }
-        let first_io = self
-            .0
-            .into_iter()
-            .find(|(_, e)| !matches!(e, Error::NotFound(_)));
-        first_io.map_or_else(|| Error::Internal("unreachable".into()), |(_, e)| e)
     }
 }
 
@@ -333,9 +307,14 @@ impl BlobStore for LocalBlobStore {
         .await
     }
 
+    /// Pieces go straight into every replica's temp file (`stream`): nothing is spooled.
+    async fn sink(&self, _spool: &Path) -> Result<Box<dyn BlobSink>> {
+        Ok(Box::new(LocalSink::open(self.inner.clone()).await?))
+    }
+
     async fn put_file(&self, key: &BlobKey, src: &Path, len: u64) -> Result<()> {
         let (k, s, src) = (key.clone(), src.to_path_buf(), src.to_path_buf());
-        // A spooled body is large (a video): its writes run on the nicer writer pool.
+        // A file's body is large (a video): its writes run on the nicer writer pool.
         let trailer = blocking_on(Pool::Writer, move || {
             let (actual, trailer) = replica::scan_plain(&s, len)?;
             if actual != k {

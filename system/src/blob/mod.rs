@@ -1,7 +1,8 @@
 //! The `BlobStore` seam: where photo and video bytes live.
 //!
 //! Blobs are content-addressed: a [`BlobKey`] is the BLAKE3 hash of the
-//! bytes, so the same bytes are stored once. Every backend must pass
+//! bytes, so the same bytes are stored once. A blob too large to hold in
+//! memory is written piece by piece through a [`BlobSink`]. Every backend must pass
 //! [`conformance::test_suite`]. Backends: [`LocalBlobStore`] (replicated
 //! directories) and [`S3BlobStore`] (any S3-compatible server).
 
@@ -15,6 +16,8 @@ mod repair;
 mod replica;
 pub mod s3;
 mod scrub;
+pub mod sink;
+mod stream;
 
 use std::fmt;
 use std::ops::Range;
@@ -29,6 +32,7 @@ pub use background::ScrubPace;
 pub use local::{Integrity, LocalBlobStore, ScrubReport};
 pub(crate) use offload::{Pool, blocking_on};
 pub use s3::S3BlobStore;
+pub use sink::{BlobSink, SpoolSink};
 
 /// The content address of a blob: 64 lowercase hex chars of BLAKE3.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -99,6 +103,12 @@ pub trait BlobStore: Send + Sync + 'static {
     /// bytes is [`Error::InvalidInput`], and so is a file that is not `len`
     /// bytes long. The caller keeps `src` and removes it afterwards.
     async fn put_file(&self, key: &BlobKey, src: &Path, len: u64) -> Result<()>;
+
+    /// A [`BlobSink`] for a blob whose bytes arrive in pieces and whose key is known only
+    /// after the last. `spool` is a directory a [`SpoolSink`] may keep its temp file in; a
+    /// store that writes pieces where they will stay ignores it. Wrappers forward it,
+    /// wrapping the sink.
+    async fn sink(&self, spool: &Path) -> Result<Box<dyn BlobSink>>;
 
     /// Read the blob, or a byte range of it.
     async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<Bytes>;

@@ -2,9 +2,9 @@
 //! or on the calling thread when the kernel already holds every byte ([`try_read_full`]).
 //!
 //! There are two blocking pools ([`Pool`]). Reads, small writes and deletes use tokio's, at the
-//! process's priority. The spooling of large upload bodies and their writes into replicas
-//! (videos and photos over the upload memory limit: tens of MB copied three times and fsynced)
-//! use the writer pool: [`WRITER_THREADS`] threads
+//! process's priority. The writes of large upload bodies (videos and photos over the upload
+//! memory limit: tens of MB hashed, written once per replica and fsynced), by a sink or by
+//! `put_file`, use the writer pool: [`WRITER_THREADS`] threads
 //! named `blob-writer` at nice [`WRITER_NICE`]. On a busy box the scheduler then gives the
 //! request path's threads the cores first, and a video's copies take the CPU left over; on an
 //! idle box they run at full speed. The disk is shared all the same.

@@ -8,7 +8,7 @@
 //! key is queued at a time, however many reads hit the bad copy.
 //!
 //! [`Integrity`] counts what reads and scrubs found and fixed; the service
-//! exports it on `/metrics`.
+//! exports it on `/metrics`. [`Failures`] collects the copies a read skipped.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,6 +18,7 @@ use parking_lot::Mutex;
 use super::BlobKey;
 use super::local::{Inner, LocalBlobStore, blocking};
 use super::scrub::KeyOutcome;
+use crate::error::Error;
 
 /// What the integrity upkeep of a [`LocalBlobStore`] has found and done
 /// since it was opened.
@@ -130,5 +131,36 @@ impl Inner {
             }
             inner.upkeep.repairing.lock().remove(&key);
         });
+    }
+}
+
+/// Replica failures seen while serving one read.
+#[derive(Default)]
+pub(super) struct Failures(pub(super) Vec<(usize, Error)>);
+
+impl Failures {
+    pub(super) fn warn_fallback(&self, key: &BlobKey, what: &str, served_by: usize) {
+        for (i, e) in &self.0 {
+            tracing::warn!(%key, replica = i, served_by, "blob {what}: replica failed, fell back: {e}");
+        }
+    }
+
+    /// NotFound if no replica has the file; else Corrupt if any copy was
+    /// bad; else the first I/O error.
+    pub(super) fn into_error(self, key: &BlobKey, what: &str) -> Error {
+        if self.0.iter().all(|(_, e)| matches!(e, Error::NotFound(_))) {
+            return Error::NotFound(format!("blob {key}"));
+        }
+        for (i, e) in &self.0 {
+            tracing::warn!(%key, replica = i, "blob {what}: replica failed, none left: {e}");
+        }
+        if self.0.iter().any(|(_, e)| matches!(e, Error::Corrupt(_))) {
+            return Error::Corrupt(format!("blob {key}: no replica has a good copy"));
+        }
+        let first_io = self
+            .0
+            .into_iter()
+            .find(|(_, e)| !matches!(e, Error::NotFound(_)));
+        first_io.map_or_else(|| Error::Internal("unreachable".into()), |(_, e)| e)
     }
 }

@@ -33,6 +33,7 @@ pub use config::{DEFAULT_REGION, S3Config, s3_env_var};
 
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -43,7 +44,7 @@ use minio::s3::creds::StaticProvider;
 use minio::s3::http::BaseUrl;
 use minio::s3::types::{Region, S3Api};
 
-use super::{BlobKey, BlobMeta, BlobStore};
+use super::{BlobKey, BlobMeta, BlobSink, BlobStore, SpoolSink};
 use crate::error::{Error, Result};
 
 use errors::{Op, map_err};
@@ -240,6 +241,13 @@ impl BlobStore for S3BlobStore {
             return Ok(());
         }
         self.upload(key, data, size).await
+    }
+
+    /// Pieces are spooled: an object's upload wants its length first.
+    async fn sink(&self, spool: &Path) -> Result<Box<dyn BlobSink>> {
+        Ok(Box::new(
+            SpoolSink::create(spool, Arc::new(self.clone())).await?,
+        ))
     }
 
     async fn put_file(&self, key: &BlobKey, src: &Path, len: u64) -> Result<()> {

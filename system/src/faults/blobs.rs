@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use super::Faults;
-use crate::blob::{BlobKey, BlobMeta, BlobStore, LocalBlobStore};
+use crate::blob::{BlobKey, BlobMeta, BlobSink, BlobStore, LocalBlobStore};
 use crate::error::{Error, Result};
 
 /// The replica [`damage_replica`] damages: the one reads try first.
@@ -55,13 +55,44 @@ impl std::fmt::Debug for FaultBlobs {
 
 impl FaultBlobs {
     fn check(&self) -> Result<()> {
-        if self.faults.blob_stopped() {
-            return Err(Error::Unavailable(format!(
-                "the {} blob store is stopped",
-                self.inner.backend()
-            )));
-        }
-        Ok(())
+        check(&self.faults, self.inner.backend())
+    }
+}
+
+/// [`Error::Unavailable`] while `faults` has the `backend` blob store stopped.
+fn check(faults: &Faults, backend: &str) -> Result<()> {
+    if faults.blob_stopped() {
+        return Err(Error::Unavailable(format!(
+            "the {backend} blob store is stopped"
+        )));
+    }
+    Ok(())
+}
+
+/// A sink of a [`FaultBlobs`]: every call fails while the blob store is stopped, so an
+/// upload streaming when the store stops is refused, and nothing of it is stored.
+#[derive(Debug)]
+struct FaultSink {
+    sink: Box<dyn BlobSink>,
+    faults: Faults,
+    backend: &'static str,
+}
+
+#[async_trait]
+impl BlobSink for FaultSink {
+    async fn write(&mut self, piece: Vec<u8>) -> Result<Vec<u8>> {
+        check(&self.faults, self.backend)?;
+        self.sink.write(piece).await
+    }
+
+    async fn finish(&mut self) -> Result<(BlobKey, u64)> {
+        check(&self.faults, self.backend)?;
+        self.sink.finish().await
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        check(&self.faults, self.backend)?;
+        self.sink.commit().await
     }
 }
 
@@ -79,6 +110,15 @@ impl BlobStore for FaultBlobs {
     async fn put_file(&self, key: &BlobKey, src: &Path, len: u64) -> Result<()> {
         self.check()?;
         self.inner.put_file(key, src, len).await
+    }
+
+    async fn sink(&self, spool: &Path) -> Result<Box<dyn BlobSink>> {
+        self.check()?;
+        Ok(Box::new(FaultSink {
+            sink: self.inner.sink(spool).await?,
+            faults: self.faults.clone(),
+            backend: self.inner.backend(),
+        }))
     }
 
     async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<Bytes> {

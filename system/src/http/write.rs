@@ -68,8 +68,8 @@ pub(super) struct UploadQuery {
 }
 
 /// Streams the body into the service's [`crate::service::receive::Receiver`]:
-/// validated, hashed and (past `upload-memory-bytes`) spooled as it
-/// arrives, so memory stays bounded whatever the body's size.
+/// validated, hashed and (past `upload-memory-bytes`) written to the blob
+/// store's sink as it arrives, so memory stays bounded whatever the body's size.
 async fn upload(
     State(svc): State<Service>,
     Caller(me): Caller,

@@ -74,12 +74,14 @@ impl Service {
     }
 
     /// A [`Receiver`] for one upload body under this service's limits,
-    /// spooling past `upload-memory-bytes` to `<data-dir>/spool`.
+    /// writing past `upload-memory-bytes` to a sink of the blob store (which
+    /// may spool to `<data-dir>/spool`).
     pub fn receiver(&self) -> Receiver {
         let cfg = &self.inner.cfg;
         Receiver::new(
             self.media_limits(),
             cfg.upload_memory_bytes,
+            self.inner.blobs.clone(),
             &cfg.data_dir.join("spool"),
         )
     }

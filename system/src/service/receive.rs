@@ -1,35 +1,34 @@
 //! Receiving an upload body as it arrives: validated ([`media::Sniffer`])
-//! and hashed piece by piece, held in memory up to a size, and spooled to a
-//! temp file beyond it, so that a body of any accepted size is taken in
-//! bounded memory. A body over its kind's limit fails at the piece that
-//! crosses it, before the rest is read.
+//! piece by piece, held in memory (and hashed) up to a size, and past it
+//! written to the blob store's [`BlobSink`], so that a body of any accepted
+//! size is taken in bounded memory. A body over its kind's limit fails at
+//! the piece that crosses it, before the rest is read.
 //!
-//! The spool is scratch space, not the durable copy: the blob store's
-//! `put_file` makes the durable copy from it, and the temp file is removed
-//! when the [`Received`] is dropped. Files left by a crash are removed when
-//! the service next opens its data directory ([`clear_spool`]).
+//! The sink stages the bytes; they are stored under their key only when
+//! [`Received::store`] commits it, and a [`Received`] dropped before that
+//! leaves nothing. The local store's sink writes the pieces straight into
+//! its replicas' temp files; the S3 store's spools them to a temp file in the
+//! spool directory, which is removed with the sink. Files a crash left there
+//! are removed when the service next opens its data directory
+//! ([`clear_spool`]).
 //!
-//! Spool writes run on the blob store's writer pool ([`Pool::Writer`], nice
-//! 10), as the copies of spooled bodies into replicas do: writing a video
-//! into the page cache copies it into freshly allocated pages, tens of ms of
-//! CPU for tens of MB, which on a busy box should take the CPU the request
-//! path leaves over rather than share it.
+//! Every sink write runs on the blob store's writer pool (nice 10): hashing
+//! and writing a video costs tens of ms of CPU for tens of MB, which on a
+//! busy box should take the CPU the request path leaves over rather than
+//! share it.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
 use super::media::{self, MediaKind, MediaLimits, Sniffer};
-use crate::blob::{BlobKey, BlobStore, Pool, blocking_on};
+use crate::blob::{BlobKey, BlobSink, BlobStore};
 use crate::error::{Error, Result};
 
-/// Bytes gathered before each write to a spool file. Every write is a hand-off to a
-/// blocking pool; without the gathering a spooled video cost one per HTTP body frame
-/// (thousands for a 30 MB video, which stalled every request on a 2-core box;
-/// BENCHMARKS.md).
+/// Bytes gathered before each write to a sink. Every write is a hand-off to a blocking
+/// pool; without the gathering a large video cost one per HTTP body frame (thousands for a
+/// 30 MB video, which stalled every request on a 2-core box; BENCHMARKS.md).
 pub const SPOOL_WRITE_BYTES: usize = 256 * 1024;
 
 /// Where a received body's bytes are.
@@ -37,8 +36,8 @@ pub const SPOOL_WRITE_BYTES: usize = 256 * 1024;
 pub enum Payload {
     /// Held in memory.
     Memory(Bytes),
-    /// In a spool file, removed when this is dropped.
-    File(tempfile::TempPath),
+    /// Staged in the blob store's sink, finished and not yet committed.
+    Sink(Box<dyn BlobSink>),
 }
 
 /// A whole upload body, checked and hashed.
@@ -83,11 +82,12 @@ impl Received {
         })
     }
 
-    /// Store the bytes under [`Received::key`] in `blobs`, durably.
-    pub async fn store(&self, blobs: &dyn BlobStore) -> Result<()> {
-        match &self.payload {
-            Payload::Memory(b) => blobs.put(&self.key, b.clone()).await,
-            Payload::File(path) => blobs.put_file(&self.key, path, self.len).await,
+    /// Store the bytes under [`Received::key`] in `blobs` (the store whose sink took them,
+    /// if one did), durably.
+    pub async fn store(self, blobs: &dyn BlobStore) -> Result<()> {
+        match self.payload {
+            Payload::Memory(b) => blobs.put(&self.key, b).await,
+            Payload::Sink(sink) => sink.commit().await,
         }
     }
 }
@@ -99,25 +99,31 @@ pub struct Receiver {
     hasher: blake3::Hasher,
     memory: BytesMut,
     memory_limit: u64,
+    blobs: Arc<dyn BlobStore>,
     spool_dir: PathBuf,
-    file: Option<(tempfile::TempPath, Arc<File>)>,
-    /// Spooled bytes gathered for the next write (at most [`SPOOL_WRITE_BYTES`]).
+    sink: Option<Box<dyn BlobSink>>,
+    /// Bytes gathered for the sink's next write (at most [`SPOOL_WRITE_BYTES`]).
     pending: Vec<u8>,
     len: u64,
 }
 
 impl Receiver {
-    /// A receiver for bodies under `limits` that keeps
-    /// up to `memory_limit` bytes in memory and spools the rest of a larger
-    /// body to a file in `spool_dir` (created when first needed).
-    pub fn new(limits: MediaLimits, memory_limit: u64, spool_dir: &Path) -> Self {
+    /// A receiver for bodies under `limits` that keeps up to `memory_limit` bytes in memory
+    /// and writes a larger body to a sink of `blobs` (which may spool in `spool_dir`).
+    pub fn new(
+        limits: MediaLimits,
+        memory_limit: u64,
+        blobs: Arc<dyn BlobStore>,
+        spool_dir: &Path,
+    ) -> Self {
         Receiver {
             sniffer: Sniffer::new(limits),
             hasher: blake3::Hasher::new(),
             memory: BytesMut::new(),
             memory_limit,
+            blobs,
             spool_dir: spool_dir.to_path_buf(),
-            file: None,
+            sink: None,
             pending: Vec::new(),
             len: 0,
         }
@@ -127,20 +133,24 @@ impl Receiver {
     /// to be unacceptable (not an accepted media type, or over its limit).
     pub async fn push(&mut self, data: &[u8]) -> Result<()> {
         self.sniffer.feed(data)?;
-        self.hasher.update(data);
         self.len += data.len() as u64;
-        if self.file.is_none() && self.len > self.memory_limit {
+        if self.sink.is_none() && self.len > self.memory_limit {
             self.spill().await?;
         }
-        if self.file.is_none() {
+        if self.sink.is_none() {
+            self.hasher.update(data);
             self.memory.extend_from_slice(data);
             return Ok(());
         }
-        let mut rest = data;
-        while !rest.is_empty() {
-            let n = (SPOOL_WRITE_BYTES - self.pending.len()).min(rest.len());
-            self.pending.extend_from_slice(&rest[..n]);
-            rest = &rest[n..];
+        self.gather(data).await
+    }
+
+    /// Add `data` to the gathered bytes, writing each [`SPOOL_WRITE_BYTES`] to the sink.
+    async fn gather(&mut self, mut data: &[u8]) -> Result<()> {
+        while !data.is_empty() {
+            let n = (SPOOL_WRITE_BYTES - self.pending.len()).min(data.len());
+            self.pending.extend_from_slice(&data[..n]);
+            data = &data[n..];
             if self.pending.len() == SPOOL_WRITE_BYTES {
                 self.write_pending().await?;
             }
@@ -148,47 +158,24 @@ impl Receiver {
         Ok(())
     }
 
-    /// Write the gathered bytes to the spool file on the writer pool; the buffer comes back
-    /// empty for the next ones.
+    /// Write the gathered bytes to the sink; the buffer comes back empty for the next ones.
     async fn write_pending(&mut self) -> Result<()> {
-        let Some((_, file)) = &self.file else {
+        let Some(sink) = &mut self.sink else {
             return Ok(());
         };
         if self.pending.is_empty() {
             return Ok(());
         }
-        let (file, mut buf) = (file.clone(), std::mem::take(&mut self.pending));
-        self.pending = blocking_on(Pool::Writer, move || {
-            (&*file).write_all(&buf)?;
-            buf.clear();
-            Ok(buf)
-        })
-        .await?;
+        self.pending = sink.write(std::mem::take(&mut self.pending)).await?;
         Ok(())
     }
 
-    /// Move what is held in memory to a new spool file.
+    /// Move what is held in memory to a new sink of the blob store.
     async fn spill(&mut self) -> Result<()> {
-        let dir = self.spool_dir.clone();
-        let named = blocking_on(Pool::Writer, move || {
-            std::fs::create_dir_all(&dir)?;
-            Ok(tempfile::Builder::new()
-                .prefix("upload-")
-                .tempfile_in(dir)?)
-        })
-        .await?;
-        let (file, path) = named.into_parts();
-        self.file = Some((path, Arc::new(file)));
+        self.sink = Some(self.blobs.sink(&self.spool_dir).await?);
         self.pending = Vec::with_capacity(SPOOL_WRITE_BYTES);
         let held = std::mem::take(&mut self.memory);
-        let mut rest = &held[..];
-        while !rest.is_empty() {
-            let n = SPOOL_WRITE_BYTES.min(rest.len());
-            self.pending.extend_from_slice(&rest[..n]);
-            rest = &rest[n..];
-            self.write_pending().await?;
-        }
-        Ok(())
+        self.gather(&held).await
     }
 
     /// The whole body, judged against `declared` (the request's
@@ -196,10 +183,21 @@ impl Receiver {
     pub async fn finish(mut self, declared: Option<&str>) -> Result<Received> {
         self.write_pending().await?;
         let (mime, kind) = self.sniffer.finish(declared)?;
-        let key = BlobKey::parse(self.hasher.finalize().to_hex().as_str())?;
-        let payload = match self.file {
-            Some((path, _)) => Payload::File(path),
-            None => Payload::Memory(self.memory.freeze()),
+        let (payload, key) = match self.sink {
+            Some(mut sink) => {
+                let (key, len) = sink.finish().await?;
+                if len != self.len {
+                    return Err(Error::Internal(format!(
+                        "the blob sink took {len} bytes of {}",
+                        self.len
+                    )));
+                }
+                (Payload::Sink(sink), key)
+            }
+            None => {
+                let key = BlobKey::parse(self.hasher.finalize().to_hex().as_str())?;
+                (Payload::Memory(self.memory.freeze()), key)
+            }
         };
         Ok(Received {
             payload,
@@ -231,6 +229,7 @@ pub fn clear_spool(spool_dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::blob::LocalBlobStore;
     use crate::service::media::sample_body;
 
     /// `photo` bytes for photos, 16 MiB for videos.
@@ -241,41 +240,79 @@ mod tests {
         }
     }
 
-    async fn receive(body: &[u8], memory_limit: u64, dir: &Path) -> Result<Received> {
-        let mut rx = Receiver::new(limits(1 << 20), memory_limit, dir);
+    async fn receive(
+        body: &[u8],
+        memory_limit: u64,
+        blobs: &Arc<LocalBlobStore>,
+    ) -> Result<Received> {
+        let spool = blobs.root().join("spool");
+        let mut rx = Receiver::new(limits(1 << 20), memory_limit, blobs.clone(), &spool);
         for piece in body.chunks(7_000) {
             rx.push(piece).await?;
         }
         rx.finish(None).await
     }
 
+    fn store_in(dir: &Path) -> Arc<LocalBlobStore> {
+        Arc::new(LocalBlobStore::open(dir, 2).expect("blob store"))
+    }
+
+    /// Every file under `dir`, recursively.
+    fn files(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).expect("dir").flatten() {
+            if e.path().is_dir() {
+                out.extend(files(&e.path()));
+            } else {
+                out.push(e.path());
+            }
+        }
+        out
+    }
+
     #[tokio::test]
-    async fn small_bodies_stay_in_memory_and_large_ones_spool_to_a_file() {
+    async fn small_bodies_stay_in_memory_and_large_ones_go_to_the_store_s_sink() {
         let dir = tempfile::tempdir().expect("temp dir");
+        let blobs = store_in(dir.path());
         let body = sample_body("image/png", 100_000, 3);
-        let r = receive(&body, 200_000, dir.path()).await.expect("accepted");
+        let r = receive(&body, 200_000, &blobs).await.expect("accepted");
         assert!(matches!(&r.payload, Payload::Memory(b) if b[..] == body[..]));
         assert_eq!(
             (r.key.clone(), r.len, r.mime),
             (BlobKey::of(&body), 100_000, "image/png")
         );
+        assert!(files(dir.path()).is_empty(), "nothing written yet");
 
-        let r = receive(&body, 10_000, dir.path()).await.expect("accepted");
-        let Payload::File(path) = &r.payload else {
-            panic!("a body over the memory limit must spool");
-        };
-        assert_eq!(std::fs::read(path).expect("spool file"), body);
-        assert_eq!(r.key, BlobKey::of(&body));
-        let path = path.to_path_buf();
+        let r = receive(&body, 10_000, &blobs).await.expect("accepted");
+        assert!(matches!(&r.payload, Payload::Sink(_)), "{:?}", r.payload);
+        assert_eq!((r.key.clone(), r.len), (BlobKey::of(&body), 100_000));
+        let key = r.key.clone();
+        assert!(matches!(
+            blobs.get(&key, None).await,
+            Err(Error::NotFound(_))
+        ));
         drop(r);
-        assert!(!path.exists(), "the spool file goes with the Received");
+        assert!(
+            files(dir.path()).is_empty(),
+            "a dropped sink leaves nothing"
+        );
+
+        let r = receive(&body, 10_000, &blobs).await.expect("accepted");
+        r.store(blobs.as_ref()).await.expect("stored");
+        assert_eq!(blobs.get(&key, None).await.expect("read back"), body);
+        assert_eq!(
+            files(dir.path()).len(),
+            2,
+            "one file per replica, no temp file"
+        );
     }
 
     #[tokio::test]
     async fn a_body_over_its_limit_fails_at_the_piece_that_crosses_it() {
         let dir = tempfile::tempdir().expect("temp dir");
         let body = sample_body("image/png", 100_000, 3);
-        let mut rx = Receiver::new(limits(50_000), 1 << 20, dir.path());
+        let blobs = store_in(dir.path());
+        let mut rx = Receiver::new(limits(50_000), 1 << 20, blobs, dir.path());
         let mut pushed = 0;
         let err = loop {
             match rx.push(&body[pushed..pushed + 10_000]).await {

@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use super::work::{Work, count};
 use super::{Recorder, call};
-use crate::blob::{BlobKey, BlobMeta, BlobStore};
+use crate::blob::{BlobKey, BlobMeta, BlobSink, BlobStore};
 use crate::error::Result;
 use crate::meta::{CasOutcome, Direction, Durability, Entry, KeyRange, MetaStore, WriteBatch};
 
@@ -187,6 +187,16 @@ impl<S: BlobStore + ?Sized> BlobStore for TimedBlobs<S> {
         Ok(())
     }
 
+    async fn sink(&self, spool: &std::path::Path) -> Result<Box<dyn BlobSink>> {
+        let (r, ns, cpu) = call(self.inner.sink(spool)).await;
+        Ok(Box::new(TimedSink {
+            sink: r?,
+            blobs: TimedBlobs::new(self.inner.clone(), self.rec.clone()),
+            spent: (ns, cpu),
+            len: 0,
+        }))
+    }
+
     async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<Bytes> {
         let (r, ns, cpu) = call(self.inner.get(key, range)).await;
         let r = r?;
@@ -209,5 +219,63 @@ impl<S: BlobStore + ?Sized> BlobStore for TimedBlobs<S> {
 
     async fn delete(&self, key: &BlobKey) -> Result<()> {
         self.inner.delete(key).await
+    }
+}
+
+/// A sink of a [`TimedBlobs`]: the wall and CPU time of all its calls together are recorded
+/// as one `blob-put` of its length when it commits, as a `put_file` of the same bytes is.
+struct TimedSink<S: ?Sized> {
+    sink: Box<dyn BlobSink>,
+    blobs: TimedBlobs<S>,
+    /// Wall and CPU ns of the calls so far.
+    spent: (u64, u64),
+    len: u64,
+}
+
+impl<S: ?Sized> std::fmt::Debug for TimedSink<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimedSink")
+            .field("sink", &self.sink)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: ?Sized> TimedSink<S> {
+    fn add(&mut self, ns: u64, cpu: u64) {
+        self.spent = (
+            self.spent.0.saturating_add(ns),
+            self.spent.1.saturating_add(cpu),
+        );
+    }
+}
+
+#[async_trait]
+impl<S: BlobStore + ?Sized> BlobSink for TimedSink<S> {
+    async fn write(&mut self, piece: Vec<u8>) -> Result<Vec<u8>> {
+        let (r, ns, cpu) = call(self.sink.write(piece)).await;
+        self.add(ns, cpu);
+        r
+    }
+
+    async fn finish(&mut self) -> Result<(BlobKey, u64)> {
+        let (r, ns, cpu) = call(self.sink.finish()).await;
+        self.add(ns, cpu);
+        let (key, len) = r?;
+        self.len = len;
+        Ok((key, len))
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        let TimedSink {
+            sink,
+            blobs,
+            spent,
+            len,
+        } = *self;
+        let (r, ns, cpu) = call(sink.commit()).await;
+        r?;
+        let spent = (spent.0.saturating_add(ns), spent.1.saturating_add(cpu));
+        blobs.record_put(len, spent.0, spent.1);
+        Ok(())
     }
 }
