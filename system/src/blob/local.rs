@@ -7,8 +7,8 @@
 //!
 //! - `put` writes every replica that lacks a well-formed copy, concurrently,
 //!   through temp file → fsync → rename → fsync dir (and fsyncs the fan-out
-//!   parents the first time a directory is used), and returns only when all
-//!   are durable. Same bytes are stored once per replica (dedup).
+//!   parent the first time a directory is used; the 256 top directories are
+//!   made when the store opens), and returns only when all are durable. Same bytes are stored once per replica (dedup).
 //! - `get` reads replica 0 first (on the calling thread when the whole file is
 //!   in the page cache, see `offload`) and falls back to the next replica when a
 //!   copy is missing, truncated or fails its checksums (logged with
@@ -78,6 +78,18 @@ impl fmt::Debug for LocalBlobStore {
     }
 }
 
+/// Create the 256 top fan-out directories (`00` to `ff`) of `replica_root` where missing and
+/// fsync it, so that a fan-out directory's first use fsyncs only its parent.
+fn make_top_dirs(replica_root: &Path) -> Result<()> {
+    for b in 0..=255u8 {
+        match std::fs::create_dir(replica_root.join(format!("{b:02x}"))) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e.into()),
+            _ => {}
+        }
+    }
+    replica::sync_dir(replica_root)
+}
+
 /// The first 4 hex digits of a key as a number (its fan-out directory).
 fn prefix16(key: &BlobKey) -> usize {
     usize::from_str_radix(&key.as_str()[..4], 16).expect("a BlobKey is 64 hex digits")
@@ -127,6 +139,7 @@ impl LocalBlobStore {
         for i in 0..replicas {
             std::fs::create_dir_all(root.join(format!("r{i}")))?;
             super::stream::clear_stream_temps(&root.join(format!("r{i}")))?;
+            make_top_dirs(&root.join(format!("r{i}")))?;
         }
         replica::sync_dir(root)?;
         let inner = Inner {
@@ -192,8 +205,8 @@ impl Inner {
         self.locks[prefix16(key) % LOCK_STRIPES].lock().await
     }
 
-    /// The fan-out directory of `key` on `replica`, created and made
-    /// durable (entries fsynced in both parents) on first use.
+    /// The fan-out directory of `key` on `replica`, created and made durable
+    /// on first use (its parent fsynced; the root too if the parent was gone).
     pub(super) fn ensure_dir(&self, replica: usize, key: &BlobKey) -> Result<PathBuf> {
         let dir = self.fanout_dir(replica, key);
         let bit = replica * FANOUT_DIRS + prefix16(key);
@@ -201,10 +214,17 @@ impl Inner {
         if word.load(Ordering::Acquire) & mask != 0 {
             return Ok(dir);
         }
-        std::fs::create_dir_all(&dir)?;
-        let mid = dir.parent().expect("fan-out dir has a parent");
-        replica::sync_dir(mid)?;
-        replica::sync_dir(&self.replica_root(replica))?;
+        match std::fs::create_dir(&dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // Its top directory is gone (a wiped replica): make it, durably.
+                std::fs::create_dir_all(&dir)?;
+                replica::sync_dir(&self.replica_root(replica))?;
+                replica::sync_dir(&self.root)?;
+            }
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e.into()),
+            _ => {}
+        }
+        replica::sync_dir(dir.parent().expect("fan-out dir has a parent"))?;
         word.fetch_or(mask, Ordering::Release);
         Ok(dir)
     }
@@ -213,6 +233,7 @@ impl Inner {
     /// fan-out directories were known durable (after the replica was wiped).
     pub(super) fn reset_replica(&self, replica: usize) -> Result<()> {
         std::fs::create_dir_all(self.replica_root(replica))?;
+        make_top_dirs(&self.replica_root(replica))?;
         replica::sync_dir(&self.root)?;
         let words = FANOUT_DIRS / 64;
         for w in &self.durable_dirs[replica * words..(replica + 1) * words] {
