@@ -231,14 +231,14 @@ pub(super) fn model<'a>(
     let mut ops = src
         .workload()
         .ops(p.traffic, p.seed, duration)
-        .map_err(|e| invalid("traffic", e.to_string()))?;
+        .map_err(|e| invalid("traffic", e.to_string()))?
+        .with_read_surges(&super::faultflows::surges(p.faults), p.seed);
     let first = ops.next();
     let shards = (0..src.shards())
         .map(|_| station(s.shard_workers))
         .collect::<Result<Vec<_>>>()?;
     let cache = cache(src, s)?;
     let faults = faults(src, p)?;
-    let crowds = super::faultflows::crowds(src, p.traffic, &faults.windows, p.seed)?;
     let views = super::views::ViewSizes::new(p.traffic, p.view_bytes)?;
     let view_transport = view_transport(&costs.transport, &views);
     let mut m = PhotoModel {
@@ -288,7 +288,6 @@ pub(super) fn model<'a>(
         snapshot: None,
         faults,
         series: Series::default(),
-        crowds,
         burst_seq: 0,
     };
     warm_lru(&mut m, s, p.seed);

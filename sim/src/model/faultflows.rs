@@ -1,77 +1,37 @@
 //! How the photo model's flows meet its fault windows ([`super::faults`]): a step whose calls
 //! need a down shard or a stopped blob store fails the op at once; a celebrity burst's
-//! uploads and a flash crowd's extra reads enter as ops of their own; window edges wake the
-//! materializer. The delays (slow shard, network) are applied where calls are sent
+//! uploads enter as ops of their own; a flash crowd's extra reads are in the op stream, as
+//! a live run's are ([`surges`]); window edges wake the materializer. The delays (slow shard, network) are applied where calls are sent
 //! ([`PhotoModel::send_shard`], [`PhotoModel::hop`]).
 
 use std::time::Duration;
 
-use feedlab_workload::{OpKind, OpStream, Payload, PlannedOp, TrafficConfig, UploadSpec};
+use feedlab_workload::{OpKind, Payload, PlannedOp, ReadSurge, UploadSpec};
 
-use super::faults::Effect;
+use super::faults::{Effect, FaultWindow};
 use super::series::Outcome;
 use super::state::{Ev, PhotoModel, Send};
-use crate::engine::{Engine, SimTime, ns};
-use crate::error::{Result, invalid};
+use crate::engine::{Engine, SimTime};
 
-/// A flash crowd's extra reads: an op stream of its own, of which only the reads within the
-/// window are run.
-pub(crate) struct Crowd<'a> {
-    ops: OpStream<'a>,
-    next: Option<PlannedOp>,
-    from: SimTime,
-    to: SimTime,
-}
-
-impl<'a> Crowd<'a> {
-    /// The reads of `traffic` at `factor - 1` times its load from stream `seed`, over
-    /// `[from, to)`.
-    pub fn new(
-        src: &'a super::source::Source,
-        traffic: &TrafficConfig,
-        factor: f64,
-        seed: u64,
-        (from, to): (SimTime, SimTime),
-    ) -> Result<Crowd<'a>> {
-        let extra = TrafficConfig {
-            load: traffic.load * (factor - 1.0),
-            ..traffic.clone()
-        };
-        let until = Duration::from_nanos(to);
-        let ops = src
-            .workload()
-            .ops(&extra, seed, until)
-            .map_err(|e| invalid("faults", format!("flash-crowd: {e}")))?;
-        let mut c = Crowd {
-            ops,
-            next: None,
-            from,
-            to,
-        };
-        c.advance();
-        Ok(c)
-    }
-
-    /// Move to the stream's next read within the window.
-    fn advance(&mut self) {
-        self.next = self.ops.by_ref().find(|op| {
-            let at = op.at.as_nanos() as SimTime;
-            is_read(op.kind) && at >= self.from && at < self.to
-        });
-    }
-
-    fn due(&self) -> Option<SimTime> {
-        self.next.as_ref().map(|op| ns(op.at.as_nanos() as f64))
-    }
-}
-
-fn is_read(kind: OpKind) -> bool {
-    matches!(kind, OpKind::Feed | OpKind::PhotoGet | OpKind::Search)
+/// The read surges of `windows`' flash crowds, for the op stream: the same windows, built
+/// the same way, as a live run's, so a seed gives both the same extra arrivals.
+pub(super) fn surges(windows: &[FaultWindow]) -> Vec<ReadSurge> {
+    windows
+        .iter()
+        .filter_map(|w| match w.effect {
+            Effect::FlashCrowd { factor } => Some(ReadSurge {
+                from: Duration::from_secs_f64(w.at_s),
+                to: Duration::from_secs_f64(w.at_s + w.for_s),
+                factor,
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 impl PhotoModel<'_> {
     /// Schedule what the fault windows start by themselves: an event at every window edge,
-    /// each burst upload and each crowd's first read.
+    /// and each burst upload.
     pub(super) fn schedule_faults(&mut self, e: &mut Engine<Ev>) {
         let edges: Vec<SimTime> = self.faults.edges().collect();
         for t in edges {
@@ -83,11 +43,6 @@ impl PhotoModel<'_> {
                 for i in 0..u64::from(photos) {
                     e.schedule_at(w.from + i * step, Ev::Burst);
                 }
-            }
-        }
-        for (i, c) in self.crowds.iter().enumerate() {
-            if let Some(at) = c.due() {
-                e.schedule_at(at, Ev::CrowdOp(i as u8));
             }
         }
     }
@@ -141,37 +96,4 @@ impl PhotoModel<'_> {
         };
         self.launch(e, &op);
     }
-
-    /// Crowd `i`'s due read starts; its next is scheduled.
-    pub(super) fn crowd_op(&mut self, e: &mut Engine<Ev>, i: usize) {
-        let Some(op) = self.crowds.get_mut(i).and_then(|c| c.next.take()) else {
-            return;
-        };
-        self.launch(e, &op);
-        let c = &mut self.crowds[i];
-        c.advance();
-        if let Some(at) = c.due() {
-            e.schedule_at(at, Ev::CrowdOp(i as u8));
-        }
-    }
-}
-
-/// The crowds of `windows`' flash-crowd effects over `src`, each on a stream of `seed`.
-pub(super) fn crowds<'a>(
-    src: &'a super::source::Source,
-    traffic: &TrafficConfig,
-    windows: &[super::faults::Open],
-    seed: u64,
-) -> Result<Vec<Crowd<'a>>> {
-    let mut out = Vec::new();
-    for (i, w) in windows.iter().enumerate() {
-        if let Effect::FlashCrowd { factor } = w.effect {
-            let stream = feedlab_workload::hash::mix(seed, 0x4352_4f57_4400, i as u64);
-            out.push(Crowd::new(src, traffic, factor, stream, (w.from, w.to))?);
-        }
-    }
-    if out.len() > usize::from(u8::MAX) {
-        return Err(invalid("faults", "at most 255 flash-crowd windows"));
-    }
-    Ok(out)
 }

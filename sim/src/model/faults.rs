@@ -18,8 +18,9 @@
 //! - [`Effect::CelebrityBurst`]: the most-followed author uploads `photos` photos, evenly over
 //!   the window (at `at_s` when it is shorter than a photo's share), through the normal upload
 //!   flow and fan-out;
-//! - [`Effect::FlashCrowd`]: extra reads (feeds, photo views, searches) from an independent
-//!   op stream at `factor - 1` times the load, so read arrivals run `factor` times as fast;
+//! - [`Effect::FlashCrowd`]: feed reads and photo views arrive `factor` times as fast: the
+//!   op stream carries the extra arrivals (`feedlab_workload::Surged`, the stream a live run
+//!   drives, so one seed gives both the same arrivals);
 //! - [`Effect::Network`]: every network hop sent during the window takes `extra_ms` more.
 //!
 //! Whether an effect applies is decided when the call or op is sent (`now`), never later.

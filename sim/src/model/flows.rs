@@ -91,7 +91,6 @@ impl Model for PhotoModel<'_> {
             Ev::Snapshot => self.snapshot = Some(self.take_snapshot(now)),
             Ev::FaultEdge => self.start_mat(e),
             Ev::Burst => self.burst_upload(e),
-            Ev::CrowdOp(i) => self.crowd_op(e, usize::from(i)),
         }
     }
 }

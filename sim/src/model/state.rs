@@ -11,7 +11,7 @@
 
 use std::collections::VecDeque;
 
-use feedlab_workload::{OpKind, OpStream, PlannedOp};
+use feedlab_workload::{OpKind, PlannedOp, Surged};
 use lru::LruCache;
 use rand_chacha::ChaCha8Rng;
 
@@ -79,8 +79,6 @@ pub(crate) enum Ev {
     FaultEdge,
     /// The celebrity of a burst uploads one photo.
     Burst,
-    /// Flash crowd `.0`'s next read is due.
-    CrowdOp(u8),
 }
 
 /// One sub-request planned by a phase.
@@ -211,7 +209,8 @@ pub(crate) struct Rngs {
 /// The whole model.
 pub(crate) struct PhotoModel<'a> {
     pub src: &'a Source,
-    pub ops: OpStream<'a>,
+    /// The op stream with the extra reads of its flash crowds, as a live run drives it.
+    pub ops: Surged<'a>,
     pub next: Option<PlannedOp>,
     pub costs: Costs,
     pub net: Option<ServiceDist>,
@@ -259,8 +258,6 @@ pub(crate) struct PhotoModel<'a> {
     pub faults: super::faults::Faults,
     /// The per-second series.
     pub series: super::series::Series,
-    /// The flash crowds' extra read streams, with their next read.
-    pub crowds: Vec<super::faultflows::Crowd<'a>>,
     /// Celebrity-burst uploads so far.
     pub burst_seq: u64,
 }
