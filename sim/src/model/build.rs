@@ -288,7 +288,7 @@ pub(super) fn model<'a>(
         snapshot: None,
         faults,
         series: Series::default(),
-        burst_seq: 0,
+        burst: Default::default(),
     };
     warm_lru(&mut m, s, p.seed);
     Ok((m, first))

@@ -15,8 +15,14 @@ use crate::station::Acquire;
 impl PhotoModel<'_> {
     /// Start op `op` now: its request, its app server (by `op.seq`) and its client CPU.
     pub(super) fn launch(&mut self, e: &mut Engine<Ev>, op: &PlannedOp) {
+        self.launch_as(e, op, false);
+    }
+
+    /// [`Self::launch`], for a celebrity burst's upload when `burst`: it takes none of the
+    /// driver's slots (`client-max-in-flight`) and is never dropped.
+    pub(super) fn launch_as(&mut self, e: &mut Engine<Ev>, op: &PlannedOp, burst: bool) {
         let now = e.now();
-        if self.client_full() {
+        if !burst && self.client_full() {
             self.count_drop(op.kind, now, now);
             return;
         }
@@ -44,6 +50,7 @@ impl PhotoModel<'_> {
             shape: Default::default(),
             pending: Vec::new(),
             calls: Default::default(),
+            burst,
         });
         let servers = if write {
             self.write_pools.len()
@@ -63,8 +70,9 @@ impl PhotoModel<'_> {
     /// Whether `client-max-in-flight` ops are running (a request's slot is held from its
     /// launch to its end).
     fn client_full(&self) -> bool {
-        self.client_slots
-            .is_some_and(|max| self.reqs.len() - self.free.len() >= max)
+        self.client_slots.is_some_and(|max| {
+            self.reqs.len() - self.free.len() - self.burst.in_flight as usize >= max
+        })
     }
 
     /// The client has issued request `idx`: after `wait` (the part of its transport that is

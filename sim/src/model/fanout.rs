@@ -13,7 +13,7 @@ use crate::engine::{Engine, ns};
 impl PhotoModel<'_> {
     /// Enqueue the fan-out of acknowledged upload `r`.
     pub(super) fn fan_out(&mut self, e: &mut Engine<Ev>, r: u32) {
-        let author = self.reqs[r as usize].user;
+        let (author, counted) = (self.reqs[r as usize].user, !self.reqs[r as usize].burst);
         let mut split = std::mem::take(&mut self.split);
         let pushed = self.src.push_split(author, &mut split, &mut self.rng.shape);
         let now = e.now();
@@ -23,13 +23,13 @@ impl PhotoModel<'_> {
         }
         let jobs = split.iter().filter(|&&n| n > 0).count() as u32;
         if jobs == 0 {
-            if self.src.author_stats(author).followers > 0 {
+            if counted && self.src.author_stats(author).followers > 0 {
                 self.series.fresh(now, now);
                 if now >= self.warmup {
                     self.freshness.record(0);
                 }
             }
-        } else if let Ok(join) = self.mat.fresh.open(now, jobs, ()) {
+        } else if let Ok(join) = self.mat.fresh.open(now, jobs, counted) {
             for (s, &n) in split.iter().enumerate().filter(|(_, n)| **n > 0) {
                 self.mat.queue.push_back(MatJob {
                     join,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use feedlab_workload::{OpKind, Payload, PlannedOp, ReadSurge, UploadSpec};
 
+use super::BURST_AT_ONCE;
 use super::faults::{Effect, FaultWindow};
 use super::series::Outcome;
 use super::state::{Ev, PhotoModel, Send};
@@ -31,7 +32,7 @@ pub(super) fn surges(windows: &[FaultWindow]) -> Vec<ReadSurge> {
 
 impl PhotoModel<'_> {
     /// Schedule what the fault windows start by themselves: an event at every window edge,
-    /// and each burst upload.
+    /// and each burst's start.
     pub(super) fn schedule_faults(&mut self, e: &mut Engine<Ev>) {
         let edges: Vec<SimTime> = self.faults.edges().collect();
         for t in edges {
@@ -39,10 +40,7 @@ impl PhotoModel<'_> {
         }
         for w in &self.faults.windows {
             if let Effect::CelebrityBurst { photos } = w.effect {
-                let step = (w.to - w.from) / u64::from(photos);
-                for i in 0..u64::from(photos) {
-                    e.schedule_at(w.from + i * step, Ev::Burst);
-                }
+                e.schedule_at(w.from, Ev::Burst(photos));
             }
         }
     }
@@ -68,8 +66,11 @@ impl PhotoModel<'_> {
         let req = &mut self.reqs[r as usize];
         req.pending.clear();
         let (kind, t0, write, server) = (req.kind, req.t0, req.write, usize::from(req.server));
-        self.series.op(kind, t0, e.now(), out);
-        if t0 >= self.warmup {
+        let burst = req.burst;
+        if !burst {
+            self.series.op(kind, t0, e.now(), out);
+        }
+        if t0 >= self.warmup && !burst {
             let ks = &mut self.kinds[kind.index()];
             match out {
                 Outcome::Shed => ks.shed += 1,
@@ -77,13 +78,38 @@ impl PhotoModel<'_> {
             }
         }
         self.release(e, r, write, server);
+        if burst {
+            self.burst_done(e);
+        }
+    }
+
+    /// A celebrity burst of `photos` starts: they join the uploads still to post.
+    pub(super) fn burst_start(&mut self, e: &mut Engine<Ev>, photos: u32) {
+        self.burst.left += photos;
+        self.burst_more(e);
+    }
+
+    /// A burst upload ended (acknowledged or failed): the next one is posted.
+    pub(super) fn burst_done(&mut self, e: &mut Engine<Ev>) {
+        self.burst.in_flight -= 1;
+        self.burst_more(e);
+    }
+
+    /// Post burst uploads until [`BURST_AT_ONCE`] run or none is left.
+    fn burst_more(&mut self, e: &mut Engine<Ev>) {
+        while self.burst.left > 0 && self.burst.in_flight < BURST_AT_ONCE {
+            self.burst.left -= 1;
+            self.burst.in_flight += 1;
+            self.burst_upload(e);
+        }
     }
 
     /// One upload of a celebrity burst, by the most-followed author.
-    pub(super) fn burst_upload(&mut self, e: &mut Engine<Ev>) {
-        self.burst_seq += 1;
+    fn burst_upload(&mut self, e: &mut Engine<Ev>) {
+        self.burst.seq += 1;
+        let seq = self.burst.seq;
         let op = PlannedOp {
-            seq: self.burst_seq,
+            seq,
             at: Duration::from_nanos(e.now()),
             kind: OpKind::Upload,
             user: self.faults.celebrity,
@@ -91,9 +117,9 @@ impl PhotoModel<'_> {
                 bytes: self.photo_kib * 1024,
                 video: false,
                 title: String::new(),
-                content_seed: self.burst_seq,
+                content_seed: seq,
             }),
         };
-        self.launch(e, &op);
+        self.launch_as(e, &op, true);
     }
 }

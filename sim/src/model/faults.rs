@@ -15,9 +15,11 @@
 //!   uploads count as errors);
 //! - [`Effect::BlobReplica`]: every photo read pays one more blob read (the fallback to the
 //!   other replica after a missing or corrupt one); the repair's own writes are not modelled;
-//! - [`Effect::CelebrityBurst`]: the most-followed author uploads `photos` photos, evenly over
-//!   the window (at `at_s` when it is shorter than a photo's share), through the normal upload
-//!   flow and fan-out;
+//! - [`Effect::CelebrityBurst`]: from `at_s` the most-followed author posts `photos` photos
+//!   through the normal upload flow and fan-out, [`BURST_AT_ONCE`] at a time, each next one
+//!   when one ends, as the live harness posts them; like the live burst's, these uploads are
+//!   not driver ops (not in the op counts, the series or freshness) but their timeline writes
+//!   count;
 //! - [`Effect::FlashCrowd`]: feed reads and photo views arrive `factor` times as fast: the
 //!   op stream carries the extra arrivals (`feedlab_workload::Surged`, the stream a live run
 //!   drives, so one seed gives both the same arrivals);
@@ -26,6 +28,9 @@
 //! Whether an effect applies is decided when the call or op is sent (`now`), never later.
 
 use crate::engine::{SimTime, from_millis, from_secs};
+
+/// Uploads of a celebrity burst in flight at once: each next one is posted when one ends.
+pub const BURST_AT_ONCE: u32 = 16;
 use crate::error::{Result, invalid};
 
 /// What a fault window does; see the module docs.

@@ -77,7 +77,7 @@ impl Model for PhotoModel<'_> {
                 self.mat
                     .busy_avg
                     .set(now, u64::from(self.mat.workers - self.mat.idle));
-                if let Ok(Some(done)) = self.mat.fresh.arrive(j) {
+                if let Ok(Some(done)) = self.mat.fresh.arrive(j).map(|d| d.filter(|d| d.parent)) {
                     self.series.fresh(done.opened_at, now);
                     if done.opened_at >= self.warmup {
                         self.freshness.record(now - done.opened_at);
@@ -90,7 +90,7 @@ impl Model for PhotoModel<'_> {
             Ev::Warmup => self.reset_stats(now),
             Ev::Snapshot => self.snapshot = Some(self.take_snapshot(now)),
             Ev::FaultEdge => self.start_mat(e),
-            Ev::Burst => self.burst_upload(e),
+            Ev::Burst(photos) => self.burst_start(e, photos),
         }
     }
 }
@@ -224,8 +224,11 @@ impl PhotoModel<'_> {
         let now = e.now();
         let req = &self.reqs[r as usize];
         let (kind, t0, write, server) = (req.kind, req.t0, req.write, usize::from(req.server));
-        self.series.op(kind, t0, now, Outcome::Ok(now - t0));
-        if t0 >= self.warmup {
+        let burst = req.burst;
+        if !burst {
+            self.series.op(kind, t0, now, Outcome::Ok(now - t0));
+        }
+        if t0 >= self.warmup && !burst {
             let ks = &mut self.kinds[kind.index()];
             ks.latency.record(now - t0);
             ks.calls.ops += 1;
@@ -250,6 +253,9 @@ impl PhotoModel<'_> {
         }
         self.background(e, r);
         self.release(e, r, write, server);
+        if burst {
+            self.burst_done(e);
+        }
     }
 
     /// Free request `r`'s slot and its connection on `server`, admitting the next waiter.

@@ -51,7 +51,7 @@ pub use config::{
     SimSettings,
 };
 pub use cpufall::CpuFall;
-pub use faults::{Effect, FaultWindow};
+pub use faults::{BURST_AT_ONCE, Effect, FaultWindow};
 pub use pullcache::PullCacheParams;
 pub use report::{ModelReport, ResourceReport, ShardReport, Snapshot, WorkCount};
 pub use rise::{KindRise, TransportRise};

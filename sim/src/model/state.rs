@@ -78,7 +78,8 @@ pub(crate) enum Ev {
     /// A fault window opens or closes: paused or held work may resume.
     FaultEdge,
     /// The celebrity of a burst uploads one photo.
-    Burst,
+    /// A celebrity burst of `.0` photos starts.
+    Burst(u32),
 }
 
 /// One sub-request planned by a phase.
@@ -112,6 +113,21 @@ pub(crate) struct Req {
     pub pending: Vec<Send>,
     /// Shard and blob calls sent for this request so far.
     pub calls: WorkCount,
+    /// A celebrity burst's upload: not one of the driver's ops, so not in the op counts,
+    /// the series or the freshness figures.
+    pub burst: bool,
+}
+
+/// The uploads of celebrity bursts: posted [`super::BURST_AT_ONCE`] at a time, each next one when
+/// one is acknowledged (or fails), as the live harness posts them.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BurstLoop {
+    /// Uploads posted so far (their `seq`).
+    pub seq: u64,
+    /// Uploads still to post.
+    pub left: u32,
+    /// Uploads running.
+    pub in_flight: u32,
 }
 
 /// Per-op-kind outcome.
@@ -179,7 +195,8 @@ pub(crate) struct Mat {
     /// Busy workers, time-averaged.
     pub busy_avg: TimeAverage,
     pub workers: u32,
-    pub fresh: Joins<()>,
+    /// Per upload's fan-out; the payload is whether its freshness is counted.
+    pub fresh: Joins<bool>,
     /// Timeline entries queued and not yet handed to a worker.
     pub backlog: u64,
 }
@@ -259,7 +276,8 @@ pub(crate) struct PhotoModel<'a> {
     /// The per-second series.
     pub series: super::series::Series,
     /// Celebrity-burst uploads so far.
-    pub burst_seq: u64,
+    /// The celebrity bursts' uploads.
+    pub burst: BurstLoop,
 }
 
 impl PhotoModel<'_> {

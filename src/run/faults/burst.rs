@@ -24,8 +24,8 @@ use tokio::time::Instant;
 
 use crate::summary::Extra;
 
-/// Uploads of a burst in flight at once.
-pub const AT_ONCE: usize = 16;
+/// Uploads of a burst in flight at once (the simulator's twin posts the same way).
+pub const AT_ONCE: usize = feedlab_sim::model::BURST_AT_ONCE as usize;
 
 /// `seq` of a burst's first upload (apart from the op stream's and a surge's).
 const BURST_SEQ: u64 = 3 << 62;
