@@ -14,6 +14,7 @@ mod population_cmd;
 mod report;
 mod report_cmd;
 mod run;
+mod runtime;
 mod scenario;
 mod scrub;
 mod serve;
@@ -114,33 +115,9 @@ fn quiet_broken_pipe() {
     sigpipe::reset();
 }
 
-/// The multi-threaded runtime of every async command: at least four workers
-/// even on two cores. The service reads fjall inline on its workers; a read
-/// that page-faults on a busy disk parks its worker, and with only two
-/// workers that stalls half of the service (and, in `run`, the driver's
-/// clock with it).
-///
-/// The workers are named `tokio-rt-worker` and the blocking pool's threads
-/// `tokio-blocking`, so that a live run's probe tells their CPU apart. tokio
-/// starts every worker while it builds the runtime, before any blocking
-/// thread; the test below checks that it still does.
+/// The runtime of every async command ([`runtime::build`]).
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    let workers = cores.max(4);
-    let named = std::sync::atomic::AtomicUsize::new(0);
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .thread_name_fn(move || {
-            let n = named.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let name = if n < workers {
-                "tokio-rt-worker"
-            } else {
-                "tokio-blocking"
-            };
-            name.to_string()
-        })
-        .enable_all()
-        .build()
+    runtime::build()
 }
 
 /// Run an async command on a fresh runtime; errors as in [`done`].
@@ -213,30 +190,5 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-    }
-}
-
-#[cfg(test)]
-mod runtime_tests {
-    /// The name of the thread that runs `f` on `rt`'s blocking pool (`blocking`) or as a task.
-    fn thread_of(rt: &tokio::runtime::Runtime, blocking: bool) -> String {
-        let name = || std::thread::current().name().unwrap_or("").to_string();
-        rt.block_on(async move {
-            let handle = if blocking {
-                tokio::task::spawn_blocking(name)
-            } else {
-                tokio::spawn(async move { name() })
-            };
-            handle.await.expect("joined")
-        })
-    }
-
-    #[test]
-    fn workers_and_blocking_threads_have_their_own_names() {
-        let rt = super::runtime().expect("runtime");
-        for _ in 0..3 {
-            assert_eq!(thread_of(&rt, false), "tokio-rt-worker");
-            assert_eq!(thread_of(&rt, true), "tokio-blocking");
-        }
     }
 }
