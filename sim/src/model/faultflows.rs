@@ -30,6 +30,18 @@ pub(super) fn surges(windows: &[FaultWindow]) -> Vec<ReadSurge> {
         .collect()
 }
 
+/// The uploads of celebrity bursts: posted [`BURST_AT_ONCE`] at a time, each next one when
+/// one is acknowledged (or fails), as the live harness posts them.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BurstLoop {
+    /// Uploads posted so far (their `seq`).
+    pub seq: u64,
+    /// Uploads still to post.
+    pub left: u32,
+    /// Uploads running.
+    pub in_flight: u32,
+}
+
 impl PhotoModel<'_> {
     /// Schedule what the fault windows start by themselves: an event at every window edge,
     /// and each burst's start.

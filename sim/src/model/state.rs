@@ -77,7 +77,6 @@ pub(crate) enum Ev {
     Snapshot,
     /// A fault window opens or closes: paused or held work may resume.
     FaultEdge,
-    /// The celebrity of a burst uploads one photo.
     /// A celebrity burst of `.0` photos starts.
     Burst(u32),
 }
@@ -113,21 +112,8 @@ pub(crate) struct Req {
     pub pending: Vec<Send>,
     /// Shard and blob calls sent for this request so far.
     pub calls: WorkCount,
-    /// A celebrity burst's upload: not one of the driver's ops, so not in the op counts,
-    /// the series or the freshness figures.
+    /// A celebrity burst's upload: not a driver op (not counted, nor its freshness).
     pub burst: bool,
-}
-
-/// The uploads of celebrity bursts: posted [`super::BURST_AT_ONCE`] at a time, each next one when
-/// one is acknowledged (or fails), as the live harness posts them.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct BurstLoop {
-    /// Uploads posted so far (their `seq`).
-    pub seq: u64,
-    /// Uploads still to post.
-    pub left: u32,
-    /// Uploads running.
-    pub in_flight: u32,
 }
 
 /// Per-op-kind outcome.
@@ -275,9 +261,8 @@ pub(crate) struct PhotoModel<'a> {
     pub faults: super::faults::Faults,
     /// The per-second series.
     pub series: super::series::Series,
-    /// Celebrity-burst uploads so far.
     /// The celebrity bursts' uploads.
-    pub burst: BurstLoop,
+    pub burst: super::faultflows::BurstLoop,
 }
 
 impl PhotoModel<'_> {
