@@ -92,7 +92,12 @@ pub fn run_all(
 pub async fn sweep(args: crate::sweep::SweepArgs) -> anyhow::Result<()> {
     let (specs, out) = crate::sweep::resolve(&args)?;
     let mut exec = Executors::new(RunOptions::default());
-    let report = crate::sweep::ladders(&specs, &out, args.predict, args.jobs, &mut exec)?;
+    let opts = crate::sweep::Options {
+        predict: args.predict,
+        jobs: args.jobs,
+        replay: args.replay.clone(),
+    };
+    let report = crate::sweep::ladders(&specs, &out, &opts, &mut exec)?;
     crate::report::sweep::write(&out, &report)?;
     println!("{}", crate::sweep::table::render(&report));
     Ok(())

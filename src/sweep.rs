@@ -16,9 +16,11 @@
 //! (`crate::report::sweep`), and prints the terminal table ([`table`]).
 
 mod confirm;
+mod host;
 mod ladder;
 pub mod overload;
 mod parallel;
+mod replay;
 pub mod result;
 mod rounds;
 pub mod table;
@@ -30,7 +32,8 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use crate::exec::Executor;
-use crate::spec::{Mode, RunSpec};
+use crate::spec::{Mode, RunSpec, TwinSpeed};
+use host::HostTrack;
 use result::{Limits, SweepReport, VariantSweep};
 use verdict::{Step, judge};
 
@@ -57,6 +60,10 @@ pub struct SweepArgs {
     /// Override a scenario key: `--set sweep.factor=1.5` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Take the live ladders from this earlier `--predict` sweep's directory instead of
+    /// running them, and run their twins again with this build (see `sweep/replay.rs`).
+    #[arg(long, value_name = "DIR")]
+    pub replay: Option<PathBuf>,
     /// Simulated ladders run side by side on this many threads, each with its own copy of
     /// the population (0: one per core); live ladders always run one at a time.
     #[arg(long, default_value_t = 0)]
@@ -79,18 +86,30 @@ pub fn resolve(args: &SweepArgs) -> anyhow::Result<(Vec<RunSpec>, PathBuf)> {
     Ok((specs, out))
 }
 
+/// What a sweep runs besides each spec's ladder.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Give each live ladder its twin, whatever `sweep.predict` says.
+    pub predict: bool,
+    /// Threads for the simulated ladders (0: one per core).
+    pub jobs: usize,
+    /// Take the live ladders, and their calibrations, from this recorded sweep and predict
+    /// them (see [`replay`]).
+    pub replay: Option<PathBuf>,
+}
+
 /// Runs the ladder of every spec with `exec` and writes `out/sweep.json`: the sim specs side
-/// by side on up to `jobs` threads (0: one per core) first ([`parallel`]), then the live
-/// ladders in rounds ([`rounds`]), then each live one's simulated twin when `predict` or its
-/// `sweep.predict` says so, and any sim spec left, in turn. Variants are reported in the
-/// order of `specs`, each twin after its live ladder.
+/// by side on up to `opts.jobs` threads first ([`parallel`]), then the live ladders in rounds
+/// ([`rounds`]) or, with `opts.replay`, as recorded, then each live one's simulated twin when
+/// predicting, and any sim spec left, in turn. Variants are reported in the order of `specs`,
+/// each twin after its live ladder.
 pub fn ladders(
     specs: &[RunSpec],
     out: &Path,
-    predict: bool,
-    jobs: usize,
+    opts: &Options,
     exec: &mut dyn Executor,
 ) -> anyhow::Result<SweepReport> {
+    let (predict, jobs) = (opts.predict || opts.replay.is_some(), opts.jobs);
     let first = specs.first().context("the scenario has no runs")?.clone();
     let jobs = if jobs == 0 {
         parallel::default_jobs()
@@ -114,20 +133,30 @@ pub fn ladders(
         .filter(|&i| done[i].is_none() && specs[i].mode == Mode::Live)
         .collect();
     let live_specs: Vec<&RunSpec> = live.iter().map(|&i| &specs[i]).collect();
-    for (i, ladder) in live.iter().zip(rounds::in_rounds(&live_specs, out, exec)?) {
-        done[*i] = Some(ladder);
+    let calibrated = opts.replay.as_deref().unwrap_or(out);
+    if let Some(dir) = &opts.replay {
+        for (i, ladder) in replay::recorded(dir, &specs)? {
+            done[i] = Some(ladder);
+        }
+    } else {
+        for (i, ladder) in live.iter().zip(rounds::in_rounds(&live_specs, out, exec)?) {
+            done[*i] = Some(ladder);
+        }
     }
     let mut variants = Vec::new();
     let mut predictions = Vec::new();
     for (spec, ladder) in specs.iter().zip(done) {
         let ladder = match ladder {
             Some(l) => l,
-            None => ladder_of(spec, out, &[], exec)?,
+            None => ladder_of(spec, out, &[], None, exec)?,
         };
         if spec.mode == Mode::Live && spec.sweep.predict {
-            let twin = twin_of(spec, &ladder, out)?;
+            let twin = twin_of(spec, &ladder, calibrated)?;
             let loads: Vec<f64> = ladder.steps.iter().map(|s| s.load).collect();
-            let sim = ladder_of(&twin, out, &loads, exec)?;
+            let host = (spec.sweep.twin_speed == TwinSpeed::Live)
+                .then(|| HostTrack::of(&ladder, spec.sweep.start))
+                .flatten();
+            let sim = ladder_of(&twin, out, &loads, host, exec)?;
             predictions.push(result::predict(&ladder, &sim, spec.sweep.factor));
             variants.push(ladder);
             variants.push(sim);
@@ -180,16 +209,16 @@ fn select(specs: Vec<RunSpec>, args: &SweepArgs) -> anyhow::Result<Vec<RunSpec>>
 const BUSY_BOX_CORES: f64 = 0.2;
 
 /// The simulated twin of live variant `spec`: the same run in sim mode, reading the in-situ
-/// calibration that the live ladder's first step wrote, on the scenario's `[sim]` model of
+/// calibration that the live ladder's first step wrote (under `dir`), on the scenario's `[sim]` model of
 /// the box, with the live run's client limit and, for a local blob store, as many blob
 /// transfers at once as the live read router admits requests.
-fn twin_of(spec: &RunSpec, live: &VariantSweep, out: &Path) -> anyhow::Result<RunSpec> {
+fn twin_of(spec: &RunSpec, live: &VariantSweep, dir: &Path) -> anyhow::Result<RunSpec> {
     let first = live
         .steps
         .iter()
         .find(|s| (s.load / spec.sweep.start - 1.0).abs() < 1e-6)
         .context("the live ladder ran no first step")?;
-    let calibration = out.join(&first.summary).with_file_name("calibration.toml");
+    let calibration = dir.join(&first.summary).with_file_name("calibration.toml");
     if !calibration.exists() {
         bail!(
             "the live step at x{} wrote no in-situ calibration ({})",
@@ -239,14 +268,16 @@ fn twin_of(spec: &RunSpec, live: &VariantSweep, out: &Path) -> anyhow::Result<Ru
     Ok(twin)
 }
 
-/// Runs the ladder of one variant: the `preset` loads first, then the search.
+/// Runs the ladder of one variant: the `preset` loads first, then the search; a twin's steps
+/// at `host`'s speed.
 fn ladder_of(
     spec: &RunSpec,
     out: &Path,
     preset: &[f64],
+    host: Option<HostTrack>,
     exec: &mut dyn Executor,
 ) -> anyhow::Result<VariantSweep> {
-    let mut climb = rounds::Climb::new(spec, preset);
+    let mut climb = rounds::Climb::new(spec, preset).at_host(host);
     while climb.step(out, exec)? {}
     climb.finish(out, exec)
 }
@@ -309,3 +340,7 @@ fn cpu_drift(path: &Path) -> anyhow::Result<Option<f64>> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "sweep/replay_tests.rs"]
+mod replay_tests;

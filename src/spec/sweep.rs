@@ -6,6 +6,23 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The speed of a twin's cores along its ladder (`sweep.twin-speed`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TwinSpeed {
+    /// Each step at the live ladder's machine speed at that load.
+    #[default]
+    Live,
+    /// Every step at the calibration step's machine speed.
+    Calibration,
+}
+
+impl TwinSpeed {
+    fn is_default(&self) -> bool {
+        *self == TwinSpeed::default()
+    }
+}
+
 /// How `feedlab sweep` climbs to the knee of each variant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
@@ -57,6 +74,14 @@ pub struct SweepSettings {
     /// and the twin keeps the step's cost per op, which predicts knees low (see
     /// BENCHMARKS.md).
     pub calibration_burst: f64,
+    /// With `predict`, how fast the twin's cores run at each step. `"live"`: at the
+    /// calibration step's machine-speed probe over the probe of the live step at that load
+    /// (interpolated between the loads the live ladder ran), so that the twin meets the
+    /// machine as the live ladder did; a shared machine's speed drifts by ±20% over a ladder's
+    /// minutes. `"calibration"`: at the calibration step's speed throughout. Default
+    /// `"live"`.
+    #[serde(skip_serializing_if = "TwinSpeed::is_default")]
+    pub twin_speed: TwinSpeed,
     /// Seconds each step (live and simulated) runs at its load before it is measured, added
     /// in front of `step-s` and `sim-step-s` (`driver.warmup-s` and `sim.warmup-s` of the
     /// step): every step starts a fresh service, whose first second (cold caches, no
@@ -83,6 +108,7 @@ impl Default for SweepSettings {
             overload: Vec::new(),
             calibration_burst: 4.0,
             warmup_s: 2.0,
+            twin_speed: TwinSpeed::default(),
         }
     }
 }

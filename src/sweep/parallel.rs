@@ -35,7 +35,7 @@ pub(super) fn sim_ladders(
             scope.spawn(|| {
                 let mut exec = SimExecutor::default();
                 while let Some(&i) = todo.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let ladder = super::ladder_of(&specs[i], out, &[], &mut exec);
+                    let ladder = super::ladder_of(&specs[i], out, &[], None, &mut exec);
                     done.lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .push((i, ladder));

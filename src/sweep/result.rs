@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use super::ladder;
@@ -169,6 +170,15 @@ impl SweepReport {
     pub fn save(&self, out: &Path) -> anyhow::Result<()> {
         let path = out.join("sweep.json");
         crate::summary::write_json(&path, self)
+    }
+
+    /// Reads `dir/sweep.json`; errors name the file.
+    pub fn load(dir: &Path) -> anyhow::Result<SweepReport> {
+        let path = dir.join("sweep.json");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a valid sweep.json", path.display()))
     }
 }
 

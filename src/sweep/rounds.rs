@@ -15,6 +15,7 @@ use std::path::Path;
 use crate::exec::Executor;
 use crate::spec::{Mode, RunSpec};
 
+use super::host::HostTrack;
 use super::result::VariantSweep;
 use super::verdict::Step;
 use super::{confirm, ladder, overload, table};
@@ -26,6 +27,8 @@ pub(super) struct Climb<'a> {
     preset: bool,
     /// Given loads not yet run.
     queue: VecDeque<f64>,
+    /// A twin's: the host's speed along its live ladder, which each step runs at.
+    host: Option<HostTrack>,
     steps: Vec<Step>,
     /// No more steps: the search settled or `sweep.max-steps` was reached.
     done: bool,
@@ -38,9 +41,16 @@ impl<'a> Climb<'a> {
             spec,
             preset: !preset.is_empty(),
             queue: preset.iter().copied().collect(),
+            host: None,
             steps: Vec::new(),
             done: false,
         }
+    }
+
+    /// This ladder with each step's cores at `host`'s speed at its load.
+    pub(super) fn at_host(mut self, host: Option<HostTrack>) -> Self {
+        self.host = host;
+        self
     }
 
     /// Runs the ladder's next step (with its confirming trials) and returns `true`, or returns
@@ -67,7 +77,10 @@ impl<'a> Climb<'a> {
             self.done = true;
             return Ok(false);
         }
-        let step = confirm::confirmed_step(self.spec, load, out, exec)?;
+        let at_host = self.host.as_ref().map(|h| h.apply(self.spec, load));
+        let mut step =
+            confirm::confirmed_step(at_host.as_ref().unwrap_or(self.spec), load, out, exec)?;
+        step.speed = self.host.as_ref().map(|h| h.speed_at(load));
         eprintln!("{}", table::step_line(&self.spec.variant, &step));
         self.steps.push(step);
         Ok(true)

@@ -132,7 +132,7 @@ fn overload_steps_run_at_multiples_of_the_knee_and_leave_it_alone() {
     s.sweep.overload = vec![2.0, 4.0];
     // x1 and x2 good, x4 broken: the knee is x2; then x4 and x8 past it.
     let mut exec = scripted(&[50.0, 60.0, 900.0, 950.0, 990.0]);
-    let v = ladder_of(&s, Path::new("/nonexistent"), &[], &mut exec).expect("ladder");
+    let v = ladder_of(&s, Path::new("/nonexistent"), &[], None, &mut exec).expect("ladder");
     assert_eq!(v.knee.as_ref().map(|k| k.load), Some(2.0));
     assert_eq!(v.steps.len(), 3, "overload steps stay apart");
     assert_eq!(&exec.dirs[3..], ["x4.0000", "x8.0000"]);
@@ -240,7 +240,7 @@ fn the_twin_of_a_local_blob_store_transfers_as_many_at_once_as_its_read_router_a
     let mut exec = scripted(&[50.0; 16]);
     let mut s = spec(Mode::Live);
     s.system.read_concurrency = 300;
-    let live = ladder_of(&s, dir.path(), &[1.0], &mut exec).expect("ladder");
+    let live = ladder_of(&s, dir.path(), &[1.0], None, &mut exec).expect("ladder");
     let twin = twin_of(&s, &live, dir.path()).expect("twin");
     assert_eq!(twin.sim.blob_workers, 300);
     assert_eq!(twin.sim.client_max_in_flight, Some(256));
@@ -289,7 +289,11 @@ fn live_ladders_run_a_step_each_in_turn_and_each_finds_its_own_knee() {
         knees: knees.iter().map(|(n, k)| (n.to_string(), *k)).collect(),
         runs: Vec::new(),
     };
-    let report = ladders(&specs, dir.path(), false, 1, &mut exec).expect("sweep");
+    let opts = Options {
+        jobs: 1,
+        ..Options::default()
+    };
+    let report = ladders(&specs, dir.path(), &opts, &mut exec).expect("sweep");
     let first: Vec<(&str, f64)> = (exec.runs.iter().take(6))
         .map(|(v, l)| (v.as_str(), *l))
         .collect();
@@ -312,7 +316,7 @@ fn live_ladders_run_a_step_each_in_turn_and_each_finds_its_own_knee() {
             knees: exec.knees.clone(),
             runs: Vec::new(),
         };
-        let solo = ladder_of(one, dir.path(), &[], &mut alone).expect("ladder");
+        let solo = ladder_of(one, dir.path(), &[], None, &mut alone).expect("ladder");
         let mine: Vec<f64> = (exec.runs.iter())
             .filter(|r| r.0 == *name)
             .map(|r| r.1)

@@ -62,6 +62,14 @@ pub struct Step {
     /// the machine's speed held through the step). Absent on other steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_drift: Option<f64>,
+    /// A live step's machine-speed probe, µs (`probe.us`: the CPU of a fixed piece of work;
+    /// higher on a slower machine). Absent when simulated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_us: Option<f64>,
+    /// A twin's step: its cores' speed against the calibration step's machine, from the live
+    /// ladder's probe at this load (`sweep.twin-speed = "live"`). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed: Option<f64>,
     /// The other trials of this load (`sweep.confirm`): ones that broke, or that the host
     /// stole CPU from while a twin was to be judged against them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -140,6 +148,8 @@ pub fn judge(
         bottleneck: bottleneck(s),
         stolen_s: stolen_seconds(s),
         cpu_drift: None,
+        host_us: s.probe.as_ref().map(|p| p.us).filter(|&u| u > 0.0),
+        speed: None,
         retried: Vec::new(),
     }
 }
