@@ -4,7 +4,8 @@
 For each ladder directory written by `feedlab sweep SCENARIO --predict`, each live variant
 with a twin, each live step below 80% of that variant's live knee, each slice S of
 `--slices` and each thread count T of `--threads`, this reruns the twin exactly as the sweep
-ran it (its spec's calibration, client limit, cores, warm-up and duration; see `twin_of` in
+ran it (its spec's calibration, client limit, cores, warm-up and duration, and the step's
+core speed from the live ladder's machine-speed probe, `speed` in sweep.json; see `twin_of` in
 src/sweep.rs) with `sim.deployment.cpu-slice-ms=S` (0 is processor sharing) and
 `sim.deployment.cpu-threads=T` (0 is unlimited), and compares the feed and photo_get p50 and
 p99 with the live step's. A simulated run reads no clock, so with the ladder's own core
@@ -65,6 +66,17 @@ def live_cells(ladder):
     return cells
 
 
+def twin_speed(ladder, variant, load):
+    """The core speed the sweep's twin of `variant` ran its step at `load` at (1 if none)."""
+    sweep = json.load(open(f"{ladder}/sweep.json"))
+    for v in sweep["variants"]:
+        if v["variant"] == f"{variant}-sim":
+            for st in v["steps"]:
+                if round(st["load"], 4) == load:
+                    return st.get("speed", 1.0)
+    return 1.0
+
+
 def simulate(binary, scenario, out, job):
     ladder, variant, load, (slice_ms, threads), settings = job
     name = f"{os.path.basename(os.path.normpath(ladder))}-{variant}-{load}-{slice_ms}-{threads}"
@@ -94,6 +106,7 @@ def main():
         for (variant, load), cell in live_cells(ladder).items():
             live[(ladder, variant, load)] = cell
             settings = twin_settings(ladder, variant)
+            settings = settings + [f"sim.deployment.cpu-speed={twin_speed(ladder, variant, load)}"]
             jobs += [(ladder, variant, load, m, settings) for m in models]
     with cf.ThreadPoolExecutor(2) as ex:
         sims = dict(ex.map(lambda j: simulate(binary, a.scenario, a.out, j), jobs))

@@ -6,8 +6,9 @@
 //! each reading at most a file's first MiB, and uploads). Its first step is the calibration:
 //! its in-situ `calibration.toml` and a 10 s burst at ten times its load, which measures how
 //! the CPU per op falls on a busier box. The twin (`<variant>-sim`, the scenario's one-box
-//! deployment of two cores shared by app, stores and generator) reads that file alone and runs
-//! the same loads. In a debug build the service's knee moves between about ×32 and ×72 from run
+//! deployment of two cores shared by app, stores and generator) reads that file and runs the
+//! same loads, each at the machine speed the live step's probe read (`sweep.twin-speed`); it
+//! sees nothing else of the live steps. In a debug build the service's knee moves between about ×32 and ×72 from run
 //! to run (on 2026-12-02 one ladder broke at ×48 on a one-second stall, and a CI run held ×64
 //! with all its 969 feeds/s served), so ×16 runs with queues, well below it, and ×128 (2,048
 //! feeds/s offered) breaks in every run.

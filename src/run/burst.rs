@@ -6,7 +6,9 @@
 //! `driver.calibration-burst = B` a live run, once its measured window is over, drives the
 //! same service at `B` times its traffic for `driver.calibration-burst-s` seconds, with the
 //! recorder off, and measures the process's CPU per op that ran (dropped ops did not run)
-//! and the cores it used. [`cpu_fall`] turns that and the measured window's figures into the
+//! and the cores it used, and runs the machine-speed probe, so that a host that sped up or
+//! slowed between the phases is not taken for the design's fall. [`cpu_fall`] turns that and
+//! the measured window's figures into the
 //! calibration's `[cpu-fall]` (see `feedlab_sim::model::CpuFall`): the storage calls' CPU per
 //! op is taken as the same in both (it is flat across a ladder), and the rest (generator,
 //! transport, handler, runtime) carries the fall. A burst that saturates the service (the
@@ -39,6 +41,9 @@ pub struct Phase {
     pub cpu_ns: u64,
     /// Per op kind that succeeded, its latency (see [`super::rise::latency`]).
     pub latency: BTreeMap<String, KindLatency>,
+    /// The machine-speed probe's median µs over the phase (see [`super::probe`]), when it
+    /// ran; its own CPU is not in `cpu_ns`.
+    pub probe_us: Option<f64>,
 }
 
 impl Phase {
@@ -108,10 +113,14 @@ async fn phase(
         progress_every: Duration::from_secs(1),
     };
     let (t0, cpu0) = (Instant::now(), process_cpu_ns());
+    let probe = super::probe::Probe::start();
     let stats = Driver::run(ops, target, cfg).await;
+    let probe = probe.stop();
     let (seconds, cpu_ns) = (
         t0.elapsed().as_secs_f64(),
-        process_cpu_ns().saturating_sub(cpu0),
+        process_cpu_ns()
+            .saturating_sub(cpu0)
+            .saturating_sub(probe.cpu_ns),
     );
     let (mut ran, mut dropped, mut latency) = (0, 0, BTreeMap::new());
     for &k in OpKind::ALL.iter() {
@@ -129,6 +138,7 @@ async fn phase(
         dropped,
         cpu_ns,
         latency,
+        probe_us: Some(probe.median_us()).filter(|&u| u > 0.0),
     })
 }
 
@@ -136,7 +146,8 @@ async fn phase(
 /// from its `burst`; `None` when a figure is missing or the burst's high phase did not load
 /// the box enough more than its base phase (see `CpuFall::measured`). Busy fractions are of
 /// the cores the process got when saturated, if the high phase saturated it, else of
-/// `cores`.
+/// `cores`. The ratio is taken at the base phase's machine speed: times the base phase's
+/// probe over the high phase's, when both probed.
 pub fn cpu_fall(recorder: &Recorder, cores: u32, burst: &Burst) -> Option<CpuFall> {
     let totals = recorder.totals();
     let issued = totals.get("generator")?.count;
@@ -155,7 +166,17 @@ pub fn cpu_fall(recorder: &Recorder, cores: u32, burst: &Burst) -> Option<CpuFal
     }
     let capacity = burst.high.saturated_cores().unwrap_or(f64::from(cores));
     let busy = burst.base.cores()? / capacity;
-    CpuFall::measured(busy, burst.high.cores()? / capacity, rest_high / rest)
+    // On the machine's speed as the base phase met it: a host that sped up between the
+    // phases is no fall of the design's (the twin takes the host's speed apart).
+    let host = match (burst.base.probe_us, burst.high.probe_us) {
+        (Some(b), Some(h)) => b / h,
+        _ => 1.0,
+    };
+    CpuFall::measured(
+        busy,
+        burst.high.cores()? / capacity,
+        rest_high / rest * host,
+    )
 }
 
 #[cfg(test)]
@@ -170,6 +191,7 @@ mod tests {
             dropped,
             cpu_ns: cpu_ms * 1_000_000,
             latency: BTreeMap::new(),
+            probe_us: None,
         }
     }
 
@@ -199,6 +221,23 @@ mod tests {
         let f = cpu_fall(&window(), 2, &b).expect("a fall");
         assert!((f.busy - 0.2).abs() < 1e-12, "{f:?}");
         assert!((f.burst_busy - 0.9).abs() < 1e-12, "{f:?}");
+        assert!((f.ratio - 0.5).abs() < 1e-12, "{f:?}");
+    }
+
+    #[test]
+    fn a_host_that_sped_up_between_the_phases_is_no_fall() {
+        // As above, but the high phase's probe read 64 µs against the base's 80: the host
+        // ran 1.25 times faster, so the design's own fall is 0.5 × 1.25.
+        let mut b = Burst {
+            base: phase(1.0, 400, 400, 0),
+            high: phase(4.0, 1_800, 3_000, 0),
+        };
+        (b.base.probe_us, b.high.probe_us) = (Some(80.0), Some(64.0));
+        let f = cpu_fall(&window(), 2, &b).expect("a fall");
+        assert!((f.ratio - 0.5 * 1.25).abs() < 1e-12, "{f:?}");
+        // A probe missing from either phase leaves the ratio as measured.
+        b.high.probe_us = None;
+        let f = cpu_fall(&window(), 2, &b).expect("a fall");
         assert!((f.ratio - 0.5).abs() < 1e-12, "{f:?}");
     }
 

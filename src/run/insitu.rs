@@ -256,13 +256,14 @@ fn burst_note(b: &Burst) -> String {
     let phase = |p: &super::burst::Phase| {
         format!(
             "x{} for {:.1} s, {} ops ran ({} dropped), {:.4} ms process CPU per op that ran, \
-             {:.2} cores",
+             {:.2} cores, probe {:.1} µs",
             p.load,
             p.seconds,
             p.ran,
             p.dropped,
             p.cpu_per_op_ms().unwrap_or(0.0),
-            p.cores().unwrap_or(0.0)
+            p.cores().unwrap_or(0.0),
+            p.probe_us.unwrap_or(0.0)
         )
     };
     format!(

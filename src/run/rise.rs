@@ -107,6 +107,7 @@ mod tests {
             dropped: 0,
             cpu_ns: 1,
             latency: BTreeMap::from([("feed".to_string(), (n, feed))]),
+            probe_us: None,
         }
     }
 
