@@ -128,21 +128,10 @@ pub fn ladders(
     for (i, ladder) in parallel::sim_ladders(&specs, out, jobs)? {
         done[i] = Some(ladder);
     }
-    // The live ladders, in rounds so that each variant meets the machine as it is then.
-    let live: Vec<usize> = (0..specs.len())
-        .filter(|&i| done[i].is_none() && specs[i].mode == Mode::Live)
-        .collect();
-    let live_specs: Vec<&RunSpec> = live.iter().map(|&i| &specs[i]).collect();
-    let calibrated = opts.replay.as_deref().unwrap_or(out);
-    if let Some(dir) = &opts.replay {
-        for (i, ladder) in replay::recorded(dir, &specs)? {
-            done[i] = Some(ladder);
-        }
-    } else {
-        for (i, ladder) in live.iter().zip(rounds::in_rounds(&live_specs, out, exec)?) {
-            done[*i] = Some(ladder);
-        }
+    for (i, ladder) in live_ladders(&specs, &done, out, opts.replay.as_deref(), exec)? {
+        done[i] = Some(ladder);
     }
+    let calibrated = opts.replay.as_deref().unwrap_or(out);
     let mut variants = Vec::new();
     let mut predictions = Vec::new();
     for (spec, ladder) in specs.iter().zip(done) {
@@ -181,6 +170,26 @@ pub fn ladders(
     };
     report.save(out)?;
     Ok(report)
+}
+
+/// The live ladders of `specs` not yet `done`, by index: run in rounds, so that each variant
+/// meets the machine as it is then, or, with `replay`, as that recorded sweep holds them.
+fn live_ladders(
+    specs: &[RunSpec],
+    done: &[Option<VariantSweep>],
+    out: &Path,
+    replay: Option<&Path>,
+    exec: &mut dyn Executor,
+) -> anyhow::Result<Vec<(usize, VariantSweep)>> {
+    if let Some(dir) = replay {
+        return replay::recorded(dir, specs);
+    }
+    let live: Vec<usize> = (0..specs.len())
+        .filter(|&i| done[i].is_none() && specs[i].mode == Mode::Live)
+        .collect();
+    let live_specs: Vec<&RunSpec> = live.iter().map(|&i| &specs[i]).collect();
+    let ladders = rounds::in_rounds(&live_specs, out, exec)?;
+    Ok(live.into_iter().zip(ladders).collect())
 }
 
 /// The variants to sweep, with `--mode` applied; an unknown `--variant` lists the known ones.
