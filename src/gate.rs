@@ -37,7 +37,7 @@ mod check;
 pub mod config;
 mod counters;
 mod input;
-mod mann_whitney;
+pub(crate) mod mann_whitney;
 mod markdown;
 mod output;
 mod provenance;

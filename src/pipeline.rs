@@ -91,13 +91,21 @@ pub fn run_all(
 /// `sweep.json`, the sweep report and its table.
 pub async fn sweep(args: crate::sweep::SweepArgs) -> anyhow::Result<()> {
     let (specs, out) = crate::sweep::resolve(&args)?;
+    let earlier = (args.against.as_deref())
+        .map(crate::sweep::result::SweepReport::load)
+        .transpose()?;
     let mut exec = Executors::new(RunOptions::default());
     let opts = crate::sweep::Options {
         predict: args.predict,
         jobs: args.jobs,
         replay: args.replay.clone(),
     };
-    let report = crate::sweep::ladders(&specs, &out, &opts, &mut exec)?;
+    let mut report = crate::sweep::ladders(&specs, &out, &opts, &mut exec)?;
+    if let (Some(dir), Some(earlier)) = (&args.against, &earlier) {
+        let dir = dir.display().to_string();
+        report.against = Some(crate::sweep::against::compare(&dir, earlier, &report));
+        report.save(&out)?;
+    }
     crate::report::sweep::write(&out, &report)?;
     println!("{}", crate::sweep::table::render(&report));
     Ok(())

@@ -15,7 +15,7 @@ use feedlab_workload::{PopulationConfig, TrafficConfig};
 use serde::{Deserialize, Serialize};
 
 pub use faults::FaultSpec;
-pub use sweep::{SweepSettings, TwinSpeed};
+pub use sweep::{DEFAULT_REFERENCE_PROBE_US, SweepSettings, TwinSpeed};
 
 /// Live run against the reference service, or the discrete-event simulator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]

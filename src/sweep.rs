@@ -15,6 +15,7 @@
 //! `OUT/report.html`/`report.md` with a latency-and-goodput-against-offered-load chart per op
 //! (`crate::report::sweep`), and prints the terminal table ([`table`]).
 
+pub mod against;
 mod confirm;
 mod host;
 mod ladder;
@@ -64,6 +65,10 @@ pub struct SweepArgs {
     /// running them, and run their twins again with this build (see `sweep/replay.rs`).
     #[arg(long, value_name = "DIR")]
     pub replay: Option<PathBuf>,
+    /// Set each live knee beside the same variant's in this earlier sweep's directory (a
+    /// rerun, or another build's), as run and on the reference host (see `sweep/against.rs`).
+    #[arg(long, value_name = "DIR")]
+    pub against: Option<PathBuf>,
     /// Simulated ladders run side by side on this many threads, each with its own copy of
     /// the population (0: one per core); live ladders always run one at a time.
     #[arg(long, default_value_t = 0)]
@@ -166,6 +171,8 @@ pub fn ladders(
         factor: first.sweep.factor,
         variants,
         predictions,
+        against: None,
+        reference_probe_us: Some(first.sweep.reference_probe_us),
         provenance: Some(crate::summary::Provenance::of(&first)),
     };
     report.save(out)?;

@@ -45,6 +45,33 @@ fn a_user_error_is_one_line_with_exit_code_2_and_no_backtrace() {
 }
 
 #[test]
+fn a_sweep_against_or_replaying_a_directory_without_a_sweep_names_the_file_before_running() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = scenario(dir.path(), 5.0, 2160.0, "");
+    let bad = dir.path().join("bad");
+    std::fs::create_dir(&bad).expect("mkdir");
+    std::fs::write(bad.join("sweep.json"), "{\"feedlab\": 1}").expect("write");
+    for (flag, at) in [
+        ("--against", "missing"),
+        ("--against", "bad"),
+        ("--replay", "bad"),
+    ] {
+        let target = dir.path().join(at);
+        let out = feedlab_in(
+            dir.path(),
+            &["sweep", &file, flag, &target.to_string_lossy()],
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{flag} {at}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(err.contains(&format!("{at}/sweep.json")), "{err}");
+        // Nothing ran: no step was written.
+        let steps = dir.path().join("out/sweep/simtest/steps");
+        assert!(!steps.exists(), "{flag} {at} ran a step");
+    }
+}
+
+#[test]
 fn a_closed_pipe_ends_the_output_quietly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = scenario(dir.path(), 5.0, 2160.0, "");

@@ -133,15 +133,18 @@ fn knee(of: usize, x: f64, y: f64) -> Series {
 
 /// The knee table in Markdown.
 fn knee_table(r: &SweepReport) -> String {
-    let mut t = String::from(
-        "| variant | mode | knee × | feed reads/s at knee | headroom | breaks first by | bottleneck |\n\
-         |---|---|---|---|---|---|---|\n",
+    let mut t = format!(
+        "| variant | mode | knee × | knee × at a {:.0} µs probe | feed reads/s at knee | headroom | breaks first by | bottleneck |\n\
+         |---|---|---|---|---|---|---|---|\n",
+        r.reference_probe_us.unwrap_or(f64::NAN)
     );
     for v in &r.variants {
         let knee = v.knee.as_ref().map_or("below the ladder".into(), |k| {
             let above = if v.knee_above_ladder { "≥ " } else { "" };
             format!("{above}{:.2}", k.load)
         });
+        let on_reference = (v.knee.as_ref().and_then(|k| k.at_reference))
+            .map_or("-".into(), |x| format!("{x:.2}"));
         let rate = v
             .knee
             .as_ref()
@@ -153,7 +156,7 @@ fn knee_table(r: &SweepReport) -> String {
             .collect();
         let _ = writeln!(
             t,
-            "| {} | {} | {knee} | {rate} | {} | {} | {} |",
+            "| {} | {} | {knee} | {on_reference} | {rate} | {} | {} | {} |",
             v.variant,
             v.mode,
             v.headroom.map_or("-".into(), |h| format!("{h:.2}×")),
@@ -211,14 +214,28 @@ pub fn write(out: &Path, r: &SweepReport) -> anyhow::Result<()> {
         || "provenance unknown".to_string(),
         |p| format!("feedlab {}, {}", r.feedlab, p.line()),
     );
-    let mut md = format!("# {title}\n\n{provenance}\n\n{table}\n{predictions}");
+    let against: String = (r.against.as_ref())
+        .map(|a| crate::sweep::against::lines(a, r.reference_probe_us.unwrap_or(f64::NAN)))
+        .unwrap_or_default()
+        .iter()
+        .map(|l| format!("- {l}\n"))
+        .collect();
+    let mut md = format!("# {title}\n\n{provenance}\n\n{table}\n{against}\n{predictions}");
     let mut html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
          <style>body{{font-family:sans-serif;margin:2em auto;max-width:1100px}}\
          table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 10px}}</style>\
-         </head><body>\n<h1>{title}</h1>\n<p>{}</p>\n{}\n{}\n",
+         </head><body>\n<h1>{title}</h1>\n<p>{}</p>\n{}\n{}\n{}\n",
         provenance.replace('&', "&amp;").replace('<', "&lt;"),
         md_table_to_html(&table),
+        if against.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "<pre>{}</pre>",
+                against.replace('&', "&amp;").replace('<', "&lt;")
+            )
+        },
         md_table_to_html(&predictions)
     );
     for (file, caption, svg) in &plots {

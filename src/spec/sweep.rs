@@ -17,6 +17,13 @@ pub enum TwinSpeed {
     Calibration,
 }
 
+/// The default `reference-probe-us`: about this box's probe on a quiet minute.
+pub const DEFAULT_REFERENCE_PROBE_US: f64 = 60.0;
+
+fn is_default_reference(us: &f64) -> bool {
+    *us == DEFAULT_REFERENCE_PROBE_US
+}
+
 impl TwinSpeed {
     fn is_default(&self) -> bool {
         *self == TwinSpeed::default()
@@ -82,6 +89,13 @@ pub struct SweepSettings {
     /// `"live"`.
     #[serde(skip_serializing_if = "TwinSpeed::is_default")]
     pub twin_speed: TwinSpeed,
+    /// The reference host a live knee is also given on (`knee.at_reference` in
+    /// `sweep.json`): one whose machine-speed probe (`probe.us`, the CPU of a fixed piece of
+    /// work) reads this many µs. A live knee is a capacity, and it moves with the shared
+    /// host's speed; scaled by the probe its ladder read near the knee, reruns and commits
+    /// can be compared on one host. Default 60.
+    #[serde(skip_serializing_if = "is_default_reference")]
+    pub reference_probe_us: f64,
     /// Seconds each step (live and simulated) runs at its load before it is measured, added
     /// in front of `step-s` and `sim-step-s` (`driver.warmup-s` and `sim.warmup-s` of the
     /// step): every step starts a fresh service, whose first second (cold caches, no
@@ -109,6 +123,7 @@ impl Default for SweepSettings {
             calibration_burst: 4.0,
             warmup_s: 2.0,
             twin_speed: TwinSpeed::default(),
+            reference_probe_us: DEFAULT_REFERENCE_PROBE_US,
         }
     }
 }
@@ -126,6 +141,7 @@ impl SweepSettings {
         positive("start", self.start)?;
         positive("max", self.max)?;
         positive("min", self.min)?;
+        positive("reference-probe-us", self.reference_probe_us)?;
         if !(self.factor.is_finite() && self.factor > 1.0) {
             return Err(("factor", format!("must be > 1, got {}", self.factor)));
         }
@@ -194,6 +210,10 @@ mod tests {
         assert_eq!(bad(|s| s.start = 0.0), Err("start"));
         assert_eq!(bad(|s| s.max = 0.5), Err("max"));
         assert_eq!(bad(|s| s.min = 2.0), Err("min"));
+        assert_eq!(
+            bad(|s| s.reference_probe_us = 0.0),
+            Err("reference-probe-us")
+        );
         assert_eq!(bad(|s| s.step_s = Some(-1.0)), Err("step-s"));
         assert_eq!(bad(|s| s.max_dropped = 2.0), Err("max-dropped"));
         assert_eq!(bad(|s| s.max_steps = 0), Err("max-steps"));

@@ -12,6 +12,23 @@
 use crate::spec::RunSpec;
 
 use super::result::VariantSweep;
+use super::verdict::Step;
+
+/// The host's machine-speed probe near a knee at `knee`: the median probe of the steps at or
+/// above half of it, µs; `None` when none of them has one.
+///
+/// A knee is a capacity, and on a shared machine capacity follows the host's speed: over
+/// fourteen recorded quickstart ladders, scaling each knee by this probe halved the
+/// disagreement between reruns (BENCHMARKS.md). The steps near the knee (several, passes and
+/// breaches alike) say how fast the host ran there better than the knee's single step.
+pub fn knee_probe(steps: &[Step], knee: f64) -> Option<f64> {
+    let us: Vec<f64> = steps
+        .iter()
+        .filter(|s| s.load >= 0.5 * knee * (1.0 - 1e-9))
+        .filter_map(|s| s.host_us.filter(|&u| u > 0.0))
+        .collect();
+    (!us.is_empty()).then(|| crate::gate::mann_whitney::median(&us))
+}
 
 /// The machine-speed probe of each live step, and of the calibration step.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +109,23 @@ mod tests {
         // Held beyond the ladder's ends.
         assert_eq!(t.speed_at(16.0), 1.5);
         assert_eq!(t.speed_at(0.5), 1.0);
+    }
+
+    #[test]
+    fn the_probe_near_a_knee_is_the_median_at_or_above_half_of_it() {
+        let step = |load: f64, host_us: Option<f64>| Step::probed(load, true, host_us);
+        let steps = [
+            step(1.0, Some(100.0)),
+            step(4.0, Some(70.0)),
+            step(8.0, Some(60.0)),
+            step(8.0 * 2f64.sqrt(), None),
+            step(11.0, Some(90.0)),
+            step(16.0, Some(64.0)),
+        ];
+        // x4 is below half of x11 and x1 far below; x11.3 has no probe.
+        assert_eq!(knee_probe(&steps, 11.0), Some(64.0));
+        assert_eq!(knee_probe(&steps, 8.0), Some(67.0));
+        assert_eq!(knee_probe(&steps[..1], 8.0), None);
     }
 
     #[test]

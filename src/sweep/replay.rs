@@ -20,7 +20,8 @@ use super::result::{SweepReport, VariantSweep};
 
 /// The recorded live ladder of every live spec of `specs`, by index, from `dir/sweep.json`;
 /// each step's summary path made absolute (so the new sweep's report finds it) and, where the
-/// record predates it, its machine-speed probe read from that summary.
+/// record predates it, its machine-speed probe read from that summary. The knee is judged
+/// again, so that it carries the host's speed near it (`Knee::at_reference`).
 pub fn recorded(dir: &Path, specs: &[RunSpec]) -> anyhow::Result<Vec<(usize, VariantSweep)>> {
     let report = SweepReport::load(dir)?;
     let mut out = Vec::new();
@@ -46,6 +47,7 @@ pub fn recorded(dir: &Path, specs: &[RunSpec]) -> anyhow::Result<Vec<(usize, Var
             }
             step.summary = summary.display().to_string();
         }
+        ladder.finish(spec.sweep.max, spec.sweep.reference_probe_us);
         out.push((i, ladder));
     }
     Ok(out)

@@ -111,6 +111,13 @@ fn each_twin_step_runs_at_the_hosts_speed_at_its_load() {
             .all(|s| s.speed.is_some() && s.host_us.is_none())
     );
     assert!(report.variants[0].steps.iter().all(|s| s.host_us.is_some()));
+    // The live knee (x4 of x1, x2, x4, x5.66, x8) on the 60 µs reference host: its steps at
+    // or above x2 probed 60, 80, 80 and 80 µs.
+    let knee = report.variants[0].knee.clone().expect("live knee");
+    assert_eq!((knee.load, knee.host_us), (4.0, Some(80.0)));
+    assert_eq!(knee.at_reference, Some(4.0 * 80.0 / 60.0));
+    assert_eq!(report.reference_probe_us, Some(60.0));
+    assert!(sim.knee.as_ref().is_some_and(|k| k.at_reference.is_none()));
     // At the calibration's speed, every twin step keeps the spec's own.
     let dir = tempfile::tempdir().expect("tempdir");
     let mut ex = exec();

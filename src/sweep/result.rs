@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use super::ladder;
@@ -38,6 +37,16 @@ pub struct Knee {
     pub feed_offered_per_s: f64,
     /// Feed reads served per second there.
     pub feed_served_per_s: f64,
+    /// The host's machine-speed probe near the knee, µs: the median `host_us` of the live
+    /// steps at or above half the knee's load (see [`super::host::knee_probe`]). Absent for a
+    /// simulated ladder and for steps without a probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_us: Option<f64>,
+    /// The knee on the reference host (`sweep.reference-probe-us`): `load × host_us ÷
+    /// reference`. Capacity scales with the host's speed, so this is the figure to compare
+    /// between reruns and commits on a shared machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_reference: Option<f64>,
 }
 
 /// One variant's ladder.
@@ -69,15 +78,44 @@ pub struct VariantSweep {
 }
 
 impl VariantSweep {
-    /// Fills knee, headroom, first breach and bottleneck from the steps (sorted by load).
-    pub fn finish(&mut self, top: f64) {
+    /// A ladder of `steps` not yet judged: [`VariantSweep::finish`] fills the rest.
+    pub fn unjudged(
+        variant: &str,
+        mode: &str,
+        fanout: &str,
+        predicts: Option<String>,
+        steps: Vec<Step>,
+    ) -> VariantSweep {
+        VariantSweep {
+            variant: variant.to_string(),
+            mode: mode.to_string(),
+            fanout: fanout.to_string(),
+            predicts,
+            steps,
+            knee: None,
+            knee_above_ladder: false,
+            headroom: None,
+            first_breach: Vec::new(),
+            bottleneck: None,
+            overload: Vec::new(),
+        }
+    }
+
+    /// Fills knee, headroom, first breach and bottleneck from the steps (sorted by load);
+    /// `top` is the ladder's highest load and `reference_us` the reference host's probe.
+    pub fn finish(&mut self, top: f64, reference_us: f64) {
         self.steps.sort_by(|a, b| a.load.total_cmp(&b.load));
         let pts: Vec<(f64, bool)> = self.steps.iter().map(|s| (s.load, s.good)).collect();
         let knee = ladder::knee(&pts);
-        self.knee = knee.and_then(|k| self.step_at(k)).map(|s| Knee {
-            load: s.load,
-            feed_offered_per_s: s.ops.get("feed").map_or(0.0, |o| o.offered_per_s),
-            feed_served_per_s: s.ops.get("feed").map_or(0.0, |o| o.served_per_s),
+        self.knee = knee.and_then(|k| self.step_at(k)).map(|s| {
+            let host_us = super::host::knee_probe(&self.steps, s.load);
+            Knee {
+                load: s.load,
+                feed_offered_per_s: s.ops.get("feed").map_or(0.0, |o| o.offered_per_s),
+                feed_served_per_s: s.ops.get("feed").map_or(0.0, |o| o.served_per_s),
+                host_us,
+                at_reference: host_us.map(|u| s.load * u / reference_us),
+            }
         });
         self.headroom = knee;
         self.knee_above_ladder =
@@ -160,6 +198,13 @@ pub struct SweepReport {
     pub variants: Vec<VariantSweep>,
     /// One per live variant with a twin.
     pub predictions: Vec<Prediction>,
+    /// Each live knee beside an earlier sweep's (`--against`); absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub against: Option<super::against::Against>,
+    /// The reference host's machine-speed probe, µs, that live knees are also given on
+    /// (`Knee::at_reference`; absent in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_probe_us: Option<f64>,
     /// Where the sweep ran (its first variant's provenance; absent in older files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<crate::summary::Provenance>,
@@ -172,13 +217,13 @@ impl SweepReport {
         crate::summary::write_json(&path, self)
     }
 
-    /// Reads `dir/sweep.json`; errors name the file.
+    /// Reads `dir/sweep.json`, a directory the user named; a missing or malformed file is a
+    /// [`crate::cli::UserError`] naming it (and the line and column of a JSON error).
     pub fn load(dir: &Path) -> anyhow::Result<SweepReport> {
         let path = dir.join("sweep.json");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a valid sweep.json", path.display()))
+        let user = |e: String| crate::cli::UserError(format!("{}: {e}", path.display()));
+        let text = std::fs::read_to_string(&path).map_err(|e| user(format!("cannot read: {e}")))?;
+        serde_json::from_str(&text).map_err(|e| user(format!("not a valid sweep.json: {e}")).into())
     }
 }
 

@@ -94,29 +94,17 @@ impl<'a> Climb<'a> {
         exec: &mut dyn Executor,
     ) -> anyhow::Result<VariantSweep> {
         let spec = self.spec;
-        let mut v = VariantSweep {
-            variant: spec.variant.clone(),
-            mode: if spec.mode == Mode::Sim {
-                "sim"
-            } else {
-                "live"
-            }
-            .to_string(),
-            fanout: spec.system.fanout.kind.name().to_string(),
-            predicts: spec
-                .variant
-                .strip_suffix("-sim")
-                .filter(|_| spec.mode == Mode::Sim && self.preset)
-                .map(str::to_string),
-            steps: self.steps,
-            knee: None,
-            knee_above_ladder: false,
-            headroom: None,
-            first_breach: Vec::new(),
-            bottleneck: None,
-            overload: Vec::new(),
+        let mode = if spec.mode == Mode::Sim {
+            "sim"
+        } else {
+            "live"
         };
-        v.finish(spec.sweep.max);
+        let predicts = (spec.variant.strip_suffix("-sim"))
+            .filter(|_| spec.mode == Mode::Sim && self.preset)
+            .map(str::to_string);
+        let fanout = spec.system.fanout.kind.name();
+        let mut v = VariantSweep::unjudged(&spec.variant, mode, fanout, predicts, self.steps);
+        v.finish(spec.sweep.max, spec.sweep.reference_probe_us);
         if v.predicts.is_none() {
             v.overload = overload::run(spec, &v, out, exec)?;
         }

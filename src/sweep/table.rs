@@ -31,13 +31,22 @@ pub fn step_line(variant: &str, s: &Step) -> String {
     )
 }
 
-/// The final table: knee, headroom, what broke first, per variant; then the predictions.
+/// The final table: knee (as run, and on the reference host), what broke first, per variant;
+/// then the predictions.
 pub fn render(r: &SweepReport) -> String {
+    let reference = format!("on {:.0} µs", r.reference_probe_us.unwrap_or(f64::NAN));
     let mut t = format!(
-        "{:<16} {:<5} {:>6} {:>10} {:>14} {:>14}  {}\n",
-        "variant", "mode", "steps", "knee ×", "feeds/s at knee", "served/s", "breaks first by"
+        "{:<16} {:<5} {:>6} {:>10} {:>10} {:>14} {:>14}  {}\n",
+        "variant",
+        "mode",
+        "steps",
+        "knee ×",
+        reference,
+        "feeds/s at knee",
+        "served/s",
+        "breaks first by"
     );
-    t.push_str(&"-".repeat(100));
+    t.push_str(&"-".repeat(111));
     t.push('\n');
     for v in &r.variants {
         let knee = match (&v.knee, v.knee_above_ladder) {
@@ -51,17 +60,20 @@ pub fn render(r: &SweepReport) -> String {
                 format!("{:.0}", k.feed_served_per_s),
             )
         });
+        let on_reference = (v.knee.as_ref().and_then(|k| k.at_reference))
+            .map_or("-".into(), |x| format!("{x:.2}"));
         let mut first: Vec<String> = v.first_breach.iter().map(Breach::reason).collect();
         if let Some(b) = &v.bottleneck {
             first.push(format!("bottleneck {b}"));
         }
         let _ = writeln!(
             t,
-            "{:<16} {:<5} {:>6} {:>10} {:>14} {:>14}  {}",
+            "{:<16} {:<5} {:>6} {:>10} {:>10} {:>14} {:>14}  {}",
             v.variant,
             v.mode,
             v.steps.len(),
             knee,
+            on_reference,
             offered,
             served,
             first.join("; ")
@@ -70,6 +82,12 @@ pub fn render(r: &SweepReport) -> String {
     for v in &r.variants {
         for o in &v.overload {
             let _ = writeln!(t, "{}", super::overload::line(&v.variant, o));
+        }
+    }
+    if let Some(a) = &r.against {
+        let reference = r.reference_probe_us.unwrap_or(f64::NAN);
+        for line in super::against::lines(a, reference) {
+            let _ = writeln!(t, "{line}");
         }
     }
     for p in &r.predictions {

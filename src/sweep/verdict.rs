@@ -92,6 +92,26 @@ pub struct Retried {
 }
 
 impl Step {
+    /// A step at `load` with no ops, judged `good`, that probed the host at `host_us`.
+    #[cfg(test)]
+    pub fn probed(load: f64, good: bool, host_us: Option<f64>) -> Step {
+        Step {
+            load,
+            duration_s: 10.0,
+            summary: String::new(),
+            ops: BTreeMap::new(),
+            freshness_p99_ms: 0.0,
+            good,
+            breaches: Vec::new(),
+            bottleneck: None,
+            stolen_s: 0,
+            cpu_drift: None,
+            host_us,
+            speed: None,
+            retried: Vec::new(),
+        }
+    }
+
     /// This step as a trial not kept.
     pub fn into_retried(self) -> Retried {
         Retried {

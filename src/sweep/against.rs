@@ -1,0 +1,176 @@
+//! `feedlab sweep --against DIR`: each live knee of this sweep beside the same variant's knee
+//! in an earlier sweep (a rerun, or another commit's), as run and on the reference host.
+//!
+//! A live knee is a capacity, and a shared machine's speed moves it: the same build's knee
+//! has moved by two ladder steps between reruns when the host's machine-speed probe moved by a
+//! fifth. The knee on the reference host (`Knee::at_reference`) scales that out, so its change
+//! is the one that says whether the design got slower; both are reported.
+
+use serde::{Deserialize, Serialize};
+
+use super::host::knee_probe;
+use super::result::{SweepReport, VariantSweep};
+
+/// One live variant's knee in the earlier sweep and in this one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KneeChange {
+    /// Variant name.
+    pub variant: String,
+    /// `[earlier, this]` knee multipliers, as run.
+    pub load: [f64; 2],
+    /// This ÷ earlier − 1, as run.
+    pub change: f64,
+    /// `[earlier, this]` knees on the reference host (this sweep's
+    /// `reference_probe_us`), when both ladders probed the host.
+    pub at_reference: Option<[f64; 2]>,
+    /// This ÷ earlier − 1 on the reference host.
+    pub reference_change: Option<f64>,
+}
+
+/// The comparison `sweep.json` keeps under `against`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Against {
+    /// The earlier sweep's directory, as given.
+    pub dir: String,
+    /// One per live variant with a knee in both sweeps, in this sweep's order.
+    pub knees: Vec<KneeChange>,
+}
+
+/// The knee changes from `earlier` to `now`, for each live variant with a knee in both.
+/// Both sides are put on `now`'s reference host; an earlier ladder written before knees
+/// carried their probe has it taken from its steps' probes.
+pub fn compare(dir: &str, earlier: &SweepReport, now: &SweepReport) -> Against {
+    let reference = now
+        .reference_probe_us
+        .unwrap_or(crate::spec::DEFAULT_REFERENCE_PROBE_US);
+    let knees = (now.variants.iter())
+        .filter(|v| v.mode == "live")
+        .filter_map(|v| {
+            let before =
+                (earlier.variants.iter()).find(|e| e.mode == "live" && e.variant == v.variant)?;
+            let ((l0, u0), (l1, u1)) = (knee_of(before)?, knee_of(v)?);
+            let on_reference = u0
+                .zip(u1)
+                .map(|(u0, u1)| [l0 * u0 / reference, l1 * u1 / reference]);
+            Some(KneeChange {
+                variant: v.variant.clone(),
+                load: [l0, l1],
+                change: l1 / l0 - 1.0,
+                at_reference: on_reference,
+                reference_change: on_reference.map(|[a, b]| b / a - 1.0),
+            })
+        })
+        .collect();
+    Against {
+        dir: dir.to_string(),
+        knees,
+    }
+}
+
+/// A ladder's knee multiplier and the host's probe near it, µs.
+fn knee_of(v: &VariantSweep) -> Option<(f64, Option<f64>)> {
+    let k = v.knee.as_ref()?;
+    Some((k.load, k.host_us.or_else(|| knee_probe(&v.steps, k.load))))
+}
+
+/// The lines the terminal table ends with.
+pub fn lines(a: &Against, reference_us: f64) -> Vec<String> {
+    a.knees
+        .iter()
+        .map(|k| {
+            let on_reference = match (k.at_reference, k.reference_change) {
+                (Some([a, b]), Some(c)) => format!(
+                    "; on the {reference_us:.0} µs host {a:.2} → {b:.2} ({:+.0}%)",
+                    100.0 * c
+                ),
+                _ => String::new(),
+            };
+            format!(
+                "against {}: {} knee x{:.2} → x{:.2} ({:+.0}%){on_reference}",
+                a.dir,
+                k.variant,
+                k.load[0],
+                k.load[1],
+                100.0 * k.change
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::verdict::Step;
+
+    /// A live ladder good up to `knee` (of x1, x2, x4, x8, x16), each step probing `us(load)`;
+    /// the knee judged with its probe when `judged`, else left as an older file has it.
+    fn ladder(name: &str, knee: f64, us: fn(f64) -> f64, judged: bool) -> VariantSweep {
+        let steps = [1.0, 2.0, 4.0, 8.0, 16.0]
+            .map(|l| Step::probed(l, l <= knee, Some(us(l))))
+            .to_vec();
+        let mut v = VariantSweep::unjudged(name, "live", "push", None, steps);
+        v.finish(64.0, 60.0);
+        if !judged {
+            let k = v.knee.as_mut().expect("knee");
+            (k.host_us, k.at_reference) = (None, None);
+        }
+        v
+    }
+
+    fn report(variants: Vec<VariantSweep>) -> SweepReport {
+        SweepReport {
+            feedlab: String::new(),
+            scenario: "s".into(),
+            seed: 1,
+            limits: crate::sweep::result::Limits {
+                feed_p99_ms: 200.0,
+                freshness_p99_s: 5.0,
+                max_dropped: 0.001,
+                max_errors: 0.001,
+            },
+            factor: 2.0,
+            variants,
+            predictions: Vec::new(),
+            against: None,
+            reference_probe_us: Some(60.0),
+            provenance: None,
+        }
+    }
+
+    #[test]
+    fn a_knee_halved_by_a_host_half_as_fast_is_unchanged_on_the_reference_host() {
+        let earlier = report(vec![
+            ladder("push", 8.0, |_| 60.0, false),
+            ladder("gone", 8.0, |_| 60.0, true),
+        ]);
+        let now = report(vec![
+            ladder("push", 4.0, |_| 120.0, true),
+            ladder("pull", 4.0, |_| 60.0, true),
+        ]);
+        let a = compare("d", &earlier, &now);
+        assert_eq!(a.knees.len(), 1, "only push is in both: {a:?}");
+        let k = &a.knees[0];
+        assert_eq!((k.load, k.change), ([8.0, 4.0], -0.5));
+        // The earlier knee's probe came from its steps: 60 µs near x8, 120 µs near x4.
+        assert_eq!(k.at_reference, Some([8.0, 8.0]));
+        assert_eq!(k.reference_change, Some(0.0));
+        let line = &lines(&a, 60.0)[0];
+        assert!(
+            line.contains("x8.00 → x4.00 (-50%)") && line.contains("8.00 → 8.00 (+0%)"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_ladder_without_probes_is_compared_as_run_only() {
+        let mut earlier = ladder("push", 8.0, |_| 60.0, false);
+        earlier.steps.iter_mut().for_each(|s| s.host_us = None);
+        let now = report(vec![ladder("push", 16.0, |_| 60.0, true)]);
+        let a = compare("d", &report(vec![earlier]), &now);
+        assert_eq!(a.knees[0].change, 1.0);
+        assert_eq!(
+            (a.knees[0].at_reference, a.knees[0].reference_change),
+            (None, None)
+        );
+    }
+}
