@@ -92,7 +92,7 @@ pub fn run_all(
 pub async fn sweep(args: crate::sweep::SweepArgs) -> anyhow::Result<()> {
     let (specs, out) = crate::sweep::resolve(&args)?;
     let earlier = (args.against.as_deref())
-        .map(crate::sweep::result::SweepReport::load)
+        .map(crate::sweep::against::load)
         .transpose()?;
     let mut exec = Executors::new(RunOptions::default());
     let opts = crate::sweep::Options {

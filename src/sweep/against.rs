@@ -8,7 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::host::knee_probe;
+use std::path::Path;
+
+use super::host::{knee_probe, recorded_probe};
 use super::result::{SweepReport, VariantSweep};
 
 /// One live variant's knee in the earlier sweep and in this one.
@@ -34,6 +36,19 @@ pub struct Against {
     pub dir: String,
     /// One per live variant with a knee in both sweeps, in this sweep's order.
     pub knees: Vec<KneeChange>,
+}
+
+/// Reads the earlier sweep in `dir` (see [`SweepReport::load`]). A live step recorded before
+/// steps kept their probe (`host_us`) has it read from its summary, where that is still
+/// there, so that an older ladder's knee can be put on the reference host too.
+pub fn load(dir: &Path) -> anyhow::Result<SweepReport> {
+    let mut report = SweepReport::load(dir)?;
+    for v in report.variants.iter_mut().filter(|v| v.mode == "live") {
+        for s in v.steps.iter_mut().filter(|s| s.host_us.is_none()) {
+            s.host_us = recorded_probe(&dir.join(&s.summary)).ok().flatten();
+        }
+    }
+    Ok(report)
 }
 
 /// The knee changes from `earlier` to `now`, for each live variant with a knee in both.

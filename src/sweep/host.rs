@@ -14,6 +14,13 @@ use crate::spec::RunSpec;
 use super::result::VariantSweep;
 use super::verdict::Step;
 
+/// The machine-speed probe, µs, that the step summary at `path` recorded (`None` without
+/// one): for a `sweep.json` written before steps kept theirs as `host_us`.
+pub fn recorded_probe(path: &std::path::Path) -> anyhow::Result<Option<f64>> {
+    let probe = crate::summary::Summary::load(path)?.probe;
+    Ok(probe.map(|p| p.us).filter(|&u| u > 0.0))
+}
+
 /// The host's machine-speed probe near a knee at `knee`: the median probe of the steps at or
 /// above half of it, µs; `None` when none of them has one.
 ///

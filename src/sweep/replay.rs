@@ -14,7 +14,6 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::spec::{Mode, RunSpec};
-use crate::summary::Summary;
 
 use super::result::{SweepReport, VariantSweep};
 
@@ -42,8 +41,7 @@ pub fn recorded(dir: &Path, specs: &[RunSpec]) -> anyhow::Result<Vec<(usize, Var
         for step in &mut ladder.steps {
             let summary = dir.join(&step.summary);
             if step.host_us.is_none() {
-                let probe = Summary::load(&summary)?.probe;
-                step.host_us = probe.map(|p| p.us).filter(|&u| u > 0.0);
+                step.host_us = super::host::recorded_probe(&summary)?;
             }
             step.summary = summary.display().to_string();
         }
