@@ -4,8 +4,8 @@
 use super::*;
 use crate::summary::{OpStats, ProbeStats, Summary};
 
-/// Live runs: good up to `live_knee`, probe µs `probe(load)`, the first one writing an
-/// in-situ calibration. Simulated runs: good up to `sim_knee`. Records every run.
+/// Live runs: good up to `live_knee`, probe µs `probe(load)`, each writing its summary and
+/// the first one an in-situ calibration. Simulated runs: good up to `sim_knee`. Records every run.
 struct Hosted {
     live_knee: f64,
     sim_knee: f64,
@@ -41,13 +41,13 @@ impl Executor for Hosted {
                 us: probe(load),
                 ..ProbeStats::default()
             });
+            let dir = out.join(&spec.variant);
+            std::fs::create_dir_all(&dir)?;
             if self.runs.len() == 1 {
-                let dir = out.join(&spec.variant);
-                std::fs::create_dir_all(&dir)?;
                 let cal = feedlab_sim::model::Calibration::builtin();
                 std::fs::write(dir.join("calibration.toml"), cal.to_toml()?)?;
-                s.save(&dir.join("summary.json"))?;
             }
+            s.save(&dir.join("summary.json"))?;
         }
         Ok(s)
     }
@@ -168,4 +168,42 @@ fn a_replay_runs_no_live_step_and_predicts_as_the_recorded_sweep_did() {
     other.variant = "w".into();
     let err = ladders(&[other], out.path(), &opts, &mut exec()).expect_err("no such ladder");
     assert!(format!("{err:#}").contains("\"w\""), "{err:#}");
+}
+
+#[test]
+fn a_sweep_recorded_before_steps_kept_their_probe_is_compared_on_the_reference_host() {
+    let rec = tempfile::tempdir().expect("tempdir");
+    let spec = predicting(TwinSpeed::Live);
+    let mut recorded = ladders(
+        std::slice::from_ref(&spec),
+        rec.path(),
+        &Options::default(),
+        &mut exec(),
+    )
+    .expect("sweep");
+    // As an older sweep.json: no probe on its steps or knees, and one step's summary gone.
+    for v in &mut recorded.variants {
+        v.steps.iter_mut().for_each(|s| s.host_us = None);
+        if let Some(k) = v.knee.as_mut() {
+            (k.host_us, k.at_reference) = (None, None);
+        }
+    }
+    recorded.save(rec.path()).expect("save");
+    let gone = rec.path().join(&recorded.variants[0].steps[0].summary);
+    std::fs::remove_file(gone).expect("remove");
+    let earlier = against::load(rec.path()).expect("load");
+    let probes: Vec<Option<f64>> = earlier.variants[0]
+        .steps
+        .iter()
+        .map(|s| s.host_us)
+        .collect();
+    let want: Vec<Option<f64>> = (earlier.variants[0].steps.iter())
+        .map(|s| (s.load > 1.0).then(|| probe(s.load)))
+        .collect();
+    assert_eq!(probes, want);
+    let now = ladders(&[spec], rec.path(), &Options::default(), &mut exec()).expect("rerun");
+    let a = against::compare("rec", &earlier, &now);
+    assert_eq!(a.knees.len(), 1, "the live variant only: {a:?}");
+    // The same host both times: the same knee, on the reference host as well.
+    assert_eq!(a.knees[0].reference_change, Some(0.0));
 }
