@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 use super::host::{knee_probe, recorded_probe};
-use super::result::{SweepReport, VariantSweep};
+use super::result::{SweepReport, VariantSweep, predict};
 
 /// One live variant's knee in the earlier sweep and in this one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +27,13 @@ pub struct KneeChange {
     pub at_reference: Option<[f64; 2]>,
     /// This ÷ earlier − 1 on the reference host.
     pub reference_change: Option<f64>,
+    /// `[within, judged]`: the feed and photo_get p50 and p99 of this ladder's steps against
+    /// the earlier's at the same loads, judged as a twin's prediction is (within 20%, at
+    /// loads up to 80% of the earlier knee). It is how closely the
+    /// live service reproduces itself, the floor for a twin's agreement; absent when no
+    /// load was judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cells: Option<[u32; 2]>,
 }
 
 /// The comparison `sweep.json` keeps under `against`.
@@ -67,12 +74,14 @@ pub fn compare(dir: &str, earlier: &SweepReport, now: &SweepReport) -> Against {
             let on_reference = u0
                 .zip(u1)
                 .map(|(u0, u1)| [l0 * u0 / reference, l1 * u1 / reference]);
+            let cells = predict(before, v, now.factor).cells();
             Some(KneeChange {
                 variant: v.variant.clone(),
                 load: [l0, l1],
                 change: l1 / l0 - 1.0,
                 at_reference: on_reference,
                 reference_change: on_reference.map(|[a, b]| b / a - 1.0),
+                cells: (cells[1] > 0).then_some(cells),
             })
         })
         .collect();
@@ -100,8 +109,11 @@ pub fn lines(a: &Against, reference_us: f64) -> Vec<String> {
                 ),
                 _ => String::new(),
             };
+            let cells = k.cells.map_or(String::new(), |[ok, all]| {
+                format!("; p50/p99 within 20% of the earlier's in {ok} of {all}")
+            });
             format!(
-                "against {}: {} knee x{:.2} → x{:.2} ({:+.0}%){on_reference}",
+                "against {}: {} knee x{:.2} → x{:.2} ({:+.0}%){on_reference}{cells}",
                 a.dir,
                 k.variant,
                 k.load[0],
@@ -172,6 +184,37 @@ mod tests {
         let line = &lines(&a, 60.0)[0];
         assert!(
             line.contains("x8.00 → x4.00 (-50%)") && line.contains("8.00 → 8.00 (+0%)"),
+            "{line}"
+        );
+    }
+
+    /// Gives every step of `v` a feed and a photo_get with p50 1 ms and p99 `p99(load)` ms.
+    fn with_latencies(mut v: VariantSweep, p99: fn(f64) -> f64) -> VariantSweep {
+        for s in &mut v.steps {
+            for op in ["feed", "photo_get"] {
+                let o = crate::sweep::verdict::StepOp {
+                    p50_ms: 1.0,
+                    p99_ms: p99(s.load),
+                    ..Default::default()
+                };
+                s.ops.insert(op.into(), o);
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn a_rerun_is_judged_against_the_earlier_ladder_as_a_twin_is() {
+        let earlier = with_latencies(ladder("push", 8.0, |_| 60.0, true), |_| 4.0);
+        // Below 80% of the earlier knee (x1, x2, x4) only x2's p99s moved past 20%; x8 and
+        // x16 are not judged, however far they moved.
+        let p99 = |l: f64| if l == 2.0 || l >= 8.0 { 8.0 } else { 4.5 };
+        let now = with_latencies(ladder("push", 8.0, |_| 60.0, true), p99);
+        let a = compare("d", &report(vec![earlier]), &report(vec![now]));
+        assert_eq!(a.knees[0].cells, Some([10, 12]));
+        let line = &lines(&a, 60.0)[0];
+        assert!(
+            line.ends_with("within 20% of the earlier's in 10 of 12"),
             "{line}"
         );
     }

@@ -181,6 +181,20 @@ pub struct Prediction {
     pub ok: bool,
 }
 
+impl Prediction {
+    /// `[within, judged]`: how many judged p50 and p99 errors are within
+    /// [`PREDICT_LATENCY_TOLERANCE`] (an undefined error is not), and how many were judged.
+    pub fn cells(&self) -> [u32; 2] {
+        let judged = self.steps.iter().filter(|s| s.judged).flat_map(|s| s.error);
+        judged.fold([0, 0], |[ok, all], e| {
+            [
+                ok + u32::from(e.abs() <= PREDICT_LATENCY_TOLERANCE),
+                all + 1,
+            ]
+        })
+    }
+}
+
 /// `sweep.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepReport {

@@ -99,9 +99,11 @@ pub fn render(r: &SweepReport) -> String {
             .fold(0.0f64, |a, e| a.max(e.abs()));
         let _ = writeln!(
             t,
-            "prediction {} by {}: worst p50/p99 error below 80% of the knee {:.0}%, knee error {}, drop onset live {} / sim {}: {}",
+            "prediction {} by {}: p50/p99 within 20% below 80% of the knee in {} of {} (worst {:.0}%), knee error {}, drop onset live {} / sim {}: {}",
             p.live,
             p.sim,
+            p.cells()[0],
+            p.cells()[1],
             100.0 * worst,
             p.knee_error
                 .map_or("-".into(), |e| format!("{:+.0}%", 100.0 * e)),
