@@ -91,26 +91,30 @@ pub fn render(r: &SweepReport) -> String {
         }
     }
     for p in &r.predictions {
-        let worst = p
-            .steps
-            .iter()
-            .filter(|s| s.judged)
-            .flat_map(|s| s.error)
-            .fold(0.0f64, |a, e| a.max(e.abs()));
-        let _ = writeln!(
-            t,
-            "prediction {} by {}: p50/p99 within 20% below 80% of the knee in {} of {} (worst {:.0}%), knee error {}, drop onset live {} / sim {}: {}",
-            p.live,
-            p.sim,
-            p.cells()[0],
-            p.cells()[1],
-            100.0 * worst,
-            p.knee_error
-                .map_or("-".into(), |e| format!("{:+.0}%", 100.0 * e)),
-            p.drop_onset[0].map_or("none".into(), |l| format!("x{l:.2}")),
-            p.drop_onset[1].map_or("none".into(), |l| format!("x{l:.2}")),
-            if p.ok { "within tolerance" } else { "OFF" }
-        );
+        let _ = writeln!(t, "{}", prediction_line(p));
     }
     t
+}
+
+/// One twin's verdict: its cells within 20%, the worst error among them, the knee error and
+/// the drop onsets.
+fn prediction_line(p: &super::result::Prediction) -> String {
+    let worst = p
+        .steps
+        .iter()
+        .filter(|s| s.judged)
+        .flat_map(|s| s.error)
+        .fold(0.0f64, |a, e| a.max(e.abs()));
+    let [within, judged] = p.cells();
+    format!(
+        "prediction {} by {}: p50/p99 within 20% below 80% of the knee in {within} of {judged} (worst {:.0}%), knee error {}, drop onset live {} / sim {}: {}",
+        p.live,
+        p.sim,
+        100.0 * worst,
+        p.knee_error
+            .map_or("-".into(), |e| format!("{:+.0}%", 100.0 * e)),
+        p.drop_onset[0].map_or("none".into(), |l| format!("x{l:.2}")),
+        p.drop_onset[1].map_or("none".into(), |l| format!("x{l:.2}")),
+        if p.ok { "within tolerance" } else { "OFF" }
+    )
 }
