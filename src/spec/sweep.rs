@@ -46,7 +46,10 @@ pub struct SweepSettings {
     /// Bisection steps (geometric midpoints) between the last good and the first bad load.
     /// Default 3, which pins the knee within `factor^(1/8)` (9% for a factor of 2).
     pub bisect: u32,
-    /// Length of each live step, wall seconds; default the scenario's `duration-s`.
+    /// Length of each live step, wall seconds; default the scenario's `duration-s`. A step
+    /// is judged over all of its ops, so one stalled second of a shared host weighs as much
+    /// in a step as the step is short: shorter steps finish the ladder sooner and find a
+    /// knee that moves further between reruns.
     pub step_s: Option<f64>,
     /// Length of each simulated step, model seconds; default `sim.duration-s`, else `step-s`,
     /// else the scenario's `duration-s`. A simulated step can be longer than a live one at
