@@ -148,7 +148,7 @@ pub fn ladders(
             let twin = twin_of(spec, &ladder, calibrated)?;
             let loads: Vec<f64> = ladder.steps.iter().map(|s| s.load).collect();
             let host = (spec.sweep.twin_speed == TwinSpeed::Live)
-                .then(|| HostTrack::of(&ladder, spec.sweep.start))
+                .then(|| HostTrack::of(&ladder, spec.sweep.start, spec.sweep.twin_speed_exponent))
                 .flatten();
             let sim = ladder_of(&twin, out, &loads, host, exec)?;
             predictions.push(result::predict(&ladder, &sim, spec.sweep.factor));

@@ -147,8 +147,9 @@ async fn phase(
 /// the box enough more than its base phase (see `CpuFall::measured`). Busy fractions are of
 /// the cores the process got when saturated, if the high phase saturated it, else of
 /// `cores`. The ratio is taken at the base phase's machine speed: times the base phase's
-/// probe over the high phase's, when both probed.
-pub fn cpu_fall(recorder: &Recorder, cores: u32, burst: &Burst) -> Option<CpuFall> {
+/// probe over the high phase's to the power `exponent` (how the service's CPU per op follows
+/// the probe, `sweep.twin-speed-exponent`), when both probed.
+pub fn cpu_fall(recorder: &Recorder, cores: u32, burst: &Burst, exponent: f64) -> Option<CpuFall> {
     let totals = recorder.totals();
     let issued = totals.get("generator")?.count;
     // The calibration's op kinds less the two no storage call measures.
@@ -169,7 +170,7 @@ pub fn cpu_fall(recorder: &Recorder, cores: u32, burst: &Burst) -> Option<CpuFal
     // On the machine's speed as the base phase met it: a host that sped up between the
     // phases is no fall of the design's (the twin takes the host's speed apart).
     let host = match (burst.base.probe_us, burst.high.probe_us) {
-        (Some(b), Some(h)) => b / h,
+        (Some(b), Some(h)) => (b / h).powf(exponent),
         _ => 1.0,
     };
     CpuFall::measured(
@@ -218,7 +219,7 @@ mod tests {
             (b.high.cores(), b.high.saturated_cores()),
             (Some(1.8), None)
         );
-        let f = cpu_fall(&window(), 2, &b).expect("a fall");
+        let f = cpu_fall(&window(), 2, &b, 1.0).expect("a fall");
         assert!((f.busy - 0.2).abs() < 1e-12, "{f:?}");
         assert!((f.burst_busy - 0.9).abs() < 1e-12, "{f:?}");
         assert!((f.ratio - 0.5).abs() < 1e-12, "{f:?}");
@@ -233,11 +234,14 @@ mod tests {
             high: phase(4.0, 1_800, 3_000, 0),
         };
         (b.base.probe_us, b.high.probe_us) = (Some(80.0), Some(64.0));
-        let f = cpu_fall(&window(), 2, &b).expect("a fall");
+        let f = cpu_fall(&window(), 2, &b, 1.0).expect("a fall");
         assert!((f.ratio - 0.5 * 1.25).abs() < 1e-12, "{f:?}");
+        // With the service's CPU following the probe at a power of 0.5.
+        let f = cpu_fall(&window(), 2, &b, 0.5).expect("a fall");
+        assert!((f.ratio - 0.5 * 1.25f64.sqrt()).abs() < 1e-12, "{f:?}");
         // A probe missing from either phase leaves the ratio as measured.
         b.high.probe_us = None;
-        let f = cpu_fall(&window(), 2, &b).expect("a fall");
+        let f = cpu_fall(&window(), 2, &b, 1.0).expect("a fall");
         assert!((f.ratio - 0.5).abs() < 1e-12, "{f:?}");
     }
 
@@ -249,7 +253,7 @@ mod tests {
             high: phase(8.0, 1_800, 3_000, 10),
         };
         assert_eq!(b.high.saturated_cores(), Some(1.8));
-        let f = cpu_fall(&window(), 2, &b).expect("a fall");
+        let f = cpu_fall(&window(), 2, &b, 1.0).expect("a fall");
         assert!((f.busy - 0.4 / 1.8).abs() < 1e-12, "{f:?}");
         assert!((f.burst_busy - 1.0).abs() < 1e-12, "{f:?}");
     }
@@ -261,16 +265,16 @@ mod tests {
             base: base.clone(),
             high: phase(4.0, 1_800, 3_000, 0),
         };
-        assert_eq!(cpu_fall(&Recorder::new(), 2, &b), None, "no window");
+        assert_eq!(cpu_fall(&Recorder::new(), 2, &b, 1.0), None, "no window");
         let idle = Burst {
             base: base.clone(),
             high: phase(4.0, 500, 500, 0),
         };
-        assert_eq!(cpu_fall(&window(), 2, &idle), None, "not busier");
+        assert_eq!(cpu_fall(&window(), 2, &idle, 1.0), None, "not busier");
         let empty = Burst {
             base,
             high: phase(4.0, 1, 0, 0),
         };
-        assert_eq!(cpu_fall(&window(), 2, &empty), None, "nothing ran");
+        assert_eq!(cpu_fall(&window(), 2, &empty, 1.0), None, "nothing ran");
     }
 }

@@ -341,7 +341,7 @@ pub fn save(
     prov.other_cores = other_cores(recorder.host(), recorder.process_cpu_ns());
     (prov.process_cores, prov.cpu_per_op_ms, prov.switches_per_op) = per_op(recorder);
     if let Some(b) = burst {
-        cal.cpu_fall = cpu_fall(recorder, prov.cores, b);
+        cal.cpu_fall = cpu_fall(recorder, prov.cores, b, spec.sweep.twin_speed_exponent);
         cal.transport_rise =
             (cal.cpu_fall.as_ref()).and_then(|f| transport_rise(f, b, &handlers, generator_ms));
         prov.saturated_cores = b.high.saturated_cores();

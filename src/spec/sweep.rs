@@ -24,6 +24,14 @@ fn is_default_reference(us: &f64) -> bool {
     *us == DEFAULT_REFERENCE_PROBE_US
 }
 
+/// The default `twin-speed-exponent`: how the service's CPU per op followed the machine-speed
+/// probe over the recorded ladders of this kind of box (BENCHMARKS.md).
+pub const DEFAULT_TWIN_SPEED_EXPONENT: f64 = 0.7;
+
+fn is_default_exponent(e: &f64) -> bool {
+    *e == DEFAULT_TWIN_SPEED_EXPONENT
+}
+
 impl TwinSpeed {
     fn is_default(&self) -> bool {
         *self == TwinSpeed::default()
@@ -92,6 +100,15 @@ pub struct SweepSettings {
     /// `"live"`.
     #[serde(skip_serializing_if = "TwinSpeed::is_default")]
     pub twin_speed: TwinSpeed,
+    /// With `twin-speed = "live"`, the power of the probe ratio the twin's cores run at:
+    /// speed = (calibration step's probe ÷ the step's probe) ^ this. The probe is a fixed
+    /// piece of user-space arithmetic; the service's CPU per op (system calls, copies, memory
+    /// waits as well) follows it less than in proportion. Over 72 live steps of eight
+    /// quickstart ladders the CPU per op of feeds went as the probe to the power 0.72–0.83
+    /// and of photo views to 0.60. 1: in proportion; 0: the calibration step's speed
+    /// throughout. Default 0.7; at most 2.
+    #[serde(skip_serializing_if = "is_default_exponent")]
+    pub twin_speed_exponent: f64,
     /// The reference host a live knee is also given on (`knee.at_reference` in
     /// `sweep.json`): one whose machine-speed probe (`probe.us`, the CPU of a fixed piece of
     /// work) reads this many µs. A live knee is a capacity, and it moves with the shared
@@ -126,6 +143,7 @@ impl Default for SweepSettings {
             calibration_burst: 4.0,
             warmup_s: 2.0,
             twin_speed: TwinSpeed::default(),
+            twin_speed_exponent: DEFAULT_TWIN_SPEED_EXPONENT,
             reference_probe_us: DEFAULT_REFERENCE_PROBE_US,
         }
     }
@@ -185,6 +203,10 @@ impl SweepSettings {
         if !(w.is_finite() && w >= 0.0) {
             return Err(("warmup-s", format!("must be >= 0, got {w}")));
         }
+        let x = self.twin_speed_exponent;
+        if !(0.0..=2.0).contains(&x) {
+            return Err(("twin-speed-exponent", format!("must be in [0, 2], got {x}")));
+        }
         if self.confirm > 3 {
             return Err(("confirm", format!("must be ≤ 3, got {}", self.confirm)));
         }
@@ -218,6 +240,14 @@ mod tests {
             Err("reference-probe-us")
         );
         assert_eq!(bad(|s| s.step_s = Some(-1.0)), Err("step-s"));
+        assert_eq!(
+            bad(|s| s.twin_speed_exponent = f64::NAN),
+            Err("twin-speed-exponent")
+        );
+        assert_eq!(
+            bad(|s| s.twin_speed_exponent = 2.5),
+            Err("twin-speed-exponent")
+        );
         assert_eq!(bad(|s| s.max_dropped = 2.0), Err("max-dropped"));
         assert_eq!(bad(|s| s.max_steps = 0), Err("max-steps"));
         assert_eq!(bad(|s| s.bisect = 11), Err("bisect"));

@@ -44,12 +44,15 @@ pub struct HostTrack {
     base_us: f64,
     /// `(load, probe µs)` of the live steps that ran it, by load.
     points: Vec<(f64, f64)>,
+    /// The power of the probe ratio the speed is (`sweep.twin-speed-exponent`).
+    exponent: f64,
 }
 
 impl HostTrack {
-    /// The track of `live`, whose step at `start` calibrated the twin; `None` when that step
-    /// or every other has no probe (a simulated or pre-probe ladder).
-    pub fn of(live: &VariantSweep, start: f64) -> Option<HostTrack> {
+    /// The track of `live`, whose step at `start` calibrated the twin, with the speed at
+    /// `exponent` of the probe ratio; `None` when that step or every other has no probe (a
+    /// simulated or pre-probe ladder).
+    pub fn of(live: &VariantSweep, start: f64, exponent: f64) -> Option<HostTrack> {
         let at_start = |l: f64| (l / start - 1.0).abs() < 1e-6;
         let base_us = live
             .steps
@@ -62,14 +65,18 @@ impl HostTrack {
             .collect();
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
         points.dedup_by(|a, b| (a.0 / b.0 - 1.0).abs() < 1e-9);
-        Some(HostTrack { base_us, points })
+        Some(HostTrack {
+            base_us,
+            points,
+            exponent,
+        })
     }
 
     /// The twin's core speed at `load` against the calibration step's machine: the base probe
     /// over the probe at `load`, interpolated in log-load between the nearest loads the live
-    /// ladder ran, and held beyond its lowest and highest.
+    /// ladder ran and held beyond its lowest and highest, to the track's exponent.
     pub fn speed_at(&self, load: f64) -> f64 {
-        self.base_us / self.probe_at(load)
+        (self.base_us / self.probe_at(load)).powf(self.exponent)
     }
 
     fn probe_at(&self, load: f64) -> f64 {
@@ -101,6 +108,7 @@ mod tests {
         HostTrack {
             base_us: points[0].1,
             points: points.to_vec(),
+            exponent: 1.0,
         }
     }
 
@@ -116,6 +124,16 @@ mod tests {
         // Held beyond the ladder's ends.
         assert_eq!(t.speed_at(16.0), 1.5);
         assert_eq!(t.speed_at(0.5), 1.0);
+    }
+
+    #[test]
+    fn the_exponent_damps_the_probe_ratio_and_zero_holds_the_calibration_speed() {
+        let mut t = track(&[(1.0, 60.0), (4.0, 80.0), (8.0, 40.0)]);
+        t.exponent = 0.5;
+        assert!((t.speed_at(8.0) - 1.5f64.sqrt()).abs() < 1e-12);
+        assert!((t.speed_at(4.0) - 0.75f64.sqrt()).abs() < 1e-12);
+        t.exponent = 0.0;
+        assert_eq!(t.speed_at(8.0), 1.0);
     }
 
     #[test]
