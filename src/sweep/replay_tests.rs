@@ -75,13 +75,10 @@ fn exec() -> Hosted {
 fn each_twin_step_runs_at_the_hosts_speed_at_its_load() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut ex = exec();
-    let report = ladders(
-        &[predicting(TwinSpeed::Live)],
-        dir.path(),
-        &Options::default(),
-        &mut ex,
-    )
-    .expect("sweep");
+    let spec = predicting(TwinSpeed::Live);
+    let power = spec.sweep.twin_speed_exponent;
+    assert!(power > 0.0 && power < 1.0, "the default damps the ratio");
+    let report = ladders(&[spec], dir.path(), &Options::default(), &mut ex).expect("sweep");
     let twin: Vec<(f64, f64)> = (ex.runs.iter())
         .filter(|r| r.0 == Mode::Sim)
         .map(|r| (r.1, r.2))
@@ -93,14 +90,17 @@ fn each_twin_step_runs_at_the_hosts_speed_at_its_load() {
     assert!(twin.len() > live.len(), "the twin searched on: {twin:?}");
     for (load, speed) in &twin {
         if live.contains(load) {
-            let want = probe(1.0) / probe(*load);
+            let want = (probe(1.0) / probe(*load)).powf(power);
             assert!(
                 (speed - want).abs() < 1e-9,
                 "x{load}: {speed} against {want}"
             );
         } else {
             // Between two live loads, between their speeds.
-            assert!(*speed < 1.0 && *speed > 0.75, "x{load}: {speed}");
+            assert!(
+                *speed < 1.0 && *speed > 0.75f64.powf(power),
+                "x{load}: {speed}"
+            );
         }
     }
     let sim = &report.variants[1];
