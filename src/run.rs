@@ -24,6 +24,7 @@
 
 mod burst;
 mod contract;
+mod deconv;
 mod direct;
 mod events;
 mod external;

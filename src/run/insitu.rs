@@ -254,16 +254,23 @@ pub fn merge(
 /// The provenance's sentence on a calibration burst.
 fn burst_note(b: &Burst) -> String {
     let phase = |p: &super::burst::Phase| {
+        let latency: Vec<String> = (p.latency.iter())
+            .map(|(kind, (_, q))| {
+                let ms: Vec<String> = q.iter().map(|(_, ms)| format!("{ms:.3}")).collect();
+                format!("{kind} {}", ms.join("/"))
+            })
+            .collect();
         format!(
             "x{} for {:.1} s, {} ops ran ({} dropped), {:.4} ms process CPU per op that ran, \
-             {:.2} cores, probe {:.1} µs",
+             {:.2} cores, probe {:.1} µs, latency ms at p50/p75/p90/p95/p99: {}",
             p.load,
             p.seconds,
             p.ran,
             p.dropped,
             p.cpu_per_op_ms().unwrap_or(0.0),
             p.cores().unwrap_or(0.0),
-            p.probe_us.unwrap_or(0.0)
+            p.probe_us.unwrap_or(0.0),
+            latency.join(", ")
         )
     };
     format!(

@@ -9,12 +9,16 @@
 //! The shape comes from the two distributions that are measured at the same percentiles: the
 //! driver's latency `L(p)` and the handler's whole wall time `H(p)` (app work and storage
 //! calls). Taking the slow ops of one as the slow ops of the other, the transport at `p` from
-//! the median up takes `L(p) - H(p) - generator`, made non-decreasing. Below the median the
-//! driver keeps no percentiles: the shape falls linearly from the median to a floor chosen so
-//! that the whole shape's mean is the measured mean time. The op's file entry keeps the shape
+//! the median up starts as `L(p) - H(p) - generator`, made non-decreasing; since the
+//! simulator draws the transport apart from the handler, those points then move until the
+//! independent sum has the driver's percentiles (see [`transport_quantiles`]). Below the
+//! median the driver keeps no percentiles: the shape falls linearly from the median to a
+//! floor chosen so that the whole shape's mean is the measured mean time. The op's file entry keeps the shape
 //! with its mean as `mean-ms` and the measured CPU as `cpu-mean-ms`, so the simulator spends
 //! that share of each drawn transport on the cores and waits the rest. When the shape's mean
 //! is below the CPU, the shape is scaled up to it, all CPU.
+
+use super::deconv::at;
 
 /// An op's transport: its quantiles (`(p, ms)`) and their mean, ms.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,10 +29,19 @@ pub struct Transport {
     pub mean_ms: f64,
 }
 
+/// Rounds of moving the shape's upper points towards the driver's percentiles.
+const ROUNDS: usize = 12;
+
 /// An op's transport from the driver's latency percentiles `latency` (`(percent, ms)`, from
 /// the median up), the handler's quantiles `handler` (`(p, ms)`, `p` in 0..=1, increasing),
 /// the generator's CPU per op, the transport's measured mean time `time_ms` and its mean CPU
 /// `cpu_ms`; `None` when a figure is missing or the shape has no mass.
+///
+/// The shape starts as the latency less the handler at each percentile; then, for
+/// [`ROUNDS`] rounds, each upper point moves by the gap between the driver's percentile and
+/// that of a transport drawn apart from the handler plus the generator's CPU
+/// ([`super::deconv::sum_at`]), as the simulator draws them, kept non-decreasing and
+/// non-negative.
 pub fn transport_quantiles(
     latency: &[(f64, f64)],
     handler: &[(f64, f64)],
@@ -39,31 +52,31 @@ pub fn transport_quantiles(
     if handler.len() < 2 || cpu_ms.is_nan() || cpu_ms <= 0.0 {
         return None;
     }
+    let targets: Vec<(f64, f64)> = latency
+        .iter()
+        .filter(|(pct, _)| *pct >= 50.0)
+        .map(|&(pct, ms)| (pct / 100.0, ms))
+        .collect();
     let mut pts: Vec<(f64, f64)> = Vec::new();
     let mut floor = 0.0f64;
-    for &(pct, ms) in latency.iter().filter(|(pct, _)| *pct >= 50.0) {
-        let p = pct / 100.0;
+    for &(p, ms) in &targets {
         floor = floor.max(ms - at(handler, p) - generator_ms);
         if pts.last().is_none_or(|&(q, _)| p > q) {
             pts.push((p, floor));
         }
     }
-    let &(first, median) = pts.first()?;
-    if first > 0.5 {
-        return None;
+    let ps: Vec<f64> = pts.iter().map(|pt| pt.0).collect();
+    let want: Vec<f64> = ps.iter().map(|&p| at(&targets, p)).collect();
+    for _ in 0..ROUNDS {
+        let shape = whole(&pts, time_ms)?;
+        let got = super::deconv::sum_at(&shape, handler, generator_ms, &ps);
+        let mut floor = 0.0f64;
+        for ((pt, w), g) in pts.iter_mut().zip(&want).zip(got) {
+            floor = floor.max(pt.1 + w - g);
+            pt.1 = floor;
+        }
     }
-    let &(_, top) = pts.last()?;
-    pts.insert(0, (0.5, median));
-    pts.push((1.0, top));
-    pts.dedup_by(|b, a| b.0 == a.0);
-    // The lower half is linear from `low` at 0 to the median: its mean is (low + median) / 4.
-    let upper = mean(&pts);
-    let low = if time_ms.is_finite() {
-        (4.0 * (time_ms - upper) - median).clamp(0.0, median)
-    } else {
-        median
-    };
-    pts.insert(0, (0.0, low));
+    let pts = whole(&pts, time_ms)?;
     let mean = mean(&pts);
     if mean.is_nan() || mean <= 0.0 {
         return None;
@@ -75,23 +88,37 @@ pub fn transport_quantiles(
     })
 }
 
+/// The whole shape from its upper points `upper` (`(p, ms)`, the first at the median): held
+/// at the last up to 1, and below the median a line from a floor chosen so that the shape's
+/// mean is `time_ms` (clamped between 0 and the median); `None` when `upper` does not start
+/// at the median.
+fn whole(upper: &[(f64, f64)], time_ms: f64) -> Option<Vec<(f64, f64)>> {
+    let &(first, median) = upper.first()?;
+    if first > 0.5 {
+        return None;
+    }
+    let &(_, top) = upper.last()?;
+    let mut pts = Vec::with_capacity(upper.len() + 3);
+    pts.push((0.5, median));
+    pts.extend_from_slice(upper);
+    pts.push((1.0, top));
+    pts.dedup_by(|b, a| b.0 == a.0);
+    // The lower half is linear from `low` at 0 to the median: its mean is (low + median) / 4.
+    let upper = mean(&pts);
+    let low = if time_ms.is_finite() {
+        (4.0 * (time_ms - upper) - median).clamp(0.0, median)
+    } else {
+        median
+    };
+    pts.insert(0, (0.0, low));
+    Some(pts)
+}
+
 /// The mean of the distribution whose quantile function is linear between `q`'s points.
 fn mean(q: &[(f64, f64)]) -> f64 {
     q.windows(2)
         .map(|w| (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0)
         .sum()
-}
-
-/// `q`'s value at `p`: linear between its points, flat beyond them.
-fn at(q: &[(f64, f64)], p: f64) -> f64 {
-    match q.iter().position(|&(x, _)| x >= p) {
-        None => q[q.len() - 1].1,
-        Some(0) => q[0].1,
-        Some(i) => {
-            let ((x0, y0), (x1, y1)) = (q[i - 1], q[i]);
-            y0 + (y1 - y0) * (p - x0) / (x1 - x0)
-        }
-    }
 }
 
 #[cfg(test)]
@@ -105,23 +132,27 @@ mod tests {
     }
 
     #[test]
-    fn the_gap_between_latency_and_handler_is_the_time_and_its_mean_is_the_measured_one() {
+    fn drawn_apart_from_the_handler_the_shape_gives_back_the_driver_s_percentiles() {
         let latency = [(50.0, 1.0), (90.0, 2.0), (99.0, 5.0), (99.9, 9.0)];
         let handler = [(0.0, 0.1), (0.5, 0.2), (0.9, 0.5), (1.0, 1.0)];
-        let t = transport_quantiles(&latency, &handler, 0.1, 1.0, 0.6).expect("shape");
+        let t = transport_quantiles(&latency, &handler, 0.1, 0.9, 0.6).expect("shape");
         let q = &t.quantiles;
         assert!(ordered(q), "{q:?}");
         assert!((mean(q) - t.mean_ms).abs() < 1e-9, "{t:?}");
-        assert!((t.mean_ms - 1.0).abs() < 1e-9, "the measured time: {t:?}");
-        // From the median up, the gaps 0.7, 1.4, 3.95, 7.905 as they are (the handler's p99
-        // is 0.95 between its points); below it, a line down to the floor that gives the mean.
-        let gaps: Vec<f64> = q[1..5].iter().map(|p| p.1).collect();
-        let want = [0.7, 1.4, 3.95, 7.905];
-        assert!(
-            gaps.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-9),
-            "{q:?}"
-        );
-        assert!(q[0].1 < 0.7, "{q:?}");
+        assert!((t.mean_ms - 0.9).abs() < 1e-9, "the measured time: {t:?}");
+        // A transport and a handler drawn apart, plus the generator's 0.1 ms, have the
+        // driver's percentiles, to the grid's resolution.
+        let sum = super::super::deconv::sum_at(q, &handler, 0.1, &[0.5, 0.9, 0.99, 0.999]);
+        for (got, (_, want)) in sum.iter().zip(latency) {
+            assert!(
+                (got / want - 1.0).abs() < 0.03,
+                "{sum:?} against {latency:?}"
+            );
+        }
+        // Against the gaps taken as they are (0.7, 1.4, 3.95, 7.905: the slow ops of one as
+        // the slow ops of the other), the median is lower and the tail longer.
+        let at_p = |p: f64| at(q, p);
+        assert!(at_p(0.5) < 0.65 && at_p(0.99) > 4.1, "{q:?}");
     }
 
     #[test]
@@ -131,9 +162,16 @@ mod tests {
         // A measured mean below what the upper half alone holds: the floor is 0.
         let low = transport_quantiles(&latency, &handler, 0.0, 0.2, 0.1).expect("shape");
         assert_eq!(low.quantiles[0], (0.0, 0.0));
-        // Above what a flat lower half gives: the lower half is flat at the median.
+        // Above what a flat lower half gives: the lower half is flat at the median, which a
+        // handler of constant time leaves at the latency's less it.
         let high = transport_quantiles(&latency, &handler, 0.0, 50.0, 0.1).expect("shape");
-        assert_eq!(high.quantiles[0], (0.0, 0.9));
+        let (floor, median) = (high.quantiles[0], high.quantiles[1]);
+        assert_eq!(
+            (floor.0, median.0, floor.1),
+            (0.0, 0.5, median.1),
+            "{high:?}"
+        );
+        assert!((median.1 - 0.9).abs() < 0.03, "{high:?}");
         assert!(ordered(&low.quantiles) && ordered(&high.quantiles));
     }
 
@@ -146,7 +184,7 @@ mod tests {
         assert!((mean(&t.quantiles) - 1.0).abs() < 1e-9, "{t:?}");
         let n = t.quantiles.len();
         let (med, top) = (t.quantiles[1].1, t.quantiles[n - 1].1);
-        assert!((top / med - 2.5).abs() < 1e-9, "the ratios are kept: {t:?}");
+        assert!((top / med - 2.5).abs() < 0.05, "the ratios are kept: {t:?}");
     }
 
     #[test]
