@@ -40,8 +40,11 @@ pub struct CpuFall {
     pub ratio: f64,
 }
 
-/// The least gap between the two busy fractions for the ratio to say anything.
-pub const MIN_SPREAD: f64 = 0.1;
+/// The least gap between the two busy fractions for the ratio to say anything. A burst at
+/// ten times a scaled test's load, on a box 2% busy, loads it only 8.5% more, and its fall
+/// (half the cost per op) is the largest there is; the factor never extrapolates past the
+/// burst, so a narrow gap only moves the whole fall to a lower busy fraction.
+pub const MIN_SPREAD: f64 = 0.05;
 
 impl CpuFall {
     /// Checks the ranges; the error names the key.
@@ -114,7 +117,7 @@ mod tests {
     #[test]
     fn a_burst_too_close_to_the_window_measures_nothing() {
         assert_eq!(CpuFall::measured(0.25, 0.75, 0.6), Some(fall()));
-        assert_eq!(CpuFall::measured(0.25, 0.3, 0.9), None, "too close");
+        assert_eq!(CpuFall::measured(0.25, 0.28, 0.9), None, "too close");
         assert_eq!(CpuFall::measured(0.25, 0.9, f64::NAN), None);
         let capped = CpuFall::measured(0.25, 1.3, 0.5).expect("capped at 1");
         assert_eq!(capped.burst_busy, 1.0);
