@@ -26,8 +26,10 @@ const BLOCKING: &str = "tokio-blocking";
 /// How long [`build`] waits for every worker to run its renaming task.
 const NAMING_WAIT: Duration = Duration::from_secs(2);
 
-/// The runtime, its workers named [`WORKER`] and its blocking threads [`BLOCKING`].
+/// The runtime, its workers named [`WORKER`] and its blocking threads [`BLOCKING`]; the
+/// process's open-file limit first raised as far as it may go ([`raise_open_files`]).
 pub fn build() -> std::io::Result<Runtime> {
+    raise_open_files();
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let workers = cores.max(4);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -37,6 +39,23 @@ pub fn build() -> std::io::Result<Runtime> {
         .build()?;
     name_workers(&rt, workers)?;
     Ok(rt)
+}
+
+/// Raises the soft limit on open files to the hard limit. A live run holds a connection per
+/// request in flight at each end (a sweep's step up to what the service admits and queues,
+/// about 1,300 with the defaults), plus the stores' files; a common soft limit of 1,024 would
+/// fail requests that the service would have served. Left as it is when it cannot be read
+/// or raised.
+fn raise_open_files() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let now = getrlimit(Resource::Nofile);
+    if now.current < now.maximum {
+        let raised = Rlimit {
+            current: now.maximum,
+            maximum: now.maximum,
+        };
+        let _ = setrlimit(Resource::Nofile, raised);
+    }
 }
 
 /// Renames `rt`'s `workers` workers [`WORKER`]: each task renames the thread it runs on, then

@@ -32,7 +32,8 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct DriverSettings {
-    /// Most ops in flight; beyond it ops are counted as dropped.
+    /// Most ops in flight; beyond it ops are counted as dropped. A sweep's live step runs
+    /// with at least as many as the service holds before it sheds (`sweep/holds.rs`).
     pub max_in_flight: usize,
     /// Fraction of uploads probed for feed freshness.
     pub freshness_sample: f64,

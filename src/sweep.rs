@@ -17,6 +17,7 @@
 
 pub mod against;
 mod confirm;
+mod holds;
 mod host;
 mod ladder;
 pub mod overload;
@@ -126,6 +127,7 @@ pub fn ladders(
         .map(|s| {
             let mut s = s.clone();
             s.sweep.predict |= predict;
+            holds::raise_driver_limit(&mut s);
             s
         })
         .collect();
@@ -248,8 +250,10 @@ fn twin_of(spec: &RunSpec, live: &VariantSweep, dir: &Path) -> anyhow::Result<Ru
     // scenario's `[sim]` table describes for this box.
     twin.sim.population = feedlab_sim::model::PopulationMode::Scaled;
     twin.variant = format!("{}-sim", spec.variant);
-    // The live driver drops what it cannot start; so does the twin's.
-    twin.sim.client_max_in_flight = u32::try_from(spec.driver.max_in_flight).ok();
+    // The live driver drops what it cannot start, and the service queues and sheds what its
+    // routers cannot admit; so do the twin's, with the limit the live step ran with.
+    let limit = holds::recorded_limit(&dir.join(&first.summary));
+    holds::hold_like_live(&mut twin, limit.unwrap_or(spec.driver.max_in_flight));
     // A local blob store reads inline or on the runtime's blocking pool, with no pool of
     // transfers of its own: the read router's admission bound is the only one it has.
     if spec.system.blob == feedlab_system::service::BlobBackend::Local {
