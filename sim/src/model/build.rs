@@ -133,8 +133,9 @@ fn pools(s: &SimSettings, n: u32) -> Result<Vec<ConnPool<u32>>> {
 
 /// The photo-row cache `s.cache` describes: a fixed hit ratio, Che's
 /// approximation over `src`'s leader pool when there is one, or else an
-/// empty simulated LRU (see [`warm_lru`]).
-fn cache(src: &Source, s: &SimSettings) -> Result<Cache> {
+/// empty simulated LRU (see [`warm_lru`]) whose keys rank among the photos an
+/// author holds, `photos_per_author` rounded up, when that is known.
+fn cache(src: &Source, s: &SimSettings, photos_per_author: Option<f64>) -> Result<Cache> {
     Ok(match s.cache.kind {
         CacheKind::Fixed => Cache::Fixed(s.cache.hit_ratio),
         CacheKind::Lru if src.pool_len() > 0 => {
@@ -146,6 +147,7 @@ fn cache(src: &Source, s: &SimSettings) -> Result<Cache> {
             Cache::Lru {
                 lru: LruCache::new(cap),
                 ln_q: (1.0 - 1.0 / s.cache.hot_photos_per_author).ln(),
+                ranks: photos_per_author.map(|h| (h.max(0.0).ceil() as u64).max(1)),
             }
         }
     })
@@ -190,9 +192,12 @@ fn pulled_rows(p: &RunParams<'_>) -> u64 {
 /// Fill a simulated LRU with `s.cache.entries` lookups of the run's key
 /// popularity, drawn from stream 14 of `seed` so that the run's own cache
 /// stream is untouched; the warm-up lookups are not counted. Other caches
-/// are left as they are.
+/// are left as they are, and so is the LRU of a model of a live run (one that
+/// knows the photos each author holds): a live run starts a fresh service,
+/// whose cache is empty (its history is written around the cache) until its
+/// first feeds fill it.
 fn warm_lru(m: &mut PhotoModel<'_>, s: &SimSettings, seed: u64) {
-    if let Cache::Lru { .. } = m.cache {
+    if let Cache::Lru { ranks: None, .. } = m.cache {
         let mut cache_rng = rng_stream(seed, 14);
         std::mem::swap(&mut m.rng.cache, &mut cache_rng);
         m.cache_lookup(s.cache.entries as u64);
@@ -237,7 +242,7 @@ pub(super) fn model<'a>(
     let shards = (0..src.shards())
         .map(|_| station(s.shard_workers))
         .collect::<Result<Vec<_>>>()?;
-    let cache = cache(src, s)?;
+    let cache = cache(src, s, p.photos_per_author)?;
     let faults = faults(src, p)?;
     let views = super::views::ViewSizes::new(p.traffic, p.view_bytes)?;
     let view_transport = view_transport(&costs.transport, &views);

@@ -54,7 +54,9 @@ pub enum ShardCalls {
 pub enum CacheKind {
     /// A simulated LRU of `entries` photo rows; keys follow the population's
     /// popularity (an author is drawn in proportion to follower weight, its
-    /// `j`-th newest photo with `j` geometric around `hot-photos-per-author`).
+    /// `j`-th newest photo with `j` geometric around `hot-photos-per-author`,
+    /// and no older than the photos the author holds when the run says how
+    /// many: a live run's seeded history).
     /// At full scale (a leader pool) the LRU is not simulated: each key hits
     /// with its steady-state probability under Che's approximation for the
     /// same key popularity (an LRU of 10^5 rows over 10^8 keys is what Che's

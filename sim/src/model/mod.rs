@@ -20,6 +20,8 @@
 //! leader pool) once; [`simulate`] runs one variant over it.
 
 mod build;
+#[cfg(test)]
+mod cache_tests;
 mod calib;
 mod client;
 mod config;

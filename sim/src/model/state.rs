@@ -192,8 +192,14 @@ pub(crate) enum Cache {
     /// Hit with a fixed probability.
     Fixed(f64),
     /// A simulated LRU over popularity-drawn keys; `ln_q` is
-    /// `ln(1 - 1/hot)`, the log of the photo-rank geometric's ratio.
-    Lru { lru: LruCache<u64, ()>, ln_q: f64 },
+    /// `ln(1 - 1/hot)`, the log of the photo-rank geometric's ratio, and a
+    /// rank past `ranks` (the photos an author holds, when known) is the
+    /// author's oldest photo: a feed asks only for photos that exist.
+    Lru {
+        lru: LruCache<u64, ()>,
+        ln_q: f64,
+        ranks: Option<u64>,
+    },
     /// The same keys at full scale, each hitting with its steady-state LRU
     /// probability under Che's approximation: key (author with `m` pool
     /// copies, rank `j`) hits with `1 - exp(-m * rate[j])`; ranks past the
@@ -336,9 +342,10 @@ impl PhotoModel<'_> {
             let hit = match &mut self.cache {
                 Cache::Fixed(p) => rand::Rng::random::<f64>(&mut self.rng.cache) < *p,
                 Cache::Che { .. } => false,
-                Cache::Lru { lru, ln_q } => {
+                Cache::Lru { lru, ln_q, ranks } => {
                     let u: f64 = rand::Rng::random(&mut self.rng.cache);
                     let j = (u.ln() / *ln_q).floor() as u64;
+                    let j = ranks.map_or(j, |n| j.min(n - 1));
                     let key = feedlab_workload::hash::mix(author, 0x5043_4143_4845, j);
                     let hit = lru.get(&key).is_some();
                     if !hit {
