@@ -81,7 +81,11 @@ fn a_scaled_cache_starts_empty_and_misses_each_photo_an_author_holds_once() {
     assert!(m3 > m1 && m3 <= 6_000, "{m3} misses, three photos each");
     // Without the history's size, the LRU is warmed to its steady state first.
     let open = run(None);
-    assert!(hit_ratio(&open) > hit_ratio(&one), "warmed {}", hit_ratio(&open));
+    assert!(
+        hit_ratio(&open) > hit_ratio(&one),
+        "warmed {}",
+        hit_ratio(&open)
+    );
     // A push feed reads its timeline, plus a batch-get per shard with a miss.
     let (c1, c3) = (feed_calls(&one), feed_calls(&three));
     assert!(c1 < c3, "{c1} against {c3} storage calls a feed");
