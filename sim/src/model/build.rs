@@ -10,16 +10,16 @@
 use std::collections::VecDeque;
 
 use feedlab_workload::{OpKind, PlannedOp};
-use lru::LruCache;
 
 use super::RunParams;
+use super::cache::{cache, warm_lru};
 use super::calib::{Calibration, OpCost};
-use super::config::{CacheKind, ShardCalls, SimSettings};
+use super::config::{ShardCalls, SimSettings};
 use super::faults::{Effect, Faults};
 use super::resources::{Priced, Resources};
 use super::series::Series;
 use super::source::Source;
-use super::state::{Cache, Costs, KindStats, Mat, PhotoModel, Rngs};
+use super::state::{Costs, KindStats, Mat, PhotoModel, Rngs};
 use crate::engine::{NANOS_PER_SEC, from_secs, rng_stream};
 use crate::error::{Result, invalid};
 use crate::join::Joins;
@@ -131,28 +131,6 @@ fn pools(s: &SimSettings, n: u32) -> Result<Vec<ConnPool<u32>>> {
         .collect()
 }
 
-/// The photo-row cache `s.cache` describes: a fixed hit ratio, Che's
-/// approximation over `src`'s leader pool when there is one, or else an
-/// empty simulated LRU (see [`warm_lru`]) whose keys rank among the photos an
-/// author holds, `photos_per_author` rounded up, when that is known.
-fn cache(src: &Source, s: &SimSettings, photos_per_author: Option<f64>) -> Result<Cache> {
-    Ok(match s.cache.kind {
-        CacheKind::Fixed => Cache::Fixed(s.cache.hit_ratio),
-        CacheKind::Lru if src.pool_len() > 0 => {
-            Cache::che(src, s.cache.entries.max(1), s.cache.hot_photos_per_author)
-        }
-        CacheKind::Lru => {
-            let cap = std::num::NonZeroUsize::new(s.cache.entries.max(1))
-                .ok_or_else(|| invalid("cache.entries", "must be >= 1"))?;
-            Cache::Lru {
-                lru: LruCache::new(cap),
-                ln_q: (1.0 - 1.0 / s.cache.hot_photos_per_author).ln(),
-                ranks: photos_per_author.map(|h| (h.max(0.0).ceil() as u64).max(1)),
-            }
-        }
-    })
-}
-
 /// An idle materializer with `s`'s workers, entry rate and batch size.
 fn materializer(s: &SimSettings) -> Mat {
     Mat {
@@ -187,24 +165,6 @@ fn pulled_rows(p: &RunParams<'_>) -> u64 {
     let page = u64::from(p.traffic.feed_limit) + 16;
     p.photos_per_author
         .map_or(page, |h| (h.max(0.0).ceil() as u64).min(page))
-}
-
-/// Fill a simulated LRU with `s.cache.entries` lookups of the run's key
-/// popularity, drawn from stream 14 of `seed` so that the run's own cache
-/// stream is untouched; the warm-up lookups are not counted. Other caches
-/// are left as they are, and so is the LRU of a model of a live run (one that
-/// knows the photos each author holds): a live run starts a fresh service,
-/// whose cache is empty (its history is written around the cache) until its
-/// first feeds fill it.
-fn warm_lru(m: &mut PhotoModel<'_>, s: &SimSettings, seed: u64) {
-    if let Cache::Lru { ranks: None, .. } = m.cache {
-        let mut cache_rng = rng_stream(seed, 14);
-        std::mem::swap(&mut m.rng.cache, &mut cache_rng);
-        m.cache_lookup(s.cache.entries as u64);
-        std::mem::swap(&mut m.rng.cache, &mut cache_rng);
-        m.cache_lookups = 0;
-        m.cache_hits = 0;
-    }
 }
 
 /// The run's fault windows; with a celebrity burst among them, the author it posts as
@@ -297,51 +257,4 @@ pub(super) fn model<'a>(
     };
     warm_lru(&mut m, s, p.seed);
     Ok((m, first))
-}
-
-impl Cache {
-    /// Che's approximation of an LRU of `entries` rows over the keys of
-    /// `src`'s leader pool, photo ranks geometric with mean `hot`: solves the
-    /// characteristic time `T` of `sum_k (1 - exp(-p_k T)) = entries`.
-    pub fn che(src: &Source, entries: usize, hot: f64) -> Cache {
-        let q = 1.0 - 1.0 / hot;
-        let ranks = if q <= 0.0 {
-            1
-        } else {
-            ((1e-12f64).ln() / q.ln()).ceil().clamp(1.0, 4096.0) as usize
-        };
-        let pool = src.pool_len().max(1) as f64;
-        // p(rank j) per pool copy.
-        let base: Vec<f64> = (0..ranks)
-            .map(|j| (1.0 - q) * q.powi(j as i32) / pool)
-            .collect();
-        let groups = src.pool_multiplicities();
-        let filled = |t: f64| -> f64 {
-            groups
-                .iter()
-                .map(|&(m, n)| {
-                    let m = f64::from(m);
-                    n as f64 * base.iter().map(|b| -(-m * b * t).exp_m1()).sum::<f64>()
-                })
-                .sum()
-        };
-        let c = entries as f64;
-        let mut hi = 1.0;
-        while filled(hi) < c && hi < 1e300 {
-            hi *= 2.0;
-        }
-        let mut lo = 0.0;
-        for _ in 0..200 {
-            let mid = 0.5 * (lo + hi);
-            if filled(mid) < c {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        Cache::Che {
-            rate: base.iter().map(|b| b * hi).collect(),
-            ln_q: q.ln(),
-        }
-    }
 }

@@ -20,6 +20,7 @@
 //! leader pool) once; [`simulate`] runs one variant over it.
 
 mod build;
+mod cache;
 #[cfg(test)]
 mod cache_tests;
 mod calib;

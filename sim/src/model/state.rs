@@ -1,6 +1,7 @@
 //! The photo model's state, events and the plumbing every flow uses: app
 //! server connections, shard and blob stations behind network hops, the
-//! fan-in of sub-requests, the photo-row cache and the materializer.
+//! fan-in of sub-requests and the materializer (the photo-row cache is in
+//! `cache.rs`).
 //!
 //! A request lives in a slab slot ([`Req`]) and advances through numbered
 //! phases (see `flows`); each phase sends zero or more sub-requests and opens
@@ -12,9 +13,9 @@
 use std::collections::VecDeque;
 
 use feedlab_workload::{OpKind, PlannedOp, Surged};
-use lru::LruCache;
 use rand_chacha::ChaCha8Rng;
 
+use super::cache::Cache;
 use super::calib::OpCost;
 use super::report::WorkCount;
 use super::resources::{Call, Priced, Resources};
@@ -24,10 +25,6 @@ use crate::engine::{Engine, SimTime};
 use crate::join::{JoinId, Joins};
 use crate::station::{ConnPool, Station};
 use crate::stats::{DelayStats, TimeAverage};
-
-/// Photo-row cache lookups whose keys are gathered together (see
-/// `PhotoModel::che_lookup`).
-const CHE_CHUNK: usize = 64;
 
 /// A sub-request's owner: a client request or a materializer job.
 #[derive(Debug, Clone, Copy)]
@@ -187,26 +184,6 @@ pub(crate) struct Mat {
     pub backlog: u64,
 }
 
-/// The photo-row cache.
-pub(crate) enum Cache {
-    /// Hit with a fixed probability.
-    Fixed(f64),
-    /// A simulated LRU over popularity-drawn keys; `ln_q` is
-    /// `ln(1 - 1/hot)`, the log of the photo-rank geometric's ratio, and a
-    /// rank past `ranks` (the photos an author holds, when known) is the
-    /// author's oldest photo: a feed asks only for photos that exist.
-    Lru {
-        lru: LruCache<u64, ()>,
-        ln_q: f64,
-        ranks: Option<u64>,
-    },
-    /// The same keys at full scale, each hitting with its steady-state LRU
-    /// probability under Che's approximation: key (author with `m` pool
-    /// copies, rank `j`) hits with `1 - exp(-m * rate[j])`; ranks past the
-    /// table always miss.
-    Che { rate: Vec<f64>, ln_q: f64 },
-}
-
 /// Random streams, one per component (common random numbers across variants).
 pub(crate) struct Rngs {
     pub service: ChaCha8Rng,
@@ -324,84 +301,5 @@ impl PhotoModel<'_> {
     pub fn send_blob(&mut self, e: &mut Engine<Ev>, job: Job, call: Call) {
         let at = e.now() + self.hop(e.now());
         e.schedule_at(at, Ev::BlobArrive { job, call });
-    }
-
-    /// Look `n` photo rows up in the cache; returns the misses per shard in
-    /// `self.split`.
-    pub fn cache_lookup(&mut self, n: u64) {
-        self.split.clear();
-        self.split.resize(self.src.shards(), 0);
-        if let Cache::Che { .. } = self.cache
-            && self.src.pool_len() > 0
-        {
-            self.che_lookup(n);
-            return;
-        }
-        for _ in 0..n {
-            let author = self.src.popular_author(&mut self.rng.cache);
-            let hit = match &mut self.cache {
-                Cache::Fixed(p) => rand::Rng::random::<f64>(&mut self.rng.cache) < *p,
-                Cache::Che { .. } => false,
-                Cache::Lru { lru, ln_q, ranks } => {
-                    let u: f64 = rand::Rng::random(&mut self.rng.cache);
-                    let j = (u.ln() / *ln_q).floor() as u64;
-                    let j = ranks.map_or(j, |n| j.min(n - 1));
-                    let key = feedlab_workload::hash::mix(author, 0x5043_4143_4845, j);
-                    let hit = lru.get(&key).is_some();
-                    if !hit {
-                        lru.put(key, ());
-                    }
-                    hit
-                }
-            };
-            self.cache_lookups += 1;
-            if hit {
-                self.cache_hits += 1;
-            } else {
-                let nonce = rand::Rng::random(&mut self.rng.cache);
-                let s = self.src.photo_shard(author, nonce);
-                self.split[s] += 1;
-            }
-        }
-    }
-
-    /// [`Self::cache_lookup`] under [`Cache::Che`]: the keys of up to
-    /// [`CHE_CHUNK`] lookups are drawn first and gathered from the pool's
-    /// compact key table in one pass (independent loads the CPU overlaps;
-    /// one at a time, each was a cache miss the loop waited for), then each
-    /// key's rank and hit are drawn.
-    fn che_lookup(&mut self, n: u64) {
-        let Cache::Che { rate, ln_q } = &self.cache else {
-            return;
-        };
-        let mut left = n;
-        let mut keys = [(0u64, 0u32); CHE_CHUNK];
-        while left > 0 {
-            let k = left.min(CHE_CHUNK as u64) as usize;
-            left -= k as u64;
-            for key in &mut keys[..k] {
-                *key = self
-                    .src
-                    .popular_key(&mut self.rng.cache)
-                    .unwrap_or_default();
-            }
-            for &(logical, copies) in &keys[..k] {
-                let u: f64 = rand::Rng::random(&mut self.rng.cache);
-                let j = (u.ln() / *ln_q).floor();
-                let p = if j < rate.len() as f64 {
-                    -(-f64::from(copies) * rate[j as usize]).exp_m1()
-                } else {
-                    0.0
-                };
-                self.cache_lookups += 1;
-                if rand::Rng::random::<f64>(&mut self.rng.cache) < p {
-                    self.cache_hits += 1;
-                } else {
-                    let nonce = rand::Rng::random(&mut self.rng.cache);
-                    let s = self.src.photo_shard(logical, nonce);
-                    self.split[s] += 1;
-                }
-            }
-        }
     }
 }
