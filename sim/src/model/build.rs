@@ -110,6 +110,7 @@ fn costs(cal: &Calibration, s: &SimSettings) -> Result<Costs> {
         transport: transport_costs(cal, s)?,
         fall: cal.cpu_fall.filter(|_| s.cpu_fall),
         rise: cal.transport_rise.clone().filter(|_| s.transport_rise),
+        wake: s.transport_wake,
     })
 }
 

@@ -9,6 +9,7 @@ use rand::Rng;
 use super::resources::{Call, CpuNext};
 use super::series::Outcome;
 use super::state::{Ev, PhotoModel, Req};
+use super::wake::Woken;
 use crate::engine::{Engine, SimTime};
 use crate::station::Acquire;
 
@@ -60,7 +61,10 @@ impl PhotoModel<'_> {
         self.reqs[idx as usize].server = (op.seq % servers as u64) as u16;
         let node = self.app_node(idx);
         match self.client_cpu(op.kind, bytes, node, e.now()) {
-            Some((demand, wait)) => {
+            Some((demand, wait, beside)) => {
+                if beside > 0 {
+                    self.cpu(e, node, beside, CpuNext::Nothing);
+                }
                 self.cpu(e, node, demand, CpuNext::Issue { req: idx, wait });
             }
             None => self.issued(e, idx, 0),
@@ -148,7 +152,7 @@ impl PhotoModel<'_> {
         bytes: u64,
         node: u16,
         now: SimTime,
-    ) -> Option<(SimTime, SimTime)> {
+    ) -> Option<(SimTime, SimTime, SimTime)> {
         if !self.res.on() {
             return None;
         }
@@ -182,6 +186,17 @@ impl PhotoModel<'_> {
             }
             None => t.wait,
         };
-        Some((g + t.cpu, wait))
+        let woken = match &self.costs.fall {
+            Some(f) if self.costs.wake.share > 0.0 => {
+                let rho = self.res.cpus[usize::from(node)].recent_utilisation(now);
+                self.costs.wake.split(t.cpu, wait, f, rho)
+            }
+            _ => Woken {
+                cpu: t.cpu,
+                wait,
+                beside: 0,
+            },
+        };
+        Some((g + woken.cpu, woken.wait, woken.beside))
     }
 }

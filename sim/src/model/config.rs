@@ -152,6 +152,10 @@ pub struct SimSettings {
     /// Lengthen each op's transport by the calibration's `[transport-rise]` (a
     /// longer tail on a busier node), when it has one. Default false.
     pub transport_rise: bool,
+    /// The share of each op's transport that waits for idle threads to wake, and how fast
+    /// that wait fades on a busier node ([`super::TransportWake`]); it applies with a
+    /// calibration's `[cpu-fall]`. Default `{ share = 0.65, decay = 1.0 }`.
+    pub transport_wake: super::TransportWake,
     /// Workers per shard server. Default 4.
     pub shard_workers: u32,
     /// Parallel (remote shards) or serial (the embedded store's inline
@@ -196,6 +200,7 @@ impl Default for SimSettings {
             client_dispatch: false,
             cpu_fall: true,
             transport_rise: false,
+            transport_wake: Default::default(),
             shard_workers: 4,
             shard_calls: ShardCalls::Parallel,
             blob_workers: 16,
@@ -266,6 +271,7 @@ impl SimSettings {
                 .map_err(|e| invalid("sim", format!("service.{op}: {e}")))?;
         }
         self.deployment.validate()?;
+        self.transport_wake.validate()?;
         if let Some(q) = &self.queue {
             crate::theory::MmcTheory::new(q.arrival_rate, q.service_rate, q.workers)
                 .map_err(|e| invalid("sim", format!("queue: {e}")))?;

@@ -44,6 +44,7 @@ mod sized_tests;
 mod source;
 mod state;
 mod views;
+mod wake;
 
 use feedlab_system::policy::{FanoutConfig, FanoutStrategy};
 use feedlab_workload::{OpKind, TrafficConfig};
@@ -60,6 +61,7 @@ pub use report::{ModelReport, ResourceReport, ShardReport, Snapshot, WorkCount};
 pub use rise::{KindRise, TransportRise};
 pub use series::FreshPoint;
 pub use source::{FeedShape, Source};
+pub use wake::TransportWake;
 
 use state::{Ev, PhotoModel};
 

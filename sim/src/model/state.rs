@@ -156,6 +156,8 @@ pub(crate) struct Costs {
     pub fall: Option<super::CpuFall>,
     /// How transports lengthen with load (`sim.transport-rise` and the calibration's rise).
     pub rise: Option<super::TransportRise>,
+    /// The transports' wake-up share and how it fades (`sim.transport-wake`).
+    pub wake: super::TransportWake,
 }
 
 /// A materializer job: `n` timeline entries of one upload on one shard.

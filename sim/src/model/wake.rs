@@ -1,0 +1,155 @@
+//! The wake-up wait in an op's transport, and how it fades as the box gets busier.
+//!
+//! On a lightly loaded box an op's transport (`http-<kind>`: both HTTP stacks and the hand-offs
+//! between the driver's, the server's and the store's threads) waits for idle threads, and the
+//! idle cores under them, to wake at each hand-off. A busier box has its threads awake already,
+//! so that wait fades: on the quickstart's recorded ladders live's feed p50 fell 5–46% from
+//! ×1 to ×4 while its process CPU per op fell less, and a twin that priced the whole fall as
+//! CPU ([`super::CpuFall`]) lent itself capacity that live did not have (BENCHMARKS.md).
+//!
+//! [`TransportWake`] splits each drawn transport (CPU share `c`, wait `w`, as the calibration's
+//! `http-<kind>` op gives them) into a part that stays on the op's path, `(1 - share)` of each,
+//! and a wake-up part: its time `share × (c + w)` becomes a wait that the op pays in full up to
+//! the calibration's busy fraction and `exp(-decay × x)` of beyond it, where
+//! `x = (ρ - busy) / (burst-busy - busy)` measures the node's recent busy fraction `ρ` in the
+//! calibration burst's units ([`super::CpuFall`]'s `busy` and `burst-busy`); its CPU,
+//! `share × c`, is still spent on the node's cores, scaled by the CPU fall, but beside the op
+//! rather than on its path, so the box's capacity is what it was without the split. At the
+//! calibration's own load the op's time and the node's CPU are unchanged. Without a CPU fall
+//! (a calibration with no burst, such as a full-scale scenario's) nothing is split.
+//!
+//! `share` and `decay` are box properties fitted across recorded ladders of the quickstart
+//! (BENCHMARKS.md); `share = 0` turns the split off.
+//!
+//! ```toml
+//! [sim]
+//! transport-wake = { share = 0.65, decay = 1.0 }
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use super::CpuFall;
+use crate::engine::SimTime;
+use crate::error::{Result, invalid};
+
+/// The wake-up share of each transport and how fast it fades (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TransportWake {
+    /// The share of a transport's time (and of its CPU) that is waking, in `[0, 1]`.
+    pub share: f64,
+    /// How fast the wait fades per calibration burst's width of busy fraction, `>= 0`.
+    pub decay: f64,
+}
+
+impl Default for TransportWake {
+    fn default() -> Self {
+        TransportWake {
+            share: 0.65,
+            decay: 1.0,
+        }
+    }
+}
+
+/// A transport after the split: what the op spends on its path, and the CPU spent beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Woken {
+    /// CPU on the op's path, ns (before the node's CPU fall, which the caller applies).
+    pub cpu: SimTime,
+    /// The op's wait after that CPU, ns: the path's own wait plus what is left of waking.
+    pub wait: SimTime,
+    /// CPU spent beside the op, ns, already scaled by the fall at the node's busy fraction.
+    pub beside: SimTime,
+}
+
+impl TransportWake {
+    /// Checks the ranges; the error names the key.
+    pub fn validate(&self) -> Result<()> {
+        if !(0.0..=1.0).contains(&self.share) {
+            return Err(invalid("sim", "transport-wake.share must be in [0, 1]"));
+        }
+        if !(self.decay.is_finite() && self.decay >= 0.0) {
+            return Err(invalid("sim", "transport-wake.decay must be >= 0"));
+        }
+        Ok(())
+    }
+
+    /// The part of the wake-up wait an op pays on a node `rho` busy: 1 up to the
+    /// calibration's busy fraction, then `exp(-decay × x)`.
+    pub fn left(&self, fall: &CpuFall, rho: f64) -> f64 {
+        let x = ((rho - fall.busy) / (fall.burst_busy - fall.busy)).max(0.0);
+        (-self.decay * x).exp()
+    }
+
+    /// Splits a transport drawn as `cpu` and `wait` ns on a node `rho` busy.
+    pub(crate) fn split(&self, cpu: SimTime, wait: SimTime, fall: &CpuFall, rho: f64) -> Woken {
+        let off_cpu = (cpu as f64 * self.share) as SimTime;
+        let off_wait = (wait as f64 * self.share) as SimTime;
+        let waking = ((off_cpu + off_wait) as f64 * self.left(fall, rho)) as SimTime;
+        Woken {
+            cpu: cpu - off_cpu,
+            wait: wait - off_wait + waking,
+            beside: (off_cpu as f64 * fall.factor(rho)) as SimTime,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fall() -> CpuFall {
+        CpuFall {
+            busy: 0.1,
+            burst_busy: 0.3,
+            ratio: 0.7,
+        }
+    }
+
+    #[test]
+    fn at_the_calibration_s_load_the_op_s_time_and_the_cpu_are_unchanged() {
+        let w = TransportWake::default();
+        let s = w.split(200_000, 100_000, &fall(), 0.05);
+        assert_eq!(s.cpu + s.wait, 300_000, "{s:?}");
+        assert_eq!(s.cpu + s.beside, 200_000, "{s:?}");
+        assert!(s.cpu < 200_000 && s.beside > 0, "{s:?}");
+    }
+
+    #[test]
+    fn the_wait_fades_with_load_and_the_cpu_beside_follows_the_fall() {
+        let w = TransportWake {
+            share: 0.5,
+            decay: 1.0,
+        };
+        let f = fall();
+        let at_burst = w.split(200_000, 100_000, &f, 0.3);
+        // Half of each part stays; half of the 300 µs wakes, and e^-1 of it is left.
+        assert_eq!(at_burst.cpu, 100_000);
+        let left = (150_000.0 * (-1.0f64).exp()) as SimTime;
+        assert_eq!(at_burst.wait, 50_000 + left);
+        assert_eq!(at_burst.beside, (100_000.0 * f.factor(0.3)) as SimTime);
+        let busier = w.split(200_000, 100_000, &f, 0.6);
+        assert!(busier.wait < at_burst.wait, "{busier:?}");
+        assert!(busier.wait >= 50_000, "the path's own wait stays");
+    }
+
+    #[test]
+    fn a_zero_share_changes_nothing_and_bad_values_name_their_key() {
+        let off = TransportWake {
+            share: 0.0,
+            decay: 1.0,
+        };
+        let s = off.split(200_000, 100_000, &fall(), 0.9);
+        assert_eq!((s.cpu, s.wait, s.beside), (200_000, 100_000, 0));
+        assert!(TransportWake::default().validate().is_ok());
+        let e = TransportWake { share: 1.5, ..off }.validate().unwrap_err();
+        assert!(e.to_string().contains("transport-wake.share"), "{e}");
+        let e = TransportWake {
+            decay: f64::NAN,
+            ..off
+        }
+        .validate()
+        .unwrap_err();
+        assert!(e.to_string().contains("transport-wake.decay"), "{e}");
+    }
+}
