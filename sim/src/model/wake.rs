@@ -142,14 +142,16 @@ mod tests {
         let s = off.split(200_000, 100_000, &fall(), 0.9);
         assert_eq!((s.cpu, s.wait, s.beside), (200_000, 100_000, 0));
         assert!(TransportWake::default().validate().is_ok());
-        let e = TransportWake { share: 1.5, ..off }.validate().unwrap_err();
+        let e = TransportWake { share: 1.5, ..off }
+            .validate()
+            .expect_err("a share above 1");
         assert!(e.to_string().contains("transport-wake.share"), "{e}");
         let e = TransportWake {
             decay: f64::NAN,
             ..off
         }
         .validate()
-        .unwrap_err();
+        .expect_err("a NaN decay");
         assert!(e.to_string().contains("transport-wake.decay"), "{e}");
     }
 }
