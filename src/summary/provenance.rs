@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Extra;
-use crate::spec::RunSpec;
+use crate::spec::{Mode, RunSpec};
 
 /// `provenance` of one summary. Every field reads as empty when absent, so a partial record
 /// from an older writer still loads.
@@ -88,9 +88,18 @@ fn or_unknown(s: &str) -> &str {
 }
 
 /// A stable hash of `spec` without the parts the environment or an injection sets (the S3
-/// and TiKV endpoints, the data directory, `[system.inject]`): 16 hex digits of BLAKE3.
+/// and TiKV endpoints, the data directory, `[system.inject]`), nor, for a live run, the parts
+/// it does not run (`[sim]`, the simulator's settings and calibration, and `[sweep]`): 16 hex
+/// digits of BLAKE3.
 pub fn scenario_hash(spec: &RunSpec) -> String {
     let mut v = serde_json::to_value(spec).unwrap_or(Value::Null);
+    if spec.mode == Mode::Live
+        && let Some(top) = v.as_object_mut()
+    {
+        for k in ["sim", "sweep", "calibration"] {
+            top.remove(k);
+        }
+    }
     if let Some(system) = v.get_mut("system").and_then(Value::as_object_mut) {
         for k in ["s3", "tikv", "inject", "data-dir"] {
             system.remove(k);
@@ -118,6 +127,25 @@ mod tests {
         other.system.timeline_cap += 1;
         assert_ne!(scenario_hash(&spec), scenario_hash(&other));
         assert_eq!(scenario_hash(&spec).len(), 16);
+    }
+
+    #[test]
+    fn a_live_run_s_hash_ignores_the_simulator_s_settings_and_a_sim_run_s_does_not() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml");
+        let live = crate::scenario::Scenario::load(&path, &[])
+            .expect("quickstart loads")
+            .base_spec();
+        assert_eq!(live.mode, Mode::Live);
+        let mut tuned = live.clone();
+        tuned.sim.transport_wake.share = 0.0;
+        tuned.sim.read_servers += 1;
+        tuned.sweep.bisect += 1;
+        assert_eq!(scenario_hash(&live), scenario_hash(&tuned));
+        let (mut sim, mut sim_tuned) = (live.clone(), tuned);
+        sim.mode = Mode::Sim;
+        sim_tuned.mode = Mode::Sim;
+        assert_ne!(scenario_hash(&sim), scenario_hash(&sim_tuned));
     }
 
     #[test]
