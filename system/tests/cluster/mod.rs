@@ -183,13 +183,13 @@ fn block_files(data: &Path) -> anyhow::Result<BTreeSet<String>> {
 }
 
 /// Force a full table sync on every node, then poll until node `n` holds
-/// what node 1 holds, but for the `known` blocks (60 s at most; Garage
+/// what node 1 holds, but for the `known` blocks (120 s at most; Garage
 /// fetches a newly referenced block it lacks `2 × rpc_timeout_msec` after
 /// the reference arrives). Returns how many blocks node `n` lacked before,
 /// and how long catching up took.
 pub async fn resync(n: &str, known: &BTreeSet<String>) -> anyhow::Result<(usize, Duration)> {
     let t0 = Instant::now();
-    let deadline = t0 + Duration::from_secs(60);
+    let deadline = t0 + Duration::from_secs(120);
     let (full, node) = both_stats(n, deadline).await?;
     let behind = node.lacking(&full, known);
     while let Err(e) = cluster(&["garage", "1", "repair", "-a", "--yes", "tables"]) {
@@ -201,9 +201,14 @@ pub async fn resync(n: &str, known: &BTreeSet<String>) -> anyhow::Result<(usize,
         if node.caught_up_with(&full, known) {
             return Ok((behind, t0.elapsed()));
         }
+        if node.resync_errors > 0 {
+            // A block whose fetch failed waits out a backoff before its next try; ask for it
+            // now (what an operator does with `garage block retry-now`).
+            let _ = cluster(&["garage", n, "block", "retry-now", "--all"]);
+        }
         ensure!(
             Instant::now() < deadline,
-            "node {n} has not caught up with node 1 after 60 s: tables {:?} vs {:?}, \
+            "node {n} has not caught up with node 1 after 120 s: tables {:?} vs {:?}, \
              {} resync errors, {} of node 1's blocks missing",
             node.items,
             full.items,
