@@ -113,13 +113,18 @@ pub fn scenario_hash(spec: &RunSpec) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_scenario_hash_ignores_injection_but_not_the_design() {
+    /// The quickstart's base run spec (a live run).
+    fn quickstart() -> RunSpec {
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml");
-        let spec = crate::scenario::Scenario::load(&path, &[])
+        crate::scenario::Scenario::load(&path, &[])
             .expect("quickstart loads")
-            .base_spec();
+            .base_spec()
+    }
+
+    #[test]
+    fn the_scenario_hash_ignores_injection_but_not_the_design() {
+        let spec = quickstart();
         let mut injected = spec.clone();
         injected.system.inject.feed_extra_calls = 1;
         assert_eq!(scenario_hash(&spec), scenario_hash(&injected));
@@ -131,11 +136,7 @@ mod tests {
 
     #[test]
     fn a_live_run_s_hash_ignores_the_simulator_s_settings_and_a_sim_run_s_does_not() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml");
-        let live = crate::scenario::Scenario::load(&path, &[])
-            .expect("quickstart loads")
-            .base_spec();
+        let live = quickstart();
         assert_eq!(live.mode, Mode::Live);
         let mut tuned = live.clone();
         tuned.sim.transport_wake.share = 0.0;
