@@ -339,23 +339,34 @@ fn step_of(
     let summary = exec.run(&s, &dir)?;
     let rel = format!("steps/{label}/{}/summary.json", s.variant);
     let mut step = judge(&summary, load, rel, &s.target, &spec.sweep);
-    if calibrates {
-        step.cpu_drift = cpu_drift(&dir.join(&s.variant).join("calibration.toml"))?;
+    if s.mode == Mode::Live {
+        let measured = in_situ(&dir.join(&s.variant).join("calibration.toml"))?;
+        step.cores = measured.as_ref().and_then(|p| p.process_cores);
+        if calibrates {
+            step.cpu_drift = measured.as_ref().and_then(cpu_drift);
+        }
     }
     Ok(step)
 }
 
-/// The calibration at `path`'s CPU per op over its run's window ÷ over its burst's first
-/// phase ([`Step::cpu_drift`]); `None` when it has no burst or there is no such file.
-fn cpu_drift(path: &Path) -> anyhow::Result<Option<f64>> {
+/// The provenance of the in-situ calibration a live run wrote at `path` (what it measured of
+/// the process); `None` when there is no such file.
+pub(crate) fn in_situ(path: &Path) -> anyhow::Result<Option<feedlab_sim::model::Provenance>> {
     if !path.exists() {
         return Ok(None);
     }
-    let p = feedlab_sim::model::Calibration::load(path)?.provenance;
-    Ok(p.cpu_per_op_ms
+    Ok(Some(
+        feedlab_sim::model::Calibration::load(path)?.provenance,
+    ))
+}
+
+/// A calibration's CPU per op over its run's window ÷ over its burst's first phase
+/// ([`Step::cpu_drift`]); `None` when it has no burst.
+fn cpu_drift(p: &feedlab_sim::model::Provenance) -> Option<f64> {
+    p.cpu_per_op_ms
         .zip(p.burst_cpu_per_op_ms)
         .filter(|&(_, b)| b > 0.0)
-        .map(|(w, b)| w / b))
+        .map(|(w, b)| w / b)
 }
 
 #[cfg(test)]

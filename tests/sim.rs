@@ -122,6 +122,9 @@ fn one_box_cpu_utilisation_is_throughput_times_demand() {
             "speed {speed}: U {u} vs X*D/c {want} (X = {x}/s)"
         );
         assert_eq!(v["sim"]["bottleneck"], "box-cpu");
+        // One box: the cores in use are its utilisation times its 2 cores.
+        let cores = v["sim"]["cpu_cores"].as_f64().expect("cpu_cores");
+        assert!((cores / (2.0 * u) - 1.0).abs() < 0.03, "{cores} vs {u}");
         common::schema::assert_valid_outputs(&out);
     }
 }

@@ -202,6 +202,30 @@ fn prediction_table(r: &SweepReport) -> String {
     t
 }
 
+/// The CPU in use per twin and load, live and simulated (empty without figures).
+fn cores_table(r: &SweepReport) -> String {
+    if r.predictions.iter().all(|p| p.cores.is_empty()) {
+        return String::new();
+    }
+    let mut t = String::from(
+        "| live | load × | live cores | twin cores | twin ÷ live |\n|---|---|---|---|---|\n",
+    );
+    for p in &r.predictions {
+        for c in &p.cores {
+            let _ = writeln!(
+                t,
+                "| {} | {:.2} | {:.2} | {:.2} | ×{:.2} |",
+                p.live,
+                c.load,
+                c.cores[0],
+                c.cores[1],
+                c.ratio()
+            );
+        }
+    }
+    t
+}
+
 /// Writes `report.md`, `report.html` and `plots/sweep-*.svg` under `out`.
 pub fn write(out: &Path, r: &SweepReport) -> anyhow::Result<()> {
     let plots = plots(r)?;
@@ -210,6 +234,7 @@ pub fn write(out: &Path, r: &SweepReport) -> anyhow::Result<()> {
     let title = format!("feedlab sweep: {}", r.scenario);
     let table = knee_table(r);
     let predictions = prediction_table(r);
+    let cores = cores_table(r);
     let provenance = r.provenance.as_ref().map_or_else(
         || "provenance unknown".to_string(),
         |p| format!("feedlab {}, {}", r.feedlab, p.line()),
@@ -220,12 +245,12 @@ pub fn write(out: &Path, r: &SweepReport) -> anyhow::Result<()> {
         .iter()
         .map(|l| format!("- {l}\n"))
         .collect();
-    let mut md = format!("# {title}\n\n{provenance}\n\n{table}\n{against}\n{predictions}");
+    let mut md = format!("# {title}\n\n{provenance}\n\n{table}\n{against}\n{predictions}\n{cores}");
     let mut html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
          <style>body{{font-family:sans-serif;margin:2em auto;max-width:1100px}}\
          table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 10px}}</style>\
-         </head><body>\n<h1>{title}</h1>\n<p>{}</p>\n{}\n{}\n{}\n",
+         </head><body>\n<h1>{title}</h1>\n<p>{}</p>\n{}\n{}\n{}\n{}\n",
         provenance.replace('&', "&amp;").replace('<', "&lt;"),
         md_table_to_html(&table),
         if against.is_empty() {
@@ -236,7 +261,8 @@ pub fn write(out: &Path, r: &SweepReport) -> anyhow::Result<()> {
                 against.replace('&', "&amp;").replace('<', "&lt;")
             )
         },
-        md_table_to_html(&predictions)
+        md_table_to_html(&predictions),
+        md_table_to_html(&cores)
     );
     for (file, caption, svg) in &plots {
         let p = dir.join(format!("{file}.svg"));

@@ -177,9 +177,18 @@ fn sim_section(spec: &RunSpec, cal: &Calibration, r: &ModelReport) -> SimSection
             .find(|res| &res.name == bottleneck)
             .map(|res| finite(res.utilisation)),
         max_shard_utilisation: Some(finite(max_util)),
+        cpu_cores: Some(finite(cpu_cores(&r.snapshot.resources))),
         queue: None,
         extra: object(extra),
     }
+}
+
+/// Cores' worth of CPU that `resources` of kind `cpu` were busy, summed over their nodes.
+fn cpu_cores(resources: &[feedlab_sim::model::ResourceReport]) -> f64 {
+    (resources.iter())
+        .filter(|r| r.kind == "cpu")
+        .map(|r| r.mean_utilisation * r.capacity * r.nodes as f64)
+        .sum()
 }
 
 /// The summary of a photo-model run.

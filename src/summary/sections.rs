@@ -213,6 +213,10 @@ pub struct SimSection {
     /// The busiest shard server's utilisation (0..=1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_shard_utilisation: Option<f64>,
+    /// Cores' worth of CPU the deployment's CPU resources were busy over the measured window,
+    /// summed over their nodes: on one box, the twin of a live run's process cores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_cores: Option<f64>,
     /// The M/M/c validation queue next to theory (queue runs only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<QueueCheck>,

@@ -19,8 +19,9 @@ use super::result::{SweepReport, VariantSweep};
 
 /// The recorded live ladder of every live spec of `specs`, by index, from `dir/sweep.json`;
 /// each step's summary path made absolute (so the new sweep's report finds it) and, where the
-/// record predates it, its machine-speed probe read from that summary. The knee is judged
-/// again, so that it carries the host's speed near it (`Knee::at_reference`).
+/// record predates them, its machine-speed probe read from that summary and its process cores
+/// from the in-situ calibration beside it. The knee is judged again, so that it carries the
+/// host's speed near it (`Knee::at_reference`).
 pub fn recorded(dir: &Path, specs: &[RunSpec]) -> anyhow::Result<Vec<(usize, VariantSweep)>> {
     let report = SweepReport::load(dir)?;
     let mut out = Vec::new();
@@ -42,6 +43,10 @@ pub fn recorded(dir: &Path, specs: &[RunSpec]) -> anyhow::Result<Vec<(usize, Var
             let summary = dir.join(&step.summary);
             if step.host_us.is_none() {
                 step.host_us = super::host::recorded_probe(&summary)?;
+            }
+            if step.cores.is_none() {
+                let measured = super::in_situ(&summary.with_file_name("calibration.toml"))?;
+                step.cores = measured.and_then(|p| p.process_cores);
             }
             step.summary = summary.display().to_string();
         }

@@ -161,6 +161,23 @@ pub struct PredictedStep {
     pub live_stolen_s: u32,
 }
 
+/// The CPU in use at one load, live against predicted: the check of the twin's CPU model that
+/// noise moves least (see [`Step::cores`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictedCores {
+    /// Load multiplier.
+    pub load: f64,
+    /// Cores' worth of CPU in use: the live step's process, and its twin's box.
+    pub cores: [f64; 2],
+}
+
+impl PredictedCores {
+    /// The twin's cores over live's.
+    pub fn ratio(&self) -> f64 {
+        self.cores[1] / self.cores[0]
+    }
+}
+
 /// How well a simulated twin predicted its live variant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
@@ -176,6 +193,9 @@ pub struct Prediction {
     pub knee_error: Option<f64>,
     /// Lowest load with drops beyond the limit, live and simulated.
     pub drop_onset: [Option<f64>; 2],
+    /// Per load where both measured it, the cores in use; not judged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cores: Vec<PredictedCores>,
     /// Whether every judged latency is within 20%, the knee within 15% and the drop onset
     /// within one ladder step.
     pub ok: bool,
@@ -245,11 +265,19 @@ impl SweepReport {
 pub fn predict(live: &VariantSweep, sim: &VariantSweep, factor: f64) -> Prediction {
     let live_knee = live.knee.as_ref().map(|k| k.load);
     let sim_knee = sim.knee.as_ref().map(|k| k.load);
-    let mut steps = Vec::new();
+    let (mut steps, mut cores) = (Vec::new(), Vec::new());
     for l in &live.steps {
         let Some(s) = sim.step_at(l.load) else {
             continue;
         };
+        if let (Some(a), Some(b)) = (l.cores, s.cores)
+            && a > 0.0
+        {
+            cores.push(PredictedCores {
+                load: l.load,
+                cores: [a, b],
+            });
+        }
         let judged = live_knee.is_some_and(|k| l.load <= 0.8 * k * (1.0 + 1e-9));
         for op in PREDICTED_OPS {
             let (Some(lo), Some(so)) = (l.ops.get(op), s.ops.get(op)) else {
@@ -299,6 +327,7 @@ pub fn predict(live: &VariantSweep, sim: &VariantSweep, factor: f64) -> Predicti
         knee: [live_knee, sim_knee],
         knee_error,
         drop_onset,
+        cores,
         ok: latency_ok && knee_ok && onset_ok,
     }
 }

@@ -22,6 +22,9 @@ pub fn step_line(variant: &str, s: &Step) -> String {
         0 => String::new(),
         n => format!(" (the host stole CPU in {n} s)"),
     };
+    if let Some(c) = s.cores {
+        stolen.push_str(&format!(", {c:.2} cores"));
+    }
     if let Some(d) = s.cpu_drift {
         stolen.push_str(&format!(" (CPU per op ×{d:.2} its burst's at this load)"));
     }
@@ -107,7 +110,7 @@ fn prediction_line(p: &super::result::Prediction) -> String {
         .fold(0.0f64, |a, e| a.max(e.abs()));
     let [within, judged] = p.cells();
     format!(
-        "prediction {} by {}: p50/p99 within 20% below 80% of the knee in {within} of {judged} (worst {:.0}%), knee error {}, drop onset live {} / sim {}: {}",
+        "prediction {} by {}: p50/p99 within 20% below 80% of the knee in {within} of {judged} (worst {:.0}%), knee error {}, drop onset live {} / sim {}{}: {}",
         p.live,
         p.sim,
         100.0 * worst,
@@ -115,6 +118,53 @@ fn prediction_line(p: &super::result::Prediction) -> String {
             .map_or("-".into(), |e| format!("{:+.0}%", 100.0 * e)),
         p.drop_onset[0].map_or("none".into(), |l| format!("x{l:.2}")),
         p.drop_onset[1].map_or("none".into(), |l| format!("x{l:.2}")),
+        cores_clause(p),
         if p.ok { "within tolerance" } else { "OFF" }
     )
+}
+
+/// The twin's cores over live's at the lowest and the highest load they share up to the live
+/// knee (", CPU twin ÷ live ×0.96 at x1.00 to ×1.17 at x14.67"); empty without figures.
+fn cores_clause(p: &super::result::Prediction) -> String {
+    let upto = p.knee[0].unwrap_or(f64::INFINITY) * (1.0 + 1e-9);
+    let shared: Vec<_> = p.cores.iter().filter(|c| c.load <= upto).collect();
+    match (shared.first(), shared.last()) {
+        (Some(a), Some(b)) => format!(
+            ", CPU twin ÷ live ×{:.2} at x{:.2} to ×{:.2} at x{:.2}",
+            a.ratio(),
+            a.load,
+            b.ratio(),
+            b.load
+        ),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::result::{PredictedCores, Prediction};
+    use super::*;
+
+    #[test]
+    fn the_cpu_clause_spans_the_loads_up_to_the_live_knee_and_is_empty_without_figures() {
+        let at = |load: f64, live: f64, twin: f64| PredictedCores {
+            load,
+            cores: [live, twin],
+        };
+        let mut p = Prediction {
+            live: "v".into(),
+            sim: "v-sim".into(),
+            steps: Vec::new(),
+            knee: [Some(4.0), Some(2.0)],
+            knee_error: Some(-0.5),
+            drop_onset: [None, None],
+            cores: Vec::new(),
+            ok: false,
+        };
+        assert_eq!(cores_clause(&p), "");
+        p.cores = vec![at(1.0, 0.2, 0.19), at(4.0, 0.8, 0.96), at(8.0, 1.9, 2.0)];
+        let clause = cores_clause(&p);
+        assert_eq!(clause, ", CPU twin ÷ live ×0.95 at x1.00 to ×1.20 at x4.00");
+        assert!(prediction_line(&p).contains(&clause));
+    }
 }

@@ -55,6 +55,7 @@ impl Executor for Scripted {
             let mut cal = feedlab_sim::model::Calibration::builtin();
             cal.provenance.cpu_per_op_ms = Some(0.3 * d);
             cal.provenance.burst_cpu_per_op_ms = Some(0.3);
+            cal.provenance.process_cores = Some(0.5 * d);
             let dir = out.join(&spec.variant);
             std::fs::create_dir_all(&dir)?;
             std::fs::write(dir.join("calibration.toml"), cal.to_toml()?)?;
@@ -330,4 +331,34 @@ fn live_ladders_run_a_step_each_in_turn_and_each_finds_its_own_knee() {
             "{name}: {found}"
         );
     }
+}
+
+#[test]
+fn a_live_step_keeps_its_process_cores_and_a_prediction_pairs_them_with_its_twin_s() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut exec = Scripted {
+        drifts: [1.6].into_iter().collect(),
+        ..scripted(&[50.0])
+    };
+    let step = confirmed_step(&spec(Mode::Live), 2.0, dir.path(), &mut exec).expect("step");
+    assert_eq!((step.cores, step.cpu_drift), (Some(0.8), None));
+    // Paired where both measured, in load order; a live step without the figure is left out.
+    let at = |load: f64, cores: Option<f64>| Step {
+        cores,
+        ..Step::probed(load, true, None)
+    };
+    let steps = [
+        (1.0, Some(0.2), 0.19),
+        (2.0, Some(0.4), 0.5),
+        (4.0, None, 0.9),
+    ];
+    let live = (steps.iter()).map(|&(l, c, _)| at(l, c)).collect();
+    let twin = (steps.iter()).map(|&(l, _, c)| at(l, Some(c))).collect();
+    let live = VariantSweep::unjudged("v", "live", "push", None, live);
+    let twin = VariantSweep::unjudged("v-sim", "sim", "push", Some("v".into()), twin);
+    let p = result::predict(&live, &twin, 2.0);
+    let got: Vec<(f64, f64)> = (p.cores.iter())
+        .map(|c| (c.load, (c.ratio() * 100.0).round()))
+        .collect();
+    assert_eq!(got, [(1.0, 95.0), (2.0, 125.0)]);
 }

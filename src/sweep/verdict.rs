@@ -66,6 +66,11 @@ pub struct Step {
     /// higher on a slower machine). Absent when simulated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_us: Option<f64>,
+    /// Cores' worth of CPU in use over the measured step: a live step's process (its in-situ
+    /// calibration's `process-cores`, the machine-speed probe's own CPU left out), a twin's
+    /// simulated CPU resources (`sim.cpu_cores`). Absent where not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cores: Option<f64>,
     /// A twin's step: its cores' speed against the calibration step's machine, from the live
     /// ladder's probe at this load (`sweep.twin-speed = "live"`). Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -107,6 +112,7 @@ impl Step {
             stolen_s: 0,
             cpu_drift: None,
             host_us,
+            cores: None,
             speed: None,
             retried: Vec::new(),
         }
@@ -169,6 +175,7 @@ pub fn judge(
         stolen_s: stolen_seconds(s),
         cpu_drift: None,
         host_us: s.probe.as_ref().map(|p| p.us).filter(|&u| u > 0.0),
+        cores: s.sim.as_ref().and_then(|x| x.cpu_cores),
         speed: None,
         retried: Vec::new(),
     }
