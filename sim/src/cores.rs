@@ -61,6 +61,14 @@ impl<J: Copy> Cores<J> {
         }
     }
 
+    /// The node's cores (fractional allowed).
+    pub fn count(&self) -> f64 {
+        match self {
+            Cores::Shared(s) => s.cores(),
+            Cores::Sliced(s) => s.cores(),
+        }
+    }
+
     /// Runnable jobs.
     pub fn runnable(&self) -> usize {
         match self {

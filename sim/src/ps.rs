@@ -112,6 +112,11 @@ impl<J: Copy> PsStation<J> {
         self.ledger.recent(now, self.cores)
     }
 
+    /// The station's cores.
+    pub fn cores(&self) -> f64 {
+        self.cores
+    }
+
     /// Runnable jobs.
     pub fn runnable(&self) -> usize {
         self.jobs.len()

@@ -71,6 +71,11 @@ impl<J: Copy> SlicedStation<J> {
         })
     }
 
+    /// The station's cores.
+    pub fn cores(&self) -> f64 {
+        self.cores
+    }
+
     /// Runnable jobs: on a core or waiting for one.
     pub fn runnable(&self) -> usize {
         self.running.len() + self.ready.len() + self.fresh.len()

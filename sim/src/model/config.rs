@@ -149,6 +149,14 @@ pub struct SimSettings {
     /// Scale client and app CPU by the calibration's `[cpu-fall]` (cheaper per op on a
     /// busier node), when it has one. Default true.
     pub cpu_fall: bool,
+    /// How far the CPU fall goes on past the calibration burst's load, as a share of the
+    /// exponent of the power law through its two points ([`super::FallCurve`]), in `[0, 2]`.
+    /// 0 holds the burst's cost. Default 1.
+    pub cpu_fall_beyond: f64,
+    /// How much more a client or app step costs per extra run queue of its node: `c` in
+    /// `1 + c·min((q − n)/n, 4)` for `q` jobs runnable on `n` cores ([`super::FallCurve`]),
+    /// in `[0, 2]`; it applies with a calibration's `[cpu-fall]`. Default 0.2.
+    pub cpu_crowd: f64,
     /// Lengthen each op's transport by the calibration's `[transport-rise]` (a
     /// longer tail on a busier node), when it has one. Default false.
     pub transport_rise: bool,
@@ -199,6 +207,8 @@ impl Default for SimSettings {
             client_max_in_flight: None,
             client_dispatch: false,
             cpu_fall: true,
+            cpu_fall_beyond: 1.0,
+            cpu_crowd: 0.2,
             transport_rise: false,
             transport_wake: Default::default(),
             shard_workers: 4,
@@ -272,6 +282,14 @@ impl SimSettings {
         }
         self.deployment.validate()?;
         self.transport_wake.validate()?;
+        for (key, v) in [
+            ("cpu-fall-beyond", self.cpu_fall_beyond),
+            ("cpu-crowd", self.cpu_crowd),
+        ] {
+            if !(0.0..=2.0).contains(&v) {
+                return Err(invalid("sim", format!("{key} must be in [0, 2], got {v}")));
+            }
+        }
         if let Some(q) = &self.queue {
             crate::theory::MmcTheory::new(q.arrival_rate, q.service_rate, q.workers)
                 .map_err(|e| invalid("sim", format!("queue: {e}")))?;
@@ -280,5 +298,27 @@ impl SimSettings {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_hold_and_an_out_of_range_cpu_setting_names_its_key() {
+        assert!(SimSettings::default().validate().is_ok());
+        let s = SimSettings {
+            cpu_crowd: -0.1,
+            ..SimSettings::default()
+        };
+        let e = s.validate().expect_err("a negative crowding").to_string();
+        assert!(e.contains("cpu-crowd") && e.contains("-0.1"), "{e}");
+        let s = SimSettings {
+            cpu_fall_beyond: f64::NAN,
+            ..SimSettings::default()
+        };
+        let e = s.validate().expect_err("a NaN beyond").to_string();
+        assert!(e.contains("cpu-fall-beyond"), "{e}");
     }
 }

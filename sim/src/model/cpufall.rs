@@ -13,14 +13,29 @@
 //! `burst-busy`, and `ratio` beyond it. The in-situ calibration measures `ratio` with a short
 //! burst at a multiple of its load after its measured window: the burst's cost per op over
 //! the window's, for the part of an op that is not storage calls. Past the burst's load the
-//! cost is held, not extrapolated: the fall flattens out near a box's knee, and a burst that
-//! saturates the box measures a lower cost than a box near its knee pays.
+//! cost is held there unless `sim.cpu-fall-beyond` carries it on.
+//!
+//! [`FallCurve`] is the fall as the model applies it, with two `[sim]` settings:
+//! - `cpu-fall-beyond = b` carries the fall on past the burst's load as the power law through
+//!   the two measured points, at `b` times its exponent (0 holds it at `ratio`), up to a full
+//!   box. Live's CPU per op keeps falling past the burst (one quickstart ladder's pull: 0.32
+//!   ms per op at the burst's ×4, 0.22 at ×13.45, its knee).
+//! - `cpu-crowd = c` prices a crowded run queue: a step that starts with `q` jobs runnable on
+//!   a node of `n` cores costs `1 + c·min((q − n)/n, 4)` times more. Live's tail near its knee
+//!   comes in stalled stretches of a second or more; a twin whose CPU only falls with load has
+//!   none, and its p99 runs thin there.
+//!
+//! Both settings were fitted over replays of recorded quickstart ladders (BENCHMARKS.md).
 //!
 //! ```toml
 //! [cpu-fall]
 //! busy = 0.23        # the calibration step's busy fraction of the box
 //! burst-busy = 0.70  # the burst's
 //! ratio = 0.70       # cost per op in the burst / in the calibration step
+//!
+//! [sim]
+//! cpu-fall-beyond = 1.0
+//! cpu-crowd = 0.2
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -88,6 +103,58 @@ impl CpuFall {
     }
 }
 
+/// How far the crowding factor goes: at `q ≥ 5n` runnable jobs it is `1 + 4c`.
+pub const CROWD_CAP: f64 = 4.0;
+
+/// A measured [`CpuFall`] as the model applies it (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FallCurve {
+    /// The calibration's fall.
+    pub fall: CpuFall,
+    /// The power law's exponent past the burst, already times `cpu-fall-beyond` (0: held).
+    beyond: f64,
+    /// `cpu-crowd`.
+    crowd: f64,
+}
+
+impl FallCurve {
+    /// The fall of `fall`, carried past the burst at `beyond` times the exponent of the power
+    /// law through its two points, and priced `crowd` more per extra run queue of a node.
+    pub fn new(fall: CpuFall, beyond: f64, crowd: f64) -> FallCurve {
+        let exponent = fall.ratio.ln() / (fall.busy.max(0.01) / fall.burst_busy).ln();
+        let beyond = if exponent.is_finite() && beyond > 0.0 {
+            exponent * beyond
+        } else {
+            0.0
+        };
+        FallCurve {
+            fall,
+            beyond,
+            crowd,
+        }
+    }
+
+    /// The share of the calibration's cost that a node `rho` busy pays (the fall only).
+    #[inline]
+    pub fn factor(&self, rho: f64) -> f64 {
+        let held = self.fall.factor(rho);
+        let past = self.fall.burst_busy;
+        if self.beyond > 0.0 && rho > past {
+            held * (rho.min(1.0) / past).powf(-self.beyond)
+        } else {
+            held
+        }
+    }
+
+    /// The share that a client or app step pays when it starts on a node of `cores` cores,
+    /// `rho` busy, with `runnable` jobs on its run queue: the fall times the crowding.
+    #[inline]
+    pub fn step_factor(&self, rho: f64, runnable: usize, cores: f64) -> f64 {
+        let extra = ((runnable as f64 - cores).max(0.0) / cores).min(CROWD_CAP);
+        self.factor(rho) * (1.0 + self.crowd * extra)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +213,39 @@ mod tests {
                 .contains("ratio")
         );
         assert!(fall().validate().is_ok());
+    }
+
+    #[test]
+    fn past_the_burst_the_curve_holds_or_follows_the_power_law_through_the_two_points() {
+        let f = fall();
+        let held = FallCurve::new(f, 0.0, 0.0);
+        assert_eq!(held.factor(0.9), f.ratio);
+        assert_eq!(held.factor(0.5), f.factor(0.5), "the same below the burst");
+        let on = FallCurve::new(f, 1.0, 0.0);
+        assert_eq!(on.factor(0.75), f.ratio, "continuous at the burst");
+        // cost ∝ ρ^-k with 0.6 = (0.75 / 0.25)^-k: at ρ = 1 it is 0.6 × (1 / 0.75)^-k.
+        let k = 0.6f64.ln() / (0.25f64 / 0.75).ln();
+        assert!((on.factor(1.0) - 0.6 * (1.0f64 / 0.75).powf(-k)).abs() < 1e-12);
+        assert_eq!(on.factor(1.5), on.factor(1.0), "capped at a full box");
+        let half = FallCurve::new(f, 0.5, 0.0);
+        assert!(on.factor(1.0) < half.factor(1.0) && half.factor(1.0) < f.ratio);
+    }
+
+    #[test]
+    fn a_step_costs_more_on_a_crowded_run_queue_up_to_the_cap() {
+        let c = FallCurve::new(fall(), 0.0, 0.25);
+        let base = c.factor(0.5);
+        assert_eq!(c.step_factor(0.5, 0, 2.0), base);
+        assert_eq!(
+            c.step_factor(0.5, 2, 2.0),
+            base,
+            "one job a core is not crowded"
+        );
+        assert!((c.step_factor(0.5, 4, 2.0) - base * 1.25).abs() < 1e-12);
+        let capped = base * (1.0 + 0.25 * CROWD_CAP);
+        assert!((c.step_factor(0.5, 10, 2.0) - capped).abs() < 1e-12);
+        assert_eq!(c.step_factor(0.5, 500, 2.0), c.step_factor(0.5, 10, 2.0));
+        let off = FallCurve::new(fall(), 0.0, 0.0);
+        assert_eq!(off.step_factor(0.5, 500, 2.0), base);
     }
 }

@@ -54,7 +54,7 @@ pub use config::{
     CacheKind, CacheSettings, Deployment, Layout, PopulationMode, QueueSettings, ShardCalls,
     SimSettings,
 };
-pub use cpufall::CpuFall;
+pub use cpufall::{CROWD_CAP, CpuFall, FallCurve};
 pub use faults::{BURST_AT_ONCE, Effect, FaultWindow};
 pub use pullcache::PullCacheParams;
 pub use report::{ModelReport, ResourceReport, ShardReport, Snapshot, WorkCount};

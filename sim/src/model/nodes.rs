@@ -13,16 +13,17 @@ use crate::station::{Admission, Started};
 
 impl PhotoModel<'_> {
     /// Put `demand` ns on node `node`'s cores with continuation `next`. A client or app
-    /// step's demand is first scaled by the calibration's [`super::CpuFall`] at the node's
-    /// recent busy fraction, if the calibration has one; every demand is then divided by the
-    /// deployment's `cpu-speed`.
+    /// step's demand is first scaled by the [`super::FallCurve`] at the node's recent busy
+    /// fraction and run queue, if the calibration has a fall; every demand is then divided by
+    /// the deployment's `cpu-speed`.
     #[inline]
     pub(super) fn cpu(&mut self, e: &mut Engine<Ev>, node: u16, demand: SimTime, next: CpuNext) {
         let now = e.now();
         let cores = &mut self.res.cpus[usize::from(node)];
         let mut scale = match (&self.costs.fall, next) {
             (Some(f), CpuNext::Issue { .. } | CpuNext::App { .. }) => {
-                f.factor(cores.recent_utilisation(now))
+                let rho = cores.recent_utilisation(now);
+                f.step_factor(rho, cores.runnable(), cores.cores().count())
             }
             _ => 1.0,
         };

@@ -151,9 +151,10 @@ pub(crate) struct Costs {
     /// server HTTP stacks of a live run and the wake-ups between them), spent before the op
     /// reaches its app server: its CPU share on the app node's cores, then the rest as a wait.
     pub transport: [Option<Priced>; OpKind::COUNT],
-    /// How client and app CPU per op falls with the node's load (`sim.cpu-fall` and the
-    /// calibration file's cpu-fall table).
-    pub fall: Option<super::CpuFall>,
+    /// How client and app CPU per op falls with the node's load and grows with its run queue
+    /// (`sim.cpu-fall`, `sim.cpu-fall-beyond`, `sim.cpu-crowd` and the calibration file's
+    /// cpu-fall table).
+    pub fall: Option<super::FallCurve>,
     /// How transports lengthen with load (`sim.transport-rise` and the calibration's rise).
     pub rise: Option<super::TransportRise>,
     /// The transports' wake-up share and how it fades (`sim.transport-wake`).

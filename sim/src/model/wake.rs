@@ -13,8 +13,9 @@
 //! the calibration's busy fraction and `exp(-decay × x)` of beyond it, where
 //! `x = (ρ - busy) / (burst-busy - busy)` measures the node's recent busy fraction `ρ` in the
 //! calibration burst's units ([`super::CpuFall`]'s `busy` and `burst-busy`); its CPU,
-//! `share × c`, is still spent on the node's cores, scaled by the CPU fall, but beside the op
-//! rather than on its path, so the box's capacity is what it was without the split. At the
+//! `share × c`, is still spent on the node's cores, scaled by the CPU fall
+//! ([`super::FallCurve::factor`]), but beside the op rather than on its path, so the box's
+//! capacity is what it was without the split. At the
 //! calibration's own load the op's time and the node's CPU are unchanged. Without a CPU fall
 //! (a calibration with no burst, such as a full-scale scenario's) nothing is split.
 //!
@@ -28,7 +29,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::CpuFall;
+use super::FallCurve;
 use crate::engine::SimTime;
 use crate::error::{Result, invalid};
 
@@ -76,13 +77,14 @@ impl TransportWake {
 
     /// The part of the wake-up wait an op pays on a node `rho` busy: 1 up to the
     /// calibration's busy fraction, then `exp(-decay × x)`.
-    pub fn left(&self, fall: &CpuFall, rho: f64) -> f64 {
+    pub fn left(&self, curve: &FallCurve, rho: f64) -> f64 {
+        let fall = &curve.fall;
         let x = ((rho - fall.busy) / (fall.burst_busy - fall.busy)).max(0.0);
         (-self.decay * x).exp()
     }
 
     /// Splits a transport drawn as `cpu` and `wait` ns on a node `rho` busy.
-    pub(crate) fn split(&self, cpu: SimTime, wait: SimTime, fall: &CpuFall, rho: f64) -> Woken {
+    pub(crate) fn split(&self, cpu: SimTime, wait: SimTime, fall: &FallCurve, rho: f64) -> Woken {
         let off_cpu = (cpu as f64 * self.share) as SimTime;
         let off_wait = (wait as f64 * self.share) as SimTime;
         let waking = ((off_cpu + off_wait) as f64 * self.left(fall, rho)) as SimTime;
@@ -98,12 +100,13 @@ impl TransportWake {
 mod tests {
     use super::*;
 
-    fn fall() -> CpuFall {
-        CpuFall {
+    fn fall() -> FallCurve {
+        let fall = crate::model::CpuFall {
             busy: 0.1,
             burst_busy: 0.3,
             ratio: 0.7,
-        }
+        };
+        FallCurve::new(fall, 0.0, 0.0)
     }
 
     #[test]
