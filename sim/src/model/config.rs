@@ -155,14 +155,14 @@ pub struct SimSettings {
     pub cpu_fall_beyond: f64,
     /// How much more a client or app step costs per extra run queue of its node: `c` in
     /// `1 + c·min((q − n)/n, 4)` for `q` jobs runnable on `n` cores ([`super::FallCurve`]),
-    /// in `[0, 2]`; it applies with a calibration's `[cpu-fall]`. Default 0.2.
+    /// in `[0, 2]`; it applies with a calibration's `[cpu-fall]`. Default 0.1.
     pub cpu_crowd: f64,
     /// Lengthen each op's transport by the calibration's `[transport-rise]` (a
     /// longer tail on a busier node), when it has one. Default false.
     pub transport_rise: bool,
     /// The share of each op's transport that waits for idle threads to wake, and how fast
     /// that wait fades on a busier node ([`super::TransportWake`]); it applies with a
-    /// calibration's `[cpu-fall]`. Default `{ share = 0.65, decay = 1.0 }`.
+    /// calibration's `[cpu-fall]`. Default `{ share = 0.65, decay = 0.0 }`: the wait stays.
     pub transport_wake: super::TransportWake,
     /// Workers per shard server. Default 4.
     pub shard_workers: u32,
@@ -208,7 +208,7 @@ impl Default for SimSettings {
             client_dispatch: false,
             cpu_fall: true,
             cpu_fall_beyond: 1.0,
-            cpu_crowd: 0.2,
+            cpu_crowd: 0.1,
             transport_rise: false,
             transport_wake: Default::default(),
             shard_workers: 4,

@@ -35,7 +35,7 @@
 //!
 //! [sim]
 //! cpu-fall-beyond = 1.0
-//! cpu-crowd = 0.2
+//! cpu-crowd = 0.1
 //! ```
 
 use serde::{Deserialize, Serialize};
