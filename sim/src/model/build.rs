@@ -33,6 +33,7 @@ fn priced(cal: &Calibration, s: &SimSettings, op: &str, io: u32, net: u32) -> Re
         share: cal.cpu_share(op),
         io_per_n: io,
         net_per_n: net,
+        cpu_cap: None,
     })
 }
 
@@ -55,10 +56,26 @@ fn transport_costs(cal: &Calibration, s: &SimSettings) -> Result<[Option<Priced>
     for kind in OpKind::ALL {
         let op = format!("http-{}", kind.name());
         if s.service.contains_key(&op) || cal.ops.iter().any(|c| c.op == op) {
-            out[kind.index()] = Some(priced(cal, s, &op, 0, 0)?);
+            let mut p = priced(cal, s, &op, 0, 0)?;
+            if s.transport_cpu_cap && !s.service.contains_key(&op) {
+                p.cpu_cap = transport_cap(cal, &op);
+            }
+            out[kind.index()] = Some(p);
         }
     }
     Ok(out)
+}
+
+/// The CPU cap of the transport `op` (see [`super::transportcpu`]), when the calibration
+/// has one entry of it with its CPU measured.
+fn transport_cap(cal: &Calibration, op: &str) -> Option<crate::engine::SimTime> {
+    let mut entries = cal.ops.iter().filter(|c| c.op == op);
+    let (c, None) = (entries.next()?, entries.next()) else {
+        return None;
+    };
+    let share = cal.cpu_share(op).at(u64::from(c.n.max(1)));
+    let ms = super::cpu_cap(&c.quantiles_ms, share)?;
+    Some((ms * 1e6) as crate::engine::SimTime)
 }
 
 /// How a view's transport follows its bytes, from the mean transport CPU of views and of

@@ -160,6 +160,9 @@ pub struct SimSettings {
     /// Lengthen each op's transport by the calibration's `[transport-rise]` (a
     /// longer tail on a busier node), when it has one. Default false.
     pub transport_rise: bool,
+    /// Cap each drawn transport's CPU so that its slow draws are waits, the mean CPU still
+    /// the measured one ([`super::transportcpu`]). Default true.
+    pub transport_cpu_cap: bool,
     /// The share of each op's transport that waits for idle threads to wake, and how fast
     /// that wait fades on a busier node ([`super::TransportWake`]); it applies with a
     /// calibration's `[cpu-fall]`. Default `{ share = 0.65, decay = 0.0 }`: the wait stays.
@@ -210,6 +213,7 @@ impl Default for SimSettings {
             cpu_fall_beyond: 1.0,
             cpu_crowd: 0.1,
             transport_rise: false,
+            transport_cpu_cap: true,
             transport_wake: Default::default(),
             shard_workers: 4,
             shard_calls: ShardCalls::Parallel,

@@ -43,6 +43,7 @@ mod series;
 mod sized_tests;
 mod source;
 mod state;
+mod transportcpu;
 mod views;
 mod wake;
 
@@ -61,6 +62,7 @@ pub use report::{ModelReport, ResourceReport, ShardReport, Snapshot, WorkCount};
 pub use rise::{KindRise, TransportRise};
 pub use series::FreshPoint;
 pub use source::{FeedShape, Source};
+pub use transportcpu::cpu_cap;
 pub use wake::TransportWake;
 
 use state::{Ev, PhotoModel};

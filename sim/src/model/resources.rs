@@ -56,6 +56,9 @@ pub(crate) struct Priced {
     pub io_per_n: u32,
     /// Bytes crossing a NIC per unit of size (blob transfers).
     pub net_per_n: u32,
+    /// The most CPU one call spends, ns, the rest of its time waiting; `None`: its CPU is
+    /// its time times `share` (see [`super::transportcpu`]).
+    pub cpu_cap: Option<SimTime>,
 }
 
 impl Priced {
@@ -79,7 +82,10 @@ impl Priced {
 
     #[inline]
     fn split(&self, t: SimTime, n: u64) -> Call {
-        let cpu = (t as f64 * self.share.at(n)) as SimTime;
+        let cpu = match self.cpu_cap {
+            Some(cap) => t.min(cap),
+            None => (t as f64 * self.share.at(n)) as SimTime,
+        };
         Call {
             cpu,
             wait: t - cpu.min(t),
