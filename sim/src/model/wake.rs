@@ -7,8 +7,8 @@
 //! ×1 to ×4 while its process CPU per op fell less, and a twin that priced the whole fall as
 //! CPU ([`super::CpuFall`]) lent itself capacity that live did not have (BENCHMARKS.md).
 //!
-//! [`TransportWake`] splits each drawn transport (CPU share `c`, wait `w`, as the calibration's
-//! `http-<kind>` op gives them) into a part that stays on the op's path, `(1 - share)` of each,
+//! [`TransportWake`] splits each drawn transport (CPU `c`, wait `w`, as the calibration's
+//! `http-<kind>` op gives them, the CPU capped as [`super::transportcpu`] says) into a part that stays on the op's path, `(1 - share)` of each,
 //! and a wake-up part: its time `share × (c + w)` becomes a wait that the op pays in full up to
 //! the calibration's busy fraction and `exp(-decay × x)` of beyond it, where
 //! `x = (ρ - busy) / (burst-busy - busy)` measures the node's recent busy fraction `ρ` in the
