@@ -299,13 +299,7 @@ pub fn predict(live: &VariantSweep, sim: &VariantSweep, factor: f64) -> Predicti
         (Some(l), Some(s)) => Some(s / l - 1.0),
         _ => None,
     };
-    let onset = |v: &VariantSweep| {
-        v.steps
-            .iter()
-            .find(|s| s.breaches.iter().any(|b| b.rule == Rule::Dropped))
-            .map(|s| s.load)
-    };
-    let drop_onset = [onset(live), onset(sim)];
+    let drop_onset = [drop_onset(live), drop_onset(sim)];
     let latency_ok = steps
         .iter()
         .filter(|p| p.judged)
@@ -315,11 +309,7 @@ pub fn predict(live: &VariantSweep, sim: &VariantSweep, factor: f64) -> Predicti
         (None, None) => true,
         _ => false,
     };
-    let onset_ok = match drop_onset {
-        [Some(l), Some(s)] => (s / l).max(l / s) <= factor * (1.0 + 1e-9),
-        [None, None] => true,
-        _ => false,
-    };
+    let onset_ok = onsets_agree(drop_onset, [top_load(live), top_load(sim)], factor);
     Prediction {
         live: live.variant.clone(),
         sim: sim.variant.clone(),
@@ -329,5 +319,33 @@ pub fn predict(live: &VariantSweep, sim: &VariantSweep, factor: f64) -> Predicti
         drop_onset,
         cores,
         ok: latency_ok && knee_ok && onset_ok,
+    }
+}
+
+/// The lowest load at which `v` dropped or shed past the limit, if any step did.
+fn drop_onset(v: &VariantSweep) -> Option<f64> {
+    (v.steps.iter())
+        .find(|s| s.breaches.iter().any(|b| b.rule == Rule::Dropped))
+        .map(|s| s.load)
+}
+
+/// The highest load `v` ran.
+fn top_load(v: &VariantSweep) -> f64 {
+    v.steps.iter().map(|s| s.load).fold(0.0, f64::max)
+}
+
+/// Whether live's and the twin's drop onsets (`[live, sim]`) can lie within one ladder step
+/// (`factor`) of each other. A ladder that never dropped up to its `top` load only says that
+/// its onset lies above it, since a ladder stops once its knee is bracketed; so an onset on
+/// one side and none on the other agree when the onset lies less than a step above the
+/// other side's top.
+pub(super) fn onsets_agree(onset: [Option<f64>; 2], top: [f64; 2], factor: f64) -> bool {
+    let within = factor * (1.0 + 1e-9);
+    match onset {
+        [Some(l), Some(s)] => (s / l).max(l / s) <= within,
+        // The censored side's onset lies strictly above its top.
+        [None, Some(s)] => s * factor > top[0],
+        [Some(l), None] => l * factor > top[1],
+        [None, None] => true,
     }
 }

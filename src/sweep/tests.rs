@@ -362,3 +362,16 @@ fn a_live_step_keeps_its_process_cores_and_a_prediction_pairs_them_with_its_twin
         .collect();
     assert_eq!(got, [(1.0, 95.0), (2.0, 125.0)]);
 }
+
+#[test]
+fn a_drop_onset_above_the_other_ladder_s_top_agrees_within_a_step_only() {
+    use result::onsets_agree;
+    assert!(onsets_agree([Some(4.0), Some(8.0)], [8.0, 8.0], 2.0));
+    assert!(!onsets_agree([Some(2.0), Some(8.0)], [8.0, 8.0], 2.0));
+    // Live never dropped up to x6.73, its last step: its onset lies above it.
+    assert!(onsets_agree([None, Some(7.34)], [6.73, 8.0], 2.0));
+    assert!(!onsets_agree([None, Some(2.0)], [6.73, 8.0], 2.0));
+    assert!(onsets_agree([Some(9.0), None], [16.0, 8.0], 2.0));
+    assert!(!onsets_agree([Some(4.0), None], [16.0, 8.0], 2.0));
+    assert!(onsets_agree([None, None], [6.73, 8.0], 2.0));
+}
