@@ -24,7 +24,7 @@
 
 mod burst;
 mod contract;
-mod deconv;
+pub(crate) mod deconv;
 mod direct;
 mod events;
 mod external;
@@ -36,7 +36,7 @@ mod probe;
 pub(crate) mod retired;
 mod rise;
 mod seed;
-mod spread;
+pub(crate) mod spread;
 mod threads;
 mod warmup;
 mod work;

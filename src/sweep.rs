@@ -25,6 +25,7 @@ mod parallel;
 mod replay;
 pub mod result;
 mod rounds;
+mod settle;
 pub mod table;
 pub(crate) mod verdict;
 
@@ -147,13 +148,19 @@ pub fn ladders(
             None => ladder_of(spec, out, &[], None, exec)?,
         };
         if spec.mode == Mode::Live && spec.sweep.predict {
-            let twin = twin_of(spec, &ladder, calibrated)?;
+            let (mut twin, first) = twin_of(spec, &ladder, calibrated)?;
+            let (start, rounds) = (spec.sweep.start, spec.sweep.settle_rounds);
+            let gaps = settle::settle(&mut twin, &first, start, rounds, out, exec)?;
             let loads: Vec<f64> = ladder.steps.iter().map(|s| s.load).collect();
             let host = (spec.sweep.twin_speed == TwinSpeed::Live)
-                .then(|| HostTrack::of(&ladder, spec.sweep.start, spec.sweep.twin_speed_exponent))
+                .then(|| HostTrack::of(&ladder, start, spec.sweep.twin_speed_exponent))
                 .flatten();
             let sim = ladder_of(&twin, out, &loads, host, exec)?;
-            predictions.push(result::predict(&ladder, &sim, spec.sweep.factor));
+            let mut p = result::predict(&ladder, &sim, spec.sweep.factor, Some(start));
+            if let Some((before, after)) = gaps {
+                p.settled = settle::report(&twin.variant, &before, &after);
+            }
+            predictions.push(p);
             variants.push(ladder);
             variants.push(sim);
         } else {
@@ -230,7 +237,7 @@ const BUSY_BOX_CORES: f64 = 0.2;
 /// calibration that the live ladder's first step wrote (under `dir`), on the scenario's `[sim]` model of
 /// the box, with the live run's client limit and, for a local blob store, as many blob
 /// transfers at once as the live read router admits requests.
-fn twin_of(spec: &RunSpec, live: &VariantSweep, dir: &Path) -> anyhow::Result<RunSpec> {
+fn twin_of(spec: &RunSpec, live: &VariantSweep, dir: &Path) -> anyhow::Result<(RunSpec, PathBuf)> {
     let first = live
         .steps
         .iter()
@@ -285,7 +292,7 @@ fn twin_of(spec: &RunSpec, live: &VariantSweep, dir: &Path) -> anyhow::Result<Ru
         d.cores *= (sat / host).min(1.0);
     }
     twin.calibration = Some(calibration);
-    Ok(twin)
+    Ok((twin, dir.join(&first.summary)))
 }
 
 /// Runs the ladder of one variant: the `preset` loads first, then the search; a twin's steps
@@ -311,23 +318,7 @@ fn step_of(
     exec: &mut dyn Executor,
     suffix: &str,
 ) -> anyhow::Result<Step> {
-    let mut s = spec.clone();
-    s.traffic.load = spec.traffic.load * load;
-    if let Some(d) = spec.sweep.step_s {
-        s.duration_s = d;
-    }
-    if let Some(d) = spec.sweep.sim_step_s {
-        s.sim.duration_s = Some(d);
-    } else if s.sim.duration_s.is_none() {
-        s.sim.duration_s = Some(s.duration_s);
-    }
-    let w = spec.sweep.warmup_s;
-    if w > 0.0 && spec.faults.is_empty() {
-        s.duration_s += w;
-        s.sim.duration_s = s.sim.duration_s.map(|d| d + w);
-        s.driver.warmup_s = w;
-        s.sim.warmup_s = w;
-    }
+    let mut s = at_load(spec, load);
     // The twin's calibration step also measures how the CPU per op falls on a busier box.
     let calibrates =
         s.mode == Mode::Live && s.sweep.predict && (load / s.sweep.start - 1.0).abs() < 1e-6;
@@ -347,6 +338,29 @@ fn step_of(
         }
     }
     Ok(step)
+}
+
+/// `spec` as a step at `load` times its traffic runs it: for `sweep.step-s` (or
+/// `sweep.sim-step-s`) seconds after `sweep.warmup-s` of warm-up.
+fn at_load(spec: &RunSpec, load: f64) -> RunSpec {
+    let mut s = spec.clone();
+    s.traffic.load = spec.traffic.load * load;
+    if let Some(d) = spec.sweep.step_s {
+        s.duration_s = d;
+    }
+    if let Some(d) = spec.sweep.sim_step_s {
+        s.sim.duration_s = Some(d);
+    } else if s.sim.duration_s.is_none() {
+        s.sim.duration_s = Some(s.duration_s);
+    }
+    let w = spec.sweep.warmup_s;
+    if w > 0.0 && spec.faults.is_empty() {
+        s.duration_s += w;
+        s.sim.duration_s = s.sim.duration_s.map(|d| d + w);
+        s.driver.warmup_s = w;
+        s.sim.warmup_s = w;
+    }
+    s
 }
 
 /// The provenance of the in-situ calibration a live run wrote at `path` (what it measured of

@@ -264,11 +264,12 @@ fn a_client_in_flight_limit_drops_the_excess_for_no_cpu() {
     );
 }
 
-/// A calibration's `[cpu-fall]` makes client and app CPU cheaper on a busier box: on the
-/// free box at about 70% busy (1.5 ms per op: the generator's 1 ms, which falls, and 0.5 ms
-/// of background, which does not), a fall to half the generator's cost from 50% busy on
-/// leaves the box about 50% busy (self-consistently: 1 ms per op); `sim.cpu-fall = false`
-/// ignores it.
+/// A calibration's `[cpu-fall]` makes client, app and background CPU cheaper on a busier box
+/// (the burst measures the fall of all CPU per op that is not storage calls): on the free
+/// box at 70% busy (1.5 ms per op: the generator's 1 ms and 0.5 ms of background), a fall
+/// from 10% busy to half the cost at 50% leaves the box 42% busy (self-consistently:
+/// `ρ = 0.7 · (1 − 1.25 (ρ − 0.1))`), where a fall of the generator's CPU alone would leave
+/// it 48% busy; `sim.cpu-fall = false` ignores it.
 #[test]
 fn a_cpu_fall_makes_client_cpu_cheaper_on_a_busier_box() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -314,7 +315,7 @@ fn a_cpu_fall_makes_client_cpu_cheaper_on_a_busier_box() {
     assert!((held / want - 1.0).abs() < 0.05, "U {held} vs X*D/c {want}");
     let (fallen, _) = run("true");
     let ratio = fallen / held;
-    assert!(ratio > 0.6 && ratio < 0.75, "{fallen} / {held} = {ratio}");
+    assert!(ratio > 0.55 && ratio < 0.65, "{fallen} / {held} = {ratio}");
 }
 
 /// `driver.calibration-burst`: after its measured window a live run drives the service at its

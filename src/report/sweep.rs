@@ -190,10 +190,10 @@ fn prediction_table(r: &SweepReport) -> String {
                 s.sim_ms[1],
                 100.0 * s.error[0],
                 100.0 * s.error[1],
-                if s.judged {
-                    "yes"
-                } else {
-                    "above 80% of the knee"
+                match (s.judged, s.calibration) {
+                    (true, _) => "yes",
+                    (false, true) => "calibration step",
+                    (false, false) => "above 80% of the knee",
                 },
                 s.live_stolen_s
             );
@@ -226,6 +226,26 @@ fn cores_table(r: &SweepReport) -> String {
     t
 }
 
+/// Each twin's calibration step against live before and after it was settled (empty when
+/// none was).
+fn settled_table(r: &SweepReport) -> String {
+    if r.predictions.iter().all(|p| p.settled.is_empty()) {
+        return String::new();
+    }
+    let mut t = String::from(
+        "| twin | op | calibration step p50 / p99 against live, as measured | settled |\n\
+         |---|---|---|---|\n",
+    );
+    let pct = |e: [f64; 2]| format!("{:+.0}% / {:+.0}%", 100.0 * e[0], 100.0 * e[1]);
+    for p in &r.predictions {
+        for o in &p.settled {
+            let (b, a) = (pct(o.before), pct(o.after));
+            let _ = writeln!(t, "| {} | {} | {b} | {a} |", p.sim, o.op);
+        }
+    }
+    t
+}
+
 /// Writes `report.md`, `report.html` and `plots/sweep-*.svg` under `out`.
 pub fn write(out: &Path, r: &SweepReport) -> anyhow::Result<()> {
     let plots = plots(r)?;
@@ -235,6 +255,7 @@ pub fn write(out: &Path, r: &SweepReport) -> anyhow::Result<()> {
     let table = knee_table(r);
     let predictions = prediction_table(r);
     let cores = cores_table(r);
+    let settled = settled_table(r);
     let provenance = r.provenance.as_ref().map_or_else(
         || "provenance unknown".to_string(),
         |p| format!("feedlab {}, {}", r.feedlab, p.line()),
@@ -245,12 +266,14 @@ pub fn write(out: &Path, r: &SweepReport) -> anyhow::Result<()> {
         .iter()
         .map(|l| format!("- {l}\n"))
         .collect();
-    let mut md = format!("# {title}\n\n{provenance}\n\n{table}\n{against}\n{predictions}\n{cores}");
+    let mut md = format!(
+        "# {title}\n\n{provenance}\n\n{table}\n{against}\n{predictions}\n{cores}\n{settled}"
+    );
     let mut html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
          <style>body{{font-family:sans-serif;margin:2em auto;max-width:1100px}}\
          table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 10px}}</style>\
-         </head><body>\n<h1>{title}</h1>\n<p>{}</p>\n{}\n{}\n{}\n{}\n",
+         </head><body>\n<h1>{title}</h1>\n<p>{}</p>\n{}\n{}\n{}\n{}\n{}\n",
         provenance.replace('&', "&amp;").replace('<', "&lt;"),
         md_table_to_html(&table),
         if against.is_empty() {
@@ -262,7 +285,8 @@ pub fn write(out: &Path, r: &SweepReport) -> anyhow::Result<()> {
             )
         },
         md_table_to_html(&predictions),
-        md_table_to_html(&cores)
+        md_table_to_html(&cores),
+        md_table_to_html(&settled)
     );
     for (file, caption, svg) in &plots {
         let p = dir.join(format!("{file}.svg"));

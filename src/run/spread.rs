@@ -115,7 +115,7 @@ fn whole(upper: &[(f64, f64)], time_ms: f64) -> Option<Vec<(f64, f64)>> {
 }
 
 /// The mean of the distribution whose quantile function is linear between `q`'s points.
-fn mean(q: &[(f64, f64)]) -> f64 {
+pub(crate) fn mean(q: &[(f64, f64)]) -> f64 {
     q.windows(2)
         .map(|w| (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0)
         .sum()

@@ -92,6 +92,12 @@ pub struct SweepSettings {
     /// and the twin keeps the step's cost per op, which predicts knees low (see
     /// BENCHMARKS.md).
     pub calibration_burst: f64,
+    /// With `predict`, rounds of settling the twin on its calibration step before its ladder
+    /// runs: the twin runs that step, and each op's transport moves by the gap between the
+    /// twin's percentiles and live's, so that the queueing the live transports already hold
+    /// is not counted again on the twin's cores (`sweep/settle.rs`). Default 3; 0: the
+    /// calibration as measured; at most 8.
+    pub settle_rounds: u32,
     /// With `predict`, how fast the twin's cores run at each step. `"live"`: at the
     /// calibration step's machine-speed probe over the probe of the live step at that load
     /// (interpolated between the loads the live ladder ran), so that the twin meets the
@@ -141,6 +147,7 @@ impl Default for SweepSettings {
             confirm: 1,
             overload: Vec::new(),
             calibration_burst: 4.0,
+            settle_rounds: 3,
             warmup_s: 2.0,
             twin_speed: TwinSpeed::default(),
             twin_speed_exponent: DEFAULT_TWIN_SPEED_EXPONENT,
@@ -207,6 +214,10 @@ impl SweepSettings {
         if !(0.0..=2.0).contains(&x) {
             return Err(("twin-speed-exponent", format!("must be in [0, 2], got {x}")));
         }
+        if self.settle_rounds > 8 {
+            let n = self.settle_rounds;
+            return Err(("settle-rounds", format!("must be ≤ 8, got {n}")));
+        }
         if self.confirm > 3 {
             return Err(("confirm", format!("must be ≤ 3, got {}", self.confirm)));
         }
@@ -252,6 +263,7 @@ mod tests {
         assert_eq!(bad(|s| s.max_steps = 0), Err("max-steps"));
         assert_eq!(bad(|s| s.bisect = 11), Err("bisect"));
         assert_eq!(bad(|s| s.confirm = 4), Err("confirm"));
+        assert_eq!(bad(|s| s.settle_rounds = 9), Err("settle-rounds"));
         assert_eq!(bad(|s| s.overload = vec![2.0, 1.0]), Err("overload"));
     }
 }

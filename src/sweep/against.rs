@@ -74,7 +74,7 @@ pub fn compare(dir: &str, earlier: &SweepReport, now: &SweepReport) -> Against {
             let on_reference = u0
                 .zip(u1)
                 .map(|(u0, u1)| [l0 * u0 / reference, l1 * u1 / reference]);
-            let cells = predict(before, v, now.factor).cells();
+            let cells = predict(before, v, now.factor, None).cells();
             Some(KneeChange {
                 variant: v.variant.clone(),
                 load: [l0, l1],

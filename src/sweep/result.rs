@@ -153,8 +153,12 @@ pub struct PredictedStep {
     pub sim_ms: [f64; 2],
     /// Relative errors of p50 and p99 (sim ÷ live − 1).
     pub error: [f64; 2],
-    /// Whether this load is at most 80% of the live knee (where the tolerance applies).
+    /// Whether this load is at most 80% of the live knee (where the tolerance applies) and
+    /// is not the calibration step.
     pub judged: bool,
+    /// Whether this is the live step that calibrated the twin: reproduced, not predicted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub calibration: bool,
     /// Seconds of the live step the host stole CPU in (see [`Step::stolen_s`]): its
     /// latencies measured the neighbours as well. Judged all the same.
     #[serde(default)]
@@ -199,6 +203,22 @@ pub struct Prediction {
     /// Whether every judged latency is within 20%, the knee within 15% and the drop onset
     /// within one ladder step.
     pub ok: bool,
+    /// How far the twin's calibration step was from live's before and after settling
+    /// (`sweep.settle-rounds`), per op; empty when it was not settled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settled: Vec<SettledOp>,
+}
+
+/// One op of the twin's calibration step against the live step it was calibrated on: its p50
+/// and p99 as the twin's over live's, less 1, before the transports were settled and after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettledOp {
+    /// Op kind.
+    pub op: String,
+    /// `[p50, p99]` errors before settling.
+    pub before: [f64; 2],
+    /// `[p50, p99]` errors after.
+    pub after: [f64; 2],
 }
 
 impl Prediction {
@@ -261,8 +281,15 @@ impl SweepReport {
     }
 }
 
-/// Judges `sim`'s prediction of `live`; `factor` is the ladder's step.
-pub fn predict(live: &VariantSweep, sim: &VariantSweep, factor: f64) -> Prediction {
+/// Judges `sim`'s prediction of `live`; `factor` is the ladder's step. The step at
+/// `calibrated_at`, the load whose live run calibrated the twin, is listed but not judged:
+/// the twin reproduces it rather than predicts it.
+pub fn predict(
+    live: &VariantSweep,
+    sim: &VariantSweep,
+    factor: f64,
+    calibrated_at: Option<f64>,
+) -> Prediction {
     let live_knee = live.knee.as_ref().map(|k| k.load);
     let sim_knee = sim.knee.as_ref().map(|k| k.load);
     let (mut steps, mut cores) = (Vec::new(), Vec::new());
@@ -278,7 +305,8 @@ pub fn predict(live: &VariantSweep, sim: &VariantSweep, factor: f64) -> Predicti
                 cores: [a, b],
             });
         }
-        let judged = live_knee.is_some_and(|k| l.load <= 0.8 * k * (1.0 + 1e-9));
+        let calibration = calibrated_at.is_some_and(|c| (l.load / c - 1.0).abs() < 1e-6);
+        let judged = !calibration && live_knee.is_some_and(|k| l.load <= 0.8 * k * (1.0 + 1e-9));
         for op in PREDICTED_OPS {
             let (Some(lo), Some(so)) = (l.ops.get(op), s.ops.get(op)) else {
                 continue;
@@ -291,6 +319,7 @@ pub fn predict(live: &VariantSweep, sim: &VariantSweep, factor: f64) -> Predicti
                 sim_ms: [so.p50_ms, so.p99_ms],
                 error: [rel(lo.p50_ms, so.p50_ms), rel(lo.p99_ms, so.p99_ms)],
                 judged,
+                calibration,
                 live_stolen_s: l.stolen_s,
             });
         }
@@ -319,6 +348,7 @@ pub fn predict(live: &VariantSweep, sim: &VariantSweep, factor: f64) -> Predicti
         drop_onset,
         cores,
         ok: latency_ok && knee_ok && onset_ok,
+        settled: Vec::new(),
     }
 }
 

@@ -160,6 +160,7 @@ mod tests {
             drop_onset: [None, None],
             cores: Vec::new(),
             ok: false,
+            settled: Vec::new(),
         };
         assert_eq!(cores_clause(&p), "");
         p.cores = vec![at(1.0, 0.2, 0.19), at(4.0, 0.8, 0.96), at(8.0, 1.9, 2.0)];

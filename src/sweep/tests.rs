@@ -242,11 +242,11 @@ fn the_twin_of_a_local_blob_store_transfers_as_many_at_once_as_its_read_router_a
     let mut s = spec(Mode::Live);
     s.system.read_concurrency = 300;
     let live = ladder_of(&s, dir.path(), &[1.0], None, &mut exec).expect("ladder");
-    let twin = twin_of(&s, &live, dir.path()).expect("twin");
+    let (twin, _) = twin_of(&s, &live, dir.path()).expect("twin");
     assert_eq!(twin.sim.blob_workers, 300);
     assert_eq!(twin.sim.client_max_in_flight, Some(256));
     s.system.blob = feedlab_system::service::BlobBackend::S3;
-    let twin = twin_of(&s, &live, dir.path()).expect("twin");
+    let (twin, _) = twin_of(&s, &live, dir.path()).expect("twin");
     assert_eq!(
         twin.sim.blob_workers, s.sim.blob_workers,
         "an object store keeps its own"
@@ -356,7 +356,7 @@ fn a_live_step_keeps_its_process_cores_and_a_prediction_pairs_them_with_its_twin
     let twin = (steps.iter()).map(|&(l, _, c)| at(l, Some(c))).collect();
     let live = VariantSweep::unjudged("v", "live", "push", None, live);
     let twin = VariantSweep::unjudged("v-sim", "sim", "push", Some("v".into()), twin);
-    let p = result::predict(&live, &twin, 2.0);
+    let p = result::predict(&live, &twin, 2.0, None);
     let got: Vec<(f64, f64)> = (p.cores.iter())
         .map(|c| (c.load, (c.ratio() * 100.0).round()))
         .collect();

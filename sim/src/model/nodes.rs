@@ -240,7 +240,8 @@ impl PhotoModel<'_> {
         self.res.app_node.get(i).copied().unwrap_or(0)
     }
 
-    /// CPU per op outside any measured call, on request `r`'s home shard node.
+    /// CPU per op outside any measured call, on request `r`'s home shard node, scaled by the
+    /// calibration's fall (without the crowding) at that node's recent busy fraction.
     pub(super) fn background(&mut self, e: &mut Engine<Ev>, r: u32) {
         if !self.res.on() || !self.res.background {
             return;
@@ -248,9 +249,15 @@ impl PhotoModel<'_> {
         let Some(b) = &self.costs.background else {
             return;
         };
-        let demand = b.sample(1, &mut self.rng.service);
+        let mut demand = b.sample(1, &mut self.rng.service);
         let user = self.reqs[r as usize].user;
         let node = self.res.shard_node[self.src.user_shard(user)];
+        // The measured fall is of all the CPU per op that is not storage calls, the
+        // background's too.
+        if let Some(f) = &self.costs.fall {
+            let rho = self.res.cpus[usize::from(node)].recent_utilisation(e.now());
+            demand = (demand as f64 * f.factor(rho)) as SimTime;
+        }
         self.cpu(e, node, demand, CpuNext::Nothing);
     }
 }
