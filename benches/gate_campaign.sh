@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The regression-gate campaign of issue #13: how often does `feedlab gate`
 # raise a false alarm on clean runs, and how often does it catch an injected
-# slowdown, on this machine, with the gate step exactly as .ci/run runs it
-# (compare the quickstart, gate it against the committed baseline, and on a
-# breach rerun the quickstart once and gate the rerun)?
+# slowdown, on this machine, with the gate step as .ci/run runs it (compare
+# the quickstart, gate it against a baseline, and on a breach rerun the
+# quickstart once and gate the rerun)? .ci/run's baseline is the pooled pair of
+# runs scripts/gate-ab makes of the baseline's commit on the same machine: pass
+# --baseline out/quickstart-base/base.json after running it to judge as CI does.
 #
 # Kinds of run (N each):
 #   clean  no injection: every final FAIL is a false alarm

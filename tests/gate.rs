@@ -160,7 +160,6 @@ fn record_then_gate_the_same_run_passes_with_recorded_provenance() {
         lab.path("cur/comparison.json"),
     );
     let (b, c) = (base.to_str().expect("utf-8"), cur.to_str().expect("utf-8"));
-    // From the workspace, so the commit is this repository's HEAD.
     let args = ["gate", "--record", "--current", c, "--baseline", b];
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
     exits(&feedlab(workspace, &args, &[]), 0);
@@ -170,7 +169,8 @@ fn record_then_gate_the_same_run_passes_with_recorded_provenance() {
     let recorded: Value = serde_json::from_str(&lab.text("baselines/qs.json")).expect("json");
     assert_eq!(recorded["variants"][0]["summary"], "qs/push/summary.json");
     let r = &recorded["recorded"];
-    assert_eq!(r["commit"].as_str().map(str::len), Some(40), "{r}");
+    // The commit the runs ran, from their provenance, not the recording tree's HEAD.
+    assert_eq!(r["commit"], "0123abc", "{r}");
     assert!(r["date"].as_str().is_some_and(|d| d.ends_with('Z')), "{r}");
     assert!(r["cores"].as_u64() > Some(0) && r["load_avg"].is_array());
     assert_eq!(r["scenario_hashes"]["pull"], "hash-q");
@@ -204,6 +204,25 @@ fn record_then_gate_the_same_run_passes_with_recorded_provenance() {
     );
     lab.gate(b, c, &[], 0);
     schema::assert_valid_outputs(lab.0.path());
+
+    // A run of another commit is not pooled into the baseline.
+    let mut other = live("push", 2);
+    other["provenance"]["commit"] = json!("4567def");
+    lab.comparison("other", &[other, live("pull", 2)]);
+    let o = lab.path("other/comparison.json");
+    let o = o.to_str().expect("utf-8");
+    let args = [
+        "gate",
+        "--record",
+        "--current",
+        c,
+        "--also",
+        o,
+        "--baseline",
+        b,
+    ];
+    let (_, stderr) = exits(&feedlab(workspace, &args, &[]), 2);
+    has(&stderr, &["4567def", "one commit"]);
 }
 
 #[test]

@@ -62,8 +62,9 @@ pub fn record(current: &Path, also: &[PathBuf], baseline: &Path) -> anyhow::Resu
         hashes.insert(v.clone(), hash.and_then(|p| p.scenario_hash.clone()));
     }
     let host = crate::calibrate::provenance(0);
+    let commit = run_commit(current, &input, also, &extra)?;
     let recorded = Recorded {
-        commit: Some(host.git_rev).filter(|c| !c.is_empty()),
+        commit: commit.or(Some(host.git_rev).filter(|c| !c.is_empty())),
         date: host.date,
         cores: host.cores,
         load_avg: crate::calibrate::load_avg(),
@@ -87,6 +88,38 @@ pub fn record(current: &Path, also: &[PathBuf], baseline: &Path) -> anyhow::Resu
     std::fs::write(baseline, text)
         .with_context(|| format!("cannot write {}", baseline.display()))?;
     Ok(recorded)
+}
+
+/// The commit the runs' summaries say they ran (`provenance.commit`), so a baseline recorded
+/// from another tree's runs names their commit, not this one's; `None` when no summary says.
+/// Runs of two commits are refused: a baseline pools runs of one commit.
+fn run_commit(
+    current: &Path,
+    input: &input::Input,
+    also: &[PathBuf],
+    extra: &[input::Input],
+) -> anyhow::Result<Option<String>> {
+    let runs =
+        std::iter::once((current, input)).chain(also.iter().map(PathBuf::as_path).zip(extra));
+    let mut first: Option<(String, &Path)> = None;
+    for (file, run) in runs {
+        for named in &run.named {
+            let Some(commit) = named.summary.provenance.as_ref().map(|p| &p.commit) else {
+                continue;
+            };
+            match &first {
+                _ if commit.is_empty() => {}
+                None => first = Some((commit.clone(), file)),
+                Some((c, f)) if c != commit => bail!(
+                    "{} ran commit {commit} and {} ran {c}: a baseline pools runs of one commit",
+                    file.display(),
+                    f.display()
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(first.map(|(c, _)| c))
 }
 
 /// Refuses variants whose names cannot be directories, and runs with fault
