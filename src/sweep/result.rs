@@ -197,6 +197,10 @@ pub struct Prediction {
     pub knee_error: Option<f64>,
     /// Lowest load with drops beyond the limit, live and simulated.
     pub drop_onset: [Option<f64>; 2],
+    /// Highest load each side ran, live and simulated: a side without a drop onset only says
+    /// that its onset lies above it. Zero in a sweep written before it was kept.
+    #[serde(default)]
+    pub top_load: [f64; 2],
     /// Per load where both measured it, the cores in use; not judged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cores: Vec<PredictedCores>,
@@ -338,7 +342,8 @@ pub fn predict(
         (None, None) => true,
         _ => false,
     };
-    let onset_ok = onsets_agree(drop_onset, [top_load(live), top_load(sim)], factor);
+    let top = [top_load(live), top_load(sim)];
+    let onset_ok = onsets_agree(drop_onset, top, factor);
     Prediction {
         live: live.variant.clone(),
         sim: sim.variant.clone(),
@@ -346,6 +351,7 @@ pub fn predict(
         knee: [live_knee, sim_knee],
         knee_error,
         drop_onset,
+        top_load: top,
         cores,
         ok: latency_ok && knee_ok && onset_ok,
         settled: Vec::new(),

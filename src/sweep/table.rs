@@ -116,11 +116,21 @@ fn prediction_line(p: &super::result::Prediction) -> String {
         100.0 * worst,
         p.knee_error
             .map_or("-".into(), |e| format!("{:+.0}%", 100.0 * e)),
-        p.drop_onset[0].map_or("none".into(), |l| format!("x{l:.2}")),
-        p.drop_onset[1].map_or("none".into(), |l| format!("x{l:.2}")),
+        onset(p.drop_onset[0], p.top_load[0]),
+        onset(p.drop_onset[1], p.top_load[1]),
         cores_clause(p),
         if p.ok { "within tolerance" } else { "OFF" }
     )
+}
+
+/// A drop onset ("x12.34"), or where there is none the highest load run ("none up to x14.67";
+/// "none" when that load was not kept).
+fn onset(onset: Option<f64>, top: f64) -> String {
+    match onset {
+        Some(l) => format!("x{l:.2}"),
+        None if top > 0.0 => format!("none up to x{top:.2}"),
+        None => "none".into(),
+    }
 }
 
 /// The twin's cores over live's at the lowest and the highest load they share up to the live
@@ -157,7 +167,8 @@ mod tests {
             steps: Vec::new(),
             knee: [Some(4.0), Some(2.0)],
             knee_error: Some(-0.5),
-            drop_onset: [None, None],
+            drop_onset: [None, Some(8.0)],
+            top_load: [6.73, 8.0],
             cores: Vec::new(),
             ok: false,
             settled: Vec::new(),
@@ -166,6 +177,13 @@ mod tests {
         p.cores = vec![at(1.0, 0.2, 0.19), at(4.0, 0.8, 0.96), at(8.0, 1.9, 2.0)];
         let clause = cores_clause(&p);
         assert_eq!(clause, ", CPU twin ÷ live ×0.95 at x1.00 to ×1.20 at x4.00");
-        assert!(prediction_line(&p).contains(&clause));
+        let line = prediction_line(&p);
+        assert!(line.contains(&clause), "{line}");
+        assert!(
+            line.contains("drop onset live none up to x6.73 / sim x8.00"),
+            "{line}"
+        );
+        p.top_load = [0.0, 0.0];
+        assert!(prediction_line(&p).contains("drop onset live none / sim"));
     }
 }
