@@ -179,17 +179,20 @@ fn record_then_gate_the_same_run_passes_with_recorded_provenance() {
     has(&stderr, &["note: baseline recorded at"]);
     assert!(!stderr.contains("warning"), "{stderr}");
     // `--also` pools a second run's windows into each variant, tagged run 1.
-    let args = [
-        "gate",
-        "--record",
-        "--current",
-        c,
-        "--also",
-        c,
-        "--baseline",
-        b,
-    ];
-    exits(&feedlab(workspace, &args, &[]), 0);
+    let record_also = |also: &str| {
+        let args = [
+            "gate",
+            "--record",
+            "--current",
+            c,
+            "--also",
+            also,
+            "--baseline",
+            b,
+        ];
+        feedlab(workspace, &args, &[])
+    };
+    exits(&record_also(c), 0);
     let read = |name: &str| -> Value { serde_json::from_str(&lab.text(name)).expect("json") };
     let (pooled, one) = (
         read("baselines/qs/pull/summary.json"),
@@ -211,17 +214,7 @@ fn record_then_gate_the_same_run_passes_with_recorded_provenance() {
     lab.comparison("other", &[other, live("pull", 2)]);
     let o = lab.path("other/comparison.json");
     let o = o.to_str().expect("utf-8");
-    let args = [
-        "gate",
-        "--record",
-        "--current",
-        c,
-        "--also",
-        o,
-        "--baseline",
-        b,
-    ];
-    let (_, stderr) = exits(&feedlab(workspace, &args, &[]), 2);
+    let (_, stderr) = exits(&record_also(o), 2);
     has(&stderr, &["4567def", "one commit"]);
 }
 
