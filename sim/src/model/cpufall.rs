@@ -9,11 +9,15 @@
 //!
 //! [`CpuFall`] scales the CPU demand of those steps by a factor of the node's recent busy
 //! fraction `ρ`: 1 up to the calibration's own busy fraction (`busy`; a cost is not
-//! extrapolated to loads lower than measured), then straight down to `ratio` at
-//! `burst-busy`, and `ratio` beyond it. The in-situ calibration measures `ratio` with a short
-//! burst at a multiple of its load after its measured window: the burst's cost per op over
-//! the window's, for the part of an op that is not storage calls. Past the burst's load the
-//! cost is held there unless `sim.cpu-fall-beyond` carries it on.
+//! extrapolated to loads lower than measured), then down along the power law through the two
+//! measured points, `(ρ / busy)^-k` with `k` such that it is `ratio` at `burst-busy`, and
+//! `ratio` beyond it. Live's fall comes early: on four quickstart ladders (twelve variants),
+//! feeds had made a median 63% of their ×1 → ×4 fall in log CPU per op by ×2, where the
+//! power law makes 50% and a straight line in `ρ` about 30% (BENCHMARKS.md). The in-situ
+//! calibration measures `ratio` with a short burst at a multiple of its load after its
+//! measured window: the burst's cost per op over the window's, for the part of an op that is
+//! not storage calls. Past the burst's load the cost is held there unless
+//! `sim.cpu-fall-beyond` carries it on.
 //!
 //! [`FallCurve`] is the fall as the model applies it, with two `[sim]` settings:
 //! - `cpu-fall-beyond = b` carries the fall on past the burst's load as the power law through
@@ -95,13 +99,30 @@ impl CpuFall {
         (f.burst_busy - busy >= MIN_SPREAD && f.validate().is_ok()).then_some(f)
     }
 
-    /// The share of the calibration's cost that a node `rho` busy pays.
+    /// The exponent `k` of the power law `(ρ / busy)^-k` through the two measured points
+    /// (`busy` read as at least [`BUSY_FLOOR`]); positive for a fall, negative for a rise.
+    pub fn exponent(&self) -> f64 {
+        self.ratio.ln() / (self.busy.max(BUSY_FLOOR) / self.burst_busy).ln()
+    }
+
+    /// The share of the calibration's cost that a node `rho` busy pays: 1 up to `busy`, the
+    /// power law through the two points up to `burst-busy`, `ratio` beyond it.
     #[inline]
     pub fn factor(&self, rho: f64) -> f64 {
-        let t = ((rho - self.busy) / (self.burst_busy - self.busy)).clamp(0.0, 1.0);
-        1.0 + (self.ratio - 1.0) * t
+        if rho <= self.busy {
+            return 1.0;
+        }
+        if rho >= self.burst_busy {
+            return self.ratio;
+        }
+        let f = (rho / self.busy.max(BUSY_FLOOR)).powf(-self.exponent());
+        f.clamp(self.ratio.min(1.0), self.ratio.max(1.0))
     }
 }
+
+/// The least busy fraction the power law is taken from: a calibration on a nearly idle box
+/// would otherwise put the whole fall in its first hundredth of load.
+pub const BUSY_FLOOR: f64 = 0.01;
 
 /// How far the crowding factor goes: at `q ≥ 5n` runnable jobs it is `1 + 4c`.
 pub const CROWD_CAP: f64 = 4.0;
@@ -121,7 +142,7 @@ impl FallCurve {
     /// The fall of `fall`, carried past the burst at `beyond` times the exponent of the power
     /// law through its two points, and priced `crowd` more per extra run queue of a node.
     pub fn new(fall: CpuFall, beyond: f64, crowd: f64) -> FallCurve {
-        let exponent = fall.ratio.ln() / (fall.busy.max(0.01) / fall.burst_busy).ln();
+        let exponent = fall.exponent();
         let beyond = if exponent.is_finite() && beyond > 0.0 {
             exponent * beyond
         } else {
@@ -168,7 +189,7 @@ mod tests {
     }
 
     #[test]
-    fn the_factor_falls_from_one_to_the_ratio_between_the_two_loads_then_holds() {
+    fn the_factor_falls_from_one_to_the_ratio_along_the_power_law_then_holds() {
         let f = fall();
         assert_eq!(
             f.factor(0.0),
@@ -176,9 +197,40 @@ mod tests {
             "no extrapolation below the measured load"
         );
         assert_eq!(f.factor(0.25), 1.0);
-        assert!((f.factor(0.5) - 0.8).abs() < 1e-12, "{}", f.factor(0.5));
+        // 0.6 = (0.75 / 0.25)^-k, so at ρ = 0.5 the factor is 2^-k, below the straight
+        // line's 0.8: most of the fall comes early.
+        let k = 0.6f64.ln() / (0.25f64 / 0.75).ln();
+        assert!((f.exponent() - k).abs() < 1e-12);
+        assert!(
+            (f.factor(0.5) - 2f64.powf(-k)).abs() < 1e-12,
+            "{}",
+            f.factor(0.5)
+        );
+        assert!(f.factor(0.5) < 0.8 && f.factor(0.5) > 0.6);
         assert!((f.factor(0.75) - 0.6).abs() < 1e-12);
         assert_eq!(f.factor(1.0), f.factor(0.75), "held past the burst's load");
+    }
+
+    #[test]
+    fn a_rise_follows_the_same_law_and_a_near_idle_calibration_stays_bounded() {
+        let rise = CpuFall {
+            ratio: 1.5,
+            ..fall()
+        };
+        assert!(rise.exponent() < 0.0);
+        assert!(rise.factor(0.5) > 1.0 && rise.factor(0.5) < 1.5);
+        let idle = CpuFall {
+            busy: 0.001,
+            burst_busy: 0.3,
+            ratio: 0.5,
+        };
+        assert_eq!(
+            idle.factor(0.005),
+            1.0,
+            "below the floor the law gives more than 1"
+        );
+        assert!(idle.factor(0.02) < 1.0 && idle.factor(0.02) > 0.5);
+        assert!((idle.factor(0.3) - 0.5).abs() < 1e-12);
     }
 
     #[test]
@@ -223,6 +275,11 @@ mod tests {
         assert_eq!(held.factor(0.5), f.factor(0.5), "the same below the burst");
         let on = FallCurve::new(f, 1.0, 0.0);
         assert_eq!(on.factor(0.75), f.ratio, "continuous at the burst");
+        assert_eq!(
+            on.factor(0.5),
+            f.factor(0.5),
+            "one law on both sides of the burst"
+        );
         // cost ∝ ρ^-k with 0.6 = (0.75 / 0.25)^-k: at ρ = 1 it is 0.6 × (1 / 0.75)^-k.
         let k = 0.6f64.ln() / (0.25f64 / 0.75).ln();
         assert!((on.factor(1.0) - 0.6 * (1.0f64 / 0.75).powf(-k)).abs() < 1e-12);
