@@ -125,10 +125,9 @@ fn costs(cal: &Calibration, s: &SimSettings) -> Result<Costs> {
         generator: optional(cal, s, "generator")?,
         background: optional(cal, s, "background")?,
         transport: transport_costs(cal, s)?,
-        fall: cal
-            .cpu_fall
-            .filter(|_| s.cpu_fall)
-            .map(|f| super::FallCurve::new(f, s.cpu_fall_beyond, s.cpu_crowd)),
+        fall: cal.cpu_fall.filter(|_| s.cpu_fall).map(|f| {
+            super::FallCurve::new(f, s.cpu_fall_beyond, s.cpu_crowd).steepest(s.cpu_fall_beyond_max)
+        }),
         rise: cal.transport_rise.clone().filter(|_| s.transport_rise),
         wake: s.transport_wake,
     })

@@ -153,6 +153,10 @@ pub struct SimSettings {
     /// exponent of the power law through its two points ([`super::FallCurve`]), in `[0, 2]`.
     /// 0 holds the burst's cost. Default 1.
     pub cpu_fall_beyond: f64,
+    /// The steepest the CPU fall goes on past the burst's load: the most its exponent there
+    /// can be, in `[0, 2]` ([`super::FallCurve`]). A burst from a nearly idle box measures a
+    /// fall that does not go on at that pace to a full one. Default 0.3.
+    pub cpu_fall_beyond_max: f64,
     /// How much more a client or app step costs per extra run queue of its node: `c` in
     /// `1 + c·min((q − n)/n, 4)` for `q` jobs runnable on `n` cores ([`super::FallCurve`]),
     /// in `[0, 2]`; it applies with a calibration's `[cpu-fall]`. Default 0.1.
@@ -211,6 +215,7 @@ impl Default for SimSettings {
             client_dispatch: false,
             cpu_fall: true,
             cpu_fall_beyond: 1.0,
+            cpu_fall_beyond_max: 0.3,
             cpu_crowd: 0.1,
             transport_rise: false,
             transport_cpu_cap: true,
@@ -288,6 +293,7 @@ impl SimSettings {
         self.transport_wake.validate()?;
         for (key, v) in [
             ("cpu-fall-beyond", self.cpu_fall_beyond),
+            ("cpu-fall-beyond-max", self.cpu_fall_beyond_max),
             ("cpu-crowd", self.cpu_crowd),
         ] {
             if !(0.0..=2.0).contains(&v) {

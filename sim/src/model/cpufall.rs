@@ -24,6 +24,12 @@
 //!   the two measured points, at `b` times its exponent (0 holds it at `ratio`), up to a full
 //!   box. Live's CPU per op keeps falling past the burst (one quickstart ladder's pull: 0.32
 //!   ms per op at the burst's ×4, 0.22 at ×13.45, its knee).
+//! - `cpu-fall-beyond-max = m` caps that exponent at `m` ([`FallCurve::steepest`]). A burst
+//!   from a nearly idle box measures a steep fall (a scaled test's ×1 → ×10: cost 0.32 of its
+//!   first step's, exponent 0.75) that live does not keep up to a full box: carried at that
+//!   pace, the twin served all of ×128 where live dropped 36%; capped at 0.3, it dropped 37%.
+//!   The quickstart's bursts measure exponents of 0.15–0.68, and the cap moves only the
+//!   steepest of them.
 //! - `cpu-crowd = c` prices a crowded run queue: a step that starts with `q` jobs runnable on
 //!   a node of `n` cores costs `1 + c·min((q − n)/n, 4)` times more. Live's tail near its knee
 //!   comes in stalled stretches of a second or more; a twin whose CPU only falls with load has
@@ -39,6 +45,7 @@
 //!
 //! [sim]
 //! cpu-fall-beyond = 1.0
+//! cpu-fall-beyond-max = 0.3
 //! cpu-crowd = 0.1
 //! ```
 
@@ -152,6 +159,14 @@ impl FallCurve {
             fall,
             beyond,
             crowd,
+        }
+    }
+
+    /// This curve with its exponent past the burst at most `max` (a non-negative exponent).
+    pub fn steepest(self, max: f64) -> FallCurve {
+        FallCurve {
+            beyond: self.beyond.min(max.max(0.0)),
+            ..self
         }
     }
 
@@ -286,6 +301,33 @@ mod tests {
         assert_eq!(on.factor(1.5), on.factor(1.0), "capped at a full box");
         let half = FallCurve::new(f, 0.5, 0.0);
         assert!(on.factor(1.0) < half.factor(1.0) && half.factor(1.0) < f.ratio);
+    }
+
+    #[test]
+    fn the_steepest_setting_caps_the_exponent_past_the_burst_only() {
+        let f = fall();
+        let k = f.exponent();
+        let on = FallCurve::new(f, 1.0, 0.0);
+        let capped = on.steepest(k / 2.0);
+        assert_eq!(
+            capped.factor(0.5),
+            on.factor(0.5),
+            "below the burst unchanged"
+        );
+        assert_eq!(capped.factor(0.75), f.ratio, "continuous at the burst");
+        let want = 0.6 * (1.0f64 / 0.75).powf(-k / 2.0);
+        assert!((capped.factor(1.0) - want).abs() < 1e-12);
+        assert!(on.factor(1.0) < capped.factor(1.0) && capped.factor(1.0) < f.ratio);
+        assert_eq!(
+            on.steepest(2.0 * k),
+            on,
+            "a cap above the exponent changes nothing"
+        );
+        assert_eq!(
+            on.steepest(-1.0).factor(1.0),
+            f.ratio,
+            "a negative cap holds it"
+        );
     }
 
     #[test]
