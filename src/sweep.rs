@@ -17,6 +17,7 @@
 
 pub mod against;
 mod confirm;
+mod fade;
 mod holds;
 mod host;
 mod ladder;
@@ -151,6 +152,7 @@ pub fn ladders(
             let (mut twin, first) = twin_of(spec, &ladder, calibrated)?;
             let (start, rounds) = (spec.sweep.start, spec.sweep.settle_rounds);
             let gaps = settle::settle(&mut twin, &first, start, rounds, out, exec)?;
+            let decays = fade::fit(&mut twin, start, out, exec)?;
             let loads: Vec<f64> = ladder.steps.iter().map(|s| s.load).collect();
             let host = (spec.sweep.twin_speed == TwinSpeed::Live)
                 .then(|| HostTrack::of(&ladder, start, spec.sweep.twin_speed_exponent))
@@ -159,6 +161,9 @@ pub fn ladders(
             let mut p = result::predict(&ladder, &sim, spec.sweep.factor, Some(start));
             if let Some((before, after)) = gaps {
                 p.settled = settle::report(&twin.variant, &before, &after);
+            }
+            if let Some(d) = decays {
+                p.wake_decay = fade::report(&twin.variant, d);
             }
             predictions.push(p);
             variants.push(ladder);

@@ -5,7 +5,8 @@
 //! The live ladder runs ×1, ×16 and ×128 of 16 feed reads/s (with two photo views per feed,
 //! each reading at most a file's first MiB, and uploads). Its first step is the calibration:
 //! its in-situ `calibration.toml` and a 10 s burst at ten times its load, which measures how
-//! the CPU per op falls on a busier box. The twin (`<variant>-sim`, the scenario's one-box
+//! the CPU per op falls on a busier box and how far each op kind's p50 falls (the twin's
+//! wake-up fade per kind is fitted to it, `sweep.wake-from-burst`). The twin (`<variant>-sim`, the scenario's one-box
 //! deployment of two cores shared by app, stores and generator) reads that file and runs the
 //! same loads, each at the machine speed the live step's probe read (`sweep.twin-speed`); it
 //! sees nothing else of the live steps. In a debug build the service's knee moves between about ×32 and ×72 from run
@@ -17,7 +18,9 @@
 //! - feed and photo_get p50 within 25% at ×1 (its own load: within 3% in every run so far)
 //!   and within 40% at ×16. Over nine runs on 2026-12-02 the ×16 errors ranged from −36% to
 //!   +27%: the fall the burst measures moves with the box, and the ×16 p50 moves with it;
-//!   without the fall it was +49% to +62%;
+//!   without the fall it was +49% to +62%. On 2026-12-07 live's views at ×16 ran at
+//!   0.46–0.94 of their ×1 time, and the view p50 came out +59% to −14% until the burst's
+//!   p50s set the wake-up fade (−5% to −34% on the same four ladders, BENCHMARKS.md);
 //! - drops where live drops: both break at ×128 and neither at ×16, so the knee and the drop
 //!   onset agree to the step.
 //!

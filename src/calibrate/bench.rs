@@ -76,6 +76,7 @@ pub async fn measure(args: &CalibrateArgs) -> anyhow::Result<Calibration> {
         ops: b.ops,
         cpu_fall: None,
         transport_rise: None,
+        burst: None,
     })
 }
 

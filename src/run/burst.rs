@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use feedlab_sim::model::{CpuFall, OP_KINDS};
+use feedlab_sim::model::{BurstP50, CpuFall, OP_KINDS};
 use feedlab_system::timing::{Recorder, process_cpu_ns};
 use feedlab_workload::{Driver, DriverConfig, OpKind, Target, Workload};
 
@@ -180,6 +180,30 @@ pub fn cpu_fall(recorder: &Recorder, cores: u32, burst: &Burst, exponent: f64) -
     )
 }
 
+/// Fewest ops of a kind in each phase for its p50 to go into `[burst]`.
+pub const MIN_P50_OPS: u64 = 50;
+
+/// The calibration's `[burst]`: each op kind's p50 in both phases, for the kinds that ran
+/// [`MIN_P50_OPS`] times in each; `None` when none did.
+pub fn burst_p50(burst: &Burst) -> Option<BurstP50> {
+    let p50 = |l: &KindLatency| {
+        let (n, q) = l;
+        let ms = q.iter().find(|(p, _)| *p == 0.5)?.1;
+        (*n >= MIN_P50_OPS && ms > 0.0).then_some(ms)
+    };
+    let p50_ms: BTreeMap<String, [f64; 2]> = (burst.base.latency.iter())
+        .filter_map(|(kind, base)| {
+            let high = burst.high.latency.get(kind)?;
+            Some((kind.clone(), [p50(base)?, p50(high)?]))
+        })
+        .collect();
+    let b = BurstP50 {
+        load: burst.high.load / burst.base.load,
+        p50_ms,
+    };
+    (!b.p50_ms.is_empty() && b.validate().is_ok()).then_some(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,5 +300,26 @@ mod tests {
             high: phase(4.0, 1, 0, 0),
         };
         assert_eq!(cpu_fall(&window(), 2, &empty, 1.0), None, "nothing ran");
+    }
+
+    #[test]
+    fn the_burst_record_keeps_each_kind_that_ran_enough_in_both_phases() {
+        let lat = |n: u64, ms: f64| (n, vec![(0.5, ms), (0.99, 4.0 * ms)]);
+        let mut base = phase(1.0, 100, 500, 0);
+        let mut high = phase(10.0, 500, 5_000, 0);
+        base.latency = BTreeMap::from([
+            ("feed".to_string(), lat(100, 1.0)),
+            ("photo_get".to_string(), lat(200, 0.9)),
+            ("follow".to_string(), lat(3, 2.0)),
+        ]);
+        high.latency = BTreeMap::from([
+            ("feed".to_string(), lat(1_000, 0.6)),
+            ("follow".to_string(), lat(30, 2.5)),
+        ]);
+        let b = burst_p50(&Burst { base, high }).expect("a record");
+        assert_eq!(b.load, 10.0);
+        assert_eq!(b.p50_ms, BTreeMap::from([("feed".to_string(), [1.0, 0.6])]));
+        let (base, high) = (phase(1.0, 1, 1, 0), phase(4.0, 1, 1, 0));
+        assert_eq!(burst_p50(&Burst { base, high }), None, "no kind ran");
     }
 }

@@ -31,7 +31,7 @@ use feedlab_sim::model::{CalibOp, Calibration};
 use feedlab_system::timing::{Recorder, Sample, Total};
 use feedlab_workload::RunStats;
 
-use super::burst::{Burst, cpu_fall};
+use super::burst::{Burst, burst_p50, cpu_fall};
 use super::rise::transport_rise;
 use super::spread::transport_quantiles;
 use crate::calibrate::{provenance, quantiles, summarize_cpu};
@@ -248,6 +248,7 @@ pub fn merge(
         ops,
         cpu_fall: None,
         transport_rise: None,
+        burst: None,
     }
 }
 
@@ -351,6 +352,7 @@ pub fn save(
         cal.cpu_fall = cpu_fall(recorder, prov.cores, b, spec.sweep.twin_speed_exponent);
         cal.transport_rise =
             (cal.cpu_fall.as_ref()).and_then(|f| transport_rise(f, b, &handlers, generator_ms));
+        cal.burst = burst_p50(b);
         prov.saturated_cores = b.high.saturated_cores();
         prov.burst_cpu_per_op_ms = b.base.cpu_per_op_ms();
         prov.notes.push_str(&burst_note(b));

@@ -98,6 +98,11 @@ pub struct SweepSettings {
     /// is not counted again on the twin's cores (`sweep/settle.rs`). Default 3; 0: the
     /// calibration as measured; at most 8.
     pub settle_rounds: u32,
+    /// With `predict`, set the twin's wake-up fade per op kind (`sim.transport-wake.kinds`)
+    /// from the calibration burst: each kind's decay is the one at which the twin's p50 at the
+    /// burst's load, over its p50 at the calibration step, is what the burst measured of live
+    /// (`sweep/fade.rs`). Default true; it needs an in-situ calibration with a burst.
+    pub wake_from_burst: bool,
     /// With `predict`, how fast the twin's cores run at each step. `"live"`: at the
     /// calibration step's machine-speed probe over the probe of the live step at that load
     /// (interpolated between the loads the live ladder ran), so that the twin meets the
@@ -148,6 +153,7 @@ impl Default for SweepSettings {
             overload: Vec::new(),
             calibration_burst: 4.0,
             settle_rounds: 3,
+            wake_from_burst: true,
             warmup_s: 2.0,
             twin_speed: TwinSpeed::default(),
             twin_speed_exponent: DEFAULT_TWIN_SPEED_EXPONENT,

@@ -211,6 +211,10 @@ pub struct Prediction {
     /// (`sweep.settle-rounds`), per op; empty when it was not settled.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub settled: Vec<SettledOp>,
+    /// Per op kind, the twin's wake-up decay fitted on the calibration burst
+    /// (`sweep.wake-from-burst`); empty when it was not fitted.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub wake_decay: std::collections::BTreeMap<String, f64>,
 }
 
 /// One op of the twin's calibration step against the live step it was calibrated on: its p50
@@ -355,6 +359,7 @@ pub fn predict(
         cores,
         ok: latency_ok && knee_ok && onset_ok,
         settled: Vec::new(),
+        wake_decay: Default::default(),
     }
 }
 

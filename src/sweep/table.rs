@@ -172,6 +172,7 @@ mod tests {
             cores: Vec::new(),
             ok: false,
             settled: Vec::new(),
+            wake_decay: Default::default(),
         };
         assert_eq!(cores_clause(&p), "");
         p.cores = vec![at(1.0, 0.2, 0.19), at(4.0, 0.8, 0.96), at(8.0, 1.9, 2.0)];

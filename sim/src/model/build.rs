@@ -129,7 +129,8 @@ fn costs(cal: &Calibration, s: &SimSettings) -> Result<Costs> {
             super::FallCurve::new(f, s.cpu_fall_beyond, s.cpu_crowd).steepest(s.cpu_fall_beyond_max)
         }),
         rise: cal.transport_rise.clone().filter(|_| s.transport_rise),
-        wake: s.transport_wake,
+        wake_decay: s.transport_wake.decays(),
+        wake: s.transport_wake.clone(),
     })
 }
 

@@ -156,6 +156,9 @@ pub struct Calibration {
     /// How the transports' wait grows with load, when a calibration burst measured it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transport_rise: Option<super::TransportRise>,
+    /// Each op kind's p50 in the calibration burst's two phases, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub burst: Option<super::BurstP50>,
 }
 
 /// The op kinds the photo model draws service times for.
@@ -181,8 +184,10 @@ impl Calibration {
             .map_err(|e| invalid("calibration", format!("{}: {e}", path.display())))?;
         let curves = cal.cpu_fall.as_ref().map_or(Ok(()), CpuFall::validate);
         let rise = cal.transport_rise.as_ref().map_or(Ok(()), |r| r.validate());
+        let burst = cal.burst.as_ref().map_or(Ok(()), |b| b.validate());
         curves
             .and(rise)
+            .and(burst)
             .map_err(|e| invalid("calibration", format!("{}: {e}", path.display())))?;
         Ok(cal)
     }
@@ -216,6 +221,7 @@ impl Calibration {
             },
             cpu_fall: None,
             transport_rise: None,
+            burst: None,
             ops: vec![
                 op("get", 1, 0.004),
                 op("batch-get", 1, 0.005),

@@ -189,7 +189,8 @@ impl PhotoModel<'_> {
         let woken = match &self.costs.fall {
             Some(f) if self.costs.wake.share > 0.0 => {
                 let rho = self.res.cpus[usize::from(node)].recent_utilisation(now);
-                self.costs.wake.split(t.cpu, wait, f, rho)
+                let decay = self.costs.wake_decay[kind.index()];
+                self.costs.wake.split(t.cpu, wait, decay, f, rho)
             }
             _ => Woken {
                 cpu: t.cpu,

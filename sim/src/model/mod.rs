@@ -63,7 +63,7 @@ pub use rise::{KindRise, TransportRise};
 pub use series::FreshPoint;
 pub use source::{FeedShape, Source};
 pub use transportcpu::cpu_cap;
-pub use wake::TransportWake;
+pub use wake::{BurstP50, TransportWake};
 
 use state::{Ev, PhotoModel};
 

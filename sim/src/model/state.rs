@@ -159,6 +159,8 @@ pub(crate) struct Costs {
     pub rise: Option<super::TransportRise>,
     /// The transports' wake-up share and how it fades (`sim.transport-wake`).
     pub wake: super::TransportWake,
+    /// Each op kind's wake-up decay ([`super::TransportWake::decays`]).
+    pub wake_decay: [f64; feedlab_workload::OpKind::COUNT],
 }
 
 /// A materializer job: `n` timeline entries of one upload on one shard.
