@@ -329,6 +329,7 @@ fn step_of(
         s.mode == Mode::Live && s.sweep.predict && (load / s.sweep.start - 1.0).abs() < 1e-6;
     if calibrates {
         s.driver.calibration_burst = spec.sweep.calibration_burst;
+        s.driver.calibration_burst_s = spec.sweep.calibration_burst_s;
     }
     let label = format!("x{load:.4}{suffix}");
     let dir = out.join("steps").join(&label);

@@ -51,6 +51,7 @@ confirm = 0
 step-s = 6.0
 predict = true
 calibration-burst = 10.0
+calibration-burst-s = 10.0
 
 [[variants]]
 name = \"push\"
@@ -87,8 +88,6 @@ fn attempt(dir: &std::path::Path, file: &str, n: u32) -> Vec<String> {
         file,
         "--set",
         "driver.transport=http",
-        "--set",
-        "driver.calibration-burst-s=10",
         "--out",
         out.to_str().expect("utf-8"),
     ]);

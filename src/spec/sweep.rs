@@ -92,6 +92,12 @@ pub struct SweepSettings {
     /// and the twin keeps the step's cost per op, which predicts knees low (see
     /// BENCHMARKS.md).
     pub calibration_burst: f64,
+    /// With `predict`, the length of each of the calibration burst's two phases, seconds, in
+    /// (0, 60] (`driver.calibration-burst-s` on the calibration step; the driver's own
+    /// setting does not apply there). Default 15: on one host, four bursts of hybrid's
+    /// calibration step measured its CPU fall as 0.50–0.66 with 5 s phases and 0.49–0.57
+    /// with 15 s ones (BENCHMARKS.md), and a ladder's steps run 40 s.
+    pub calibration_burst_s: f64,
     /// With `predict`, rounds of settling the twin on its calibration step before its ladder
     /// runs: the twin runs that step, and each op's transport moves by the gap between the
     /// twin's percentiles and live's, so that the queueing the live transports already hold
@@ -152,6 +158,7 @@ impl Default for SweepSettings {
             confirm: 1,
             overload: Vec::new(),
             calibration_burst: 4.0,
+            calibration_burst_s: 15.0,
             settle_rounds: 3,
             wake_from_burst: true,
             warmup_s: 2.0,
@@ -212,6 +219,11 @@ impl SweepSettings {
         if !(b.is_finite() && b >= 0.0) {
             return Err(("calibration-burst", format!("must be >= 0, got {b}")));
         }
+        let s = self.calibration_burst_s;
+        if !(s.is_finite() && s > 0.0 && s <= 60.0) {
+            let msg = format!("must be in (0, 60], got {s}");
+            return Err(("calibration-burst-s", msg));
+        }
         let w = self.warmup_s;
         if !(w.is_finite() && w >= 0.0) {
             return Err(("warmup-s", format!("must be >= 0, got {w}")));
@@ -247,6 +259,14 @@ mod tests {
         assert_eq!(
             bad(|s| s.calibration_burst = -1.0),
             Err("calibration-burst")
+        );
+        assert_eq!(
+            bad(|s| s.calibration_burst_s = 0.0),
+            Err("calibration-burst-s")
+        );
+        assert_eq!(
+            bad(|s| s.calibration_burst_s = 61.0),
+            Err("calibration-burst-s")
         );
         assert_eq!(bad(|s| s.warmup_s = f64::NAN), Err("warmup-s"));
         assert_eq!(bad(|s| s.start = 0.0), Err("start"));
