@@ -38,7 +38,7 @@ use clap::Args;
 use crate::exec::Executor;
 use crate::spec::{Mode, RunSpec, TwinSpeed};
 use host::HostTrack;
-use result::{Limits, SweepReport, VariantSweep};
+use result::{Limits, Prediction, SweepReport, VariantSweep};
 use verdict::{Step, judge};
 
 /// `feedlab sweep SCENARIO`.
@@ -149,22 +149,7 @@ pub fn ladders(
             None => ladder_of(spec, out, &[], None, exec)?,
         };
         if spec.mode == Mode::Live && spec.sweep.predict {
-            let (mut twin, first) = twin_of(spec, &ladder, calibrated)?;
-            let (start, rounds) = (spec.sweep.start, spec.sweep.settle_rounds);
-            let gaps = settle::settle(&mut twin, &first, start, rounds, out, exec)?;
-            let decays = fade::fit(&mut twin, start, out, exec)?;
-            let loads: Vec<f64> = ladder.steps.iter().map(|s| s.load).collect();
-            let host = (spec.sweep.twin_speed == TwinSpeed::Live)
-                .then(|| HostTrack::of(&ladder, start, spec.sweep.twin_speed_exponent))
-                .flatten();
-            let sim = ladder_of(&twin, out, &loads, host, exec)?;
-            let mut p = result::predict(&ladder, &sim, spec.sweep.factor, Some(start));
-            if let Some((before, after)) = gaps {
-                p.settled = settle::report(&twin.variant, &before, &after);
-            }
-            if let Some(d) = decays {
-                p.wake_decay = fade::report(&twin.variant, d);
-            }
+            let (sim, p) = predict_twin(spec, &ladder, calibrated, out, exec)?;
             predictions.push(p);
             variants.push(ladder);
             variants.push(sim);
@@ -191,6 +176,35 @@ pub fn ladders(
     };
     report.save(out)?;
     Ok(report)
+}
+
+/// The simulated twin of `spec`'s live `ladder`, calibrated from its first step (in
+/// `calibrated`), settled and its wake fades fitted, run at the ladder's loads; with the
+/// prediction that judges it against `ladder`.
+fn predict_twin(
+    spec: &RunSpec,
+    ladder: &VariantSweep,
+    calibrated: &Path,
+    out: &Path,
+    exec: &mut dyn Executor,
+) -> anyhow::Result<(VariantSweep, Prediction)> {
+    let (mut twin, first) = twin_of(spec, ladder, calibrated)?;
+    let (start, rounds) = (spec.sweep.start, spec.sweep.settle_rounds);
+    let gaps = settle::settle(&mut twin, &first, start, rounds, out, exec)?;
+    let decays = fade::fit(&mut twin, start, out, exec)?;
+    let loads: Vec<f64> = ladder.steps.iter().map(|s| s.load).collect();
+    let host = (spec.sweep.twin_speed == TwinSpeed::Live)
+        .then(|| HostTrack::of(ladder, start, spec.sweep.twin_speed_exponent))
+        .flatten();
+    let sim = ladder_of(&twin, out, &loads, host, exec)?;
+    let mut p = result::predict(ladder, &sim, spec.sweep.factor, Some(start));
+    if let Some((before, after)) = gaps {
+        p.settled = settle::report(&twin.variant, &before, &after);
+    }
+    if let Some(d) = decays {
+        p.wake_decay = fade::report(&twin.variant, d);
+    }
+    Ok((sim, p))
 }
 
 /// The live ladders of `specs` not yet `done`, by index: run in rounds, so that each variant
