@@ -254,7 +254,10 @@ impl GateConfig {
         }
         for metric in &self.trials {
             if TrialMetric::parse(metric).is_none() {
-                bail!("trials: {metric:?} is not <op>.p50_ms, <op>.p99_ms or work.<op>.cpu_us");
+                bail!(
+                    "trials: {metric:?} is not <op>.p50_ms, <op>.p99_ms or \
+                     work.<op>.cpu_us, .cpu_rel or .cpu"
+                );
             }
         }
         for (metric, t) in &self.counter_tolerances {

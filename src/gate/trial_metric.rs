@@ -1,6 +1,6 @@
 //! The metric names of `[gate] trials` — `<op>.p50_ms`, `<op>.p99_ms`, `work.<op>.cpu_us`,
-//! `work.<op>.cpu_rel` — and which per-second window figure each reads; judging them is
-//! `super::trials`.
+//! `work.<op>.cpu_rel`, `work.<op>.cpu` — and which per-second window figure each reads;
+//! judging them is `super::trials`.
 
 /// Which per-window figure a trial metric reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,10 +13,12 @@ pub enum Field {
     CpuUs,
     /// `series[].cpu_rel`: CPU per op over the run's machine-speed probe that second.
     CpuRel,
+    /// `cpu_us` and `cpu_rel` judged apart: the metric breaches only when both do.
+    Cpu,
 }
 
 /// A metric named in `[gate] trials`: `<op>.p50_ms`, `<op>.p99_ms`,
-/// `work.<op>.cpu_us` or `work.<op>.cpu_rel`.
+/// `work.<op>.cpu_us`, `work.<op>.cpu_rel` or `work.<op>.cpu`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrialMetric {
     /// Op kind whose windows are read.
@@ -29,7 +31,12 @@ impl TrialMetric {
     /// Parses a trial metric name; `None` when it is not one of the forms.
     pub fn parse(name: &str) -> Option<TrialMetric> {
         let valid_op = |op: &str| !op.is_empty() && !op.contains('.');
-        for (suffix, field) in [(".cpu_us", Field::CpuUs), (".cpu_rel", Field::CpuRel)] {
+        let cpu = [
+            (".cpu_us", Field::CpuUs),
+            (".cpu_rel", Field::CpuRel),
+            (".cpu", Field::Cpu),
+        ];
+        for (suffix, field) in cpu {
             if let Some(op) = name
                 .strip_prefix("work.")
                 .and_then(|r| r.strip_suffix(suffix))

@@ -13,6 +13,14 @@
 //! differences too small to matter, which a noisy shared machine makes
 //! significant; the effect alone would flag a few wild seconds.
 //! Fewer than `min-windows` windows on either side SKIPs with the counts.
+//!
+//! `work.<op>.cpu` judges the op's CPU per op twice, in µs (`cpu_us`) and over the
+//! machine-speed probe (`cpu_rel`), and breaches only when both do. A slower commit moves
+//! both. A host that slows every process moves the µs and the probe together, so `cpu_rel`
+//! holds; and the probe can move alone: in one A/B of two builds of unchanged service code
+//! the op's µs held (−21% to +14% of the base) while the probe read 86–99 µs against the
+//! base's 98–130, and `cpu_rel` rose 17–51% (BENCHMARKS.md, "Regression gate"). Where one of
+//! the two cannot be judged (no probe in an older summary), the other decides alone.
 
 use std::collections::BTreeMap;
 
@@ -26,7 +34,7 @@ impl TrialMetric {
     /// The smallest relative growth of the median that can fail.
     pub fn effect(&self, config: &GateConfig) -> f64 {
         match self.field {
-            Field::CpuUs | Field::CpuRel => config.cpu_effect,
+            Field::CpuUs | Field::CpuRel | Field::Cpu => config.cpu_effect,
             Field::P50 | Field::P99 => config.latency_effect,
         }
     }
@@ -37,6 +45,8 @@ impl TrialMetric {
             Field::P99 => w.p99_ms,
             Field::CpuUs => w.cpu_us,
             Field::CpuRel => w.cpu_rel,
+            // Judged as its two parts (`cpu_both`), never sampled itself.
+            Field::Cpu => None,
         }
     }
 
@@ -46,6 +56,7 @@ impl TrialMetric {
             Field::P99 => "p99_ms",
             Field::CpuUs => "cpu_us",
             Field::CpuRel => "cpu_rel",
+            Field::Cpu => "cpu_us and cpu_rel",
         }
     }
 }
@@ -137,19 +148,65 @@ pub fn run_spread(windows: &[Window], metric: &TrialMetric, config: &GateConfig)
 
 /// Judges one trial metric of one variant; see the module docs.
 pub fn check(config: &GateConfig, name: &str, variant: &str, base: &Named, cur: &Named) -> Check {
-    let mut check = Check::new(variant, format!("{name} trials"), "trial", name);
-    let Some(metric) = TrialMetric::parse(name) else {
-        return check.judged(Outcome::Skip, format!("{name} is not a trial metric"));
+    let check = Check::new(variant, format!("{name} trials"), "trial", name);
+    match TrialMetric::parse(name) {
+        None => check.judged(Outcome::Skip, format!("{name} is not a trial metric")),
+        Some(m) if m.field == Field::Cpu => cpu_both(config, check, &m.op, base, cur),
+        Some(m) => judge(config, check, &m, base, cur),
+    }
+}
+
+/// `work.<op>.cpu`: `cpu_us` and `cpu_rel` judged apart (see the module docs). The check
+/// shows `cpu_rel`'s medians and limit, and both verdicts in its message.
+fn cpu_both(config: &GateConfig, mut check: Check, op: &str, base: &Named, cur: &Named) -> Check {
+    let [us, rel] = [Field::CpuUs, Field::CpuRel].map(|field| {
+        let metric = TrialMetric {
+            op: op.to_string(),
+            field,
+        };
+        let name = format!("work.{op}.{}", metric.series_field());
+        let one = Check::new(&check.variant, String::new(), "trial", &name);
+        judge(config, one, &metric, base, cur)
+    });
+    let shown = if rel.outcome == Outcome::Skip {
+        &us
+    } else {
+        &rel
     };
+    (check.baseline, check.current) = (shown.baseline, shown.current);
+    check.limit = format!("{} in µs and over the probe", shown.limit);
+    let both = format!("cpu_us: {}; cpu_rel: {}", us.message, rel.message);
+    use Outcome::{Fail, Pass, Skip};
+    match (us.outcome, rel.outcome) {
+        (Skip, Skip) => check.judged(Skip, both),
+        (Skip, alone) | (alone, Skip) => check.judged(alone, format!("judged alone: {both}")),
+        (Fail, Fail) => check.judged(Fail, both),
+        (Pass, Pass) => check.judged(Pass, both),
+        _ => {
+            let note = "one grew alone: the probe and the op's CPU disagree, not the commit";
+            check.judged(Pass, format!("{note}; {both}"))
+        }
+    }
+}
+
+/// Judges `metric` (a single window figure) into `check`; see the module docs.
+fn judge(
+    config: &GateConfig,
+    mut check: Check,
+    metric: &TrialMetric,
+    base: &Named,
+    cur: &Named,
+) -> Check {
+    let (name, variant) = (check.metric.clone(), check.variant.clone());
     let spread = base
         .facts
         .windows
         .as_deref()
-        .map_or(0.0, |w| run_spread(w, &metric, config));
+        .map_or(0.0, |w| run_spread(w, metric, config));
     let effect = metric.effect(config).max(config.run_spread_factor * spread);
     check.limit = format!("p < {} and x{}", num(config.alpha), num(1.0 + effect));
     let side = |named: &Named| match &named.facts.windows {
-        Ok(w) => Ok(samples(w, &metric, config.warmup_s, config.min_count)),
+        Ok(w) => Ok(samples(w, metric, config.warmup_s, config.min_count)),
         Err(reason) => Err(reason.clone()),
     };
     let (b, c) = match (side(base), side(cur)) {
@@ -158,7 +215,7 @@ pub fn check(config: &GateConfig, name: &str, variant: &str, base: &Named, cur: 
         (Ok(b), Ok(c)) => (b, c),
     };
     if b.len() < config.min_windows || c.len() < config.min_windows {
-        return check.judged(Outcome::Skip, too_few(config, &metric, base, cur, [&b, &c]));
+        return check.judged(Outcome::Skip, too_few(config, metric, base, cur, [&b, &c]));
     }
     let (mb, mc) = (median(&b), median(&c));
     check.baseline = Some(mb);
@@ -279,5 +336,96 @@ mod tests {
         let two: Vec<Window> = run(0, 100.0).chain(run(1, 120.0)).collect();
         // Medians 100 and 120 over a pooled median of 110.
         assert!((run_spread(&two, &m, &config) - 20.0 / 110.0).abs() < 1e-9);
+    }
+
+    /// A run of 20 one-second feed windows, each `us` µs per op and `rel` over the probe
+    /// (`None`: no probe), the two-sided noise of ±2% alternating.
+    fn run_of(us: f64, rel: Option<f64>) -> Named {
+        let windows = (0..20)
+            .map(|s| {
+                let wobble = if s % 2 == 0 { 1.02 } else { 0.98 };
+                Window {
+                    cpu_rel: rel.map(|r| r * wobble),
+                    ..window(s, "feed", 50, us * wobble)
+                }
+            })
+            .collect();
+        Named {
+            variant: "push".into(),
+            summary: Default::default(),
+            json: serde_json::Value::Null,
+            facts: crate::gate::input::Facts {
+                windows: Ok(windows),
+                work: Err("none".into()),
+                provenance: Err("none".into()),
+            },
+            file: "s.json".into(),
+        }
+    }
+
+    #[test]
+    fn cpu_breaches_only_when_the_micros_and_the_probe_ratio_both_grow() {
+        let config = GateConfig::default();
+        let base = run_of(100.0, Some(1.0));
+        let judged = |cur: &Named| check(&config, "work.feed.cpu", "push", &base, cur);
+        let slower = judged(&run_of(130.0, Some(1.3)));
+        assert_eq!(slower.outcome, Outcome::Fail, "{}", slower.message);
+        assert!(
+            slower
+                .message
+                .contains("cpu_us: work.feed.cpu_us of variant push grew")
+        );
+        // The probe read faster, so cpu_rel rose alone (today's false alarm).
+        let probe = judged(&run_of(100.0, Some(1.3)));
+        assert_eq!(probe.outcome, Outcome::Pass, "{}", probe.message);
+        assert!(
+            probe.message.starts_with("one grew alone"),
+            "{}",
+            probe.message
+        );
+        // The host slowed every process: the µs rose with the probe.
+        let host = judged(&run_of(130.0, Some(1.0)));
+        assert_eq!(host.outcome, Outcome::Pass, "{}", host.message);
+        // It shows cpu_rel's medians (1.0 ± the wobble), not the µs (100).
+        assert!(
+            host.baseline.is_some_and(|b| (b - 1.0).abs() < 0.03),
+            "{host:?}"
+        );
+        assert_eq!(host.limit, "p < 0.01 and x1.15 in µs and over the probe");
+        let same = judged(&run_of(100.0, Some(1.0)));
+        assert_eq!(same.outcome, Outcome::Pass, "{}", same.message);
+    }
+
+    #[test]
+    fn cpu_without_a_probe_is_judged_on_the_micros_alone() {
+        let config = GateConfig::default();
+        let base = run_of(100.0, None);
+        let slower = check(
+            &config,
+            "work.feed.cpu",
+            "push",
+            &base,
+            &run_of(130.0, None),
+        );
+        assert_eq!(slower.outcome, Outcome::Fail, "{}", slower.message);
+        assert!(
+            slower.message.starts_with("judged alone"),
+            "{}",
+            slower.message
+        );
+        assert!(
+            slower.baseline.is_some_and(|b| (b - 100.0).abs() < 3.0),
+            "{slower:?}"
+        );
+        let same = check(
+            &config,
+            "work.feed.cpu",
+            "push",
+            &base,
+            &run_of(100.0, None),
+        );
+        assert_eq!(same.outcome, Outcome::Pass, "{}", same.message);
+        let m = TrialMetric::parse("work.feed.cpu").expect("cpu");
+        assert_eq!((m.op.as_str(), m.field), ("feed", Field::Cpu));
     }
 }
