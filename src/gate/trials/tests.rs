@@ -147,13 +147,8 @@ fn cpu_breaches_only_when_the_micros_and_the_probe_ratio_both_grow() {
 fn cpu_without_a_probe_is_judged_on_the_micros_alone() {
     let config = GateConfig::default();
     let base = run_of(100.0, None);
-    let slower = check(
-        &config,
-        "work.feed.cpu",
-        "push",
-        &base,
-        &run_of(130.0, None),
-    );
+    let judged = |cur: &Named| check(&config, "work.feed.cpu", "push", &base, cur);
+    let slower = judged(&run_of(130.0, None));
     assert_eq!(slower.outcome, Outcome::Fail, "{}", slower.message);
     assert!(
         slower.message.starts_with("judged alone"),
@@ -164,13 +159,7 @@ fn cpu_without_a_probe_is_judged_on_the_micros_alone() {
         slower.baseline.is_some_and(|b| (b - 100.0).abs() < 3.0),
         "{slower:?}"
     );
-    let same = check(
-        &config,
-        "work.feed.cpu",
-        "push",
-        &base,
-        &run_of(100.0, None),
-    );
+    let same = judged(&run_of(100.0, None));
     assert_eq!(same.outcome, Outcome::Pass, "{}", same.message);
     let m = TrialMetric::parse("work.feed.cpu").expect("cpu");
     assert_eq!((m.op.as_str(), m.field), ("feed", Field::Cpu));
