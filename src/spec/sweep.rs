@@ -104,6 +104,12 @@ pub struct SweepSettings {
     /// is not counted again on the twin's cores (`sweep/settle.rs`). Default 3; 0: the
     /// calibration as measured; at most 8.
     pub settle_rounds: u32,
+    /// With `predict`, the twin runs each read call of its calibration step (`get`,
+    /// `batch-get`, `scan`, `blob-get` and the handlers of feeds, views and searches) as its
+    /// CPU alone before it settles: on the calibration box those reads come from memory, so
+    /// their time beyond their CPU is a wait for the box's threads and cores, which the
+    /// twin's cores and settled transports make again (`sweep/settle.rs`). Default true.
+    pub settle_reads: bool,
     /// With `predict`, set the twin's wake-up fade per op kind (`sim.transport-wake.kinds`)
     /// from the calibration burst: each kind's decay is the one at which the twin's p50 at the
     /// burst's load, over its p50 at the calibration step, is what the burst measured of live
@@ -160,6 +166,7 @@ impl Default for SweepSettings {
             calibration_burst: 4.0,
             calibration_burst_s: 15.0,
             settle_rounds: 3,
+            settle_reads: true,
             wake_from_burst: true,
             warmup_s: 2.0,
             twin_speed: TwinSpeed::default(),

@@ -191,6 +191,94 @@ fn settled_the_twin_reproduces_its_calibration_step() {
     assert_eq!(raw.ops[0], op);
 }
 
+/// A call `op` of 0.4 ms on average (0.2 at the median, 1.0 at the top), `cpu` ms of it CPU.
+fn call(op: &str, cpu: Option<f64>) -> CalibOp {
+    CalibOp {
+        op: op.into(),
+        n: 1,
+        count: 500,
+        mean_ms: 0.4,
+        quantiles_ms: vec![(0.0, 0.1), (0.5, 0.2), (0.99, 0.8), (1.0, 1.0)],
+        cpu_mean_ms: cpu,
+    }
+}
+
+#[test]
+fn reads_run_as_their_cpu_and_writes_keep_their_waits() {
+    let mut c = cal(call("scan", Some(0.1)));
+    c.ops.push(call("app-feed", Some(0.2)));
+    c.ops.push(call("write", Some(0.1)));
+    c.ops.push(call("blob-get", None));
+    c.ops.push(call("get", Some(0.5)));
+    assert_eq!(drop_read_waits(&mut c), 2);
+    let scan = &c.ops[0];
+    assert_eq!(scan.mean_ms, 0.1);
+    assert_eq!(scan.cpu_mean_ms, Some(0.1));
+    let scaled: Vec<f64> = scan.quantiles_ms.iter().map(|q| q.1).collect();
+    assert_eq!(scaled, vec![0.025, 0.05, 0.2, 0.25]);
+    assert_eq!(c.cpu_share("scan").at(1), 1.0, "all CPU now");
+    assert_eq!(c.ops[1].mean_ms, 0.2, "a read op's handler too");
+    assert_eq!(
+        c.ops[2],
+        call("write", Some(0.1)),
+        "a write keeps its fsync"
+    );
+    assert_eq!(
+        c.ops[3],
+        call("blob-get", None),
+        "no CPU measured: nothing to keep"
+    );
+    assert_eq!(
+        c.ops[4],
+        call("get", Some(0.5)),
+        "CPU above its time: left as measured"
+    );
+}
+
+#[test]
+fn settle_reads_writes_the_twin_s_calibration_even_with_no_rounds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let measured = dir.path().join("calibration.toml");
+    let mut c = cal(transport());
+    c.ops.push(call("batch-get", Some(0.1)));
+    std::fs::write(&measured, c.to_toml().expect("toml")).expect("write");
+    let live = dir.path().join("summary.json");
+    summary(1000, |p| 1.0 + p).save(&live).expect("save");
+    let mut twin = crate::scenario::ScenarioDoc::default().to_spec("t", "v-sim");
+    (twin.mode, twin.calibration) = (Mode::Sim, Some(measured.clone()));
+    let (mut ex, out) = (Queued { sim_runs: 0 }, dir.path().join("out"));
+    let mut off = twin.clone();
+    off.sweep.settle_reads = false;
+    assert!(
+        settle(&mut off, &live, 1.0, 0, &out, &mut ex)
+            .expect("off")
+            .is_none()
+    );
+    assert_eq!(
+        off.calibration.as_ref(),
+        Some(&measured),
+        "off and no rounds: unchanged"
+    );
+    assert!(
+        settle(&mut twin, &live, 1.0, 0, &out, &mut ex)
+            .expect("on")
+            .is_none()
+    );
+    assert_eq!(ex.sim_runs, 0, "no rounds: no simulation");
+    let written = Calibration::load(twin.calibration.as_ref().expect("file")).expect("load");
+    assert_ne!(twin.calibration.as_ref(), Some(&measured));
+    assert_eq!(written.cpu_share("batch-get").at(1), 1.0);
+    assert_eq!(
+        written.ops[0],
+        transport(),
+        "transports move only in rounds"
+    );
+    assert!(
+        written.provenance.notes.contains("1 read call"),
+        "{written:?}"
+    );
+}
+
 #[test]
 fn the_calibration_step_is_listed_in_a_prediction_but_not_judged() {
     // Good at x1, x2 and x4, bad at x8: the knee is x4, so x1 and x2 lie within 80% of it.
