@@ -78,7 +78,6 @@ pub(super) fn settle(
     if rounds == 0 && !reads {
         return Ok(None);
     }
-    let live = &Summary::load(live)?;
     let path = twin
         .calibration
         .clone()
@@ -100,6 +99,7 @@ pub(super) fn settle(
     if rounds == 0 {
         return Ok(None);
     }
+    let live = &Summary::load(live)?;
     let mut first = None;
     for round in 0..rounds {
         let run = super::at_load(twin, load);
