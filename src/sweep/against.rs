@@ -34,6 +34,15 @@ pub struct KneeChange {
     /// load was judged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cells: Option<[u32; 2]>,
+    /// `[within, judged]`: this ladder's feed and photo_get p50 and p99 against the earlier
+    /// ladder's rise from its lowest step put on this ladder's lowest step (each figure the
+    /// earlier's times this lowest step's over the earlier's), judged as this ladder's twin
+    /// is (within 20%, at loads up to 80% of this knee, the lowest step not judged). It is
+    /// what a twin calibrated on this ladder's first step would score if it knew the earlier
+    /// ladder's curve exactly: the floor for the twin's own cells on a host whose live
+    /// service does not repeat its curve. Absent when no load was judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebased_cells: Option<[u32; 2]>,
 }
 
 /// The comparison `sweep.json` keeps under `against`.
@@ -75,6 +84,8 @@ pub fn compare(dir: &str, earlier: &SweepReport, now: &SweepReport) -> Against {
                 .zip(u1)
                 .map(|(u0, u1)| [l0 * u0 / reference, l1 * u1 / reference]);
             let cells = predict(before, v, now.factor, None).cells();
+            let rebased = rebased(before, v)
+                .map(|(curve, first)| predict(v, &curve, now.factor, Some(first)).cells());
             Some(KneeChange {
                 variant: v.variant.clone(),
                 load: [l0, l1],
@@ -82,6 +93,7 @@ pub fn compare(dir: &str, earlier: &SweepReport, now: &SweepReport) -> Against {
                 at_reference: on_reference,
                 reference_change: on_reference.map(|[a, b]| b / a - 1.0),
                 cells: (cells[1] > 0).then_some(cells),
+                rebased_cells: rebased.filter(|c| c[1] > 0),
             })
         })
         .collect();
@@ -89,6 +101,24 @@ pub fn compare(dir: &str, earlier: &SweepReport, now: &SweepReport) -> Against {
         dir: dir.to_string(),
         knees,
     }
+}
+
+/// `earlier`'s steps with each op's p50 and p99 scaled by `now`'s over `earlier`'s at the
+/// lowest load both ran, and that load; `None` when they share no load.
+fn rebased(earlier: &VariantSweep, now: &VariantSweep) -> Option<(VariantSweep, f64)> {
+    let (n0, e0) = (now.steps.iter()).find_map(|s| Some((s, earlier.step_at(s.load)?)))?;
+    let mut curve = earlier.clone();
+    for step in &mut curve.steps {
+        for (op, o) in &mut step.ops {
+            let (Some(n), Some(e)) = (n0.ops.get(op), e0.ops.get(op)) else {
+                continue;
+            };
+            let scale = |x: f64, n: f64, e: f64| if e > 0.0 { x * n / e } else { f64::NAN };
+            o.p50_ms = scale(o.p50_ms, n.p50_ms, e.p50_ms);
+            o.p99_ms = scale(o.p99_ms, n.p99_ms, e.p99_ms);
+        }
+    }
+    Some((curve, n0.load))
 }
 
 /// A ladder's knee multiplier and the host's probe near it, µs.
@@ -112,8 +142,11 @@ pub fn lines(a: &Against, reference_us: f64) -> Vec<String> {
             let cells = k.cells.map_or(String::new(), |[ok, all]| {
                 format!("; p50/p99 within 20% of the earlier's in {ok} of {all}")
             });
+            let rebased = k.rebased_cells.map_or(String::new(), |[ok, all]| {
+                format!(", of its rise put on this first step in {ok} of {all}")
+            });
             format!(
-                "against {}: {} knee x{:.2} → x{:.2} ({:+.0}%){on_reference}{cells}",
+                "against {}: {} knee x{:.2} → x{:.2} ({:+.0}%){on_reference}{cells}{rebased}",
                 a.dir,
                 k.variant,
                 k.load[0],
@@ -212,9 +245,15 @@ mod tests {
         let now = with_latencies(ladder("push", 8.0, |_| 60.0, true), p99);
         let a = compare("d", &report(vec![earlier]), &report(vec![now]));
         assert_eq!(a.knees[0].cells, Some([10, 12]));
+        // Rebased on x1 (4.0 → 4.5), the earlier curve is 4.5 everywhere: x2's p99s miss
+        // by 44%, x4's hit; x1 is the calibration step and is not judged.
+        assert_eq!(a.knees[0].rebased_cells, Some([6, 8]));
         let line = &lines(&a, 60.0)[0];
         assert!(
-            line.ends_with("within 20% of the earlier's in 10 of 12"),
+            line.ends_with(
+                "within 20% of the earlier's in 10 of 12, of its rise put on this first step \
+                 in 6 of 8"
+            ),
             "{line}"
         );
     }
