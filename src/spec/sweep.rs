@@ -110,6 +110,12 @@ pub struct SweepSettings {
     /// their time beyond their CPU is a wait for the box's threads and cores, which the
     /// twin's cores and settled transports make again (`sweep/settle.rs`). Default true.
     pub settle_reads: bool,
+    /// With `predict` and settling rounds, each round also gives the twin's `background` the
+    /// CPU per op by which the twin's cores at the calibration step fell short of the live
+    /// process's (or takes back what they ran over, down to none), so that the twin runs the
+    /// step it was calibrated on at live's CPU and meets its cores' limit at live's load
+    /// (`sweep/settle.rs`). Default true.
+    pub settle_cpu: bool,
     /// With `predict`, set the twin's wake-up fade per op kind (`sim.transport-wake.kinds`)
     /// from the calibration burst: each kind's decay is the one at which the twin's p50 at the
     /// burst's load, over its p50 at the calibration step, is what the burst measured of live
@@ -167,6 +173,7 @@ impl Default for SweepSettings {
             calibration_burst_s: 15.0,
             settle_rounds: 3,
             settle_reads: true,
+            settle_cpu: true,
             wake_from_burst: true,
             warmup_s: 2.0,
             twin_speed: TwinSpeed::default(),

@@ -23,6 +23,14 @@
 //! +0.08 / +0.09 (p50 / p99) to 0.00 / +0.02, and at ×4 from +0.13 / +0.07 to +0.03 / +0.02
 //! (BENCHMARKS.md, 2026-12-07 02:10).
 //!
+//! With `sweep.settle-cpu` (the default) each round also settles the box's CPU
+//! ([`settle_cpu`]): the in-situ calibration's CPU per op adds up to the live process's, yet
+//! the twin's cores ran 0.93–0.96 of live's at that very step on the quickstart's ladders
+//! CB–CG, and its knees came late by as much or more (CE's push +30%). The shortfall, per op
+//! issued, joins `background`. Replayed over CB–CG it took the knees within 15% from 16 to
+//! 18 of 18 (mean abs error 5.9% to 3.2%), the judged cells staying at 135 of 148 and their
+//! p50 error falling from 0.070 to 0.066 (BENCHMARKS.md, 2026-12-08 02:00).
+//!
 //! Before the rounds, with `sweep.settle-reads` (the default), each read call of the
 //! calibration ([`READS`]: the store's reads and the handlers of feeds, views and searches)
 //! is made as long as its CPU. On the calibration box the quickstart's reads come from memory
@@ -101,18 +109,25 @@ pub(super) fn settle(
         return Ok(None);
     }
     let live = &Summary::load(live)?;
-    let mut first = None;
+    let (mut first, mut added_ms) = (None, 0.0);
     for round in 0..rounds {
         let run = super::at_load(twin, load);
         let dir = out.join("settle").join(format!("r{round}"));
         let sim = exec.run(&run, &dir)?;
         first.get_or_insert_with(|| gaps(live, &sim));
         shift(&mut cal, live, &sim);
-        let round_note = format!(
+        let mut round_note = format!(
             "transports settled in {} round(s) on the twin's own queueing at the calibration \
              step (feedlab sweep, sweep.settle-rounds)",
             round + 1
         );
+        if twin.sweep.settle_cpu {
+            added_ms += settle_cpu(&mut cal, live, &sim);
+            round_note.push_str(&format!(
+                ", and {added_ms:+.4} ms of background CPU per op issued to run that step at \
+                 the live process's cores (sweep.settle-cpu)"
+            ));
+        }
         save(&cal, &settled, &[notes.as_slice(), &[round_note]].concat())?;
         twin.calibration = Some(settled.clone());
     }
@@ -240,6 +255,44 @@ pub fn shift(cal: &mut Calibration, live: &Summary, sim: &Summary) -> usize {
         bg.quantiles_ms.iter_mut().for_each(|q| q.1 += add);
     }
     moved
+}
+
+/// Gives `cal`'s `background` the CPU per op issued by which `sim`'s cores fell short of the
+/// live process's at the calibration step (`cal`'s `process-cores`), or takes back what they
+/// ran over, never below none; returns the ms per op added (negative: taken). Ops issued per
+/// second are `live`'s completions over its measured seconds. Nothing moves without both
+/// figures or a `background` op.
+///
+/// The in-situ calibration's CPU per op adds up to the live process's, yet the twin's cores
+/// run less of it at that very step (on the quickstart's ladders CB–CG, 0.93–0.96 of live's:
+/// a tail of the transports' and calls' CPU that their drawn shapes lose, and the CPU fall
+/// applied above the calibration's busy fraction), and its knee comes late by as much or
+/// more. Settling the CPU here prices the box as measured.
+pub fn settle_cpu(cal: &mut Calibration, live: &Summary, sim: &Summary) -> f64 {
+    let live_cores = cal.provenance.process_cores.filter(|c| *c > 0.0);
+    let twin_cores = sim
+        .sim
+        .as_ref()
+        .and_then(|s| s.cpu_cores)
+        .filter(|c| *c > 0.0);
+    let ops: u64 = live.ops.values().map(|o| o.count).sum();
+    let per_s = ops as f64 / live.duration_s;
+    let (Some(l), Some(t)) = (live_cores, twin_cores) else {
+        return 0.0;
+    };
+    let Some(bg) = cal.ops.iter_mut().find(|o| o.op == "background") else {
+        return 0.0;
+    };
+    if !(per_s.is_finite() && per_s > 0.0) {
+        return 0.0;
+    }
+    let add = ((l - t) / per_s * 1e3).max(-bg.mean_ms);
+    bg.mean_ms += add;
+    bg.cpu_mean_ms = Some(bg.cpu_mean_ms.unwrap_or(0.0) + add);
+    bg.quantiles_ms
+        .iter_mut()
+        .for_each(|q| q.1 = (q.1 + add).max(0.0));
+    add
 }
 
 /// An op's percentiles as `(p, ms)`, `p` in 0..=1; `None` when it has fewer than two.

@@ -311,3 +311,68 @@ fn the_calibration_step_is_listed_in_a_prediction_but_not_judged() {
     );
     assert!(p.steps[1..].iter().all(|s| !s.calibration));
 }
+
+/// A calibration whose live process ran `cores` and whose `background` holds `bg` ms per op.
+fn with_process(cores: Option<f64>, bg: f64) -> Calibration {
+    let mut c = cal(transport());
+    c.ops.push(CalibOp {
+        op: "background".into(),
+        n: 1,
+        count: 1000,
+        mean_ms: bg,
+        quantiles_ms: vec![(0.5, bg), (1.0, bg)],
+        cpu_mean_ms: Some(bg),
+    });
+    c.provenance.process_cores = cores;
+    c
+}
+
+/// A twin's summary whose cores ran `cores`.
+fn twin_ran(cores: Option<f64>) -> Summary {
+    let mut s = summary(1000, |p| 1.0 + p);
+    s.sim = Some(crate::summary::SimSection {
+        cpu_cores: cores,
+        ..Default::default()
+    });
+    s
+}
+
+#[test]
+fn settling_the_cpu_gives_the_background_what_the_twin_s_cores_fell_short_by() {
+    // 1000 feeds over 10 s: 100 ops a second.
+    let mut live = summary(1000, |p| 1.0 + p);
+    live.duration_s = 10.0;
+    let mut c = with_process(Some(0.5), 0.2);
+    let added = settle_cpu(&mut c, &live, &twin_ran(Some(0.4)));
+    // 0.1 cores short at 100 ops/s: 1 ms per op.
+    assert!((added - 1.0).abs() < 1e-9, "{added}");
+    let bg = c
+        .ops
+        .iter()
+        .find(|o| o.op == "background")
+        .expect("background");
+    assert!((bg.mean_ms - 1.2).abs() < 1e-9 && bg.cpu_mean_ms == Some(bg.mean_ms));
+    assert!(
+        bg.quantiles_ms.iter().all(|q| (q.1 - 1.2).abs() < 1e-9),
+        "{bg:?}"
+    );
+    assert_eq!(c.ops[0], transport(), "the transports keep theirs");
+
+    // A twin over live's cores gives CPU back, but no more than the background holds.
+    let mut c = with_process(Some(0.5), 0.2);
+    let taken = settle_cpu(&mut c, &live, &twin_ran(Some(0.6)));
+    assert!((taken + 0.2).abs() < 1e-9, "{taken}");
+    let bg = c
+        .ops
+        .iter()
+        .find(|o| o.op == "background")
+        .expect("background");
+    assert!(bg.mean_ms.abs() < 1e-9 && bg.quantiles_ms.iter().all(|q| q.1 == 0.0));
+
+    // Without either figure nothing moves.
+    for (p, t) in [(None, Some(0.4)), (Some(0.5), None)] {
+        let mut c = with_process(p, 0.2);
+        assert_eq!(settle_cpu(&mut c, &live, &twin_ran(t)), 0.0);
+        assert_eq!(c, with_process(p, 0.2));
+    }
+}
