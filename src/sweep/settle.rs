@@ -29,7 +29,7 @@
 //! CB–CG, and its knees came late by as much or more (CE's push +30%). The shortfall, per op
 //! issued, joins `background`. Replayed over CB–CG it took the knees within 15% from 16 to
 //! 18 of 18 (mean abs error 5.9% to 3.2%), the judged cells staying at 135 of 148 and their
-//! p50 error falling from 0.070 to 0.066 (BENCHMARKS.md, 2026-12-08 02:00).
+//! p50 error falling from 0.070 to 0.066 (BENCHMARKS.md, 2026-12-08 00:20).
 //!
 //! Before the rounds, with `sweep.settle-reads` (the default), each read call of the
 //! calibration ([`READS`]: the store's reads and the handlers of feeds, views and searches)
@@ -264,10 +264,10 @@ pub fn shift(cal: &mut Calibration, live: &Summary, sim: &Summary) -> usize {
 /// figures or a `background` op.
 ///
 /// The in-situ calibration's CPU per op adds up to the live process's, yet the twin's cores
-/// run less of it at that very step (on the quickstart's ladders CB–CG, 0.93–0.96 of live's:
-/// a tail of the transports' and calls' CPU that their drawn shapes lose, and the CPU fall
-/// applied above the calibration's busy fraction), and its knee comes late by as much or
-/// more. Settling the CPU here prices the box as measured.
+/// run less of it at that very step (on the quickstart's ladders CB–CG, 0.93–0.96 of live's;
+/// on CG's pull 0.976 with neither the CPU fall nor settling, 0.948 with the fall, which is
+/// anchored at the burst's first phase rather than the window), and its knee comes late by as
+/// much or more. Settling the CPU here prices the box as measured.
 pub fn settle_cpu(cal: &mut Calibration, live: &Summary, sim: &Summary) -> f64 {
     let live_cores = cal.provenance.process_cores.filter(|c| *c > 0.0);
     let twin_cores = sim
